@@ -1,0 +1,55 @@
+# One entry point for people and CI. Every target installs what it needs, pinned by constraints.txt;
+# the virtualenv is rebuilt only when the lock changes (a stamp file).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: help install lint format test test-unit test-integration test-e2e demo bench lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(STAMP): constraints.txt requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r constraints.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)  ## create .venv with the pinned dependencies
+
+lint: install  ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install  ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint  ## lint, then every test layer: unit, integration, end to end
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest -m unit
+
+test-integration: install
+	$(BIN)/pytest -m integration
+
+test-e2e: install
+	$(BIN)/pytest -m e2e
+
+demo: install  ## run the main DAG end to end against the local emulator and sink
+	$(BIN)/python -m dev.demo
+
+bench: install  ## throughput and memory benchmarks; prints their numbers
+	$(BIN)/python -m bench
+
+lock:  ## re-resolve constraints.txt from requirements-dev.txt
+	$(BIN)/uv pip compile --python-version 3.11 --no-header requirements-dev.txt -o constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .demo

@@ -1,0 +1,1 @@
+"""Pytest fixtures for the webhook sink (filled in with the sink)."""

@@ -1,0 +1,1 @@
+"""Ship an Auth0 tenant's logs to a webhook with Apache Airflow."""
