@@ -1,0 +1,130 @@
+"""Scripted faults: statuses, randomness, Retry-After, delay, hang, reset and body size."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.integration
+
+
+def _post(url: str, log_id: str = "f1", timeout: float = 5, **kwargs) -> requests.Response:
+    return requests.post(url, json=[{"log_id": log_id}], timeout=timeout, **kwargs)
+
+
+@pytest.mark.parametrize("status", [500, 503, 429, 410])
+def test_status_is_answered_for_next_n_requests_when_count_fault_set(webhook_sink, status):
+    webhook_sink.add_fault(status=status, count=2)
+
+    statuses = [_post(webhook_sink.hook_url, f"c{n}").status_code for n in range(4)]
+
+    assert statuses == [status, status, 200, 200]
+    assert webhook_sink.log_ids() == ["c2", "c3"]
+    assert webhook_sink.summary()["statuses"] == {str(status): 2, "200": 2}
+
+
+def test_rules_apply_in_order_when_several_are_posted(webhook_sink):
+    webhook_sink.add_faults([{"status": 500, "count": 1}, {"status": 502, "count": 1}])
+
+    statuses = [_post(webhook_sink.hook_url).status_code for _ in range(3)]
+
+    assert statuses == [500, 502, 200]
+
+
+def test_random_faults_repeat_when_seed_is_the_same(webhook_sink):
+    def run() -> list[int]:
+        webhook_sink.reset()
+        webhook_sink.add_fault(status=500, probability=0.5, seed=7)
+        return [_post(webhook_sink.hook_url).status_code for _ in range(16)]
+
+    first, second = run(), run()
+
+    assert first == second
+    assert {500, 200} == set(first)
+
+
+def test_random_faults_stop_when_duration_is_over(webhook_sink):
+    webhook_sink.add_fault(status=503, probability=1.0, seed=1, duration_seconds=0.3)
+
+    before = _post(webhook_sink.hook_url).status_code
+    time.sleep(0.4)
+    after = _post(webhook_sink.hook_url).status_code
+
+    assert (before, after) == (503, 200)
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    ["2", format_datetime(datetime(2030, 1, 1, tzinfo=UTC), usegmt=True)],
+    ids=["delta-seconds", "http-date"],
+)
+def test_retry_after_header_is_sent_when_fault_has_retry_after(webhook_sink, retry_after):
+    webhook_sink.add_fault(status=503, count=1, retry_after=retry_after)
+
+    response = _post(webhook_sink.hook_url)
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == retry_after
+
+
+def test_invalid_fault_is_refused_when_key_is_unknown(webhook_sink):
+    response = requests.post(f"{webhook_sink.url}/__sink/faults", json={"statsu": 500}, timeout=5)
+
+    assert response.status_code == 400
+    assert "statsu" in response.json()["error"]
+
+
+def test_answer_is_late_when_delay_fault_set(webhook_sink):
+    webhook_sink.add_fault(delay_seconds=0.4, count=1)
+
+    started = time.monotonic()
+    response = _post(webhook_sink.hook_url)
+
+    assert response.status_code == 200
+    assert time.monotonic() - started >= 0.4
+    assert webhook_sink.log_ids() == ["f1"]
+
+
+def test_client_times_out_while_others_are_served_when_hang_fault_set(webhook_sink):
+    webhook_sink.add_fault(hang=True, count=1)
+
+    with ThreadPoolExecutor(1) as pool:
+        hanging = pool.submit(_post, webhook_sink.hook_url, "hung", 0.5)
+        time.sleep(0.1)
+        served = _post(webhook_sink.hook_url, "served")
+        with pytest.raises(requests.exceptions.Timeout):
+            hanging.result()
+
+    assert served.status_code == 200
+    assert webhook_sink.log_ids() == ["served"]
+    assert webhook_sink.requests()[0]["why"] == "fault:hang"
+
+
+def test_client_sees_connection_error_when_reset_fault_set(webhook_sink):
+    webhook_sink.add_fault(reset=True, count=1)
+
+    with pytest.raises(requests.exceptions.ConnectionError):
+        _post(webhook_sink.hook_url)
+
+    assert _post(webhook_sink.hook_url).status_code == 200
+    summary = webhook_sink.summary()
+    assert summary["statuses"] == {"no_response": 1, "200": 1}
+    assert summary["in_flight"] == 0
+
+
+def test_large_body_is_refused_413_until_cleared_when_max_body_bytes_set(webhook_sink):
+    webhook_sink.add_fault(max_body_bytes=100)
+    big = [{"log_id": f"big{n}"} for n in range(20)]
+
+    small = _post(webhook_sink.hook_url, "small").status_code
+    refused = [requests.post(webhook_sink.hook_url, json=big, timeout=5).status_code for _ in range(2)]
+    webhook_sink.clear_faults()
+    accepted = requests.post(webhook_sink.hook_url, json=big, timeout=5).status_code
+
+    assert (small, refused, accepted) == (200, [413, 413], 200)
+    assert webhook_sink.requests()[1]["why"] == "too large"

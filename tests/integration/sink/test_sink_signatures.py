@@ -1,0 +1,80 @@
+"""Standard Webhooks signature verification (signed with the reference library)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from sink_helpers import OTHER_SECRET, SECRET, sign
+
+pytestmark = pytest.mark.integration
+
+BODY = json.dumps([{"log_id": "sig1"}, {"log_id": "sig2"}], separators=(",", ":")).encode()
+
+
+def test_delivery_is_accepted_when_signature_is_valid(webhook_sink_factory):
+    sink = webhook_sink_factory(secrets=[SECRET])
+
+    response = requests.post(sink.hook_url, data=BODY, headers=sign(BODY), timeout=5)
+
+    assert response.status_code == 200
+    assert sink.log_ids() == ["sig1", "sig2"]
+
+
+def test_signature_covers_uncompressed_body_when_gzipped(webhook_sink_factory):
+    sink = webhook_sink_factory(secrets=[SECRET])
+    headers = {**sign(BODY), "content-encoding": "gzip"}
+
+    response = requests.post(sink.hook_url, data=gzip.compress(BODY), headers=headers, timeout=5)
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "signer_kwargs", "drop"),
+    [
+        pytest.param(BODY.replace(b"sig2", b"sig3"), {}, None, id="tampered-body"),
+        pytest.param(BODY, {"secret": OTHER_SECRET}, None, id="wrong-secret"),
+        pytest.param(BODY, {"at": datetime.now(UTC) - timedelta(minutes=10)}, None, id="old-timestamp"),
+        pytest.param(BODY, {"at": datetime.now(UTC) + timedelta(minutes=10)}, None, id="future-timestamp"),
+        pytest.param(BODY, {}, "webhook-signature", id="missing-signature"),
+    ],
+)
+def test_delivery_is_rejected_401_when_signature_is_bad(webhook_sink_factory, body, signer_kwargs, drop):
+    sink = webhook_sink_factory(secrets=[SECRET])
+    headers = sign(BODY, **signer_kwargs)
+    headers.pop(drop, None)
+
+    response = requests.post(sink.hook_url, data=body, headers=headers, timeout=5)
+
+    assert response.status_code == 401
+    summary = sink.summary()
+    assert (summary["bad_signatures"], summary["accepted_requests"]) == (1, 0)
+    assert sink.requests()[0]["why"] == "bad signature"
+
+
+@pytest.mark.parametrize("signing_secret", [SECRET, OTHER_SECRET], ids=["old-secret", "new-secret"])
+def test_delivery_is_accepted_when_any_rotated_secret_verifies(webhook_sink_factory, signing_secret):
+    sink = webhook_sink_factory(secrets=[SECRET, OTHER_SECRET])
+
+    response = requests.post(sink.hook_url, data=BODY, headers=sign(BODY, secret=signing_secret), timeout=5)
+
+    assert response.status_code == 200
+
+
+def test_delivery_is_accepted_when_one_of_several_signatures_matches(webhook_sink_factory):
+    sink = webhook_sink_factory(secrets=[OTHER_SECRET])
+    headers = sign(BODY)
+    headers["webhook-signature"] += " " + sign(BODY, secret=OTHER_SECRET)["webhook-signature"]
+
+    response = requests.post(sink.hook_url, data=BODY, headers=headers, timeout=5)
+
+    assert response.status_code == 200
+
+
+def test_sink_refuses_to_start_when_secret_is_invalid(webhook_sink_factory):
+    with pytest.raises(ValueError, match="secret #1"):
+        webhook_sink_factory(secrets=["whsec_"])
