@@ -1,0 +1,106 @@
+"""Dead letters: messages the webhook would not take, kept durably for replay.
+
+One JSON file per message under ``<dead_letter_url>/<pipeline>/<webhook_id>.json`` holding the
+logs, why delivery stopped and the last response (status and the start of its body). The file name
+is the message's stable webhook-id, so dead-lettering the same logs twice keeps one entry.
+The ``auth0_webhooks_replay`` DAG re-sends entries and removes those it delivered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.sdk import ObjectStoragePath
+
+from auth0_log_webhooks.delivery import Failure
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A kept message: its logs, the reason and the last response."""
+
+    pipeline: str
+    webhook_id: str
+    reason: str
+    last_status: int | None
+    last_error: str | None
+    last_body_excerpt: str
+    attempts: int
+    created_at: str
+    dag_id: str
+    run_id: str
+    log_ids: list[str]
+    logs: list[dict[str, Any]]
+
+    @property
+    def entry_id(self) -> str:
+        """Return the id used to select this entry for replay (``pipeline/webhook_id``)."""
+        return f"{self.pipeline}/{self.webhook_id}"
+
+
+class DeadLetterStore:
+    """Dead letters in object storage (a local folder, s3:// or gs://)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = ObjectStoragePath(root.rstrip("/"))
+
+    def _file(self, pipeline: str, webhook_id: str) -> ObjectStoragePath:
+        return self.root / pipeline / f"{webhook_id}.json"
+
+    def put(self, pipeline: str, failure: Failure, *, dag_id: str, run_id: str) -> DeadLetter:
+        """Keep a failed message; return the entry written."""
+        letter = DeadLetter(
+            pipeline=pipeline,
+            webhook_id=failure.message.webhook_id,
+            reason=failure.reason,
+            last_status=failure.last.status,
+            last_error=failure.last.error,
+            last_body_excerpt=failure.last.body_excerpt,
+            attempts=failure.last.attempts,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            dag_id=dag_id,
+            run_id=run_id,
+            log_ids=list(failure.message.log_ids),
+            logs=[dict(log) for log in failure.message.logs],
+        )
+        target = self._file(pipeline, letter.webhook_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(json.dumps(asdict(letter), ensure_ascii=False).encode())
+        return letter
+
+    def entries(self, pipeline: str | None = None) -> Iterator[DeadLetter]:
+        """Yield the kept entries (of one pipeline, or all), oldest first by their first log id."""
+        folders = [self.root / pipeline] if pipeline else (list(self.root.iterdir()) if self.root.exists() else [])
+        files = [f for folder in folders if folder.exists() for f in folder.iterdir() if f.name.endswith(".json")]
+        letters = (self._load_file(f) for f in files)
+        yield from sorted(letters, key=lambda letter: letter.log_ids[0] if letter.log_ids else "")
+
+    def get(self, entry_id: str) -> DeadLetter:
+        """Return one entry by ``pipeline/webhook_id``.
+
+        :raises KeyError: naming the entry if it does not exist.
+        """
+        pipeline, _, webhook_id = entry_id.partition("/")
+        target = self._file(pipeline, webhook_id)
+        if not webhook_id or not target.exists():
+            raise KeyError(f"no dead letter {entry_id!r} under {self.root}")
+        return self._load_file(target)
+
+    def remove(self, letter: DeadLetter) -> None:
+        """Delete an entry (once it has been delivered)."""
+        target = self._file(letter.pipeline, letter.webhook_id)
+        if target.exists():
+            target.unlink()
+
+    def location(self, pipeline: str) -> str:
+        """Return where a pipeline's entries are kept, for messages to users."""
+        return str(self.root / pipeline)
+
+    @staticmethod
+    def _load_file(path: ObjectStoragePath) -> DeadLetter:
+        data: Mapping[str, Any] = json.loads(path.read_bytes())
+        return DeadLetter(**data)

@@ -1,0 +1,276 @@
+"""Deliver webhook messages: sign, POST, classify the answer, retry, split on 413.
+
+Response classes (Standard Webhooks, OTLP and the best senders agree on these):
+
+* 2xx: delivered.
+* network errors, timeouts, 408, 429, 500, 502, 503, 504 (and other 5xx but 501/505): retried with
+  exponential backoff and jitter, honouring ``Retry-After`` (seconds or an HTTP date) up to a bound.
+* 413: the message is split in halves, each sent on its own (a single log that is too large fails).
+* 3xx (redirects are not followed), 410 and every other 4xx: permanent for that message.
+
+A message that fails permanently or exhausts its attempts is returned as a :class:`Failure` for the
+caller to keep as a dead letter; nothing is dropped here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from auth0_log_webhooks.payloads import Message, split
+from auth0_log_webhooks.signing import signature_headers
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "auth0-log-webhooks/0.1 (Apache Airflow)"
+RESPONSE_EXCERPT_BYTES = 2048
+RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+NOT_RETRIED_5XX = frozenset({501, 505})
+
+
+class Verdict(StrEnum):
+    """What a response means for the message."""
+
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    SPLIT = "split"
+    PERMANENT = "permanent"
+
+
+def classify(status: int) -> Verdict:
+    """Classify an HTTP status (see the module docstring)."""
+    if 200 <= status < 300:
+        return Verdict.DELIVERED
+    if status == 413:
+        return Verdict.SPLIT
+    if status in RETRIED_STATUSES or (500 <= status < 600 and status not in NOT_RETRIED_5XX):
+        return Verdict.RETRY
+    return Verdict.PERMANENT
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Return the seconds a ``Retry-After`` header asks for (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """Retry and format settings of a pipeline's deliveries."""
+
+    max_attempts: int = 6
+    backoff_initial_seconds: float = 1.0
+    backoff_max_seconds: float = 60.0
+    retry_after_max_seconds: float = 300.0
+    timeout_seconds: float = 30.0
+    fmt: str = "json_array"
+    envelope: bool = False
+    gzip: bool = False
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """What one attempt got back: a status and the start of the body, or a network error."""
+
+    status: int | None
+    error: str | None
+    body_excerpt: str
+    attempts: int = 1
+
+    def describe(self) -> str:
+        """Return a short, stable description (for logs, errors and dead letters)."""
+        if self.status is None:
+            return f"{self.error} after {self.attempts} attempt(s)"
+        return f"HTTP {self.status} after {self.attempts} attempt(s)"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A message that could not be delivered, with the reason and its last response."""
+
+    message: Message
+    reason: str
+    last: AttemptRecord
+
+
+class _RetryableFailure(Exception):
+    def __init__(self, record: AttemptRecord, retry_after: float | None = None) -> None:
+        super().__init__(record.describe())
+        self.record = record
+        self.retry_after = retry_after
+
+
+class _FinalAnswer(Exception):
+    def __init__(self, record: AttemptRecord, verdict: Verdict) -> None:
+        super().__init__(record.describe())
+        self.record = record
+        self.verdict = verdict
+
+
+def _excerpt(response: requests.Response) -> str:
+    """Read at most RESPONSE_EXCERPT_BYTES of a (possibly hostile, endless) response body."""
+    data = b""
+    try:
+        for chunk in response.iter_content(chunk_size=RESPONSE_EXCERPT_BYTES):
+            data += chunk
+            if len(data) >= RESPONSE_EXCERPT_BYTES:
+                break
+    except requests.RequestException:
+        pass
+    finally:
+        response.close()
+    return data[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="replace")
+
+
+def safe_url(url: str) -> str:
+    """Return the URL without credentials or query, for logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class WebhookSender:
+    """Send messages to one webhook URL, one request at a time.
+
+    :param session: a configured session (auth, headers, TLS) from :class:`WebhookHook`.
+    :param url: the webhook URL.
+    :param secrets: Standard Webhooks secrets; empty means unsigned.
+    :param sleep: injected so tests never wait.
+    """
+
+    def __init__(
+        self,
+        session: requests.Session,
+        url: str,
+        secrets: Sequence[str],
+        policy: DeliveryPolicy,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.session = session
+        self.url = url
+        self.secrets = tuple(secrets)
+        self.policy = policy
+        self._sleep = sleep
+        self._now = now
+        self.requests_sent = 0
+        self._attempts = 0
+
+    def send(self, message: Message) -> list[Failure]:
+        """Deliver a message (splitting it on 413); return what could not be delivered."""
+        self._attempts = 0
+        try:
+            self._send_with_retries(message)
+            return []
+        except _FinalAnswer as final:
+            if final.verdict is Verdict.SPLIT and len(message.logs) > 1:
+                first, second = split(message, self.policy.fmt, self.policy.envelope)
+                log.warning(
+                    "413 for %d logs (webhook-id %s); sending them as two halves", len(message.logs), message.webhook_id
+                )
+                return self.send(first) + self.send(second)
+            record = replace(final.record, attempts=self._attempts)
+            reason = "payload too large for a single log" if final.verdict is Verdict.SPLIT else "permanent"
+            return [Failure(message, f"{reason}: {record.describe()}", record)]
+        except _RetryableFailure as exhausted:
+            record = replace(exhausted.record, attempts=self._attempts)
+            return [Failure(message, f"gave up: {record.describe()}", record)]
+
+    def _send_with_retries(self, message: Message) -> AttemptRecord:
+        retrying = Retrying(
+            retry=retry_if_exception_type(_RetryableFailure),
+            stop=stop_after_attempt(self.policy.max_attempts),
+            wait=self._wait,
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=lambda state: log.info(
+                "webhook-id %s: attempt %d failed (%s); retrying",
+                message.webhook_id,
+                state.attempt_number,
+                state.outcome.exception() if state.outcome else "?",
+            ),
+        )
+        return retrying(self._attempt_numbered, message)
+
+    def _attempt_numbered(self, message: Message) -> AttemptRecord:
+        self.requests_sent += 1
+        self._attempts += 1
+        return self.attempt(message)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        ceiling = min(
+            self.policy.backoff_max_seconds, self.policy.backoff_initial_seconds * 2 ** min(state.attempt_number - 1, 30)
+        )
+        backoff = random.uniform(ceiling / 2, ceiling)
+        if isinstance(exc, _RetryableFailure) and exc.retry_after is not None:
+            return min(max(exc.retry_after, backoff / 2), self.policy.retry_after_max_seconds)
+        return backoff
+
+    def headers_for(self, message: Message) -> dict[str, str]:
+        """Return this attempt's headers: content type, encoding and a fresh signature."""
+        headers = {"Content-Type": message.content_type, "User-Agent": USER_AGENT}
+        headers.update(signature_headers(self.secrets, message.webhook_id, self._now(), message.body))
+        if self.policy.gzip:
+            headers["Content-Encoding"] = "gzip"
+        return headers
+
+    def attempt(self, message: Message) -> AttemptRecord:
+        """POST the message once.
+
+        :raises _RetryableFailure: for a network error, a timeout or a retried status.
+        :raises _FinalAnswer: for a 413 or a permanent status.
+        """
+        body = message.body.encode()
+        if self.policy.gzip:
+            body = gzip.compress(body, mtime=0)
+        started = time.monotonic()
+        try:
+            response = self.session.post(
+                self.url,
+                data=body,
+                headers=self.headers_for(message),
+                timeout=self.policy.timeout_seconds,
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.Timeout:
+            raise _RetryableFailure(
+                AttemptRecord(None, f"no answer within {self.policy.timeout_seconds:g}s", "")
+            ) from None
+        except requests.RequestException as exc:
+            raise _RetryableFailure(AttemptRecord(None, f"network error: {type(exc).__name__}", "")) from None
+        record = AttemptRecord(response.status_code, None, _excerpt(response))
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.debug(
+            "POST %s -> %s in %.0f ms (%s)", safe_url(self.url), response.status_code, elapsed_ms, message.webhook_id
+        )
+        verdict = classify(response.status_code)
+        if verdict is Verdict.DELIVERED:
+            return record
+        if verdict is Verdict.RETRY:
+            raise _RetryableFailure(record, parse_retry_after(response.headers.get("Retry-After"), self._now()))
+        raise _FinalAnswer(record, verdict)

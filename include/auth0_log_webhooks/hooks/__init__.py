@@ -1,0 +1,1 @@
+"""Hooks: the Auth0 Management API (logs) and the customer's webhook."""
