@@ -186,8 +186,9 @@ class Stager:
                 if len(batch) == self.batch_size:
                     self._flush(manifest, batch)
                     batch = []
-            if manifest.fetched >= self.max_logs:
-                manifest.note = f"stopped at max_logs_per_run={self.max_logs}; the next run continues"
+            if manifest.fetched >= self.max_logs and not batch:
+                # Stop on a batch boundary, so the next run cuts the same batches (same webhook-ids).
+                manifest.note = f"stopped after max_logs_per_run={self.max_logs}; the next run continues"
                 break
         self._flush(manifest, batch)
         self.staging.write_manifest(manifest)

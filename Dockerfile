@@ -1,0 +1,8 @@
+# Astro Runtime 3.3 (Apache Airflow 3.3). Its ONBUILD steps install packages.txt and
+# requirements.txt, then copy the project into /usr/local/airflow.
+FROM astrocrpublic.azurecr.io/runtime:3.3-2
+
+# Install the library in include/ as a package: it registers the `auth0` connection type (an
+# Airflow provider entry point) and makes `auth0_log_webhooks` importable by every component.
+# Editable, so the include/ folder that `astro dev start` mounts is what runs.
+RUN pip install --no-cache-dir --no-deps -e /usr/local/airflow

@@ -1,0 +1,223 @@
+"""A throwaway Airflow (``airflow standalone``) for the demo and the end-to-end tests.
+
+Runs scheduler, dag-processor, api-server and triggerer on SQLite in its own AIRFLOW_HOME with
+this repository's dags/, applies airflow_settings.yaml through the REST API (pools, variables,
+connections; connections may be overridden, e.g. to point at the local emulator and sink), and
+drives DAG runs through the REST API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+FINISHED = {"success", "failed"}
+
+
+def free_port() -> int:
+    """Return a TCP port that is free right now on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def connection_json(conn: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn an airflow_settings.yaml connection entry into the REST API's body."""
+    body = {
+        "connection_id": conn["conn_id"],
+        "conn_type": conn["conn_type"],
+        "host": conn.get("conn_host"),
+        "login": conn.get("conn_login"),
+        "password": conn.get("conn_password"),
+        "port": conn.get("conn_port"),
+        "schema": conn.get("conn_schema"),
+    }
+    extra = conn.get("conn_extra")
+    if extra:
+        body["extra"] = json.dumps(extra)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+class AirflowStandalone:
+    """``airflow standalone`` in ``home``; use as a context manager, or call start() and stop()."""
+
+    def __init__(self, home: Path, *, extra_env: Mapping[str, str] | None = None, python: str = sys.executable) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.python = python
+        self.extra_env = dict(extra_env or {})
+        self.process: subprocess.Popen[bytes] | None = None
+        self.session = requests.Session()
+
+    def env(self) -> dict[str, str]:
+        """Return the environment every Airflow process of this instance runs with."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "600",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+                "PYTHONPATH": str(REPO),
+                "PATH": f"{Path(self.python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 240.0) -> None:
+        """Start ``airflow standalone`` and wait until its API answers and the DAGs are parsed."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        log_file = (self.home / "standalone.log").open("wb")
+        self.process = subprocess.Popen(  # noqa: S603 - our own venv's airflow, fixed arguments
+            [str(Path(self.python).parent / "airflow"), "standalone"],
+            env=self.env(),
+            cwd=self.home,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"airflow standalone exited; see {self.home / 'standalone.log'}")
+            try:
+                if self.session.get(f"{self.url}/api/v2/monitor/health", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(1)
+        raise TimeoutError(f"airflow standalone did not answer within {timeout:.0f}s; see {self.home}/standalone.log")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop every process of the instance (the whole process group)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout)
+
+    def __enter__(self) -> AirflowStandalone:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- REST API ----------------------------------------------------------------------------
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the REST API (all users are admins here) and return the JSON answer."""
+        response = self.session.request(method, f"{self.url}/api/v2{path}", timeout=30, **kwargs)
+        if not response.ok:
+            raise RuntimeError(f"{method} {path} -> {response.status_code}: {response.text[:500]}")
+        return response.json() if response.content else None
+
+    def apply_settings(
+        self, settings_file: Path = REPO / "airflow_settings.yaml", connections: Mapping[str, Mapping[str, Any]] = ()
+    ) -> None:
+        """Create the pools, variables and connections of airflow_settings.yaml, as ``astro dev start`` does.
+
+        :param connections: conn_id -> entry (airflow_settings.yaml keys) replacing the file's entry.
+        """
+        settings = yaml.safe_load(settings_file.read_text())["airflow"]
+        for pool in settings.get("pools") or []:
+            body = {"name": pool["pool_name"], "slots": pool["pool_slot"], "description": pool.get("pool_description")}
+            self._put("/pools", body["name"], body)
+        for variable in settings.get("variables") or []:
+            body = {"key": variable["variable_name"], "value": variable["variable_value"]}
+            self._put("/variables", body["key"], body)
+        entries = {c["conn_id"]: c for c in settings.get("connections") or []}
+        entries.update({conn_id: {"conn_id": conn_id, **c} for conn_id, c in dict(connections).items()})
+        for entry in entries.values():
+            body = connection_json(entry)
+            self._put("/connections", body["connection_id"], body)
+
+    def _put(self, collection: str, key: str, body: Mapping[str, Any]) -> None:
+        try:
+            self.api("POST", collection, json=body)
+        except RuntimeError as exc:
+            if "409" not in str(exc):
+                raise
+            self.api("PATCH", f"{collection}/{key}", json=body)
+
+    def set_variable(self, key: str, value: str) -> None:
+        """Create or replace a Variable."""
+        self._put("/variables", key, {"key": key, "value": value})
+
+    def variable(self, key: str) -> str | None:
+        """Return a Variable's value, or None."""
+        try:
+            return self.api("GET", f"/variables/{key}")["value"]
+        except RuntimeError:
+            return None
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120.0) -> None:
+        """Wait until the dag-processor has parsed ``dag_id``; fail with its import errors if any."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.api("GET", f"/dags/{dag_id}")
+                return
+            except RuntimeError:
+                time.sleep(1)
+        errors = self.api("GET", "/importErrors")
+        raise TimeoutError(f"DAG {dag_id} was not parsed within {timeout:.0f}s; import errors: {errors}")
+
+    def unpause(self, dag_id: str) -> None:
+        """Unpause a DAG so that its runs are scheduled."""
+        self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None, run_id: str | None = None) -> str:
+        """Trigger a run (no logical date, as a UI trigger) and return its run id."""
+        body: dict[str, Any] = {"logical_date": None, "conf": dict(conf or {})}
+        if run_id:
+            body["dag_run_id"] = run_id
+        return self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600.0) -> str:
+        """Wait for a run to finish and return its state."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            if state in FINISHED:
+                return state
+            time.sleep(1)
+        raise TimeoutError(f"run {run_id} of {dag_id} did not finish within {timeout:.0f}s")
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """Return the run's task instances (mapped ones included)."""
+        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})[
+            "task_instances"
+        ]
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int = 1) -> str:
+        """Return a task instance's log text."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+        response = self.session.get(
+            f"{self.url}/api/v2{path}", params={"map_index": map_index}, headers={"Accept": "text/plain"}, timeout=30
+        )
+        return response.text

@@ -1,0 +1,124 @@
+"""The pipeline's steps over real HTTP: emulated tenant -> fetch -> deliver -> commit -> sink."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.tasks import DeadLettersKeptError, DeliveryIncompleteError
+
+pytestmark = pytest.mark.integration
+
+CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
+
+
+def selected_ids(tenant, after: str | None = None) -> list[str]:
+    """The log ids the default filter selects: everything but Management API operations."""
+    return [i for i in tenant.all_log_ids(after) if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+
+
+@pytest.fixture
+def tenant(auth0_tenant_factory):
+    """An emulated tenant with 2,500 logs and no rate limit."""
+    return auth0_tenant_factory(logs=2500, seed=7, rate_limit_per_minute=0)
+
+
+def test_two_runs_deliver_every_selected_log_exactly_once(
+    tenant, webhook_sink_factory, wire_connections, signing_secret, run_pipeline, variables
+):
+    sink = webhook_sink_factory(secrets=(signing_secret,), authorization="Bearer s3cr3t")
+    wire_connections(tenant, sink, secret=signing_secret, authorization="Bearer s3cr3t")
+
+    first = run_pipeline()
+    expected = selected_ids(tenant)
+    assert first["summary"]["delivered_logs"] == len(expected)
+    assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]
+
+    new_ids = tenant.add_logs(300)
+    second = run_pipeline()
+    assert second["plan"]["fetched"] == 300
+    assert variables.get(CHECKPOINT) == new_ids[-1]
+
+    summary = sink.summary()
+    expected += [i for i in new_ids if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+    assert sink.log_ids() == expected
+    assert summary["duplicate_log_ids"] == 0
+    assert summary["bad_signatures"] == 0
+    assert summary["statuses"] == {"200": summary["requests"]}
+
+
+def test_the_checkpoint_passes_unselected_logs_at_the_end(
+    tenant, webhook_sink, wire_connections, run_pipeline, variables
+):
+    wire_connections(tenant, webhook_sink)
+    sapi = tenant.add_raw_logs([{"type": "sapi", "description": "Update a user"}])
+    run_pipeline()
+    assert variables.get(CHECKPOINT) == sapi[-1]
+    assert sapi[-1] not in webhook_sink.log_ids()
+
+
+def test_reading_respects_the_rate_limit_without_spending_429s(
+    auth0_tenant_factory, webhook_sink, wire_connections, run_pipeline
+):
+    tenant = auth0_tenant_factory(logs=2000, seed=3, rate_limit_burst=5, rate_limit_per_minute=600)
+    wire_connections(tenant, webhook_sink)
+    outcome = run_pipeline()
+    assert outcome["plan"]["fetched"] == 2000
+    counters = tenant.counters()
+    assert counters["rate_limited"] == 0
+    assert counters["log_requests"] >= 21  # 2,000 logs, 100 a page, one search for the oldest log
+
+
+def test_transient_webhook_errors_are_retried_and_nothing_is_duplicated(
+    tenant, webhook_sink, wire_connections, run_pipeline
+):
+    wire_connections(tenant, webhook_sink)
+    webhook_sink.add_fault(status=503, count=3, retry_after="0")
+    run_pipeline()
+    summary = webhook_sink.summary()
+    assert summary["statuses"]["503"] == 3
+    assert webhook_sink.log_ids() == selected_ids(tenant)
+    assert summary["duplicate_log_ids"] == 0
+
+
+def test_a_rejected_batch_is_kept_as_a_dead_letter_and_the_run_says_so(
+    tenant, webhook_sink, wire_connections, run_pipeline, variables, tmp_path
+):
+    wire_connections(tenant, webhook_sink)
+    webhook_sink.add_fault(status=400, count=1)
+    outcome = run_pipeline({"max_logs_per_run": 500})
+
+    assert isinstance(outcome["error"], DeadLettersKeptError)
+    assert "1 messages were kept as dead letters" in str(outcome["error"])
+    fetched = tenant.all_log_ids()[: outcome["plan"]["fetched"]]
+    assert len(fetched) >= 500  # max_logs_per_run stops on the first batch boundary after it
+    assert variables.get(CHECKPOINT) == fetched[-1]
+    selected = [i for i in fetched if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+    assert len(selected) % 100 == 0
+    assert webhook_sink.log_ids() == selected[100:]
+    (kept,) = (tmp_path / "dead" / AUTHENTICATION_API.dag_id).iterdir()
+    letter = json.loads(kept.read_text())
+    assert letter["log_ids"] == selected[:100]
+    assert letter["last_status"] == 400
+    assert [log["log_id"] for log in letter["logs"]] == selected[:100]
+
+
+def test_an_undelivered_chunk_holds_the_checkpoint_before_it_and_the_next_run_resends_the_rest(
+    tenant, webhook_sink, wire_connections, run_pipeline, variables
+):
+    wire_connections(tenant, webhook_sink)
+    first = run_pipeline({"max_logs_per_run": 1000}, chunks=lambda i: i != 3)
+    assert isinstance(first["error"], DeliveryIncompleteError)
+    assert [c["start"] for c in first["chunks"][:4]] == [0, 1, 2, 3]  # one batch per delivery task here
+    first_1000 = tenant.all_log_ids()[:1000]
+    selected = [i for i in first_1000 if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+    assert variables.get(CHECKPOINT) == selected[299]  # the last log of batch 2, before the gap
+
+    second = run_pipeline({"max_logs_per_run": 1000})
+    assert "error" not in second
+    summary = webhook_sink.summary()
+    assert set(webhook_sink.log_ids()) >= set(selected)
+    assert summary["duplicate_log_ids"] > 0  # batches after the gap were sent twice...
+    assert summary["duplicates_with_same_webhook_id"] is True  # ...each time with the same webhook-id
