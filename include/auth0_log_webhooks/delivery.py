@@ -222,9 +222,8 @@ class WebhookSender:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        ceiling = min(
-            self.policy.backoff_max_seconds, self.policy.backoff_initial_seconds * 2 ** min(state.attempt_number - 1, 30)
-        )
+        doubled = self.policy.backoff_initial_seconds * 2 ** min(state.attempt_number - 1, 30)
+        ceiling = min(self.policy.backoff_max_seconds, doubled)
         backoff = random.uniform(ceiling / 2, ceiling)
         if isinstance(exc, _RetryableFailure) and exc.retry_after is not None:
             return min(max(exc.retry_after, backoff / 2), self.policy.retry_after_max_seconds)

@@ -1,0 +1,82 @@
+"""One real Airflow (``airflow standalone``) for the end-to-end tests, wired to an emulator and a sink."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from dev.airflow_env import AirflowStandalone
+from dev.auth0_tenant.testing import EmulatorHandle, start_emulator
+from dev.webhook_sink.app import SinkServer, start_sink
+from dev.webhook_sink.config import SinkConfig
+
+WEBHOOK_AUTHORIZATION = "Bearer e2e-webhook-credential"
+
+
+@dataclass
+class Stack:
+    """The running pieces: Airflow, the tenant emulator and the sink, and the secrets in play."""
+
+    airflow: AirflowStandalone
+    tenant: EmulatorHandle
+    sink: SinkServer
+    signing_secret: str
+    workdir: Path
+
+    def secrets(self) -> list[str]:
+        """Every secret that must never show up in a task log."""
+        return [self.tenant.client_secret, self.signing_secret, WEBHOOK_AUTHORIZATION.split()[1]]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Start Airflow with airflow_settings.yaml applied and the connections pointed at local servers.
+
+    The DAG's schedule is moved to once a year so that only the runs a test triggers happen.
+    """
+    workdir = tmp_path_factory.mktemp("e2e")
+    secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    tenant = start_emulator(logs=3000, seed=11, client_secret="e2e-client-secret-" + os.urandom(8).hex())
+    sink = start_sink(
+        SinkConfig(record_path=workdir / "sink.jsonl", secrets=(secret,), authorization=WEBHOOK_AUTHORIZATION)
+    )
+    airflow = AirflowStandalone(
+        workdir / "airflow", extra_env={"AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE": "0 0 1 1 *"}
+    )
+    try:
+        airflow.start()
+        host, port = tenant.domain.split(":")
+        airflow.apply_settings(
+            connections={
+                "auth0_default": {
+                    "conn_type": "auth0",
+                    "conn_host": host,
+                    "conn_port": int(port),
+                    "conn_login": tenant.client_id,
+                    "conn_password": tenant.client_secret,
+                    "conn_extra": {"scheme": "http"},
+                },
+                "auth0_webhook_default": {
+                    "conn_type": "http",
+                    "conn_host": f"{sink.url}/hook",
+                    "conn_password": WEBHOOK_AUTHORIZATION,
+                    "conn_extra": {"signing_secret": secret, "timeout": 10},
+                },
+            }
+        )
+        config = {"staging_url": f"file://{workdir}/staging", "dead_letter_url": f"file://{workdir}/dead"}
+        airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))
+        airflow.wait_for_dag(AUTHENTICATION_API.dag_id)
+        airflow.unpause(AUTHENTICATION_API.dag_id)
+        yield Stack(airflow, tenant, sink, secret, workdir)
+    finally:
+        airflow.stop()
+        sink.stop()
+        tenant.stop()

@@ -1,0 +1,119 @@
+"""WebhookHook: the original's Authorization semantics, extra headers, secrets kept out of requests."""
+
+import base64
+import os
+
+import pytest
+
+from auth0_log_webhooks.hooks.webhook import WebhookHook
+from tests.fakes import Answer, ScriptedAdapter, mount
+
+pytestmark = pytest.mark.unit
+
+URL = "https://hooks.example.com/auth0"
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+def post_once(hook: WebhookHook):
+    """Send one request through the hook's session and return what went over the wire."""
+    session = hook.get_conn()
+    adapter = mount(session, ScriptedAdapter(Answer(204)))
+    session.post(hook.url(), data=b"[]")
+    (request,) = adapter.requests
+    return request
+
+
+def test_the_password_is_the_authorization_header_verbatim_when_there_is_no_login(airflow_connection):
+    airflow_connection("auth0_webhook_default", conn_type="http", host=URL, password="Bearer s3cr3t-token")
+    request = post_once(WebhookHook())
+    assert request.url == URL
+    assert request.headers["Authorization"] == "Bearer s3cr3t-token"
+
+
+def test_login_and_password_are_basic_auth(airflow_connection):
+    airflow_connection("hook", conn_type="http", host=URL, login="user", password="pa:ss")
+    request = post_once(WebhookHook("hook"))
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"user:pa:ss").decode()
+
+
+def test_no_authorization_header_is_sent_when_the_connection_has_no_credentials(airflow_connection):
+    airflow_connection("hook", conn_type="http", host=URL)
+    assert "Authorization" not in post_once(WebhookHook("hook")).headers
+
+
+def test_extras_become_headers_but_signing_secrets_and_options_are_never_sent(airflow_connection):
+    extra = {
+        "X-Api-Key": "k-123",
+        "X-Tenant": "acme",
+        "signing_secret": new_secret(),
+        "signing_secrets": new_secret(),
+        "timeout": 5,
+        "verify": True,
+    }
+    airflow_connection("hook", conn_type="http", host=URL, extra=extra)
+    headers = post_once(WebhookHook("hook")).headers
+    assert (headers["X-Api-Key"], headers["X-Tenant"]) == ("k-123", "acme")
+    sent = {name.lower() for name in headers}
+    assert not sent & {"signing_secret", "signing_secrets", "timeout", "verify"}
+    assert not any(extra["signing_secret"] in value or extra["signing_secrets"] in value for value in headers.values())
+
+
+@pytest.mark.parametrize(
+    ("fields", "url"),
+    [
+        ({"host": URL}, URL),
+        ({"host": "https://hooks.example.com/auth0?token=abc"}, "https://hooks.example.com/auth0?token=abc"),
+        ({"host": "127.0.0.1", "port": 8088, "schema": "http"}, "http://127.0.0.1:8088"),
+    ],
+    ids=["full-url", "with-query", "host-and-port"],
+)
+def test_url_is_the_webhook_address_of_the_connection(airflow_connection, fields, url):
+    airflow_connection("hook", conn_type="http", **fields)
+    assert WebhookHook("hook").url() == url
+
+
+@pytest.mark.parametrize(("extra", "seconds"), [({}, 30.0), ({"timeout": 7.5}, 7.5), ({"timeout": "12"}, 12.0)])
+def test_timeout_defaults_to_30_seconds_or_reads_the_extra(airflow_connection, extra, seconds):
+    airflow_connection("hook", conn_type="http", host=URL, extra=extra)
+    assert WebhookHook("hook").timeout() == seconds
+
+
+def test_a_timeout_that_is_not_a_number_is_refused_naming_the_connection(airflow_connection):
+    airflow_connection("hook", conn_type="http", host=URL, extra={"timeout": "soon"})
+    with pytest.raises(ValueError, match="Connection 'hook': extra timeout must be a number"):
+        WebhookHook("hook").timeout()
+
+
+OLD, NEW = new_secret(), new_secret()
+
+
+@pytest.mark.parametrize(
+    ("extra", "secrets"),
+    [
+        ({}, []),
+        ({"signing_secret": OLD}, [OLD]),
+        ({"signing_secret": f" {OLD}  {NEW} "}, [OLD, NEW]),
+        ({"signing_secret": f"{OLD},{NEW}"}, [OLD, NEW]),
+        ({"signing_secrets": [OLD, NEW]}, [OLD, NEW]),
+    ],
+    ids=["none", "one", "space-separated", "comma-separated", "list"],
+)
+def test_signing_secrets_are_read_from_the_extra(airflow_connection, extra, secrets):
+    airflow_connection("hook", conn_type="http", host=URL, extra=extra)
+    assert WebhookHook("hook").signing_secrets() == secrets
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["s3cr3t-but-no-prefix-at-all", "whsec_short", "whsec_not*base64*at*all*not*base64"],
+    ids=["no-prefix", "too-short", "not-base64"],
+)
+def test_a_malformed_signing_secret_is_refused_naming_the_connection_not_the_secret(airflow_connection, bad):
+    airflow_connection("hook", conn_type="http", host=URL, extra={"signing_secret": f"{OLD} {bad}"})
+    with pytest.raises(ValueError, match="Connection 'hook': a signing secret is not 'whsec_'") as info:
+        WebhookHook("hook").signing_secrets()
+    assert bad not in str(info.value)
+    assert OLD not in str(info.value)
