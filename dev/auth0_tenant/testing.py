@@ -1,1 +1,136 @@
-"""Pytest fixtures for the Auth0 tenant emulator (filled in with the emulator)."""
+"""Pytest fixtures for the Auth0 tenant emulator (loaded as a plugin by ``tests/conftest.py``).
+
+``auth0_tenant_factory(**overrides)`` starts a real emulator on a free port and returns an
+:class:`EmulatorHandle`; every server it started is stopped at teardown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+
+from dev.auth0_tenant.app import create_app
+from dev.auth0_tenant.config import TenantConfig
+from dev.auth0_tenant.state import TenantState
+from dev.server import RunningServer, start_in_thread
+
+
+@dataclass
+class EmulatorHandle:
+    """A running emulator: its URLs and credentials, its state, and the control API as methods."""
+
+    url: str
+    domain: str
+    client_id: str
+    client_secret: str
+    state: TenantState
+    config: TenantConfig
+    _server: RunningServer = field(repr=False)
+    _session: requests.Session = field(default_factory=requests.Session, repr=False)
+
+    @property
+    def audience(self) -> str:
+        """The Management API audience clients must ask for."""
+        return f"{self.url}/api/v2/"
+
+    def _control(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._session.request(method, f"{self.url}/__emulator{path}", timeout=60, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def token(self, **overrides: str) -> str:
+        """Fetch an access token with the client-credentials grant."""
+        body = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "audience": self.audience,
+            **overrides,
+        }
+        response = self._session.post(f"{self.url}/oauth/token", data=body, timeout=30)
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    def add_logs(self, n: int) -> list[str]:
+        """Append ``n`` generated logs dated now; return their ids."""
+        return self._control("POST", "/logs", json={"count": n})["log_ids"]
+
+    def add_raw_logs(self, logs: list[dict[str, Any]]) -> list[str]:
+        """Append raw log objects (ids assigned); return their ids."""
+        return self._control("POST", "/logs", json={"logs": logs})["log_ids"]
+
+    def set_rate_limit(self, burst: int, per_minute: float) -> None:
+        """Reconfigure the rate limit (``per_minute`` 0: off)."""
+        self._control("PUT", "/rate-limit", json={"burst": burst, "per_minute": per_minute})
+
+    def fail_next(self, n: int, status: int, latency: float = 0.0, path_prefix: str = "/api/v2/logs") -> None:
+        """Fail (status 0: only delay) the next ``n`` requests under ``path_prefix``."""
+        body = {"count": n, "status": status, "latency_seconds": latency, "path_prefix": path_prefix}
+        self._control("POST", "/faults", json=body)
+
+    def expire_tokens(self) -> None:
+        """Expire every token issued so far."""
+        self._control("POST", "/tokens/expire")
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the tenant's clock forward (ages logs and tokens)."""
+        self._control("POST", "/clock", json={"advance_seconds": seconds})
+
+    def reset(self) -> None:
+        """Return the tenant to its start-up state."""
+        self._control("POST", "/reset")
+
+    def counters(self) -> dict[str, int]:
+        """requests, log_requests, rate_limited, tokens_issued, faults_served, unmatched."""
+        return self._control("GET", "/counters")
+
+    def all_log_ids(self, after: str | None = None) -> list[str]:
+        """Every retained log_id in order (after ``after`` if given)."""
+        return self._control("GET", "/log-ids", params={"after": after} if after else None)
+
+    def stop(self) -> None:
+        """Stop the server (the fixture does this at teardown)."""
+        self._session.close()
+        self._server.stop()
+
+
+def start_emulator(**overrides: Any) -> EmulatorHandle:
+    """Start an emulator in a background thread with :class:`TenantConfig` ``overrides``."""
+    config = dataclasses.replace(TenantConfig(), **overrides)
+    state = TenantState(config)
+    server = start_in_thread(create_app(config, state=state))
+    return EmulatorHandle(
+        url=server.url,
+        domain=server.url.removeprefix("http://"),
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        state=state,
+        config=config,
+        _server=server,
+    )
+
+
+@pytest.fixture
+def auth0_tenant_factory() -> Iterator[Callable[..., EmulatorHandle]]:
+    """Start emulated Auth0 tenants with custom settings for one test; all stopped afterwards."""
+    started: list[EmulatorHandle] = []
+
+    def factory(**overrides: Any) -> EmulatorHandle:
+        handle = start_emulator(**overrides)
+        started.append(handle)
+        return handle
+
+    yield factory
+    for handle in started:
+        handle.stop()
+
+
+@pytest.fixture
+def auth0_tenant(auth0_tenant_factory: Callable[..., EmulatorHandle]) -> EmulatorHandle:
+    """A default emulated tenant (1,000 logs, no rate limit) for tests that just need logs to read."""
+    return auth0_tenant_factory(logs=1000, rate_limit_per_minute=0)

@@ -1,0 +1,32 @@
+"""The emulated tenant's settings (the CLI's options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_CLIENT_ID = "emulator-client"
+DEFAULT_CLIENT_SECRET = "emulator-secret"
+DEFAULT_SCOPE = "read:logs read:logs_users"
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    """Everything that shapes one emulated tenant.
+
+    :param logs: logs present at start-up, spread over ``min(retention_days, 1 day)`` before it.
+    :param rate_limit_per_minute: the bucket's refill rate; 0 disables rate limiting.
+    :param events_per_second: live traffic: new logs appear at this rate while the server runs.
+    :param scope: space-separated scopes granted to tokens of ``client_id``.
+    """
+
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = DEFAULT_CLIENT_SECRET
+    logs: int = 1000
+    seed: int = 1
+    token_ttl: int = 86400
+    rate_limit_burst: int = 10
+    rate_limit_per_minute: float = 100
+    retention_days: float = 30
+    events_per_second: float = 0
+    scope: str = DEFAULT_SCOPE
+    tenant_name: str = "emulator-tenant"

@@ -1,0 +1,34 @@
+"""Fixtures shared by the emulator tests: authenticated clients for emulated tenants."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from emulator_helpers import Api, connect
+
+from dev.auth0_tenant.testing import EmulatorHandle
+
+
+@pytest.fixture
+def api(auth0_tenant: EmulatorHandle) -> Iterator[Api]:
+    """An authenticated client for the default tenant, so tests start at the API call."""
+    client = connect(auth0_tenant)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def api_factory(auth0_tenant_factory: Callable[..., EmulatorHandle]) -> Iterator[Callable[..., Api]]:
+    """Start a tenant with overrides (rate limit off unless given) and return a client for it."""
+    clients: list[Api] = []
+
+    def make(**overrides: Any) -> Api:
+        overrides.setdefault("rate_limit_per_minute", 0)
+        clients.append(connect(auth0_tenant_factory(**overrides)))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        client.close()
