@@ -8,6 +8,7 @@ drives DAG runs through the REST API.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -48,6 +49,23 @@ def connection_json(conn: Mapping[str, Any]) -> dict[str, Any]:
     if extra:
         body["extra"] = json.dumps(extra)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def descendants(pid: int) -> list[int]:
+    """Return the ids of every living descendant of ``pid`` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
 
 
 class AirflowStandalone:
@@ -109,16 +127,28 @@ class AirflowStandalone:
             time.sleep(1)
         raise TimeoutError(f"airflow standalone did not answer within {timeout:.0f}s; see {self.home}/standalone.log")
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop every process of the instance (the whole process group)."""
+    def stop(self, timeout: float = 30.0, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Stop every process of the instance: its process group and every descendant.
+
+        Task processes may leave the group (and outlive their supervisor), so descendants are
+        collected first and killed too.
+        """
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        family = descendants(self.process.pid)
+        os.killpg(self.process.pid, sig)
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout)
+        for pid in family:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def kill(self) -> None:
+        """Crash the instance: SIGKILL every process at once, as a machine failure would."""
+        self.stop(sig=signal.SIGKILL)
 
     def __enter__(self) -> AirflowStandalone:
         self.start()

@@ -55,7 +55,7 @@ def plan_replay(
     pipeline = pipeline_named(pipeline_name)
     store = store_for(pipeline, variables)
     if entries:
-        chosen = [store.get(entry).entry_id for entry in entries]
+        chosen = list(dict.fromkeys(store.get(entry).entry_id for entry in entries))  # each once
     else:
         chosen = [letter.entry_id for letter in store.entries(pipeline.dag_id)]
     chosen = chosen[:max_entries]
@@ -88,9 +88,11 @@ def replay_chunk(
         )
         failures = [failure for message in messages for failure in sender.send(message)]
         if failures:
-            store.remove(letter)
-            for failure in failures:
-                store.put(pipeline.dag_id, failure, dag_id=run.dag_id, run_id=run.run_id)
+            # Keep the new failures first, then drop the old entry unless one of them replaced it:
+            # the logs are never only in memory.
+            kept = [store.put(pipeline.dag_id, f, dag_id=run.dag_id, run_id=run.run_id) for f in failures]
+            if letter.webhook_id not in {k.webhook_id for k in kept}:
+                store.remove(letter)
             report["still_failing"] += 1
             log.warning("%s still failing: %s", entry_id, failures[0].reason)
             continue

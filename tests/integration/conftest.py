@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +38,14 @@ def signing_secret() -> str:
 def wire_connections(airflow_connection) -> Callable[..., None]:
     """Point auth0_default at an emulator and auth0_webhook_default at a sink (as AIRFLOW_CONN_*)."""
 
-    def wire(tenant: Any, sink: Any, *, secret: str | None = None, authorization: str | None = None) -> None:
+    def wire(
+        tenant: Any,
+        sink: Any,
+        *,
+        secret: str | None = None,
+        authorization: str | None = None,
+        timeout: float = 5,
+    ) -> None:
         host, port = tenant.domain.split(":")
         airflow_connection(
             "auth0_default",
@@ -48,7 +56,7 @@ def wire_connections(airflow_connection) -> Callable[..., None]:
             password=tenant.client_secret,
             extra={"scheme": "http"},
         )
-        extra: dict[str, Any] = {"timeout": 5}
+        extra: dict[str, Any] = {"timeout": timeout}
         if secret:
             extra["signing_secret"] = secret
         airflow_connection(
@@ -62,24 +70,32 @@ def wire_connections(airflow_connection) -> Callable[..., None]:
 def variables(tmp_path) -> DictVariables:
     """The pipeline's Variables, with staging and dead letters under this test's tmp_path."""
     config = {"staging_url": f"file://{tmp_path}/staging", "dead_letter_url": f"file://{tmp_path}/dead"}
-    import json
-
     return DictVariables({AUTHENTICATION_API.config_variable: json.dumps(config)})
 
 
 @pytest.fixture
 def run_pipeline(variables) -> Callable[..., dict[str, Any]]:
-    """Run fetch, every delivery chunk (or those chosen) and commit, as the DAG would, in this process."""
+    """Run fetch, every delivery chunk (or those chosen) and commit, as the DAG would, in this process.
+
+    ``sleep`` receives the sender's waits between attempts (default: none are taken, so retries
+    never wait); pass e.g. ``waits.append`` to observe them.
+    """
     from auth0_log_webhooks import tasks
 
     counter = iter(range(1, 1_000_000))
 
-    def run(params: dict[str, Any] | None = None, *, chunks: Callable[[int], bool] = lambda i: True, **kw: Any):
+    def run(
+        params: dict[str, Any] | None = None,
+        *,
+        chunks: Callable[[int], bool] = lambda i: True,
+        sleep: Callable[[float], None] = lambda s: None,
+        **kw: Any,
+    ):
         info = RunInfo(dag_id=AUTHENTICATION_API.dag_id, run_id=f"manual__{next(counter)}")
         plan = tasks.fetch(AUTHENTICATION_API, info, params, variables=variables)
         chunk_list = plan.pop("chunks")
         reports = [
-            tasks.deliver(AUTHENTICATION_API, info, plan, chunk, sleep=lambda s: None)
+            tasks.deliver(AUTHENTICATION_API, info, plan, chunk, sleep=sleep)
             for chunk in chunk_list
             if chunks(chunk["chunk"])
         ]
@@ -87,6 +103,62 @@ def run_pipeline(variables) -> Callable[..., dict[str, Any]]:
         try:
             outcome["summary"] = tasks.commit(AUTHENTICATION_API, info, plan, variables=variables)
         except (tasks.DeliveryIncompleteError, tasks.DeadLettersKeptError) as exc:
+            outcome["error"] = exc
+        return outcome
+
+    return run
+
+
+@pytest.fixture
+def configure(variables) -> Callable[..., None]:
+    """Merge settings (max_attempts, format, gzip...) into the pipeline's JSON config Variable."""
+
+    def merge(**settings: Any) -> None:
+        name = AUTHENTICATION_API.config_variable
+        config = json.loads(variables.get(name) or "{}")
+        variables.set(name, json.dumps({**config, **settings}))
+
+    return merge
+
+
+@pytest.fixture
+def dead_letters(tmp_path) -> Callable[[], list[dict[str, Any]]]:
+    """Return the pipeline's dead letters (as stored, one dict per file) under tmp_path/dead."""
+
+    def read() -> list[dict[str, Any]]:
+        folder = tmp_path / "dead" / AUTHENTICATION_API.dag_id
+        if not folder.exists():
+            return []
+        return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+
+    return read
+
+
+@pytest.fixture
+def replay_dead_letters(variables) -> Callable[..., dict[str, Any]]:
+    """Replay dead letters as the auth0_webhooks_replay DAG would: plan, every chunk, summarise.
+
+    Returns ``{"plan", "reports"}`` plus ``"summary"``, or ``"error"`` holding the
+    ReplayIncompleteError.
+    """
+    from auth0_log_webhooks import replay
+
+    counter = iter(range(1, 1_000_000))
+
+    def run(
+        entries: list[str] | None = None,
+        *,
+        max_entries: int = 1000,
+        max_tasks: int = 4,
+        sleep: Callable[[float], None] = lambda s: None,
+    ) -> dict[str, Any]:
+        info = RunInfo(dag_id="auth0_webhooks_replay", run_id=f"manual__replay_{next(counter)}")
+        plan = replay.plan_replay(AUTHENTICATION_API.dag_id, entries, max_entries, max_tasks, variables=variables)
+        reports = [replay.replay_chunk(chunk, info, variables=variables, sleep=sleep) for chunk in plan]
+        outcome: dict[str, Any] = {"plan": plan, "reports": reports}
+        try:
+            outcome["summary"] = replay.summarise(reports)
+        except replay.ReplayIncompleteError as exc:
             outcome["error"] = exc
         return outcome
 

@@ -1,0 +1,238 @@
+"""Replaying dead letters over real HTTP: plan_replay, replay_chunk and summarise.
+
+Each test starts from dead letters made the real way: a run against a sink that answers 400 to
+everything keeps the run's three batches as dead letters (and passes them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from auth0_log_webhooks import replay
+from auth0_log_webhooks.dead_letters import DeadLetterStore
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.tasks import DeadLettersKeptError, RunInfo
+
+pytestmark = pytest.mark.integration
+
+DAG_ID = AUTHENTICATION_API.dag_id
+REPLAY_RUN = RunInfo(dag_id="auth0_webhooks_replay", run_id="manual__replay")
+
+
+def selected(tenant) -> list[str]:
+    """Return the log ids the default filter selects: all but sapi/fapi."""
+    return [i for i in tenant.all_log_ids() if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+
+
+def entry_id(letter: dict[str, Any]) -> str:
+    return f"{letter['pipeline']}/{letter['webhook_id']}"
+
+
+@pytest.fixture
+def tenant(auth0_tenant_factory):
+    """300 logs, 286 selected: three batches."""
+    return auth0_tenant_factory(logs=300, seed=17, rate_limit_per_minute=0)
+
+
+@pytest.fixture
+def kept(tenant, webhook_sink, wire_connections, run_pipeline, dead_letters) -> list[dict[str, Any]]:
+    """Run once against a sink rejecting everything with 400; return the dead letters, oldest first."""
+    wire_connections(tenant, webhook_sink)
+    webhook_sink.add_fault(status=400)
+    outcome = run_pipeline()
+    assert isinstance(outcome["error"], DeadLettersKeptError)
+    webhook_sink.clear_faults()
+    letters = sorted(dead_letters(), key=lambda letter: letter["log_ids"][0])
+    assert len(letters) == 3
+    return letters
+
+
+# -- plan_replay -------------------------------------------------------------------------------------
+
+
+def test_plan_selects_every_entry_oldest_first_when_no_entry_is_named(kept, variables):
+    plan = replay.plan_replay(DAG_ID, None, 1000, 2, variables=variables)
+
+    assert [chunk["pipeline"] for chunk in plan] == [DAG_ID, DAG_ID]
+    assert [entry for chunk in plan for entry in chunk["entries"]] == [entry_id(letter) for letter in kept]
+    assert [chunk["label"] for chunk in plan] == ["1 dead letters", "2 dead letters"]
+
+
+def test_plan_selects_only_the_named_entries_when_entries_are_given(kept, variables):
+    named = [entry_id(kept[2]), entry_id(kept[0])]
+
+    plan = replay.plan_replay(DAG_ID, named, 1000, 4, variables=variables)
+
+    assert [entry for chunk in plan for entry in chunk["entries"]] == named
+
+
+def test_plan_selects_each_entry_once_when_an_entry_is_named_twice(kept, variables):
+    """A repeated id would make the second replay of it fail (the first removed it)."""
+    named = [entry_id(kept[1]), entry_id(kept[1])]
+
+    plan = replay.plan_replay(DAG_ID, named, 1000, 4, variables=variables)
+
+    assert [entry for chunk in plan for entry in chunk["entries"]] == [entry_id(kept[1])]
+
+
+def test_plan_takes_the_oldest_entries_when_there_are_more_than_max_entries(kept, variables):
+    plan = replay.plan_replay(DAG_ID, None, 2, 4, variables=variables)
+
+    assert [entry for chunk in plan for entry in chunk["entries"]] == [entry_id(letter) for letter in kept[:2]]
+
+
+def test_plan_is_empty_when_there_are_no_dead_letters(variables):
+    assert replay.plan_replay(DAG_ID, None, 1000, 4, variables=variables) == []
+
+
+def test_plan_raises_key_error_naming_the_entry_when_an_entry_is_unknown(kept, variables):
+    unknown = f"{DAG_ID}/msg_does_not_exist"
+
+    with pytest.raises(KeyError, match=re.escape(unknown)):
+        replay.plan_replay(DAG_ID, [entry_id(kept[0]), unknown], 1000, 4, variables=variables)
+
+
+def test_plan_raises_value_error_listing_known_pipelines_when_the_pipeline_is_unknown(variables):
+    with pytest.raises(ValueError, match=rf"unknown pipeline 'nope'; known: {DAG_ID}"):
+        replay.plan_replay("nope", None, 1000, 4, variables=variables)
+
+
+# -- replay_chunk and summarise ------------------------------------------------------------------------
+
+
+def test_replay_delivers_and_removes_every_entry_when_the_sink_has_recovered(
+    kept, tenant, webhook_sink, replay_dead_letters, dead_letters
+):
+    outcome = replay_dead_letters(max_tasks=2)
+
+    assert outcome["summary"] == {"delivered": 3, "still_failing": 0, "logs_delivered": len(selected(tenant))}
+    assert dead_letters() == []
+    assert webhook_sink.log_ids() == selected(tenant)
+    accepted = [r["headers"]["webhook-id"] for r in webhook_sink.requests() if r["status"] == 200]
+    assert accepted == [letter["webhook_id"] for letter in kept]
+
+
+def test_replay_only_sends_the_named_entries_when_entries_are_given(
+    kept, webhook_sink, replay_dead_letters, dead_letters
+):
+    outcome = replay_dead_letters([entry_id(kept[1])])
+
+    assert outcome["summary"]["delivered"] == 1
+    assert webhook_sink.log_ids() == kept[1]["log_ids"]
+    assert [letter["webhook_id"] for letter in dead_letters()] == sorted(
+        letter["webhook_id"] for letter in (kept[0], kept[2])
+    )
+
+
+def test_replay_keeps_a_failing_entry_with_its_new_status_when_the_sink_still_fails(
+    kept, tenant, webhook_sink, configure, replay_dead_letters, dead_letters
+):
+    """The first entry meets two 503s (max_attempts 2): it stays, now saying 503; the others go."""
+    configure(max_attempts=2)
+    webhook_sink.add_fault(status=503, count=2)
+
+    outcome = replay_dead_letters()
+
+    assert isinstance(outcome["error"], replay.ReplayIncompleteError)
+    assert "1 dead letters could not be delivered" in str(outcome["error"])
+    assert "2 were delivered" in str(outcome["error"])
+    assert sum(r["still_failing"] for r in outcome["reports"]) == 1
+    (left,) = dead_letters()
+    assert left["webhook_id"] == kept[0]["webhook_id"]
+    assert left["log_ids"] == kept[0]["log_ids"]
+    assert left["logs"] == kept[0]["logs"]
+    assert left["last_status"] == 503
+    assert left["attempts"] == 2
+    assert left["reason"].startswith("gave up")
+    assert left["run_id"] == "manual__replay_1"
+    assert webhook_sink.log_ids() == kept[1]["log_ids"] + kept[2]["log_ids"]
+
+    again = replay_dead_letters()
+
+    assert again["summary"] == {"delivered": 1, "still_failing": 0, "logs_delivered": len(kept[0]["log_ids"])}
+    assert dead_letters() == []
+    assert set(webhook_sink.log_ids()) == set(selected(tenant))
+    assert webhook_sink.summary()["duplicates_with_same_webhook_id"] is True
+
+
+def test_replay_keeps_the_undelivered_half_when_a_split_half_still_fails(
+    kept, webhook_sink, replay_dead_letters, dead_letters
+):
+    """A 413 splits the first entry; its first half is rejected (400) and kept, the second delivered."""
+    webhook_sink.add_faults([{"max_body_bytes": 60_000, "count": 1}, {"status": 400, "count": 1}])
+
+    outcome = replay_dead_letters([entry_id(kept[0])])
+
+    assert isinstance(outcome["error"], replay.ReplayIncompleteError)
+    others = {kept[1]["webhook_id"], kept[2]["webhook_id"]}
+    (left,) = [letter for letter in dead_letters() if letter["webhook_id"] not in others]
+    half = len(kept[0]["log_ids"]) // 2
+    assert left["log_ids"] == kept[0]["log_ids"][:half]
+    assert left["webhook_id"] != kept[0]["webhook_id"], "a half has its own webhook-id"
+    assert left["last_status"] == 400
+    assert webhook_sink.log_ids() == kept[0]["log_ids"][half:]
+
+
+def test_replay_re_encodes_with_the_current_settings_and_keeps_the_webhook_id_when_the_format_changed(
+    kept, webhook_sink, configure, replay_dead_letters, dead_letters
+):
+    configure(format="json_lines", gzip=True)
+
+    outcome = replay_dead_letters()
+
+    assert outcome["summary"]["delivered"] == 3
+    records = [r for r in webhook_sink.requests() if r["status"] == 200]
+    assert {r["headers"]["content-type"] for r in records} == {"application/x-ndjson"}
+    assert {r["headers"]["content-encoding"] for r in records} == {"gzip"}
+    assert [r["headers"]["webhook-id"] for r in records] == [letter["webhook_id"] for letter in kept]
+    assert dead_letters() == []
+
+
+def test_replay_keeps_the_entry_when_recording_its_new_failure_fails(kept, webhook_sink, variables, monkeypatch):
+    """If the store cannot write the new failure, the old entry must still be there: nothing is lost."""
+    webhook_sink.add_fault(status=400)
+
+    def broken_put(self, *args: Any, **kwargs: Any) -> None:
+        raise OSError("object storage unavailable")
+
+    monkeypatch.setattr(DeadLetterStore, "put", broken_put)
+    chunk = {"pipeline": DAG_ID, "entries": [entry_id(kept[0])], "label": "1 dead letters"}
+
+    with pytest.raises(OSError, match="object storage unavailable"):
+        replay.replay_chunk(chunk, REPLAY_RUN, variables=variables, sleep=lambda s: None)
+
+    monkeypatch.undo()
+    store = replay.store_for(AUTHENTICATION_API, variables)
+    assert store.get(entry_id(kept[0])).log_ids == kept[0]["log_ids"]
+
+
+def test_summarise_adds_up_the_chunks_when_every_entry_was_delivered():
+    reports = [
+        {"delivered": 2, "still_failing": 0, "logs_delivered": 150},
+        {"delivered": 1, "still_failing": 0, "logs_delivered": 86},
+    ]
+
+    assert replay.summarise(reports) == {"delivered": 3, "still_failing": 0, "logs_delivered": 236}
+
+
+def test_summarise_raises_replay_incomplete_when_some_entries_still_fail():
+    reports = [
+        {"delivered": 2, "still_failing": 0, "logs_delivered": 150},
+        {"delivered": 0, "still_failing": 1, "logs_delivered": 0},
+    ]
+
+    with pytest.raises(replay.ReplayIncompleteError, match=r"1 dead letters could not be delivered.*2 were delivered"):
+        replay.summarise(reports)
+
+
+def test_dead_letter_files_hold_what_replay_needs(kept):
+    """Every kept file names its pipeline, webhook-id, the logs and the last answer (as JSON)."""
+    for letter in kept:
+        assert letter["pipeline"] == DAG_ID
+        assert letter["last_status"] == 400
+        assert json.loads(letter["last_body_excerpt"])["error"] == "fault:400"
+        assert [log["log_id"] for log in letter["logs"]] == letter["log_ids"]
