@@ -30,12 +30,34 @@ class Stack:
     signing_secret: str
     workdir: Path
 
+    def fresh_start(self) -> str | None:
+        """Clear the sink's records and faults; return the checkpoint the next run starts after."""
+        self.sink.state.clear_faults()
+        self.sink.state.reset()
+        return self.airflow.variable(AUTHENTICATION_API.checkpoint_variable)
+
+    def selected_after(self, checkpoint: str | None) -> list[str]:
+        """The log ids after ``checkpoint`` that the default filter selects (all but sapi/fapi)."""
+        ids = self.tenant.all_log_ids(checkpoint)
+        return [i for i in ids if self.tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+
+    def assert_all_delivered_since(self, checkpoint: str | None) -> dict:
+        """Assert every selected log after ``checkpoint`` reached the sink and duplicates share a webhook-id."""
+        expected = self.selected_after(checkpoint)
+        received = set(self.sink.state.log_ids())
+        missing = [i for i in expected if i not in received]
+        assert not missing, f"{len(missing)} logs never reached the webhook, first {missing[:3]}"
+        summary = self.sink.state.summary()
+        assert summary["duplicates_with_same_webhook_id"], summary
+        assert summary["bad_signatures"] == 0
+        return summary
+
     def secrets(self) -> list[str]:
         """Every secret that must never show up in a task log."""
         return [self.tenant.client_secret, self.signing_secret, WEBHOOK_AUTHORIZATION.split()[1]]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Start Airflow with airflow_settings.yaml applied and the connections pointed at local servers.
 
@@ -48,7 +70,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         SinkConfig(record_path=workdir / "sink.jsonl", secrets=(secret,), authorization=WEBHOOK_AUTHORIZATION)
     )
     airflow = AirflowStandalone(
-        workdir / "airflow", extra_env={"AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE": "0 0 1 1 *"}
+        workdir / "airflow",
+        extra_env={
+            "AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE": "0 0 1 1 *",
+            # Notice a task whose process died with its scheduler within seconds, not the default 5 minutes.
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+        },
     )
     try:
         airflow.start()
