@@ -14,10 +14,9 @@ from typing import Any
 
 from auth0_log_webhooks.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery import WebhookSender
-from auth0_log_webhooks.payloads import messages_for
 from auth0_log_webhooks.pipelines import PIPELINES, Pipeline
 from auth0_log_webhooks.staging import chunk_ranges, default_root
-from auth0_log_webhooks.tasks import AirflowVariables, RunInfo, Variables, load_config, make_sender
+from auth0_log_webhooks.tasks import AirflowVariables, RunInfo, Variables, batch_messages, load_config, make_sender
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +82,7 @@ def replay_chunk(
     report = {"delivered": 0, "still_failing": 0, "logs_delivered": 0}
     for entry_id in chunk["entries"]:
         letter = store.get(entry_id)
-        messages = messages_for(
-            letter.logs, send_as_batch=config.send_as_batch, fmt=config.format, envelope=config.log_streams_envelope
-        )
-        failures = [failure for message in messages for failure in sender.send(message)]
+        failures = [failure for message in batch_messages(config, letter.logs) for failure in sender.send(message)]
         if failures:
             # Keep the new failures first, then drop the old entry unless one of them replaced it:
             # the logs are never only in memory.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -32,7 +32,7 @@ from auth0_log_webhooks.delivery import DeliveryPolicy, Failure, WebhookSender
 from auth0_log_webhooks.filters import LogFilter
 from auth0_log_webhooks.hooks.auth0 import Auth0Hook
 from auth0_log_webhooks.hooks.webhook import WebhookHook
-from auth0_log_webhooks.payloads import messages_for
+from auth0_log_webhooks.payloads import Message, messages_for
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.staging import Manifest, RunStaging, chunk_ranges, default_root
 
@@ -291,6 +291,13 @@ def _policy(config: PipelineConfig, timeout: float) -> DeliveryPolicy:
     )
 
 
+def batch_messages(config: PipelineConfig, logs: Sequence[Mapping[str, Any]]) -> list[Message]:
+    """Return the requests that deliver ``logs`` under ``config``: one per batch, or one per log."""
+    return messages_for(
+        logs, send_as_batch=config.send_as_batch, fmt=config.format, envelope=config.log_streams_envelope
+    )
+
+
 def make_sender(pipeline: Pipeline, config: PipelineConfig, sleep: Callable[[float], None]) -> WebhookSender:
     """Return a sender for the pipeline's webhook connection."""
     hook = WebhookHook(pipeline.webhook_conn_id)
@@ -319,12 +326,10 @@ def deliver(
             continue
         logs = staging.read_batch(index)
         failures: list[Failure] = []
-        for message in messages_for(
-            logs, send_as_batch=config.send_as_batch, fmt=config.format, envelope=config.log_streams_envelope
-        ):
+        for message in batch_messages(config, logs):
             failures += sender.send(message)
         kept = [dead_letters.put(pipeline.dag_id, f, dag_id=run.dag_id, run_id=run.run_id) for f in failures]
-        lost_logs = sum(len(f.message.log_ids) for f in failures)
+        kept_logs = sum(len(letter.log_ids) for letter in kept)
         for letter in kept:
             log.warning(
                 "Batch %d: kept %d logs as dead letter %s (%s)",
@@ -333,17 +338,12 @@ def deliver(
                 letter.entry_id,
                 letter.reason,
             )
-        staging.mark(
-            index,
-            {
-                "status": "dead_lettered" if kept else "delivered",
-                "logs": len(logs),
-                "dead_letters": [k.entry_id for k in kept],
-            },
-        )
+        outcome = "dead_lettered" if kept else "delivered"
+        entries = [letter.entry_id for letter in kept]
+        staging.mark(index, {"status": outcome, "delivered_logs": len(logs) - kept_logs, "dead_letters": entries})
         report["batches"] += 1
-        report["delivered_logs"] += len(logs) - lost_logs
-        report["dead_lettered_logs"] += lost_logs
+        report["delivered_logs"] += len(logs) - kept_logs
+        report["dead_lettered_logs"] += kept_logs
     log.info("Chunk %s done: %s; %d requests sent", chunk["chunk"], report, sender.requests_sent)
     return report
 
@@ -377,7 +377,7 @@ def decide(manifest: Manifest, outcomes: Mapping[int, Mapping[str, Any]]) -> Com
         checkpoint = manifest.last_log_id(settled - 1)
     else:
         checkpoint = None
-    delivered = sum(o.get("logs", 0) for o in outcomes.values() if o.get("status") == "delivered")
+    delivered = sum(o.get("delivered_logs", 0) for o in outcomes.values())
     letters = tuple(e for o in outcomes.values() for e in o.get("dead_letters", []))
     return CommitDecision(settled, checkpoint, len(manifest.batches) - settled, delivered, letters)
 

@@ -31,11 +31,11 @@ MANIFEST = Manifest(
     start_cursor=log_id(0),
     end_cursor=log_id(9),  # logs 8 and 9 were read but not selected
 )
-DELIVERED = {"status": "delivered", "logs": 2, "dead_letters": []}
+DELIVERED = {"status": "delivered", "delivered_logs": 2, "dead_letters": []}
 
 
 def test_the_checkpoint_passes_unselected_logs_when_every_batch_is_settled():
-    decision = decide(MANIFEST, {0: DELIVERED, 1: DELIVERED, 2: {**DELIVERED, "logs": 1}})
+    decision = decide(MANIFEST, {0: DELIVERED, 1: DELIVERED, 2: {**DELIVERED, "delivered_logs": 1}})
     assert (decision.settled, decision.checkpoint, decision.undelivered_batches) == (3, log_id(9), 0)
     assert (decision.delivered_logs, decision.dead_letters) == (5, ())
 
@@ -51,11 +51,12 @@ def test_there_is_no_checkpoint_when_the_first_batch_is_unsettled():
 
 
 def test_dead_lettered_batches_count_as_settled_and_their_entries_are_listed():
-    letters = {"status": "dead_lettered", "logs": 2, "dead_letters": ["p/msg_a", "p/msg_b"]}
+    # A 413 split: one half of batch 1 was delivered, the other kept.
+    letters = {"status": "dead_lettered", "delivered_logs": 1, "dead_letters": ["p/msg_a"]}
     decision = decide(MANIFEST, {0: DELIVERED, 1: letters, 2: DELIVERED})
     assert (decision.settled, decision.checkpoint) == (3, log_id(9))
-    assert decision.dead_letters == ("p/msg_a", "p/msg_b")
-    assert decision.delivered_logs == 4
+    assert decision.dead_letters == ("p/msg_a",)
+    assert decision.delivered_logs == 5
 
 
 @pytest.mark.parametrize(
