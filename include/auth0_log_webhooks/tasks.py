@@ -81,6 +81,21 @@ class AirflowVariables:
         Variable.set(key, value)
 
 
+class InMemoryVariables:
+    """Variables held in a dict: for running the steps outside Airflow (tests, benchmarks, dry runs)."""
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self.values = dict(values or {})
+
+    def get(self, key: str) -> str | None:
+        """Return a Variable's value, or None if it is not set."""
+        return self.values.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        """Set a Variable."""
+        self.values[key] = value
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """What a step needs to know about its DAG run."""

@@ -55,3 +55,20 @@ def test_no_secret_appears_in_any_task_log(stack: Stack):
         text = path.read_text(errors="replace")
         for secret in stack.secrets():
             assert secret not in text, f"a secret leaked into {path}"
+
+
+def test_a_100000_log_backlog_is_delivered_in_one_bounded_run(stack: Stack):
+    before = stack.fresh_start()
+    stack.tenant.set_rate_limit(10, 0)  # unthrottled: this test is about size, not the rate limit
+    try:
+        stack.tenant.add_logs(100_000)
+        # Whatever earlier tests left plus 100,000: one run, so lift the default cap of 100,000 a run.
+        run_id = stack.airflow.trigger(DAG_ID, {"max_logs_per_run": 200_000})
+        assert stack.airflow.wait_for_run(DAG_ID, run_id, timeout=900) == "success"
+    finally:
+        stack.tenant.set_rate_limit(10, 100)
+    summary = stack.assert_all_delivered_since(before)
+    assert summary["duplicate_log_ids"] == 0
+    deliveries = [ti for ti in stack.airflow.task_instances(DAG_ID, run_id) if ti["task_id"] == "deliver"]
+    assert len(deliveries) == 16  # over 1,000 batches in max_delivery_tasks mapped task instances
+    assert stack.airflow.variable(AUTHENTICATION_API.checkpoint_variable) == stack.tenant.all_log_ids()[-1]

@@ -6,26 +6,12 @@ import base64
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.tasks import RunInfo
-
-
-@dataclass
-class DictVariables:
-    """Airflow Variables stand-in for running the steps outside a task."""
-
-    values: dict[str, str] = field(default_factory=dict)
-
-    def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.values[key] = value
+from auth0_log_webhooks.tasks import InMemoryVariables, RunInfo
 
 
 @pytest.fixture
@@ -67,10 +53,10 @@ def wire_connections(airflow_connection) -> Callable[..., None]:
 
 
 @pytest.fixture
-def variables(tmp_path) -> DictVariables:
+def variables(tmp_path) -> InMemoryVariables:
     """The pipeline's Variables, with staging and dead letters under this test's tmp_path."""
     config = {"staging_url": f"file://{tmp_path}/staging", "dead_letter_url": f"file://{tmp_path}/dead"}
-    return DictVariables({AUTHENTICATION_API.config_variable: json.dumps(config)})
+    return InMemoryVariables({AUTHENTICATION_API.config_variable: json.dumps(config)})
 
 
 @pytest.fixture

@@ -1,0 +1,180 @@
+"""Peak memory of the fetch step and of a deliver step, each measured in a fresh process.
+
+The peak RSS is a high-water mark for the whole process, so every measurement runs in its own
+child (``python -m bench.memory fetch|deliver ...``) that imports Airflow and the library, notes
+the high-water mark (the baseline), runs one step and prints a JSON line with the new peak. With
+``--tracemalloc`` the child instead reports the peak of Python allocations made during the step
+(tracemalloc's own bookkeeping inflates RSS, so the two are never taken in the same run).
+
+The fetch child stages its batches under the work directory and writes the plan next to them;
+the deliver child then sends every staged batch in one step (as with ``max_delivery_tasks`` 1,
+the largest step there can be).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.pipeline import pipeline_variables, prepare_airflow, quiet_library_logs, wire_connections
+from bench.servers import REPO
+
+LIMIT_MB = 300.0
+FLAT_TOLERANCE = 1.25
+"""Peaks within this factor of each other (across a 10x change in logs) count as flat."""
+
+
+def max_rss_mb() -> float:
+    """This process's peak resident set size in MB.
+
+    Linux's ``ru_maxrss`` survives ``fork`` + ``exec``: a child reports at least its parent's peak
+    at the time it was started (this benchmark's parent holds 100,000 logs during benchmark 2). So
+    the peak of the process's own address space, ``VmHWM`` in /proc/self/status, comes first;
+    ``ru_maxrss`` (KiB on Linux) is the fallback elsewhere.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    """One step's peak memory in a fresh process."""
+
+    step: str
+    logs: int
+    baseline_mb: float
+    peak_mb: float
+    seconds: float
+    traced_peak_mb: float | None = None
+
+    @property
+    def step_mb(self) -> float:
+        """What the step added to the high-water mark left by the imports."""
+        return self.peak_mb - self.baseline_mb
+
+
+def _measure(step: Callable[[], Any], trace: bool) -> tuple[float, float, float, float | None, Any]:
+    """Run ``step``; return baseline MB, peak MB, seconds, traced peak MB (or None) and its result."""
+    baseline = max_rss_mb()
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    result = step()
+    seconds = time.perf_counter() - started
+    traced = None
+    if trace:
+        traced = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return baseline, max_rss_mb(), seconds, traced, result
+
+
+def _child(argv: list[str] | None = None) -> int:
+    """Entry point of a measuring child process; prints one JSON line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.memory")
+    parser.add_argument("step", choices=("fetch", "deliver"))
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--plan", type=Path, required=True, help="written by fetch, read by deliver")
+    parser.add_argument("--logs", type=int, required=True)
+    parser.add_argument("--tenant", required=True, help="emulator URL")
+    parser.add_argument("--client-id", required=True)
+    parser.add_argument("--client-secret", required=True)
+    parser.add_argument("--hook", required=True, help="webhook URL")
+    parser.add_argument("--tracemalloc", action="store_true")
+    args = parser.parse_args(argv)
+
+    prepare_airflow(args.workdir / "airflow_home")
+    wire_connections(args.tenant, args.client_id, args.client_secret, args.hook)
+    # Import everything the steps use before the baseline, so the peak is the step's own.
+    from auth0_log_webhooks import tasks
+    from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+
+    quiet_library_logs()
+    info = tasks.RunInfo(dag_id=AUTHENTICATION_API.dag_id, run_id=f"bench_memory_{args.logs}")
+    if args.step == "fetch":
+        variables = pipeline_variables(args.workdir, max_logs_per_run=args.logs)
+
+        def step() -> dict[str, Any]:
+            return tasks.fetch(AUTHENTICATION_API, info, None, variables=variables)
+
+    else:
+        plan = json.loads(args.plan.read_text())
+        everything = {"chunk": 0, "start": 0, "stop": plan["batches"], "label": "all batches"}
+
+        def step() -> dict[str, Any]:
+            return tasks.deliver(AUTHENTICATION_API, info, plan, everything, sleep=lambda seconds: None)
+
+    baseline, peak, seconds, traced, result = _measure(step, args.tracemalloc)
+    if args.step == "fetch":
+        if result["fetched"] < args.logs:  # max_logs_per_run stops on the next batch boundary
+            raise RuntimeError(f"fetched {result['fetched']} logs, expected at least {args.logs}")
+        args.plan.write_text(json.dumps(result))
+    elif result["delivered_logs"] != plan["selected"]:
+        raise RuntimeError(f"delivered {result['delivered_logs']} logs, expected {plan['selected']}: {result}")
+    fetched = (result if args.step == "fetch" else plan)["fetched"]
+    line = {"step": args.step, "logs": fetched, "baseline_mb": baseline, "peak_mb": peak, "seconds": seconds}
+    line["traced_peak_mb"] = traced
+    print(json.dumps(line), flush=True)
+    return 0
+
+
+def measure(
+    step: str, logs: int, workdir: Path, emulator: Any, sink: Any, *, trace: bool = False, timeout: float = 600
+) -> MemoryResult:
+    """Run one step in a fresh ``python -m bench.memory`` process and return its numbers.
+
+    The deliver step reads the plan the fetch step of the same ``logs`` and ``workdir`` wrote.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "bench.memory",
+        step,
+        "--workdir",
+        str(workdir),
+        "--plan",
+        str(workdir / "plan.json"),
+        "--logs",
+        str(logs),
+        "--tenant",
+        emulator.url,
+        "--client-id",
+        emulator.client_id,
+        "--client-secret",
+        emulator.client_secret,
+        "--hook",
+        sink.hook_url,
+    ]
+    if trace:
+        command.append("--tracemalloc")
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[2:4])} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    line = json.loads(done.stdout.strip().splitlines()[-1])
+    return MemoryResult(
+        step=line["step"],
+        logs=line["logs"],
+        baseline_mb=line["baseline_mb"],
+        peak_mb=line["peak_mb"],
+        seconds=line["seconds"],
+        traced_peak_mb=line["traced_peak_mb"],
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(_child())
