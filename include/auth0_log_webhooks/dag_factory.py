@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, CronTriggerTimetable, Param, get_current_context, task
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task
 
 from auth0_log_webhooks import tasks
 from auth0_log_webhooks.pipelines import Pipeline
@@ -51,9 +51,10 @@ def pipeline_dag(pipeline: Pipeline, *, schedule: str | None = None, doc_md: str
     cron = schedule or pipeline.schedule
     with DAG(
         dag_id=pipeline.dag_id,
-        # A trigger timetable with an interval: scheduled runs read since the checkpoint; backfill
-        # runs get [start, end) windows and deliver exactly those logs without touching it.
-        schedule=CronTriggerTimetable(cron, timezone="UTC", interval=timedelta(minutes=5)),
+        # Runs cover the period between two ticks. Scheduled and manual runs read since the
+        # checkpoint; backfill runs deliver exactly the logs dated in their [start, end) and leave
+        # the checkpoint alone, so a backfill over any range tiles it without gaps.
+        schedule=CronDataIntervalTimetable(cron, timezone="UTC"),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,

@@ -1,0 +1,65 @@
+"""DAG integrity: the DAG files import cleanly and fast, and declare what users rely on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from airflow.dag_processing.dagbag import DagBag
+
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+SETTINGS = yaml.safe_load((REPO / "airflow_settings.yaml").read_text())["airflow"]
+POOLS = {pool["pool_name"] for pool in SETTINGS["pools"]}
+
+
+@pytest.fixture(scope="module")
+def dagbag() -> DagBag:
+    """The repository's dags/ folder, parsed as the dag-processor would, knowing the settings' pools."""
+    return DagBag(dag_folder=str(REPO / "dags"), known_pools=POOLS | {"default_pool"})
+
+
+def test_every_dag_file_imports_without_errors_or_warnings(dagbag):
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dags) == {AUTHENTICATION_API.dag_id, "auth0_webhooks_replay"}
+    assert dagbag.dag_warnings == set()
+
+
+def test_a_pool_missing_from_the_settings_would_be_reported():
+    bag = DagBag(dag_folder=str(REPO / "dags"), known_pools={"default_pool"})
+    assert {str(w.warning_type) for w in bag.dag_warnings} == {"non-existent pool"}
+
+
+def test_dag_files_read_no_variable_at_import(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a DAG file read a Variable at import time")
+
+    monkeypatch.setattr("airflow.sdk.Variable.get", refuse)
+    assert DagBag(dag_folder=str(REPO / "dags"), known_pools=POOLS | {"default_pool"}).import_errors == {}
+
+
+def test_the_pipeline_dag_runs_one_at_a_time_every_5_minutes(dagbag):
+    dag = dagbag.dags[AUTHENTICATION_API.dag_id]
+    assert dag.max_active_runs == 1
+    assert dag.catchup is False
+    assert (type(dag.timetable).__name__, dag.timetable.expression) == ("CronDataIntervalTimetable", "*/5 * * * *")
+    assert [t.task_id for t in dag.topological_sort()] == ["fetch", "deliver", "commit"]
+
+
+def test_deliveries_run_in_the_settings_pool_and_commit_runs_after_failures(dagbag):
+    dag = dagbag.dags[AUTHENTICATION_API.dag_id]
+    assert dag.get_task("deliver").pool == AUTHENTICATION_API.pool
+    assert AUTHENTICATION_API.pool in POOLS
+    assert dag.get_task("commit").trigger_rule == "all_done_min_one_success"
+    assert dag.get_task("commit").retries == 0
+
+
+def test_trigger_params_offer_the_originals_settings_with_no_override_by_default(dagbag):
+    params = dagbag.dags[AUTHENTICATION_API.dag_id].params
+    names = {"start_from", "log_types", "log_level", "batch_size", "send_as_batch", "format", "max_logs_per_run"}
+    assert set(params) == names
+    assert all(params[name] is None for name in names)
