@@ -201,8 +201,9 @@ class Stager:
                 if len(batch) == self.batch_size:
                     self._flush(manifest, batch)
                     batch = []
-            if manifest.fetched >= self.max_logs and not batch:
-                # Stop on a batch boundary, so the next run cuts the same batches (same webhook-ids).
+            # Past the cap, stop on a batch boundary so the next run cuts the same batches (same
+            # webhook-ids); when selected logs are rare, stop anyway after a bounded overshoot.
+            if manifest.fetched >= self.max_logs and (not batch or manifest.fetched >= 2 * self.max_logs):
                 manifest.note = f"stopped after max_logs_per_run={self.max_logs}; the next run continues"
                 break
         self._flush(manifest, batch)

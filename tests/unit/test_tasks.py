@@ -140,6 +140,15 @@ def test_the_fetch_stops_on_a_batch_boundary_with_a_note_when_max_logs_is_reache
     assert pages.served == pages_served  # later pages are never requested
 
 
+def test_the_fetch_stops_after_twice_max_logs_when_selected_logs_are_rare(staging):
+    pages = Pages([log(1), log(2, "sapi")], [log(3, "sapi"), log(4, "sapi")], [log(5, "sapi"), log(6)], [log(7)])
+    manifest = stager(staging, max_logs=2).run(pages, log_id(0))
+    assert manifest.fetched == 4  # the batch holding log 1 never fills; reading stops at 2 x max_logs
+    assert manifest.batches == [[1, log_id(1), log_id(1)]]
+    assert manifest.end_cursor == log_id(4)
+    assert pages.served == 2
+
+
 def test_an_empty_tenant_stages_nothing_and_keeps_the_start(staging):
     manifest = stager(staging).run(Pages([]), log_id(0))
     assert (manifest.batches, manifest.fetched, manifest.start_cursor, manifest.end_cursor) == ([], 0, log_id(0), None)
