@@ -37,11 +37,9 @@ def trigger_params() -> dict[str, Param]:
 def _run_info() -> tuple[tasks.RunInfo, dict[str, Any]]:
     context = get_current_context()
     dag_run = context["dag_run"]
-    window = None
-    if str(getattr(dag_run, "run_type", "")).endswith("backfill"):
-        start, end = context.get("data_interval_start"), context.get("data_interval_end")
-        if start and end and start < end:
-            window = (start, end)
+    window = tasks.backfill_window(
+        dag_run.run_type, context.get("data_interval_start"), context.get("data_interval_end")
+    )
     info = tasks.RunInfo(dag_id=dag_run.dag_id, run_id=dag_run.run_id, window=window)
     return info, dict(context.get("params") or {})
 

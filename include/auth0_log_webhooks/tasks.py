@@ -105,6 +105,17 @@ class RunInfo:
     window: tuple[datetime, datetime] | None = None
 
 
+def backfill_window(run_type: object, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime] | None:
+    """Return a backfill run's ``[start, end)`` window; None for every other run (they use the checkpoint).
+
+    ``run_type`` may be the Task SDK's ``DagRunType`` enum (whose ``str()`` is not its value) or a string.
+    """
+    kind = getattr(run_type, "value", run_type)
+    if kind == "backfill" and start is not None and end is not None and start < end:
+        return start, end
+    return None
+
+
 def load_config(pipeline: Pipeline, params: Mapping[str, Any] | None, variables: Variables) -> PipelineConfig:
     """Return the run's settings: the config Variable overridden by the run's params."""
     raw = variables.get(pipeline.config_variable)

@@ -3,13 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from airflow.sdk.api.datamodels._generated import DagRunType
 
 from auth0_log_webhooks.checkpoints import InvalidCheckpointError, cursor_for_time, time_of
 from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.filters import TypeLevelFilter
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.staging import Manifest, RunStaging
-from auth0_log_webhooks.tasks import MalformedLogError, Stager, decide, start_cursor
+from auth0_log_webhooks.tasks import MalformedLogError, Stager, backfill_window, decide, start_cursor
 
 pytestmark = pytest.mark.unit
 
@@ -274,3 +275,25 @@ def test_a_malformed_checkpoint_variable_is_refused_naming_it(value):
 def test_a_malformed_start_from_param_is_refused_naming_the_param():
     with pytest.raises(InvalidCheckpointError, match="start_from param 'yesterday'"):
         start_cursor(PIPELINE, PipelineConfig(), {"start_from": "yesterday"}, FakeVariables(), Oldest(log(1)))
+
+
+# -- backfill_window ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("run_type", "expected"),
+    [
+        (DagRunType.BACKFILL, True),
+        ("backfill", True),
+        (DagRunType.SCHEDULED, False),
+        (DagRunType.MANUAL, False),
+    ],
+    ids=["sdk-enum", "string", "scheduled", "manual"],
+)
+def test_only_backfill_runs_get_a_window(run_type, expected):
+    start, end = datetime(2026, 11, 25, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)
+    assert backfill_window(run_type, start, end) == ((start, end) if expected else None)
+
+
+def test_a_backfill_run_without_a_data_interval_reads_from_the_checkpoint():
+    assert backfill_window(DagRunType.BACKFILL, None, None) is None
