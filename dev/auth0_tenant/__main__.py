@@ -22,6 +22,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[str, int, TenantConfig]:
     parser.add_argument("--rate-limit-burst", type=int, default=10)
     parser.add_argument("--rate-limit-per-minute", type=float, default=100, help="0 disables rate limiting")
     parser.add_argument("--retention-days", type=float, default=30)
+    parser.add_argument("--history-days", type=float, default=1, help="how far back the start-up logs go")
     parser.add_argument("--events-per-second", type=float, default=0, help="live traffic rate")
     parser.add_argument("--scope", default=DEFAULT_SCOPE, help="scopes granted to the client")
     parser.add_argument("--tenant-name", default="emulator-tenant")
@@ -35,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[str, int, TenantConfig]:
         rate_limit_burst=args.rate_limit_burst,
         rate_limit_per_minute=args.rate_limit_per_minute,
         retention_days=args.retention_days,
+        history_days=args.history_days,
         events_per_second=args.events_per_second,
         scope=args.scope,
         tenant_name=args.tenant_name,

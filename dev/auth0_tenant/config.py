@@ -13,7 +13,8 @@ DEFAULT_SCOPE = "read:logs read:logs_users"
 class TenantConfig:
     """Everything that shapes one emulated tenant.
 
-    :param logs: logs present at start-up, spread over ``min(retention_days, 1 day)`` before it.
+    :param logs: logs present at start-up, spread over ``min(retention_days, history_days)`` before it.
+    :param history_days: how far back the start-up logs go (at most the retention).
     :param rate_limit_per_minute: the bucket's refill rate; 0 disables rate limiting.
     :param events_per_second: live traffic: new logs appear at this rate while the server runs.
     :param scope: space-separated scopes granted to tokens of ``client_id``.
@@ -27,6 +28,7 @@ class TenantConfig:
     rate_limit_burst: int = 10
     rate_limit_per_minute: float = 100
     retention_days: float = 30
+    history_days: float = 1
     events_per_second: float = 0
     scope: str = DEFAULT_SCOPE
     tenant_name: str = "emulator-tenant"

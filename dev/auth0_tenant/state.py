@@ -83,7 +83,7 @@ class TenantState:
             self.store = LogStore(self.factory)
             self._live_done = 0
             count = max(0, self.config.logs)
-            span_ms = min(self.config.retention_days * DAY_MS, DAY_MS) * 0.95
+            span_ms = min(self.config.retention_days, self.config.history_days) * DAY_MS * 0.95
             spacing = span_ms / count if count else 0.0
             self.store.append(count, self.started_ms - spacing * count, spacing)
             self.tokens: dict[str, _Token] = {}
