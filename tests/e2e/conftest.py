@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,22 +58,37 @@ class Stack:
         return [self.tenant.client_secret, self.signing_secret, WEBHOOK_AUTHORIZATION.split()[1]]
 
 
+def wait_for_runs(airflow: AirflowStandalone, dag_id: str, count: int, run_type: str | None = None) -> list[str]:
+    """Wait until ``dag_id`` has ``count`` runs (of ``run_type``) and return their ids."""
+    params = {"run_type": run_type} if run_type else None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = airflow.api("GET", f"/dags/{dag_id}/dagRuns", params=params)["dag_runs"]
+        if len(runs) >= count:
+            return [run["dag_run_id"] for run in runs]
+        time.sleep(1)
+    raise TimeoutError(f"{dag_id} did not get {count} runs")
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Start Airflow with airflow_settings.yaml applied and the connections pointed at local servers.
 
-    The DAG's schedule is moved to once a year so that only the runs a test triggers happen.
+    The DAG's schedule is moved to once a day: unpausing runs yesterday's interval at once (waited
+    for here), and no other scheduled run comes during the tests; backfill windows are days.
     """
     workdir = tmp_path_factory.mktemp("e2e")
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
-    tenant = start_emulator(logs=3000, seed=11, client_secret="e2e-client-secret-" + os.urandom(8).hex())
+    tenant = start_emulator(
+        logs=3000, seed=11, history_days=3, client_secret="e2e-client-secret-" + os.urandom(8).hex()
+    )
     sink = start_sink(
         SinkConfig(record_path=workdir / "sink.jsonl", secrets=(secret,), authorization=WEBHOOK_AUTHORIZATION)
     )
     airflow = AirflowStandalone(
         workdir / "airflow",
         extra_env={
-            "AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE": "0 0 1 1 *",
+            "AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE": "0 0 * * *",
             # Notice a task whose process died with its scheduler within seconds, not the default 5 minutes.
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
         },
@@ -102,6 +118,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))
         airflow.wait_for_dag(AUTHENTICATION_API.dag_id)
         airflow.unpause(AUTHENTICATION_API.dag_id)
+        (first,) = wait_for_runs(airflow, AUTHENTICATION_API.dag_id, 1)
+        assert airflow.wait_for_run(AUTHENTICATION_API.dag_id, first) == "success"
         yield Stack(airflow, tenant, sink, secret, workdir)
     finally:
         airflow.stop()
