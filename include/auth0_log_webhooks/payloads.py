@@ -14,10 +14,11 @@ do. The body is serialised once; retries resend the same bytes.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
@@ -44,7 +45,8 @@ def webhook_id_for(log_ids: Sequence[str]) -> str:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    # Compact UTF-8 JSON, the same bytes for the same logs; orjson is several times faster than json.
+    return orjson.dumps(value).decode()
 
 
 def log_id_of(log: Mapping[str, Any]) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import orjson
 from airflow.sdk import ObjectStoragePath
 
 
@@ -80,12 +81,11 @@ class RunStaging:
 
     def write_batch(self, index: int, logs: list[Mapping[str, Any]]) -> None:
         """Stage one batch."""
-        data = "".join(json.dumps(log, separators=(",", ":"), ensure_ascii=False) + "\n" for log in logs)
-        self._batch(index).write_bytes(data.encode())
+        self._batch(index).write_bytes(b"".join(orjson.dumps(log) + b"\n" for log in logs))
 
     def read_batch(self, index: int) -> list[dict[str, Any]]:
         """Load one staged batch."""
-        return [json.loads(line) for line in self._batch(index).read_bytes().decode().splitlines() if line]
+        return [orjson.loads(line) for line in self._batch(index).read_bytes().splitlines() if line]
 
     def write_manifest(self, manifest: Manifest) -> None:
         """Record what the fetch staged (written last, once every batch is in place)."""
