@@ -1,21 +1,19 @@
 """The level table: every catalog code has a level, the original's levels are kept, the rule is applied."""
 
 import csv
-from pathlib import Path
 
 import pytest
 
 from auth0_log_webhooks.log_types import UNKNOWN_LEVEL, catalog, derive_level, level_of, parse_level
+from tests.shared_data import SHARED, require
 
 pytestmark = pytest.mark.unit
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "auth0-log-types.tsv"
+REFERENCE = SHARED / "reference" / "auth0-log-types.tsv"
 
 
 def reference_rows() -> list[dict[str, str]]:
-    if not REFERENCE.exists():
-        pytest.skip(f"reference catalog not found at {REFERENCE} (it sits beside the repository)")
-    with REFERENCE.open() as handle:
+    with require(REFERENCE, "the reference log type catalog").open() as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 

@@ -14,19 +14,17 @@ from emulator_helpers import ZERO_CURSOR
 
 from dev.auth0_tenant.generator import CATALOG, LogFactory
 from dev.auth0_tenant.logstore import LOG_ID_PATTERN, LogStore
+from tests.shared_data import SHARED, require
 
 pytestmark = pytest.mark.integration
 
-# The official schemas sit in ../shared beside the repository (as on every machine and in CI).
-_BESIDE_REPO = Path(__file__).resolve().parents[4] / "shared" / "auth0-log-schemas" / "schemas" / "log-types"
-SCHEMA_DIR = Path(os.environ.get("AUTH0_LOG_SCHEMAS_DIR", str(_BESIDE_REPO)))
+SCHEMA_DIR = Path(os.environ.get("AUTH0_LOG_SCHEMAS_DIR", str(SHARED / "auth0-log-schemas" / "schemas" / "log-types")))
 
 
 @pytest.fixture(scope="module")
 def validators() -> dict[str, jsonschema.Draft7Validator]:
     """Draft-07 validators for Auth0's official per-type log schemas, keyed by type code."""
-    if not SCHEMA_DIR.is_dir():
-        pytest.skip(f"Auth0 log schemas not found at {SCHEMA_DIR} (set AUTH0_LOG_SCHEMAS_DIR)")
+    require(SCHEMA_DIR, "Auth0's official log schemas (or set AUTH0_LOG_SCHEMAS_DIR)")
     result = {}
     for path in SCHEMA_DIR.glob("*.schema.json"):
         schema = json.loads(path.read_text())
