@@ -122,3 +122,24 @@ def test_an_undelivered_chunk_holds_the_checkpoint_before_it_and_the_next_run_re
     assert set(webhook_sink.log_ids()) >= set(selected)
     assert summary["duplicate_log_ids"] > 0  # batches after the gap were sent twice...
     assert summary["duplicates_with_same_webhook_id"] is True  # ...each time with the same webhook-id
+
+
+def test_the_connection_test_button_reports_good_and_bad_credentials(tenant, airflow_connection):
+    from auth0_log_webhooks.hooks.auth0 import Auth0Hook, RetryPolicy
+
+    host, port = tenant.domain.split(":")
+    common = {
+        "conn_type": "auth0",
+        "host": host,
+        "port": int(port),
+        "login": tenant.client_id,
+        "extra": {"scheme": "http"},
+    }
+    airflow_connection("auth0_good", password=tenant.client_secret, **common)
+    airflow_connection("auth0_bad", password="not-the-secret", **common)
+
+    assert Auth0Hook("auth0_good").test_connection() == (True, f"Read logs of {tenant.domain}")
+    ok, message = Auth0Hook("auth0_bad", retry=RetryPolicy(give_up_after_seconds=5)).test_connection()
+    assert not ok
+    assert "refused the client credentials" in message
+    assert "not-the-secret" not in message

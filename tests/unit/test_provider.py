@@ -1,0 +1,35 @@
+"""The installed package registers the `auth0` connection type, so the UI offers it with its form."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from airflow.providers_manager import ProvidersManager
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def providers() -> ProvidersManager:
+    """Airflow's registry of installed providers, as the API server builds the connection forms from it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ProvidersManager.hooks moved to the task SDK in 3.3; the UI still reads it
+        manager = ProvidersManager()
+        _ = manager.hooks
+    return manager
+
+
+def test_the_auth0_connection_type_is_registered_with_its_hook(providers):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hook = providers.hooks["auth0"]
+    assert hook.hook_class_name == "auth0_log_webhooks.hooks.auth0.Auth0Hook"
+    assert hook.connection_id_attribute_name == "auth0_conn_id"
+    assert hook.connection_testable
+
+
+def test_the_auth0_form_relabels_fields_and_offers_audience_and_scheme(providers):
+    behaviour = providers.field_behaviours["auth0"]
+    assert behaviour["relabeling"] == {"host": "Tenant domain", "login": "Client ID", "password": "Client secret"}
+    assert {"extra__auth0__audience", "extra__auth0__scheme"} <= set(providers.connection_form_widgets)
