@@ -46,6 +46,7 @@ class PipelineConfig(BaseModel):
     max_logs_per_run: int = Field(default=100_000, ge=1, le=10_000_000)
     max_delivery_tasks: int = Field(default=16, ge=1, le=1024)
     staging_url: str | None = None
+    staging_retention_days: float = Field(default=7.0, gt=0, le=365)
     dead_letter_url: str | None = None
 
     @field_validator("log_types", mode="before")

@@ -19,6 +19,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -45,8 +46,8 @@ class Manifest:
     end_cursor: str | None = None
     fetched: int = 0
     selected: int = 0
-    complete: bool = True
     note: str = ""
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def last_log_id(self, index: int) -> str:
         """Return the last log id of batch ``index``."""
@@ -115,6 +116,28 @@ class RunStaging:
         """Delete the run's staging (after the commit)."""
         if self.path.exists():
             self.path.rmdir(recursive=True)
+
+
+def prune(root: str, dag_id: str, older_than: timedelta, *, now: datetime | None = None) -> int:
+    """Remove staging left by runs of ``dag_id`` fetched more than ``older_than`` ago; return how many.
+
+    A successful run removes its own staging; a failed one keeps it so its tasks can be cleared
+    and rerun. The next runs deliver the same logs from the checkpoint, so old staging is garbage.
+    """
+    folder = ObjectStoragePath(root.rstrip("/")) / dag_id
+    if not folder.exists():
+        return 0
+    cutoff = (now or datetime.now(UTC)) - older_than
+    removed = 0
+    for run in folder.iterdir():
+        manifest = run / "manifest.json"
+        if not manifest.exists():
+            continue
+        created = json.loads(manifest.read_bytes()).get("created_at")
+        if created and datetime.fromisoformat(created) < cutoff:
+            run.rmdir(recursive=True)
+            removed += 1
+    return removed
 
 
 def chunk_ranges(batch_count: int, max_tasks: int) -> Iterator[tuple[int, int]]:

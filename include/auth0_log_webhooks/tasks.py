@@ -34,7 +34,7 @@ from auth0_log_webhooks.hooks.auth0 import Auth0Hook
 from auth0_log_webhooks.hooks.webhook import WebhookHook
 from auth0_log_webhooks.payloads import Message, messages_for
 from auth0_log_webhooks.pipelines import Pipeline
-from auth0_log_webhooks.staging import Manifest, RunStaging, chunk_ranges, default_root
+from auth0_log_webhooks.staging import Manifest, RunStaging, chunk_ranges, default_root, prune
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +269,11 @@ def fetch(
         start, reason = cursor_for_time(run.window[0] - WINDOW_MARGIN), "backfill window"
     else:
         start, reason = start_cursor(pipeline, config, params, variables, hook.oldest_log)
-    staging = RunStaging(config.staging_url or default_root("staging"), run.dag_id, run.run_id)
+    staging_root = config.staging_url or default_root("staging")
+    pruned = prune(staging_root, run.dag_id, timedelta(days=config.staging_retention_days))
+    if pruned:
+        log.info("Removed the staging of %d runs older than %s days", pruned, config.staging_retention_days)
+    staging = RunStaging(staging_root, run.dag_id, run.run_id)
     staging.reset()
     log.info("Reading logs after %s (%s)%s", start, reason, f" for window {run.window}" if run.window else "")
     stager = Stager(

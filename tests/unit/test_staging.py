@@ -1,10 +1,11 @@
 """Run staging in a local folder: batches, manifest and ledger round trips; chunking of batches."""
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auth0_log_webhooks.staging import Manifest, RunStaging, chunk_ranges, run_key
+from auth0_log_webhooks.staging import Manifest, RunStaging, chunk_ranges, prune, run_key
 
 pytestmark = pytest.mark.unit
 
@@ -50,7 +51,6 @@ def test_the_manifest_reads_back_as_written(staging):
         end_cursor=log_id(9),
         fetched=9,
         selected=3,
-        complete=False,
         note="stopped at max_logs_per_run=9",
     )
     staging.write_manifest(manifest)
@@ -107,3 +107,17 @@ def test_chunk_ranges_cover_every_batch_once_in_at_most_max_tasks_near_equal_ran
 
 def test_chunk_ranges_are_empty_when_there_is_no_batch():
     assert list(chunk_ranges(0, 16)) == []
+
+
+def test_prune_removes_only_staging_older_than_the_retention(tmp_path):
+    root = f"file://{tmp_path}"
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    for run_id, age in (("old", timedelta(days=8)), ("recent", timedelta(days=1))):
+        staging = RunStaging(root, "dag", run_id)
+        staging.reset()
+        staging.write_manifest(Manifest(created_at=(now - age).isoformat()))
+    RunStaging(root, "dag", "fetch_crashed").reset()  # no manifest: left alone
+
+    assert prune(root, "dag", timedelta(days=7), now=now) == 1
+    assert sorted(p.name for p in (tmp_path / "dag").iterdir()) == ["fetch_crashed", "recent"]
+    assert prune(root, "other_dag", timedelta(days=7), now=now) == 0
