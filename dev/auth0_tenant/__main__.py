@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from dev.auth0_tenant.app import create_app
 from dev.auth0_tenant.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SCOPE, TenantConfig
@@ -27,20 +28,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[str, int, TenantConfig]:
     parser.add_argument("--scope", default=DEFAULT_SCOPE, help="scopes granted to the client")
     parser.add_argument("--tenant-name", default="emulator-tenant")
     args = parser.parse_args(argv)
-    config = TenantConfig(
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        logs=args.logs,
-        seed=args.seed,
-        token_ttl=args.token_ttl,
-        rate_limit_burst=args.rate_limit_burst,
-        rate_limit_per_minute=args.rate_limit_per_minute,
-        retention_days=args.retention_days,
-        history_days=args.history_days,
-        events_per_second=args.events_per_second,
-        scope=args.scope,
-        tenant_name=args.tenant_name,
-    )
+    # Every option but host and port is a TenantConfig field of the same name.
+    values = vars(args)
+    config = TenantConfig(**{f.name: values[f.name] for f in dataclasses.fields(TenantConfig)})
     return args.host, args.port, config
 
 
