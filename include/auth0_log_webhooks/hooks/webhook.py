@@ -12,6 +12,7 @@ Redirects are never followed: a 3xx is a failed delivery, as Standard Webhooks a
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Any
 
 from airflow.providers.http.hooks.http import HttpHook
@@ -54,15 +55,20 @@ class WebhookHook(HttpHook):
             session.headers.pop(key, None)
         return session
 
+    @cached_property
+    def connection(self) -> Any:
+        """The webhook connection, fetched once (each fetch is a call to Airflow's API in a task)."""
+        return self.get_connection(self.http_conn_id)
+
     def url(self) -> str:
         """Return the webhook URL (the connection's host, or scheme://host:port/schema)."""
         if not getattr(self, "base_url", None):
-            self._set_base_url(self.get_connection(self.http_conn_id))
+            self._set_base_url(self.connection)
         return self.base_url
 
     def timeout(self) -> float:
         """Return the request timeout in seconds (extra ``timeout``, default 30)."""
-        extra = self.get_connection(self.http_conn_id).extra_dejson or {}
+        extra = self.connection.extra_dejson or {}
         try:
             return float(extra.get("timeout", DEFAULT_TIMEOUT_SECONDS))
         except (TypeError, ValueError):
@@ -73,7 +79,7 @@ class WebhookHook(HttpHook):
 
         :raises ValueError: naming the connection if a secret is not ``whsec_`` + base64.
         """
-        extra = self.get_connection(self.http_conn_id).extra_dejson or {}
+        extra = self.connection.extra_dejson or {}
         raw = extra.get("signing_secrets", extra.get("signing_secret")) or []
         secrets = raw.replace(",", " ").split() if isinstance(raw, str) else [str(s) for s in raw]
         from airflow.sdk.log import mask_secret
