@@ -6,9 +6,9 @@ the high-water mark (the baseline), runs one step and prints a JSON line with th
 ``--tracemalloc`` the child instead reports the peak of Python allocations made during the step
 (tracemalloc's own bookkeeping inflates RSS, so the two are never taken in the same run).
 
-The fetch child stages its batches under the work directory and writes the plan next to them;
-the deliver child then sends every staged batch in one step (as with ``max_delivery_tasks`` 1,
-the largest step there can be).
+The fetch child stages its batches and plan under the work directory; the deliver child of the
+same run then sends every staged batch in one step (as with ``max_delivery_tasks`` 1, the largest
+step there can be).
 """
 
 from __future__ import annotations
@@ -88,7 +88,6 @@ def _child(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.memory")
     parser.add_argument("step", choices=("fetch", "deliver"))
     parser.add_argument("--workdir", type=Path, required=True)
-    parser.add_argument("--plan", type=Path, required=True, help="written by fetch, read by deliver")
     parser.add_argument("--logs", type=int, required=True)
     parser.add_argument("--tenant", required=True, help="emulator URL")
     parser.add_argument("--client-id", required=True)
@@ -100,33 +99,34 @@ def _child(argv: list[str] | None = None) -> int:
     prepare_airflow(args.workdir / "airflow_home")
     wire_connections(args.tenant, args.client_id, args.client_secret, args.hook)
     # Import everything the steps use before the baseline, so the peak is the step's own.
-    from auth0_log_webhooks import tasks
+    from auth0_log_webhooks.contracts import Chunk
     from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+    from auth0_log_webhooks.runtime import RunInfo, run_staging
+    from auth0_log_webhooks.steps.deliver import deliver_chunk
+    from auth0_log_webhooks.steps.fetch import fetch_logs
 
     quiet_library_logs()
-    info = tasks.RunInfo(dag_id=AUTHENTICATION_API.dag_id, run_id=f"bench_memory_{args.logs}")
+    info = RunInfo(dag_id=AUTHENTICATION_API.dag_id, run_id=f"bench_memory_{args.logs}")
+    variables = pipeline_variables(args.workdir, max_logs_per_run=args.logs)
     if args.step == "fetch":
-        variables = pipeline_variables(args.workdir, max_logs_per_run=args.logs)
 
-        def step() -> dict[str, Any]:
-            return tasks.fetch(AUTHENTICATION_API, info, None, variables=variables)
+        def step() -> Any:
+            return fetch_logs(AUTHENTICATION_API, info, None, variables=variables)
 
     else:
-        plan = json.loads(args.plan.read_text())
-        everything = {"chunk": 0, "start": 0, "stop": plan["batches"], "label": "all batches"}
+        batches = len(run_staging(AUTHENTICATION_API, info, variables).read_plan()["batches"])
+        everything = Chunk(chunk=0, start=0, stop=batches, label="all batches")
 
-        def step() -> dict[str, Any]:
-            return tasks.deliver(AUTHENTICATION_API, info, plan, everything, sleep=lambda seconds: None)
+        def step() -> Any:
+            return deliver_chunk(AUTHENTICATION_API, info, everything, variables=variables, sleep=lambda seconds: None)
 
     baseline, peak, seconds, traced, result = _measure(step, args.tracemalloc)
-    if args.step == "fetch":
-        if result["fetched"] < args.logs:  # max_logs_per_run stops on the next batch boundary
-            raise RuntimeError(f"fetched {result['fetched']} logs, expected at least {args.logs}")
-        args.plan.write_text(json.dumps(result))
-    elif result["delivered_logs"] != plan["selected"]:
+    plan = run_staging(AUTHENTICATION_API, info, variables).read_plan()
+    if args.step == "fetch" and plan["fetched"] < args.logs:  # max_logs_per_run stops on a batch boundary
+        raise RuntimeError(f"fetched {plan['fetched']} logs, expected at least {args.logs}")
+    if args.step == "deliver" and result["delivered_logs"] != plan["selected"]:
         raise RuntimeError(f"delivered {result['delivered_logs']} logs, expected {plan['selected']}: {result}")
-    fetched = (result if args.step == "fetch" else plan)["fetched"]
-    line = {"step": args.step, "logs": fetched, "baseline_mb": baseline, "peak_mb": peak, "seconds": seconds}
+    line = {"step": args.step, "logs": plan["fetched"], "baseline_mb": baseline, "peak_mb": peak, "seconds": seconds}
     line["traced_peak_mb"] = traced
     print(json.dumps(line), flush=True)
     return 0
@@ -137,7 +137,7 @@ def measure(
 ) -> MemoryResult:
     """Run one step in a fresh ``python -m bench.memory`` process and return its numbers.
 
-    The deliver step reads the plan the fetch step of the same ``logs`` and ``workdir`` wrote.
+    The deliver step sends what the fetch step of the same ``logs`` and ``workdir`` staged.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     command = [
@@ -147,8 +147,6 @@ def measure(
         step,
         "--workdir",
         str(workdir),
-        "--plan",
-        str(workdir / "plan.json"),
         "--logs",
         str(logs),
         "--tenant",

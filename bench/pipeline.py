@@ -13,7 +13,6 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,7 +53,7 @@ def quiet_library_logs() -> None:
 def pipeline_variables(workdir: Path, *, max_logs_per_run: int) -> Any:
     """Return the Variables of the Authentication API pipeline, staging under ``workdir``."""
     from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-    from auth0_log_webhooks.tasks import InMemoryVariables
+    from auth0_log_webhooks.runtime import InMemoryVariables
 
     config = {
         "staging_url": f"file://{workdir}/staging",
@@ -187,34 +186,17 @@ def library_end_to_end(emulator: Any, sink: Any, workdir: Path, logs: int, run_i
     :param emulator: a :class:`bench.servers.Emulator` without a rate limit, wired as auth0_default.
     :param sink: a :class:`bench.servers.Sink`, wired as auth0_webhook_default (reset here).
     """
-    from auth0_log_webhooks import tasks
     from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-    from auth0_log_webhooks.tasks import RunInfo
+    from dev.runner import run_pipeline
 
     quiet_library_logs()
     variables = pipeline_variables(workdir, max_logs_per_run=logs)
-    info = RunInfo(dag_id=AUTHENTICATION_API.dag_id, run_id=run_id)
     sink.reset()
     before = emulator.counters()
-
-    started = time.perf_counter()
-    plan = tasks.fetch(AUTHENTICATION_API, info, None, variables=variables)
-    fetched_at = time.perf_counter()
-    chunks = plan.pop("chunks")
-
-    chunk_seconds: list[float] = []
-
-    def deliver(chunk: Mapping[str, Any]) -> dict[str, Any]:
-        began = time.perf_counter()
-        report = tasks.deliver(AUTHENTICATION_API, info, plan, chunk, sleep=lambda seconds: None)
-        chunk_seconds.append(time.perf_counter() - began)
-        return report
-
-    with ThreadPoolExecutor(max_workers=DELIVERY_SLOTS, thread_name_prefix="deliver") as pool:
-        reports = list(pool.map(deliver, chunks))
-    delivered_at = time.perf_counter()
-    summary = tasks.commit(AUTHENTICATION_API, info, plan, variables=variables)
-    committed_at = time.perf_counter()
+    outcome = run_pipeline(AUTHENTICATION_API, variables, run_id=run_id, slots=DELIVERY_SLOTS)
+    reports, summary, plan = outcome.reports, outcome.summary, outcome.plan
+    if summary is None:
+        raise RuntimeError(f"the run did not deliver everything: {outcome.error}")
 
     after = emulator.counters()
     received = sink.summary()
@@ -227,11 +209,11 @@ def library_end_to_end(emulator: Any, sink: Any, workdir: Path, logs: int, run_i
     return EndToEndResult(
         label="library",
         logs=logs,
-        fetch_seconds=fetched_at - started,
-        deliver_seconds=delivered_at - fetched_at,
-        commit_seconds=committed_at - delivered_at,
+        fetch_seconds=outcome.seconds["fetch"],
+        deliver_seconds=outcome.seconds["deliver"],
+        commit_seconds=outcome.seconds["commit"],
         fetch_requests=after["log_requests"] - before["log_requests"],
         deliver_requests=received["requests"],
         delivered_logs=delivered,
-        chunk_seconds=tuple(chunk_seconds),
+        chunk_seconds=tuple(outcome.chunk_seconds),
     )

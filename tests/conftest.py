@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-# Airflow reads its home when first imported: give the test session a throwaway one, never ~/airflow.
+REPO = Path(__file__).resolve().parents[1]
+
+# Airflow reads its settings when first imported: give the test session a throwaway home (never
+# ~/airflow) whose DAGs folder is this repository's dags/ (the dag.test() layer parses it).
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="auth0-webhooks-tests-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
 
 pytest_plugins = ["dev.auth0_tenant.testing", "dev.webhook_sink.testing"]
 
@@ -23,3 +31,41 @@ def airflow_connection(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(fields))
 
     return define
+
+
+@pytest.fixture
+def signing_secret() -> str:
+    """A fresh Standard Webhooks secret shared by the pipeline and the sink."""
+    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+@pytest.fixture
+def wire_connections(airflow_connection) -> Callable[..., None]:
+    """Point auth0_default at an emulator and auth0_webhook_default at a sink (as AIRFLOW_CONN_*)."""
+
+    def wire(
+        tenant: Any,
+        sink: Any,
+        *,
+        secret: str | None = None,
+        authorization: str | None = None,
+        timeout: float = 5,
+    ) -> None:
+        host, port = tenant.domain.split(":")
+        airflow_connection(
+            "auth0_default",
+            conn_type="auth0",
+            host=host,
+            port=int(port),
+            login=tenant.client_id,
+            password=tenant.client_secret,
+            extra={"scheme": "http"},
+        )
+        extra: dict[str, Any] = {"timeout": timeout}
+        if secret:
+            extra["signing_secret"] = secret
+        airflow_connection(
+            "auth0_webhook_default", conn_type="http", host=sink.hook_url, password=authorization, extra=extra
+        )
+
+    return wire

@@ -1,4 +1,4 @@
-"""Auth0 log ids as checkpoints.
+"""Auth0 log ids as checkpoints: where a run starts reading and how far it may commit.
 
 A log id is 56 decimal digits: ``900``, the UTC time ``yyyyMMddHHmmss``, then 39 more digits. The
 format is not documented but every id seen has it, so ids of equal length compare as numbers when
@@ -9,7 +9,12 @@ which lets a date become a cursor.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from auth0_log_webhooks.contracts import BatchOutcome, BatchRange
 
 LOG_ID_PATTERN = re.compile(r"^900(\d{14})\d{39}$")
 
@@ -66,10 +71,109 @@ def cursor_before(moment: datetime, margin: timedelta = timedelta(minutes=5)) ->
     return cursor_for_time(moment - margin)
 
 
-def later(a: str | None, b: str | None) -> str | None:
-    """Return the later of two cursors (None is earliest)."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
+def log_id_of(log: Mapping[str, Any]) -> str:
+    """Return a log's id: ``log_id``, else the legacy ``_id`` (the one rule every module uses).
+
+    :raises ValueError: if neither is a string, quoting the start of the log.
+    """
+    for key in ("log_id", "_id"):
+        value = log.get(key)
+        if isinstance(value, str) and value:
+            return value
+    raise ValueError(f"log has no log_id: {str(dict(log))[:200]}")
+
+
+def log_time(log: Mapping[str, Any]) -> datetime:
+    """Return a log's ``date`` as an aware UTC datetime, falling back to the time in its id."""
+    value = log.get("date")
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return time_of(log_id_of(log))
+
+
+# -- where a run starts ------------------------------------------------------------------------
+
+
+def start_cursor(
+    *,
+    param: object,
+    checkpoint: str | None,
+    checkpoint_variable: str,
+    configured: str | None,
+    oldest: Callable[[], Mapping[str, Any] | None],
+) -> tuple[str, str]:
+    """Return where a run starts reading and why.
+
+    A ``start_from`` trigger param wins for that run; then the checkpoint Variable; then the
+    configured ``start_from``; then a little before the oldest log the tenant still retains
+    (``oldest`` is asked only then: it costs an Auth0 request).
+
+    :raises InvalidCheckpointError: naming the Variable or setting that holds a bad value.
+    """
+    if param:
+        return parse_start_from(str(param), "start_from param"), "start_from param"
+    if checkpoint and checkpoint.strip():
+        if not is_log_id(checkpoint.strip()):
+            raise InvalidCheckpointError(
+                f"Variable {checkpoint_variable} holds {checkpoint!r}, which is not an Auth0 log id "
+                "(56 digits starting with 900); fix or delete it"
+            )
+        return checkpoint.strip(), "checkpoint"
+    if configured:
+        return parse_start_from(configured), "configured start_from"
+    first = oldest()
+    if first is None:
+        return cursor_before(datetime.now(UTC)), "empty tenant"
+    return cursor_before(log_time(first)), "oldest retained log"
+
+
+# -- how far a run commits ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommitDecision:
+    """How far the checkpoint may move, and what is left."""
+
+    settled: int
+    checkpoint: str | None
+    undelivered_batches: int
+    delivered_logs: int
+    dead_letters: tuple[str, ...]
+
+
+def decide(
+    batches: Sequence[BatchRange],
+    start: str | None,
+    end: str | None,
+    outcomes: Mapping[int, BatchOutcome],
+) -> CommitDecision:
+    """Return the checkpoint after the longest prefix of settled batches.
+
+    When every batch is settled the checkpoint goes to the fetch's ``end`` cursor, past logs that
+    were read but not selected; otherwise to the last log of the last settled batch of the prefix.
+    """
+    settled = 0
+    while settled < len(batches) and settled in outcomes:
+        settled += 1
+    if settled == len(batches):
+        checkpoint = end or start
+    elif settled:
+        checkpoint = batches[settled - 1]["last"]
+    else:
+        checkpoint = None
+    delivered = sum(outcome["delivered_logs"] for outcome in outcomes.values())
+    letters = tuple(entry for outcome in outcomes.values() for entry in outcome["dead_letters"])
+    return CommitDecision(settled, checkpoint, len(batches) - settled, delivered, letters)
+
+
+def advanced(current: str | None, candidate: str | None) -> str | None:
+    """Return the checkpoint to write: ``candidate`` if it is past ``current``, else None (never backwards)."""
+    if candidate is None:
+        return None
+    if current and current.strip() and candidate <= current.strip():
+        return None
+    return candidate

@@ -7,6 +7,7 @@ Validation errors name the Variable (or param) and the field.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -21,6 +22,12 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 class ConfigError(ValueError):
     """A setting is invalid; the message names the source and the field."""
+
+
+def default_root(kind: str) -> str:
+    """Return ``file://<AIRFLOW_HOME>/auth0_log_webhooks/<kind>``, the local default of a storage URL."""
+    home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
+    return f"file://{os.path.abspath(home)}/auth0_log_webhooks/{kind}"
 
 
 class PipelineConfig(BaseModel):
@@ -48,6 +55,16 @@ class PipelineConfig(BaseModel):
     staging_url: str | None = None
     staging_retention_days: float = Field(default=7.0, gt=0, le=365)
     dead_letter_url: str | None = None
+
+    @property
+    def staging_root(self) -> str:
+        """Return where batches wait between fetch and delivery (``staging_url`` or the local default)."""
+        return self.staging_url or default_root("staging")
+
+    @property
+    def dead_letter_root(self) -> str:
+        """Return where refused messages are kept (``dead_letter_url`` or the local default)."""
+        return self.dead_letter_url or default_root("dead_letters")
 
     @field_validator("log_types", mode="before")
     @classmethod

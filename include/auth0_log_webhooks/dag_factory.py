@@ -1,20 +1,31 @@
-"""Build a pipeline's DAG: fetch, then deliver mapped over chunks in the pool, then commit.
+"""Build the DAGs: a pipeline's (fetch, deliver mapped in its pool, commit) and the replay DAG.
 
 Kept here rather than in ``dags/`` so each DAG file is a few lines and a new pipeline is a new
-:class:`~auth0_log_webhooks.pipelines.Pipeline` entry.
+:class:`~auth0_log_webhooks.pipelines.Pipeline` entry. The tasks are thin: each reads its run from
+the Airflow context and calls one step of :mod:`auth0_log_webhooks.steps`.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
-from auth0_log_webhooks import tasks
+from auth0_log_webhooks import replay
+from auth0_log_webhooks.contracts import Chunk, DeliveryReport, ReplayChunk, ReplayReport, RunSummary
 from auth0_log_webhooks.pipelines import Pipeline
+from auth0_log_webhooks.runtime import current_run
+from auth0_log_webhooks.staging import NothingStagedError
+from auth0_log_webhooks.steps import commit as commit_step
+from auth0_log_webhooks.steps import deliver as deliver_step
+from auth0_log_webhooks.steps import fetch as fetch_step
 
 START_DATE = datetime(2026, 1, 1)
+DEFAULT_ARGS: dict[str, Any] = {"owner": "auth0-log-webhooks", "retries": 2, "retry_delay": timedelta(seconds=30)}
 
 
 def trigger_params() -> dict[str, Param]:
@@ -34,58 +45,119 @@ def trigger_params() -> dict[str, Param]:
     }
 
 
-def _run_info() -> tuple[tasks.RunInfo, dict[str, Any]]:
-    context = get_current_context()
-    dag_run = context["dag_run"]
-    window = tasks.backfill_window(
-        dag_run.run_type, context.get("data_interval_start"), context.get("data_interval_end")
-    )
-    info = tasks.RunInfo(dag_id=dag_run.dag_id, run_id=dag_run.run_id, window=window)
-    return info, dict(context.get("params") or {})
+def _label_map_index(key: str, label: str) -> None:
+    """Give the running mapped task the label its ``map_index_template`` renders."""
+    get_current_context()[key] = label  # type: ignore[literal-required]
 
 
 def pipeline_dag(pipeline: Pipeline, *, schedule: str | None = None, doc_md: str | None = None) -> DAG:
     """Return the DAG of ``pipeline``; ``schedule`` overrides the pipeline's cron expression."""
-    cron = schedule or pipeline.schedule
     with DAG(
         dag_id=pipeline.dag_id,
         # Runs cover the period between two ticks. Scheduled and manual runs read since the
         # checkpoint; backfill runs deliver exactly the logs dated in their [start, end) and leave
         # the checkpoint alone, so a backfill over any range tiles it without gaps.
-        schedule=CronDataIntervalTimetable(cron, timezone="UTC"),
+        schedule=CronDataIntervalTimetable(schedule or pipeline.schedule, timezone="UTC"),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
         params=trigger_params(),
         tags=["auth0", "webhooks"],
         doc_md=doc_md,
-        default_args={"owner": "auth0-log-webhooks", "retries": 2, "retry_delay": timedelta(seconds=30)},
+        default_args=DEFAULT_ARGS,
     ) as dag:
 
         @task(execution_timeout=timedelta(hours=2))
-        def fetch() -> list[dict[str, Any]]:
-            """Read, select and stage the logs since the checkpoint; return one chunk per delivery task."""
-            run, params = _run_info()
-            plan = tasks.fetch(pipeline, run, params)
-            chunks = plan.pop("chunks")
-            get_current_context()["ti"].xcom_push(key="plan", value=plan)
-            return chunks
+        def fetch() -> list[Chunk]:
+            """Read, select and stage the logs since the checkpoint; plan one chunk per delivery task."""
+            run, params = current_run()
+            return fetch_step.fetch_logs(pipeline, run, params)
 
         @task(pool=pipeline.pool, map_index_template="{{ delivery_label }}", execution_timeout=timedelta(hours=2))
-        def deliver(chunk: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
+        def deliver(chunk: Chunk) -> DeliveryReport:
             """POST one chunk's batches to the webhook, one request at a time."""
-            get_current_context()["delivery_label"] = chunk["label"]  # type: ignore[typeddict-unknown-key]
-            run, _ = _run_info()
-            return tasks.deliver(pipeline, run, plan, chunk)
+            _label_map_index("delivery_label", chunk["label"])
+            run, _ = current_run()
+            return deliver_step.deliver_chunk(pipeline, run, chunk)
 
-        @task(trigger_rule="all_done_min_one_success", retries=0)
-        def commit(plan: dict[str, Any]) -> dict[str, Any]:
+        # all_done: commit runs after failed deliveries (to keep what is settled) and after a skipped
+        # deliver (nothing was selected: the checkpoint still moves past the logs that were read).
+        @task(trigger_rule="all_done", retries=0)
+        def commit() -> RunSummary:
             """Advance the checkpoint past what is delivered or kept; fail if anything is left."""
-            run, _ = _run_info()
-            return tasks.commit(pipeline, run, plan)
+            run, _ = current_run()
+            try:
+                return commit_step.commit_checkpoint(pipeline, run)
+            except NothingStagedError as exc:  # the fetch failed: there is nothing to commit
+                raise AirflowSkipException(str(exc)) from None
 
         chunks = fetch()
-        plan = chunks["plan"]
-        delivered = deliver.partial(plan=plan).expand(chunk=chunks)
-        delivered >> commit(plan)
+        [chunks, deliver.expand(chunk=chunks)] >> commit()
+    return dag
+
+
+def _task_id_part(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | None = None) -> DAG:
+    """Return the DAG that re-sends a pipeline's dead letters through that pipeline's pool.
+
+    Pools are fixed when a DAG is parsed, so there is one mapped ``resend`` task per pool the
+    pipelines use (``resend`` alone when they share one); in each, the chunks of another pool's
+    pipeline are skipped.
+    """
+    pools = sorted({p.pool for p in pipelines.values()})
+    with DAG(
+        dag_id=dag_id,
+        schedule=None,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=["auth0", "webhooks"],
+        doc_md=doc_md,
+        default_args={**DEFAULT_ARGS, "retries": 1},
+        params={
+            "pipeline": Param(
+                sorted(pipelines)[0], type="string", enum=sorted(pipelines), description="whose dead letters"
+            ),
+            "entries": Param(
+                None, type=["null", "array"], items={"type": "string"}, description="entry ids; empty: all"
+            ),
+            "max_entries": Param(1000, type="integer", minimum=1, description="replay at most this many"),
+            "max_tasks": Param(16, type="integer", minimum=1, maximum=1024, description="mapped delivery tasks"),
+        },
+    ) as dag:
+
+        @task
+        def choose() -> list[ReplayChunk]:
+            """Pick the dead letters to replay and split them into chunks for their pipeline's pool."""
+            _, params = current_run()
+            return replay.plan_replay(
+                params["pipeline"], params.get("entries"), params["max_entries"], params["max_tasks"]
+            )
+
+        def resend(chunk: ReplayChunk) -> ReplayReport:
+            """Re-send one chunk of dead letters, one request at a time."""
+            _label_map_index("replay_label", chunk["label"])
+            if chunk["pool"] != get_current_context()["task"].pool:
+                raise AirflowSkipException(f"{chunk['label']} are replayed in pool {chunk['pool']}")
+            run, _ = current_run()
+            return replay.replay_chunk(chunk, run)
+
+        @task(trigger_rule="all_done_min_one_success", retries=0)
+        def report(*per_pool: list[ReplayReport]) -> ReplayReport:
+            """Fail the run if any dead letter is still refused."""
+            return replay.summarise([r for reports in per_pool for r in reports if r])
+
+        chosen = choose()
+        resent = [
+            task(
+                task_id="resend" if len(pools) == 1 else f"resend_{_task_id_part(pool)}",
+                pool=pool,
+                map_index_template="{{ replay_label }}",
+            )(resend).expand(chunk=chosen)
+            for pool in pools
+        ]
+        report(*resent)  # type: ignore[arg-type]  # TaskFlow resolves each XComArg to that pool's reports
     return dag

@@ -16,24 +16,25 @@ from __future__ import annotations
 
 import gzip
 import logging
-import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from auth0_log_webhooks.payloads import Message, split
+from auth0_log_webhooks.config import PipelineConfig
+from auth0_log_webhooks.hooks.webhook import WebhookHook
+from auth0_log_webhooks.payloads import Message, messages_for, split
+from auth0_log_webhooks.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 from auth0_log_webhooks.signing import signature_headers
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "auth0-log-webhooks/0.1 (Apache Airflow)"
 RESPONSE_EXCERPT_BYTES = 2048
 RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 NOT_RETRIED_5XX = frozenset({501, 505})
@@ -59,34 +60,34 @@ def classify(status: int) -> Verdict:
     return Verdict.PERMANENT
 
 
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Return the seconds a ``Retry-After`` header asks for (delta-seconds or HTTP date), or None."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    """Retry and format settings of a pipeline's deliveries."""
+    """How a pipeline's messages are shaped and retried (its defaults live in :class:`PipelineConfig`)."""
 
-    max_attempts: int = 6
-    backoff_initial_seconds: float = 1.0
-    backoff_max_seconds: float = 60.0
-    retry_after_max_seconds: float = 300.0
-    timeout_seconds: float = 30.0
-    fmt: str = "json_array"
-    envelope: bool = False
-    gzip: bool = False
+    max_attempts: int
+    backoff_initial_seconds: float
+    backoff_max_seconds: float
+    retry_after_max_seconds: float
+    timeout_seconds: float
+    fmt: str
+    envelope: bool
+    gzip: bool
+    send_as_batch: bool
+
+    @classmethod
+    def from_config(cls, config: PipelineConfig, timeout_seconds: float) -> DeliveryPolicy:
+        """Return the policy of a run's settings and the webhook connection's timeout."""
+        return cls(
+            max_attempts=config.max_attempts,
+            backoff_initial_seconds=config.backoff_initial_seconds,
+            backoff_max_seconds=config.backoff_max_seconds,
+            retry_after_max_seconds=config.retry_after_max_seconds,
+            timeout_seconds=timeout_seconds,
+            fmt=config.format,
+            envelope=config.log_streams_envelope,
+            gzip=config.gzip,
+            send_as_batch=config.send_as_batch,
+        )
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,13 @@ class WebhookSender:
         self.requests_sent = 0
         self._attempts = 0
 
+    def deliver_batch(self, logs: Sequence[Mapping[str, Any]]) -> list[Failure]:
+        """Deliver a batch as the policy shapes it (one message, or one per log); return what failed."""
+        messages = messages_for(
+            logs, send_as_batch=self.policy.send_as_batch, fmt=self.policy.fmt, envelope=self.policy.envelope
+        )
+        return [failure for message in messages for failure in self.send(message)]
+
     def send(self, message: Message) -> list[Failure]:
         """Deliver a message (splitting it on 413); return what could not be delivered."""
         self._attempts = 0
@@ -222,9 +230,8 @@ class WebhookSender:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        doubled = self.policy.backoff_initial_seconds * 2 ** min(state.attempt_number - 1, 30)
-        ceiling = min(self.policy.backoff_max_seconds, doubled)
-        backoff = random.uniform(ceiling / 2, ceiling)
+        policy = self.policy
+        backoff = backoff_seconds(state.attempt_number, policy.backoff_initial_seconds, policy.backoff_max_seconds)
         if isinstance(exc, _RetryableFailure) and exc.retry_after is not None:
             return min(max(exc.retry_after, backoff / 2), self.policy.retry_after_max_seconds)
         return backoff
@@ -273,3 +280,12 @@ class WebhookSender:
         if verdict is Verdict.RETRY:
             raise _RetryableFailure(record, parse_retry_after(response.headers.get("Retry-After"), self._now()))
         raise _FinalAnswer(record, verdict)
+
+
+def open_sender(
+    webhook_conn_id: str, config: PipelineConfig, *, sleep: Callable[[float], None] = time.sleep
+) -> WebhookSender:
+    """Return a sender for a webhook connection, shaped and retried as ``config`` says."""
+    hook = WebhookHook(webhook_conn_id)
+    policy = DeliveryPolicy.from_config(config, hook.timeout())
+    return WebhookSender(hook.get_conn(), hook.url(), hook.signing_secrets(), policy, sleep=sleep)

@@ -20,6 +20,8 @@ from typing import Any
 
 import orjson
 
+from auth0_log_webhooks.checkpoints import log_id_of
+
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
 
@@ -47,14 +49,6 @@ def webhook_id_for(log_ids: Sequence[str]) -> str:
 def _dumps(value: Any) -> str:
     # Compact UTF-8 JSON, the same bytes for the same logs; orjson is several times faster than json.
     return orjson.dumps(value).decode()
-
-
-def log_id_of(log: Mapping[str, Any]) -> str:
-    """Return a log's id (``log_id``, else ``_id``)."""
-    value = log.get("log_id") or log.get("_id")
-    if not isinstance(value, str):
-        raise ValueError(f"log has no log_id: {_dumps(log)[:200]}")
-    return value
 
 
 def encode(logs: Sequence[Mapping[str, Any]], fmt: str = "json_array", envelope: bool = False) -> Message:

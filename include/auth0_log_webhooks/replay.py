@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
+from auth0_log_webhooks.contracts import ReplayChunk, ReplayReport
 from auth0_log_webhooks.dead_letters import DeadLetterStore
-from auth0_log_webhooks.delivery import WebhookSender
+from auth0_log_webhooks.delivery import WebhookSender, open_sender
 from auth0_log_webhooks.pipelines import PIPELINES, Pipeline
-from auth0_log_webhooks.staging import chunk_ranges, default_root
-from auth0_log_webhooks.tasks import AirflowVariables, RunInfo, Variables, batch_messages, load_config, make_sender
+from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, load_config
+from auth0_log_webhooks.staging import chunk_ranges
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,7 @@ def pipeline_named(name: str) -> Pipeline:
 
 def store_for(pipeline: Pipeline, variables: Variables) -> DeadLetterStore:
     """Return the pipeline's dead-letter store (from its config Variable)."""
-    config = load_config(pipeline, None, variables)
-    return DeadLetterStore(config.dead_letter_url or default_root("dead_letters"))
+    return DeadLetterStore(load_config(pipeline, None, variables).dead_letter_root)
 
 
 def plan_replay(
@@ -45,7 +44,7 @@ def plan_replay(
     max_tasks: int,
     *,
     variables: Variables | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ReplayChunk]:
     """Choose the entries to replay (all, or those named) and split them into chunks for mapped tasks.
 
     :raises KeyError: naming an entry that does not exist.
@@ -60,29 +59,34 @@ def plan_replay(
     chosen = chosen[:max_entries]
     log.info("Replaying %d dead letters of %s from %s", len(chosen), pipeline.dag_id, store.location(pipeline.dag_id))
     return [
-        {"pipeline": pipeline.dag_id, "entries": chosen[start:stop], "label": f"{stop - start} dead letters"}
+        ReplayChunk(
+            pipeline=pipeline.dag_id,
+            pool=pipeline.pool,
+            entries=chosen[start:stop],
+            label=f"{stop - start} dead letters",
+        )
         for start, stop in chunk_ranges(len(chosen), max_tasks)
     ]
 
 
 def replay_chunk(
-    chunk: Mapping[str, Any],
+    chunk: ReplayChunk,
     run: RunInfo,
     *,
     variables: Variables | None = None,
     sender: WebhookSender | None = None,
     sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, int]:
+) -> ReplayReport:
     """Re-send one chunk's entries; remove each delivered entry, keep the rest with their new failure."""
     variables = variables or AirflowVariables()
     pipeline = pipeline_named(chunk["pipeline"])
     config = load_config(pipeline, None, variables)
     store = store_for(pipeline, variables)
-    sender = sender or make_sender(pipeline, config, sleep)
-    report = {"delivered": 0, "still_failing": 0, "logs_delivered": 0}
+    sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
+    report = ReplayReport(delivered=0, still_failing=0, logs_delivered=0)
     for entry_id in chunk["entries"]:
         letter = store.get(entry_id)
-        failures = [failure for message in batch_messages(config, letter.logs) for failure in sender.send(message)]
+        failures = sender.deliver_batch(letter.logs)
         if failures:
             # Keep the new failures first, then drop the old entry unless one of them replaced it:
             # the logs are never only in memory.
@@ -99,12 +103,16 @@ def replay_chunk(
     return report
 
 
-def summarise(reports: Sequence[Mapping[str, int]]) -> dict[str, int]:
+def summarise(reports: Sequence[ReplayReport]) -> ReplayReport:
     """Add up the chunk reports; raise if anything is still failing.
 
     :raises ReplayIncompleteError: if an entry could not be delivered.
     """
-    total = {key: sum(r.get(key, 0) for r in reports) for key in ("delivered", "still_failing", "logs_delivered")}
+    total = ReplayReport(
+        delivered=sum(r["delivered"] for r in reports),
+        still_failing=sum(r["still_failing"] for r in reports),
+        logs_delivered=sum(r["logs_delivered"] for r in reports),
+    )
     log.info("Replay summary: %s", total)
     if total["still_failing"]:
         raise ReplayIncompleteError(

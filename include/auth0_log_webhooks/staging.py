@@ -1,12 +1,16 @@
 """Batches between the fetch and delivery tasks, kept in object storage instead of XCom.
 
-Layout under ``<staging_url>/<dag_id>/<run>/``::
+The fetch cuts the logs it selects into batches (:class:`Stager`) and splits the batches into
+chunks, one per mapped delivery task (:func:`plan_chunks`). Layout under
+``<staging_url>/<dag_id>/<run>/``::
 
     batches/000000.jsonl   one batch, one log per line, as fetched
-    manifest.json          per batch: log count, first and last log_id; the fetch's end cursor
+    plan.json              the fetch's plan: per batch its log count, first and last log_id; where
+                           reading started and stopped; the settings the run delivers with
     done/000000.json       the delivery ledger: a batch's outcome, written once it is settled
 
-XCom carries only the run's folder and small chunk descriptors. The ledger is what lets a retried
+Every task of a run finds this folder from its pipeline's ``staging_url`` and its run id; XCom
+carries only small chunk descriptors. The ledger is what lets a retried
 delivery task skip what it already delivered and the commit step see every task's progress, even
 of a task killed mid-run. ``staging_url`` is a local folder by default; use s3:// or gs:// when
 tasks run on several machines.
@@ -15,21 +19,29 @@ tasks run on several machines.
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from airflow.sdk import ObjectStoragePath
 
+from auth0_log_webhooks.checkpoints import is_log_id, log_id_of, log_time, time_of
+from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Chunk, Plan
+from auth0_log_webhooks.filters import LogFilter
 
-def default_root(kind: str) -> str:
-    """Return ``file://<AIRFLOW_HOME>/auth0_log_webhooks/<kind>``, the local default."""
-    home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
-    return f"file://{os.path.abspath(home)}/auth0_log_webhooks/{kind}"
+WINDOW_MARGIN = timedelta(minutes=5)
+"""How far past a backfill window's end reading goes: log ids and dates may disagree by a little."""
+
+
+class MalformedLogError(ValueError):
+    """Auth0 returned a log the pipeline cannot place (no log id, or out of order)."""
+
+
+class NothingStagedError(FileNotFoundError):
+    """The run's fetch has not staged a plan: it failed, was cleared, or staged elsewhere."""
 
 
 def run_key(run_id: str) -> str:
@@ -39,33 +51,31 @@ def run_key(run_id: str) -> str:
 
 @dataclass
 class Manifest:
-    """What a fetch staged: per batch ``[count, first_log_id, last_log_id]``, and where it stopped."""
+    """What the stager cut so far: its batches, and where reading started and stopped."""
 
-    batches: list[list[Any]] = field(default_factory=list)
-    start_cursor: str | None = None
+    start_cursor: str
     end_cursor: str | None = None
+    batches: list[BatchRange] = field(default_factory=list)
     fetched: int = 0
     selected: int = 0
     note: str = ""
-    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
-
-    def last_log_id(self, index: int) -> str:
-        """Return the last log id of batch ``index``."""
-        return str(self.batches[index][2])
 
 
 class RunStaging:
     """The staged batches, manifest and delivery ledger of one DAG run."""
 
-    def __init__(self, root: str, dag_id: str, run_id: str) -> None:
-        self.path = ObjectStoragePath(root.rstrip("/")) / dag_id / run_key(run_id)
+    def __init__(self, path: ObjectStoragePath) -> None:
+        self.path = path
+
+    @classmethod
+    def for_run(cls, root: str, dag_id: str, run_id: str) -> RunStaging:
+        """Return the staging of run ``run_id`` of ``dag_id`` under ``root``."""
+        return cls(ObjectStoragePath(root.rstrip("/")) / dag_id / run_key(run_id))
 
     @classmethod
     def at(cls, path: str) -> RunStaging:
         """Reopen a run's staging from its path (as passed through XCom)."""
-        staging = cls.__new__(cls)
-        staging.path = ObjectStoragePath(path)
-        return staging
+        return cls(ObjectStoragePath(path))
 
     def _batch(self, index: int) -> ObjectStoragePath:
         return self.path / "batches" / f"{index:06d}.jsonl"
@@ -88,29 +98,40 @@ class RunStaging:
         """Load one staged batch."""
         return [orjson.loads(line) for line in self._batch(index).read_bytes().splitlines() if line]
 
-    def write_manifest(self, manifest: Manifest) -> None:
+    def write_plan(self, plan: Plan) -> None:
         """Record what the fetch staged (written last, once every batch is in place)."""
-        (self.path / "manifest.json").write_bytes(json.dumps(asdict(manifest)).encode())
+        (self.path / "plan.json").write_bytes(json.dumps(plan).encode())
 
-    def read_manifest(self) -> Manifest:
-        """Load the manifest."""
-        return Manifest(**json.loads((self.path / "manifest.json").read_bytes()))
+    def read_plan(self) -> Plan:
+        """Load the fetch's plan.
 
-    def mark(self, index: int, outcome: Mapping[str, Any]) -> None:
+        :raises NothingStagedError: naming the folder, if no fetch has staged this run here.
+        """
+        path = self.path / "plan.json"
+        if not path.exists():
+            raise NothingStagedError(
+                f"No plan in {self.path}: the run's fetch did not stage it (it failed, or staging_url changed "
+                "during the run). Clear the run's fetch task to read the logs again."
+            )
+        return cast(Plan, json.loads(path.read_bytes()))
+
+    def mark(self, index: int, outcome: BatchOutcome) -> None:
         """Record a batch's settled outcome in the ledger."""
-        self._marker(index).write_bytes(json.dumps(dict(outcome)).encode())
+        self._marker(index).write_bytes(json.dumps(outcome).encode())
 
-    def outcome(self, index: int) -> dict[str, Any] | None:
+    def outcome(self, index: int) -> BatchOutcome | None:
         """Return a batch's recorded outcome, or None if it is not settled."""
         marker = self._marker(index)
-        return json.loads(marker.read_bytes()) if marker.exists() else None
+        return cast(BatchOutcome, json.loads(marker.read_bytes())) if marker.exists() else None
 
-    def outcomes(self) -> dict[int, dict[str, Any]]:
+    def outcomes(self) -> dict[int, BatchOutcome]:
         """Return every settled batch's outcome by index."""
         done = self.path / "done"
         if not done.exists():
             return {}
-        return {int(p.stem): json.loads(p.read_bytes()) for p in done.iterdir() if p.name.endswith(".json")}
+        return {
+            int(p.stem): cast(BatchOutcome, json.loads(p.read_bytes())) for p in done.iterdir() if p.suffix == ".json"
+        }
 
     def remove(self) -> None:
         """Delete the run's staging (after the commit)."""
@@ -130,18 +151,104 @@ def prune(root: str, dag_id: str, older_than: timedelta, *, now: datetime | None
     cutoff = (now or datetime.now(UTC)) - older_than
     removed = 0
     for run in folder.iterdir():
-        manifest = run / "manifest.json"
-        if not manifest.exists():
+        plan = run / "plan.json"
+        if not plan.exists():
             continue
-        created = json.loads(manifest.read_bytes()).get("created_at")
+        created = json.loads(plan.read_bytes()).get("created_at")
         if created and datetime.fromisoformat(created) < cutoff:
             run.rmdir(recursive=True)
             removed += 1
     return removed
 
 
-def chunk_ranges(batch_count: int, max_tasks: int) -> Iterator[tuple[int, int]]:
-    """Split ``batch_count`` batches into at most ``max_tasks`` contiguous, near-equal ranges."""
-    tasks = min(batch_count, max_tasks)
-    for i in range(tasks):
-        yield batch_count * i // tasks, batch_count * (i + 1) // tasks
+# -- cutting batches ---------------------------------------------------------------------------
+
+
+def _checked(pages: Iterable[list[Any]], start: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(log_id, log)`` in order, refusing a log without a log id or out of log id order."""
+    previous = start
+    for page in pages:
+        for item in page:
+            try:
+                log_id = log_id_of(item) if isinstance(item, dict) else ""
+            except ValueError:
+                log_id = ""
+            if not is_log_id(log_id):
+                raise MalformedLogError(
+                    f"Auth0 returned a log without a valid log_id after {previous}: {str(item)[:200]}"
+                )
+            if log_id <= previous:
+                raise MalformedLogError(f"Auth0 returned log {log_id} out of order, after {previous}")
+            previous = log_id
+            yield log_id, item
+
+
+@dataclass
+class Stager:
+    """Select logs and cut them into staged batches, holding one batch in memory at a time."""
+
+    staging: RunStaging
+    accept: LogFilter
+    transform: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    batch_size: int
+    max_logs: int
+    window: tuple[datetime, datetime] | None = None
+
+    def run(self, pages: Iterable[list[Any]], start: str) -> Manifest:
+        """Consume pages, stage the selected logs batch by batch, and return what was cut."""
+        manifest = Manifest(start_cursor=start, end_cursor=None)
+        batch: list[tuple[str, Mapping[str, Any]]] = []
+        for log_id, item in _checked(pages, start):
+            if self._past_window(log_id):
+                break
+            manifest.fetched += 1
+            manifest.end_cursor = log_id
+            if self._in_window(item) and self.accept.accepts(item):
+                batch.append((log_id, self.transform(item)))
+                if len(batch) == self.batch_size:
+                    self._flush(manifest, batch)
+                    batch = []
+            # Past the cap, stop on a batch boundary so the next run cuts the same batches (same
+            # webhook-ids); when selected logs are rare, stop anyway after a bounded overshoot.
+            if manifest.fetched >= self.max_logs and (not batch or manifest.fetched >= 2 * self.max_logs):
+                manifest.note = f"stopped after max_logs_per_run={self.max_logs}; the next run continues"
+                break
+        self._flush(manifest, batch)
+        return manifest
+
+    def _flush(self, manifest: Manifest, batch: list[tuple[str, Mapping[str, Any]]]) -> None:
+        if not batch:
+            return
+        self.staging.write_batch(len(manifest.batches), [item for _, item in batch])
+        manifest.batches.append(BatchRange(count=len(batch), first=batch[0][0], last=batch[-1][0]))
+        manifest.selected += len(batch)
+
+    def _in_window(self, item: Mapping[str, Any]) -> bool:
+        if self.window is None:
+            return True
+        start, end = self.window
+        return start <= log_time(item) < end
+
+    def _past_window(self, log_id: str) -> bool:
+        return self.window is not None and time_of(log_id) > self.window[1] + WINDOW_MARGIN
+
+
+# -- splitting batches among delivery tasks ----------------------------------------------------
+
+
+def chunk_ranges(count: int, max_parts: int) -> Iterator[tuple[int, int]]:
+    """Split ``count`` items into at most ``max_parts`` contiguous, near-equal ``[start, stop)`` ranges."""
+    parts = min(count, max_parts)
+    for i in range(parts):
+        yield count * i // parts, count * (i + 1) // parts
+
+
+def plan_chunks(batches: list[BatchRange], max_tasks: int) -> list[Chunk]:
+    """Return one chunk of contiguous batches per delivery task, at most ``max_tasks``."""
+    chunks = []
+    for number, (start, stop) in enumerate(chunk_ranges(len(batches), max_tasks)):
+        logs = sum(batch["count"] for batch in batches[start:stop])
+        first, last = batches[start]["first"], batches[stop - 1]["last"]
+        label = f"batches {start}-{stop - 1}: {logs} logs {first}..{last}"
+        chunks.append(Chunk(chunk=number, start=start, stop=stop, label=label))
+    return chunks

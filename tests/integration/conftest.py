@@ -2,54 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.tasks import InMemoryVariables, RunInfo
-
-
-@pytest.fixture
-def signing_secret() -> str:
-    """A fresh Standard Webhooks secret shared by the pipeline and the sink."""
-    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
-
-
-@pytest.fixture
-def wire_connections(airflow_connection) -> Callable[..., None]:
-    """Point auth0_default at an emulator and auth0_webhook_default at a sink (as AIRFLOW_CONN_*)."""
-
-    def wire(
-        tenant: Any,
-        sink: Any,
-        *,
-        secret: str | None = None,
-        authorization: str | None = None,
-        timeout: float = 5,
-    ) -> None:
-        host, port = tenant.domain.split(":")
-        airflow_connection(
-            "auth0_default",
-            conn_type="auth0",
-            host=host,
-            port=int(port),
-            login=tenant.client_id,
-            password=tenant.client_secret,
-            extra={"scheme": "http"},
-        )
-        extra: dict[str, Any] = {"timeout": timeout}
-        if secret:
-            extra["signing_secret"] = secret
-        airflow_connection(
-            "auth0_webhook_default", conn_type="http", host=sink.hook_url, password=authorization, extra=extra
-        )
-
-    return wire
+from auth0_log_webhooks.runtime import InMemoryVariables
+from dev.runner import ReplayOutcome, RunOutcome, run_replay
+from dev.runner import run_pipeline as run_in_process
 
 
 @pytest.fixture
@@ -60,37 +22,15 @@ def variables(tmp_path) -> InMemoryVariables:
 
 
 @pytest.fixture
-def run_pipeline(variables) -> Callable[..., dict[str, Any]]:
-    """Run fetch, every delivery chunk (or those chosen) and commit, as the DAG would, in this process.
+def run_pipeline(variables) -> Callable[..., RunOutcome]:
+    """Run the Authentication API pipeline's steps in this process (dev.runner), with this test's Variables.
 
-    ``sleep`` receives the sender's waits between attempts (default: none are taken, so retries
-    never wait); pass e.g. ``waits.append`` to observe them.
+    Keywords go to :func:`dev.runner.run_pipeline`: ``deliver`` picks the chunks delivered, ``sleep``
+    receives the sender's waits between attempts (default: none are taken, so retries never wait).
     """
-    from auth0_log_webhooks import tasks
 
-    counter = iter(range(1, 1_000_000))
-
-    def run(
-        params: dict[str, Any] | None = None,
-        *,
-        chunks: Callable[[int], bool] = lambda i: True,
-        sleep: Callable[[float], None] = lambda s: None,
-        **kw: Any,
-    ):
-        info = RunInfo(dag_id=AUTHENTICATION_API.dag_id, run_id=f"manual__{next(counter)}")
-        plan = tasks.fetch(AUTHENTICATION_API, info, params, variables=variables)
-        chunk_list = plan.pop("chunks")
-        reports = [
-            tasks.deliver(AUTHENTICATION_API, info, plan, chunk, sleep=sleep)
-            for chunk in chunk_list
-            if chunks(chunk["chunk"])
-        ]
-        outcome: dict[str, Any] = {"plan": plan, "chunks": chunk_list, "reports": reports}
-        try:
-            outcome["summary"] = tasks.commit(AUTHENTICATION_API, info, plan, variables=variables)
-        except (tasks.DeliveryIncompleteError, tasks.DeadLettersKeptError) as exc:
-            outcome["error"] = exc
-        return outcome
+    def run(params: dict[str, Any] | None = None, **kw: Any) -> RunOutcome:
+        return run_in_process(AUTHENTICATION_API, variables, params, **kw)
 
     return run
 
@@ -121,31 +61,10 @@ def dead_letters(tmp_path) -> Callable[[], list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def replay_dead_letters(variables) -> Callable[..., dict[str, Any]]:
-    """Replay dead letters as the auth0_webhooks_replay DAG would: plan, every chunk, summarise.
+def replay_dead_letters(variables) -> Callable[..., ReplayOutcome]:
+    """Replay the pipeline's dead letters as the auth0_webhooks_replay DAG would (dev.runner.run_replay)."""
 
-    Returns ``{"plan", "reports"}`` plus ``"summary"``, or ``"error"`` holding the
-    ReplayIncompleteError.
-    """
-    from auth0_log_webhooks import replay
-
-    counter = iter(range(1, 1_000_000))
-
-    def run(
-        entries: list[str] | None = None,
-        *,
-        max_entries: int = 1000,
-        max_tasks: int = 4,
-        sleep: Callable[[float], None] = lambda s: None,
-    ) -> dict[str, Any]:
-        info = RunInfo(dag_id="auth0_webhooks_replay", run_id=f"manual__replay_{next(counter)}")
-        plan = replay.plan_replay(AUTHENTICATION_API.dag_id, entries, max_entries, max_tasks, variables=variables)
-        reports = [replay.replay_chunk(chunk, info, variables=variables, sleep=sleep) for chunk in plan]
-        outcome: dict[str, Any] = {"plan": plan, "reports": reports}
-        try:
-            outcome["summary"] = replay.summarise(reports)
-        except replay.ReplayIncompleteError as exc:
-            outcome["error"] = exc
-        return outcome
+    def run(entries: list[str] | None = None, **kw: Any) -> ReplayOutcome:
+        return run_replay(AUTHENTICATION_API, variables, entries, **kw)
 
     return run

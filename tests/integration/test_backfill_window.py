@@ -6,9 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from auth0_log_webhooks import tasks
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.tasks import RunInfo
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +16,7 @@ def log_date(log: dict) -> datetime:
 
 
 def test_a_backfill_window_delivers_exactly_the_logs_dated_in_it(
-    auth0_tenant_factory, webhook_sink, wire_connections, variables
+    auth0_tenant_factory, webhook_sink, wire_connections, variables, run_pipeline
 ):
     tenant = auth0_tenant_factory(logs=3000, seed=5, rate_limit_per_minute=0)
     wire_connections(tenant, webhook_sink)
@@ -30,11 +28,7 @@ def test_a_backfill_window_delivers_exactly_the_logs_dated_in_it(
     )
     variables.set(AUTHENTICATION_API.checkpoint_variable, logs[10]["log_id"])
 
-    run = RunInfo(AUTHENTICATION_API.dag_id, "backfill__2026-11-25T10:00:00+00:00", window=window)
-    plan = tasks.fetch(AUTHENTICATION_API, run, None, variables=variables)
-    for chunk in plan.pop("chunks"):
-        tasks.deliver(AUTHENTICATION_API, run, plan, chunk, sleep=lambda s: None)
-    tasks.commit(AUTHENTICATION_API, run, plan, variables=variables)
+    outcome = run_pipeline(run_id="backfill__2026-11-25T10:00:00+00:00", window=window)
 
     expected = [
         log["log_id"] for log in logs if window[0] <= log_date(log) < window[1] and log["type"] not in ("sapi", "fapi")
@@ -42,4 +36,4 @@ def test_a_backfill_window_delivers_exactly_the_logs_dated_in_it(
     assert expected, "the window should hold some logs"
     assert sorted(webhook_sink.log_ids()) == sorted(expected)
     assert variables.get(AUTHENTICATION_API.checkpoint_variable) == logs[10]["log_id"]  # untouched
-    assert plan["fetched"] < 3000  # read from just before the window to just after it, not everything
+    assert outcome.plan["fetched"] < 3000  # read from just before the window to just after it, not everything

@@ -22,7 +22,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.tasks import DeadLettersKeptError
+from auth0_log_webhooks.steps.commit import DeadLettersKeptError
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ def selected(tenant, ids: list[str] | None = None) -> list[str]:
 
 def fetched_ids(tenant, outcome: dict[str, Any]) -> list[str]:
     """Return the log ids a run fetched (its start cursor excluded, its end cursor included)."""
-    plan = outcome["plan"]
+    plan = outcome.plan
     return [i for i in tenant.all_log_ids(plan["start_cursor"]) if i <= plan["end_cursor"]]
 
 
@@ -82,14 +82,14 @@ def test_every_log_is_delivered_when_the_sink_answers_a_burst_of_5xx(
 
     outcome = run_pipeline()
 
-    assert "error" not in outcome
+    assert outcome.error is None
     expected = selected(tenant)
     assert webhook_sink.log_ids() == expected
     assert dead_letters() == []
     summary = webhook_sink.summary()
-    assert summary["statuses"] == {str(status): burst, "200": outcome["plan"]["batches"]}
+    assert summary["statuses"] == {str(status): burst, "200": len(outcome.plan["batches"])}
     assert summary["duplicate_log_ids"] == 0
-    assert sum(r["delivered_logs"] for r in outcome["reports"]) == len(expected)
+    assert sum(r["delivered_logs"] for r in outcome.reports) == len(expected)
     first_batch = attempts_by_webhook_id(webhook_sink)[webhook_sink.requests()[0]["headers"]["webhook-id"]]
     assert [r["status"] for r in first_batch] == [status] * burst + [200]
     assert_nothing_lost(webhook_sink, [], expected)
@@ -116,11 +116,11 @@ def test_waits_honour_retry_after_when_the_sink_answers_429(
 
     outcome = run_pipeline(sleep=waits.append)
 
-    assert "error" not in outcome
+    assert outcome.error is None
     assert len(waits) == 2
     assert all(low <= wait <= high for wait in waits), waits
     summary = webhook_sink.summary()
-    assert summary["statuses"] == {"429": 2, "200": outcome["plan"]["batches"]}
+    assert summary["statuses"] == {"429": 2, "200": len(outcome.plan["batches"])}
     expected = selected(tenant)
     assert webhook_sink.log_ids() == expected
     assert dead_letters() == []
@@ -138,7 +138,7 @@ def test_waits_back_off_exponentially_within_bounds_when_no_retry_after_is_given
 
     outcome = run_pipeline(sleep=waits.append)
 
-    assert "error" not in outcome
+    assert outcome.error is None
     ceilings = [2, 4, 5, 5]
     assert len(waits) == len(ceilings)
     for wait, ceiling in zip(waits, ceilings, strict=True):
@@ -169,7 +169,7 @@ def test_a_batch_is_retried_and_delivered_when_the_sink_times_out_and_then_recov
 
     outcome = run_pipeline()
 
-    assert "error" not in outcome
+    assert outcome.error is None
     assert dead_letters() == []
     expected = selected(tenant)
     assert webhook_sink.log_ids() == expected
@@ -178,10 +178,10 @@ def test_a_batch_is_retried_and_delivered_when_the_sink_times_out_and_then_recov
     summary = webhook_sink.summary()
     if duplicates:
         assert summary["duplicate_log_ids"] == 2 * 100
-        assert summary["statuses"] == {"200": outcome["plan"]["batches"] + 2}
+        assert summary["statuses"] == {"200": len(outcome.plan["batches"]) + 2}
     else:
         assert summary["duplicate_log_ids"] == 0
-        assert summary["statuses"] == {"no_response": 2, "200": outcome["plan"]["batches"]}
+        assert summary["statuses"] == {"no_response": 2, "200": len(outcome.plan["batches"])}
     assert_nothing_lost(webhook_sink, dead_letters(), expected)
 
 
@@ -195,7 +195,7 @@ def test_a_batch_is_dead_lettered_with_the_timeout_when_the_sink_never_answers_i
 
     outcome = run_pipeline()
 
-    assert isinstance(outcome["error"], DeadLettersKeptError)
+    assert isinstance(outcome.error, DeadLettersKeptError)
     expected = selected(tenant)
     (letter,) = dead_letters()
     assert letter["log_ids"] == expected[:100]
@@ -217,12 +217,12 @@ def test_a_batch_is_retried_and_delivered_when_the_sink_resets_connections(
 
     outcome = run_pipeline()
 
-    assert "error" not in outcome
+    assert outcome.error is None
     assert dead_letters() == []
     expected = selected(tenant)
     assert webhook_sink.log_ids() == expected
     summary = webhook_sink.summary()
-    assert summary["statuses"] == {"no_response": resets, "200": outcome["plan"]["batches"]}
+    assert summary["statuses"] == {"no_response": resets, "200": len(outcome.plan["batches"])}
     assert summary["duplicate_log_ids"] == 0
     assert_nothing_lost(webhook_sink, [], expected)
 
@@ -240,7 +240,7 @@ def test_every_log_is_delivered_in_halves_when_the_sink_rejects_large_bodies(
 
     outcome = run_pipeline()
 
-    assert "error" not in outcome
+    assert outcome.error is None
     assert dead_letters() == []
     expected = selected(tenant)
     assert webhook_sink.log_ids() == expected  # the halves arrive in order
@@ -253,7 +253,7 @@ def test_every_log_is_delivered_in_halves_when_the_sink_rejects_large_bodies(
     summary = webhook_sink.summary()
     assert summary["webhook_ids"] == len(accepted), "every half carries its own webhook-id"
     assert summary["duplicate_log_ids"] == 0
-    assert sum(r["delivered_logs"] for r in outcome["reports"]) == len(expected)
+    assert sum(r["delivered_logs"] for r in outcome.reports) == len(expected)
     assert_nothing_lost(webhook_sink, [], expected)
 
 
@@ -267,8 +267,8 @@ def test_a_single_log_is_dead_lettered_with_413_when_it_is_too_large_on_its_own(
 
     outcome = run_pipeline()
 
-    assert isinstance(outcome["error"], DeadLettersKeptError)
-    assert "2 messages were kept as dead letters" in str(outcome["error"])
+    assert isinstance(outcome.error, DeadLettersKeptError)
+    assert "2 messages were kept as dead letters" in str(outcome.error)
     fetched = fetched_ids(tenant, outcome)
     expected = selected(tenant, fetched)
     assert len(expected) == 2
@@ -294,7 +294,7 @@ def test_only_the_oversized_log_is_dead_lettered_when_one_log_exceeds_the_limit(
 
     outcome = run_pipeline()
 
-    assert isinstance(outcome["error"], DeadLettersKeptError)
+    assert isinstance(outcome.error, DeadLettersKeptError)
     (letter,) = dead_letters()
     assert letter["log_ids"] == big
     assert letter["last_status"] == 413
@@ -324,9 +324,9 @@ def test_batches_are_dead_lettered_and_replayed_when_the_sink_rejects_them_perma
 
     outcome = run_pipeline()
 
-    assert isinstance(outcome["error"], DeadLettersKeptError)
-    batches = outcome["plan"]["batches"]
-    assert f"{batches} messages were kept as dead letters" in str(outcome["error"])
+    assert isinstance(outcome.error, DeadLettersKeptError)
+    batches = len(outcome.plan["batches"])
+    assert f"{batches} messages were kept as dead letters" in str(outcome.error)
     assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]
     expected = selected(tenant)
     letters = dead_letters()
@@ -339,8 +339,8 @@ def test_batches_are_dead_lettered_and_replayed_when_the_sink_rejects_them_perma
     webhook_sink.clear_faults()
     replayed = replay_dead_letters()
 
-    assert "error" not in replayed
-    assert replayed["summary"] == {"delivered": batches, "still_failing": 0, "logs_delivered": len(expected)}
+    assert replayed.error is None
+    assert replayed.summary == {"delivered": batches, "still_failing": 0, "logs_delivered": len(expected)}
     assert dead_letters() == []
     assert webhook_sink.log_ids() == expected
     accepted_ids = {r["headers"]["webhook-id"] for r in webhook_sink.requests() if r["status"] == 200}
@@ -381,8 +381,8 @@ def test_every_log_is_delivered_after_replays_when_the_sink_flaps_over_several_r
         if run:
             tenant.add_logs(200)
         outcome = run_pipeline()
-        assert "error" not in outcome or isinstance(outcome["error"], DeadLettersKeptError), outcome["error"]
-        kept_during_runs += sum(r["dead_lettered_logs"] for r in outcome["reports"])
+        assert outcome.error is None or isinstance(outcome.error, DeadLettersKeptError), outcome.error
+        kept_during_runs += sum(r["dead_lettered_logs"] for r in outcome.reports)
         assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]
         assert_nothing_lost(webhook_sink, dead_letters(), selected(tenant))
     assert kept_during_runs > 0, "the seeds were chosen so that some batches exhaust their attempts"
@@ -422,7 +422,7 @@ def test_every_attempt_is_freshly_signed_when_the_sink_fails_in_various_ways(
 
     outcome = run_pipeline()
 
-    assert "error" not in outcome
+    assert outcome.error is None
     assert dead_letters() == []
     summary = sink.summary()
     assert summary["bad_signatures"] == 0
@@ -431,7 +431,7 @@ def test_every_attempt_is_freshly_signed_when_the_sink_fails_in_various_ways(
         "no_response": 1,
         "429": 1,
         "500": 1,
-        "200": outcome["plan"]["batches"],
+        "200": len(outcome.plan["batches"]),
     }
     records = sink.requests()
     first = records[:5]
@@ -511,7 +511,7 @@ def test_every_log_is_delivered_and_verified_when_the_format_is_changed(
 
     outcome = run_pipeline()
 
-    assert "error" not in outcome
+    assert outcome.error is None
     assert dead_letters() == []
     expected = selected(tenant)
     check = sink.check(expected)
@@ -521,7 +521,7 @@ def test_every_log_is_delivered_and_verified_when_the_format_is_changed(
     summary = sink.summary()
     assert summary["bad_signatures"] == 0
     assert summary["duplicate_log_ids"] == 0
-    messages = len(expected) if settings.get("send_as_batch") is False else outcome["plan"]["batches"]
+    messages = len(expected) if settings.get("send_as_batch") is False else len(outcome.plan["batches"])
     assert summary["statuses"] == {"503": 1, "200": messages}
     assert summary["webhook_ids"] == messages
     for record in sink.requests():

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.tasks import DeadLettersKeptError, DeliveryIncompleteError
+from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError
 
 pytestmark = pytest.mark.integration
 
@@ -33,12 +33,12 @@ def test_two_runs_deliver_every_selected_log_exactly_once(
 
     first = run_pipeline()
     expected = selected_ids(tenant)
-    assert first["summary"]["delivered_logs"] == len(expected)
+    assert first.summary["delivered_logs"] == len(expected)
     assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]
 
     new_ids = tenant.add_logs(300)
     second = run_pipeline()
-    assert second["plan"]["fetched"] == 300
+    assert second.plan["fetched"] == 300
     assert variables.get(CHECKPOINT) == new_ids[-1]
 
     summary = sink.summary()
@@ -65,7 +65,7 @@ def test_reading_respects_the_rate_limit_without_spending_429s(
     tenant = auth0_tenant_factory(logs=2000, seed=3, rate_limit_burst=5, rate_limit_per_minute=600)
     wire_connections(tenant, webhook_sink)
     outcome = run_pipeline()
-    assert outcome["plan"]["fetched"] == 2000
+    assert outcome.plan["fetched"] == 2000
     counters = tenant.counters()
     assert counters["rate_limited"] == 0
     assert counters["log_requests"] >= 21  # 2,000 logs, 100 a page, one search for the oldest log
@@ -90,9 +90,9 @@ def test_a_rejected_batch_is_kept_as_a_dead_letter_and_the_run_says_so(
     webhook_sink.add_fault(status=400, count=1)
     outcome = run_pipeline({"max_logs_per_run": 500})
 
-    assert isinstance(outcome["error"], DeadLettersKeptError)
-    assert "1 messages were kept as dead letters" in str(outcome["error"])
-    fetched = tenant.all_log_ids()[: outcome["plan"]["fetched"]]
+    assert isinstance(outcome.error, DeadLettersKeptError)
+    assert "1 messages were kept as dead letters" in str(outcome.error)
+    fetched = tenant.all_log_ids()[: outcome.plan["fetched"]]
     assert len(fetched) >= 500  # max_logs_per_run stops on the first batch boundary after it
     assert variables.get(CHECKPOINT) == fetched[-1]
     selected = [i for i in fetched if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
@@ -109,15 +109,15 @@ def test_an_undelivered_chunk_holds_the_checkpoint_before_it_and_the_next_run_re
     tenant, webhook_sink, wire_connections, run_pipeline, variables
 ):
     wire_connections(tenant, webhook_sink)
-    first = run_pipeline({"max_logs_per_run": 1000}, chunks=lambda i: i != 3)
-    assert isinstance(first["error"], DeliveryIncompleteError)
-    assert [c["start"] for c in first["chunks"][:4]] == [0, 1, 2, 3]  # one batch per delivery task here
+    first = run_pipeline({"max_logs_per_run": 1000}, deliver=lambda i: i != 3)
+    assert isinstance(first.error, DeliveryIncompleteError)
+    assert [c["start"] for c in first.chunks[:4]] == [0, 1, 2, 3]  # one batch per delivery task here
     first_1000 = tenant.all_log_ids()[:1000]
     selected = [i for i in first_1000 if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
     assert variables.get(CHECKPOINT) == selected[299]  # the last log of batch 2, before the gap
 
     second = run_pipeline({"max_logs_per_run": 1000})
-    assert "error" not in second
+    assert second.error is None
     summary = webhook_sink.summary()
     assert set(webhook_sink.log_ids()) >= set(selected)
     assert summary["duplicate_log_ids"] > 0  # batches after the gap were sent twice...

@@ -15,7 +15,8 @@ import pytest
 from auth0_log_webhooks import replay
 from auth0_log_webhooks.dead_letters import DeadLetterStore
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.tasks import DeadLettersKeptError, RunInfo
+from auth0_log_webhooks.runtime import RunInfo
+from auth0_log_webhooks.steps.commit import DeadLettersKeptError
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +45,7 @@ def kept(tenant, webhook_sink, wire_connections, run_pipeline, dead_letters) -> 
     wire_connections(tenant, webhook_sink)
     webhook_sink.add_fault(status=400)
     outcome = run_pipeline()
-    assert isinstance(outcome["error"], DeadLettersKeptError)
+    assert isinstance(outcome.error, DeadLettersKeptError)
     webhook_sink.clear_faults()
     letters = sorted(dead_letters(), key=lambda letter: letter["log_ids"][0])
     assert len(letters) == 3
@@ -109,7 +110,7 @@ def test_replay_delivers_and_removes_every_entry_when_the_sink_has_recovered(
 ):
     outcome = replay_dead_letters(max_tasks=2)
 
-    assert outcome["summary"] == {"delivered": 3, "still_failing": 0, "logs_delivered": len(selected(tenant))}
+    assert outcome.summary == {"delivered": 3, "still_failing": 0, "logs_delivered": len(selected(tenant))}
     assert dead_letters() == []
     assert webhook_sink.log_ids() == selected(tenant)
     accepted = [r["headers"]["webhook-id"] for r in webhook_sink.requests() if r["status"] == 200]
@@ -121,7 +122,7 @@ def test_replay_only_sends_the_named_entries_when_entries_are_given(
 ):
     outcome = replay_dead_letters([entry_id(kept[1])])
 
-    assert outcome["summary"]["delivered"] == 1
+    assert outcome.summary["delivered"] == 1
     assert webhook_sink.log_ids() == kept[1]["log_ids"]
     assert [letter["webhook_id"] for letter in dead_letters()] == sorted(
         letter["webhook_id"] for letter in (kept[0], kept[2])
@@ -137,10 +138,10 @@ def test_replay_keeps_a_failing_entry_with_its_new_status_when_the_sink_still_fa
 
     outcome = replay_dead_letters()
 
-    assert isinstance(outcome["error"], replay.ReplayIncompleteError)
-    assert "1 dead letters could not be delivered" in str(outcome["error"])
-    assert "2 were delivered" in str(outcome["error"])
-    assert sum(r["still_failing"] for r in outcome["reports"]) == 1
+    assert isinstance(outcome.error, replay.ReplayIncompleteError)
+    assert "1 dead letters could not be delivered" in str(outcome.error)
+    assert "2 were delivered" in str(outcome.error)
+    assert sum(r["still_failing"] for r in outcome.reports) == 1
     (left,) = dead_letters()
     assert left["webhook_id"] == kept[0]["webhook_id"]
     assert left["log_ids"] == kept[0]["log_ids"]
@@ -148,12 +149,12 @@ def test_replay_keeps_a_failing_entry_with_its_new_status_when_the_sink_still_fa
     assert left["last_status"] == 503
     assert left["attempts"] == 2
     assert left["reason"].startswith("gave up")
-    assert left["run_id"] == "manual__replay_1"
+    assert left["run_id"] == outcome.run.run_id
     assert webhook_sink.log_ids() == kept[1]["log_ids"] + kept[2]["log_ids"]
 
     again = replay_dead_letters()
 
-    assert again["summary"] == {"delivered": 1, "still_failing": 0, "logs_delivered": len(kept[0]["log_ids"])}
+    assert again.summary == {"delivered": 1, "still_failing": 0, "logs_delivered": len(kept[0]["log_ids"])}
     assert dead_letters() == []
     assert set(webhook_sink.log_ids()) == set(selected(tenant))
     assert webhook_sink.summary()["duplicates_with_same_webhook_id"] is True
@@ -167,7 +168,7 @@ def test_replay_keeps_the_undelivered_half_when_a_split_half_still_fails(
 
     outcome = replay_dead_letters([entry_id(kept[0])])
 
-    assert isinstance(outcome["error"], replay.ReplayIncompleteError)
+    assert isinstance(outcome.error, replay.ReplayIncompleteError)
     others = {kept[1]["webhook_id"], kept[2]["webhook_id"]}
     (left,) = [letter for letter in dead_letters() if letter["webhook_id"] not in others]
     half = len(kept[0]["log_ids"]) // 2
@@ -184,7 +185,7 @@ def test_replay_re_encodes_with_the_current_settings_and_keeps_the_webhook_id_wh
 
     outcome = replay_dead_letters()
 
-    assert outcome["summary"]["delivered"] == 3
+    assert outcome.summary["delivered"] == 3
     records = [r for r in webhook_sink.requests() if r["status"] == 200]
     assert {r["headers"]["content-type"] for r in records} == {"application/x-ndjson"}
     assert {r["headers"]["content-encoding"] for r in records} == {"gzip"}

@@ -54,7 +54,7 @@ def test_deliveries_run_in_the_settings_pool_and_commit_runs_after_failures(dagb
     dag = dagbag.dags[AUTHENTICATION_API.dag_id]
     assert dag.get_task("deliver").pool == AUTHENTICATION_API.pool
     assert AUTHENTICATION_API.pool in POOLS
-    assert dag.get_task("commit").trigger_rule == "all_done_min_one_success"
+    assert dag.get_task("commit").trigger_rule == "all_done"
     assert dag.get_task("commit").retries == 0
 
 

@@ -7,28 +7,36 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 import requests
 from standardwebhooks.webhooks import Webhook
 
+from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.delivery import (
     RESPONSE_EXCERPT_BYTES,
-    USER_AGENT,
     DeliveryPolicy,
     Verdict,
     WebhookSender,
     classify,
-    parse_retry_after,
 )
 from auth0_log_webhooks.payloads import encode, webhook_id_for
+from auth0_log_webhooks.retrying import USER_AGENT
 from tests.fakes import Answer, ScriptedAdapter, mount
 
 pytestmark = pytest.mark.unit
 
 URL = "https://hooks.example.com/auth0"
 SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
-POLICY = DeliveryPolicy(max_attempts=4, backoff_initial_seconds=1, backoff_max_seconds=8, retry_after_max_seconds=30)
+
+
+def policy(**settings: Any) -> DeliveryPolicy:
+    """A delivery policy from pipeline settings (the defaults are PipelineConfig's) and a 30 s timeout."""
+    return DeliveryPolicy.from_config(PipelineConfig(**settings), timeout_seconds=30)
+
+
+POLICY = policy(max_attempts=4, backoff_initial_seconds=1, backoff_max_seconds=8, retry_after_max_seconds=30)
 OK = Answer(204)
 
 
@@ -108,25 +116,6 @@ def test_classify_gives_each_status_class_its_verdict(status, verdict):
 NOW = datetime(2026, 11, 26, 5, 0, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [
-        ("120", 120.0),
-        (" 5 ", 5.0),
-        (format_datetime(NOW + timedelta(seconds=45), usegmt=True), 45.0),
-        ("Thu, 26 Nov 2026 05:00:30 -0000", 30.0),
-        (format_datetime(NOW - timedelta(hours=1), usegmt=True), 0.0),
-        ("soon", None),
-        ("-5", None),
-        ("", None),
-        (None, None),
-    ],
-    ids=["seconds", "padded", "http-date", "naive-date", "past-date", "garbage", "negative", "empty", "absent"],
-)
-def test_parse_retry_after_reads_seconds_or_an_http_date(value, seconds):
-    assert parse_retry_after(value, NOW) == seconds
-
-
 def test_a_2xx_delivers_the_exact_body_signed(make_sender):
     message = encode(logs(1, 2))
     sender, adapter = make_sender(OK)
@@ -143,7 +132,7 @@ def test_a_2xx_delivers_the_exact_body_signed(make_sender):
 
 def test_the_body_is_gzipped_and_the_signature_covers_the_uncompressed_text_when_gzip_is_on(make_sender):
     message = encode(logs(1, 2), "json_lines")
-    sender, adapter = make_sender(OK, policy=DeliveryPolicy(gzip=True, fmt="json_lines"))
+    sender, adapter = make_sender(OK, policy=policy(gzip=True, format="json_lines"))
     assert sender.send(message) == []
     (request,) = adapter.requests
     assert request.headers["Content-Encoding"] == "gzip"
@@ -180,8 +169,10 @@ def test_a_503_is_retried_with_the_same_id_and_a_fresh_signature_until_delivered
 
 
 def test_backoff_never_exceeds_its_maximum_when_many_attempts_fail(make_sender, waits):
-    policy = DeliveryPolicy(max_attempts=8, backoff_initial_seconds=1, backoff_max_seconds=3)
-    sender, _ = make_sender(respond=lambda request: Answer(500), policy=policy)
+    sender, _ = make_sender(
+        respond=lambda request: Answer(500),
+        policy=policy(max_attempts=8, backoff_initial_seconds=1, backoff_max_seconds=3),
+    )
     sender.send(encode(logs(1)))
     assert len(waits) == 7
     assert max(waits) <= 3
@@ -238,7 +229,7 @@ def test_a_permanent_status_fails_after_one_request(make_sender, waits, status):
 
 
 def test_a_413_splits_the_message_in_halves_until_each_is_accepted(make_sender):
-    policy = DeliveryPolicy(fmt="json_lines", envelope=True)
+    lines = policy(format="json_lines", log_streams_envelope=True)
     original = encode(logs(*range(1, 8)), "json_lines", envelope=True)
 
     def ids_in(request: requests.PreparedRequest) -> list[str]:
@@ -247,7 +238,7 @@ def test_a_413_splits_the_message_in_halves_until_each_is_accepted(make_sender):
     def respond(request: requests.PreparedRequest) -> Answer:
         return Answer(413, "too large") if len(ids_in(request)) > 2 else OK
 
-    sender, adapter = make_sender(respond=respond, policy=policy)
+    sender, adapter = make_sender(respond=respond, policy=lines)
     assert sender.send(original) == []
     sizes = [len(ids_in(r)) for r in adapter.requests]
     assert sizes == [7, 3, 1, 2, 4, 2, 2]  # depth first: 7 -> 3 + 4, 3 -> 1 + 2, 4 -> 2 + 2
@@ -343,7 +334,7 @@ def test_a_hostile_endless_response_body_is_read_only_up_to_the_excerpt_size(wai
     body = EndlessBody()
     session = requests.Session()
     mount(session, StreamingAdapter(500, body))
-    sender = WebhookSender(session, URL, (SECRET,), DeliveryPolicy(max_attempts=1), sleep=waits.append)
+    sender = WebhookSender(session, URL, (SECRET,), policy(max_attempts=1), sleep=waits.append)
     (failure,) = sender.send(encode(logs(1)))
     assert body.read_bytes <= 2 * RESPONSE_EXCERPT_BYTES
     assert failure.last.body_excerpt == "é" * (RESPONSE_EXCERPT_BYTES // 2)

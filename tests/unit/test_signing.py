@@ -2,7 +2,7 @@
 
 import base64
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -32,6 +32,23 @@ def test_the_headers_carry_the_id_and_the_attempts_unix_time():
     assert headers["webhook-id"] == "msg_abc"
     assert headers["webhook-timestamp"] == str(int(moment.timestamp()))
     assert headers["webhook-signature"].startswith("v1,")
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime.now(UTC).astimezone(timezone(timedelta(hours=2))),
+        datetime.now(UTC).astimezone(timezone(timedelta(hours=-5))),
+        datetime.now(UTC).replace(tzinfo=None),
+    ],
+    ids=["utc+2", "utc-5", "naive-utc"],
+)
+def test_a_receiver_verifies_the_signature_when_the_attempt_time_is_not_in_utc(moment):
+    # The reference library signs the wall clock as UTC: the header and the signature must agree.
+    secret = new_secret()
+    headers = signature_headers([secret], "msg_abc", moment, BODY)
+    Webhook(secret).verify(BODY, headers)
+    assert abs(int(headers["webhook-timestamp"]) - datetime.now(UTC).timestamp()) < 60
 
 
 def test_a_receiver_rejects_the_signature_when_the_body_was_changed():

@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,10 +22,10 @@ from airflow.sdk import BaseHook
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from auth0_log_webhooks.checkpoints import InvalidCheckpointError, is_log_id
+from auth0_log_webhooks.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "auth0-log-webhooks/0.1 (Apache Airflow)"
 PAGE_SIZE = 100
 
 
@@ -261,9 +262,9 @@ class Auth0Hook(BaseHook):
         return response
 
     def _rate_limit_wait(self, response: requests.Response) -> float:
-        retry_after = response.headers.get("retry-after", "").strip()
-        if retry_after.isdigit():
-            return float(retry_after)
+        retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.fromtimestamp(self._clock(), UTC))
+        if retry_after is not None:
+            return retry_after
         if self.rate_limit.reset is not None:
             return max(0.0, self.rate_limit.reset - self._clock())
         return 1.0
@@ -276,8 +277,7 @@ class Auth0Hook(BaseHook):
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Transient) and exc.wait is not None:
             return min(exc.wait + random.uniform(0, 0.25), self.retry.max_wait_seconds)
-        ceiling = self.retry.backoff_initial_seconds * 2 ** min(state.attempt_number - 1, 30)
-        return min(self.retry.backoff_max_seconds, ceiling) * random.uniform(0.5, 1.0)
+        return backoff_seconds(state.attempt_number, self.retry.backoff_initial_seconds, self.retry.backoff_max_seconds)
 
     def _wait_for_rate_limit(self) -> None:
         """Spend no 429: when the last response left no requests, sleep until the reset."""

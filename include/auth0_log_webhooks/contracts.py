@@ -1,0 +1,94 @@
+"""What crosses a task boundary: plain-JSON shapes that XCom and the staging files carry.
+
+Each is a :class:`~typing.TypedDict`, so a value is an ordinary ``dict`` on the wire (XCom, JSON
+files) and a typed record in the code. Through XCom go only :class:`Chunk` lists (fetch to the
+mapped delivery tasks) and the tasks' reports; the :class:`Plan`, the batches and the ledger's
+:class:`BatchOutcome` records wait in the run's staging (see :mod:`auth0_log_webhooks.staging`),
+where every task of the run finds them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+ReadMode = Literal["checkpoint", "window"]
+"""``checkpoint``: read after the pipeline's checkpoint and commit it; ``window``: a backfill's period."""
+
+BatchStatus = Literal["delivered", "dead_lettered"]
+
+
+class BatchRange(TypedDict):
+    """One staged batch: how many logs it holds and its first and last log id."""
+
+    count: int
+    first: str
+    last: str
+
+
+class Chunk(TypedDict):
+    """The batches ``[start, stop)`` one mapped delivery task sends, and its label in the UI."""
+
+    chunk: int
+    start: int
+    stop: int
+    label: str
+
+
+class Plan(TypedDict):
+    """What a fetch staged and the settings its run delivers with (``plan.json`` in the run's staging)."""
+
+    mode: ReadMode
+    start_cursor: str
+    end_cursor: str | None
+    fetched: int
+    selected: int
+    batches: list[BatchRange]
+    note: str
+    created_at: str
+    config: dict[str, Any]
+
+
+class BatchOutcome(TypedDict):
+    """A settled batch, as the delivery ledger records it."""
+
+    status: BatchStatus
+    delivered_logs: int
+    dead_letters: list[str]
+
+
+class DeliveryReport(TypedDict):
+    """What one mapped delivery task did."""
+
+    chunk: int
+    batches: int
+    skipped: int
+    delivered_logs: int
+    dead_lettered_logs: int
+    requests: int
+
+
+class RunSummary(TypedDict):
+    """What a run delivered and where its checkpoint stands (``None`` for a backfill window)."""
+
+    batches: int
+    settled_batches: int
+    delivered_logs: int
+    dead_letters: int
+    checkpoint: str | None
+
+
+class ReplayChunk(TypedDict):
+    """The dead letters one mapped replay task re-sends, through its pipeline's pool."""
+
+    pipeline: str
+    pool: str
+    entries: list[str]
+    label: str
+
+
+class ReplayReport(TypedDict):
+    """What replaying dead letters did: entries delivered and removed, entries still failing."""
+
+    delivered: int
+    still_failing: int
+    logs_delivered: int

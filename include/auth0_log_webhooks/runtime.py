@@ -1,0 +1,106 @@
+"""Where a step runs: its DAG run, its Variables and its settings.
+
+Inside Airflow, :func:`current_run` reads the task's context and :class:`AirflowVariables` reaches
+Variables through the Task SDK (the Execution API, never the metadata DB). Outside Airflow (tests,
+benchmarks) a step gets a :class:`RunInfo` and :class:`InMemoryVariables` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from auth0_log_webhooks.config import PipelineConfig, parse_variable, resolve_config
+from auth0_log_webhooks.pipelines import Pipeline
+from auth0_log_webhooks.staging import RunStaging
+
+
+class Variables(Protocol):
+    """Where checkpoints and settings live (Airflow Variables in a task; a dict in tests)."""
+
+    def get(self, key: str) -> str | None:
+        """Return a Variable's value, or None if it is not set."""
+        ...
+
+    def set(self, key: str, value: str) -> None:
+        """Set a Variable."""
+        ...
+
+
+class AirflowVariables:
+    """Airflow Variables through the Task SDK (the Execution API; never the metadata DB)."""
+
+    def get(self, key: str) -> str | None:
+        """Return a Variable's value, or None if it is not set."""
+        from airflow.sdk import Variable
+
+        value = Variable.get(key, default=None)
+        return None if value is None else str(value)
+
+    def set(self, key: str, value: str) -> None:
+        """Set a Variable."""
+        from airflow.sdk import Variable
+
+        Variable.set(key, value)
+
+
+class InMemoryVariables:
+    """Variables held in a dict: for running the steps outside Airflow (tests, benchmarks, dry runs)."""
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self.values = dict(values or {})
+
+    def get(self, key: str) -> str | None:
+        """Return a Variable's value, or None if it is not set."""
+        return self.values.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        """Set a Variable."""
+        self.values[key] = value
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a step needs to know about its DAG run: its ids, and a backfill's ``[start, end)`` window."""
+
+    dag_id: str
+    run_id: str
+    window: tuple[datetime, datetime] | None = None
+
+
+def backfill_window(run_type: object, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime] | None:
+    """Return a backfill run's ``[start, end)`` window; None for every other run (they use the checkpoint).
+
+    ``run_type`` may be the Task SDK's ``DagRunType`` enum (whose ``str()`` is not its value) or a string.
+    """
+    kind = getattr(run_type, "value", run_type)
+    if kind == "backfill" and start is not None and end is not None and start < end:
+        return start, end
+    return None
+
+
+def current_run() -> tuple[RunInfo, dict[str, Any]]:
+    """Return the running task's DAG run and its params (inside an Airflow task only)."""
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    dag_run = context["dag_run"]
+    window = backfill_window(dag_run.run_type, context.get("data_interval_start"), context.get("data_interval_end"))
+    return RunInfo(dag_id=dag_run.dag_id, run_id=dag_run.run_id, window=window), dict(context.get("params") or {})
+
+
+def load_config(pipeline: Pipeline, params: Mapping[str, Any] | None, variables: Variables) -> PipelineConfig:
+    """Return the run's settings: the pipeline's config Variable overridden by the run's params.
+
+    :raises ConfigError: naming the Variable (or the params) and every bad field.
+    """
+    variable = parse_variable(variables.get(pipeline.config_variable), pipeline.config_variable)
+    return resolve_config(variable, params, pipeline.config_variable)
+
+
+def run_staging(pipeline: Pipeline, run: RunInfo, variables: Variables) -> RunStaging:
+    """Return the run's staging: ``<staging_url>/<dag_id>/<run>``, where its fetch leaves the plan and batches."""
+    root = load_config(pipeline, None, variables).staging_root
+    return RunStaging.for_run(root, run.dag_id, run.run_id)
