@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: help install lint format test test-unit test-integration test-e2e demo bench lock clean
+.PHONY: help install lint format test test-unit test-dags test-integration test-e2e demo bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -22,9 +22,10 @@ $(STAMP): constraints.txt requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(STAMP)  ## create .venv with the pinned dependencies
 
-lint: install  ## ruff check and format check
+lint: install  ## ruff check and format check; mypy --strict on include/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
@@ -38,6 +39,9 @@ test-unit: install
 
 test-integration: install
 	$(BIN)/pytest -m integration
+
+test-dags: install
+	$(BIN)/pytest -m dag
 
 test-e2e: install
 	$(BIN)/pytest -m e2e

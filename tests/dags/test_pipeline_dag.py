@@ -1,0 +1,211 @@
+"""The Authentication API webhooks DAG as Airflow runs it (dag.test()): wiring, params, trigger rules."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from auth0_log_webhooks.checkpoints import cursor_for_time, log_time
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from tests.dags.conftest import task_states
+
+pytestmark = pytest.mark.dag
+
+DAG_ID = AUTHENTICATION_API.dag_id
+CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
+
+
+def selected(tenant, after: str | None = None, codes: set[str] | None = None) -> list[str]:
+    """The log ids after ``after`` that the default filter (all but sapi/fapi), or ``codes``, selects."""
+    ids = tenant.all_log_ids(after)
+    if codes is None:
+        return [i for i in ids if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+    return [i for i in ids if tenant.state.get_log(i)["type"] in codes]
+
+
+@pytest.fixture
+def tenant(auth0_tenant_factory):
+    """600 logs over the last 2 days, no rate limit."""
+    return auth0_tenant_factory(logs=600, seed=23, history_days=2, rate_limit_per_minute=0)
+
+
+@pytest.fixture
+def sink(tenant, webhook_sink_factory, wire_connections, signing_secret):
+    """A sink checking signatures, wired as auth0_webhook_default (and the tenant as auth0_default)."""
+    handle = webhook_sink_factory(secrets=(signing_secret,))
+    wire_connections(tenant, handle, secret=signing_secret)
+    return handle
+
+
+@pytest.fixture
+def run(run_dag):
+    """Run the pipeline DAG (keywords as for run_dag)."""
+    return lambda conf=None, **kw: run_dag(DAG_ID, conf, **kw)
+
+
+def test_a_run_delivers_every_selected_log_after_the_checkpoint_and_moves_it_to_the_last_read(
+    tenant, sink, variables, run
+):
+    ids = tenant.all_log_ids()
+    variables.set(CHECKPOINT, ids[199])
+
+    dag_run = run()
+
+    assert dag_run.state == "success"
+    assert sorted(sink.log_ids()) == selected(tenant, ids[199])
+    assert sink.summary()["bad_signatures"] == 0
+    assert variables.get(CHECKPOINT) == ids[-1]
+    states = task_states(dag_run)
+    assert states[("fetch", -1)] == states[("commit", -1)] == "success"
+    deliveries = [ti for ti in dag_run.get_task_instances() if ti.task_id == "deliver"]
+    assert len(deliveries) == 4  # 400 logs, about 390 selected: 4 batches of 100, one chunk each
+    assert all(ti.rendered_map_index.startswith("batches ") for ti in deliveries)
+
+
+def test_the_next_run_delivers_only_what_is_new(tenant, sink, variables, run):
+    run()
+    delivered = sink.log_ids()
+    new = tenant.add_logs(150)
+
+    assert run().state == "success"
+
+    assert sorted(sink.log_ids()) == sorted(delivered) + selected(tenant, max(delivered))
+    assert sink.summary()["duplicate_log_ids"] == 0
+    assert variables.get(CHECKPOINT) == new[-1]
+
+
+@pytest.mark.parametrize(
+    ("conf", "check"),
+    [
+        ({"batch_size": 7}, lambda sink, logs: max(len(r["log_ids"]) for r in sink.requests()) == 7),
+        ({"send_as_batch": False}, lambda sink, logs: len(sink.requests()) == logs),
+        (
+            {"format": "json_lines"},
+            lambda sink, logs: {r["headers"]["content-type"] for r in sink.requests()} == {"application/x-ndjson"},
+        ),
+    ],
+    ids=["batch_size", "send_as_batch", "format"],
+)
+def test_a_shaping_param_changes_how_the_run_sends(tenant, sink, variables, run, conf, check):
+    ids = tenant.all_log_ids()
+    variables.set(CHECKPOINT, ids[-60])
+
+    assert run(conf).state == "success"
+
+    expected = selected(tenant, ids[-60])
+    assert sorted(sink.log_ids()) == expected
+    assert check(sink, len(expected))
+    assert variables.get(CHECKPOINT) == ids[-1]
+
+
+@pytest.mark.parametrize(
+    ("conf", "codes"),
+    [({"log_types": "s,f"}, {"s", "f"}), ({"log_level": 3}, None)],
+    ids=["log_types", "log_level"],
+)
+def test_a_selecting_param_delivers_only_what_it_selects(tenant, sink, variables, run, conf, codes):
+    from auth0_log_webhooks.log_types import level_of
+
+    ids = tenant.all_log_ids()
+    variables.set(CHECKPOINT, ids[299])
+
+    assert run(conf).state == "success"
+
+    after = tenant.all_log_ids(ids[299])
+    if codes is None:
+        codes = {tenant.state.get_log(i)["type"] for i in after if level_of(tenant.state.get_log(i)["type"]) >= 3}
+    assert codes, "the tenant should hold some logs of the selection"
+    assert sorted(sink.log_ids()) == selected(tenant, ids[299], codes)
+
+
+def test_max_logs_per_run_stops_the_run_on_a_batch_boundary(tenant, sink, variables, run):
+    assert run({"max_logs_per_run": 250, "batch_size": 50}).state == "success"
+
+    delivered = sorted(sink.log_ids())
+    assert delivered == selected(tenant)[: len(delivered)]  # a prefix of the selection, in whole batches
+    assert len(delivered) % 50 == 0
+    assert 250 <= len(tenant.all_log_ids(None)[: tenant.all_log_ids().index(delivered[-1]) + 1]) < 300
+    assert variables.get(CHECKPOINT) < tenant.all_log_ids()[-1]
+
+
+def test_a_start_from_param_rereads_from_that_date_and_the_checkpoint_never_moves_backwards(
+    tenant, sink, variables, run
+):
+    ids = tenant.all_log_ids()
+    variables.set(CHECKPOINT, ids[500])
+    start = log_time(tenant.state.get_log(ids[100]))
+
+    dag_run = run({"start_from": start.isoformat(), "max_logs_per_run": 100, "batch_size": 50})
+
+    assert dag_run.state == "success"
+    assert min(sink.log_ids()) >= cursor_for_time(start)
+    assert max(sink.log_ids()) < ids[500]  # the run read logs older than the checkpoint...
+    assert variables.get(CHECKPOINT) == ids[500]  # ...and left the checkpoint where it was
+
+
+def test_a_run_that_selects_nothing_still_moves_the_checkpoint_past_what_it_read(tenant, sink, variables, run):
+    variables.set(CHECKPOINT, tenant.all_log_ids()[-1])
+    sapi = tenant.add_raw_logs([{"type": "sapi", "description": "Update a client"} for _ in range(5)])
+
+    dag_run = run()
+
+    assert dag_run.state == "success"
+    assert task_states(dag_run)[("commit", -1)] == "success"
+    assert sink.log_ids() == []
+    assert variables.get(CHECKPOINT) == sapi[-1]
+
+
+def test_failing_deliveries_fail_the_run_and_the_checkpoint_stays_before_them(
+    tenant, sink, variables, run, monkeypatch
+):
+    ids = tenant.all_log_ids()
+    variables.set(CHECKPOINT, ids[-250])
+    monkeypatch.delenv("AIRFLOW_CONN_AUTH0_WEBHOOK_DEFAULT")  # no webhook connection: every delivery task fails
+
+    dag_run = run({"batch_size": 100})
+
+    assert dag_run.state == "failed"
+    states = task_states(dag_run)
+    assert {state for (task, _), state in states.items() if task == "deliver"} == {"failed"}
+    assert states[("commit", -1)] == "failed"  # it ran after the failures, kept the checkpoint, and says so
+    assert variables.get(CHECKPOINT) == ids[-250]
+    assert sink.log_ids() == []
+
+
+def test_dead_lettered_messages_fail_the_run_at_commit_and_the_checkpoint_passes_them(
+    tenant, sink, variables, run, configure
+):
+    ids = tenant.all_log_ids()
+    variables.set(CHECKPOINT, ids[-120])
+    configure(max_attempts=1)
+    sink.add_fault(status=410)
+
+    dag_run = run()
+
+    assert dag_run.state == "failed"
+    states = task_states(dag_run)
+    assert states[("commit", -1)] == "failed"
+    assert {state for (task, _), state in states.items() if task == "deliver"} == {"success"}
+    assert variables.get(CHECKPOINT) == ids[-1]
+    dead = json.loads(variables.get(AUTHENTICATION_API.config_variable))["dead_letter_url"].removeprefix("file://")
+    from pathlib import Path
+
+    kept = [json.loads(p.read_text()) for p in (Path(dead) / DAG_ID).glob("*.json")]
+    assert sorted(i for letter in kept for i in letter["log_ids"]) == selected(tenant, ids[-120])
+
+
+def test_a_backfill_run_delivers_its_interval_and_leaves_the_checkpoint_alone(tenant, sink, variables, run):
+    ids = tenant.all_log_ids()
+    variables.set(CHECKPOINT, ids[-1])
+    end = log_time(tenant.state.get_log(ids[300])).replace(second=0, microsecond=0)
+    end -= timedelta(minutes=end.minute % 5)  # a tick of the */5 schedule: the run covers [end - 5 min, end)
+
+    dag_run = run(backfill_of=end)
+
+    assert dag_run.state == "success"
+    assert str(dag_run.run_type) == "backfill"
+    in_window = [i for i in selected(tenant) if end - timedelta(minutes=5) <= log_time(tenant.state.get_log(i)) < end]
+    assert sorted(sink.log_ids()) == sorted(in_window)
+    assert variables.get(CHECKPOINT) == ids[-1]
