@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: help install lint format test test-unit test-integration test-e2e demo bench lock clean
+.PHONY: help install lint format test test-unit test-dev test-integration test-e2e demo bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -30,11 +30,14 @@ format: install  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint  ## lint, then every test layer: unit, integration, end to end
+test: lint  ## lint, then every test layer: unit, dev, integration, end to end
 	$(BIN)/pytest
 
 test-unit: install
 	$(BIN)/pytest -m unit
+
+test-dev: install
+	$(BIN)/pytest -m dev
 
 test-integration: install
 	$(BIN)/pytest -m integration

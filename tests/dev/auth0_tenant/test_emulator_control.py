@@ -9,7 +9,7 @@ import pytest
 import requests
 from emulator_helpers import ZERO_CURSOR
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dev
 
 
 @pytest.mark.parametrize(

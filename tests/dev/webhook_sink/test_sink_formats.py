@@ -8,7 +8,7 @@ import json
 import pytest
 import requests
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dev
 
 ARRAY = json.dumps([{"log_id": "a1"}, {"log_id": "a2"}]).encode()
 NDJSON = b'{"log_id": "n1"}\n{"log_id": "n2"}\n\n{"_id": "n3"}'
