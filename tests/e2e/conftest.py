@@ -58,6 +58,11 @@ class Stack:
         return [self.tenant.client_secret, self.signing_secret, WEBHOOK_AUTHORIZATION.split()[1]]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move tests marked ``scans_task_logs`` after every other test: they read the logs the others' runs leave."""
+    items.sort(key=lambda item: item.get_closest_marker("scans_task_logs") is not None)
+
+
 def wait_for_runs(airflow: AirflowStandalone, dag_id: str, count: int, run_type: str | None = None) -> list[str]:
     """Wait until ``dag_id`` has ``count`` runs (of ``run_type``) and return their ids."""
     params = {"run_type": run_type} if run_type else None
