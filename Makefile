@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml | sha
 .PHONY: help install lint format test test-unit test-dev test-integration test-e2e demo bench lock clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "%-18s %s\n", $$1, $$2 }'
 
 $(STAMP): constraints.txt requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,16 +33,16 @@ format: install  ## apply ruff's formatting and safe fixes
 test: lint  ## lint, then every test layer: unit, dev, integration, end to end
 	$(BIN)/pytest
 
-test-unit: install
+test-unit: install  ## unit tests only: one module each, the HTTP transport scripted
 	$(BIN)/pytest -m unit
 
-test-dev: install
+test-dev: install  ## tests of the local Auth0 tenant emulator and webhook sink in dev/
 	$(BIN)/pytest -m dev
 
-test-integration: install
+test-integration: install  ## the pipeline over real HTTP against the emulator and sink
 	$(BIN)/pytest -m integration
 
-test-e2e: install
+test-e2e: install  ## a real airflow standalone: DAG runs, backfill, crashes, secret scan
 	$(BIN)/pytest -m e2e
 
 demo: install  ## run the main DAG end to end against the local emulator and sink
@@ -54,5 +54,5 @@ bench: install  ## throughput and memory benchmarks; prints their numbers
 lock:  ## re-resolve constraints.txt from requirements-dev.txt
 	$(BIN)/uv pip compile --python-version 3.11 --no-header requirements-dev.txt -o constraints.txt
 
-clean:
+clean:  ## remove .venv, the pytest and ruff caches and .demo
 	rm -rf $(VENV) .pytest_cache .ruff_cache .demo
