@@ -6,15 +6,22 @@ UV_VERSION := 0.13.9
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml | sha1sum | cut -c1-12)
+UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 
-.PHONY: help install lint format test test-unit test-dags test-integration test-e2e demo bench lock clean
+.PHONY: help install lint format test test-unit test-dev test-dags test-integration test-e2e demo bench lock clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "%-18s %s\n", $$1, $$2 }'
 
-$(STAMP): constraints.txt requirements.txt requirements-dev.txt pyproject.toml
+# The pinned uv alone, in .venv: enough for `make lock`, which must work before anything is installed.
+$(UV_STAMP):
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	rm -f $(VENV)/.uv-*
+	touch $@
+
+# uv is order-only: installing it (or a new UV_VERSION) does not make the environment stale.
+$(STAMP): constraints.txt requirements.txt requirements-dev.txt pyproject.toml | $(UV_STAMP)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r constraints.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	rm -f $(VENV)/.installed-*
@@ -31,19 +38,22 @@ format: install  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint  ## lint, then every test layer: unit, integration, end to end
+test: lint  ## lint, then every test layer: unit, dev, dags, integration, end to end
 	$(BIN)/pytest
 
-test-unit: install
+test-unit: install  ## unit tests only: one module each, the HTTP transport scripted
 	$(BIN)/pytest -m unit
 
-test-integration: install
+test-dev: install  ## tests of the local Auth0 tenant emulator and webhook sink in dev/
+	$(BIN)/pytest -m dev
+
+test-integration: install  ## the pipeline over real HTTP against the emulator and sink
 	$(BIN)/pytest -m integration
 
-test-dags: install
+test-dags: install  ## the real DAGs in process with dag.test() against the emulator and sink
 	$(BIN)/pytest -m dag
 
-test-e2e: install
+test-e2e: install  ## a real airflow standalone: DAG runs, backfill, crashes, secret scan
 	$(BIN)/pytest -m e2e
 
 demo: install  ## run the main DAG end to end against the local emulator and sink
@@ -52,8 +62,8 @@ demo: install  ## run the main DAG end to end against the local emulator and sin
 bench: install  ## throughput and memory benchmarks; prints their numbers
 	$(BIN)/python -m bench
 
-lock:  ## re-resolve constraints.txt from requirements-dev.txt
+lock: $(UV_STAMP)  ## re-resolve constraints.txt from requirements-dev.txt
 	$(BIN)/uv pip compile --python-version 3.11 --no-header requirements-dev.txt -o constraints.txt
 
-clean:
+clean:  ## remove .venv, the pytest and ruff caches and .demo
 	rm -rf $(VENV) .pytest_cache .ruff_cache .demo

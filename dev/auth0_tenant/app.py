@@ -228,7 +228,7 @@ async def _render_auth0_error(request: Request, exc: Exception) -> JSONResponse:
 async def _render_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code in (404, 405):
-        tenant_of(request).count("unmatched")
+        tenant_of(request).record_unmatched(request.method, request.url.path)
     error = api_error(exc.status_code, str(exc.detail))
     return JSONResponse(error.body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 

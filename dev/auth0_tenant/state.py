@@ -73,6 +73,9 @@ class TenantState:
         self._wall = wall
         self.started_ms = wall() * 1000
         self.bucket = TokenBucket(config.rate_limit_burst, config.rate_limit_per_minute, monotonic)
+        # (method, path) of every request no route matched; kept across reset() so that the test
+        # fixtures can still name them at teardown (the "unmatched" counter restarts at 0).
+        self.unmatched: list[tuple[str, str]] = []
         self.reset()
 
     # -- lifecycle and clock -------------------------------------------------------------------
@@ -125,6 +128,17 @@ class TenantState:
         """Increment counter ``name``."""
         with self.lock:
             self.counters[name] += 1
+
+    def record_unmatched(self, method: str, path: str) -> None:
+        """Count a request no route matched (unknown path or wrong method) and remember it."""
+        with self.lock:
+            self.counters["unmatched"] += 1
+            self.unmatched.append((method, path))
+
+    def unmatched_requests(self) -> list[tuple[str, str]]:
+        """(method, path) of every unmatched request since start-up, resets included."""
+        with self.lock:
+            return list(self.unmatched)
 
     def counters_snapshot(self) -> dict[str, int]:
         """A copy of the counters."""

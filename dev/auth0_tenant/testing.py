@@ -1,7 +1,9 @@
 """Pytest fixtures for the Auth0 tenant emulator (loaded as a plugin by ``tests/conftest.py``).
 
 ``auth0_tenant_factory(**overrides)`` starts a real emulator on a free port and returns an
-:class:`EmulatorHandle`; every server it started is stopped at teardown.
+:class:`EmulatorHandle`; every server it started is stopped at teardown. A request no route matched
+(unknown path, wrong method, unknown ``/__emulator/`` endpoint) then fails the test, unless it is
+marked ``@pytest.mark.allow_unexpected_requests`` (see :mod:`dev.strict`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dev.auth0_tenant.app import create_app
 from dev.auth0_tenant.config import TenantConfig
 from dev.auth0_tenant.state import TenantState
 from dev.server import RunningServer, start_in_thread
+from dev.strict import fail_on_unexpected
 
 
 @dataclass
@@ -93,6 +96,10 @@ class EmulatorHandle:
         """Every retained log_id in order (after ``after`` if given)."""
         return self._control("GET", "/log-ids", params={"after": after} if after else None)
 
+    def unmatched(self) -> list[tuple[str, str]]:
+        """(method, path) of every request no route matched since start-up, resets included."""
+        return self.state.unmatched_requests()
+
     def stop(self) -> None:
         """Stop the server (the fixture does this at teardown)."""
         self._session.close()
@@ -116,8 +123,13 @@ def start_emulator(**overrides: Any) -> EmulatorHandle:
 
 
 @pytest.fixture
-def auth0_tenant_factory() -> Iterator[Callable[..., EmulatorHandle]]:
-    """Start emulated Auth0 tenants with custom settings for one test; all stopped afterwards."""
+def auth0_tenant_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., EmulatorHandle]]:
+    """Start emulated Auth0 tenants with custom settings for one test; all stopped afterwards.
+
+    At teardown the test fails if a tenant saw a request no route matched (unknown path, wrong
+    method, unknown control endpoint), naming the first few; a test that sends such requests on
+    purpose (a 404 check) opts out with ``@pytest.mark.allow_unexpected_requests``.
+    """
     started: list[EmulatorHandle] = []
 
     def factory(**overrides: Any) -> EmulatorHandle:
@@ -128,9 +140,13 @@ def auth0_tenant_factory() -> Iterator[Callable[..., EmulatorHandle]]:
     yield factory
     for handle in started:
         handle.stop()
+    fail_on_unexpected(request.node, {f"Auth0 tenant emulator at {h.url}": h.unmatched() for h in started})
 
 
 @pytest.fixture
 def auth0_tenant(auth0_tenant_factory: Callable[..., EmulatorHandle]) -> EmulatorHandle:
-    """A default emulated tenant (1,000 logs, no rate limit) for tests that just need logs to read."""
+    """A default emulated tenant (1,000 logs, no rate limit) for tests that just need logs to read.
+
+    Unmatched requests fail the test as with :func:`auth0_tenant_factory`.
+    """
     return auth0_tenant_factory(logs=1000, rate_limit_per_minute=0)

@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from dev.webhook_sink.config import SinkConfig
 from dev.webhook_sink.faults import FaultBook, FaultRule, parse_rule
 from dev.webhook_sink.payload import Logs, PayloadError, decode_body, parse_logs
-from dev.webhook_sink.tally import Tally, read_records
+from dev.webhook_sink.tally import UNEXPECTED, Tally, read_records
 
 _SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
@@ -96,6 +96,9 @@ class SinkState:
         self._in_flight = 0
         self._max_in_flight = 0
         self._seq = 0
+        # (method, path) of every request the sink does not serve; kept across reset() so that the
+        # test fixtures can still name them at teardown (the summary's count restarts at 0).
+        self._unexpected: list[tuple[str, str]] = []
         config.record_path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(config.record_path, "ab")  # noqa: SIM115 - open for the sink's lifetime
         self._session_offset = 0
@@ -156,6 +159,8 @@ class SinkState:
             self._file.write(_line(entry))
             self._file.flush()
             self._tally.add(entry)
+            if entry["why"] in UNEXPECTED:
+                self._unexpected.append((entry["method"], entry["path"]))
         if self.config.fsync:
             os.fsync(self._file.fileno())  # outside the lock: concurrent writers share the flush
         return entry
@@ -207,6 +212,11 @@ class SinkState:
         """Compare delivered log ids with ``expected_log_ids``."""
         with self._lock:
             return self._tally.check(expected_log_ids)
+
+    def unexpected_requests(self) -> list[tuple[str, str]]:
+        """Return (method, path) of every request the sink does not serve since start-up, resets included."""
+        with self._lock:
+            return list(self._unexpected)
 
     def requests(self, since: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         """Return up to ``limit`` request records of this session with ``seq > since``, from the file."""

@@ -15,6 +15,8 @@ from typing import Any
 #: Record types that start a new session: counting restarts after the last one.
 MARKERS = frozenset({"start", "reset"})
 MISSING_SHOWN = 100
+#: ``why`` of a request the sink does not serve: a delivery that is not a POST, an unknown control path.
+UNEXPECTED = frozenset({"method not allowed", "unknown control endpoint"})
 
 
 class Tally:
@@ -41,7 +43,7 @@ class Tally:
         self.max_in_flight = max(self.max_in_flight, record.get("in_flight") or 0)
         why = record.get("why", "")
         self.bad_signatures += why == "bad signature"
-        self.unexpected_requests += why in ("method not allowed", "unknown control endpoint")
+        self.unexpected_requests += why in UNEXPECTED
         if status is not None and 200 <= status < 300:
             self._add_accepted(record)
 

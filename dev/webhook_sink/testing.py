@@ -1,7 +1,9 @@
 """Pytest fixtures for the webhook sink: ``webhook_sink_factory`` and ``webhook_sink``.
 
 Loaded as a plugin by ``tests/conftest.py``. Each sink is a real HTTP server on a free port,
-records to ``tmp_path`` and is stopped at teardown.
+records to ``tmp_path`` and is stopped at teardown. A request the sink does not serve (a delivery
+that is not a POST, an unknown ``/__sink/`` endpoint) then fails the test, unless it is marked
+``@pytest.mark.allow_unexpected_requests`` (see :mod:`dev.strict`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import Any
 import pytest
 import requests
 
+from dev.strict import fail_on_unexpected
 from dev.webhook_sink.app import SinkServer, start_sink
 from dev.webhook_sink.config import SinkConfig
+from dev.webhook_sink.tally import UNEXPECTED
 
 
 class SinkHandle:
@@ -66,8 +70,12 @@ class SinkHandle:
 
     def assert_no_unexpected(self) -> None:
         """Fail if the sink saw requests it does not serve (wrong method, unknown control path)."""
-        unexpected = [r for r in self.requests() if r["why"] in ("method not allowed", "unknown control endpoint")]
+        unexpected = [r for r in self.requests() if r["why"] in UNEXPECTED]
         assert not unexpected, f"unexpected requests reached the sink: {unexpected}"
+
+    def unexpected(self) -> list[tuple[str, str]]:
+        """Return (method, path) of every request the sink does not serve since start-up, resets included."""
+        return self.server.state.unexpected_requests()
 
     def stop(self) -> None:
         """Stop the sink (also done at fixture teardown)."""
@@ -76,8 +84,13 @@ class SinkHandle:
 
 
 @pytest.fixture
-def webhook_sink_factory(tmp_path: Path) -> Iterator[Callable[..., SinkHandle]]:
-    """Start sinks with :class:`SinkConfig` overrides (e.g. ``secrets=("whsec_...",)``); stop them after the test."""
+def webhook_sink_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., SinkHandle]]:
+    """Start sinks with :class:`SinkConfig` overrides (e.g. ``secrets=("whsec_...",)``); stop them after the test.
+
+    At teardown the test fails if a sink saw a request it does not serve (a delivery that is not a
+    POST, an unknown control endpoint), naming the first few; a test that sends such requests on
+    purpose opts out with ``@pytest.mark.allow_unexpected_requests``.
+    """
     handles: list[SinkHandle] = []
 
     def make(**overrides: Any) -> SinkHandle:
@@ -91,9 +104,13 @@ def webhook_sink_factory(tmp_path: Path) -> Iterator[Callable[..., SinkHandle]]:
     yield make
     for handle in handles:
         handle.stop()
+    fail_on_unexpected(request.node, {f"webhook sink at {h.url}": h.unexpected() for h in handles})
 
 
 @pytest.fixture
 def webhook_sink(webhook_sink_factory: Callable[..., SinkHandle]) -> SinkHandle:
-    """A sink with defaults: no signature or Authorization check, fsync on."""
+    """A sink with defaults: no signature or Authorization check, fsync on.
+
+    Unexpected requests fail the test as with :func:`webhook_sink_factory`.
+    """
     return webhook_sink_factory()

@@ -54,7 +54,7 @@ def derive_level(code: str, event: str, category: str = "") -> int:
 def catalog() -> dict[str, LogType]:
     """Return every known code, read once from the packaged table."""
     text = resources.files("auth0_log_webhooks").joinpath("data/log_types.tsv").read_text("utf-8")
-    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    rows = csv.DictReader((line for line in text.splitlines() if not line.startswith("#")), delimiter="\t")
     return {row["code"]: LogType(row["code"], row["event"], int(row["level"]), row["level_source"]) for row in rows}
 
 

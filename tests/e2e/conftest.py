@@ -15,6 +15,7 @@ import pytest
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from dev.airflow_env import AirflowStandalone
 from dev.auth0_tenant.testing import EmulatorHandle, start_emulator
+from dev.strict import describe_unexpected
 from dev.webhook_sink.app import SinkServer, start_sink
 from dev.webhook_sink.config import SinkConfig
 
@@ -58,6 +59,11 @@ class Stack:
         return [self.tenant.client_secret, self.signing_secret, WEBHOOK_AUTHORIZATION.split()[1]]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move tests marked ``scans_task_logs`` after every other test: they read the logs the others' runs leave."""
+    items.sort(key=lambda item: item.get_closest_marker("scans_task_logs") is not None)
+
+
 def wait_for_runs(airflow: AirflowStandalone, dag_id: str, count: int, run_type: str | None = None) -> list[str]:
     """Wait until ``dag_id`` has ``count`` runs (of ``run_type``) and return their ids."""
     params = {"run_type": run_type} if run_type else None
@@ -76,6 +82,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
     The DAG's schedule is moved to once a day: unpausing runs yesterday's interval at once (waited
     for here), and no other scheduled run comes during the tests; backfill windows are days.
+
+    At teardown the session fails if the emulator or the sink saw a request it does not serve:
+    here every request comes from the DAG's tasks or from the tests' control calls, none on purpose.
     """
     workdir = tmp_path_factory.mktemp("e2e")
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
@@ -125,3 +134,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         airflow.stop()
         sink.stop()
         tenant.stop()
+    unexpected = describe_unexpected(
+        {
+            f"Auth0 tenant emulator at {tenant.url}": tenant.unmatched(),
+            f"webhook sink at {sink.url}": sink.state.unexpected_requests(),
+        }
+    )
+    assert unexpected is None, unexpected

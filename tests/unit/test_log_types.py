@@ -63,3 +63,16 @@ def test_parse_level_accepts_numbers_and_names(value, level):
 def test_parse_level_names_what_is_wrong(value):
     with pytest.raises(ValueError, match="level"):
         parse_level(value)
+
+
+def test_level_table_is_tab_separated_with_its_header():
+    from importlib import resources  # appended here, leaving the module's imports as they were
+
+    text = resources.files("auth0_log_webhooks").joinpath("data/log_types.tsv").read_text("utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if not line.startswith("#")]
+    assert rows[0] == ["code", "event", "level", "level_source"]
+    assert len(rows) == 1 + 185
+    for row in rows[1:]:
+        assert len(row) == 4, row
+        assert row[2] in {"0", "1", "2", "3", "4"}, row
+        assert row[3] in {"original", "rule"}, row

@@ -10,7 +10,7 @@ import pytest
 import requests
 from sink_helpers import OTHER_SECRET, SECRET, sign
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dev
 
 BODY = json.dumps([{"log_id": "sig1"}, {"log_id": "sig2"}], separators=(",", ":")).encode()
 

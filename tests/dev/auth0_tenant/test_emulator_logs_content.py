@@ -16,7 +16,7 @@ from dev.auth0_tenant.generator import CATALOG, LogFactory
 from dev.auth0_tenant.logstore import LOG_ID_PATTERN, LogStore
 from tests.shared_data import SHARED, require
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dev
 
 SCHEMA_DIR = Path(os.environ.get("AUTH0_LOG_SCHEMAS_DIR", str(SHARED / "auth0-log-schemas" / "schemas" / "log-types")))
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dev
 
 TOO_MANY = {
     "statusCode": 429,

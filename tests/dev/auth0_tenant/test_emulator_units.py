@@ -18,7 +18,7 @@ from dev.auth0_tenant.query import (
 )
 from dev.auth0_tenant.ratelimit import TokenBucket
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.dev
 
 LOG = {
     "type": "f",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dev
 
 ROOT = Path(__file__).resolve().parents[3]
 

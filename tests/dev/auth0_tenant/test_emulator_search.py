@@ -10,7 +10,7 @@ from emulator_helpers import connect
 
 from dev.auth0_tenant.testing import start_emulator
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dev
 
 Log = dict[str, Any]
 QueryCase = Callable[[list[Log]], tuple[str, Callable[[Log], bool]]]

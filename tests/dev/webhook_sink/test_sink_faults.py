@@ -10,7 +10,7 @@ from email.utils import format_datetime
 import pytest
 import requests
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dev
 
 
 def _post(url: str, log_id: str = "f1", timeout: float = 5, **kwargs) -> requests.Response:

@@ -6,7 +6,7 @@ import pytest
 import requests
 from emulator_helpers import Api
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dev
 
 
 def _body(tenant, **overrides):

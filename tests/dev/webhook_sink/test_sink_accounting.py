@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dev
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -8,7 +8,7 @@ import json
 import pytest
 import requests
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dev
 
 ARRAY = json.dumps([{"log_id": "a1"}, {"log_id": "a2"}]).encode()
 NDJSON = b'{"log_id": "n1"}\n{"log_id": "n2"}\n\n{"_id": "n3"}'
@@ -82,6 +82,7 @@ def test_record_file_keeps_undecodable_body_as_base64_when_not_utf8(webhook_sink
     assert (record["body_encoding"], record["body"]) == ("base64", "//4=")
 
 
+@pytest.mark.allow_unexpected_requests
 def test_unexpected_request_surfaces_when_method_is_not_post(webhook_sink):
     response = requests.get(webhook_sink.hook_url, timeout=5)
     unknown = requests.get(f"{webhook_sink.url}/__sink/nothing-here", timeout=5)

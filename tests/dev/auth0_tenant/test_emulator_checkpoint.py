@@ -7,7 +7,7 @@ import re
 import pytest
 from emulator_helpers import ZERO_CURSOR
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dev
 
 LINK = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
 
