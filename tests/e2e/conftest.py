@@ -100,6 +100,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE": "0 0 * * *",
             # Notice a task whose process died with its scheduler within seconds, not the default 5 minutes.
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+            # After a crash, the restarted scheduler resets the dead one's queued and running tasks
+            # once that one's heartbeat is 10 s old, checking every 15 s instead of every 5 minutes.
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": "10",
+            "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "15",
         },
     )
     try:
