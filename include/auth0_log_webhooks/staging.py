@@ -31,6 +31,7 @@ from airflow.sdk import ObjectStoragePath
 from auth0_log_webhooks.checkpoints import is_log_id, log_id_of, log_time, time_of
 from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Chunk, Plan
 from auth0_log_webhooks.filters import LogFilter
+from auth0_log_webhooks.wording import chunk_label
 
 WINDOW_MARGIN = timedelta(minutes=5)
 """How far past a backfill window's end reading goes: log ids and dates may disagree by a little."""
@@ -247,8 +248,6 @@ def plan_chunks(batches: list[BatchRange], max_tasks: int) -> list[Chunk]:
     """Return one chunk of contiguous batches per delivery task, at most ``max_tasks``."""
     chunks = []
     for number, (start, stop) in enumerate(chunk_ranges(len(batches), max_tasks)):
-        logs = sum(batch["count"] for batch in batches[start:stop])
-        first, last = batches[start]["first"], batches[stop - 1]["last"]
-        label = f"batches {start}-{stop - 1}: {logs} logs {first}..{last}"
+        label = chunk_label(start, stop, batches[start:stop])
         chunks.append(Chunk(chunk=number, start=start, stop=stop, label=label))
     return chunks

@@ -63,3 +63,16 @@ def test_trigger_params_offer_the_originals_settings_with_no_override_by_default
     names = {"start_from", "log_types", "log_level", "batch_size", "send_as_batch", "format", "max_logs_per_run"}
     assert set(params) == names
     assert all(params[name] is None for name in names)
+
+
+def test_the_trigger_form_titles_each_param_says_what_empty_means_and_labels_every_choice(dagbag):
+    # The form shows title and description; a choice without a label would read "null" or a raw code.
+    params = dagbag.dags[AUTHENTICATION_API.dag_id].params
+    for name in params:
+        param = params.get_param(name)
+        schema = param.schema
+        assert schema.get("title"), name
+        assert "Empty:" in (param.description or ""), name
+        for choice in schema.get("enum", []):
+            assert choice in schema["values_display"], (name, choice)
+        assert "boolean" not in schema["type"], f"{name}: a null boolean shows as an OFF toggle"

@@ -22,6 +22,7 @@ from airflow.sdk import BaseHook
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from auth0_log_webhooks.checkpoints import InvalidCheckpointError, is_log_id
+from auth0_log_webhooks.progress import WaitTally
 from auth0_log_webhooks.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ class Auth0Hook(BaseHook):
         self._sleep = sleep
         self._clock = clock
         self.rate_limit = RateLimit()
+        self.waits = WaitTally()  # summarised in progress lines, not logged one by one
         self._session: requests.Session | None = None
         self._settings: dict[str, str] | None = None
         self._token: str | None = None
@@ -276,7 +278,9 @@ class Auth0Hook(BaseHook):
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Transient) and exc.wait is not None:
-            return min(exc.wait + random.uniform(0, 0.25), self.retry.max_wait_seconds)
+            delay = min(exc.wait + random.uniform(0, 0.25), self.retry.max_wait_seconds)
+            self.waits.add(delay, answered_429=True)
+            return delay
         return backoff_seconds(state.attempt_number, self.retry.backoff_initial_seconds, self.retry.backoff_max_seconds)
 
     def _wait_for_rate_limit(self) -> None:
@@ -286,7 +290,8 @@ class Auth0Hook(BaseHook):
         delay = self.rate_limit.reset - self._clock()
         if delay > 0:
             delay = min(delay, self.retry.max_wait_seconds)
-            log.info("Auth0 rate limit reached; waiting %.1fs for its reset", delay)
+            log.debug("Auth0 rate limit reached; waiting %.1fs for its reset", delay)
+            self.waits.add(delay)
             self._sleep(delay)
         self.rate_limit.remaining = None
 

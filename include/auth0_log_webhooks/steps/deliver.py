@@ -12,6 +12,7 @@ from auth0_log_webhooks.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery import WebhookSender, open_sender
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, run_staging
+from auth0_log_webhooks.wording import delivery_sentence, plural
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,9 @@ def deliver_chunk(
         kept_logs = sum(len(letter.log_ids) for letter in kept)
         for letter in kept:
             log.warning(
-                "Batch %d: kept %d logs as dead letter %s (%s)",
+                "Batch %d: kept %s as dead letter %s: %s",
                 index,
-                len(letter.log_ids),
+                plural(len(letter.log_ids), "log"),
                 letter.entry_id,
                 letter.reason,
             )
@@ -68,5 +69,5 @@ def deliver_chunk(
         report["delivered_logs"] += len(logs) - kept_logs
         report["dead_lettered_logs"] += kept_logs
     report["requests"] = sender.requests_sent - requests_before
-    log.info("Chunk %d done: %s", chunk["chunk"], report)
+    log.info("%s", delivery_sentence(report))
     return report

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import requests
 
@@ -135,6 +137,21 @@ def test_no_429_is_spent_when_remaining_reaches_zero(hook, clock):
     list(hook.iter_log_pages(FROM, take=2))
     assert clock.sleeps == [7.0]
     assert len(adapter.requests) == 3
+
+
+def test_rate_limit_waits_are_counted_for_the_progress_lines_not_logged_one_by_one(hook, clock, caplog):
+    exhausted = {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(clock.now) + 1)}
+    answers = []
+    for n in range(1, 29):
+        nxt = f'<https://acme.eu.auth0.com/api/v2/logs?from={log_id(n)}&take=1>; rel="next"'
+        answers.append(Answer(200, page(n), {**exhausted, "X-RateLimit-Reset": str(int(clock.now) + n), "Link": nxt}))
+    limited = Answer(429, {"statusCode": 429}, {"Retry-After": "2"})
+    mount(hook.get_conn(), ScriptedAdapter(TOKEN, *answers, limited, Answer(200, [])))
+    with caplog.at_level("INFO", logger="auth0_log_webhooks.hooks.auth0"):
+        list(hook.iter_log_pages(FROM, take=1))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []
+    assert (hook.waits.waits, hook.waits.rate_limited) == (29, 1)
+    assert hook.waits.seconds == pytest.approx(sum(clock.sleeps))
 
 
 @pytest.mark.parametrize(
