@@ -44,7 +44,7 @@ def connections(tenant_domain: str, client_id: str, client_secret: str, sink_url
             "conn_extra": {"scheme": "http"},
         },
         "auth0_webhook_default": {
-            "conn_type": "http",
+            "conn_type": "auth0_webhook",
             "conn_host": sink_url,
             "conn_password": "Bearer demo-token",
             "conn_extra": {"signing_secret": secret, "timeout": 10},

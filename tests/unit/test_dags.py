@@ -76,3 +76,14 @@ def test_the_trigger_form_titles_each_param_says_what_empty_means_and_labels_eve
         for choice in schema.get("enum", []):
             assert choice in schema["values_display"], (name, choice)
         assert "boolean" not in schema["type"], f"{name}: a null boolean shows as an OFF toggle"
+
+
+def test_the_settings_describe_every_connection_pool_and_variable_and_use_the_webhook_type():
+    # The UI lists show these descriptions; without them a person sees only ids.
+    entries = [*SETTINGS["connections"], *SETTINGS["pools"], *SETTINGS["variables"]]
+    described = [
+        e.get("conn_description") or e.get("pool_description") or e.get("variable_description") for e in entries
+    ]
+    assert all(described), entries
+    webhook = next(c for c in SETTINGS["connections"] if c["conn_id"] == AUTHENTICATION_API.webhook_conn_id)
+    assert webhook["conn_type"] == "auth0_webhook"

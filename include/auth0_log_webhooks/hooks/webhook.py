@@ -1,4 +1,8 @@
-"""The customer's webhook, as an Airflow ``http`` connection (default ``auth0_webhook_default``).
+"""The customer's webhook: an ``auth0_webhook`` connection (or, as before, ``http``; default ``auth0_webhook_default``).
+
+The ``auth0_webhook`` type ("Webhook endpoint (Standard Webhooks)") gives the UI a form with labelled
+fields and a Test button (:meth:`WebhookHook.test_connection`); an ``http`` connection with the same
+fields works the same way.
 
 * host: the full webhook URL (``https://example.com/auth0/logs``), as HttpHook allows;
 * password alone: sent verbatim as the ``Authorization`` header (the original's AUTHORIZATION);
@@ -12,14 +16,21 @@ Redirects are never followed: a 3xx is a failed delivery, as Standard Webhooks a
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+import requests
 from airflow.providers.http.hooks.http import HttpHook
 from requests import Session
 
+from auth0_log_webhooks.retrying import USER_AGENT
+from auth0_log_webhooks.signing import signature_headers
+
 SIGNING_EXTRAS = ("signing_secret", "signing_secrets")
 DEFAULT_TIMEOUT_SECONDS = 30.0
+TEST_HEADER = "x-auth0-log-webhooks-test"  # marks the Test button's request: an empty batch, not logs
 _SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
 
 
@@ -31,8 +42,8 @@ class WebhookHook(HttpHook):
 
     conn_name_attr = "http_conn_id"
     default_conn_name = "auth0_webhook_default"
-    conn_type = "http"
-    hook_name = "Auth0 log webhook"
+    conn_type = "auth0_webhook"
+    hook_name = "Webhook endpoint (Standard Webhooks)"
 
     def __init__(self, http_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(method="POST", http_conn_id=http_conn_id, **kwargs)
@@ -92,3 +103,24 @@ class WebhookHook(HttpHook):
                     "(the value is not shown)"
                 )
         return secrets
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Send a signed test request, an empty batch marked with ``x-auth0-log-webhooks-test: true`` (the Test button).
+
+        :return: whether the webhook answered 2xx, and a sentence saying what it answered.
+        """
+        try:
+            url, secrets, timeout = self.url(), self.signing_secrets(), self.timeout()
+            webhook_id = f"msg_test_{uuid.uuid4().hex}"
+            headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, TEST_HEADER: "true"}
+            headers.update(signature_headers(secrets, webhook_id, datetime.now(UTC), "[]"))
+            response = self.get_conn().post(url, data=b"[]", headers=headers, timeout=timeout, allow_redirects=False)
+        except ValueError as exc:  # a bad secret, timeout or URL: the message names the field, never the secret
+            return False, str(exc)
+        except requests.RequestException as exc:
+            return False, f"No answer from the webhook of connection {self.http_conn_id!r}: {type(exc).__name__}"
+        signed = f"signed with {len(secrets)} secret{'s' if len(secrets) != 1 else ''}" if secrets else "unsigned"
+        what = f"The webhook answered HTTP {response.status_code} to a test request ({signed}, an empty batch)"
+        if 200 <= response.status_code < 300:
+            return True, f"{what}."
+        return False, f"{what}; it must answer 2xx. Check the URL and the Authorization header."
