@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from auth0_log_webhooks import advice, replay
+from auth0_log_webhooks import advice, replay, signals
 from auth0_log_webhooks.contracts import Chunk, DeliveryReport, ReplayChunk, ReplayReport, RunSummary
+from auth0_log_webhooks.notify import WebhookNotifier
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.runtime import current_run
 from auth0_log_webhooks.staging import NothingStagedError
@@ -99,6 +100,11 @@ def trigger_params() -> dict[str, Param]:
     }
 
 
+def delivered_asset(pipeline: Pipeline) -> Asset:
+    """Return the asset a pipeline's committed runs update; each event's extra holds the run's counts and lag."""
+    return Asset(name=f"{pipeline.dag_id}_delivered", uri=f"auth0-log-webhooks://{pipeline.dag_id}/delivered")
+
+
 def _label_map_index(key: str, label: str) -> None:
     """Give the running mapped task the label its ``map_index_template`` renders."""
     get_current_context()[key] = label  # type: ignore[literal-required]
@@ -121,7 +127,7 @@ def pipeline_dag(pipeline: Pipeline, *, schedule: str | None = None, doc_md: str
         default_args=DEFAULT_ARGS,
     ) as dag:
 
-        @task(execution_timeout=timedelta(hours=2))
+        @task(execution_timeout=timedelta(hours=2), on_failure_callback=WebhookNotifier())
         def fetch() -> list[Chunk]:
             """Read, select and stage the logs since the checkpoint; plan one chunk per delivery task."""
             run, params = current_run()
@@ -138,14 +144,25 @@ def pipeline_dag(pipeline: Pipeline, *, schedule: str | None = None, doc_md: str
 
         # all_done: commit runs after failed deliveries (to keep what is settled) and after a skipped
         # deliver (nothing was selected: the checkpoint still moves past the logs that were read).
-        @task(trigger_rule="all_done", retries=0)
+        delivered = delivered_asset(pipeline)
+
+        # commit fails whenever the run left something behind: one failure notice per run, with its advice
+        @task(
+            trigger_rule="all_done",
+            retries=0,
+            outlets=[delivered],
+            on_failure_callback=WebhookNotifier(),
+            on_success_callback=WebhookNotifier("success"),
+        )
         def commit() -> RunSummary:
             """Advance the checkpoint past what is delivered or kept; fail if anything is left."""
             run, _ = current_run()
             try:
-                return commit_step.commit_checkpoint(pipeline, run)
+                summary = commit_step.commit_checkpoint(pipeline, run)
             except NothingStagedError as exc:  # the fetch failed: there is nothing to commit
                 raise AirflowSkipException(str(exc)) from None
+            get_current_context()["outlet_events"][delivered].extra = signals.run_extra(summary)
+            return summary
 
         chunks = fetch()
         [chunks, deliver.expand(chunk=chunks)] >> commit()

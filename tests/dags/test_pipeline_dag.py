@@ -66,6 +66,23 @@ def test_a_run_delivers_every_selected_log_after_the_checkpoint_and_moves_it_to_
     assert len(deliveries) == 4  # 400 logs, about 390 selected: 4 batches of 100, one chunk each
     labels = [ti.rendered_map_index for ti in deliveries]
     assert all(re.fullmatch(LABEL, label) for label in labels), labels
+    (extra,) = asset_event_extras(dag_run)
+    assert extra["logs_delivered"] == len(selected(tenant, ids[199]))
+    assert (extra["checkpoint"], extra["dead_letters"]) == (ids[-1], 0)
+    assert extra["lag_seconds"] >= 0
+
+
+def asset_event_extras(dag_run) -> list[dict]:
+    """Return the extras of the asset events a run's commit emitted (test code may read the metadata DB)."""
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = select(AssetEvent.extra).where(
+            AssetEvent.source_run_id == dag_run.run_id, AssetEvent.source_task_id == "commit"
+        )
+        return list(session.scalars(query))
 
 
 def test_the_next_run_delivers_only_what_is_new(tenant, sink, variables, run):

@@ -330,7 +330,14 @@ class Auth0Hook(BaseHook):
 
     def oldest_log(self) -> dict[str, Any] | None:
         """Return the oldest retained log by date (search mode), or None on an empty tenant."""
-        params = {"sort": "date:1", "per_page": 1, "page": 0}
+        return self._first_log_by("date:1")
+
+    def newest_log(self) -> dict[str, Any] | None:
+        """Return the newest log by date (search mode), or None on an empty tenant: what the lag alarm compares to."""
+        return self._first_log_by("date:-1")
+
+    def _first_log_by(self, sort: str) -> dict[str, Any] | None:
+        params = {"sort": sort, "per_page": 1, "page": 0}
         response = self.get(f"{self.base_url}/api/v2/logs", params)
         self._raise_for_status(response, "GET /api/v2/logs (search)")
         logs = response.json()

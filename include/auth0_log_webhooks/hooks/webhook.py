@@ -104,17 +104,26 @@ class WebhookHook(HttpHook):
                 )
         return secrets
 
+    def post_signed(self, body: str, webhook_id: str, headers: dict[str, str] | None = None) -> requests.Response:
+        """POST one JSON body, signed with the connection's secrets, without following redirects.
+
+        :raises ValueError: if the connection's URL, timeout or secrets are invalid (naming the field).
+        :raises requests.RequestException: if the webhook cannot be reached.
+        """
+        sent = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
+        sent.update(signature_headers(self.signing_secrets(), webhook_id, datetime.now(UTC), body))
+        return self.get_conn().post(
+            self.url(), data=body.encode(), headers=sent, timeout=self.timeout(), allow_redirects=False
+        )
+
     def test_connection(self) -> tuple[bool, str]:
         """Send a signed test request, an empty batch marked with ``x-auth0-log-webhooks-test: true`` (the Test button).
 
         :return: whether the webhook answered 2xx, and a sentence saying what it answered.
         """
         try:
-            url, secrets, timeout = self.url(), self.signing_secrets(), self.timeout()
-            webhook_id = f"msg_test_{uuid.uuid4().hex}"
-            headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, TEST_HEADER: "true"}
-            headers.update(signature_headers(secrets, webhook_id, datetime.now(UTC), "[]"))
-            response = self.get_conn().post(url, data=b"[]", headers=headers, timeout=timeout, allow_redirects=False)
+            secrets = self.signing_secrets()
+            response = self.post_signed("[]", f"msg_test_{uuid.uuid4().hex}", {TEST_HEADER: "true"})
         except ValueError as exc:  # a bad secret, timeout or URL: the message names the field, never the secret
             return False, str(exc)
         except requests.RequestException as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from auth0_log_webhooks import signals
 from auth0_log_webhooks.advice import dead_letter_advice, undelivered_advice
 from auth0_log_webhooks.checkpoints import advanced, decide
 from auth0_log_webhooks.config import PipelineConfig
@@ -54,6 +55,7 @@ def commit_checkpoint(
         checkpoint=checkpoint,
     )
     log.info("%s", run_sentence(summary))
+    signals.record_run(pipeline.dag_id, summary)
     if decision.undelivered_batches:
         raise DeliveryIncompleteError(
             undelivered_advice(

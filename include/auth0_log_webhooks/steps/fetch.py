@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from auth0_log_webhooks import signals
 from auth0_log_webhooks.checkpoints import cursor_for_time, start_cursor
 from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import Chunk, Plan
@@ -56,6 +57,7 @@ def fetch_logs(
     progress = ReadProgress()
     manifest = stager.run(tracked(hook.iter_log_pages(start), hook.waits, progress), start)
     log.info("%s", progress.sentence(hook.waits))
+    signals.record_rate_limited(pipeline.dag_id, hook.waits.rate_limited)
     log.info(
         "Selected %s of %s in %s, up to %s.%s",
         f"{manifest.selected:,}",

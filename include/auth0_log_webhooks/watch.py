@@ -1,0 +1,100 @@
+"""The alarms DAG: every few minutes, measure each pipeline's lag and retention margin; notify on changes.
+
+The state of the alarms is the JSON Variable ``auth0_log_webhooks_alarm_state``, written after the
+notices are sent, so a notice that could not be sent is tried again at the next check.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import DAG, task
+
+from auth0_log_webhooks.alarms import STATE_VARIABLE, Measurement, Notice, evaluate
+from auth0_log_webhooks.pipelines import Pipeline
+from auth0_log_webhooks.runtime import AirflowVariables, Variables
+
+log = logging.getLogger(__name__)
+
+START_DATE = datetime(2026, 1, 1)
+
+
+def newest_log_id(pipeline: Pipeline) -> str | None:
+    """Return the tenant's newest log id (one search request to Auth0)."""
+    from auth0_log_webhooks.checkpoints import log_id_of
+    from auth0_log_webhooks.hooks.auth0 import Auth0Hook
+
+    newest = Auth0Hook(pipeline.auth0_conn_id).newest_log()
+    return log_id_of(newest) if newest else None
+
+
+def check_alarms(
+    pipelines: Mapping[str, Pipeline],
+    *,
+    variables: Variables | None = None,
+    newest: Callable[[Pipeline], str | None] = newest_log_id,
+    send: Callable[[str, Mapping[str, object]], bool] | None = None,
+    now: datetime | None = None,
+) -> list[Notice]:
+    """Measure every pipeline, send the notices of alarms that changed, and save the new state.
+
+    :return: the notices sent.
+    :raises RuntimeError: if a notice could not be sent (the state is not saved: the next check retries).
+    """
+    from auth0_log_webhooks import notify
+
+    variables = variables or AirflowVariables()
+    send = send or notify.send
+    settings = notify.load_settings(variables)
+    moment = now or datetime.now(UTC)
+    measurements = [
+        Measurement(p.dag_id, variables.get(p.checkpoint_variable), newest(p), moment) for p in pipelines.values()
+    ]
+    state = json.loads(variables.get(STATE_VARIABLE) or "{}")
+    new_state, notices = evaluate(state, measurements, settings)
+    for m in measurements:
+        log.info("%s: checkpoint %s, newest log %s", m.pipeline, m.checkpoint, m.newest)
+    unsent = [n for n in notices if not send(settings.conn_id, _payload(n))]
+    if unsent:
+        raise RuntimeError(
+            f"{len(unsent)} alarm notices could not be sent to connection {settings.conn_id} "
+            f"({'; '.join(n.text for n in unsent)}); the next check sends them again"
+        )
+    variables.set(STATE_VARIABLE, json.dumps(new_state, sort_keys=True))
+    return notices
+
+
+def _payload(notice: Notice) -> dict[str, object]:
+    return {
+        "event": f"{notice.alarm}_alarm" if notice.firing else f"{notice.alarm}_alarm_cleared",
+        "text": notice.text,
+        "dag_id": notice.pipeline,
+        "firing": notice.firing,
+    }
+
+
+def alarms_dag(
+    pipelines: Mapping[str, Pipeline], *, dag_id: str, schedule: str = "*/5 * * * *", doc_md: str | None = None
+) -> DAG:
+    """Return the DAG that checks the lag and retention alarms of ``pipelines``."""
+    with DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=["auth0", "webhooks", "alarms"],
+        doc_md=doc_md,
+        default_args={"owner": "auth0-log-webhooks", "retries": 0},
+    ) as dag:
+
+        @task(execution_timeout=timedelta(minutes=5))
+        def check() -> int:
+            """Measure lag and retention margin; notify when an alarm fires or clears."""
+            return len(check_alarms(pipelines))
+
+        check()
+    return dag
