@@ -1,0 +1,58 @@
+"""The health plugin's FastAPI app over the metadata DB a real run wrote: its numbers are the run's."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.dag
+
+
+def load_plugin():
+    """Import plugins/auth0_health.py as the plugins manager would (plugins/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("auth0_health", REPO / "plugins" / "auth0_health.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def client(airflow_db):
+    """The plugin's app with a signed-in user (the UI's token cookie stands in the real stack)."""
+    from airflow.api_fastapi.core_api.security import get_user
+    from fastapi.testclient import TestClient
+
+    plugin = load_plugin()
+    plugin.app.dependency_overrides[get_user] = lambda: object()
+    return TestClient(plugin.app)
+
+
+def test_the_health_page_shows_the_committed_run_and_the_checkpoint_as_a_date(
+    auth0_tenant_factory, webhook_sink_factory, wire_connections, variables, run_dag, client
+):
+    tenant = auth0_tenant_factory(logs=150, seed=5, history_days=1, rate_limit_per_minute=0)
+    sink = webhook_sink_factory()
+    wire_connections(tenant, sink)
+    variables.set(AUTHENTICATION_API.checkpoint_variable, tenant.all_log_ids()[49])
+
+    assert run_dag(AUTHENTICATION_API.dag_id).state == "success"
+
+    (numbers,) = client.get("/api").json()
+    assert numbers["checkpoint"] == tenant.all_log_ids()[-1]
+    assert numbers["checkpoint_time"].endswith(" UTC")
+    assert {"logs": len(sink.log_ids()), "dead_letters": 0} in [
+        {"logs": r["logs"], "dead_letters": r["dead_letters"]} for r in numbers["runs"]
+    ]
+    page = client.get("/")
+    assert page.status_code == 200
+    assert numbers["checkpoint_time"] in page.text
+
+
+def test_the_plugin_registers_its_app_and_a_nav_entry():
+    plugin = load_plugin().Auth0HealthPlugin
+    assert plugin.fastapi_apps[0]["url_prefix"] == "/auth0-health"
+    assert plugin.external_views[0]["href"] == "/auth0-health/"
