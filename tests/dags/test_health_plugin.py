@@ -56,3 +56,24 @@ def test_the_plugin_registers_its_app_and_a_nav_entry():
     plugin = load_plugin().Auth0HealthPlugin
     assert plugin.fastapi_apps[0]["url_prefix"] == "/auth0-health"
     assert plugin.external_views[0]["href"] == "/auth0-health/"
+
+
+def test_the_daily_report_dag_reads_the_runs_asset_events_and_sends_the_report(
+    auth0_tenant_factory, webhook_sink_factory, wire_connections, airflow_connection, variables, run_dag
+):
+    from tests.alerts_receiver import AlertsReceiver
+
+    tenant = auth0_tenant_factory(logs=120, seed=6, history_days=1, rate_limit_per_minute=0)
+    sink = webhook_sink_factory()
+    wire_connections(tenant, sink)
+    receiver = AlertsReceiver()
+    airflow_connection("auth0_alerts_default", conn_type="auth0_webhook", host=receiver.url)
+    try:
+        assert run_dag(AUTHENTICATION_API.dag_id).state == "success"
+        assert run_dag("auth0_log_webhooks_daily_report").state == "success"
+    finally:
+        receiver.stop()
+    (notice,) = receiver.notices
+    assert notice["event"] == "daily_report"
+    assert notice["text"].startswith(f"{AUTHENTICATION_API.dag_id}, last 24 hours: ")
+    assert "0 logs delivered" not in notice["text"]  # the run above counts

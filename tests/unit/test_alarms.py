@@ -115,3 +115,29 @@ def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending()
     check_alarms(PIPELINES, variables=variables, newest=newest, send=send, now=NOW)
     assert sent == [("auth0_alerts_default", "lag_alarm"), ("auth0_alerts_default", "lag_alarm")]
     assert json.loads(variables.get(STATE_VARIABLE))[AUTHENTICATION_API.dag_id]["lag"] is True
+
+
+def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(tmp_path):
+    from auth0_log_webhooks.watch import send_daily_report
+
+    checkpoint = cursor_for_time(NOW - timedelta(minutes=3))
+    variables = InMemoryVariables(
+        {
+            AUTHENTICATION_API.checkpoint_variable: checkpoint,
+            AUTHENTICATION_API.config_variable: json.dumps({"dead_letter_url": f"file://{tmp_path}/dead"}),
+        }
+    )
+    events = [
+        (NOW - timedelta(hours=25), {"logs_delivered": 999, "dead_letters": 9}),  # older than a day: left out
+        (NOW - timedelta(hours=3), {"logs_delivered": 1200, "dead_letters": 0}),
+        (NOW - timedelta(minutes=3), {"logs_delivered": 34, "dead_letters": 1}),
+    ]
+    sent = []
+    text = send_daily_report(
+        PIPELINES, lambda p: events, variables=variables, send=lambda c, p: sent.append((c, p)) or True, now=NOW
+    )
+    assert text == (
+        f"{AUTHENTICATION_API.dag_id}, last 24 hours: 1,234 logs delivered in 2 successful runs, 1 dead letter kept; "
+        "0 dead letters waiting for replay. Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."
+    )
+    assert sent == [("auth0_alerts_default", {"event": "daily_report", "text": text})]
