@@ -122,7 +122,10 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
                 sorted(pipelines)[0], type="string", enum=sorted(pipelines), description="whose dead letters"
             ),
             "entries": Param(
-                None, type=["null", "array"], items={"type": "string"}, description="entry ids; empty: all"
+                None,
+                type=["null", "array"],
+                items={"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*/msg_[0-9a-f]{40}$"},
+                description="entry ids (<pipeline>/msg_<40 hex>, of the chosen pipeline); empty: all",
             ),
             "max_entries": Param(1000, type="integer", minimum=1, description="replay at most this many"),
             "max_tasks": Param(16, type="integer", minimum=1, maximum=1024, description="mapped delivery tasks"),
