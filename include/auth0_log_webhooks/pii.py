@@ -134,3 +134,21 @@ def redactor(rules: Sequence[PiiRule], key: bytes | None) -> Callable[[Mapping[s
 def _removal_order(place: tuple[Any, Any]) -> tuple[int, int]:
     _, key = place
     return (0, -key) if isinstance(key, int) else (1, 0)
+
+
+def hash_key_from_connection(conn_id: str | None) -> bytes:
+    """Return the HMAC key of hash rules: the password of connection ``conn_id`` (fetched in the task).
+
+    :raises ValueError: naming the connection, if none is named or it has no password.
+    """
+    if not conn_id:
+        raise ValueError("a PII rule hashes, but the pipeline names no pii.hash_key_connection")
+    from airflow.sdk import BaseHook
+
+    password = BaseHook.get_connection(conn_id).password
+    if not password:
+        raise ValueError(
+            f"Connection {conn_id} has no password: set it to a long random key (the PII hash key), "
+            "e.g. the output of `python -c 'import secrets; print(secrets.token_hex(32))'`"
+        )
+    return str(password).encode()
