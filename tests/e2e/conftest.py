@@ -16,7 +16,7 @@ import pytest
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from auth0_log_webhooks.pipelines_file import DEFAULT_PATH, ENV_VAR
 from dev.airflow_env import AirflowStandalone
-from dev.auth0_tenant.testing import EmulatorHandle, start_emulator
+from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle, start_emulator
 from dev.strict import describe_unexpected
 from dev.webhook_sink.app import SinkServer, start_sink
 from dev.webhook_sink.config import SinkConfig
@@ -101,7 +101,8 @@ def wait_for_runs(airflow: AirflowStandalone, dag_id: str, count: int, run_type:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Start Airflow with airflow_settings.yaml applied and the connections pointed at local servers.
 
-    The DAG's schedule is moved to once a day: unpausing runs yesterday's interval at once (waited
+    The tenant is a fixed set (no logs of the pipeline's own token exchanges) unless a test turns
+    them on. The DAG's schedule is moved to once a day: unpausing runs yesterday's interval at once (waited
     for here), and no other scheduled run comes during the tests; backfill windows are days.
 
     At teardown the session fails if the emulator or the sink saw a request it does not serve:
@@ -111,7 +112,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     shutil.copy(DEFAULT_PATH, workdir / "pipelines.yaml")
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
     tenant = start_emulator(
-        logs=3000, seed=11, history_days=3, client_secret="e2e-client-secret-" + os.urandom(8).hex()
+        logs=3000, seed=11, history_days=3, client_secret="e2e-client-secret-" + os.urandom(8).hex(), **FIXED_SET
     )
     sink = start_sink(
         SinkConfig(record_path=workdir / "sink.jsonl", secrets=(secret,), authorization=WEBHOOK_AUTHORIZATION)
