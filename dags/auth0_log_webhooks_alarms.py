@@ -9,11 +9,11 @@ README, "Watching it".
 
 import os
 
-from auth0_log_webhooks.pipelines import PIPELINES
+from auth0_log_webhooks.pipelines_file import load_pipelines
 from auth0_log_webhooks.watch import alarms_dag
 
 dag = alarms_dag(
-    PIPELINES,
+    load_pipelines().pipelines,
     dag_id="auth0_log_webhooks_alarms",
     schedule=os.environ.get("AUTH0_LOG_WEBHOOKS_ALARMS_SCHEDULE") or "*/5 * * * *",
     doc_md=__doc__,

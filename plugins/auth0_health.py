@@ -18,7 +18,8 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from auth0_log_webhooks import health
-from auth0_log_webhooks.pipelines import PIPELINES, Pipeline
+from auth0_log_webhooks.pipelines import Pipeline
+from auth0_log_webhooks.pipelines_file import load_pipelines
 
 URL_PREFIX = "/auth0-health"
 
@@ -65,7 +66,9 @@ def dead_letters(pipeline: Pipeline) -> list[Any]:
 
 def gather() -> list[health.PipelineHealth]:
     """Collect the health of every pipeline now."""
-    return health.gather(PIPELINES, variables=MetadataVariables(), events=asset_events, dead_letters=dead_letters)
+    return health.gather(
+        load_pipelines().pipelines, variables=MetadataVariables(), events=asset_events, dead_letters=dead_letters
+    )
 
 
 app = FastAPI(title="Auth0 log webhooks health")

@@ -17,6 +17,7 @@ from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import Chunk, ReplayChunk, ReplayReport
 from auth0_log_webhooks.dead_letters import DeadLetter, DeadLetterStore
 from auth0_log_webhooks.pipelines import Pipeline
+from auth0_log_webhooks.pipelines_file import pipeline_named
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, run_staging
 from auth0_log_webhooks.wording import plural, when
 
@@ -133,7 +134,7 @@ def fail_if_replay_left_entries(
     """
     if not report["still_failing"]:
         return
-    store = replay.store_for(replay.pipeline_named(chunk["pipeline"]), variables or AirflowVariables())
+    store = replay.store_for(pipeline_named(chunk["pipeline"]), variables or AirflowVariables())
     mine = set(chunk["entries"])
     left = [
         letter

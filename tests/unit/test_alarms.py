@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 
 from auth0_log_webhooks.alarms import STATE_VARIABLE, AlertSettings, Measurement, evaluate, parse_settings
 from auth0_log_webhooks.checkpoints import cursor_for_time
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API, PIPELINES
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from auth0_log_webhooks.runtime import InMemoryVariables
 from auth0_log_webhooks.watch import check_alarms
 
 pytestmark = pytest.mark.unit
+
+PIPELINES = {AUTHENTICATION_API.dag_id: AUTHENTICATION_API}
 
 NOW = datetime(2026, 11, 26, 15, 0, 0, tzinfo=UTC)
 SETTINGS = AlertSettings(lag_alarm_minutes=30, retention_days=2, retention_warning_hours=12)

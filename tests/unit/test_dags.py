@@ -8,13 +8,15 @@ import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API, MANAGEMENT_API
+from auth0_log_webhooks.pipelines_file import DEFAULT_PATH, ENV_VAR
 
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = yaml.safe_load((REPO / "airflow_settings.yaml").read_text())["airflow"]
 POOLS = {pool["pool_name"] for pool in SETTINGS["pools"]}
+WATCH_DAGS = ("auth0_log_webhooks_alarms", "auth0_log_webhooks_daily_report")  # one each, over every pipeline
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +29,9 @@ def test_every_dag_file_imports_without_errors_or_warnings(dagbag):
     assert dagbag.import_errors == {}
     assert set(dagbag.dags) == {
         AUTHENTICATION_API.dag_id,
+        MANAGEMENT_API.dag_id,
         "auth0_webhooks_replay",
-        "auth0_log_webhooks_alarms",
-        "auth0_log_webhooks_daily_report",
+        *WATCH_DAGS,
     }
     assert dagbag.dag_warnings == set()
 
@@ -37,6 +39,42 @@ def test_every_dag_file_imports_without_errors_or_warnings(dagbag):
 def test_a_pool_missing_from_the_settings_would_be_reported():
     bag = DagBag(dag_folder=str(REPO / "dags"), known_pools={"default_pool"})
     assert {str(w.warning_type) for w in bag.dag_warnings} == {"non-existent pool"}
+
+
+def test_a_bad_pipelines_entry_is_an_import_error_naming_it_and_the_other_pipelines_stay(tmp_path, monkeypatch):
+    document = yaml.safe_load(DEFAULT_PATH.read_text())
+    document["pipelines"].append(
+        {"id": "tenant_b", "kind": "management", "webhook_connection": "b", "filters": {"api_endpoints": 7}}
+    )
+    path = tmp_path / "pipelines.yaml"
+    path.write_text(yaml.safe_dump(document))
+    monkeypatch.setenv(ENV_VAR, str(path))
+    bag = DagBag(dag_folder=str(REPO / "dags"), known_pools=POOLS | {"default_pool"})
+    assert set(bag.dags) == {AUTHENTICATION_API.dag_id, MANAGEMENT_API.dag_id, "auth0_webhooks_replay", *WATCH_DAGS}
+    ((failed_file, error),) = bag.import_errors.items()
+    assert failed_file.endswith("auth0_pipelines_file_check.py")
+    assert f"{path} has 1 invalid pipeline entry" in error
+    assert "entry 3 ('tenant_b'): filters.api_endpoints.list[str]: Input should be a valid list" in error
+
+
+def test_each_entry_of_the_pipelines_file_becomes_a_dag(tmp_path, monkeypatch):
+    entries = [
+        {"id": f"tenant_{name}", "kind": kind, "webhook_connection": f"hook_{name}", "pool": "default_pool"}
+        for name, kind in (("a", "authentication"), ("b", "management"), ("c", "authentication"))
+    ]
+    entries[2]["schedule"] = None
+    path = tmp_path / "pipelines.yaml"
+    path.write_text(yaml.safe_dump({"pipelines": entries}))
+    monkeypatch.setenv(ENV_VAR, str(path))
+    monkeypatch.setenv("TENANT_A_SCHEDULE", "0 * * * *")
+    bag = DagBag(dag_folder=str(REPO / "dags"), known_pools={"default_pool"})
+    assert bag.import_errors == {}
+    assert set(bag.dags) == {"tenant_a", "tenant_b", "tenant_c", "auth0_webhooks_replay", *WATCH_DAGS}
+    assert bag.dags["tenant_a"].timetable.expression == "0 * * * *"
+    assert bag.dags["tenant_b"].timetable.expression == "*/5 * * * *"
+    assert type(bag.dags["tenant_c"].timetable).__name__ == "NullTimetable"  # triggered runs only
+    replay = bag.dags["auth0_webhooks_replay"]
+    assert replay.params.get_param("pipeline").schema["enum"] == ["tenant_a", "tenant_b", "tenant_c"]
 
 
 def test_dag_files_read_no_variable_at_import(monkeypatch):
@@ -96,5 +134,13 @@ def test_the_settings_describe_every_connection_pool_and_variable_and_use_the_we
 
 def test_every_dag_file_defines_a_dag_the_dag_processor_finds(dagbag):
     # The processor's safe mode skips a file without the words "airflow" and "dag": it would vanish silently.
-    files = sorted(p.stem for p in (REPO / "dags").glob("*.py"))
-    assert sorted(Path(dag.fileloc).stem for dag in dagbag.dags.values()) == files
+    # auth0_pipelines_file_check.py defines no DAG on purpose: it only reports a bad pipelines file.
+    files = {p.stem for p in (REPO / "dags").glob("*.py")} - {"auth0_pipelines_file_check"}
+    assert {Path(dag.fileloc).stem for dag in dagbag.dags.values()} == files
+
+
+def test_the_management_pipeline_offers_no_type_or_level_override_and_uses_its_own_webhook(dagbag):
+    dag = dagbag.dags[MANAGEMENT_API.dag_id]
+    assert set(dag.params) == {"start_from", "batch_size", "send_as_batch", "format", "max_logs_per_run"}
+    assert MANAGEMENT_API.webhook_conn_id == "auth0_mgmt_webhook_default"
+    assert dag.get_task("deliver").pool in POOLS

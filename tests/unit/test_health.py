@@ -11,10 +11,12 @@ import pytest
 from auth0_log_webhooks.checkpoints import cursor_for_time
 from auth0_log_webhooks.dead_letters import DeadLetter
 from auth0_log_webhooks.health import as_json, gather, page
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API, PIPELINES
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from auth0_log_webhooks.runtime import InMemoryVariables
 
 pytestmark = pytest.mark.unit
+
+PIPELINES = {AUTHENTICATION_API.dag_id: AUTHENTICATION_API}
 
 NOW = datetime(2026, 11, 26, 15, 0, 0, tzinfo=UTC)
 DAG_ID = AUTHENTICATION_API.dag_id

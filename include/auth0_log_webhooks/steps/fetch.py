@@ -52,7 +52,7 @@ def fetch_logs(
     staging = _fresh_staging(config, run)
     log.info("%s", reading_sentence(start, reason, run.window))
     stager = Stager(
-        staging, pipeline.select(config), pipeline.transform, config.batch_size, config.max_logs_per_run, run.window
+        staging, pipeline.select(config), pipeline.transformer(), config.batch_size, config.max_logs_per_run, run.window
     )
     progress = ReadProgress()
     manifest = stager.run(tracked(hook.iter_log_pages(start), hook.waits, progress), start)
