@@ -193,16 +193,31 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
         default_args={**DEFAULT_ARGS, "retries": 1},
         params={
             "pipeline": Param(
-                sorted(pipelines)[0], type="string", enum=sorted(pipelines), description="whose dead letters"
+                sorted(pipelines)[0],
+                type="string",
+                enum=sorted(pipelines),
+                title="Pipeline",
+                description="Whose dead letters to replay (the DAG id a failed run's replay config names).",
             ),
             "entries": Param(
                 None,
                 type=["null", "array"],
                 items={"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*/msg_[0-9a-f]{40}$"},
-                description="entry ids (<pipeline>/msg_<40 hex>, of the chosen pipeline); empty: all",
+                title="Entries",
+                description="Entry ids (<pipeline>/msg_<40 hex>, of the chosen pipeline), as a failed run's "
+                "replay config lists them. Empty: all of the pipeline's dead letters.",
             ),
-            "max_entries": Param(1000, type="integer", minimum=1, description="replay at most this many"),
-            "max_tasks": Param(16, type="integer", minimum=1, maximum=1024, description="mapped delivery tasks"),
+            "max_entries": Param(
+                1000, type="integer", minimum=1, title="Most entries", description="Replay at most this many."
+            ),
+            "max_tasks": Param(
+                16,
+                type="integer",
+                minimum=1,
+                maximum=1024,
+                title="Delivery tasks",
+                description="Mapped tasks the entries are split among (they share the pipeline's pool).",
+            ),
         },
     ) as dag:
 

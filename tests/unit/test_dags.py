@@ -144,3 +144,12 @@ def test_the_management_pipeline_offers_no_type_or_level_override_and_uses_its_o
     assert set(dag.params) == {"start_from", "batch_size", "send_as_batch", "format", "max_logs_per_run"}
     assert MANAGEMENT_API.webhook_conn_id == "auth0_mgmt_webhook_default"
     assert dag.get_task("deliver").pool in POOLS
+
+
+def test_the_replay_form_titles_and_describes_each_param(dagbag):
+    params = dagbag.dags["auth0_webhooks_replay"].params
+    for name in params:
+        param = params.get_param(name)
+        assert param.schema.get("title"), name
+        assert (param.description or "").endswith("."), name
+    assert "Empty: all" in params.get_param("entries").description
