@@ -52,9 +52,19 @@ class PipelineHealth:
         """Return the newest dead letters' reasons, newest first, as sentences."""
         newest = sorted(self.waiting, key=lambda letter: letter.created_at, reverse=True)[:LAST_ERRORS]
         return [
-            f"{letter.created_at}: {plural(len(letter.log_ids), 'log')} kept, {letter.reason} (run {letter.run_id})"
+            f"{_utc(letter.created_at)}: {plural(len(letter.log_ids), 'log')} kept, {letter.reason} "
+            f"(run {letter.run_id})"
             for letter in newest
         ]
+
+
+def _utc(iso: str) -> str:
+    """Return an ISO timestamp as ``2026-11-26 14:02:00 UTC`` (as it is, if it does not parse)."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def run_points(events: Iterable[tuple[datetime, Mapping[str, Any]]]) -> list[RunPoint]:
@@ -113,8 +123,8 @@ def chart(runs: Sequence[RunPoint], now: datetime, width: int = 720, height: int
         )
     axis = (
         f'<text x="0" y="12" font-size="11">{top:,} logs</text>'
-        f'<text x="0" y="{height + 14}" font-size="11">{start:%H:%M} UTC</text>'
-        f'<text x="{width - 70}" y="{height + 14}" font-size="11">{now:%H:%M} UTC</text>'
+        f'<text x="0" y="{height + 14}" font-size="11">{start:%Y-%m-%d %H:%M} UTC</text>'
+        f'<text x="{width - 110}" y="{height + 14}" font-size="11">{now:%Y-%m-%d %H:%M} UTC</text>'
     )
     return (
         f'<svg class="chart" role="img" aria-label="logs delivered per run, last 24 hours" width="{width}" '
