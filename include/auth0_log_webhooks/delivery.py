@@ -178,6 +178,7 @@ class WebhookSender:
         self._sleep = sleep
         self._now = now
         self.requests_sent = 0
+        self.answers_429 = 0  # for the webhook_429 metric
         self._attempts = 0
 
     def deliver_batch(self, logs: Sequence[Mapping[str, Any]]) -> list[Failure]:
@@ -275,6 +276,7 @@ class WebhookSender:
             "POST %s -> %s in %.0f ms (%s)", safe_url(self.url), response.status_code, elapsed_ms, message.webhook_id
         )
         verdict = classify(response.status_code)
+        self.answers_429 += response.status_code == 429
         if verdict is Verdict.DELIVERED:
             return record
         if verdict is Verdict.RETRY:

@@ -4,7 +4,7 @@ Metrics go through Airflow's own ``Stats``, so whatever metrics backend the depl
 receives them with no extra code; names start with ``auth0_log_webhooks.`` and carry a ``dag_id`` tag:
 
 * ``logs_delivered`` and ``dead_lettered`` (counters, per run),
-* ``auth0_429`` (counter: Auth0 answers 429 the fetch waited out),
+* ``auth0_429`` and ``webhook_429`` (counters: 429 answers the fetch and the deliveries waited out),
 * ``lag_seconds`` (gauge: how old the newest delivered log is when the run commits).
 """
 
@@ -72,7 +72,9 @@ def record_run(
         client.gauge(f"{PREFIX}.lag_seconds", lag, tags=tags)
 
 
-def record_rate_limited(dag_id: str, answers_429: int, *, stats: Callable[[], StatsClient] = airflow_stats) -> None:
-    """Count the 429 answers a fetch waited out."""
+def record_rate_limited(
+    dag_id: str, answers_429: int, *, metric: str = "auth0_429", stats: Callable[[], StatsClient] = airflow_stats
+) -> None:
+    """Count the 429 answers a task waited out (``auth0_429`` from Auth0, ``webhook_429`` from the webhook)."""
     if answers_429:
-        stats().incr(f"{PREFIX}.auth0_429", answers_429, tags={"dag_id": dag_id})
+        stats().incr(f"{PREFIX}.{metric}", answers_429, tags={"dag_id": dag_id})

@@ -62,7 +62,11 @@ def test_429s_are_counted_only_when_there_were_some():
     recorder = Recorder()
     record_rate_limited("dag", 0, stats=lambda: recorder)
     record_rate_limited("dag", 3, stats=lambda: recorder)
-    assert recorder.calls == [("incr", "auth0_log_webhooks.auth0_429", 3, {"dag_id": "dag"})]
+    record_rate_limited("dag", 2, metric="webhook_429", stats=lambda: recorder)
+    assert recorder.calls == [
+        ("incr", "auth0_log_webhooks.auth0_429", 3, {"dag_id": "dag"}),
+        ("incr", "auth0_log_webhooks.webhook_429", 2, {"dag_id": "dag"}),
+    ]
 
 
 def test_the_asset_event_extra_holds_counts_the_checkpoint_as_a_date_and_the_lag_as_plain_json():

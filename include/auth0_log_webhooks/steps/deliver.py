@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from auth0_log_webhooks import signals
 from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import BatchOutcome, Chunk, DeliveryReport
 from auth0_log_webhooks.dead_letters import DeadLetterStore
@@ -36,7 +37,7 @@ def deliver_chunk(
     config = PipelineConfig.model_validate(staging.read_plan()["config"])
     sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
     letters = DeadLetterStore(config.dead_letter_root)
-    requests_before = sender.requests_sent
+    requests_before, limited_before = sender.requests_sent, sender.answers_429
     report = DeliveryReport(
         chunk=chunk["chunk"], batches=0, skipped=0, delivered_logs=0, dead_lettered_logs=0, requests=0
     )
@@ -69,5 +70,6 @@ def deliver_chunk(
         report["delivered_logs"] += len(logs) - kept_logs
         report["dead_lettered_logs"] += kept_logs
     report["requests"] = sender.requests_sent - requests_before
+    signals.record_rate_limited(pipeline.dag_id, sender.answers_429 - limited_before, metric="webhook_429")
     log.info("%s", delivery_sentence(report))
     return report
