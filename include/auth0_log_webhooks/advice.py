@@ -40,8 +40,8 @@ def replay_config(pipeline: str, entries: Sequence[str]) -> str:
 def answer_of(letter: DeadLetter) -> str:
     """Return what the webhook last did with a dead letter: ``answered HTTP 410`` or the network error."""
     if letter.last_status is not None:
-        return f"answered HTTP {letter.last_status} after {plural(letter.attempts, 'attempt')}"
-    return f"failed with {letter.last_error or 'no answer'} after {plural(letter.attempts, 'attempt')}"
+        return f"answered HTTP {letter.last_status}"
+    return f"failed ({letter.last_error or 'no answer'})"
 
 
 def dead_letter_advice(
@@ -60,17 +60,18 @@ def dead_letter_advice(
         f"kept as {plural(len(letters), 'dead letter')}."
     )
     entries = [letter.entry_id for letter in letters]
-    scope = "these entries" if len(entries) <= MAX_ENTRIES_SHOWN else f"all {len(entries):,} of the pipeline's entries"
+    scope = "" if len(entries) <= MAX_ENTRIES_SHOWN else f" (it replays all {len(entries):,} of the pipeline's entries)"
     lines = [
         headline,
-        f"Reason: {first.reason}"
-        + (f" (response: {first.last_body_excerpt[:200]})" if first.last_body_excerpt else ""),
-        f"Logs: {where_logged}; dead letters are kept in {location}.",
+        f"Reason: {first.reason}",
+        *([f"Answer: {first.last_body_excerpt[:80]}"] if first.last_body_excerpt else []),
+        f"Logs: {where_logged}.",
+        f"Dead letters: {location}",
     ]
     if checkpoint_passed:
         lines.append("The checkpoint moved past them, so new logs keep flowing.")
     lines += [
-        f"Next step: fix the webhook, then trigger {REPLAY_DAG_ID} with this config ({scope}):",
+        f"Next step: fix the webhook, then trigger {REPLAY_DAG_ID} with this config{scope}:",
         replay_config(pipeline, entries),
     ]
     return "\n".join(lines)
@@ -117,7 +118,7 @@ def fail_if_chunk_kept_dead_letters(
                 letters=letters,
                 pipeline=pipeline.dag_id,
                 location=store.location(pipeline.dag_id),
-                where_logged=f"this task's log ({chunk['label']})",
+                where_logged="this task's log; its warnings name each batch and entry",
                 checkpoint_passed=False,
             )
         )
@@ -148,7 +149,7 @@ def fail_if_replay_left_entries(
             letters=left,
             pipeline=chunk["pipeline"],
             location=store.location(chunk["pipeline"]),
-            where_logged=f"this task's log ({chunk['label']})",
+            where_logged="this task's log; its warnings name each entry",
             checkpoint_passed=False,
         ).replace("not delivered:", "still not delivered on replay:", 1)
     )
