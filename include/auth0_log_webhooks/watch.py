@@ -78,11 +78,9 @@ def _payload(notice: Notice) -> dict[str, object]:
     }
 
 
-def alarms_dag(
-    pipelines: Mapping[str, Pipeline], *, dag_id: str, schedule: str = "*/5 * * * *", doc_md: str | None = None
-) -> DAG:
-    """Return the DAG that checks the lag and retention alarms of ``pipelines``."""
-    with DAG(
+def _watch_dag(dag_id: str, schedule: str, doc_md: str | None, *, retries: int) -> DAG:
+    """Return a watch DAG's frame: one run at a time, no catch-up, tagged alarms."""
+    return DAG(
         dag_id=dag_id,
         schedule=schedule,
         start_date=START_DATE,
@@ -90,8 +88,15 @@ def alarms_dag(
         max_active_runs=1,
         tags=["auth0", "webhooks", "alarms"],
         doc_md=doc_md,
-        default_args={"owner": "auth0-log-webhooks", "retries": 0},
-    ) as dag:
+        default_args={"owner": "auth0-log-webhooks", "retries": retries, "retry_delay": timedelta(minutes=5)},
+    )
+
+
+def alarms_dag(
+    pipelines: Mapping[str, Pipeline], *, dag_id: str, schedule: str = "*/5 * * * *", doc_md: str | None = None
+) -> DAG:
+    """Return the DAG that checks the lag and retention alarms of ``pipelines``."""
+    with _watch_dag(dag_id, schedule, doc_md, retries=0) as dag:
 
         @task(execution_timeout=timedelta(minutes=5))
         def check() -> int:
@@ -163,16 +168,7 @@ def report_dag(
     from auth0_log_webhooks.dag_factory import delivered_asset
 
     assets = {p.dag_id: delivered_asset(p) for p in pipelines.values()}
-    with DAG(
-        dag_id=dag_id,
-        schedule=schedule,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        tags=["auth0", "webhooks", "alarms"],
-        doc_md=doc_md,
-        default_args={"owner": "auth0-log-webhooks", "retries": 1, "retry_delay": timedelta(minutes=5)},
-    ) as dag:
+    with _watch_dag(dag_id, schedule, doc_md, retries=1) as dag:
 
         @task(inlets=list(assets.values()))
         def report() -> str:
