@@ -1,6 +1,6 @@
 """The Auth0 log webhooks health page, inside the Airflow UI (Airflow 3 plugin: a FastAPI app and a nav entry).
 
-The page is served by the API server at ``/auth0-health/`` to signed-in users only (Airflow's own
+The page is served by the API server at ``/log-webhooks-health/`` to signed-in users only (Airflow's own
 token, the cookie the UI sets), and shown in the UI's navigation as "Auth0 log webhooks" through an
 external view. What it shows is gathered and rendered by :mod:`auth0_log_webhooks.health`; this file
 only reads Airflow's metadata (Variables, asset events), which the API server may do.
@@ -21,7 +21,7 @@ from auth0_log_webhooks import health
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.pipelines_file import load_pipelines
 
-URL_PREFIX = "/auth0-health"
+URL_PREFIX = "/log-webhooks-health"  # not /auth0-...: Airflow reserves every prefix starting with /auth
 
 
 class MetadataVariables:
@@ -96,6 +96,6 @@ class Auth0HealthPlugin(AirflowPlugin):
             "name": "Auth0 log webhooks",
             "href": f"{URL_PREFIX}/",
             "destination": "nav",
-            "url_route": "auth0-health",
+            "url_route": "log-webhooks-health",
         }
     ]

@@ -38,10 +38,10 @@ def replay_config(pipeline: str, entries: Sequence[str]) -> str:
 
 
 def answer_of(letter: DeadLetter) -> str:
-    """Return what the webhook last did with a dead letter: ``answered HTTP 410`` or the network error."""
+    """Return what the webhook last did with a dead letter, briefly: ``HTTP 410`` or the network error."""
     if letter.last_status is not None:
-        return f"answered HTTP {letter.last_status}"
-    return f"failed ({letter.last_error or 'no answer'})"
+        return f"HTTP {letter.last_status}"
+    return letter.last_error or "no answer"
 
 
 def dead_letter_advice(
@@ -55,9 +55,9 @@ def dead_letter_advice(
     """Return the message of a task that kept ``letters``: what happened, where, and the replay config."""
     logs = sum(len(letter.log_ids) for letter in letters)
     first = letters[0]
+    # The log viewer shows the exception's class before this line and indents the block: keep it short.
     headline = (
-        f"{plural(logs, 'log')} not delivered: the webhook {answer_of(first)}; "
-        f"kept as {plural(len(letters), 'dead letter')}."
+        f"{plural(logs, 'log')} not delivered ({answer_of(first)}); kept as {plural(len(letters), 'dead letter')}."
     )
     entries = [letter.entry_id for letter in letters]
     scope = "" if len(entries) <= MAX_ENTRIES_SHOWN else f" (it replays all {len(entries):,} of the pipeline's entries)"
@@ -71,7 +71,8 @@ def dead_letter_advice(
     if checkpoint_passed:
         lines.append("The checkpoint moved past them, so new logs keep flowing.")
     lines += [
-        f"Next step: fix the webhook, then trigger {REPLAY_DAG_ID} with this config{scope}:",
+        "Next step: fix the webhook, then trigger",
+        f"{REPLAY_DAG_ID} with this config{scope}:",
         replay_config(pipeline, entries),
     ]
     return "\n".join(lines)

@@ -269,7 +269,7 @@ def test_a_single_log_is_dead_lettered_with_413_when_it_is_too_large_on_its_own(
     outcome = run_pipeline()
 
     assert isinstance(outcome.error, DeadLettersKeptError)
-    assert "2 logs not delivered: the webhook answered HTTP 413; kept as 2 dead letters." in str(outcome.error)
+    assert "2 logs not delivered (HTTP 413); kept as 2 dead letters." in str(outcome.error)
     fetched = fetched_ids(tenant, outcome)
     expected = selected(tenant, fetched)
     assert len(expected) == 2
