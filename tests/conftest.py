@@ -61,7 +61,7 @@ def wire_connections(airflow_connection) -> Callable[..., None]:
             password=tenant.client_secret,
             extra={"scheme": "http"},
         )
-        extra: dict[str, Any] = {"timeout": timeout, "allow_private_network": True}  # the sink is on 127.0.0.1
+        extra: dict[str, Any] = {"timeout": timeout, "allow_private_network": "true"}  # the sink is on 127.0.0.1
         if secret:
             extra["signing_secret"] = secret
         airflow_connection(

@@ -108,14 +108,16 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
 
 
 @pytest.fixture
-def raw_server() -> Iterator[Callable[[Callable[[socket.socket], None]], int]]:
-    """Start raw TCP servers on 127.0.0.1 that read a request and run ``handle(connection)``; return the port.
+def raw_server() -> Iterator[Callable[[Callable[[socket.socket, bytes], None]], int]]:
+    """Start raw TCP servers on 127.0.0.1 that read a request's head and run ``handle(connection, head)``.
+
+    Returns the port.
 
     For receivers that misbehave in ways a real HTTP framework will not: dripping headers, silence.
     """
     servers: list[socket.socket] = []
 
-    def start(handle: Callable[[socket.socket], None]) -> int:
+    def start(handle: Callable[[socket.socket, bytes], None]) -> int:
         server = socket.create_server(("127.0.0.1", 0))
         servers.append(server)
 
@@ -126,8 +128,14 @@ def raw_server() -> Iterator[Callable[[Callable[[socket.socket], None]], int]]:
                 except OSError:
                     return
                 with conn, contextlib.suppress(OSError):
-                    conn.recv(65536)
-                    handle(conn)
+                    conn.settimeout(10)
+                    head = b""
+                    while b"\r\n\r\n" not in head and len(head) < 65536:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        head += chunk
+                    handle(conn, head.split(b"\r\n\r\n")[0])
 
         threading.Thread(target=serve, daemon=True).start()
         return int(server.getsockname()[1])

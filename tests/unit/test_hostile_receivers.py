@@ -25,7 +25,7 @@ def log_id(n: int) -> str:
 
 
 @pytest.fixture
-def receiver(raw_server) -> Callable[[Callable[[socket.socket], None]], str]:
+def receiver(raw_server) -> Callable[[Callable[[socket.socket, bytes], None]], str]:
     """Start a raw receiver (tests/network.py) running ``handle(connection)``; return its webhook URL."""
     return lambda handle: f"http://127.0.0.1:{raw_server(handle)}/hook"
 
@@ -41,7 +41,7 @@ def sender_for(airflow_connection, url: str, timeout: float):
     return open_sender("hostile", PipelineConfig(max_attempts=1), sleep=lambda _: None)
 
 
-def drip_headers(conn: socket.socket) -> None:
+def drip_headers(conn: socket.socket, head: bytes) -> None:
     """Send a status line, then one header line every 0.3 s for 6 s: every read is quick, the answer endless."""
     conn.sendall(b"HTTP/1.1 200 OK\r\n")
     for n in range(20):
@@ -66,7 +66,7 @@ def test_a_403_page_full_of_keys_and_the_echoed_token_is_kept_redacted(airflow_c
         b'"debug": "token tok-0123456789abcdef; api_key=abc123456"}'
     )
 
-    def forbid(conn: socket.socket) -> None:
+    def forbid(conn: socket.socket, head: bytes) -> None:
         conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
 
     sender = sender_for(airflow_connection, receiver(forbid), timeout=5)
@@ -79,7 +79,7 @@ def test_a_403_page_full_of_keys_and_the_echoed_token_is_kept_redacted(airflow_c
 
 
 def test_a_receiver_that_answers_nothing_after_accepting_is_bounded_by_the_timeout(airflow_connection, receiver):
-    sender = sender_for(airflow_connection, receiver(lambda conn: time.sleep(5)), timeout=0.5)
+    sender = sender_for(airflow_connection, receiver(lambda conn, head: time.sleep(5)), timeout=0.5)
     started = time.monotonic()
     (failure,) = sender.send(encode([{"log_id": log_id(1), "type": "s"}]))
     assert failure.last.error == "no answer within 0.5s"

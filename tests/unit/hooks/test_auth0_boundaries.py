@@ -98,7 +98,7 @@ def test_a_token_answer_that_is_not_a_token_is_a_clear_error(hook, body):
         hook.access_token()
 
 
-def drip_token(conn: socket.socket) -> None:
+def drip_token(conn: socket.socket, head: bytes) -> None:
     """Answer with one header line every 0.3 s for 6 s, then a token."""
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
     for n in range(20):
