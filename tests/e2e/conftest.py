@@ -140,7 +140,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     "conn_type": "http",
                     "conn_host": f"{sink.url}/hook",
                     "conn_password": WEBHOOK_AUTHORIZATION,
-                    "conn_extra": {"signing_secret": secret, "timeout": 10},
+                    "conn_extra": {"signing_secret": secret, "timeout": 10, "allow_private_network": True},
                 },
             }
         )
