@@ -227,3 +227,13 @@ def test_any_document_yields_pipelines_or_errors_and_never_raises(document):
     loaded = parse_entries(document, Path("p.yaml"))
     assert loaded.pipelines or loaded.errors or document == {"pipelines": []}
     assert all(isinstance(error, str) and error for error in loaded.errors)
+
+
+def test_the_hash_key_is_masked_in_task_logs(airflow_connection, monkeypatch):
+    masked = []
+    monkeypatch.setattr("airflow.sdk.log.mask_secret", masked.append)
+    airflow_connection("pii_key", conn_type="generic", password="k" * 32)
+    Pipeline(
+        dag_id="a", title="a", pii=(pipelines_file.PiiRule("ip", "hash"),), pii_key_conn_id="pii_key"
+    ).transformer()
+    assert "k" * 32 in masked
