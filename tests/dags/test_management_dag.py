@@ -26,7 +26,10 @@ def test_a_run_sends_the_chosen_endpoints_calls_to_its_own_webhook_and_moves_its
     authentication_sink, sink = webhook_sink_factory(), webhook_sink_factory(secrets=(signing_secret,))
     wire_connections(tenant, authentication_sink)
     airflow_connection(
-        MANAGEMENT_API.webhook_conn_id, conn_type="http", host=sink.hook_url, extra={"signing_secret": signing_secret}
+        MANAGEMENT_API.webhook_conn_id,
+        conn_type="http",
+        host=sink.hook_url,
+        extra={"signing_secret": signing_secret, "allow_private_network": "true"},
     )
     storage = {"staging_url": f"file://{tmp_path}/staging", "dead_letter_url": f"file://{tmp_path}/dead"}
     variables.set(MANAGEMENT_API.config_variable, json.dumps({**storage, "api_endpoints": "users"}))
