@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from auth0_log_webhooks.contracts import ReplayChunk, ReplayReport
 from auth0_log_webhooks.dead_letters import DeadLetterStore, InvalidEntryError, split_entry_id
 from auth0_log_webhooks.delivery import WebhookSender, open_sender
-from auth0_log_webhooks.pipelines import PIPELINES, Pipeline
+from auth0_log_webhooks.pipelines import Pipeline
+from auth0_log_webhooks.pipelines_file import pipeline_named
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, load_config
 from auth0_log_webhooks.staging import chunk_ranges
 
@@ -23,13 +24,6 @@ log = logging.getLogger(__name__)
 
 class ReplayIncompleteError(RuntimeError):
     """Some dead letters could not be delivered; they stay in the store."""
-
-
-def pipeline_named(name: str) -> Pipeline:
-    """Return a pipeline by DAG id; raise ValueError listing the known ones."""
-    if name not in PIPELINES:
-        raise ValueError(f"unknown pipeline {name!r}; known: {', '.join(sorted(PIPELINES))}")
-    return PIPELINES[name]
 
 
 def store_for(pipeline: Pipeline, variables: Variables) -> DeadLetterStore:
