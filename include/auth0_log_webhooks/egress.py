@@ -171,9 +171,7 @@ def _always_refused(address: IPAddress) -> str | None:
         return "the unspecified address"
     if address.is_multicast:
         return "a multicast address"
-    if isinstance(address, ipaddress.IPv4Address) and (
-        address.is_reserved or address == ipaddress.IPv4Address(-1 & 0xFFFFFFFF)
-    ):
+    if isinstance(address, ipaddress.IPv4Address) and address.is_reserved:  # 240.0.0.0/4, broadcast included
         return "a reserved or broadcast address"
     return None
 
