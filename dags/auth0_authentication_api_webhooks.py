@@ -9,7 +9,9 @@ tasks in pool `auth0_webhooks`: its slots bound the concurrent webhook calls. Th
 advances only past logs that were delivered or kept as dead letters.
 
 Trigger with config to override settings for one run; backfill to re-deliver a date range.
-Set `AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE` (a cron expression) to change the schedule.
+Set `AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE` (a cron expression) to change the schedule, and
+`AUTH0_AUTHENTICATION_API_WEBHOOKS_MODE=event` to also run within seconds of new logs (the schedule
+stays as a safety net).
 """
 
 import os
@@ -20,5 +22,6 @@ from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 dag = pipeline_dag(
     AUTHENTICATION_API,
     schedule=os.environ.get("AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE"),
+    mode=os.environ.get("AUTH0_AUTHENTICATION_API_WEBHOOKS_MODE"),
     doc_md=__doc__,
 )

@@ -35,6 +35,10 @@ class Pipeline:
     webhook_conn_id: str = "auth0_webhook_default"
     pool: str = DEFAULT_POOL
     schedule: str = "*/5 * * * *"
+    mode: str = "cron"
+    """``cron``: runs on the schedule; ``event``: also when the tenant has new logs (see triggers.py)."""
+    event_reads_per_minute: float = 12.0
+    """Event mode's read budget: polls of the tenant a minute, within Auth0's 100 shared with the runs."""
     select: Callable[[PipelineConfig], LogFilter] = _authentication_api_filter
     transform: Callable[[Mapping[str, Any]], Mapping[str, Any]] = _unchanged
 
