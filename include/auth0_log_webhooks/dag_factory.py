@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, get_current_context, task
 from airflow.sdk.bases.timetable import BaseTimetable
 from airflow.sdk.definitions.timetables.assets import AssetOrTimeSchedule
 from airflow.sdk.exceptions import AirflowSkipException
@@ -55,12 +55,16 @@ def _label_map_index(key: str, label: str) -> None:
 MODES = ("cron", "event")
 
 
-def pipeline_timetable(pipeline: Pipeline, schedule: str | None = None, mode: str | None = None) -> BaseTimetable:
-    """The cron schedule; in event mode, that schedule *or* an event from the tenant-logs watcher.
+def pipeline_timetable(
+    pipeline: Pipeline, schedule: str | None = None, mode: str | None = None
+) -> BaseTimetable | Asset | None:
+    """The cron schedule (None: triggered runs only); in event mode, that schedule *or* an event
+    from the tenant-logs watcher (the watcher alone when there is no schedule).
 
     :raises ValueError: if ``mode`` is neither ``cron`` nor ``event``.
     """
-    cron = CronDataIntervalTimetable(schedule or pipeline.schedule, timezone="UTC")
+    expression = schedule or pipeline.schedule
+    cron = CronDataIntervalTimetable(expression, timezone="UTC") if expression else None
     mode = mode or pipeline.mode
     if mode not in MODES:
         raise ValueError(f"Pipeline {pipeline.dag_id}: mode {mode!r} is neither 'cron' nor 'event'")
@@ -68,7 +72,8 @@ def pipeline_timetable(pipeline: Pipeline, schedule: str | None = None, mode: st
         return cron
     from auth0_log_webhooks.triggers import tenant_logs_asset
 
-    return AssetOrTimeSchedule(timetable=cron, assets=tenant_logs_asset(pipeline))
+    asset = tenant_logs_asset(pipeline)
+    return AssetOrTimeSchedule(timetable=cron, assets=asset) if cron else asset
 
 
 def pipeline_dag(
@@ -86,8 +91,9 @@ def pipeline_dag(
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        params=trigger_params(),
-        tags=["auth0", "webhooks"],
+        # A management pipeline delivers sapi/fapi only: its type and level filters are not offered.
+        params={k: v for k, v in trigger_params().items() if pipeline.kind != "management" or not k.startswith("log_")},
+        tags=["auth0", "webhooks", pipeline.kind],
         doc_md=doc_md,
         default_args=DEFAULT_ARGS,
     ) as dag:
@@ -151,7 +157,10 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
                 sorted(pipelines)[0], type="string", enum=sorted(pipelines), description="whose dead letters"
             ),
             "entries": Param(
-                None, type=["null", "array"], items={"type": "string"}, description="entry ids; empty: all"
+                None,
+                type=["null", "array"],
+                items={"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*/msg_[0-9a-f]{40}$"},
+                description="entry ids (<pipeline>/msg_<40 hex>, of the chosen pipeline); empty: all",
             ),
             "max_entries": Param(1000, type="integer", minimum=1, description="replay at most this many"),
             "max_tasks": Param(16, type="integer", minimum=1, maximum=1024, description="mapped delivery tasks"),
