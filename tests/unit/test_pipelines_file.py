@@ -237,6 +237,8 @@ def test_the_hash_key_is_masked_in_task_logs(airflow_connection, monkeypatch):
         dag_id="a", title="a", pii=(pipelines_file.PiiRule("ip", "hash"),), pii_key_conn_id="pii_key"
     ).transformer()
     assert "k" * 32 in masked
+
+
 def test_an_entry_chooses_event_mode_and_its_read_budget(tmp_path):
     entry = {**GOOD, "mode": "event", "event_reads_per_minute": 6}
     pipeline = load_pipelines(write(tmp_path, [entry])).pipelines["tenant_b_logs"]
