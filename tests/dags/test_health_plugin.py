@@ -71,7 +71,9 @@ def test_the_daily_report_dag_reads_the_runs_asset_events_and_sends_the_report(
     sink = webhook_sink_factory()
     wire_connections(tenant, sink)
     receiver = AlertsReceiver()
-    airflow_connection("auth0_alerts_default", conn_type="auth0_webhook", host=receiver.url)
+    airflow_connection(
+        "auth0_alerts_default", conn_type="auth0_webhook", host=receiver.url, extra={"allow_private_network": True}
+    )
     try:
         assert run_dag(AUTHENTICATION_API.dag_id).state == "success"
         assert run_dag("auth0_log_webhooks_daily_report").state == "success"

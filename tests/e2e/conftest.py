@@ -122,7 +122,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         extra_env={
             "AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE": "0 0 * * *",
             "AUTH0_MANAGEMENT_API_WEBHOOKS_SCHEDULE": "0 0 * * *",
-            ENV_VAR: str(workdir / "pipelines.yaml"),  # tests/e2e/test_pipelines.py adds tenants and receivers
+            ENV_VAR: str(workdir / "pipelines.yaml"),  # test_tenants_and_receivers.py adds pipelines to it
             # Notice a task whose process died with its scheduler within seconds, not the default 5 minutes.
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
             # After a crash, the restarted scheduler resets the dead one's queued and running tasks
@@ -140,7 +140,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     "conn_type": "http",
                     "conn_host": f"{sink.url}/hook",
                     "conn_password": WEBHOOK_AUTHORIZATION,
-                    "conn_extra": {"signing_secret": secret, "timeout": 10},
+                    "conn_extra": {"signing_secret": secret, "timeout": 10, "allow_private_network": True},
                 },
             }
         )

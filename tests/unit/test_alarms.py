@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from auth0_log_webhooks.alarm_dags import check_alarms
 from auth0_log_webhooks.alarms import STATE_VARIABLE, AlertSettings, Measurement, evaluate, parse_settings
 from auth0_log_webhooks.checkpoints import cursor_for_time
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from auth0_log_webhooks.runtime import InMemoryVariables
-from auth0_log_webhooks.watch import check_alarms
 
 pytestmark = pytest.mark.unit
 
@@ -120,7 +120,7 @@ def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending()
 
 
 def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(tmp_path):
-    from auth0_log_webhooks.watch import send_daily_report
+    from auth0_log_webhooks.alarm_dags import send_daily_report
 
     checkpoint = cursor_for_time(NOW - timedelta(minutes=3))
     variables = InMemoryVariables(

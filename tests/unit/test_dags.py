@@ -153,3 +153,22 @@ def test_the_replay_form_titles_and_describes_each_param(dagbag):
         assert param.schema.get("title"), name
         assert (param.description or "").endswith("."), name
     assert "Empty: all" in params.get_param("entries").description
+
+
+def test_event_mode_schedules_on_new_tenant_logs_or_the_cron_safety_net(monkeypatch):
+    monkeypatch.setenv("AUTH0_AUTHENTICATION_API_WEBHOOKS_MODE", "event")
+    bag = DagBag(dag_folder=str(REPO / "dags"), known_pools=POOLS | {"default_pool"})
+    assert bag.import_errors == {}
+    timetable = bag.dags[AUTHENTICATION_API.dag_id].timetable
+    assert type(timetable).__name__ == "AssetOrTimeSchedule"
+    assert timetable.timetable.expression == "*/5 * * * *"  # the safety net
+    (watcher,) = timetable.asset_condition.watchers
+    assert type(watcher.trigger).__name__ == "Auth0LogsTrigger"
+    assert watcher.trigger.poll_interval == 60 / AUTHENTICATION_API.event_reads_per_minute
+
+
+def test_an_unknown_mode_fails_the_dag_import_naming_it(monkeypatch):
+    monkeypatch.setenv("AUTH0_AUTHENTICATION_API_WEBHOOKS_MODE", "sometimes")
+    bag = DagBag(dag_folder=str(REPO / "dags"), known_pools=POOLS | {"default_pool"})
+    (error,) = bag.import_errors.values()
+    assert "mode 'sometimes' is neither 'cron' nor 'event'" in error

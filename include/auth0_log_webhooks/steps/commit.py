@@ -53,6 +53,7 @@ def commit_checkpoint(
         delivered_logs=decision.delivered_logs,
         dead_letters=len(decision.dead_letters),
         checkpoint=checkpoint,
+        more_to_read=plan["mode"] == "checkpoint" and plan.get("more_to_read", False),
     )
     log.info("%s", run_sentence(summary))
     signals.record_run(pipeline.dag_id, summary)
