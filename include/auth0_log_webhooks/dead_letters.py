@@ -17,6 +17,7 @@ from typing import Any
 from airflow.sdk import ObjectStoragePath
 
 from auth0_log_webhooks.delivery import Failure
+from auth0_log_webhooks.stores import guarded, reaching
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,15 @@ class DeadLetterStore:
     def __init__(self, root: str) -> None:
         self.root = ObjectStoragePath(root.rstrip("/"))
 
+    @property
+    def store_path(self) -> ObjectStoragePath:
+        """Where every pipeline's entries are; a store error names it (see :mod:`auth0_log_webhooks.stores`)."""
+        return self.root
+
     def _file(self, pipeline: str, webhook_id: str) -> ObjectStoragePath:
         return self.root / pipeline / f"{webhook_id}.json"
 
+    @guarded("dead_letter_url")
     def put(self, pipeline: str, failure: Failure, *, dag_id: str, run_id: str) -> DeadLetter:
         """Keep a failed message; return the entry written."""
         letter = DeadLetter(
@@ -74,11 +81,14 @@ class DeadLetterStore:
 
     def entries(self, pipeline: str | None = None) -> Iterator[DeadLetter]:
         """Yield the kept entries (of one pipeline, or all), oldest first by their first log id."""
-        folders = [self.root / pipeline] if pipeline else (list(self.root.iterdir()) if self.root.exists() else [])
-        files = [f for folder in folders if folder.exists() for f in folder.iterdir() if f.name.endswith(".json")]
-        letters = (self._load_file(f) for f in files)
-        yield from sorted(letters, key=lambda letter: letter.log_ids[0] if letter.log_ids else "")
+        with reaching(self.root, "dead_letter_url"):
+            folders = [self.root / pipeline] if pipeline else (list(self.root.iterdir()) if self.root.exists() else [])
+            files = [f for folder in folders if folder.exists() for f in folder.iterdir() if f.name.endswith(".json")]
+            letters = [self._load_file(f) for f in files]
+        letters.sort(key=lambda letter: letter.log_ids[0] if letter.log_ids else "")
+        yield from letters
 
+    @guarded("dead_letter_url")
     def get(self, entry_id: str) -> DeadLetter:
         """Return one entry by ``pipeline/webhook_id``.
 
@@ -90,6 +100,7 @@ class DeadLetterStore:
             raise KeyError(f"no dead letter {entry_id!r} under {self.root}")
         return self._load_file(target)
 
+    @guarded("dead_letter_url")
     def remove(self, letter: DeadLetter) -> None:
         """Delete an entry (once it has been delivered)."""
         target = self._file(letter.pipeline, letter.webhook_id)
