@@ -38,7 +38,7 @@ format: install  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint  ## lint, then every test layer: unit, dev, dags, integration, end to end
+test: lint  ## lint, then every test layer: unit, dev, dags, integration, end to end, distributed
 	$(BIN)/pytest
 
 test-unit: install  ## unit tests only: one module each, the HTTP transport scripted
