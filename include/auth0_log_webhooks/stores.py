@@ -50,12 +50,22 @@ def is_store_error(exc: BaseException) -> bool:
     return any(klass.__module__.split(".")[0] in STORE_LIBRARIES for klass in type(exc).__mro__)
 
 
+def worker_name() -> str:
+    """Return this worker's host name as Airflow reports it (``[core] hostname_callable``), as the UI shows it."""
+    try:
+        from airflow.sdk.api.client import get_hostname
+
+        return str(get_hostname())  # type: ignore[no-untyped-call]  # the Task SDK leaves it untyped
+    except Exception:  # a misconfigured callable must not hide the store's error
+        return socket.gethostname()
+
+
 def describe(path: ObjectStoragePath, setting: str, exc: BaseException) -> str:
     """Return the message of a :class:`StoreUnavailableError` about ``path``: what failed and what to check."""
     connection = path.conn_id or "none (credentials from the worker's environment)"
     cause = str(exc).strip() or "no detail"
     return (
-        f"The {setting} store {path} could not be used from worker {socket.gethostname()}: "
+        f"The {setting} store {path} could not be used from worker {worker_name()}: "
         f"{type(exc).__name__}: {cause[:300]}. Check the setting {setting}, the connection {connection} "
         "(endpoint, credentials) and that this worker can reach the store; then clear the task to retry. "
         "Nothing was lost: what was not written stays in Auth0 after the checkpoint."

@@ -50,6 +50,16 @@ def test_a_store_error_names_the_store_connection_setting_and_next_step_and_keep
     assert caught.value.__cause__ is cause
 
 
+def test_the_worker_is_named_as_airflow_reports_it(monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CORE__HOSTNAME_CALLABLE", "tests.unit.test_stores.fixed_hostname")
+    with pytest.raises(StoreUnavailableError, match="could not be used from worker worker-z: "), reaching(PATH, "x"):
+        raise ConnectionRefusedError(111, "refused")
+
+
+def fixed_hostname() -> str:
+    return "worker-z"
+
+
 def test_a_path_without_a_connection_says_credentials_come_from_the_environment():
     expected = r"the connection none \(credentials from the worker's environment\)"
     path = ObjectStoragePath("s3://bucket/dead")
