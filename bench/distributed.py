@@ -109,7 +109,11 @@ def _configure(cluster: ClusterStack, emulator: Any, sink: Any, s3: S3Server, lo
                 "conn_password": CLIENT_SECRET,
                 "conn_extra": {"scheme": "http"},
             },
-            "auth0_webhook_default": {"conn_type": "http", "conn_host": sink.hook_url, "conn_extra": {"timeout": 30}},
+            "auth0_webhook_default": {
+                "conn_type": "http",
+                "conn_host": sink.hook_url,
+                "conn_extra": {"timeout": 30, "allow_private_network": True},  # the sink is on loopback
+            },
             STORE_CONN_ID: s3.connection(),
         }
     )

@@ -46,7 +46,7 @@ def connections(tenant_domain: str, client_id: str, client_secret: str, sink_url
             "conn_type": "http",
             "conn_host": sink_url,
             "conn_password": "Bearer demo-token",
-            "conn_extra": {"signing_secret": secret, "timeout": 10},
+            "conn_extra": {"signing_secret": secret, "timeout": 10, "allow_private_network": True},
         },
     }
 

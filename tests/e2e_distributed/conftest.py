@@ -18,7 +18,7 @@ import pytest
 
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from dev.airflow_cluster import ClusterStack
-from dev.auth0_tenant.testing import start_emulator
+from dev.auth0_tenant.testing import FIXED_SET, start_emulator
 from dev.object_store import S3Server
 from dev.webhook_sink.app import start_sink
 from dev.webhook_sink.config import SinkConfig
@@ -74,12 +74,16 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Distribute
     """
     workdir = tmp_path_factory.mktemp("e2e-distributed")
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
-    tenant = start_emulator(logs=2000, seed=13, history_days=3, client_secret="dist-secret-" + os.urandom(8).hex())
+    tenant = start_emulator(
+        logs=2000, seed=13, history_days=3, client_secret="dist-secret-" + os.urandom(8).hex(), **FIXED_SET
+    )
     sink = start_sink(
         SinkConfig(record_path=workdir / "sink.jsonl", secrets=(secret,), authorization=WEBHOOK_AUTHORIZATION)
     )
     s3 = S3Server(workdir / "moto.log")
-    cluster = ClusterStack(workdir / "airflow", extra_env={"AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE": "0 0 * * *"})
+    daily = "0 0 * * *"
+    schedules = {"AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE": daily, "AUTH0_MANAGEMENT_API_WEBHOOKS_SCHEDULE": daily}
+    cluster = ClusterStack(workdir / "airflow", extra_env=schedules)
     try:
         s3.start()
         s3.create_bucket(BUCKET)

@@ -4,9 +4,12 @@
 * password alone: sent verbatim as the ``Authorization`` header (the original's AUTHORIZATION);
   login and password: HTTP Basic auth;
 * extra: ``signing_secret`` (``whsec_...``; several, space separated, while rotating), ``timeout``
-  (seconds, default 30), ``verify`` (TLS verification, default on), any other key is a header.
+  (seconds, default 30), ``verify`` (TLS verification, default on), ``allow_private_network`` and
+  ``allow_insecure_http`` (default false; see :mod:`auth0_log_webhooks.egress`), any other key is a header.
 
-Redirects are never followed: a 3xx is a failed delivery, as Standard Webhooks asks.
+Redirects are never followed: a 3xx is a failed delivery, as Standard Webhooks asks. The URL must be
+https (http only for a loopback host, or with ``allow_insecure_http``); every address the host
+resolves to is checked when the connection opens, and private or metadata addresses are refused.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 
 from airflow.providers.http.hooks.http import HttpHook
 from requests import Session
+
+from auth0_log_webhooks.egress import POLICY_EXTRAS, EgressPolicy, GuardedAdapter
 
 SIGNING_EXTRAS = ("signing_secret", "signing_secrets")
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -51,9 +56,22 @@ class WebhookHook(HttpHook):
         self, session: Session, connection: Any, extra_options: dict[str, Any]
     ) -> Session:
         session = super()._configure_session_from_extra(session, connection, extra_options)
-        for key in SIGNING_EXTRAS:  # HttpHook turns unknown extras into headers; secrets must not be sent
+        for key in (*SIGNING_EXTRAS, *POLICY_EXTRAS):  # HttpHook turns unknown extras into headers
             session.headers.pop(key, None)
         return session
+
+    def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None) -> Session:
+        """Return a session whose connections obey the connection's egress policy and per-attempt deadlines."""
+        session = super().get_conn(headers, extra_options)
+        keep_alive = getattr(self.keep_alive_adapter, "socket_options", None)
+        adapter = GuardedAdapter(self.egress_policy(), socket_options=keep_alive)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    def egress_policy(self) -> EgressPolicy:
+        """Return the destinations this connection allows (extras allow_private_network, allow_insecure_http)."""
+        return EgressPolicy.from_extra(self.connection.extra_dejson or {}, self.http_conn_id)
 
     @cached_property
     def connection(self) -> Any:
@@ -61,9 +79,14 @@ class WebhookHook(HttpHook):
         return self.get_connection(self.http_conn_id)
 
     def url(self) -> str:
-        """Return the webhook URL (the connection's host, or scheme://host:port/schema)."""
+        """Return the webhook URL (the connection's host, or scheme://host:port/schema), checked by the policy.
+
+        :raises InvalidTargetError: if the URL or its host is malformed.
+        :raises EgressRefusedError: naming the URL and the rule, if the policy refuses it.
+        """
         if not getattr(self, "base_url", None):
             self._set_base_url(self.connection)
+        self.egress_policy().check_url(self.base_url)
         return self.base_url
 
     def timeout(self) -> float:

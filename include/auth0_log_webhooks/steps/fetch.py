@@ -49,7 +49,7 @@ def fetch_logs(
     staging = _fresh_staging(config, run)
     log.info("Reading logs after %s (%s)%s", start, reason, f" for window {run.window}" if run.window else "")
     stager = Stager(
-        staging, pipeline.select(config), pipeline.transform, config.batch_size, config.max_logs_per_run, run.window
+        staging, pipeline.select(config), pipeline.transformer(), config.batch_size, config.max_logs_per_run, run.window
     )
     manifest = stager.run(hook.iter_log_pages(start), start)
     log.info(

@@ -66,7 +66,10 @@ def test_extras_become_headers_but_signing_secrets_and_options_are_never_sent(ai
     [
         ({"host": URL}, URL),
         ({"host": "https://hooks.example.com/auth0?token=abc"}, "https://hooks.example.com/auth0?token=abc"),
-        ({"host": "127.0.0.1", "port": 8088, "schema": "http"}, "http://127.0.0.1:8088"),
+        (
+            {"host": "127.0.0.1", "port": 8088, "schema": "http", "extra": {"allow_private_network": True}},
+            "http://127.0.0.1:8088",
+        ),
     ],
     ids=["full-url", "with-query", "host-and-port"],
 )
