@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, get_current_context, task
+from airflow.sdk.bases.timetable import BaseTimetable
+from airflow.sdk.definitions.timetables.assets import AssetOrTimeSchedule
 from airflow.sdk.exceptions import AirflowSkipException
 
-from auth0_log_webhooks import replay
+from auth0_log_webhooks import drain, replay
 from auth0_log_webhooks.contracts import Chunk, DeliveryReport, ReplayChunk, ReplayReport, RunSummary
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.runtime import current_run
@@ -50,14 +52,42 @@ def _label_map_index(key: str, label: str) -> None:
     get_current_context()[key] = label  # type: ignore[literal-required]
 
 
-def pipeline_dag(pipeline: Pipeline, *, schedule: str | None = None, doc_md: str | None = None) -> DAG:
-    """Return the DAG of ``pipeline``; ``schedule`` overrides the pipeline's cron expression (None: triggered only)."""
+MODES = ("cron", "event")
+
+
+def pipeline_timetable(
+    pipeline: Pipeline, schedule: str | None = None, mode: str | None = None
+) -> BaseTimetable | Asset | None:
+    """The cron schedule (None: triggered runs only); in event mode, that schedule *or* an event
+    from the tenant-logs watcher (the watcher alone when there is no schedule).
+
+    :raises ValueError: if ``mode`` is neither ``cron`` nor ``event``.
+    """
+    expression = schedule or pipeline.schedule
+    cron = CronDataIntervalTimetable(expression, timezone="UTC") if expression else None
+    mode = mode or pipeline.mode
+    if mode not in MODES:
+        raise ValueError(f"Pipeline {pipeline.dag_id}: mode {mode!r} is neither 'cron' nor 'event'")
+    if mode == "cron":
+        return cron
+    from auth0_log_webhooks.triggers import tenant_logs_asset
+
+    asset = tenant_logs_asset(pipeline)
+    return AssetOrTimeSchedule(timetable=cron, assets=asset) if cron else asset
+
+
+def pipeline_dag(
+    pipeline: Pipeline, *, schedule: str | None = None, mode: str | None = None, doc_md: str | None = None
+) -> DAG:
+    """Return the DAG of ``pipeline``; ``schedule`` and ``mode`` override the pipeline's."""
     with DAG(
         dag_id=pipeline.dag_id,
         # Runs cover the period between two ticks. Scheduled and manual runs read since the
         # checkpoint; backfill runs deliver exactly the logs dated in their [start, end) and leave
         # the checkpoint alone, so a backfill over any range tiles it without gaps.
-        schedule=CronDataIntervalTimetable(cron, timezone="UTC") if (cron := schedule or pipeline.schedule) else None,
+        # In event mode runs also start when the tenant has new logs (AssetOrTimeSchedule): the cron
+        # expression stays as a safety net. Asset-triggered runs read since the checkpoint too.
+        schedule=pipeline_timetable(pipeline, schedule, mode),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
@@ -86,11 +116,15 @@ def pipeline_dag(pipeline: Pipeline, *, schedule: str | None = None, doc_md: str
         @task(trigger_rule="all_done", retries=0)
         def commit() -> RunSummary:
             """Advance the checkpoint past what is delivered or kept; fail if anything is left."""
-            run, _ = current_run()
+            run, params = current_run()
             try:
-                return commit_step.commit_checkpoint(pipeline, run)
+                summary = commit_step.commit_checkpoint(pipeline, run)
             except NothingStagedError as exc:  # the fetch failed: there is nothing to commit
                 raise AirflowSkipException(str(exc)) from None
+            if drain.needs_follow_up(summary):
+                get_current_context()["ti"].xcom_push(key="return_value", value=summary)
+                raise drain.follow_up(run, summary, params)
+            return summary
 
         chunks = fetch()
         [chunks, deliver.expand(chunk=chunks)] >> commit()

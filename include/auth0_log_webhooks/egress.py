@@ -35,6 +35,7 @@ from typing import Any
 
 from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import LocationParseError, NameResolutionError
@@ -170,9 +171,7 @@ def _always_refused(address: IPAddress) -> str | None:
         return "the unspecified address"
     if address.is_multicast:
         return "a multicast address"
-    if isinstance(address, ipaddress.IPv4Address) and (
-        address.is_reserved or address == ipaddress.IPv4Address(-1 & 0xFFFFFFFF)
-    ):
+    if isinstance(address, ipaddress.IPv4Address) and address.is_reserved:  # 240.0.0.0/4, broadcast included
         return "a reserved or broadcast address"
     return None
 
@@ -311,6 +310,16 @@ class _GuardedConnectionMixin:
         super().request(*args, **kwargs)  # type: ignore[misc]
 
 
+def _pool_classes(egress: EgressPolicy | None) -> dict[str, type[HTTPConnectionPool]]:
+    attrs = {"egress": egress}
+    http = type("GuardedHTTPConnection", (_GuardedConnectionMixin, HTTPConnection), attrs)
+    https = type("GuardedHTTPSConnection", (_GuardedConnectionMixin, HTTPSConnection), attrs)
+    return {
+        "http": type("GuardedHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": http}),
+        "https": type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https}),
+    }
+
+
 class GuardedAdapter(HTTPAdapter):
     """A requests adapter whose connections obey an :class:`EgressPolicy` (or none) and the current deadline.
 
@@ -321,26 +330,37 @@ class GuardedAdapter(HTTPAdapter):
         self, egress: EgressPolicy | None = None, *, socket_options: list[Any] | None = None, **kwargs: Any
     ) -> None:
         self.socket_options = socket_options
-        attrs = {"egress": egress}
-        http = type("GuardedHTTPConnection", (_GuardedConnectionMixin, HTTPConnection), attrs)
-        https = type("GuardedHTTPSConnection", (_GuardedConnectionMixin, HTTPSConnection), attrs)
-        self._pool_classes = {
-            "http": type("GuardedHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": http}),
-            "https": type("GuardedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https}),
-        }
+        self.egress = egress
+        self._pool_classes = _pool_classes(egress)
+        self._proxy_pool_classes = _pool_classes(None)  # to a proxy: the deadline only (see send)
         super().__init__(**kwargs)
 
     def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
-        """Send as HTTPAdapter does, naming the URL (without query) in any refusal."""
+        """Send as HTTPAdapter does, naming the URL (without query) in any refusal.
+
+        Through a proxy the socket goes to the proxy, so the target's addresses are checked here,
+        before sending (the proxy resolves the name again: configure its own egress rules too).
+        """
         try:
             shown: str | None = str(parse_target(request.url or ""))
         except InvalidTargetError:
             shown = None
+        if self.egress is not None and select_proxy(request.url or "", kwargs.get("proxies") or {}):
+            target = parse_target(request.url or "")
+            if target.address is not None:
+                self.egress.check_address(target.address, target)
+            else:
+                self.egress.resolve(target.host, target.port, str(target))
         token = _sending.set(shown)
         try:
             return super().send(request, *args, **kwargs)
         finally:
             _sending.reset(token)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = self._proxy_pool_classes
+        return manager
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         if self.socket_options is not None:  # e.g. HttpHook's TCP keep-alive options

@@ -74,6 +74,8 @@ class Manifest:
     fetched: int = 0
     selected: int = 0
     note: str = ""
+    more_to_read: bool = False
+    """True when reading stopped at ``max_logs_per_run``: the tenant had more after ``end_cursor``."""
 
 
 class RunStaging:
@@ -245,6 +247,7 @@ class Stager:
             # webhook-ids); when selected logs are rare, stop anyway after a bounded overshoot.
             if manifest.fetched >= self.max_logs and (not batch or manifest.fetched >= 2 * self.max_logs):
                 manifest.note = f"stopped after max_logs_per_run={self.max_logs}; the next run continues"
+                manifest.more_to_read = True
                 break
         self._flush(manifest, batch)
         return manifest
@@ -276,10 +279,12 @@ def chunk_ranges(count: int, max_parts: int) -> Iterator[tuple[int, int]]:
         yield count * i // parts, count * (i + 1) // parts
 
 
-def plan_chunks(batches: list[BatchRange], max_tasks: int) -> list[Chunk]:
-    """Return one chunk of contiguous batches per delivery task, at most ``max_tasks``."""
+def plan_chunks(batches: list[BatchRange], max_tasks: int, min_batches_per_task: int = 1) -> list[Chunk]:
+    """Return one chunk of contiguous batches per delivery task: at most ``max_tasks``, and no more
+    than one per ``min_batches_per_task`` batches (a task costs Airflow seconds; a batch, milliseconds)."""
+    tasks = min(max_tasks, -(-len(batches) // max(1, min_batches_per_task)))
     chunks = []
-    for number, (start, stop) in enumerate(chunk_ranges(len(batches), max_tasks)):
+    for number, (start, stop) in enumerate(chunk_ranges(len(batches), tasks)):
         logs = sum(batch["count"] for batch in batches[start:stop])
         first, last = batches[start]["first"], batches[stop - 1]["last"]
         label = f"batches {start}-{stop - 1}: {logs} logs {first}..{last}"

@@ -61,7 +61,7 @@ def test_a_run_delivers_every_selected_log_after_the_checkpoint_and_moves_it_to_
     states = task_states(dag_run)
     assert states[("fetch", -1)] == states[("commit", -1)] == "success"
     deliveries = [ti for ti in dag_run.get_task_instances() if ti.task_id == "deliver"]
-    assert len(deliveries) == 4  # 400 logs, about 390 selected: 4 batches of 100, one chunk each
+    assert len(deliveries) == 1  # 400 logs, about 390 selected: 4 batches of 100, fewer than min_batches_per_task
     assert all(ti.rendered_map_index.startswith("batches ") for ti in deliveries)
 
 
@@ -210,3 +210,23 @@ def test_a_backfill_run_delivers_its_interval_and_leaves_the_checkpoint_alone(te
     in_window = [i for i in selected(tenant) if end - timedelta(minutes=5) <= log_time(tenant.state.get_log(i)) < end]
     assert sorted(sink.log_ids()) == sorted(in_window)
     assert variables.get(CHECKPOINT) == ids[-1]
+
+
+def _drain_runs() -> list:
+    from airflow.models.dagrun import DagRun
+
+    return [r for r in DagRun.find(dag_id=DAG_ID) if r.run_id.startswith("drain__")]
+
+
+def test_a_run_stopped_at_max_logs_per_run_starts_the_next_at_once_and_one_that_caught_up_does_not(
+    tenant, sink, variables, run
+):
+    before = {r.run_id for r in _drain_runs()}
+    assert run({"max_logs_per_run": 250, "batch_size": 50, "start_from": None}).state == "success"
+    (follow_up,) = [r for r in _drain_runs() if r.run_id not in before]
+    assert follow_up.conf == {"max_logs_per_run": 250, "batch_size": 50}
+    assert str(follow_up.state) == "queued"  # the scheduler starts it as soon as max_active_runs allows
+
+    assert run().state == "success"  # reads the rest: caught up
+    assert [r.run_id for r in _drain_runs() if r.run_id not in before | {follow_up.run_id}] == []
+    assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]

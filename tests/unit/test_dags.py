@@ -107,3 +107,22 @@ def test_the_management_pipeline_offers_no_type_or_level_override_and_uses_its_o
     assert set(dag.params) == {"start_from", "batch_size", "send_as_batch", "format", "max_logs_per_run"}
     assert MANAGEMENT_API.webhook_conn_id == "auth0_mgmt_webhook_default"
     assert dag.get_task("deliver").pool in POOLS
+
+
+def test_event_mode_schedules_on_new_tenant_logs_or_the_cron_safety_net(monkeypatch):
+    monkeypatch.setenv("AUTH0_AUTHENTICATION_API_WEBHOOKS_MODE", "event")
+    bag = DagBag(dag_folder=str(REPO / "dags"), known_pools=POOLS | {"default_pool"})
+    assert bag.import_errors == {}
+    timetable = bag.dags[AUTHENTICATION_API.dag_id].timetable
+    assert type(timetable).__name__ == "AssetOrTimeSchedule"
+    assert timetable.timetable.expression == "*/5 * * * *"  # the safety net
+    (watcher,) = timetable.asset_condition.watchers
+    assert type(watcher.trigger).__name__ == "Auth0LogsTrigger"
+    assert watcher.trigger.poll_interval == 60 / AUTHENTICATION_API.event_reads_per_minute
+
+
+def test_an_unknown_mode_fails_the_dag_import_naming_it(monkeypatch):
+    monkeypatch.setenv("AUTH0_AUTHENTICATION_API_WEBHOOKS_MODE", "sometimes")
+    bag = DagBag(dag_folder=str(REPO / "dags"), known_pools=POOLS | {"default_pool"})
+    (error,) = bag.import_errors.values()
+    assert "mode 'sometimes' is neither 'cron' nor 'event'" in error

@@ -155,3 +155,26 @@ def test_any_replay_entries_are_ids_of_the_chosen_pipeline_or_refused(entries: l
         pipeline, webhook_id = entry.split("/")
         assert pipeline == AUTHENTICATION_API.dag_id
         assert len(webhook_id) == 44
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    host=HOSTS | st.builds(lambda s, h: f"{s}://{h}/hook", st.sampled_from(["http", "https", "ftp"]), HOSTS),
+    extra=st.dictionaries(
+        st.sampled_from(["allow_private_network", "allow_insecure_http", "timeout"]), JSON, max_size=3
+    ),
+)
+def test_any_webhook_connection_gives_an_allowed_url_or_an_error_naming_it(host, extra):
+    from auth0_log_webhooks.egress import EgressRefusedError
+    from auth0_log_webhooks.hooks.webhook import WebhookHook
+
+    conn = json.dumps({"conn_type": "http", "host": host, "extra": extra})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AIRFLOW_CONN_FUZZED_HOOK", conn)
+        url, message = outcome(lambda: WebhookHook("fuzzed_hook").url(), ValueError, EgressRefusedError)
+    if message:
+        return
+    target = parse_target(url)
+    policy = EgressPolicy.from_extra(extra, "fuzzed_hook")
+    assert target.scheme == "https" or target.is_loopback_host or policy.allow_insecure_http
+    assert target.address is None or policy.allow_private_network or target.address.is_global

@@ -209,3 +209,15 @@ def test_every_always_refused_address_is_classed_forbidden_and_every_private_one
     assert {address_class(ipaddress.ip_address(a))[0] for a, _ in ALWAYS_REFUSED} == {"forbidden"}
     assert {address_class(ipaddress.ip_address(a))[0] for a, _ in PRIVATE} == {"private"}
     assert {address_class(ipaddress.ip_address(a))[0] for a in (PUBLIC_V4, PUBLIC_V6)} == {"public"}
+
+
+def test_through_a_proxy_the_target_is_still_checked_before_anything_is_sent(
+    airflow_connection, fake_dns, network_guard, raw_server
+):
+    proxy_requests: list[bytes] = []
+    proxy = f"http://127.0.0.1:{raw_server(lambda conn, head: proxy_requests.append(head))}"
+    fake_dns.add("internal.example.com", "10.0.0.9")
+    with refused(r"Refusing https://internal\.example\.com:443/hook: 10\.0\.0\.9 is a private"):
+        post(airflow_connection, "https://internal.example.com/hook", {"proxies": {"https": proxy}})
+    assert proxy_requests == []
+    assert network_guard.refused == []

@@ -191,6 +191,11 @@ class Auth0Hook(BaseHook):
         return self._settings
 
     @property
+    def client_id(self) -> str:
+        """The connection's client id (what Auth0 puts in the logs of this client's own requests)."""
+        return self._connection_settings()["client_id"]
+
+    @property
     def base_url(self) -> str:
         """``scheme://domain[:port]`` of the tenant."""
         return self._connection_settings()["base_url"]

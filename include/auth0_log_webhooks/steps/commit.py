@@ -50,6 +50,7 @@ def commit_checkpoint(
         delivered_logs=decision.delivered_logs,
         dead_letters=len(decision.dead_letters),
         checkpoint=checkpoint,
+        more_to_read=plan["mode"] == "checkpoint" and plan.get("more_to_read", False),
     )
     log.info("Run summary of %s: %s", run.run_id, summary)
     if decision.undelivered_batches:

@@ -69,11 +69,12 @@ def fetch_logs(
             selected=manifest.selected,
             batches=manifest.batches,
             note=manifest.note,
+            more_to_read=manifest.more_to_read,
             created_at=datetime.now(UTC).isoformat(),
             config=config.model_dump(mode="json"),
         )
     )
-    return plan_chunks(manifest.batches, config.max_delivery_tasks)
+    return plan_chunks(manifest.batches, config.max_delivery_tasks, config.min_batches_per_task)
 
 
 def _fresh_staging(config: PipelineConfig, run: RunInfo) -> RunStaging:
