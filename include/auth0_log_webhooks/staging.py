@@ -32,8 +32,8 @@ from airflow.sdk import ObjectStoragePath
 from auth0_log_webhooks.checkpoints import is_log_id, log_id_of, log_time, time_of
 from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Chunk, Plan
 from auth0_log_webhooks.filters import LogFilter
-from auth0_log_webhooks.wording import chunk_label
 from auth0_log_webhooks.stores import guarded, reaching
+from auth0_log_webhooks.wording import chunk_label
 
 WINDOW_MARGIN = timedelta(minutes=5)
 """How far past a backfill window's end reading goes: log ids and dates may disagree by a little."""
