@@ -52,6 +52,18 @@ def connection_json(conn: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def terminate(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """Stop a child process: SIGTERM, wait up to ``timeout``, then SIGKILL if it is still running."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
+
+
 def descendants(pid: int) -> list[int]:
     """Return the ids of every living descendant of ``pid`` (Linux /proc)."""
     children: dict[int, list[int]] = {}
@@ -251,9 +263,11 @@ class AirflowStandalone:
         ]
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int = 1) -> str:
-        """Return a task instance's log text."""
+        """Return a task instance's log: one JSON object per line (the API's structured entries).
+
+        :raises RuntimeError: if the API refuses (the task or try does not exist).
+        """
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
-        response = self.session.get(
-            f"{self.url}/api/v2{path}", params={"map_index": map_index}, headers={"Accept": "text/plain"}, timeout=30
-        )
-        return response.text
+        content = self.api("GET", path, params={"map_index": map_index})["content"]
+        lines = (json.dumps(entry, ensure_ascii=False) if isinstance(entry, dict) else str(entry) for entry in content)
+        return "\n".join(lines)
