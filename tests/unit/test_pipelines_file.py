@@ -229,6 +229,16 @@ def test_any_document_yields_pipelines_or_errors_and_never_raises(document):
     assert all(isinstance(error, str) and error for error in loaded.errors)
 
 
+def test_the_hash_key_is_masked_in_task_logs(airflow_connection, monkeypatch):
+    masked = []
+    monkeypatch.setattr("airflow.sdk.log.mask_secret", masked.append)
+    airflow_connection("pii_key", conn_type="generic", password="k" * 32)
+    Pipeline(
+        dag_id="a", title="a", pii=(pipelines_file.PiiRule("ip", "hash"),), pii_key_conn_id="pii_key"
+    ).transformer()
+    assert "k" * 32 in masked
+
+
 def test_an_entry_chooses_event_mode_and_its_read_budget(tmp_path):
     entry = {**GOOD, "mode": "event", "event_reads_per_minute": 6}
     pipeline = load_pipelines(write(tmp_path, [entry])).pipelines["tenant_b_logs"]
