@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml requirements-uv.txt | sha1sum | cut -c1-12)
 UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 
-.PHONY: help install lint format test test-unit test-dev test-dags test-integration test-e2e demo bench lock lock-uv clean
+.PHONY: help install lint format test test-unit test-dev test-dags test-integration test-e2e test-distributed demo bench bench-distributed lock lock-uv clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "%-18s %s\n", $$1, $$2 }'
@@ -42,7 +42,7 @@ format: install  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint  ## lint, then every test layer: unit, dev, dags, integration, end to end
+test: lint  ## lint, then every test layer: unit, dev, dags, integration, end to end, distributed
 	$(BIN)/pytest
 
 test-unit: install  ## unit tests only: one module each, the HTTP transport scripted
@@ -60,11 +60,17 @@ test-dags: install  ## the real DAGs in process with dag.test() against the emul
 test-e2e: install  ## a real airflow standalone: DAG runs, backfill, crashes, secret scan
 	$(BIN)/pytest -m e2e
 
+test-distributed: install  ## the real DAGs on PostgreSQL, Celery (2 workers on Redis) and S3 (moto)
+	$(BIN)/pytest -m distributed
+
 demo: install  ## run the main DAG end to end against the local emulator and sink
 	$(BIN)/python -m dev.demo
 
 bench: install  ## throughput and memory benchmarks; prints their numbers
 	$(BIN)/python -m bench
+
+bench-distributed: install  ## one run of 1,000,000 logs on PostgreSQL + Celery + S3; prints its numbers
+	$(BIN)/python -m bench --only distributed
 
 lock: $(UV_STAMP)  ## re-resolve constraints.txt (with hashes) from requirements-dev.txt
 	$(BIN)/uv pip compile --python-version 3.11 --no-header --generate-hashes requirements-dev.txt -o constraints.txt

@@ -32,6 +32,8 @@ from airflow.sdk import ObjectStoragePath
 from auth0_log_webhooks.checkpoints import is_log_id, log_id_of, log_time, time_of
 from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Chunk, Plan
 from auth0_log_webhooks.filters import LogFilter
+from auth0_log_webhooks.stores import guarded, reaching
+from auth0_log_webhooks.wording import chunk_label
 
 WINDOW_MARGIN = timedelta(minutes=5)
 """How far past a backfill window's end reading goes: log ids and dates may disagree by a little."""
@@ -83,6 +85,11 @@ class RunStaging:
     def __init__(self, path: ObjectStoragePath) -> None:
         self.path = path
 
+    @property
+    def store_path(self) -> ObjectStoragePath:
+        """The run's folder; a store error names it (see :mod:`auth0_log_webhooks.stores`)."""
+        return self.path
+
     @classmethod
     def for_run(cls, root: str, dag_id: str, run_id: str) -> RunStaging:
         """Return the staging of run ``run_id`` of ``dag_id`` under ``root``."""
@@ -99,6 +106,7 @@ class RunStaging:
     def _marker(self, index: int) -> ObjectStoragePath:
         return self.path / "done" / f"{index:06d}.json"
 
+    @guarded("staging_url")
     def reset(self) -> None:
         """Remove what an earlier try of the fetch left, and create the folders."""
         if self.path.exists():
@@ -106,18 +114,22 @@ class RunStaging:
         (self.path / "batches").mkdir(parents=True, exist_ok=True)
         (self.path / "done").mkdir(parents=True, exist_ok=True)
 
+    @guarded("staging_url")
     def write_batch(self, index: int, logs: list[Mapping[str, Any]]) -> None:
         """Stage one batch."""
         self._batch(index).write_bytes(b"".join(orjson.dumps(log) + b"\n" for log in logs))
 
+    @guarded("staging_url")
     def read_batch(self, index: int) -> list[dict[str, Any]]:
         """Load one staged batch."""
         return [orjson.loads(line) for line in self._batch(index).read_bytes().splitlines() if line]
 
+    @guarded("staging_url")
     def write_plan(self, plan: Plan) -> None:
         """Record what the fetch staged (written last, once every batch is in place)."""
         (self.path / "plan.json").write_bytes(json.dumps(plan).encode())
 
+    @guarded("staging_url")
     def read_plan(self) -> Plan:
         """Load the fetch's plan.
 
@@ -131,15 +143,18 @@ class RunStaging:
             )
         return cast(Plan, json.loads(path.read_bytes()))
 
+    @guarded("staging_url")
     def mark(self, index: int, outcome: BatchOutcome) -> None:
         """Record a batch's settled outcome in the ledger."""
         self._marker(index).write_bytes(json.dumps(outcome).encode())
 
+    @guarded("staging_url")
     def outcome(self, index: int) -> BatchOutcome | None:
         """Return a batch's recorded outcome, or None if it is not settled."""
         marker = self._marker(index)
         return cast(BatchOutcome, json.loads(marker.read_bytes())) if marker.exists() else None
 
+    @guarded("staging_url")
     def outcomes(self) -> dict[int, BatchOutcome]:
         """Return every settled batch's outcome by index."""
         done = self.path / "done"
@@ -149,6 +164,7 @@ class RunStaging:
             int(p.stem): cast(BatchOutcome, json.loads(p.read_bytes())) for p in done.iterdir() if p.suffix == ".json"
         }
 
+    @guarded("staging_url")
     def remove(self) -> None:
         """Delete the run's staging (after the commit)."""
         if self.path.exists():
@@ -162,9 +178,13 @@ def prune(root: str, dag_id: str, older_than: timedelta, *, now: datetime | None
     and rerun. The next runs deliver the same logs from the checkpoint, so old staging is garbage.
     """
     folder = ObjectStoragePath(root.rstrip("/")) / dag_id
+    with reaching(folder, "staging_url"):
+        return _prune(folder, (now or datetime.now(UTC)) - older_than)
+
+
+def _prune(folder: ObjectStoragePath, cutoff: datetime) -> int:
     if not folder.exists():
         return 0
-    cutoff = (now or datetime.now(UTC)) - older_than
     removed = 0
     for run in folder.iterdir():
         plan = run / "plan.json"
@@ -266,8 +286,6 @@ def plan_chunks(batches: list[BatchRange], max_tasks: int, min_batches_per_task:
     tasks = min(max_tasks, -(-len(batches) // max(1, min_batches_per_task)))
     chunks = []
     for number, (start, stop) in enumerate(chunk_ranges(len(batches), tasks)):
-        logs = sum(batch["count"] for batch in batches[start:stop])
-        first, last = batches[start]["first"], batches[stop - 1]["last"]
-        label = f"batches {start}-{stop - 1}: {logs} logs {first}..{last}"
+        label = chunk_label(start, stop, batches[start:stop])
         chunks.append(Chunk(chunk=number, start=start, stop=stop, label=label))
     return chunks
