@@ -9,3 +9,7 @@ FROM astrocrpublic.azurecr.io/runtime:3.3-2
 # Airflow provider entry point) and makes `auth0_log_webhooks` importable by every component.
 # Editable, so the include/ folder that `astro dev start` mounts is what runs.
 RUN pip install --no-cache-dir --no-deps -e /usr/local/airflow
+
+# The connection form's Test button (off by default in Airflow): the webhook connection's Test sends
+# one signed, empty batch marked x-auth0-log-webhooks-test: true.
+ENV AIRFLOW__CORE__TEST_CONNECTION=Enabled

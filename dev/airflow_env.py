@@ -44,6 +44,7 @@ def connection_json(conn: Mapping[str, Any]) -> dict[str, Any]:
         "password": conn.get("conn_password"),
         "port": conn.get("conn_port"),
         "schema": conn.get("conn_schema"),
+        "description": conn.get("conn_description"),
     }
     extra = conn.get("conn_extra")
     if extra:
@@ -108,6 +109,7 @@ class AirflowStandalone:
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "600",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+                "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the connection form's Test button
                 "PYTHONPATH": str(REPO),
                 "PATH": f"{Path(self.python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             }
@@ -190,7 +192,11 @@ class AirflowStandalone:
             body = {"name": pool["pool_name"], "slots": pool["pool_slot"], "description": pool.get("pool_description")}
             self._put("/pools", body["name"], body)
         for variable in settings.get("variables") or []:
-            body = {"key": variable["variable_name"], "value": variable["variable_value"]}
+            body = {
+                "key": variable["variable_name"],
+                "value": variable["variable_value"],
+                "description": variable.get("variable_description"),
+            }
             self._put("/variables", body["key"], body)
         entries = {c["conn_id"]: c for c in settings.get("connections") or []}
         entries.update({conn_id: {"conn_id": conn_id, **c} for conn_id, c in dict(connections).items()})

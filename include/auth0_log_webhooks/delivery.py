@@ -191,6 +191,7 @@ class WebhookSender:
         self._sleep = sleep
         self._now = now
         self.requests_sent = 0
+        self.answers_429 = 0  # for the webhook_429 metric
         self._attempts = 0
         self._known_secrets = [*self.secrets, *session_secrets(session)]
 
@@ -292,6 +293,7 @@ class WebhookSender:
             "POST %s -> %s in %.0f ms (%s)", safe_url(self.url), response.status_code, elapsed_ms, message.webhook_id
         )
         verdict = classify(response.status_code)
+        self.answers_429 += response.status_code == 429
         if verdict is Verdict.DELIVERED:
             return record
         if verdict is Verdict.RETRY:

@@ -33,6 +33,7 @@ from auth0_log_webhooks.checkpoints import is_log_id, log_id_of, log_time, time_
 from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Chunk, Plan
 from auth0_log_webhooks.filters import LogFilter
 from auth0_log_webhooks.stores import guarded, reaching
+from auth0_log_webhooks.wording import chunk_label
 
 WINDOW_MARGIN = timedelta(minutes=5)
 """How far past a backfill window's end reading goes: log ids and dates may disagree by a little."""
@@ -285,8 +286,6 @@ def plan_chunks(batches: list[BatchRange], max_tasks: int, min_batches_per_task:
     tasks = min(max_tasks, -(-len(batches) // max(1, min_batches_per_task)))
     chunks = []
     for number, (start, stop) in enumerate(chunk_ranges(len(batches), tasks)):
-        logs = sum(batch["count"] for batch in batches[start:stop])
-        first, last = batches[start]["first"], batches[stop - 1]["last"]
-        label = f"batches {start}-{stop - 1}: {logs} logs {first}..{last}"
+        label = chunk_label(start, stop, batches[start:stop])
         chunks.append(Chunk(chunk=number, start=start, stop=stop, label=label))
     return chunks

@@ -92,7 +92,7 @@ def test_a_rejected_batch_is_kept_as_a_dead_letter_and_the_run_says_so(
     outcome = run_pipeline({"max_logs_per_run": 500})
 
     assert isinstance(outcome.error, DeadLettersKeptError)
-    assert "1 messages were kept as dead letters" in str(outcome.error)
+    assert "not delivered (HTTP 400); kept as 1 dead letter." in str(outcome.error)
     fetched = tenant.all_log_ids()[: outcome.plan["fetched"]]
     assert len(fetched) >= 500  # max_logs_per_run stops on the first batch boundary after it
     assert variables.get(CHECKPOINT) == fetched[-1]

@@ -327,11 +327,17 @@ def test_a_log_whose_log_id_is_null_is_placed_by_its_underscore_id(staging):
 # -- chunking batches among delivery tasks -----------------------------------------------------
 
 
-def test_chunks_label_their_batches_logs_and_log_ids():
-    batches = [batch(100, 1, 100), batch(100, 101, 200), batch(40, 201, 240)]
+def test_chunks_label_their_batches_with_the_log_count_and_utc_times_not_log_ids():
+    later = BASE + timedelta(minutes=5, seconds=29)
+    batches = [
+        batch(100, 1, 100),
+        batch(100, 101, 200),
+        {"count": 40, "first": log_id(201), "last": log_id(240, later)},
+    ]
     chunks = plan_chunks(batches, max_tasks=2)
     assert [(c["chunk"], c["start"], c["stop"]) for c in chunks] == [(0, 0, 1), (1, 1, 3)]
-    assert chunks[1]["label"] == f"batches 1-2: 140 logs {log_id(101)}..{log_id(240)}"
+    assert chunks[0]["label"] == f"batch 0: 100 logs, {BASE:%Y-%m-%d %H:%M:%S}-{BASE:%H:%M:%S} UTC"
+    assert chunks[1]["label"] == f"batches 1-2: 140 logs, {BASE:%Y-%m-%d %H:%M:%S}-{later:%H:%M:%S} UTC"
 
 
 def test_no_batch_means_no_chunk():

@@ -30,6 +30,7 @@ from auth0_log_webhooks.checkpoints import InvalidCheckpointError, is_log_id
 from auth0_log_webhooks.deadlines import Deadline
 from auth0_log_webhooks.egress import GuardedAdapter, InvalidTargetError, parse_target
 from auth0_log_webhooks.headers import header_int, header_number, next_link
+from auth0_log_webhooks.progress import WaitTally
 from auth0_log_webhooks.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ class Auth0Hook(BaseHook):
         self._sleep = sleep
         self._clock = clock
         self.rate_limit = RateLimit()
+        self.waits = WaitTally()  # summarised in progress lines, not logged one by one
         self._session: requests.Session | None = None
         self._settings: dict[str, str] | None = None
         self._token: str | None = None
@@ -324,7 +326,9 @@ class Auth0Hook(BaseHook):
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Transient) and exc.wait is not None:
-            return min(exc.wait + random.uniform(0, 0.25), self.retry.max_wait_seconds)
+            delay = min(exc.wait + random.uniform(0, 0.25), self.retry.max_wait_seconds)
+            self.waits.add(delay, answered_429=True)
+            return delay
         return backoff_seconds(state.attempt_number, self.retry.backoff_initial_seconds, self.retry.backoff_max_seconds)
 
     def _wait_for_rate_limit(self) -> None:
@@ -334,7 +338,8 @@ class Auth0Hook(BaseHook):
         delay = self.rate_limit.reset - self._clock()
         if delay > 0:
             delay = min(delay, self.retry.max_wait_seconds)
-            log.info("Auth0 rate limit reached; waiting %.1fs for its reset", delay)
+            log.debug("Auth0 rate limit reached; waiting %.1fs for its reset", delay)
+            self.waits.add(delay)
             self._sleep(delay)
         self.rate_limit.remaining = None
 
@@ -380,7 +385,14 @@ class Auth0Hook(BaseHook):
 
     def oldest_log(self) -> dict[str, Any] | None:
         """Return the oldest retained log by date (search mode), or None on an empty tenant."""
-        params = {"sort": "date:1", "per_page": 1, "page": 0}
+        return self._first_log_by("date:1")
+
+    def newest_log(self) -> dict[str, Any] | None:
+        """Return the newest log by date (search mode), or None on an empty tenant: what the lag alarm compares to."""
+        return self._first_log_by("date:-1")
+
+    def _first_log_by(self, sort: str) -> dict[str, Any] | None:
+        params = {"sort": sort, "per_page": 1, "page": 0}
         response = self.get(f"{self.base_url}/api/v2/logs", params)
         self._raise_for_status(response, "GET /api/v2/logs (search)")
         logs = _json(response, "GET /api/v2/logs (search)")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from auth0_log_webhooks import signals
+from auth0_log_webhooks.advice import dead_letter_advice, undelivered_advice
 from auth0_log_webhooks.checkpoints import advanced, decide
 from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import RunSummary
 from auth0_log_webhooks.dead_letters import DeadLetterStore
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, run_staging
+from auth0_log_webhooks.wording import run_sentence
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +55,25 @@ def commit_checkpoint(
         checkpoint=checkpoint,
         more_to_read=plan["mode"] == "checkpoint" and plan.get("more_to_read", False),
     )
-    log.info("Run summary of %s: %s", run.run_id, summary)
+    log.info("%s", run_sentence(summary))
+    signals.record_run(pipeline.dag_id, summary)
     if decision.undelivered_batches:
         raise DeliveryIncompleteError(
-            f"{decision.undelivered_batches} of {len(plan['batches'])} batches were not delivered; the checkpoint "
-            f"stays before them ({checkpoint}); the next run delivers them again"
+            undelivered_advice(
+                undelivered=decision.undelivered_batches, batches=len(plan["batches"]), checkpoint=checkpoint
+            )
         )
     staging.remove()
     if decision.dead_letters:
         config = PipelineConfig.model_validate(plan["config"])
-        where = DeadLetterStore(config.dead_letter_root).location(pipeline.dag_id)
+        store = DeadLetterStore(config.dead_letter_root)
         raise DeadLettersKeptError(
-            f"{len(decision.dead_letters)} messages were kept as dead letters in {where}; the checkpoint passed "
-            "them. Fix the webhook, then trigger auth0_webhooks_replay to deliver them"
+            dead_letter_advice(
+                letters=[store.get(entry) for entry in decision.dead_letters],
+                pipeline=pipeline.dag_id,
+                location=store.location(pipeline.dag_id),
+                where_logged="the failed deliver tasks of this run",
+                checkpoint_passed=plan["mode"] == "checkpoint",
+            )
         )
     return summary

@@ -6,12 +6,14 @@ import logging
 import time
 from collections.abc import Callable
 
+from auth0_log_webhooks import signals
 from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import BatchOutcome, Chunk, DeliveryReport
 from auth0_log_webhooks.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery import WebhookSender, open_sender
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, run_staging
+from auth0_log_webhooks.wording import delivery_sentence, plural
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ def deliver_chunk(
     config = PipelineConfig.model_validate(staging.read_plan()["config"])
     sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
     letters = DeadLetterStore(config.dead_letter_root)
-    requests_before = sender.requests_sent
+    requests_before, limited_before = sender.requests_sent, sender.answers_429
     report = DeliveryReport(
         chunk=chunk["chunk"], batches=0, skipped=0, delivered_logs=0, dead_lettered_logs=0, requests=0
     )
@@ -50,9 +52,9 @@ def deliver_chunk(
         kept_logs = sum(len(letter.log_ids) for letter in kept)
         for letter in kept:
             log.warning(
-                "Batch %d: kept %d logs as dead letter %s (%s)",
+                "Batch %d: kept %s as dead letter %s: %s",
                 index,
-                len(letter.log_ids),
+                plural(len(letter.log_ids), "log"),
                 letter.entry_id,
                 letter.reason,
             )
@@ -68,5 +70,6 @@ def deliver_chunk(
         report["delivered_logs"] += len(logs) - kept_logs
         report["dead_lettered_logs"] += kept_logs
     report["requests"] = sender.requests_sent - requests_before
-    log.info("Chunk %d done: %s", chunk["chunk"], report)
+    signals.record_rate_limited(pipeline.dag_id, sender.answers_429 - limited_before, metric="webhook_429")
+    log.info("%s", delivery_sentence(report))
     return report

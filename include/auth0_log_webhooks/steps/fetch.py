@@ -7,13 +7,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from auth0_log_webhooks import signals
 from auth0_log_webhooks.checkpoints import cursor_for_time, start_cursor
 from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import Chunk, Plan
 from auth0_log_webhooks.hooks.auth0 import Auth0Hook
 from auth0_log_webhooks.pipelines import Pipeline
+from auth0_log_webhooks.progress import ReadProgress, tracked
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, load_config
 from auth0_log_webhooks.staging import WINDOW_MARGIN, RunStaging, Stager, plan_chunks, prune
+from auth0_log_webhooks.wording import plural, reading_sentence, when
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +50,21 @@ def fetch_logs(
             oldest=hook.oldest_log,
         )
     staging = _fresh_staging(config, run)
-    log.info("Reading logs after %s (%s)%s", start, reason, f" for window {run.window}" if run.window else "")
+    log.info("%s", reading_sentence(start, reason, run.window))
     stager = Stager(
         staging, pipeline.select(config), pipeline.transformer(), config.batch_size, config.max_logs_per_run, run.window
     )
-    manifest = stager.run(hook.iter_log_pages(start), start)
+    progress = ReadProgress()
+    manifest = stager.run(tracked(hook.iter_log_pages(start), hook.waits, progress), start)
+    log.info("%s", progress.sentence(hook.waits))
+    signals.record_rate_limited(pipeline.dag_id, hook.waits.rate_limited)
     log.info(
-        "Fetched %d logs, selected %d in %d batches; end cursor %s. %s",
-        manifest.fetched,
-        manifest.selected,
-        len(manifest.batches),
-        manifest.end_cursor,
-        manifest.note,
+        "Selected %s of %s in %s, up to %s.%s",
+        f"{manifest.selected:,}",
+        plural(manifest.fetched, "log"),
+        plural(len(manifest.batches), "batch", "batches"),
+        when(manifest.end_cursor),
+        f" {manifest.note.capitalize()}." if manifest.note else "",
     )
     staging.write_plan(
         Plan(
