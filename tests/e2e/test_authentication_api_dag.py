@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
@@ -11,6 +13,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DAG_ID = AUTHENTICATION_API.dag_id
 POOL_SLOTS = 5  # airflow_settings.yaml
+LABEL = re.compile(r"batch(es)? \d+(-\d+)?: ([\d,]+) logs?, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(-\S+)? UTC")
+
+
+def logs_in(labels: list[str]) -> int:
+    """Sum the log counts the delivery tasks' labels show (``batches 4-6: 1,300 logs, <dates> UTC``)."""
+    return sum(int(LABEL.fullmatch(label).group(3).replace(",", "")) for label in labels)  # type: ignore[union-attr]
 
 
 def test_two_runs_deliver_each_log_once_and_the_pool_bounds_the_calls_in_flight(stack: Stack):
@@ -23,7 +31,8 @@ def test_two_runs_deliver_each_log_once_and_the_pool_bounds_the_calls_in_flight(
     assert airflow.wait_for_run(DAG_ID, first) == "success"
     summary = stack.assert_all_delivered_since(before)
     assert summary["duplicate_log_ids"] == 0
-    assert summary["max_in_flight"] == POOL_SLOTS  # 16 tasks want to call at once: the pool is the bound
+    assert summary["max_in_flight"] == POOL_SLOTS  # more tasks than slots want to call at once: the pool bounds them
+    first_delivered = summary["unique_log_ids"]
     last = stack.tenant.all_log_ids()[-1]
     assert airflow.variable(AUTHENTICATION_API.checkpoint_variable) == last
 
@@ -39,12 +48,14 @@ def test_two_runs_deliver_each_log_once_and_the_pool_bounds_the_calls_in_flight(
 
     tis = airflow.task_instances(DAG_ID, first)
     labels = [ti["rendered_map_index"] for ti in tis if ti["task_id"] == "deliver"]
-    assert len(labels) == 16
-    assert all(label.startswith("batches ") and " logs 900" in label for label in labels)
+    # One delivery task per 10 batches (min_batches_per_task) of 50 logs, more tasks than pool slots.
+    assert POOL_SLOTS < len(labels) <= 16
+    assert all(LABEL.fullmatch(label) for label in labels), labels
+    assert logs_in(labels) == first_delivered
     second_labels = [
         ti["rendered_map_index"] for ti in airflow.task_instances(DAG_ID, second) if ti["task_id"] == "deliver"
     ]
-    assert sum(int(label.split(": ")[1].split()[0]) for label in second_labels) == len(
+    assert logs_in(second_labels) == len(
         [i for i in new if stack.tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
     )
 
