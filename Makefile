@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml | sha1sum | cut -c1-12)
 UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 
-.PHONY: help install lint format test test-unit test-dev test-dags test-integration test-e2e demo bench lock clean
+.PHONY: help install lint format test test-unit test-dev test-model test-dags test-integration test-e2e soak demo bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "%-18s %s\n", $$1, $$2 }'
@@ -46,6 +46,13 @@ test-unit: install  ## unit tests only: one module each, the HTTP transport scri
 
 test-dev: install  ## tests of the local Auth0 tenant emulator and webhook sink in dev/
 	$(BIN)/pytest -m dev
+
+test-model: install  ## the checkpoint invariant: a hypothesis state machine over the real steps (1,000 examples)
+	$(BIN)/pytest -m model
+
+soak: install  ## the model test with 100,000 seeded examples (SOAK_EXAMPLES, SOAK_SEED to change); about an hour
+	MODEL_EXAMPLES=$${SOAK_EXAMPLES:-100000} MODEL_RANDOM=1 $(BIN)/pytest -m model -p no:cacheprovider \
+		--hypothesis-seed=$${SOAK_SEED:-20261126} --hypothesis-show-statistics
 
 test-integration: install  ## the pipeline over real HTTP against the emulator and sink
 	$(BIN)/pytest -m integration

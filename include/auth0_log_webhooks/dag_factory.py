@@ -19,7 +19,6 @@ from auth0_log_webhooks import replay
 from auth0_log_webhooks.contracts import Chunk, DeliveryReport, ReplayChunk, ReplayReport, RunSummary
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.runtime import current_run
-from auth0_log_webhooks.staging import NothingStagedError
 from auth0_log_webhooks.steps import commit as commit_step
 from auth0_log_webhooks.steps import deliver as deliver_step
 from auth0_log_webhooks.steps import fetch as fetch_step
@@ -81,15 +80,13 @@ def pipeline_dag(pipeline: Pipeline, *, schedule: str | None = None, doc_md: str
             return deliver_step.deliver_chunk(pipeline, run, chunk)
 
         # all_done: commit runs after failed deliveries (to keep what is settled) and after a skipped
-        # deliver (nothing was selected: the checkpoint still moves past the logs that were read).
+        # deliver (nothing was selected: the checkpoint still moves past the logs that were read). After
+        # a failed fetch it fails too (nothing staged), so the run is never green when nothing was read.
         @task(trigger_rule="all_done", retries=0)
         def commit() -> RunSummary:
             """Advance the checkpoint past what is delivered or kept; fail if anything is left."""
             run, _ = current_run()
-            try:
-                return commit_step.commit_checkpoint(pipeline, run)
-            except NothingStagedError as exc:  # the fetch failed: there is nothing to commit
-                raise AirflowSkipException(str(exc)) from None
+            return commit_step.commit_checkpoint(pipeline, run)
 
         chunks = fetch()
         [chunks, deliver.expand(chunk=chunks)] >> commit()

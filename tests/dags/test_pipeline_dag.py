@@ -180,7 +180,7 @@ def test_dead_lettered_messages_fail_the_run_at_commit_and_the_checkpoint_passes
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[-120])
     configure(max_attempts=1)
-    sink.add_fault(status=410)
+    sink.add_fault(status=422)  # refused for good, but not a "stop sending" answer (401, 403, 410)
 
     dag_run = run()
 
