@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -120,6 +120,7 @@ class CheckpointModel(RuleBasedStateMachine):
             "expired_checkpoint": policy,
         }
         self.variables.set(PIPELINE.config_variable, json.dumps(config))
+        self.tenant.add(["s", "f", "sapi", "fp"] * 3)
 
     def _answer(self, ids: tuple[str, ...]) -> int:
         self.requests += 1
@@ -145,6 +146,10 @@ class CheckpointModel(RuleBasedStateMachine):
 
     @rule(count=st.integers(1, 6))
     def retention_passes(self, count: int) -> None:
+        """Auth0 drops its oldest logs as they pass the tenant's retention."""
+        self._drop(count)
+
+    def _drop(self, count: int) -> None:
         """Auth0 drops the oldest logs; if the pipeline never started, they were never its to lose."""
         dropped = self.tenant.logs[self.tenant.purged : self.tenant.purged + count]
         self.tenant.purged += len(dropped)
@@ -153,13 +158,23 @@ class CheckpointModel(RuleBasedStateMachine):
         if self.variables.get(CHECKPOINT) is None or self.policy == "restart_from_oldest":
             self.excused |= {log["log_id"] for log in dropped}
 
+    @precondition(lambda self: self.variables.get(CHECKPOINT) is not None)
+    @rule(beyond=st.integers(0, 3))
+    def retention_passes_the_checkpoint(self, beyond: int) -> None:
+        """Auth0 drops every log up to the checkpoint and a few after it (the pipeline was paused too long)."""
+        checkpoint = str(self.variables.get(CHECKPOINT))
+        logs = self.tenant.logs
+        upto = next((i for i, log in enumerate(logs) if str(log.get("log_id") or "") > checkpoint), len(logs))
+        self._drop(max(0, upto + beyond - self.tenant.purged))
+
     # -- runs ----------------------------------------------------------------------------------
 
     def _fetch(self, run: ModelRun) -> None:
         run.known = len(self.tenant.logs)
         try:
             run.chunks = fetch_logs(PIPELINE, run.info, run.params, variables=self.variables, hook=self.tenant)
-        except (InvalidCheckpointError, ExpiredCheckpointError):
+        except (InvalidCheckpointError, ExpiredCheckpointError) as exc:
+            event(f"fetch refused: {type(exc).__name__}")
             run.chunks = []  # refused with a message; the run fails, nothing staged
 
     @precondition(lambda self: len(self.runs) < 6)
@@ -188,6 +203,16 @@ class CheckpointModel(RuleBasedStateMachine):
         run = ModelRun(info, params, [])
         self._fetch(run)
         self.runs.append(run)
+
+    @precondition(lambda self: len(self.runs) < 6)
+    @rule(kind=st.sampled_from(["plain", "plain", "shaping", "log_types"]))
+    def whole_run(self, kind: str) -> None:
+        """A run from fetch to commit, every delivery task run once (the scheduler's usual day)."""
+        self.start_run(kind, pick=len(self.runs))
+        run = self.runs[-1]
+        for chunk in run.chunks:
+            self._deliver(run, chunk)
+        self.commit(len(self.runs) - 1)
 
     @precondition(lambda self: self.runs)
     @rule(which=st.integers(0, 100))
@@ -220,6 +245,15 @@ class CheckpointModel(RuleBasedStateMachine):
         self.crash_at = None if crash is None else self.requests + crash
         self._deliver(run, run.chunks[chunk % len(run.chunks)])
         self.crash_at = None
+
+    @precondition(lambda self: any(run.chunks for run in self.runs))
+    @rule(which=st.integers(0, 100))
+    def deliver_every_chunk(self, which: int) -> None:
+        """Every mapped delivery task of a run runs to its end."""
+        runs = [run for run in self.runs if run.chunks]
+        run = runs[which % len(runs)]
+        for chunk in run.chunks:
+            self._deliver(run, chunk)
 
     @precondition(lambda self: any(run.stale for run in self.runs))
     @rule(which=st.integers(0, 100), chunk=st.integers(0, 100))
@@ -270,6 +304,7 @@ class CheckpointModel(RuleBasedStateMachine):
                 commit_checkpoint(PIPELINE, run.info, variables=self.variables)
             succeeded = True
         after = self.variables.get(CHECKPOINT)
+        event(f"commit of a {plan['mode']} run: {'moved' if after != before else 'stayed'}")
         if after != before:
             assert plan["mode"] == "checkpoint", f"a {plan['mode']} run moved the checkpoint"
             assert plan["checkpoint_at_fetch"] == before, "a commit moved a checkpoint its fetch did not start from"
