@@ -10,6 +10,8 @@ refused; those stay kept.
 """
 
 from auth0_log_webhooks.dag_factory import replay_dag
-from auth0_log_webhooks.pipelines import PIPELINES
+from auth0_log_webhooks.pipelines_file import load_pipelines
 
-dag = replay_dag(PIPELINES, dag_id="auth0_webhooks_replay", doc_md=__doc__)
+_pipelines = load_pipelines().pipelines
+if _pipelines:  # with no valid pipeline there is nothing to replay into (the check DAG file says why)
+    dag = replay_dag(_pipelines, dag_id="auth0_webhooks_replay", doc_md=__doc__)

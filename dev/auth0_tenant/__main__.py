@@ -27,6 +27,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[str, int, TenantConfig]:
     parser.add_argument("--events-per-second", type=float, default=0, help="live traffic rate")
     parser.add_argument("--scope", default=DEFAULT_SCOPE, help="scopes granted to the client")
     parser.add_argument("--tenant-name", default="emulator-tenant")
+    on_off = argparse.BooleanOptionalAction
+    parser.add_argument("--token-logs", action=on_off, default=True, help="seccft/feccft logs for token requests")
+    parser.add_argument("--api-limit-logs", action=on_off, default=True, help="api_limit logs for 429s")
+    parser.add_argument("--rate-limit-headers", action=on_off, default=True, help="X-RateLimit-* even when off")
     args = parser.parse_args(argv)
     # Every option but host and port is a TenantConfig field of the same name.
     values = vars(args)

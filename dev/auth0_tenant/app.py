@@ -7,7 +7,11 @@ control routes live under ``/__emulator/`` (no auth, no rate limit). Decisions w
 - Search mode without ``sort`` returns descending log_id (as observed on real tenants).
 - Adjacent query clauses are joined by AND.
 - ``X-RateLimit-Reset`` is when the next request will be let through (see :mod:`.ratelimit`);
-  with rate limiting off (``per_minute`` 0) no X-RateLimit headers are sent.
+  with rate limiting off (``per_minute`` 0) the headers show a full bucket, as Auth0 always sends
+  them (``rate_limit_headers=False`` drops them).
+- A client-credentials exchange writes a ``seccft`` log, a refused one ``feccft`` (once the grant
+  type and client id are known), and a 429 from the rate limit an ``api_limit`` log, as on a real
+  tenant (see :mod:`.traffic`).
 """
 
 from __future__ import annotations
@@ -90,7 +94,7 @@ def _grant(tenant: TenantState, body: dict[str, Any], audiences: set[str]) -> di
     if not grant_type:
         raise oauth_error(400, "invalid_request", "Missing required parameter: grant_type")
     if grant_type != "client_credentials":
-        raise oauth_error(403, "unsupported_grant_type", f"Unsupported grant type: {grant_type}")
+        raise oauth_error(400, "unsupported_grant_type", f"Unsupported grant type: {grant_type}")
     for name in ("client_id", "client_secret", "audience"):
         if not body.get(name):
             raise oauth_error(400, "invalid_request", f"Missing required parameter: {name}")
@@ -121,7 +125,18 @@ def _granted_scope(configured: str, requested: Any) -> str:
 async def post_token(request: Request) -> JSONResponse:
     """Client-credentials grant: form-encoded or JSON body."""
     body = await _token_request(request)
-    token = _grant(tenant_of(request), body, _audiences(request))
+    tenant = tenant_of(request)
+    ip = request.client.host if request.client else "127.0.0.1"
+    agent = request.headers.get("user-agent", "")
+    exchange = body.get("grant_type") == "client_credentials" and body.get("client_id")
+    try:
+        token = _grant(tenant, body, _audiences(request))
+    except Auth0Error as refused:
+        if exchange:
+            reason = str(refused.body.get("error_description", ""))
+            tenant.record_token_exchange(False, str(body.get("audience", "")), "", ip, agent, reason)
+        raise
+    tenant.record_token_exchange(True, str(body["audience"]), token["scope"], ip, agent)
     return JSONResponse(token, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 

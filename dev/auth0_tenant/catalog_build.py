@@ -147,7 +147,12 @@ def build_entry(schema: dict[str, Any], seed: int, fallback_description: str = "
     }
     rng = random.Random(seed)
     if "details" in props:
-        entry["details"] = fill(props["details"], rng, "details")
+        # Auth0 returns ``details`` as an object for every type (the SDK's model is a dict); 15 schemas
+        # leave its type open, which must not make it the string "details".
+        details = props["details"]
+        if _pick_type(details) is None:
+            details = {**details, "type": "object"}
+        entry["details"] = fill(details, rng, "details")
     entry["defaults"] = {
         key: fill(props[key], rng, key) for key in entry["required"] if key not in _SET_BY_EMULATOR and key in props
     }

@@ -18,6 +18,11 @@ class TenantConfig:
     :param rate_limit_per_minute: the bucket's refill rate; 0 disables rate limiting.
     :param events_per_second: live traffic: new logs appear at this rate while the server runs.
     :param scope: space-separated scopes granted to tokens of ``client_id``.
+    :param token_logs: write a ``seccft`` log for each client-credentials exchange (``feccft`` when
+        refused), as Auth0 does; off for tests that need a fixed set of logs.
+    :param api_limit_logs: write an ``api_limit`` log for each request the rate limit refuses.
+    :param rate_limit_headers: send ``X-RateLimit-*`` on every ``/api/v2`` response even when
+        limiting is off (Auth0 always does; the numbers then show a full bucket).
     """
 
     client_id: str = DEFAULT_CLIENT_ID
@@ -32,3 +37,6 @@ class TenantConfig:
     events_per_second: float = 0
     scope: str = DEFAULT_SCOPE
     tenant_name: str = "emulator-tenant"
+    token_logs: bool = True
+    api_limit_logs: bool = True
+    rate_limit_headers: bool = True

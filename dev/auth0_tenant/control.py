@@ -39,6 +39,13 @@ class Faults(BaseModel):
     path_prefix: str = "/api/v2/logs"
 
 
+class OwnTraffic(BaseModel):
+    """Whether the tenant logs its clients' token exchanges and 429s, as Auth0 does."""
+
+    token_logs: bool
+    api_limit_logs: bool
+
+
 class Clock(BaseModel):
     """Move the tenant's clock forward (ages logs and tokens)."""
 
@@ -63,6 +70,13 @@ def set_rate_limit(request: Request, body: RateLimit) -> dict[str, float]:
     """Reconfigure the token bucket (it starts full)."""
     _tenant(request).set_rate_limit(body.burst, body.per_minute)
     return {"burst": body.burst, "per_minute": body.per_minute}
+
+
+@router.put("/own-traffic")
+def set_own_traffic(request: Request, body: OwnTraffic) -> dict[str, bool]:
+    """Turn the logs of the clients' own traffic on or off."""
+    _tenant(request).set_own_traffic_logs(body.token_logs, body.api_limit_logs)
+    return body.model_dump()
 
 
 @router.post("/faults")

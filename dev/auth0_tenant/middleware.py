@@ -54,7 +54,7 @@ class GuardMiddleware:
             self.tenant.count("log_requests")
         headers: dict[str, str] = {}
         if path.startswith("/api/v2/"):
-            decision, headers = self.tenant.rate_limit()
+            decision, headers = self.tenant.rate_limit(scope.get("method", "GET"), path)
             if not decision.allowed:
                 await _send_error(default_api_error(429), headers, scope, receive, send)
                 return

@@ -19,6 +19,7 @@ from dev.auth0_tenant.generator import LogFactory
 from dev.auth0_tenant.logstore import LOG_ID_PATTERN, LogStore
 from dev.auth0_tenant.query import Bounds, Node, bounds_of
 from dev.auth0_tenant.ratelimit import Decision, TokenBucket
+from dev.auth0_tenant.traffic import api_limit_log, token_exchange_log
 
 DAY_MS = 86_400_000
 LOG_SCOPES = frozenset({"read:logs", "read:logs_users"})
@@ -76,6 +77,8 @@ class TenantState:
         # (method, path) of every request no route matched; kept across reset() so that the test
         # fixtures can still name them at teardown (the "unmatched" counter restarts at 0).
         self.unmatched: list[tuple[str, str]] = []
+        self.token_logs = config.token_logs
+        self.api_limit_logs = config.api_limit_logs
         self.reset()
 
     # -- lifecycle and clock -------------------------------------------------------------------
@@ -92,7 +95,8 @@ class TenantState:
             self.tokens: dict[str, _Token] = {}
             self.faults: deque[Fault] = deque()
             self.counters = dict.fromkeys(
-                ("requests", "log_requests", "rate_limited", "tokens_issued", "faults_served", "unmatched"), 0
+                ("requests", "log_requests", "rate_limited", "tokens_issued", "faults_served", "unmatched", "own_logs"),
+                0,
             )
             self.bucket.configure(self.config.rate_limit_burst, self.config.rate_limit_per_minute)
 
@@ -166,14 +170,58 @@ class TenantState:
         """Reconfigure the bucket (it starts full)."""
         self.bucket.configure(burst, per_minute)
 
-    def rate_limit(self) -> tuple[Decision, dict[str, str]]:
-        """Take a token for one /api/v2 request; return the decision and its headers (none if off)."""
+    def rate_limit(self, method: str = "GET", path: str = "/api/v2/logs") -> tuple[Decision, dict[str, str]]:
+        """Take a token for one /api/v2 request; return the decision and its headers.
+
+        With limiting off the headers show a full bucket (none if ``rate_limit_headers`` is off). A
+        refused request writes an ``api_limit`` log when ``api_limit_logs`` is on.
+        """
         decision = self.bucket.acquire()
         if not self.bucket.enabled:
-            return decision, {}
+            if not self.config.rate_limit_headers:
+                return decision, {}
+            full = max(1, self.bucket.burst)
+            return decision, Decision(True, full, full, 0.0).headers(self.wall())
         if not decision.allowed:
             self.count("rate_limited")
+            if self.api_limit_logs:
+                self._own_log(api_limit_log(burst=self.bucket.burst, method=method, path=path, **self._who()))
         return decision, decision.headers(self.wall())
+
+    # -- logs of the clients' own traffic ----------------------------------------------------------
+    def set_own_traffic_logs(self, token_logs: bool, api_limit_logs: bool) -> None:
+        """Turn the ``seccft``/``feccft`` and ``api_limit`` logs on or off (start-up: the config's)."""
+        with self.lock:
+            self.token_logs, self.api_limit_logs = token_logs, api_limit_logs
+
+    def _who(self) -> dict[str, str]:
+        return {
+            "hostname": self.factory.hostname,
+            "tenant_name": self.config.tenant_name,
+            "client_id": self.config.client_id,
+        }
+
+    def _own_log(self, log: dict[str, Any]) -> None:
+        with self.lock:
+            self._catch_up()
+            self.store.append_raw([log], self.now() * 1000)
+            self.counters["own_logs"] += 1
+
+    def record_token_exchange(
+        self, succeeded: bool, audience: str, scope: str, ip: str, user_agent: str, error: str = ""
+    ) -> None:
+        """Write the ``seccft``/``feccft`` log of one client-credentials exchange (if ``token_logs``)."""
+        if self.token_logs:
+            log = token_exchange_log(
+                succeeded=succeeded,
+                audience=audience,
+                scope=scope,
+                ip=ip,
+                user_agent=user_agent,
+                error=error,
+                **self._who(),
+            )
+            self._own_log(log)
 
     # -- tokens --------------------------------------------------------------------------------
     def issue_token(self, audience: str, scope: str) -> dict[str, Any]:

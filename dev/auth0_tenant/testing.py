@@ -22,6 +22,10 @@ from dev.auth0_tenant.state import TenantState
 from dev.server import RunningServer, start_in_thread
 from dev.strict import fail_on_unexpected
 
+FIXED_SET: dict[str, bool] = {"token_logs": False, "api_limit_logs": False}
+"""Overrides for a tenant whose logs are only the generated ones: no logs of the client's own token
+exchanges or 429s, so a test can compare what was delivered with a fixed set."""
+
 
 @dataclass
 class EmulatorHandle:
@@ -70,6 +74,10 @@ class EmulatorHandle:
     def set_rate_limit(self, burst: int, per_minute: float) -> None:
         """Reconfigure the rate limit (``per_minute`` 0: off)."""
         self._control("PUT", "/rate-limit", json={"burst": burst, "per_minute": per_minute})
+
+    def log_own_traffic(self, on: bool) -> None:
+        """Turn the ``seccft``/``feccft`` and ``api_limit`` logs of the clients' own traffic on or off."""
+        self._control("PUT", "/own-traffic", json={"token_logs": on, "api_limit_logs": on})
 
     def fail_next(self, n: int, status: int, latency: float = 0.0, path_prefix: str = "/api/v2/logs") -> None:
         """Fail (status 0: only delay) the next ``n`` requests under ``path_prefix``."""
@@ -145,8 +153,8 @@ def auth0_tenant_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..
 
 @pytest.fixture
 def auth0_tenant(auth0_tenant_factory: Callable[..., EmulatorHandle]) -> EmulatorHandle:
-    """A default emulated tenant (1,000 logs, no rate limit) for tests that just need logs to read.
+    """A default emulated tenant (1,000 logs, no rate limit, :data:`FIXED_SET`) for tests that just need logs to read.
 
     Unmatched requests fail the test as with :func:`auth0_tenant_factory`.
     """
-    return auth0_tenant_factory(logs=1000, rate_limit_per_minute=0)
+    return auth0_tenant_factory(logs=1000, rate_limit_per_minute=0, **FIXED_SET)

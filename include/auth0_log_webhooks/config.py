@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auth0_log_webhooks.checkpoints import parse_start_from
 from auth0_log_webhooks.log_types import parse_level
+from auth0_log_webhooks.management_api import normalise_endpoints
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -40,6 +41,8 @@ class PipelineConfig(BaseModel):
     batch_size: int = Field(default=100, ge=1, le=1000, description="logs per batch (BATCH_SIZE)")
     send_as_batch: bool = Field(default=True, description="one POST per batch, else one per log")
     start_from: str | None = Field(default=None, description="log id or ISO date to start from")
+    api_endpoints: tuple[str, ...] = Field(default=(), description="Management API endpoints (AUTH0_API_ENDPOINTS)")
+    endpoint_match: Literal["segment", "substring"] = "segment"
 
     format: Literal["json_array", "json_lines"] = "json_array"
     log_streams_envelope: bool = False
@@ -84,6 +87,17 @@ class PipelineConfig(BaseModel):
             bad = [code for code in value if not isinstance(code, str) or not _CODE.match(code)]
             if bad:
                 raise ValueError(f"not log type codes: {bad!r}")
+        return value
+
+    @field_validator("api_endpoints", mode="before")
+    @classmethod
+    def _split_endpoints(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if isinstance(value, str):  # the original's comma-separated AUTH0_API_ENDPOINTS
+            value = value.split(",")
+        if isinstance(value, list | tuple) and all(isinstance(entry, str) for entry in value):
+            return normalise_endpoints(value)
         return value
 
     @field_validator("log_level", mode="before")

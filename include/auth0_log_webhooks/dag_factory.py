@@ -50,18 +50,19 @@ def _label_map_index(key: str, label: str) -> None:
 
 
 def pipeline_dag(pipeline: Pipeline, *, schedule: str | None = None, doc_md: str | None = None) -> DAG:
-    """Return the DAG of ``pipeline``; ``schedule`` overrides the pipeline's cron expression."""
+    """Return the DAG of ``pipeline``; ``schedule`` overrides the pipeline's cron expression (None: triggered only)."""
     with DAG(
         dag_id=pipeline.dag_id,
         # Runs cover the period between two ticks. Scheduled and manual runs read since the
         # checkpoint; backfill runs deliver exactly the logs dated in their [start, end) and leave
         # the checkpoint alone, so a backfill over any range tiles it without gaps.
-        schedule=CronDataIntervalTimetable(schedule or pipeline.schedule, timezone="UTC"),
+        schedule=CronDataIntervalTimetable(cron, timezone="UTC") if (cron := schedule or pipeline.schedule) else None,
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        params=trigger_params(),
-        tags=["auth0", "webhooks"],
+        # A management pipeline delivers sapi/fapi only: its type and level filters are not offered.
+        params={k: v for k, v in trigger_params().items() if pipeline.kind != "management" or not k.startswith("log_")},
+        tags=["auth0", "webhooks", pipeline.kind],
         doc_md=doc_md,
         default_args=DEFAULT_ARGS,
     ) as dag:
@@ -119,7 +120,10 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
                 sorted(pipelines)[0], type="string", enum=sorted(pipelines), description="whose dead letters"
             ),
             "entries": Param(
-                None, type=["null", "array"], items={"type": "string"}, description="entry ids; empty: all"
+                None,
+                type=["null", "array"],
+                items={"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*/msg_[0-9a-f]{40}$"},
+                description="entry ids (<pipeline>/msg_<40 hex>, of the chosen pipeline); empty: all",
             ),
             "max_entries": Param(1000, type="integer", minimum=1, description="replay at most this many"),
             "max_tasks": Param(16, type="integer", minimum=1, maximum=1024, description="mapped delivery tasks"),

@@ -9,6 +9,8 @@ The ``auth0_webhooks_replay`` DAG re-sends entries and removes those it delivere
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -17,6 +19,30 @@ from typing import Any
 from airflow.sdk import ObjectStoragePath
 
 from auth0_log_webhooks.delivery import Failure
+
+log = logging.getLogger(__name__)
+
+PIPELINE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}", re.ASCII)
+WEBHOOK_ID = re.compile(r"msg_[0-9a-f]{40}", re.ASCII)
+ENTRY_FORMAT = "<pipeline>/msg_<40 lowercase hex digits>"
+
+
+class InvalidEntryError(ValueError):
+    """An entry id that is not ``<pipeline>/msg_<40 hex>``, or a letter whose content disagrees with its name."""
+
+
+def split_entry_id(entry_id: str) -> tuple[str, str]:
+    """Return ``(pipeline, webhook_id)`` of an entry id, each checked against its strict pattern.
+
+    Only these validated parts ever become a path, so an entry id cannot reach outside its
+    pipeline's folder (``..``, ``/``, absolute paths and other pipelines' names are refused).
+
+    :raises InvalidEntryError: naming the entry id and the expected format.
+    """
+    pipeline, slash, webhook_id = entry_id.partition("/") if isinstance(entry_id, str) else ("", "", "")
+    if not slash or not PIPELINE_NAME.fullmatch(pipeline) or not WEBHOOK_ID.fullmatch(webhook_id):
+        raise InvalidEntryError(f"dead letter entry {str(entry_id)[:120]!r} is not {ENTRY_FORMAT}")
+    return pipeline, webhook_id
 
 
 @dataclass(frozen=True)
@@ -49,6 +75,7 @@ class DeadLetterStore:
         self.root = ObjectStoragePath(root.rstrip("/"))
 
     def _file(self, pipeline: str, webhook_id: str) -> ObjectStoragePath:
+        pipeline, webhook_id = split_entry_id(f"{pipeline}/{webhook_id}")
         return self.root / pipeline / f"{webhook_id}.json"
 
     def put(self, pipeline: str, failure: Failure, *, dag_id: str, run_id: str) -> DeadLetter:
@@ -76,7 +103,12 @@ class DeadLetterStore:
         """Yield the kept entries (of one pipeline, or all), oldest first by their first log id."""
         folders = [self.root / pipeline] if pipeline else (list(self.root.iterdir()) if self.root.exists() else [])
         files = [f for folder in folders if folder.exists() for f in folder.iterdir() if f.name.endswith(".json")]
-        letters = (self._load_file(f) for f in files)
+        letters = []
+        for file in files:
+            try:
+                letters.append(self._load_checked(file.parent.name, file.name.removesuffix(".json")))
+            except InvalidEntryError as exc:
+                log.warning("Skipping %s (left in place): %s", file, exc)
         yield from sorted(letters, key=lambda letter: letter.log_ids[0] if letter.log_ids else "")
 
     def get(self, entry_id: str) -> DeadLetter:
@@ -84,11 +116,13 @@ class DeadLetterStore:
 
         :raises KeyError: naming the entry if it does not exist.
         """
-        pipeline, _, webhook_id = entry_id.partition("/")
-        target = self._file(pipeline, webhook_id)
-        if not webhook_id or not target.exists():
+        try:
+            pipeline, webhook_id = split_entry_id(entry_id)
+        except InvalidEntryError as exc:
+            raise KeyError(f"no dead letter {entry_id!r} under {self.root}: {exc}") from None
+        if not self._file(pipeline, webhook_id).exists():
             raise KeyError(f"no dead letter {entry_id!r} under {self.root}")
-        return self._load_file(target)
+        return self._load_checked(pipeline, webhook_id)
 
     def remove(self, letter: DeadLetter) -> None:
         """Delete an entry (once it has been delivered)."""
@@ -100,7 +134,13 @@ class DeadLetterStore:
         """Return where a pipeline's entries are kept, for messages to users."""
         return str(self.root / pipeline)
 
-    @staticmethod
-    def _load_file(path: ObjectStoragePath) -> DeadLetter:
-        data: Mapping[str, Any] = json.loads(path.read_bytes())
-        return DeadLetter(**data)
+    def _load_checked(self, pipeline: str, webhook_id: str) -> DeadLetter:
+        """Load the letter kept at ``pipeline/webhook_id``; refuse one whose content names another entry."""
+        data: Mapping[str, Any] = json.loads(self._file(pipeline, webhook_id).read_bytes())
+        letter = DeadLetter(**data)
+        if (letter.pipeline, letter.webhook_id) != (pipeline, webhook_id):
+            raise InvalidEntryError(
+                f"dead letter {pipeline}/{webhook_id} says it is {str(letter.pipeline)[:60]!r}/"
+                f"{str(letter.webhook_id)[:60]!r}; it was edited or moved and is not replayed"
+            )
+        return letter

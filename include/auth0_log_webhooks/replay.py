@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 
 from auth0_log_webhooks.contracts import ReplayChunk, ReplayReport
-from auth0_log_webhooks.dead_letters import DeadLetterStore
+from auth0_log_webhooks.dead_letters import DeadLetterStore, InvalidEntryError, split_entry_id
 from auth0_log_webhooks.delivery import WebhookSender, open_sender
-from auth0_log_webhooks.pipelines import PIPELINES, Pipeline
+from auth0_log_webhooks.pipelines import Pipeline
+from auth0_log_webhooks.pipelines_file import pipeline_named
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, load_config
 from auth0_log_webhooks.staging import chunk_ranges
 
@@ -25,16 +26,28 @@ class ReplayIncompleteError(RuntimeError):
     """Some dead letters could not be delivered; they stay in the store."""
 
 
-def pipeline_named(name: str) -> Pipeline:
-    """Return a pipeline by DAG id; raise ValueError listing the known ones."""
-    if name not in PIPELINES:
-        raise ValueError(f"unknown pipeline {name!r}; known: {', '.join(sorted(PIPELINES))}")
-    return PIPELINES[name]
-
-
 def store_for(pipeline: Pipeline, variables: Variables) -> DeadLetterStore:
     """Return the pipeline's dead-letter store (from its config Variable)."""
     return DeadLetterStore(load_config(pipeline, None, variables).dead_letter_root)
+
+
+def checked_entries(pipeline: Pipeline, entries: Sequence[object]) -> list[str]:
+    """Return the entry ids if each is ``<pipeline>/msg_<40 hex>`` of ``pipeline``, each once.
+
+    :raises InvalidEntryError: naming the first entry that is malformed or of another pipeline.
+    """
+    checked: list[str] = []
+    for entry in entries:
+        if not isinstance(entry, str):
+            raise InvalidEntryError(f"dead letter entries are strings, not {type(entry).__name__}")
+        name, _ = split_entry_id(entry)
+        if name != pipeline.dag_id:
+            raise InvalidEntryError(
+                f"dead letter entry {entry!r} belongs to pipeline {name!r}; this replay was triggered for "
+                f"{pipeline.dag_id!r}. Trigger a replay of {name!r} for it."
+            )
+        checked.append(entry)
+    return list(dict.fromkeys(checked))
 
 
 def plan_replay(
@@ -47,13 +60,14 @@ def plan_replay(
 ) -> list[ReplayChunk]:
     """Choose the entries to replay (all, or those named) and split them into chunks for mapped tasks.
 
+    :raises InvalidEntryError: naming an entry id that is malformed or of another pipeline.
     :raises KeyError: naming an entry that does not exist.
     """
     variables = variables or AirflowVariables()
     pipeline = pipeline_named(pipeline_name)
     store = store_for(pipeline, variables)
     if entries:
-        chosen = list(dict.fromkeys(store.get(entry).entry_id for entry in entries))  # each once
+        chosen = [store.get(entry).entry_id for entry in checked_entries(pipeline, entries)]
     else:
         chosen = [letter.entry_id for letter in store.entries(pipeline.dag_id)]
     chosen = chosen[:max_entries]
@@ -84,8 +98,8 @@ def replay_chunk(
     store = store_for(pipeline, variables)
     sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
     report = ReplayReport(delivered=0, still_failing=0, logs_delivered=0)
-    for entry_id in chunk["entries"]:
-        letter = store.get(entry_id)
+    for entry_id in checked_entries(pipeline, chunk["entries"]):
+        letter = store.get(entry_id)  # its content is checked to name this same pipeline and webhook id
         failures = sender.deliver_batch(letter.logs)
         if failures:
             # Keep the new failures first, then drop the old entry unless one of them replaced it:

@@ -7,8 +7,10 @@ is computed here, once, so the two cannot drift apart.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+
+from auth0_log_webhooks.headers import parse_retry_after
+
+__all__ = ["USER_AGENT", "backoff_seconds", "parse_retry_after"]
 
 USER_AGENT = "auth0-log-webhooks/0.1 (Apache Airflow)"
 
@@ -21,19 +23,3 @@ def backoff_seconds(attempt: int, initial: float, maximum: float, *, rng: random
     """
     ceiling = min(maximum, initial * 2 ** min(attempt - 1, 30))
     return (rng or random).uniform(ceiling / 2, ceiling)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Return the seconds a ``Retry-After`` header asks for (delta-seconds or HTTP date), or None."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())

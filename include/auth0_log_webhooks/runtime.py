@@ -96,12 +96,12 @@ def current_run() -> tuple[RunInfo, dict[str, Any]]:
 
 
 def load_config(pipeline: Pipeline, params: Mapping[str, Any] | None, variables: Variables) -> PipelineConfig:
-    """Return the run's settings: the pipeline's config Variable overridden by the run's params.
+    """Return the run's settings: the pipelines file's, its config Variable over them, the run's params over both.
 
     :raises ConfigError: naming the Variable (or the params) and every bad field.
     """
     variable = parse_variable(variables.get(pipeline.config_variable), pipeline.config_variable)
-    return resolve_config(variable, params, pipeline.config_variable)
+    return resolve_config({**pipeline.settings, **variable}, params, pipeline.config_variable)
 
 
 def run_staging(pipeline: Pipeline, run: RunInfo, variables: Variables) -> RunStaging:

@@ -23,6 +23,7 @@ tasks run on several machines.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -50,9 +51,22 @@ class NothingStagedError(FileNotFoundError):
     """The run's fetch has not staged a plan: it failed, was cleared, or staged elsewhere."""
 
 
+RUN_KEY_PREFIX_CHARS = 48
+
+
 def run_key(run_id: str) -> str:
-    """Return a run id made safe as a single path segment."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
+    """Return a run's folder name: a readable prefix of its id, then 16 hex of the id's SHA-256.
+
+    The digest keeps run ids that differ only in characters the prefix replaces (``:``, ``+``,
+    ``_``) apart; ``.``, ``..`` and an empty id are refused, so no run's folder is the DAG's folder.
+
+    :raises ValueError: for an empty run id, ``.`` or ``..``.
+    """
+    if run_id.strip() in ("", ".", ".."):
+        raise ValueError(f"run id {run_id!r} cannot name a staging folder; trigger the run with another run id")
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "_", run_id, flags=re.ASCII)[:RUN_KEY_PREFIX_CHARS].strip("_")
+    digest = hashlib.sha256(run_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{readable}-{digest}" if readable else digest
 
 
 @dataclass

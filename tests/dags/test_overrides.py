@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from dev.auth0_tenant.testing import FIXED_SET
 from tests.dags.conftest import task_states
 from tests.dags.test_pipeline_dag import selected
 
@@ -22,7 +23,7 @@ CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
 @pytest.fixture
 def tenant(auth0_tenant_factory):
     """1,500 logs over the last 2 days, no rate limit."""
-    return auth0_tenant_factory(logs=1500, seed=29, history_days=2, rate_limit_per_minute=0)
+    return auth0_tenant_factory(logs=1500, seed=29, history_days=2, rate_limit_per_minute=0, **FIXED_SET)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from auth0_log_webhooks.checkpoints import cursor_for_time, log_time
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from dev.auth0_tenant.testing import FIXED_SET
 from tests.dags.conftest import task_states
 
 pytestmark = pytest.mark.dag
@@ -28,7 +29,7 @@ def selected(tenant, after: str | None = None, codes: set[str] | None = None) ->
 @pytest.fixture
 def tenant(auth0_tenant_factory):
     """600 logs over the last 2 days, no rate limit."""
-    return auth0_tenant_factory(logs=600, seed=23, history_days=2, rate_limit_per_minute=0)
+    return auth0_tenant_factory(logs=600, seed=23, history_days=2, rate_limit_per_minute=0, **FIXED_SET)
 
 
 @pytest.fixture

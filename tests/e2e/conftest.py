@@ -5,16 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines_file import DEFAULT_PATH, ENV_VAR
 from dev.airflow_env import AirflowStandalone
-from dev.auth0_tenant.testing import EmulatorHandle, start_emulator
+from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle, start_emulator
 from dev.strict import describe_unexpected
 from dev.webhook_sink.app import SinkServer, start_sink
 from dev.webhook_sink.config import SinkConfig
@@ -31,6 +33,12 @@ class Stack:
     sink: SinkServer
     signing_secret: str
     workdir: Path
+    more_secrets: list[str] = field(default_factory=list)  # those of the pipelines a test adds
+
+    @property
+    def pipelines_file(self) -> Path:
+        """The pipelines file Airflow reads (a copy of include/pipelines.yaml a test may extend)."""
+        return self.workdir / "pipelines.yaml"
 
     def fresh_start(self) -> str | None:
         """Clear the sink's records and faults; return the checkpoint the next run starts after."""
@@ -56,12 +64,25 @@ class Stack:
 
     def secrets(self) -> list[str]:
         """Every secret that must never show up in a task log."""
-        return [self.tenant.client_secret, self.signing_secret, WEBHOOK_AUTHORIZATION.split()[1]]
+        return [self.tenant.client_secret, self.signing_secret, WEBHOOK_AUTHORIZATION.split()[1], *self.more_secrets]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Move tests marked ``scans_task_logs`` after every other test: they read the logs the others' runs leave."""
     items.sort(key=lambda item: item.get_closest_marker("scans_task_logs") is not None)
+
+
+def auth0_connection(tenant: EmulatorHandle) -> dict:
+    """Return the airflow_settings.yaml entry of an ``auth0`` connection to an emulator."""
+    host, port = tenant.domain.split(":")
+    return {
+        "conn_type": "auth0",
+        "conn_host": host,
+        "conn_port": int(port),
+        "conn_login": tenant.client_id,
+        "conn_password": tenant.client_secret,
+        "conn_extra": {"scheme": "http"},
+    }
 
 
 def wait_for_runs(airflow: AirflowStandalone, dag_id: str, count: int, run_type: str | None = None) -> list[str]:
@@ -80,16 +101,18 @@ def wait_for_runs(airflow: AirflowStandalone, dag_id: str, count: int, run_type:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Start Airflow with airflow_settings.yaml applied and the connections pointed at local servers.
 
-    The DAG's schedule is moved to once a day: unpausing runs yesterday's interval at once (waited
+    The tenant is a fixed set (no logs of the pipeline's own token exchanges) unless a test turns
+    them on. The DAG's schedule is moved to once a day: unpausing runs yesterday's interval at once (waited
     for here), and no other scheduled run comes during the tests; backfill windows are days.
 
     At teardown the session fails if the emulator or the sink saw a request it does not serve:
     here every request comes from the DAG's tasks or from the tests' control calls, none on purpose.
     """
     workdir = tmp_path_factory.mktemp("e2e")
+    shutil.copy(DEFAULT_PATH, workdir / "pipelines.yaml")
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
     tenant = start_emulator(
-        logs=3000, seed=11, history_days=3, client_secret="e2e-client-secret-" + os.urandom(8).hex()
+        logs=3000, seed=11, history_days=3, client_secret="e2e-client-secret-" + os.urandom(8).hex(), **FIXED_SET
     )
     sink = start_sink(
         SinkConfig(record_path=workdir / "sink.jsonl", secrets=(secret,), authorization=WEBHOOK_AUTHORIZATION)
@@ -98,6 +121,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         workdir / "airflow",
         extra_env={
             "AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE": "0 0 * * *",
+            "AUTH0_MANAGEMENT_API_WEBHOOKS_SCHEDULE": "0 0 * * *",
+            ENV_VAR: str(workdir / "pipelines.yaml"),  # tests/e2e/test_pipelines.py adds tenants and receivers
             # Notice a task whose process died with its scheduler within seconds, not the default 5 minutes.
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
             # After a crash, the restarted scheduler resets the dead one's queued and running tasks
@@ -108,17 +133,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     try:
         airflow.start()
-        host, port = tenant.domain.split(":")
         airflow.apply_settings(
             connections={
-                "auth0_default": {
-                    "conn_type": "auth0",
-                    "conn_host": host,
-                    "conn_port": int(port),
-                    "conn_login": tenant.client_id,
-                    "conn_password": tenant.client_secret,
-                    "conn_extra": {"scheme": "http"},
-                },
+                "auth0_default": auth0_connection(tenant),
                 "auth0_webhook_default": {
                     "conn_type": "http",
                     "conn_host": f"{sink.url}/hook",

@@ -12,6 +12,7 @@ import pytest
 
 from auth0_log_webhooks.circuit import CircuitOpenError
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from dev.auth0_tenant.testing import FIXED_SET
 from tests.integration.test_delivery_faults import assert_nothing_lost, selected
 
 pytestmark = pytest.mark.integration
@@ -22,7 +23,7 @@ CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
 @pytest.fixture
 def tenant(auth0_tenant_factory):
     """300 logs, 286 selected: six batches of 50, one delivery task (so the order is known)."""
-    return auth0_tenant_factory(logs=300, seed=17, rate_limit_per_minute=0)
+    return auth0_tenant_factory(logs=300, seed=17, rate_limit_per_minute=0, **FIXED_SET)
 
 
 @pytest.mark.parametrize("status", [401, 403, 410], ids=lambda status: f"http{status}")

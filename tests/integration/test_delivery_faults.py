@@ -23,6 +23,7 @@ from standardwebhooks.webhooks import Webhook
 
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError
+from dev.auth0_tenant.testing import FIXED_SET
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +66,7 @@ def attempts_by_webhook_id(sink) -> dict[str, list[dict[str, Any]]]:
 @pytest.fixture
 def tenant(auth0_tenant_factory):
     """An emulated tenant with 300 logs (286 selected: three batches of at most 100) and no rate limit."""
-    return auth0_tenant_factory(logs=300, seed=11, rate_limit_per_minute=0)
+    return auth0_tenant_factory(logs=300, seed=11, rate_limit_per_minute=0, **FIXED_SET)
 
 
 # -- transient errors ------------------------------------------------------------------------------

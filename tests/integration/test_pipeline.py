@@ -8,6 +8,7 @@ import pytest
 
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError
+from dev.auth0_tenant.testing import FIXED_SET
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +23,7 @@ def selected_ids(tenant, after: str | None = None) -> list[str]:
 @pytest.fixture
 def tenant(auth0_tenant_factory):
     """An emulated tenant with 2,500 logs and no rate limit."""
-    return auth0_tenant_factory(logs=2500, seed=7, rate_limit_per_minute=0)
+    return auth0_tenant_factory(logs=2500, seed=7, rate_limit_per_minute=0, **FIXED_SET)
 
 
 def test_two_runs_deliver_every_selected_log_exactly_once(
@@ -62,7 +63,7 @@ def test_the_checkpoint_passes_unselected_logs_at_the_end(
 def test_reading_respects_the_rate_limit_without_spending_429s(
     auth0_tenant_factory, webhook_sink, wire_connections, run_pipeline
 ):
-    tenant = auth0_tenant_factory(logs=2000, seed=3, rate_limit_burst=5, rate_limit_per_minute=600)
+    tenant = auth0_tenant_factory(logs=2000, seed=3, rate_limit_burst=5, rate_limit_per_minute=600, **FIXED_SET)
     wire_connections(tenant, webhook_sink)
     outcome = run_pipeline()
     assert outcome.plan["fetched"] == 2000

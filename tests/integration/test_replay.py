@@ -91,7 +91,7 @@ def test_plan_is_empty_when_there_are_no_dead_letters(variables):
 
 
 def test_plan_raises_key_error_naming_the_entry_when_an_entry_is_unknown(kept, variables):
-    unknown = f"{DAG_ID}/msg_does_not_exist"
+    unknown = f"{DAG_ID}/msg_{'0' * 40}"
 
     with pytest.raises(KeyError, match=re.escape(unknown)):
         replay.plan_replay(DAG_ID, [entry_id(kept[0]), unknown], 1000, 4, variables=variables)
@@ -237,3 +237,60 @@ def test_dead_letter_files_hold_what_replay_needs(kept):
         assert letter["last_status"] == 400
         assert json.loads(letter["last_body_excerpt"])["error"] == "fault:400"
         assert [log["log_id"] for log in letter["logs"]] == letter["log_ids"]
+
+
+# -- entry ids are validated before anything is read, sent or deleted ---------------------------------
+
+
+def _planted_letter(kept: list[dict[str, Any]], path) -> None:
+    """Write a copy of a kept letter where an entry id that is a path would reach."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(kept[0]))
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "other_pipeline/msg_" + "a" * 40,
+        f"{DAG_ID}/../../elsewhere/f",
+        f"{DAG_ID}/msg_" + "a" * 39 + "/../f",
+        "/etc/passwd",
+        f"{DAG_ID}/MSG_" + "A" * 40,
+        f"{DAG_ID}/msg_" + "a" * 40 + ".json",
+        "",
+    ],
+    ids=["other-pipeline", "dotdot", "dotdot-after-id", "absolute", "uppercase", "suffix", "empty"],
+)
+def test_an_entry_that_is_not_an_id_of_the_chosen_pipeline_is_refused_and_nothing_is_sent_or_deleted(
+    kept, tmp_path, webhook_sink, variables, entry
+):
+    planted = [tmp_path / "dead" / "other_pipeline" / f"msg_{'a' * 40}.json", tmp_path / "elsewhere" / "f.json"]
+    for path in planted:
+        _planted_letter(kept, path)
+    sent_before = len(webhook_sink.requests())
+    chunk = {"pipeline": DAG_ID, "pool": AUTHENTICATION_API.pool, "entries": [entry], "label": "1 dead letters"}
+
+    with pytest.raises(ValueError, match="dead letter entry"):
+        replay.plan_replay(DAG_ID, [entry], 1000, 4, variables=variables)
+    with pytest.raises(ValueError, match="dead letter entry"):
+        replay.replay_chunk(chunk, REPLAY_RUN, variables=variables)  # a chunk from XCom is checked again
+
+    assert len(webhook_sink.requests()) == sent_before
+    assert all(path.exists() for path in planted)
+
+
+def test_a_letter_whose_content_names_another_entry_is_neither_sent_nor_deleted(
+    kept, tmp_path, webhook_sink, variables, dead_letters
+):
+    """A file renamed (or edited) so its name and content disagree is refused by name, left in place."""
+    target = tmp_path / "dead" / DAG_ID / f"{kept[1]['webhook_id']}.json"
+    target.write_text(json.dumps({**kept[1], "webhook_id": kept[0]["webhook_id"]}))
+    chunk = {"pipeline": DAG_ID, "pool": AUTHENTICATION_API.pool, "entries": [entry_id(kept[1])], "label": "1"}
+    sent_before = len(webhook_sink.requests())
+
+    with pytest.raises(ValueError, match="edited or moved"):
+        replay.replay_chunk(chunk, REPLAY_RUN, variables=variables)
+
+    assert len(webhook_sink.requests()) == sent_before
+    assert target.exists()
+    assert len(dead_letters()) == 3

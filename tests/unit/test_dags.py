@@ -8,7 +8,8 @@ import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API, MANAGEMENT_API
+from auth0_log_webhooks.pipelines_file import DEFAULT_PATH, ENV_VAR
 
 pytestmark = pytest.mark.unit
 
@@ -25,13 +26,49 @@ def dagbag() -> DagBag:
 
 def test_every_dag_file_imports_without_errors_or_warnings(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dags) == {AUTHENTICATION_API.dag_id, "auth0_webhooks_replay"}
+    assert set(dagbag.dags) == {AUTHENTICATION_API.dag_id, MANAGEMENT_API.dag_id, "auth0_webhooks_replay"}
     assert dagbag.dag_warnings == set()
 
 
 def test_a_pool_missing_from_the_settings_would_be_reported():
     bag = DagBag(dag_folder=str(REPO / "dags"), known_pools={"default_pool"})
     assert {str(w.warning_type) for w in bag.dag_warnings} == {"non-existent pool"}
+
+
+def test_a_bad_pipelines_entry_is_an_import_error_naming_it_and_the_other_pipelines_stay(tmp_path, monkeypatch):
+    document = yaml.safe_load(DEFAULT_PATH.read_text())
+    document["pipelines"].append(
+        {"id": "tenant_b", "kind": "management", "webhook_connection": "b", "filters": {"api_endpoints": 7}}
+    )
+    path = tmp_path / "pipelines.yaml"
+    path.write_text(yaml.safe_dump(document))
+    monkeypatch.setenv(ENV_VAR, str(path))
+    bag = DagBag(dag_folder=str(REPO / "dags"), known_pools=POOLS | {"default_pool"})
+    assert set(bag.dags) == {AUTHENTICATION_API.dag_id, MANAGEMENT_API.dag_id, "auth0_webhooks_replay"}
+    ((failed_file, error),) = bag.import_errors.items()
+    assert failed_file.endswith("auth0_pipelines_file_check.py")
+    assert f"{path} has 1 invalid pipeline entry" in error
+    assert "entry 3 ('tenant_b'): filters.api_endpoints.list[str]: Input should be a valid list" in error
+
+
+def test_each_entry_of_the_pipelines_file_becomes_a_dag(tmp_path, monkeypatch):
+    entries = [
+        {"id": f"tenant_{name}", "kind": kind, "webhook_connection": f"hook_{name}", "pool": "default_pool"}
+        for name, kind in (("a", "authentication"), ("b", "management"), ("c", "authentication"))
+    ]
+    entries[2]["schedule"] = None
+    path = tmp_path / "pipelines.yaml"
+    path.write_text(yaml.safe_dump({"pipelines": entries}))
+    monkeypatch.setenv(ENV_VAR, str(path))
+    monkeypatch.setenv("TENANT_A_SCHEDULE", "0 * * * *")
+    bag = DagBag(dag_folder=str(REPO / "dags"), known_pools={"default_pool"})
+    assert bag.import_errors == {}
+    assert set(bag.dags) == {"tenant_a", "tenant_b", "tenant_c", "auth0_webhooks_replay"}
+    assert bag.dags["tenant_a"].timetable.expression == "0 * * * *"
+    assert bag.dags["tenant_b"].timetable.expression == "*/5 * * * *"
+    assert type(bag.dags["tenant_c"].timetable).__name__ == "NullTimetable"  # triggered runs only
+    replay = bag.dags["auth0_webhooks_replay"]
+    assert replay.params.get_param("pipeline").schema["enum"] == ["tenant_a", "tenant_b", "tenant_c"]
 
 
 def test_dag_files_read_no_variable_at_import(monkeypatch):
@@ -63,3 +100,10 @@ def test_trigger_params_offer_the_originals_settings_with_no_override_by_default
     names = {"start_from", "log_types", "log_level", "batch_size", "send_as_batch", "format", "max_logs_per_run"}
     assert set(params) == names
     assert all(params[name] is None for name in names)
+
+
+def test_the_management_pipeline_offers_no_type_or_level_override_and_uses_its_own_webhook(dagbag):
+    dag = dagbag.dags[MANAGEMENT_API.dag_id]
+    assert set(dag.params) == {"start_from", "batch_size", "send_as_batch", "format", "max_logs_per_run"}
+    assert MANAGEMENT_API.webhook_conn_id == "auth0_mgmt_webhook_default"
+    assert dag.get_task("deliver").pool in POOLS

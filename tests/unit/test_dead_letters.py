@@ -1,8 +1,12 @@
 """Dead letters in a local folder: kept with their reason, listed, fetched, removed, never doubled."""
 
-import pytest
+import re
 
-from auth0_log_webhooks.dead_letters import DeadLetterStore
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from auth0_log_webhooks.dead_letters import DeadLetterStore, InvalidEntryError, split_entry_id
 from auth0_log_webhooks.delivery import AttemptRecord, Failure
 from auth0_log_webhooks.payloads import encode
 
@@ -75,3 +79,26 @@ def test_get_names_the_entry_when_it_does_not_exist(store, entry_id):
     store.put("pipe", failure(1), dag_id="dag", run_id="r")
     with pytest.raises(KeyError, match=f"no dead letter '{entry_id}'"):
         store.get(entry_id)
+
+
+@given(
+    st.text(max_size=120)
+    | st.builds(lambda a, b: f"{a}/msg_{b}", st.text(max_size=20), st.text("0123456789abcdef./", max_size=44))
+)
+def test_an_entry_id_is_either_refused_or_two_plain_segments_that_rebuild_it(entry_id):
+    try:
+        pipeline, webhook_id = split_entry_id(entry_id)
+    except InvalidEntryError as exc:
+        message = str(exc)
+    else:
+        message = ""
+        assert f"{pipeline}/{webhook_id}" == entry_id
+        assert pipeline not in (".", "..")
+        assert "/" not in pipeline
+        assert re.fullmatch(r"msg_[0-9a-f]{40}", webhook_id)
+    assert not message or "is not <pipeline>/msg_<40 lowercase hex digits>" in message
+
+
+def test_get_refuses_a_malformed_entry_id_before_touching_the_store(store):
+    with pytest.raises(KeyError, match=r"is not <pipeline>/msg_<40 lowercase hex digits>"):
+        store.get("pipe/../../etc/passwd")

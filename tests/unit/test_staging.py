@@ -1,10 +1,13 @@
 """Run staging in a local folder: batches, plan and ledger round trips; cutting batches; chunking them."""
 
 import itertools
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from auth0_log_webhooks.checkpoints import cursor_for_time
 from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Plan
@@ -70,7 +73,32 @@ def staging(tmp_path) -> RunStaging:
 def test_the_run_folder_is_a_safe_single_segment_when_the_run_id_has_colons_and_plus(staging, tmp_path):
     staging.write_batch(0, [])
     assert (tmp_path / "dag" / run_key(RUN_ID) / "g001" / "batches" / "000000.jsonl").exists()
-    assert run_key(RUN_ID) == "manual__2026-11-26T05_00_00_00_00"
+    assert re.fullmatch(r"manual__2026-11-26T05_00_00_00_00-[0-9a-f]{16}", run_key(RUN_ID))
+
+
+@pytest.mark.parametrize("run_id", ["", ".", "..", " . "])
+def test_a_run_id_that_names_no_folder_is_refused_and_other_runs_keep_their_batches(tmp_path, run_id):
+    other = RunStaging.for_run(f"file://{tmp_path}", "dag", RUN_ID)
+    other.reset()
+    other.write_batch(0, [{"log_id": log_id(1)}])
+    with pytest.raises(ValueError, match="cannot name a staging folder"):
+        RunStaging.for_run(f"file://{tmp_path}", "dag", run_id).reset()
+    assert other.read_batch(0) == [{"log_id": log_id(1)}]
+
+
+def test_run_ids_that_differ_only_in_replaced_characters_get_different_folders():
+    keys = {run_key(f"manual__2026-11-26T05{sep}00") for sep in (":", "+", "_", "/", " ")}
+    assert len(keys) == 5
+
+
+@given(st.text(min_size=1, max_size=300), st.text(min_size=1, max_size=300))
+def test_run_keys_are_one_short_safe_segment_and_distinct_for_distinct_run_ids(first, second):
+    assume(first.strip() not in ("", ".", "..") and second.strip() not in ("", ".", ".."))
+    for run_id in (first, second):
+        key = run_key(run_id)
+        assert re.fullmatch(r"[A-Za-z0-9_-]{1,65}", key)
+        assert key not in (".", "..")
+    assert (run_key(first) == run_key(second)) == (first == second)
 
 
 def test_a_batch_reads_back_as_the_logs_written(staging):
@@ -164,7 +192,7 @@ def test_prune_removes_only_staging_older_than_the_retention(tmp_path):
     RunStaging.for_run(root, "dag", "fetch_crashed").reset()  # no plan: left alone
 
     assert prune(root, "dag", timedelta(days=7), now=now) == 1
-    assert sorted(p.name for p in (tmp_path / "dag").iterdir()) == ["fetch_crashed", "recent"]
+    assert sorted(p.name for p in (tmp_path / "dag").iterdir()) == sorted(map(run_key, ["fetch_crashed", "recent"]))
     assert prune(root, "other_dag", timedelta(days=7), now=now) == 0
 
 

@@ -22,6 +22,7 @@ from airflow.sdk import BaseHook
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from auth0_log_webhooks.checkpoints import InvalidCheckpointError, is_log_id
+from auth0_log_webhooks.headers import header_int, header_number
 from auth0_log_webhooks.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -72,11 +73,12 @@ class RateLimit:
     def update(self, headers: requests.structures.CaseInsensitiveDict[str]) -> None:
         """Take the values present in a response's headers."""
         for attr, name in (("limit", "x-ratelimit-limit"), ("remaining", "x-ratelimit-remaining")):
-            if name in headers and headers[name].strip().lstrip("-").isdigit():
-                setattr(self, attr, int(headers[name]))
-        reset = headers.get("x-ratelimit-reset", "").strip()
-        if reset.replace(".", "", 1).isdigit():
-            self.reset = float(reset)
+            value = header_int(headers, name)
+            if value is not None:
+                setattr(self, attr, value)
+        reset = header_number(headers, "x-ratelimit-reset")
+        if reset is not None:
+            self.reset = reset
 
 
 @dataclass(frozen=True)

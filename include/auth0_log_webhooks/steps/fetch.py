@@ -69,7 +69,7 @@ def fetch_logs(
     stager = Stager(
         staging,
         pipeline.select(config),
-        pipeline.transform,
+        pipeline.transformer(),
         config.batch_size,
         config.max_logs_per_run,
         run.window,

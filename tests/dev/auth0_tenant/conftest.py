@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from emulator_helpers import Api, connect
 
-from dev.auth0_tenant.testing import EmulatorHandle
+from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle
 
 
 @pytest.fixture
@@ -21,11 +21,13 @@ def api(auth0_tenant: EmulatorHandle) -> Iterator[Api]:
 
 @pytest.fixture
 def api_factory(auth0_tenant_factory: Callable[..., EmulatorHandle]) -> Iterator[Callable[..., Api]]:
-    """Start a tenant with overrides (rate limit off unless given) and return a client for it."""
+    """Start a tenant with overrides (rate limit and own-traffic logs off unless given); a client for it."""
     clients: list[Api] = []
 
     def make(**overrides: Any) -> Api:
         overrides.setdefault("rate_limit_per_minute", 0)
+        for name, value in FIXED_SET.items():
+            overrides.setdefault(name, value)
         clients.append(connect(auth0_tenant_factory(**overrides)))
         return clients[-1]
 

@@ -16,7 +16,15 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_cli_serves_tokens_and_logs_when_started_on_port_zero():
     command = [sys.executable, "-m", "dev.auth0_tenant", "--port", "0", "--logs", "20", "--seed", "4"]
-    command += ["--client-id", "cli-id", "--client-secret", "cli-secret", "--rate-limit-per-minute", "0"]
+    command += [
+        "--client-id",
+        "cli-id",
+        "--client-secret",
+        "cli-secret",
+        "--rate-limit-per-minute",
+        "0",
+        "--no-token-logs",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline().strip()

@@ -56,7 +56,7 @@ def test_https_audience_is_accepted_when_host_matches(auth0_tenant):
         ),
         pytest.param(
             {"grant_type": "password"},
-            403,
+            400,
             {"error": "unsupported_grant_type", "error_description": "Unsupported grant type: password"},
             id="wrong-grant",
         ),
