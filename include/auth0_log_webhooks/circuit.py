@@ -11,14 +11,15 @@ The state lives in the run's staging (``<generation>/circuit/``), so every deliv
 sees it, whichever worker it runs on::
 
     open.json          why the circuit opened (written once)
-    ok-<chunk>.json    when that delivery task last had a message delivered
-    fail-<chunk>-<n>   when that task's n-th message failed
+    ok-<chunk>.json    when that delivery task last had a message delivered (written once per batch)
+    fail-<chunk>-<id>  when one of that task's messages failed
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from typing import TypedDict, cast
 
@@ -54,7 +55,7 @@ class RunCircuit:
         self.path = path
         self.threshold = threshold
         self._clock = clock
-        self._failures = 0
+        self._delivered_at: tuple[int, float] | None = None
 
     def state(self) -> CircuitState | None:
         """Return why the circuit is open, or None while it is closed."""
@@ -71,19 +72,30 @@ class RunCircuit:
             raise CircuitOpenError(f"{describe(state)}; this task sent nothing more")
 
     def delivered(self, chunk: int) -> None:
-        """Record that a message of ``chunk`` was delivered: the run's streak of failures is over."""
+        """Note that a message of ``chunk`` was delivered: the run's streak of failures is over.
+
+        Written out by :meth:`flush` (once per batch, and before any failure is recorded), not per message.
+        """
+        self._delivered_at = (chunk, self._clock())
+
+    def flush(self) -> None:
+        """Write the last delivery noted by :meth:`delivered`, if any."""
+        if self._delivered_at is None:
+            return
+        chunk, stamp = self._delivered_at
         self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / f"ok-{chunk}.json").write_bytes(json.dumps(self._clock()).encode())
+        (self.path / f"ok-{chunk}.json").write_bytes(json.dumps(stamp).encode())
+        self._delivered_at = None
 
     def failed(self, chunk: int, batch: int, status: int | None, reason: str) -> None:
         """Record a failed message; open the circuit on a stop status or a long enough streak.
 
         :raises CircuitOpenError: if the circuit is now open (the caller leaves the batch unsettled).
         """
+        self.flush()
         self.path.mkdir(parents=True, exist_ok=True)
-        self._failures += 1
         now = self._clock()
-        (self.path / f"fail-{chunk}-{self._failures}.json").write_bytes(json.dumps(now).encode())
+        (self.path / f"fail-{chunk}-{uuid.uuid4().hex}.json").write_bytes(json.dumps(now).encode())
         if status in STOP_STATUSES:
             self._open(CircuitState(status=status, reason=reason, batch=batch, at=now))
         streak = self._streak()

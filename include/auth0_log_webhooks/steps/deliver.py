@@ -122,4 +122,5 @@ def _send_batch(
             continue
         circuit.failed(chunk, index, failed[-1].last.status, failed[-1].reason)
         failures += failed
+    circuit.flush()
     return failures
