@@ -89,3 +89,19 @@ def test_a_delivered_message_ends_the_streak(tenant, webhook_sink, wire_connecti
     assert isinstance(outcome.error, CircuitOpenError)  # 400, 200, 400, 400: the last two open it
     assert webhook_sink.summary()["statuses"] == {"400": 3, "200": 1}
     assert str(outcome.error).startswith("Webhook answered HTTP 400: stopped sending at batch 3")
+
+
+def test_a_stop_answer_to_half_of_a_split_batch_opens_the_circuit(
+    tenant, webhook_sink, wire_connections, configure, run_pipeline, dead_letters, variables
+):
+    """Found by make soak: a 413 split the batch, one half got 401, the other 400; the 401 was dead-lettered."""
+    wire_connections(tenant, webhook_sink)
+    configure(batch_size=50, max_delivery_tasks=1, max_attempts=1)
+    webhook_sink.add_faults([{"status": 413, "count": 1}, {"status": 401, "count": 1}, {"status": 400}])
+
+    outcome = run_pipeline()
+
+    assert isinstance(outcome.error, CircuitOpenError)
+    assert str(outcome.error).startswith("Webhook answered HTTP 401: stopped sending at batch 0")
+    assert dead_letters() == []
+    assert variables.get(CHECKPOINT) is None

@@ -49,7 +49,7 @@ from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver_chunk
 from auth0_log_webhooks.steps.fetch import fetch_logs
 from tests.memory import Crash, MemoryReceiver, MemoryTenant, sender_for
 
-pytestmark = [pytest.mark.model]
+pytestmark = [pytest.mark.model, pytest.mark.timeout(0)]  # one test of many examples; make soak runs for an hour
 
 PIPELINE = AUTHENTICATION_API
 CHECKPOINT = PIPELINE.checkpoint_variable

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from auth0_log_webhooks.circuit import RunCircuit
+from auth0_log_webhooks.circuit import STOP_STATUSES, RunCircuit
 from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import BatchOutcome, Chunk, DeliveryReport
 from auth0_log_webhooks.dead_letters import DeadLetterStore
@@ -120,7 +120,9 @@ def _send_batch(
         if not failed:
             circuit.delivered(chunk)
             continue
-        circuit.failed(chunk, index, failed[-1].last.status, failed[-1].reason)
+        # A 413 split sends both halves: one half's 401/403/410 must open the circuit whatever the other got.
+        worst = next((f for f in failed if f.last.status in STOP_STATUSES), failed[-1])
+        circuit.failed(chunk, index, worst.last.status, worst.reason)
         failures += failed
     circuit.flush()
     return failures
