@@ -1,8 +1,15 @@
 # Astro Runtime 3.3 (Apache Airflow 3.3). Its ONBUILD steps install packages.txt and
 # requirements.txt, then copy the project into /usr/local/airflow.
+# Pinning: the base image by tag (add @sha256:<digest> to pin it by digest), the packages it adds by
+# exact version in requirements.txt, this project with --no-deps. Local and CI installs (make install)
+# also check every package against the sha256 hashes in constraints.txt; see the README.
 FROM astrocrpublic.azurecr.io/runtime:3.3-2
 
 # Install the library in include/ as a package: it registers the `auth0` connection type (an
 # Airflow provider entry point) and makes `auth0_log_webhooks` importable by every component.
 # Editable, so the include/ folder that `astro dev start` mounts is what runs.
 RUN pip install --no-cache-dir --no-deps -e /usr/local/airflow
+
+# The connection form's Test button (off by default in Airflow): the webhook connection's Test sends
+# one signed, empty batch marked x-auth0-log-webhooks-test: true.
+ENV AIRFLOW__CORE__TEST_CONNECTION=Enabled

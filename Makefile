@@ -1,29 +1,33 @@
-# One entry point for people and CI. Every target installs what it needs, pinned by constraints.txt;
-# the virtualenv is rebuilt only when the lock changes (a stamp file).
+# One entry point for people and CI. Every target installs what it needs, pinned by constraints.txt
+# with sha256 hashes (installs require them); the virtualenv is rebuilt only when the lock changes.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 UV_VERSION := 0.13.9
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml requirements-uv.txt | sha1sum | cut -c1-12)
 UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 
-.PHONY: help install lint format test test-unit test-dev test-model test-dags test-integration test-e2e soak demo bench lock clean
+.PHONY: help install lint format test test-unit test-dev test-model test-dags test-integration test-e2e test-distributed soak demo bench bench-distributed lock lock-uv clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "%-18s %s\n", $$1, $$2 }'
 
-# The pinned uv alone, in .venv: enough for `make lock`, which must work before anything is installed.
-$(UV_STAMP):
+# The pinned uv alone, in .venv, checked against the hashes in requirements-uv.txt: enough for
+# `make lock`, which must work before anything is installed.
+$(UV_STAMP): requirements-uv.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@grep -q '^uv==$(UV_VERSION) ' requirements-uv.txt || { echo "requirements-uv.txt does not pin uv $(UV_VERSION): run make lock-uv"; exit 1; }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-uv.txt
 	rm -f $(VENV)/.uv-*
 	touch $@
 
 # uv is order-only: installing it (or a new UV_VERSION) does not make the environment stale.
+# Every distribution is checked against its hash; the project itself is built with the locked
+# setuptools already installed (no build isolation, so no unpinned build backend is fetched).
 $(STAMP): constraints.txt requirements.txt requirements-dev.txt pyproject.toml | $(UV_STAMP)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r constraints.txt
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r constraints.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -38,7 +42,7 @@ format: install  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint  ## lint, then every test layer: unit, dev, dags, integration, end to end
+test: lint  ## lint, then every test layer: unit, dev, dags, integration, end to end, distributed
 	$(BIN)/pytest
 
 test-unit: install  ## unit tests only: one module each, the HTTP transport scripted
@@ -63,14 +67,23 @@ test-dags: install  ## the real DAGs in process with dag.test() against the emul
 test-e2e: install  ## a real airflow standalone: DAG runs, backfill, crashes, secret scan
 	$(BIN)/pytest -m e2e
 
+test-distributed: install  ## the real DAGs on PostgreSQL, Celery (2 workers on Redis) and S3 (moto)
+	$(BIN)/pytest -m distributed
+
 demo: install  ## run the main DAG end to end against the local emulator and sink
 	$(BIN)/python -m dev.demo
 
 bench: install  ## throughput and memory benchmarks; prints their numbers
 	$(BIN)/python -m bench
 
-lock: $(UV_STAMP)  ## re-resolve constraints.txt from requirements-dev.txt
-	$(BIN)/uv pip compile --python-version 3.11 --no-header requirements-dev.txt -o constraints.txt
+bench-distributed: install  ## one run of 1,000,000 logs on PostgreSQL + Celery + S3; prints its numbers
+	$(BIN)/python -m bench --only distributed
+
+lock: $(UV_STAMP)  ## re-resolve constraints.txt (with hashes) from requirements-dev.txt
+	$(BIN)/uv pip compile --python-version 3.11 --no-header --generate-hashes requirements-dev.txt -o constraints.txt
+
+lock-uv:  ## pin uv $(UV_VERSION) by hash in requirements-uv.txt (after changing UV_VERSION)
+	echo "uv==$(UV_VERSION)" | $(or $(wildcard $(BIN)/uv),uv) pip compile --no-header --generate-hashes - -o requirements-uv.txt
 
 clean:  ## remove .venv, the pytest and ruff caches and .demo
 	rm -rf $(VENV) .pytest_cache .ruff_cache .demo

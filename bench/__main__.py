@@ -7,6 +7,8 @@
    warm-up pass, ``--rounds`` rounds of each; the fastest of each is compared).
 3. peak memory (ru_maxrss) of the fetch step and of a deliver step at two sizes, each in a fresh
    process, against the roadmap's limit of 300 MB and flat.
+4. distributed (only with ``--only distributed``; ``make bench-distributed``): one run of
+   1,000,000 logs on PostgreSQL + CeleryExecutor with two workers + S3 (bench/distributed.py).
 
 The emulator and the webhook sink run as separate processes (their CLIs), so this process holds
 only the pipeline's memory and GIL. ``--quick`` is a ~1 minute version; ``--logs N`` scales 2 and 3.
@@ -32,7 +34,9 @@ READ_BURST = 10
 READ_PER_MINUTE = 600.0
 READ_TARGET_RATIO = 1.10
 OVERHEAD_TARGET_RATIO = 1.5
-BENCHMARKS = ("read", "e2e", "memory")
+BENCHMARKS = ("read", "e2e", "memory", "distributed")
+DEFAULT_BENCHMARKS = ("read", "e2e", "memory")  # distributed takes minutes and its own stack: ask for it
+DISTRIBUTED_LOGS = 1_000_000
 
 
 @dataclass
@@ -246,6 +250,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--logs", type=int, help="logs for the end to end run and the larger memory size")
     parser.add_argument("--read-logs", type=int, help="logs read through the rate limit (default 20,000)")
     parser.add_argument("--only", choices=BENCHMARKS, action="append", help="run only these (repeatable)")
+    parser.add_argument(
+        "--distributed-logs", type=int, default=DISTRIBUTED_LOGS, help="logs of the distributed run (1,000,000)"
+    )
     parser.add_argument("--rounds", type=int, help="end to end rounds, fastest kept (default 2; 1 with --quick)")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations per step")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -253,7 +260,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.logs = args.logs or (10_000 if args.quick else 100_000)
     args.read_logs = args.read_logs or (3_000 if args.quick else 20_000)
     args.rounds = args.rounds or (1 if args.quick else 2)
-    args.only = args.only or list(BENCHMARKS)
+    args.only = args.only or list(DEFAULT_BENCHMARKS)
     return args
 
 
@@ -278,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
                     if "memory" in args.only:
                         sizes = sorted({max(1, args.logs // 10), args.logs})
                         rows += bench_memory(workdir, emulator, sink, sizes, args.tracemalloc)
+        if "distributed" in args.only:
+            from bench.distributed import bench_distributed
+
+            distributed = bench_distributed(workdir, args.distributed_logs)
+            rows += [Row(name, result, "n/a", None) for name, result in distributed]
     finally:
         if args.keep:
             say(f"kept {workdir}")

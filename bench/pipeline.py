@@ -40,7 +40,7 @@ def wire_connections(tenant_url: str, client_id: str, client_secret: str, hook_u
         "password": client_secret,
         "extra": {"scheme": "http"},
     }
-    webhook = {"conn_type": "http", "host": hook_url, "extra": {"timeout": 30}}
+    webhook = {"conn_type": "http", "host": hook_url, "extra": {"timeout": 30, "allow_private_network": True}}
     os.environ["AIRFLOW_CONN_AUTH0_DEFAULT"] = json.dumps(auth0)
     os.environ["AIRFLOW_CONN_AUTH0_WEBHOOK_DEFAULT"] = json.dumps(webhook)
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import requests
 
+from dev.airflow_env import terminate
+
 REPO = Path(__file__).resolve().parents[1]
 ANNOUNCEMENT = "listening on "
 CLIENT_ID = "emulator-client"
@@ -37,13 +39,7 @@ class ServerProcess:
     def stop(self, timeout: float = 15.0) -> None:
         """Terminate the process (SIGTERM) and wait for it; kill it if it does not exit."""
         self.session.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
+        terminate(self.process, timeout)
         if self.process.stdout is not None:
             self.process.stdout.close()
 

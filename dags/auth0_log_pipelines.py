@@ -9,18 +9,21 @@ its webhook connection. Deliveries run as mapped tasks in its pool, whose slots 
 concurrent webhook calls. The checkpoint advances only past logs delivered or kept as dead letters.
 
 Trigger with config to override settings for one run; backfill to re-deliver a date range.
-`<ID>_SCHEDULE` (e.g. `AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE`) overrides an entry's schedule.
+`<ID>_SCHEDULE` (e.g. `AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE`) overrides an entry's schedule,
+`<ID>_MODE` its mode (`cron`, or `event`: also run within seconds of new logs, the schedule kept as a
+safety net).
 Invalid entries are left out here and reported by `auth0_pipelines_file_check.py`.
 """
 
 import os
 
 from auth0_log_webhooks.dag_factory import pipeline_dag
-from auth0_log_webhooks.pipelines_file import load_pipelines, schedule_env_var
+from auth0_log_webhooks.pipelines_file import load_pipelines, mode_env_var, schedule_env_var
 
 for _pipeline in load_pipelines().pipelines.values():
     globals()[_pipeline.dag_id] = pipeline_dag(
         _pipeline,
         schedule=os.environ.get(schedule_env_var(_pipeline.dag_id)),
+        mode=os.environ.get(mode_env_var(_pipeline.dag_id)),
         doc_md=f"#### {_pipeline.title} (`{_pipeline.kind}` pipeline)\n{__doc__}",
     )

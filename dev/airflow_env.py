@@ -44,11 +44,24 @@ def connection_json(conn: Mapping[str, Any]) -> dict[str, Any]:
         "password": conn.get("conn_password"),
         "port": conn.get("conn_port"),
         "schema": conn.get("conn_schema"),
+        "description": conn.get("conn_description"),
     }
     extra = conn.get("conn_extra")
     if extra:
         body["extra"] = json.dumps(extra)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def terminate(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """Stop a child process: SIGTERM, wait up to ``timeout``, then SIGKILL if it is still running."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
 
 
 def descendants(pid: int) -> list[int]:
@@ -96,6 +109,7 @@ class AirflowStandalone:
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "600",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+                "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the connection form's Test button
                 "PYTHONPATH": str(REPO),
                 "PATH": f"{Path(self.python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             }
@@ -178,7 +192,11 @@ class AirflowStandalone:
             body = {"name": pool["pool_name"], "slots": pool["pool_slot"], "description": pool.get("pool_description")}
             self._put("/pools", body["name"], body)
         for variable in settings.get("variables") or []:
-            body = {"key": variable["variable_name"], "value": variable["variable_value"]}
+            body = {
+                "key": variable["variable_name"],
+                "value": variable["variable_value"],
+                "description": variable.get("variable_description"),
+            }
             self._put("/variables", body["key"], body)
         entries = {c["conn_id"]: c for c in settings.get("connections") or []}
         entries.update({conn_id: {"conn_id": conn_id, **c} for conn_id, c in dict(connections).items()})
@@ -245,9 +263,11 @@ class AirflowStandalone:
         ]
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int = 1) -> str:
-        """Return a task instance's log text."""
+        """Return a task instance's log: one JSON object per line (the API's structured entries).
+
+        :raises RuntimeError: if the API refuses (the task or try does not exist).
+        """
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
-        response = self.session.get(
-            f"{self.url}/api/v2{path}", params={"map_index": map_index}, headers={"Accept": "text/plain"}, timeout=30
-        )
-        return response.text
+        content = self.api("GET", path, params={"map_index": map_index})["content"]
+        lines = (json.dumps(entry, ensure_ascii=False) if isinstance(entry, dict) else str(entry) for entry in content)
+        return "\n".join(lines)

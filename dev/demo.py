@@ -17,6 +17,7 @@ import shutil
 import time
 
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.wording import plural, when
 from dev.airflow_env import REPO, AirflowStandalone
 from dev.auth0_tenant.testing import start_emulator
 from dev.webhook_sink.app import start_sink
@@ -43,10 +44,10 @@ def connections(tenant_domain: str, client_id: str, client_secret: str, sink_url
             "conn_extra": {"scheme": "http"},
         },
         "auth0_webhook_default": {
-            "conn_type": "http",
+            "conn_type": "auth0_webhook",
             "conn_host": sink_url,
             "conn_password": "Bearer demo-token",
-            "conn_extra": {"signing_secret": secret, "timeout": 10},
+            "conn_extra": {"signing_secret": secret, "timeout": 10, "allow_private_network": True},
         },
     }
 
@@ -56,7 +57,8 @@ def report_run(airflow: AirflowStandalone, run_id: str, started: float) -> str:
     state = airflow.wait_for_run(DAG_ID, run_id, timeout=900)
     tis = airflow.task_instances(DAG_ID, run_id)
     delivered = sorted((ti for ti in tis if ti["task_id"] == "deliver"), key=lambda ti: ti["map_index"])
-    say(f"run {run_id}: {state} after {time.monotonic() - started:.0f}s, {len(delivered)} mapped delivery tasks")
+    tasks = plural(len(delivered), "mapped delivery task")
+    say(f"run {run_id}: {state} after {time.monotonic() - started:.0f}s, {tasks}")
     for ti in delivered[:3]:
         say(f"  deliver[{ti['map_index']}] {ti.get('rendered_map_index') or ''}: {ti['state']}")
     if len(delivered) > 3:
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"  {key}: {summary[key]}")
         say(f"  max webhook calls in flight: {summary['max_in_flight']} (pool auth0_webhooks has 5 slots)")
         checkpoint = airflow.variable(AUTHENTICATION_API.checkpoint_variable)
-        say(f"checkpoint {AUTHENTICATION_API.checkpoint_variable} = {checkpoint}")
+        say(f"checkpoint {AUTHENTICATION_API.checkpoint_variable} = {checkpoint} ({when(checkpoint)})")
         say(f"tenant counters: {tenant.counters()}")
         if args.keep:
             say(f"Airflow keeps running at {airflow.url}; press Ctrl-C to stop")

@@ -20,7 +20,7 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="auth0-webhooks-te
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
 
-pytest_plugins = ["dev.auth0_tenant.testing", "dev.webhook_sink.testing"]
+pytest_plugins = ["dev.auth0_tenant.testing", "dev.webhook_sink.testing", "tests.network"]
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def wire_connections(airflow_connection) -> Callable[..., None]:
             password=tenant.client_secret,
             extra={"scheme": "http"},
         )
-        extra: dict[str, Any] = {"timeout": timeout}
+        extra: dict[str, Any] = {"timeout": timeout, "allow_private_network": "true"}  # the sink is on 127.0.0.1
         if secret:
             extra["signing_secret"] = secret
         airflow_connection(

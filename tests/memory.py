@@ -21,6 +21,7 @@ from requests.structures import CaseInsensitiveDict
 
 from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.delivery import DeliveryPolicy, WebhookSender
+from auth0_log_webhooks.progress import WaitTally
 
 URL = "https://receiver.example/hook"
 
@@ -38,6 +39,7 @@ class MemoryTenant:
     logs: list[dict[str, Any]] = field(default_factory=list)
     purged: int = 0
     page_size: int = 100
+    waits: WaitTally = field(default_factory=WaitTally)
 
     def add(self, types: list[str]) -> list[str]:
         """Append one log per type code, a second apart; return their ids."""

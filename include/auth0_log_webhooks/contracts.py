@@ -9,7 +9,7 @@ where every task of the run finds them.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 ReadMode = Literal["checkpoint", "window", "one_off"]
 """``checkpoint``: read after the pipeline's checkpoint and commit it; ``window``: a backfill's period;
@@ -56,6 +56,8 @@ class Plan(TypedDict):
     """The checkpoint Variable's value when the fetch read it: commit moves it only from there."""
     repaired: int
     """Logs whose text could not be encoded (lone surrogates) and were repaired with U+FFFD."""
+    more_to_read: NotRequired[bool]
+    """Reading stopped at ``max_logs_per_run`` with more logs waiting (absent in older plans: False)."""
 
 
 class BatchOutcome(TypedDict):
@@ -91,6 +93,8 @@ class RunSummary(TypedDict):
     delivered_logs: int
     dead_letters: int
     checkpoint: str | None
+    more_to_read: bool
+    """The checkpoint moved and the tenant has more after it: the next run should start at once."""
 
 
 class ReplayChunk(TypedDict):

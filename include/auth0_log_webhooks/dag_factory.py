@@ -12,11 +12,14 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, Param, get_current_context, task
+from airflow.sdk.bases.timetable import BaseTimetable
+from airflow.sdk.definitions.timetables.assets import AssetOrTimeSchedule
 from airflow.sdk.exceptions import AirflowSkipException
 
-from auth0_log_webhooks import replay
+from auth0_log_webhooks import advice, drain, replay, signals
 from auth0_log_webhooks.contracts import Chunk, DeliveryReport, ReplayChunk, ReplayReport, RunSummary
+from auth0_log_webhooks.notify import WebhookNotifier
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.runtime import current_run
 from auth0_log_webhooks.steps import commit as commit_step
@@ -28,20 +31,79 @@ DEFAULT_ARGS: dict[str, Any] = {"owner": "auth0-log-webhooks", "retries": 2, "re
 
 
 def trigger_params() -> dict[str, Param]:
-    """Return the per-run overrides offered by "Trigger DAG w/ config" (empty: use the Variable)."""
+    """Return the per-run overrides "Trigger DAG w/ config" offers; each left empty keeps the config Variable's value.
 
-    def optional(kind: str, description: str, **schema: Any) -> Param:
-        return Param(None, type=["null", kind], description=description, **schema)
+    Titles and descriptions are what the trigger form shows; a choice's empty option is labelled with
+    what it means (``values_display``), so the form never offers a bare "null".
+    """
+    config = "the config Variable's value"
+
+    def optional(kind: str, title: str, description: str, **schema: Any) -> Param:
+        return Param(None, type=["null", kind], title=title, description=description, **schema)
 
     return {
-        "start_from": optional("string", "Log id or ISO date to start this run from, instead of the checkpoint"),
-        "log_types": optional("string", "Comma-separated log type codes (LOG_TYPES), e.g. s,f,fp"),
-        "log_level": optional("integer", "Minimum level (LOG_LEVEL): 0 debug .. 4 critical", minimum=0, maximum=4),
-        "batch_size": optional("integer", "Logs per batch (BATCH_SIZE)", minimum=1, maximum=1000),
-        "send_as_batch": optional("boolean", "One request per batch (true) or per log (false)"),
-        "format": optional("string", "json_array or json_lines", enum=[None, "json_array", "json_lines"]),
-        "max_logs_per_run": optional("integer", "Stop reading after this many logs", minimum=1),
+        "start_from": optional(
+            "string",
+            "Start from",
+            "A log id or an ISO date (2026-11-01 or 2026-11-01T12:00:00Z) to read from in this run. "
+            "Empty: after the checkpoint (the last log delivered).",
+        ),
+        "log_types": optional(
+            "string",
+            "Log types",
+            f"Comma-separated log type codes to deliver, e.g. s,f,fp (LOG_TYPES). Empty: {config} "
+            "(by default every type but the Management API's sapi and fapi).",
+        ),
+        "log_level": optional(
+            "integer",
+            "Minimum log level",
+            f"Deliver logs of this level and above: 0 debug, 1 info, 2 warning, 3 error, 4 critical "
+            f"(LOG_LEVEL). Empty: {config} (by default no level filter).",
+            minimum=0,
+            maximum=4,
+        ),
+        "batch_size": optional(
+            "integer",
+            "Batch size",
+            f"Logs per batch, 1-1000 (BATCH_SIZE). Empty: {config} (default 100).",
+            minimum=1,
+            maximum=1000,
+        ),
+        "send_as_batch": optional(
+            "string",
+            "Send as batch",
+            f"One request per batch, or one per log (SEND_AS_BATCH). Empty: {config} (default: per batch).",
+            enum=[None, "true", "false"],
+            values_display={
+                None: "As configured (default: one request per batch)",
+                "true": "One request per batch",
+                "false": "One request per log",
+            },
+        ),
+        "format": optional(
+            "string",
+            "Body format",
+            f"A JSON array per request, or one JSON object per line (application/x-ndjson). Empty: {config} "
+            "(default: JSON array).",
+            enum=[None, "json_array", "json_lines"],
+            values_display={
+                None: "As configured (default: JSON array)",
+                "json_array": "JSON array",
+                "json_lines": "JSON lines (NDJSON)",
+            },
+        ),
+        "max_logs_per_run": optional(
+            "integer",
+            "Most logs in this run",
+            f"Stop reading after this many logs; the next run goes on. Empty: {config} (default 100,000).",
+            minimum=1,
+        ),
     }
+
+
+def delivered_asset(pipeline: Pipeline) -> Asset:
+    """Return the asset a pipeline's committed runs update; each event's extra holds the run's counts and lag."""
+    return Asset(name=f"{pipeline.dag_id}_delivered", uri=f"auth0-log-webhooks://{pipeline.dag_id}/delivered")
 
 
 def _label_map_index(key: str, label: str) -> None:
@@ -49,14 +111,42 @@ def _label_map_index(key: str, label: str) -> None:
     get_current_context()[key] = label  # type: ignore[literal-required]
 
 
-def pipeline_dag(pipeline: Pipeline, *, schedule: str | None = None, doc_md: str | None = None) -> DAG:
-    """Return the DAG of ``pipeline``; ``schedule`` overrides the pipeline's cron expression (None: triggered only)."""
+MODES = ("cron", "event")
+
+
+def pipeline_timetable(
+    pipeline: Pipeline, schedule: str | None = None, mode: str | None = None
+) -> BaseTimetable | Asset | None:
+    """The cron schedule (None: triggered runs only); in event mode, that schedule *or* an event
+    from the tenant-logs watcher (the watcher alone when there is no schedule).
+
+    :raises ValueError: if ``mode`` is neither ``cron`` nor ``event``.
+    """
+    expression = schedule or pipeline.schedule
+    cron = CronDataIntervalTimetable(expression, timezone="UTC") if expression else None
+    mode = mode or pipeline.mode
+    if mode not in MODES:
+        raise ValueError(f"Pipeline {pipeline.dag_id}: mode {mode!r} is neither 'cron' nor 'event'")
+    if mode == "cron":
+        return cron
+    from auth0_log_webhooks.triggers import tenant_logs_asset
+
+    asset = tenant_logs_asset(pipeline)
+    return AssetOrTimeSchedule(timetable=cron, assets=asset) if cron else asset
+
+
+def pipeline_dag(
+    pipeline: Pipeline, *, schedule: str | None = None, mode: str | None = None, doc_md: str | None = None
+) -> DAG:
+    """Return the DAG of ``pipeline``; ``schedule`` and ``mode`` override the pipeline's."""
     with DAG(
         dag_id=pipeline.dag_id,
         # Runs cover the period between two ticks. Scheduled and manual runs read since the
         # checkpoint; backfill runs deliver exactly the logs dated in their [start, end) and leave
         # the checkpoint alone, so a backfill over any range tiles it without gaps.
-        schedule=CronDataIntervalTimetable(cron, timezone="UTC") if (cron := schedule or pipeline.schedule) else None,
+        # In event mode runs also start when the tenant has new logs (AssetOrTimeSchedule): the cron
+        # expression stays as a safety net. Asset-triggered runs read since the checkpoint too.
+        schedule=pipeline_timetable(pipeline, schedule, mode),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
@@ -67,7 +157,7 @@ def pipeline_dag(pipeline: Pipeline, *, schedule: str | None = None, doc_md: str
         default_args=DEFAULT_ARGS,
     ) as dag:
 
-        @task(execution_timeout=timedelta(hours=2))
+        @task(execution_timeout=timedelta(hours=2), on_failure_callback=WebhookNotifier())
         def fetch() -> list[Chunk]:
             """Read, select and stage the logs since the checkpoint; plan one chunk per delivery task."""
             run, params = current_run()
@@ -78,16 +168,32 @@ def pipeline_dag(pipeline: Pipeline, *, schedule: str | None = None, doc_md: str
             """POST one chunk's batches to the webhook, one request at a time."""
             _label_map_index("delivery_label", chunk["label"])
             run, _ = current_run()
-            return deliver_step.deliver_chunk(pipeline, run, chunk)
+            report = deliver_step.deliver_chunk(pipeline, run, chunk)
+            advice.fail_if_chunk_kept_dead_letters(pipeline, run, chunk)  # settled, then red: no retry
+            return report
 
         # all_done: commit runs after failed deliveries (to keep what is settled) and after a skipped
         # deliver (nothing was selected: the checkpoint still moves past the logs that were read). After
         # a failed fetch it fails too (nothing staged), so the run is never green when nothing was read.
-        @task(trigger_rule="all_done", retries=0)
+        delivered = delivered_asset(pipeline)
+
+        # commit fails whenever the run left something behind: one failure notice per run, with its advice
+        @task(
+            trigger_rule="all_done",
+            retries=0,
+            outlets=[delivered],
+            on_failure_callback=WebhookNotifier(),
+            on_success_callback=WebhookNotifier("success"),
+        )
         def commit() -> RunSummary:
             """Advance the checkpoint past what is delivered or kept; fail if anything is left."""
-            run, _ = current_run()
-            return commit_step.commit_checkpoint(pipeline, run)
+            run, params = current_run()
+            summary = commit_step.commit_checkpoint(pipeline, run)
+            get_current_context()["outlet_events"][delivered].extra = signals.run_extra(summary)
+            if drain.needs_follow_up(summary):
+                get_current_context()["ti"].xcom_push(key="return_value", value=summary)
+                raise drain.follow_up(run, summary, params)
+            return summary
 
         chunks = fetch()
         [chunks, deliver.expand(chunk=chunks)] >> commit()
@@ -117,16 +223,31 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
         default_args={**DEFAULT_ARGS, "retries": 1},
         params={
             "pipeline": Param(
-                sorted(pipelines)[0], type="string", enum=sorted(pipelines), description="whose dead letters"
+                sorted(pipelines)[0],
+                type="string",
+                enum=sorted(pipelines),
+                title="Pipeline",
+                description="Whose dead letters to replay (the DAG id a failed run's replay config names).",
             ),
             "entries": Param(
                 None,
                 type=["null", "array"],
                 items={"type": "string", "pattern": r"^[A-Za-z0-9_][A-Za-z0-9_.-]*/msg_[0-9a-f]{40}$"},
-                description="entry ids (<pipeline>/msg_<40 hex>, of the chosen pipeline); empty: all",
+                title="Entries",
+                description="Entry ids (<pipeline>/msg_<40 hex>, of the chosen pipeline), as a failed run's "
+                "replay config lists them. Empty: all of the pipeline's dead letters.",
             ),
-            "max_entries": Param(1000, type="integer", minimum=1, description="replay at most this many"),
-            "max_tasks": Param(16, type="integer", minimum=1, maximum=1024, description="mapped delivery tasks"),
+            "max_entries": Param(
+                1000, type="integer", minimum=1, title="Most entries", description="Replay at most this many."
+            ),
+            "max_tasks": Param(
+                16,
+                type="integer",
+                minimum=1,
+                maximum=1024,
+                title="Delivery tasks",
+                description="Mapped tasks the entries are split among (they share the pipeline's pool).",
+            ),
         },
     ) as dag:
 
@@ -144,7 +265,9 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
             if chunk["pool"] != get_current_context()["task"].pool:
                 raise AirflowSkipException(f"{chunk['label']} are replayed in pool {chunk['pool']}")
             run, _ = current_run()
-            return replay.replay_chunk(chunk, run)
+            report = replay.replay_chunk(chunk, run)
+            advice.fail_if_replay_left_entries(chunk, report, run)
+            return report
 
         @task(trigger_rule="all_done_min_one_success", retries=0)
         def report(*per_pool: list[ReplayReport]) -> ReplayReport:

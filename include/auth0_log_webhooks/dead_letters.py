@@ -19,6 +19,7 @@ from typing import Any
 from airflow.sdk import ObjectStoragePath
 
 from auth0_log_webhooks.delivery import Failure
+from auth0_log_webhooks.stores import guarded, reaching
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +75,16 @@ class DeadLetterStore:
     def __init__(self, root: str) -> None:
         self.root = ObjectStoragePath(root.rstrip("/"))
 
+    @property
+    def store_path(self) -> ObjectStoragePath:
+        """Where every pipeline's entries are; a store error names it (see :mod:`auth0_log_webhooks.stores`)."""
+        return self.root
+
     def _file(self, pipeline: str, webhook_id: str) -> ObjectStoragePath:
         pipeline, webhook_id = split_entry_id(f"{pipeline}/{webhook_id}")
         return self.root / pipeline / f"{webhook_id}.json"
 
+    @guarded("dead_letter_url")
     def put(self, pipeline: str, failure: Failure, *, dag_id: str, run_id: str) -> DeadLetter:
         """Keep a failed message; return the entry written."""
         letter = DeadLetter(
@@ -101,16 +108,18 @@ class DeadLetterStore:
 
     def entries(self, pipeline: str | None = None) -> Iterator[DeadLetter]:
         """Yield the kept entries (of one pipeline, or all), oldest first by their first log id."""
-        folders = [self.root / pipeline] if pipeline else (list(self.root.iterdir()) if self.root.exists() else [])
-        files = [f for folder in folders if folder.exists() for f in folder.iterdir() if f.name.endswith(".json")]
-        letters = []
-        for file in files:
-            try:
-                letters.append(self._load_checked(file.parent.name, file.name.removesuffix(".json")))
-            except InvalidEntryError as exc:
-                log.warning("Skipping %s (left in place): %s", file, exc)
+        with reaching(self.root, "dead_letter_url"):
+            folders = [self.root / pipeline] if pipeline else (list(self.root.iterdir()) if self.root.exists() else [])
+            files = [f for folder in folders if folder.exists() for f in folder.iterdir() if f.name.endswith(".json")]
+            letters = []
+            for file in files:
+                try:
+                    letters.append(self._load_checked(file.parent.name, file.name.removesuffix(".json")))
+                except InvalidEntryError as exc:
+                    log.warning("Skipping %s (left in place): %s", file, exc)
         yield from sorted(letters, key=lambda letter: letter.log_ids[0] if letter.log_ids else "")
 
+    @guarded("dead_letter_url")
     def get(self, entry_id: str) -> DeadLetter:
         """Return one entry by ``pipeline/webhook_id``.
 
@@ -124,6 +133,7 @@ class DeadLetterStore:
             raise KeyError(f"no dead letter {entry_id!r} under {self.root}")
         return self._load_checked(pipeline, webhook_id)
 
+    @guarded("dead_letter_url")
     def remove(self, letter: DeadLetter) -> None:
         """Delete an entry (once it has been delivered)."""
         target = self._file(letter.pipeline, letter.webhook_id)

@@ -28,8 +28,10 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from auth0_log_webhooks.config import PipelineConfig
+from auth0_log_webhooks.deadlines import Deadline
 from auth0_log_webhooks.hooks.webhook import WebhookHook
 from auth0_log_webhooks.payloads import Message, messages_for, split
+from auth0_log_webhooks.redaction import excerpt
 from auth0_log_webhooks.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 from auth0_log_webhooks.signing import signature_headers
 
@@ -129,8 +131,8 @@ class _FinalAnswer(Exception):
         self.verdict = verdict
 
 
-def _excerpt(response: requests.Response) -> str:
-    """Read at most RESPONSE_EXCERPT_BYTES of a (possibly hostile, endless) response body."""
+def _excerpt(response: requests.Response, known_secrets: Sequence[str]) -> str:
+    """Read at most RESPONSE_EXCERPT_BYTES of a (possibly hostile, endless) response body, redacted."""
     data = b""
     try:
         for chunk in response.iter_content(chunk_size=RESPONSE_EXCERPT_BYTES):
@@ -141,7 +143,18 @@ def _excerpt(response: requests.Response) -> str:
         pass
     finally:
         response.close()
-    return data[:RESPONSE_EXCERPT_BYTES].decode("utf-8", errors="replace")
+    return excerpt(data[:RESPONSE_EXCERPT_BYTES], known_secrets, limit=RESPONSE_EXCERPT_BYTES)
+
+
+def session_secrets(session: requests.Session) -> list[str]:
+    """Return the credentials a session sends (its Authorization header, Basic auth), to redact them."""
+    found = [str(session.headers.get("Authorization") or "")]
+    auth = session.auth
+    password = getattr(auth, "password", None) or (auth[1] if isinstance(auth, tuple) and len(auth) == 2 else None)
+    if password:
+        found.append(str(password))
+    found += [value.split(" ", 1)[1] for value in found if " " in value]  # the token without "Bearer "
+    return [value for value in found if value]
 
 
 def safe_url(url: str) -> str:
@@ -178,7 +191,9 @@ class WebhookSender:
         self._sleep = sleep
         self._now = now
         self.requests_sent = 0
+        self.answers_429 = 0  # for the webhook_429 metric
         self._attempts = 0
+        self._known_secrets = [*self.secrets, *session_secrets(session)]
 
     def deliver_batch(self, logs: Sequence[Mapping[str, Any]]) -> list[Failure]:
         """Deliver a batch as the policy shapes it (one message, or one per log); return what failed."""
@@ -254,27 +269,31 @@ class WebhookSender:
         if self.policy.gzip:
             body = gzip.compress(body, mtime=0)
         started = time.monotonic()
-        try:
-            response = self.session.post(
-                self.url,
-                data=body,
-                headers=self.headers_for(message),
-                timeout=self.policy.timeout_seconds,
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.Timeout:
-            raise _RetryableFailure(
-                AttemptRecord(None, f"no answer within {self.policy.timeout_seconds:g}s", "")
-            ) from None
-        except requests.RequestException as exc:
-            raise _RetryableFailure(AttemptRecord(None, f"network error: {type(exc).__name__}", "")) from None
-        record = AttemptRecord(response.status_code, None, _excerpt(response))
+        timeout = self.policy.timeout_seconds
+        with Deadline(timeout) as deadline:  # connect, headers and the excerpt together
+            try:
+                response = self.session.post(
+                    self.url,
+                    data=body,
+                    headers=self.headers_for(message),
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.RequestException as exc:
+                if deadline.expired or isinstance(exc, requests.Timeout):
+                    raise _RetryableFailure(AttemptRecord(None, f"no answer within {timeout:g}s", "")) from None
+                raise _RetryableFailure(AttemptRecord(None, f"network error: {type(exc).__name__}", "")) from None
+            if deadline.expired:  # the headers were cut short by the deadline: the status means nothing
+                response.close()
+                raise _RetryableFailure(AttemptRecord(None, f"no answer within {timeout:g}s", ""))
+            record = AttemptRecord(response.status_code, None, _excerpt(response, self._known_secrets))
         elapsed_ms = (time.monotonic() - started) * 1000
         log.debug(
             "POST %s -> %s in %.0f ms (%s)", safe_url(self.url), response.status_code, elapsed_ms, message.webhook_id
         )
         verdict = classify(response.status_code)
+        self.answers_429 += response.status_code == 429
         if verdict is Verdict.DELIVERED:
             return record
         if verdict is Verdict.RETRY:

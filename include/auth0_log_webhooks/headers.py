@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from requests.utils import parse_header_links
+
 log = logging.getLogger(__name__)
 
 _INTEGER = re.compile(r"-?[0-9]{1,18}", re.ASCII)
@@ -83,3 +85,23 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     except OverflowError:
         return None
     return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def next_link(headers: Mapping[str, str]) -> str | None:
+    """Return the URL of a ``Link`` header's ``rel="next"`` entry, or None (garbage is ignored, logged once)."""
+    value = headers.get("link")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if not value.isascii() or len(value) > 8192:
+        _ignored("Link", value)
+        return None
+    try:
+        links = parse_header_links(value)
+    except (ValueError, IndexError, AttributeError):
+        _ignored("Link", value)
+        return None
+    for link in links:
+        if "next" in str(link.get("rel", "")).split():
+            url = link.get("url")
+            return url if isinstance(url, str) and url else None
+    return None

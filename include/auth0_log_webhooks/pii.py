@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import orjson
+
 MASK = "****"
 Method = Literal["mask", "hash", "remove"]
 _SEGMENT = re.compile(r"^(\*\*|\*|[^.*]+)$")
@@ -115,7 +117,7 @@ def redactor(rules: Sequence[PiiRule], key: bytes | None) -> Callable[[Mapping[s
         raise ValueError("a PII rule hashes, but no hash key was given")
 
     def apply(log: Mapping[str, Any]) -> dict[str, Any]:
-        redacted = copy.deepcopy(dict(log))
+        redacted = _copy(log)
         for segments, method in compiled:
             # Deepest first and from a list's end, so removing one place never moves another.
             unique = {(id(container), place): (container, place) for container, place in locate(redacted, segments)}
@@ -131,6 +133,15 @@ def redactor(rules: Sequence[PiiRule], key: bytes | None) -> Callable[[Mapping[s
     return apply
 
 
+def _copy(log: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a deep copy of a JSON log: orjson's round trip is several times faster than deepcopy."""
+    try:
+        copied: dict[str, Any] = orjson.loads(orjson.dumps(log))
+    except TypeError:  # an integer beyond 64 bits, which orjson does not take
+        copied = copy.deepcopy(dict(log))
+    return copied
+
+
 def _removal_order(place: tuple[Any, Any]) -> tuple[int, int]:
     _, key = place
     return (0, -key) if isinstance(key, int) else (1, 0)
@@ -144,8 +155,11 @@ def hash_key_from_connection(conn_id: str | None) -> bytes:
     if not conn_id:
         raise ValueError("a PII rule hashes, but the pipeline names no pii.hash_key_connection")
     from airflow.sdk import BaseHook
+    from airflow.sdk.log import mask_secret
 
     password = BaseHook.get_connection(conn_id).password
+    if password:
+        mask_secret(password)  # kept out of task logs, like the signing secrets
     if not password:
         raise ValueError(
             f"Connection {conn_id} has no password: set it to a long random key (the PII hash key), "

@@ -47,6 +47,10 @@ class Pipeline:
     settings: Mapping[str, Any] = field(default_factory=dict)
     pii: tuple[PiiRule, ...] = ()
     pii_key_conn_id: str | None = None
+    mode: Literal["cron", "event"] = "cron"
+    """``cron``: runs on the schedule; ``event``: also when the tenant has new logs (see triggers.py)."""
+    event_reads_per_minute: float = 12.0
+    """Event mode's read budget: polls of the tenant a minute, within Auth0's 100 shared with the runs."""
 
     @property
     def checkpoint_variable(self) -> str:

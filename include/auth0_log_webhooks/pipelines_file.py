@@ -106,6 +106,12 @@ class Entry(BaseModel):
     webhook_connection: str = Field(min_length=1)
     pool: str = Field(DEFAULT_POOL, min_length=1)
     schedule: str | None = Field("*/5 * * * *", description="cron expression; null: triggered runs only")
+    mode: Literal["cron", "event"] = Field(
+        "cron", description="event: also run within seconds of new logs (a trigger watches the tenant); cron kept"
+    )
+    event_reads_per_minute: float = Field(
+        12.0, gt=0, le=60, description="event mode: polls of the tenant a minute (Auth0 allows 100, runs included)"
+    )
     filters: Filters = Field(default_factory=Filters)
     format: Literal["json_array", "json_lines"] | None = None
     settings: dict[str, Any] = Field(default_factory=dict, description="defaults of the config Variable")
@@ -165,6 +171,8 @@ class Entry(BaseModel):
             webhook_conn_id=self.webhook_connection,
             pool=self.pool,
             schedule=self.schedule,
+            mode=self.mode,
+            event_reads_per_minute=self.event_reads_per_minute,
             settings=settings,
             pii=tuple(PiiRule(f.path, f.method) for f in self.pii.fields) if self.pii else (),
             pii_key_conn_id=self.pii.hash_key_connection if self.pii else None,
@@ -279,6 +287,11 @@ _ID = re.compile(r"[^A-Za-z0-9]")
 def schedule_env_var(dag_id: str) -> str:
     """Return the environment variable that overrides a pipeline's schedule (``<ID>_SCHEDULE``)."""
     return _ID.sub("_", dag_id).upper() + "_SCHEDULE"
+
+
+def mode_env_var(dag_id: str) -> str:
+    """Return the environment variable that overrides a pipeline's mode (``<ID>_MODE``)."""
+    return _ID.sub("_", dag_id).upper() + "_MODE"
 
 
 def json_schema() -> dict[str, Any]:

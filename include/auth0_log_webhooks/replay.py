@@ -18,6 +18,7 @@ from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.pipelines_file import pipeline_named
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, load_config
 from auth0_log_webhooks.staging import chunk_ranges
+from auth0_log_webhooks.wording import plural, replay_sentence
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def plan_replay(
             pipeline=pipeline.dag_id,
             pool=pipeline.pool,
             entries=chosen[start:stop],
-            label=f"{stop - start} dead letters",
+            label=plural(stop - start, "dead letter"),
         )
         for start, stop in chunk_ranges(len(chosen), max_tasks)
     ]
@@ -113,7 +114,7 @@ def replay_chunk(
         store.remove(letter)
         report["delivered"] += 1
         report["logs_delivered"] += len(letter.logs)
-    log.info("Replayed %s: %s", chunk["label"], report)
+    log.info("%s: %s", chunk["label"], replay_sentence(report))
     return report
 
 
@@ -127,10 +128,10 @@ def summarise(reports: Sequence[ReplayReport]) -> ReplayReport:
         still_failing=sum(r["still_failing"] for r in reports),
         logs_delivered=sum(r["logs_delivered"] for r in reports),
     )
-    log.info("Replay summary: %s", total)
+    log.info("%s", replay_sentence(total))
     if total["still_failing"]:
         raise ReplayIncompleteError(
-            f"{total['still_failing']} dead letters could not be delivered and stay in the store; "
-            f"{total['delivered']} were delivered and removed"
+            f"{plural(total['still_failing'], 'dead letter')} could not be delivered and stay in the store; "
+            f"{total['delivered']:,} were delivered and removed. The failed resend tasks say why."
         )
     return total

@@ -38,6 +38,8 @@ from auth0_log_webhooks.checkpoints import is_log_id, log_id_of, log_time, time_
 from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Chunk, Plan, RunSummary
 from auth0_log_webhooks.filters import LogFilter
 from auth0_log_webhooks.intake import encode_log, missing_id_error
+from auth0_log_webhooks.stores import guarded, reaching
+from auth0_log_webhooks.wording import chunk_label
 
 WINDOW_MARGIN = timedelta(minutes=5)
 """How far past a backfill window's end reading goes: log ids and dates may disagree by a little."""
@@ -80,6 +82,8 @@ class Manifest:
     selected: int = 0
     repaired: int = 0
     note: str = ""
+    more_to_read: bool = False
+    """True when reading stopped at ``max_logs_per_run``: the tenant had more after ``end_cursor``."""
 
 
 class RunStaging:
@@ -98,6 +102,11 @@ class RunStaging:
         """Return the folder of this generation's batches and ledger."""
         return self.path / f"g{self.generation:03d}"
 
+    @property
+    def store_path(self) -> ObjectStoragePath:
+        """The run's folder; a store error names it (see :mod:`auth0_log_webhooks.stores`)."""
+        return self.path
+
     @classmethod
     def for_run(cls, root: str, dag_id: str, run_id: str) -> RunStaging:
         """Return the staging of run ``run_id`` of ``dag_id`` under ``root``."""
@@ -114,6 +123,7 @@ class RunStaging:
     def _marker(self, index: int) -> ObjectStoragePath:
         return self.generation_path / "done" / f"{index:06d}.json"
 
+    @guarded("staging_url")
     def reset(self) -> None:
         """Remove what earlier tries of the fetch left, and create this generation's folders."""
         if self.path.exists():
@@ -121,20 +131,24 @@ class RunStaging:
         (self.generation_path / "batches").mkdir(parents=True, exist_ok=True)
         (self.generation_path / "done").mkdir(parents=True, exist_ok=True)
 
+    @guarded("staging_url")
     def write_batch(self, index: int, logs: list[Mapping[str, Any]]) -> int:
         """Stage one batch; return how many of its logs had text repaired (see :func:`intake.encode_log`)."""
         lines = [encode_log(log) for log in logs]
         self._batch(index).write_bytes(b"".join(line + b"\n" for line, _ in lines))
         return sum(1 for _, repaired in lines if repaired)
 
+    @guarded("staging_url")
     def read_batch(self, index: int) -> list[dict[str, Any]]:
         """Load one staged batch."""
         return [orjson.loads(line) for line in self._batch(index).read_bytes().splitlines() if line]
 
+    @guarded("staging_url")
     def write_plan(self, plan: Plan) -> None:
         """Record what the fetch staged (written last, once every batch is in place)."""
         (self.path / "plan.json").write_bytes(json.dumps(plan).encode())
 
+    @guarded("staging_url")
     def read_plan(self) -> Plan:
         """Load the fetch's plan.
 
@@ -148,15 +162,18 @@ class RunStaging:
             )
         return cast(Plan, json.loads(path.read_bytes()))
 
+    @guarded("staging_url")
     def mark(self, index: int, outcome: BatchOutcome) -> None:
         """Record a batch's settled outcome in the ledger."""
         self._marker(index).write_bytes(json.dumps(outcome).encode())
 
+    @guarded("staging_url")
     def outcome(self, index: int) -> BatchOutcome | None:
         """Return a batch's recorded outcome, or None if it is not settled."""
         marker = self._marker(index)
         return cast(BatchOutcome, json.loads(marker.read_bytes())) if marker.exists() else None
 
+    @guarded("staging_url")
     def outcomes(self) -> dict[int, BatchOutcome]:
         """Return every settled batch's outcome by index (as written; see :func:`settlement.matching`)."""
         done = self.generation_path / "done"
@@ -166,18 +183,24 @@ class RunStaging:
             int(p.stem): cast(BatchOutcome, json.loads(p.read_bytes())) for p in done.iterdir() if p.suffix == ".json"
         }
 
-    def write_committed(self, summary: RunSummary) -> None:
+    def write_committed(self, summary: RunSummary, dead_letters: list[str]) -> None:
         """Record a successful commit and drop the staged batches; the plan and summary stay until pruned."""
-        (self.path / "committed.json").write_bytes(json.dumps(summary).encode())
+        (self.path / "committed.json").write_bytes(
+            json.dumps({"summary": summary, "dead_letters": dead_letters}).encode()
+        )
         for entry in self.path.iterdir():
             if entry.name.startswith("g") and entry.is_dir():
                 entry.rmdir(recursive=True)
 
-    def read_committed(self) -> RunSummary | None:
-        """Return the summary of the run's commit if it already succeeded, else None."""
+    def read_committed(self) -> tuple[RunSummary, list[str]] | None:
+        """Return the summary and dead-letter entries of the run's commit if it already succeeded, else None."""
         path = self.path / "committed.json"
-        return cast(RunSummary, json.loads(path.read_bytes())) if path.exists() else None
+        if not path.exists():
+            return None
+        record = json.loads(path.read_bytes())
+        return cast(RunSummary, record["summary"]), list(record["dead_letters"])
 
+    @guarded("staging_url")
     def remove(self) -> None:
         """Delete the run's staging."""
         if self.path.exists():
@@ -191,9 +214,13 @@ def prune(root: str, dag_id: str, older_than: timedelta, *, now: datetime | None
     and rerun. The next runs deliver the same logs from the checkpoint, so old staging is garbage.
     """
     folder = ObjectStoragePath(root.rstrip("/")) / dag_id
+    with reaching(folder, "staging_url"):
+        return _prune(folder, (now or datetime.now(UTC)) - older_than)
+
+
+def _prune(folder: ObjectStoragePath, cutoff: datetime) -> int:
     if not folder.exists():
         return 0
-    cutoff = (now or datetime.now(UTC)) - older_than
     removed = 0
     for run in folder.iterdir():
         plan = run / "plan.json"
@@ -257,6 +284,7 @@ class Stager:
             # backfill window has no next run: it is read whole (one batch in memory at a time).
             if self._capped(manifest.fetched, bool(batch)):
                 manifest.note = self._cap_note(log_id)
+                manifest.more_to_read = True
                 break
         self._flush(manifest, batch)
         return manifest
@@ -301,12 +329,15 @@ def chunk_ranges(count: int, max_parts: int) -> Iterator[tuple[int, int]]:
         yield count * i // parts, count * (i + 1) // parts
 
 
-def plan_chunks(batches: list[BatchRange], max_tasks: int, generation: int = 1) -> list[Chunk]:
-    """Return one chunk of contiguous batches per delivery task, at most ``max_tasks``, of one generation."""
+def plan_chunks(
+    batches: list[BatchRange], max_tasks: int, min_batches_per_task: int = 1, *, generation: int = 1
+) -> list[Chunk]:
+    """Return one chunk of contiguous batches per delivery task: at most ``max_tasks``, and no more
+    than one per ``min_batches_per_task`` batches (a task costs Airflow seconds; a batch, milliseconds);
+    each names the ``generation`` (fetch attempt) whose batches it carries."""
+    tasks = min(max_tasks, -(-len(batches) // max(1, min_batches_per_task)))
     chunks = []
-    for number, (start, stop) in enumerate(chunk_ranges(len(batches), max_tasks)):
-        logs = sum(batch["count"] for batch in batches[start:stop])
-        first, last = batches[start]["first"], batches[stop - 1]["last"]
-        label = f"batches {start}-{stop - 1}: {logs} logs {first}..{last}"
+    for number, (start, stop) in enumerate(chunk_ranges(len(batches), tasks)):
+        label = chunk_label(start, stop, batches[start:stop])
         chunks.append(Chunk(chunk=number, start=start, stop=stop, label=label, generation=generation))
     return chunks

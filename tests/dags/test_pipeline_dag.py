@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,8 @@ pytestmark = pytest.mark.dag
 
 DAG_ID = AUTHENTICATION_API.dag_id
 CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
+# "batches 4-6: 300 logs, 2026-11-26 14:02:11-14:07:40 UTC": counts and dates, not 56-digit log ids
+LABEL = r"batch(es)? \d+(-\d+)?: [\d,]+ logs?, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d ?-.* UTC"
 
 
 def selected(tenant, after: str | None = None, codes: set[str] | None = None) -> list[str]:
@@ -61,8 +64,26 @@ def test_a_run_delivers_every_selected_log_after_the_checkpoint_and_moves_it_to_
     states = task_states(dag_run)
     assert states[("fetch", -1)] == states[("commit", -1)] == "success"
     deliveries = [ti for ti in dag_run.get_task_instances() if ti.task_id == "deliver"]
-    assert len(deliveries) == 4  # 400 logs, about 390 selected: 4 batches of 100, one chunk each
-    assert all(ti.rendered_map_index.startswith("batches ") for ti in deliveries)
+    assert len(deliveries) == 1  # 400 logs, about 390 selected: 4 batches of 100, fewer than min_batches_per_task
+    labels = [ti.rendered_map_index for ti in deliveries]
+    assert all(re.fullmatch(LABEL, label) for label in labels), labels
+    (extra,) = asset_event_extras(dag_run)
+    assert extra["logs_delivered"] == len(selected(tenant, ids[199]))
+    assert (extra["checkpoint"], extra["dead_letters"]) == (ids[-1], 0)
+    assert extra["lag_seconds"] >= 0
+
+
+def asset_event_extras(dag_run) -> list[dict]:
+    """Return the extras of the asset events a run's commit emitted (test code may read the metadata DB)."""
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = select(AssetEvent.extra).where(
+            AssetEvent.source_run_id == dag_run.run_id, AssetEvent.source_task_id == "commit"
+        )
+        return list(session.scalars(query))
 
 
 def test_the_next_run_delivers_only_what_is_new(tenant, sink, variables, run):
@@ -81,7 +102,7 @@ def test_the_next_run_delivers_only_what_is_new(tenant, sink, variables, run):
     ("conf", "check"),
     [
         ({"batch_size": 7}, lambda sink, logs: max(len(r["log_ids"]) for r in sink.requests()) == 7),
-        ({"send_as_batch": False}, lambda sink, logs: len(sink.requests()) == logs),
+        ({"send_as_batch": "false"}, lambda sink, logs: len(sink.requests()) == logs),
         (
             {"format": "json_lines"},
             lambda sink, logs: {r["headers"]["content-type"] for r in sink.requests()} == {"application/x-ndjson"},
@@ -175,7 +196,7 @@ def test_failing_deliveries_fail_the_run_and_the_checkpoint_stays_before_them(
     assert sink.log_ids() == []
 
 
-def test_dead_lettered_messages_fail_the_run_at_commit_and_the_checkpoint_passes_them(
+def test_dead_lettered_messages_fail_their_delivery_task_and_commit_and_the_checkpoint_passes_them(
     tenant, sink, variables, run, configure
 ):
     ids = tenant.all_log_ids()
@@ -188,7 +209,8 @@ def test_dead_lettered_messages_fail_the_run_at_commit_and_the_checkpoint_passes
     assert dag_run.state == "failed"
     states = task_states(dag_run)
     assert states[("commit", -1)] == "failed"
-    assert {state for (task, _), state in states.items() if task == "deliver"} == {"success"}
+    # The delivery task that kept them is red too, where a person looks first (it used to be green).
+    assert {state for (task, _), state in states.items() if task == "deliver"} == {"failed"}
     assert variables.get(CHECKPOINT) == ids[-1]
     dead = json.loads(variables.get(AUTHENTICATION_API.config_variable))["dead_letter_url"].removeprefix("file://")
     from pathlib import Path
@@ -210,3 +232,23 @@ def test_a_backfill_run_delivers_its_interval_and_leaves_the_checkpoint_alone(te
     in_window = [i for i in selected(tenant) if end - timedelta(minutes=5) <= log_time(tenant.state.get_log(i)) < end]
     assert sorted(sink.log_ids()) == sorted(in_window)
     assert variables.get(CHECKPOINT) == ids[-1]
+
+
+def _drain_runs() -> list:
+    from airflow.models.dagrun import DagRun
+
+    return [r for r in DagRun.find(dag_id=DAG_ID) if r.run_id.startswith("drain__")]
+
+
+def test_a_run_stopped_at_max_logs_per_run_starts_the_next_at_once_and_one_that_caught_up_does_not(
+    tenant, sink, variables, run
+):
+    before = {r.run_id for r in _drain_runs()}
+    assert run({"max_logs_per_run": 250, "batch_size": 50, "start_from": None}).state == "success"
+    (follow_up,) = [r for r in _drain_runs() if r.run_id not in before]
+    assert follow_up.conf == {"max_logs_per_run": 250, "batch_size": 50}
+    assert str(follow_up.state) == "queued"  # the scheduler starts it as soon as max_active_runs allows
+
+    assert run().state == "success"  # reads the rest: caught up
+    assert [r.run_id for r in _drain_runs() if r.run_id not in before | {follow_up.run_id}] == []
+    assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]

@@ -7,9 +7,10 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,6 +62,36 @@ class Stack:
         assert summary["duplicates_with_same_webhook_id"], summary
         assert summary["bad_signatures"] == 0
         return summary
+
+    def configure(self, config: dict[str, Any], connections: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """Apply airflow_settings.yaml, set the config Variable to ``config``, unpause the DAG once parsed.
+
+        The connections point at the emulator and the sink; ``connections`` adds or replaces others.
+        """
+        self.airflow.apply_settings(
+            connections={
+                "auth0_default": auth0_connection(self.tenant),
+                "auth0_webhook_default": {
+                    "conn_type": "http",
+                    "conn_host": f"{self.sink.url}/hook",
+                    "conn_password": WEBHOOK_AUTHORIZATION,
+                    "conn_extra": {"signing_secret": self.signing_secret, "timeout": 10, "allow_private_network": True},
+                },
+                **(connections or {}),
+            }
+        )
+        self.airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))
+        self.airflow.wait_for_dag(AUTHENTICATION_API.dag_id)
+        self.airflow.unpause(AUTHENTICATION_API.dag_id)
+
+    def unexpected_requests(self) -> str | None:
+        """Describe the requests the emulator or the sink saw and do not serve (None if there were none)."""
+        return describe_unexpected(
+            {
+                f"Auth0 tenant emulator at {self.tenant.url}": self.tenant.unmatched(),
+                f"webhook sink at {self.sink.url}": self.sink.state.unexpected_requests(),
+            }
+        )
 
     def secrets(self) -> list[str]:
         """Every secret that must never show up in a task log."""
@@ -122,7 +153,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         extra_env={
             "AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE": "0 0 * * *",
             "AUTH0_MANAGEMENT_API_WEBHOOKS_SCHEDULE": "0 0 * * *",
-            ENV_VAR: str(workdir / "pipelines.yaml"),  # tests/e2e/test_pipelines.py adds tenants and receivers
+            ENV_VAR: str(workdir / "pipelines.yaml"),  # test_tenants_and_receivers.py adds pipelines to it
             # Notice a task whose process died with its scheduler within seconds, not the default 5 minutes.
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
             # After a crash, the restarted scheduler resets the dead one's queued and running tasks
@@ -133,32 +164,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     try:
         airflow.start()
-        airflow.apply_settings(
-            connections={
-                "auth0_default": auth0_connection(tenant),
-                "auth0_webhook_default": {
-                    "conn_type": "http",
-                    "conn_host": f"{sink.url}/hook",
-                    "conn_password": WEBHOOK_AUTHORIZATION,
-                    "conn_extra": {"signing_secret": secret, "timeout": 10},
-                },
-            }
-        )
         config = {"staging_url": f"file://{workdir}/staging", "dead_letter_url": f"file://{workdir}/dead"}
-        airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))
-        airflow.wait_for_dag(AUTHENTICATION_API.dag_id)
-        airflow.unpause(AUTHENTICATION_API.dag_id)
+        stack = Stack(airflow, tenant, sink, secret, workdir)
+        stack.configure(config)
         (first,) = wait_for_runs(airflow, AUTHENTICATION_API.dag_id, 1)
         assert airflow.wait_for_run(AUTHENTICATION_API.dag_id, first) == "success"
-        yield Stack(airflow, tenant, sink, secret, workdir)
+        yield stack
     finally:
         airflow.stop()
         sink.stop()
         tenant.stop()
-    unexpected = describe_unexpected(
-        {
-            f"Auth0 tenant emulator at {tenant.url}": tenant.unmatched(),
-            f"webhook sink at {sink.url}": sink.state.unexpected_requests(),
-        }
-    )
+    unexpected = stack.unexpected_requests()
     assert unexpected is None, unexpected

@@ -92,7 +92,7 @@ def test_a_rejected_batch_is_kept_as_a_dead_letter_and_the_run_says_so(
     outcome = run_pipeline({"max_logs_per_run": 500})
 
     assert isinstance(outcome.error, DeadLettersKeptError)
-    assert "1 messages were kept as dead letters" in str(outcome.error)
+    assert "not delivered (HTTP 400); kept as 1 dead letter." in str(outcome.error)
     fetched = tenant.all_log_ids()[: outcome.plan["fetched"]]
     assert len(fetched) >= 500  # max_logs_per_run stops on the first batch boundary after it
     assert variables.get(CHECKPOINT) == fetched[-1]
@@ -107,9 +107,10 @@ def test_a_rejected_batch_is_kept_as_a_dead_letter_and_the_run_says_so(
 
 
 def test_an_undelivered_chunk_holds_the_checkpoint_before_it_and_the_next_run_resends_the_rest(
-    tenant, webhook_sink, wire_connections, run_pipeline, variables
+    tenant, webhook_sink, wire_connections, run_pipeline, variables, configure
 ):
     wire_connections(tenant, webhook_sink)
+    configure(min_batches_per_task=1)
     first = run_pipeline({"max_logs_per_run": 1000}, deliver=lambda i: i != 3)
     assert isinstance(first.error, DeliveryIncompleteError)
     assert [c["start"] for c in first.chunks[:4]] == [0, 1, 2, 3]  # one batch per delivery task here

@@ -60,7 +60,7 @@ def test_plan_selects_every_entry_oldest_first_when_no_entry_is_named(kept, vari
 
     assert [chunk["pipeline"] for chunk in plan] == [DAG_ID, DAG_ID]
     assert [entry for chunk in plan for entry in chunk["entries"]] == [entry_id(letter) for letter in kept]
-    assert [chunk["label"] for chunk in plan] == ["1 dead letters", "2 dead letters"]
+    assert [chunk["label"] for chunk in plan] == ["1 dead letter", "2 dead letters"]
 
 
 def test_plan_selects_only_the_named_entries_when_entries_are_given(kept, variables):
@@ -139,7 +139,7 @@ def test_replay_keeps_a_failing_entry_with_its_new_status_when_the_sink_still_fa
     outcome = replay_dead_letters()
 
     assert isinstance(outcome.error, replay.ReplayIncompleteError)
-    assert "1 dead letters could not be delivered" in str(outcome.error)
+    assert "1 dead letter could not be delivered" in str(outcome.error)
     assert "2 were delivered" in str(outcome.error)
     assert sum(r["still_failing"] for r in outcome.reports) == 1
     (left,) = dead_letters()
@@ -226,7 +226,7 @@ def test_summarise_raises_replay_incomplete_when_some_entries_still_fail():
         {"delivered": 0, "still_failing": 1, "logs_delivered": 0},
     ]
 
-    with pytest.raises(replay.ReplayIncompleteError, match=r"1 dead letters could not be delivered.*2 were delivered"):
+    with pytest.raises(replay.ReplayIncompleteError, match=r"1 dead letter could not be delivered.*2 were delivered"):
         replay.summarise(reports)
 
 

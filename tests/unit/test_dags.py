@@ -16,6 +16,7 @@ pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = yaml.safe_load((REPO / "airflow_settings.yaml").read_text())["airflow"]
 POOLS = {pool["pool_name"] for pool in SETTINGS["pools"]}
+WATCH_DAGS = ("auth0_log_webhooks_alarms", "auth0_log_webhooks_daily_report")  # one each, over every pipeline
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,12 @@ def dagbag() -> DagBag:
 
 def test_every_dag_file_imports_without_errors_or_warnings(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dags) == {AUTHENTICATION_API.dag_id, MANAGEMENT_API.dag_id, "auth0_webhooks_replay"}
+    assert set(dagbag.dags) == {
+        AUTHENTICATION_API.dag_id,
+        MANAGEMENT_API.dag_id,
+        "auth0_webhooks_replay",
+        *WATCH_DAGS,
+    }
     assert dagbag.dag_warnings == set()
 
 
@@ -44,7 +50,7 @@ def test_a_bad_pipelines_entry_is_an_import_error_naming_it_and_the_other_pipeli
     path.write_text(yaml.safe_dump(document))
     monkeypatch.setenv(ENV_VAR, str(path))
     bag = DagBag(dag_folder=str(REPO / "dags"), known_pools=POOLS | {"default_pool"})
-    assert set(bag.dags) == {AUTHENTICATION_API.dag_id, MANAGEMENT_API.dag_id, "auth0_webhooks_replay"}
+    assert set(bag.dags) == {AUTHENTICATION_API.dag_id, MANAGEMENT_API.dag_id, "auth0_webhooks_replay", *WATCH_DAGS}
     ((failed_file, error),) = bag.import_errors.items()
     assert failed_file.endswith("auth0_pipelines_file_check.py")
     assert f"{path} has 1 invalid pipeline entry" in error
@@ -63,7 +69,7 @@ def test_each_entry_of_the_pipelines_file_becomes_a_dag(tmp_path, monkeypatch):
     monkeypatch.setenv("TENANT_A_SCHEDULE", "0 * * * *")
     bag = DagBag(dag_folder=str(REPO / "dags"), known_pools={"default_pool"})
     assert bag.import_errors == {}
-    assert set(bag.dags) == {"tenant_a", "tenant_b", "tenant_c", "auth0_webhooks_replay"}
+    assert set(bag.dags) == {"tenant_a", "tenant_b", "tenant_c", "auth0_webhooks_replay", *WATCH_DAGS}
     assert bag.dags["tenant_a"].timetable.expression == "0 * * * *"
     assert bag.dags["tenant_b"].timetable.expression == "*/5 * * * *"
     assert type(bag.dags["tenant_c"].timetable).__name__ == "NullTimetable"  # triggered runs only
@@ -102,8 +108,67 @@ def test_trigger_params_offer_the_originals_settings_with_no_override_by_default
     assert all(params[name] is None for name in names)
 
 
+def test_the_trigger_form_titles_each_param_says_what_empty_means_and_labels_every_choice(dagbag):
+    # The form shows title and description; a choice without a label would read "null" or a raw code.
+    params = dagbag.dags[AUTHENTICATION_API.dag_id].params
+    for name in params:
+        param = params.get_param(name)
+        schema = param.schema
+        assert schema.get("title"), name
+        assert "Empty:" in (param.description or ""), name
+        for choice in schema.get("enum", []):
+            assert choice in schema["values_display"], (name, choice)
+        assert "boolean" not in schema["type"], f"{name}: a null boolean shows as an OFF toggle"
+
+
+def test_the_settings_describe_every_connection_pool_and_variable_and_use_the_webhook_type():
+    # The UI lists show these descriptions; without them a person sees only ids.
+    entries = [*SETTINGS["connections"], *SETTINGS["pools"], *SETTINGS["variables"]]
+    described = [
+        e.get("conn_description") or e.get("pool_description") or e.get("variable_description") for e in entries
+    ]
+    assert all(described), entries
+    webhook = next(c for c in SETTINGS["connections"] if c["conn_id"] == AUTHENTICATION_API.webhook_conn_id)
+    assert webhook["conn_type"] == "auth0_webhook"
+
+
+def test_every_dag_file_defines_a_dag_the_dag_processor_finds(dagbag):
+    # The processor's safe mode skips a file without the words "airflow" and "dag": it would vanish silently.
+    # auth0_pipelines_file_check.py defines no DAG on purpose: it only reports a bad pipelines file.
+    files = {p.stem for p in (REPO / "dags").glob("*.py")} - {"auth0_pipelines_file_check"}
+    assert {Path(dag.fileloc).stem for dag in dagbag.dags.values()} == files
+
+
 def test_the_management_pipeline_offers_no_type_or_level_override_and_uses_its_own_webhook(dagbag):
     dag = dagbag.dags[MANAGEMENT_API.dag_id]
     assert set(dag.params) == {"start_from", "batch_size", "send_as_batch", "format", "max_logs_per_run"}
     assert MANAGEMENT_API.webhook_conn_id == "auth0_mgmt_webhook_default"
     assert dag.get_task("deliver").pool in POOLS
+
+
+def test_the_replay_form_titles_and_describes_each_param(dagbag):
+    params = dagbag.dags["auth0_webhooks_replay"].params
+    for name in params:
+        param = params.get_param(name)
+        assert param.schema.get("title"), name
+        assert (param.description or "").endswith("."), name
+    assert "Empty: all" in params.get_param("entries").description
+
+
+def test_event_mode_schedules_on_new_tenant_logs_or_the_cron_safety_net(monkeypatch):
+    monkeypatch.setenv("AUTH0_AUTHENTICATION_API_WEBHOOKS_MODE", "event")
+    bag = DagBag(dag_folder=str(REPO / "dags"), known_pools=POOLS | {"default_pool"})
+    assert bag.import_errors == {}
+    timetable = bag.dags[AUTHENTICATION_API.dag_id].timetable
+    assert type(timetable).__name__ == "AssetOrTimeSchedule"
+    assert timetable.timetable.expression == "*/5 * * * *"  # the safety net
+    (watcher,) = timetable.asset_condition.watchers
+    assert type(watcher.trigger).__name__ == "Auth0LogsTrigger"
+    assert watcher.trigger.poll_interval == 60 / AUTHENTICATION_API.event_reads_per_minute
+
+
+def test_an_unknown_mode_fails_the_dag_import_naming_it(monkeypatch):
+    monkeypatch.setenv("AUTH0_AUTHENTICATION_API_WEBHOOKS_MODE", "sometimes")
+    bag = DagBag(dag_folder=str(REPO / "dags"), known_pools=POOLS | {"default_pool"})
+    (error,) = bag.import_errors.values()
+    assert "mode 'sometimes' is neither 'cron' nor 'event'" in error

@@ -197,6 +197,13 @@ def test_retry_after_is_honoured_within_bounds_when_the_server_asks_to_wait(make
     assert low <= waits[0] <= high
 
 
+def test_the_sender_counts_the_429_answers_it_waited_out_for_the_webhook_429_metric(make_sender):
+    limited = Answer(429, {"error": "slow down"}, {"Retry-After": "1"})
+    sender, _ = make_sender(limited, Answer(503), limited, OK, now=lambda: NOW)
+    assert sender.send(encode(logs(1))) == []
+    assert (sender.requests_sent, sender.answers_429) == (4, 2)
+
+
 def test_a_failure_reports_the_last_answer_when_attempts_are_exhausted(make_sender, waits):
     message = encode(logs(1, 2))
     sender, adapter = make_sender(Answer(502, "bad gateway"), Answer(502, "bad gateway"), Answer(503), Answer(503, "x"))

@@ -227,3 +227,29 @@ def test_any_document_yields_pipelines_or_errors_and_never_raises(document):
     loaded = parse_entries(document, Path("p.yaml"))
     assert loaded.pipelines or loaded.errors or document == {"pipelines": []}
     assert all(isinstance(error, str) and error for error in loaded.errors)
+
+
+def test_the_hash_key_is_masked_in_task_logs(airflow_connection, monkeypatch):
+    masked = []
+    monkeypatch.setattr("airflow.sdk.log.mask_secret", masked.append)
+    airflow_connection("pii_key", conn_type="generic", password="k" * 32)
+    Pipeline(
+        dag_id="a", title="a", pii=(pipelines_file.PiiRule("ip", "hash"),), pii_key_conn_id="pii_key"
+    ).transformer()
+    assert "k" * 32 in masked
+
+
+def test_an_entry_chooses_event_mode_and_its_read_budget(tmp_path):
+    entry = {**GOOD, "mode": "event", "event_reads_per_minute": 6}
+    pipeline = load_pipelines(write(tmp_path, [entry])).pipelines["tenant_b_logs"]
+    assert (pipeline.mode, pipeline.event_reads_per_minute) == ("event", 6)
+    assert load_pipelines(write(tmp_path, [GOOD])).pipelines["tenant_b_logs"].mode == "cron"  # the default
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("mode", "sometimes"), ("event_reads_per_minute", 0), ("event_reads_per_minute", 100)]
+)
+def test_a_bad_mode_or_read_budget_is_an_error_naming_the_field(tmp_path, field, value):
+    loaded = load_pipelines(write(tmp_path, [{**GOOD, field: value}]))
+    assert loaded.pipelines == {}
+    assert field in " ".join(str(error) for error in loaded.errors)

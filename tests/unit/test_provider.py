@@ -33,3 +33,21 @@ def test_the_auth0_form_relabels_fields_and_offers_audience_and_scheme(providers
     behaviour = providers.field_behaviours["auth0"]
     assert behaviour["relabeling"] == {"host": "Tenant domain", "login": "Client ID", "password": "Client secret"}
     assert {"extra__auth0__audience", "extra__auth0__scheme"} <= set(providers.connection_form_widgets)
+
+
+def test_the_webhook_connection_type_is_registered_testable_with_labelled_fields(providers):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hook = providers.hooks["auth0_webhook"]
+    assert (hook.hook_class_name, hook.hook_name) == (
+        "auth0_log_webhooks.hooks.webhook.WebhookHook",
+        "Webhook endpoint (Standard Webhooks)",
+    )
+    assert hook.connection_testable
+    behaviour = providers.field_behaviours["auth0_webhook"]
+    assert behaviour["relabeling"]["host"] == "Webhook URL"
+    assert behaviour["relabeling"]["password"] == "Authorization header"
+    widgets = providers.connection_form_widgets
+    fields = {"signing_secret", "timeout", "verify"}
+    assert {f"extra__auth0_webhook__{name}" for name in fields} <= set(widgets)
+    assert widgets["extra__auth0_webhook__signing_secret"].is_sensitive  # masked in the form and the API

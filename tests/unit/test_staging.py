@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from auth0_log_webhooks.checkpoints import cursor_for_time
+from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Plan
 from auth0_log_webhooks.filters import TypeLevelFilter
 from auth0_log_webhooks.staging import (
@@ -326,12 +327,45 @@ def test_a_log_whose_log_id_is_null_is_placed_by_its_underscore_id(staging):
 # -- chunking batches among delivery tasks -----------------------------------------------------
 
 
-def test_chunks_label_their_batches_logs_and_log_ids():
-    batches = [batch(100, 1, 100), batch(100, 101, 200), batch(40, 201, 240)]
+def test_chunks_label_their_batches_with_the_log_count_and_utc_times_not_log_ids():
+    later = BASE + timedelta(minutes=5, seconds=29)
+    batches = [
+        batch(100, 1, 100),
+        batch(100, 101, 200),
+        {"count": 40, "first": log_id(201), "last": log_id(240, later)},
+    ]
     chunks = plan_chunks(batches, max_tasks=2)
     assert [(c["chunk"], c["start"], c["stop"]) for c in chunks] == [(0, 0, 1), (1, 1, 3)]
-    assert chunks[1]["label"] == f"batches 1-2: 140 logs {log_id(101)}..{log_id(240)}"
+    assert chunks[0]["label"] == f"batch 0: 100 logs, {BASE:%Y-%m-%d %H:%M:%S}-{BASE:%H:%M:%S} UTC"
+    assert chunks[1]["label"] == f"batches 1-2: 140 logs, {BASE:%Y-%m-%d %H:%M:%S}-{later:%H:%M:%S} UTC"
 
 
 def test_no_batch_means_no_chunk():
     assert plan_chunks([], max_tasks=16) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(count=st.integers(0, 3000), max_tasks=st.integers(1, 1024), per_task=st.integers(1, 200))
+def test_chunks_adapt_to_the_amount_covering_every_batch_once(count, max_tasks, per_task):
+    """A small run pays for few tasks: one per ``min_batches_per_task`` batches, never over the cap."""
+    batches = [batch(1, i + 1, i + 1) for i in range(count)]
+    chunks = plan_chunks(batches, max_tasks=max_tasks, min_batches_per_task=per_task)
+    assert len(chunks) == min(max_tasks, -(-count // per_task))
+    assert [i for c in chunks for i in range(c["start"], c["stop"])] == list(range(count))
+
+
+@pytest.mark.parametrize(("batches", "tasks"), [(1, 1), (9, 1), (10, 1), (11, 2), (58, 6), (160, 16), (5000, 16)])
+def test_the_default_gives_one_task_per_ten_batches_up_to_sixteen(batches, tasks):
+    config = PipelineConfig()
+    chunks = plan_chunks(
+        [batch(1, i + 1, i + 1) for i in range(batches)], config.max_delivery_tasks, config.min_batches_per_task
+    )
+    assert len(chunks) == tasks
+
+
+def test_only_a_fetch_that_stops_at_max_logs_says_more_is_waiting(staging):
+    stopped = stager(staging, max_logs=3).run(Pages([log(1), log(2)], [log(3), log(4)]), log_id(0))
+    assert stopped.more_to_read
+    staging.reset()
+    done = stager(staging, max_logs=100).run(Pages([log(1), log(2)], [log(3), log(4)]), log_id(0))
+    assert not done.more_to_read

@@ -33,7 +33,11 @@ RUN = RunInfo(dag_id=PIPELINE.dag_id, run_id="manual__guarantees")
 
 @pytest.fixture
 def variables(tmp_path) -> InMemoryVariables:
-    config = {"staging_url": f"file://{tmp_path}/staging", "dead_letter_url": f"file://{tmp_path}/dead"}
+    config = {
+        "staging_url": f"file://{tmp_path}/staging",
+        "dead_letter_url": f"file://{tmp_path}/dead",
+        "min_batches_per_task": 1,  # one delivery task per batch, so a test can run one batch's task
+    }
     return InMemoryVariables({PIPELINE.config_variable: json.dumps(config)})
 
 

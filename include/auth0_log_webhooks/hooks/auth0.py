@@ -3,12 +3,17 @@
 Connection ``auth0`` (default ``auth0_default``): host = tenant domain (``host:port`` allowed),
 login = client id, password = client secret; extra ``audience`` (default
 ``https://<domain>/api/v2/``) and ``scheme`` (``http`` only for loopback hosts, i.e. the emulator).
+
+The bearer token only ever goes to the tenant: ``Link: rel="next"`` is followed only when it points at
+the same scheme, host, port and path as the tenant's logs endpoint, and redirects are never followed.
+Each attempt has a total deadline (connect, headers and body) and bodies are read up to
+:data:`MAX_RESPONSE_BYTES`.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -22,12 +27,17 @@ from airflow.sdk import BaseHook
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from auth0_log_webhooks.checkpoints import InvalidCheckpointError, is_log_id
-from auth0_log_webhooks.headers import header_int, header_number
+from auth0_log_webhooks.deadlines import Deadline
+from auth0_log_webhooks.egress import GuardedAdapter, InvalidTargetError, parse_target
+from auth0_log_webhooks.headers import header_int, header_number, next_link
+from auth0_log_webhooks.progress import WaitTally
 from auth0_log_webhooks.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+DEFAULT_TOKEN_LIFETIME_SECONDS = 86400.0
 
 
 class Auth0Error(Exception):
@@ -92,15 +102,6 @@ class RetryPolicy:
     timeout_seconds: float = 30.0
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _error_text(response: requests.Response) -> str:
     try:
         body = response.json()
@@ -113,9 +114,40 @@ def _error_text(response: requests.Response) -> str:
     return f"{response.status_code} {code}: {message}".rstrip(": ")
 
 
-def _next_link(response: requests.Response) -> str | None:
-    link = response.links.get("next")
-    return link.get("url") if link else None
+def _json(response: requests.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise Auth0RequestError(f"{what} answered {response.status_code} with a body that is not JSON") from None
+
+
+def _lifetime(value: Any) -> float:
+    """Return a token's ``expires_in`` in seconds if it is a sane number, else a day."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return min(float(value), 30 * DEFAULT_TOKEN_LIFETIME_SECONDS)
+    return DEFAULT_TOKEN_LIFETIME_SECONDS
+
+
+def _same_endpoint(link: str, endpoint: str) -> bool:
+    try:
+        return parse_target(link).endpoint() == parse_target(endpoint).endpoint()
+    except InvalidTargetError:
+        return False
+
+
+def _read_capped(response: requests.Response, what: str) -> bytes:
+    """Read a whole body, refusing one larger than MAX_RESPONSE_BYTES."""
+    data = bytearray()
+    try:
+        for chunk in response.iter_content(chunk_size=65536):
+            data += chunk
+            if len(data) > MAX_RESPONSE_BYTES:
+                raise Auth0RequestError(
+                    f"{what} answered more than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB; refusing to read it"
+                )
+    finally:
+        response.close()
+    return bytes(data)
 
 
 class Auth0Hook(BaseHook):
@@ -146,6 +178,7 @@ class Auth0Hook(BaseHook):
         self._sleep = sleep
         self._clock = clock
         self.rate_limit = RateLimit()
+        self.waits = WaitTally()  # summarised in progress lines, not logged one by one
         self._session: requests.Session | None = None
         self._settings: dict[str, str] | None = None
         self._token: str | None = None
@@ -160,6 +193,11 @@ class Auth0Hook(BaseHook):
         return self._settings
 
     @property
+    def client_id(self) -> str:
+        """The connection's client id (what Auth0 puts in the logs of this client's own requests)."""
+        return self._connection_settings()["client_id"]
+
+    @property
     def base_url(self) -> str:
         """``scheme://domain[:port]`` of the tenant."""
         return self._connection_settings()["base_url"]
@@ -169,6 +207,9 @@ class Auth0Hook(BaseHook):
         if self._session is None:
             session = requests.Session()
             session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+            adapter = GuardedAdapter()  # no address policy (the tenant is the user's), but per-attempt deadlines
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
             self._session = session
         return self._session
 
@@ -192,13 +233,13 @@ class Auth0Hook(BaseHook):
                 f"{self.auth0_conn_id!r} (client id {settings['client_id']!r}): {_error_text(response)}"
             )
         self._raise_for_status(response, "POST /oauth/token")
-        payload = response.json()
-        token = payload.get("access_token")
+        payload = _json(response, "POST /oauth/token")
+        token = payload.get("access_token") if isinstance(payload, dict) else None
         if not isinstance(token, str) or not token:
             raise Auth0AuthenticationError(f"Auth0 tenant {settings['domain']} answered no access_token")
         _mask(token)
         self._token = token
-        self._token_expires_at = self._clock() + float(payload.get("expires_in", 86400))
+        self._token_expires_at = self._clock() + _lifetime(payload.get("expires_in"))
         return token
 
     # -- requests -----------------------------------------------------------------------------
@@ -245,17 +286,24 @@ class Auth0Hook(BaseHook):
     def _attempt(self, method: str, url: str, authenticated: bool, kwargs: dict[str, Any]) -> requests.Response:
         self._wait_for_rate_limit()
         headers = {"Authorization": f"Bearer {self.access_token()}"} if authenticated else {}
-        try:
-            response = self.get_conn().request(
-                method, url, headers=headers, timeout=self.retry.timeout_seconds, allow_redirects=False, **kwargs
-            )
-        except requests.exceptions.ConnectionError as exc:
-            if "NameResolutionError" in repr(exc) or "Name or service not known" in repr(exc):
-                domain = self._connection_settings()["domain"]
-                raise Auth0UnreachableError(f"Unknown Auth0 tenant: cannot resolve {domain!r}") from None
-            raise _Transient(f"network error: {type(exc).__name__}") from None
-        except requests.exceptions.Timeout:
-            raise _Transient(f"no answer within {self.retry.timeout_seconds:.0f}s") from None
+        timeout = self.retry.timeout_seconds
+        late = _Transient(f"no complete answer within {timeout:g}s")
+        with Deadline(timeout) as deadline:  # connect, headers and body together
+            try:
+                response = self.get_conn().request(
+                    method, url, headers=headers, timeout=timeout, allow_redirects=False, stream=True, **kwargs
+                )
+                body = _read_capped(response, f"{method} {urlsplit(url).path}")
+            except requests.exceptions.ConnectionError as exc:
+                if "NameResolutionError" in repr(exc) or "Name or service not known" in repr(exc):
+                    domain = self._connection_settings()["domain"]
+                    raise Auth0UnreachableError(f"Unknown Auth0 tenant: cannot resolve {domain!r}") from None
+                raise late if deadline.expired else _Transient(f"network error: {type(exc).__name__}") from None
+            except requests.exceptions.RequestException as exc:
+                raise late if deadline.expired else _Transient(f"network error: {type(exc).__name__}") from None
+            if deadline.expired:  # the answer was cut short by the deadline
+                raise late
+        response._content = body  # iter_content marked it consumed; .json() and .text read this
         self.rate_limit.update(response.headers)
         if response.status_code == 429:
             raise _Transient("429 Too Many Requests", wait=self._rate_limit_wait(response))
@@ -278,7 +326,9 @@ class Auth0Hook(BaseHook):
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Transient) and exc.wait is not None:
-            return min(exc.wait + random.uniform(0, 0.25), self.retry.max_wait_seconds)
+            delay = min(exc.wait + random.uniform(0, 0.25), self.retry.max_wait_seconds)
+            self.waits.add(delay, answered_429=True)
+            return delay
         return backoff_seconds(state.attempt_number, self.retry.backoff_initial_seconds, self.retry.backoff_max_seconds)
 
     def _wait_for_rate_limit(self) -> None:
@@ -288,7 +338,8 @@ class Auth0Hook(BaseHook):
         delay = self.rate_limit.reset - self._clock()
         if delay > 0:
             delay = min(delay, self.retry.max_wait_seconds)
-            log.info("Auth0 rate limit reached; waiting %.1fs for its reset", delay)
+            log.debug("Auth0 rate limit reached; waiting %.1fs for its reset", delay)
+            self.waits.add(delay)
             self._sleep(delay)
         self.rate_limit.remaining = None
 
@@ -309,28 +360,42 @@ class Auth0Hook(BaseHook):
         """
         if not is_log_id(from_):
             raise InvalidCheckpointError(f"checkpoint {from_!r} is not an Auth0 log id (56 digits starting with 900)")
-        url: str | None = f"{self.base_url}/api/v2/logs"
+        endpoint = f"{self.base_url}/api/v2/logs"
+        url: str | None = endpoint
         params: dict[str, Any] | None = {"from": from_, "take": take}
         while url:
             response = self.get(url, params)
             if response.status_code == 400:
                 raise InvalidCheckpointError(f"Auth0 rejected the checkpoint {from_!r}: {_error_text(response)}")
             self._raise_for_status(response, "GET /api/v2/logs")
-            page = response.json()
+            page = _json(response, "GET /api/v2/logs")
             if not isinstance(page, list):
                 raise Auth0RequestError(f"GET /api/v2/logs answered {type(page).__name__}, not a list of logs")
             if page:
                 yield page
             if len(page) < take:
                 return
-            url, params = _next_link(response), None
+            url, params = next_link(response.headers), None
+            if url is not None and not _same_endpoint(url, endpoint):
+                raise Auth0RequestError(
+                    f"Auth0 answered a next page link {url[:200]!r} that is not the tenant's logs endpoint "
+                    f"{endpoint} (same scheme, host, port and path); not following it, so the token stays with "
+                    "the tenant. The logs read so far are kept; check the tenant domain of the connection."
+                )
 
     def oldest_log(self) -> dict[str, Any] | None:
         """Return the oldest retained log by date (search mode), or None on an empty tenant."""
-        params = {"sort": "date:1", "per_page": 1, "page": 0}
+        return self._first_log_by("date:1")
+
+    def newest_log(self) -> dict[str, Any] | None:
+        """Return the newest log by date (search mode), or None on an empty tenant: what the lag alarm compares to."""
+        return self._first_log_by("date:-1")
+
+    def _first_log_by(self, sort: str) -> dict[str, Any] | None:
+        params = {"sort": sort, "per_page": 1, "page": 0}
         response = self.get(f"{self.base_url}/api/v2/logs", params)
         self._raise_for_status(response, "GET /api/v2/logs (search)")
-        logs = response.json()
+        logs = _json(response, "GET /api/v2/logs (search)")
         return logs[0] if isinstance(logs, list) and logs else None
 
     def test_connection(self) -> tuple[bool, str]:
@@ -346,21 +411,21 @@ def _settings_from(conn: Any, conn_id: str) -> dict[str, str]:
     """Validate an ``auth0`` connection and return what the hook needs from it."""
     host = (conn.host or "").strip().rstrip("/")
     if "://" in host:
-        host = urlsplit(host).netloc
+        host = host.split("://", 1)[1].rstrip("/")
     if not host:
         raise ValueError(f"Connection {conn_id!r} has no host: set it to the tenant domain, e.g. acme.eu.auth0.com")
-    domain = f"{host}:{conn.port}" if conn.port and ":" not in host else host
+    domain = f"{host}:{conn.port}" if conn.port and ":" not in host.rsplit("]", 1)[-1] else host
     if not conn.login or not conn.password:
         raise ValueError(f"Connection {conn_id!r} needs the client id as login and the client secret as password")
     extra = conn.extra_dejson or {}
     scheme = str(extra.get("scheme") or "https").lower()
     if scheme not in ("https", "http"):
         raise ValueError(f"Connection {conn_id!r}: scheme must be https (or http for loopback), not {scheme!r}")
-    hostname = urlsplit(f"//{domain}").hostname or ""
-    if scheme == "http" and not _is_loopback(hostname):
+    target = _tenant_target(scheme, domain, conn_id)
+    if scheme == "http" and not target.is_loopback_host:
         raise ValueError(
             f"Connection {conn_id!r}: scheme http is accepted only for loopback hosts (the local emulator), "
-            f"not {hostname!r}"
+            f"not {target.host!r}"
         )
     return {
         "domain": domain,
@@ -369,6 +434,20 @@ def _settings_from(conn: Any, conn_id: str) -> dict[str, str]:
         "client_secret": conn.password,
         "audience": str(extra.get("audience") or f"https://{domain}/api/v2/"),
     }
+
+
+def _tenant_target(scheme: str, domain: str, conn_id: str) -> Any:
+    """Parse ``scheme://domain`` as requests will connect to it; refuse anything but ``host[:port]``."""
+    try:
+        target = parse_target(f"{scheme}://{domain}")
+    except InvalidTargetError as exc:
+        raise ValueError(f"Connection {conn_id!r}: host {domain[:120]!r} is not a tenant domain: {exc}") from None
+    if target.path not in ("", "/") or target.query or "@" in domain or "\\" in domain:
+        raise ValueError(
+            f"Connection {conn_id!r}: host {domain[:120]!r} must be only the tenant domain and an optional port, "
+            "e.g. acme.eu.auth0.com"
+        )
+    return target
 
 
 def _mask(secret: str) -> None:

@@ -1,25 +1,40 @@
-"""The customer's webhook, as an Airflow ``http`` connection (default ``auth0_webhook_default``).
+"""The customer's webhook: an ``auth0_webhook`` connection (or, as before, ``http``; default ``auth0_webhook_default``).
+
+The ``auth0_webhook`` type ("Webhook endpoint (Standard Webhooks)") gives the UI a form with labelled
+fields and a Test button (:meth:`WebhookHook.test_connection`); an ``http`` connection with the same
+fields works the same way.
 
 * host: the full webhook URL (``https://example.com/auth0/logs``), as HttpHook allows;
 * password alone: sent verbatim as the ``Authorization`` header (the original's AUTHORIZATION);
   login and password: HTTP Basic auth;
 * extra: ``signing_secret`` (``whsec_...``; several, space separated, while rotating), ``timeout``
-  (seconds, default 30), ``verify`` (TLS verification, default on), any other key is a header.
+  (seconds, default 30), ``verify`` (TLS verification, default on), ``allow_private_network`` and
+  ``allow_insecure_http`` (default false; see :mod:`auth0_log_webhooks.egress`), any other key is a header.
 
-Redirects are never followed: a 3xx is a failed delivery, as Standard Webhooks asks.
+Redirects are never followed: a 3xx is a failed delivery, as Standard Webhooks asks. The URL must be
+https (http only for a loopback host, or with ``allow_insecure_http``); every address the host
+resolves to is checked when the connection opens, and private or metadata addresses are refused.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+import requests
 from airflow.providers.http.hooks.http import HttpHook
 from requests import Session
 
+from auth0_log_webhooks.egress import POLICY_EXTRAS, EgressPolicy, GuardedAdapter
+from auth0_log_webhooks.retrying import USER_AGENT
+from auth0_log_webhooks.signing import signature_headers
+
 SIGNING_EXTRAS = ("signing_secret", "signing_secrets")
 DEFAULT_TIMEOUT_SECONDS = 30.0
+TEST_HEADER = "x-auth0-log-webhooks-test"  # marks the Test button's request: an empty batch, not logs
 _SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
 
 
@@ -31,8 +46,8 @@ class WebhookHook(HttpHook):
 
     conn_name_attr = "http_conn_id"
     default_conn_name = "auth0_webhook_default"
-    conn_type = "http"
-    hook_name = "Auth0 log webhook"
+    conn_type = "auth0_webhook"
+    hook_name = "Webhook endpoint (Standard Webhooks)"
 
     def __init__(self, http_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(method="POST", http_conn_id=http_conn_id, **kwargs)
@@ -51,9 +66,22 @@ class WebhookHook(HttpHook):
         self, session: Session, connection: Any, extra_options: dict[str, Any]
     ) -> Session:
         session = super()._configure_session_from_extra(session, connection, extra_options)
-        for key in SIGNING_EXTRAS:  # HttpHook turns unknown extras into headers; secrets must not be sent
+        for key in (*SIGNING_EXTRAS, *POLICY_EXTRAS):  # HttpHook turns unknown extras into headers
             session.headers.pop(key, None)
         return session
+
+    def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None) -> Session:
+        """Return a session whose connections obey the connection's egress policy and per-attempt deadlines."""
+        session = super().get_conn(headers, extra_options)
+        keep_alive = getattr(self.keep_alive_adapter, "socket_options", None)
+        adapter = GuardedAdapter(self.egress_policy(), socket_options=keep_alive)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    def egress_policy(self) -> EgressPolicy:
+        """Return the destinations this connection allows (extras allow_private_network, allow_insecure_http)."""
+        return EgressPolicy.from_extra(self.connection.extra_dejson or {}, self.http_conn_id)
 
     @cached_property
     def connection(self) -> Any:
@@ -61,9 +89,14 @@ class WebhookHook(HttpHook):
         return self.get_connection(self.http_conn_id)
 
     def url(self) -> str:
-        """Return the webhook URL (the connection's host, or scheme://host:port/schema)."""
+        """Return the webhook URL (the connection's host, or scheme://host:port/schema), checked by the policy.
+
+        :raises InvalidTargetError: if the URL or its host is malformed.
+        :raises EgressRefusedError: naming the URL and the rule, if the policy refuses it.
+        """
         if not getattr(self, "base_url", None):
             self._set_base_url(self.connection)
+        self.egress_policy().check_url(self.base_url)
         return self.base_url
 
     def timeout(self) -> float:
@@ -92,3 +125,33 @@ class WebhookHook(HttpHook):
                     "(the value is not shown)"
                 )
         return secrets
+
+    def post_signed(self, body: str, webhook_id: str, headers: dict[str, str] | None = None) -> requests.Response:
+        """POST one JSON body, signed with the connection's secrets, without following redirects.
+
+        :raises ValueError: if the connection's URL, timeout or secrets are invalid (naming the field).
+        :raises requests.RequestException: if the webhook cannot be reached.
+        """
+        sent = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
+        sent.update(signature_headers(self.signing_secrets(), webhook_id, datetime.now(UTC), body))
+        return self.get_conn().post(
+            self.url(), data=body.encode(), headers=sent, timeout=self.timeout(), allow_redirects=False
+        )
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Send a signed test request, an empty batch marked with ``x-auth0-log-webhooks-test: true`` (the Test button).
+
+        :return: whether the webhook answered 2xx, and a sentence saying what it answered.
+        """
+        try:
+            secrets = self.signing_secrets()
+            response = self.post_signed("[]", f"msg_test_{uuid.uuid4().hex}", {TEST_HEADER: "true"})
+        except ValueError as exc:  # a bad secret, timeout or URL: the message names the field, never the secret
+            return False, str(exc)
+        except requests.RequestException as exc:
+            return False, f"No answer from the webhook of connection {self.http_conn_id!r}: {type(exc).__name__}"
+        signed = f"signed with {len(secrets)} secret{'s' if len(secrets) != 1 else ''}" if secrets else "unsigned"
+        what = f"The webhook answered HTTP {response.status_code} to a test request ({signed}, an empty batch)"
+        if 200 <= response.status_code < 300:
+            return True, f"{what}."
+        return False, f"{what}; it must answer 2xx. Check the URL and the Authorization header."

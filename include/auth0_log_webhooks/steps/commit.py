@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
+from auth0_log_webhooks import signals
+from auth0_log_webhooks.advice import dead_letter_advice, undelivered_advice
 from auth0_log_webhooks.checkpoints import CommitDecision, advanced, decide
 from auth0_log_webhooks.circuit import CircuitOpenError, RunCircuit, describe
 from auth0_log_webhooks.config import PipelineConfig
-from auth0_log_webhooks.contracts import RunSummary
+from auth0_log_webhooks.contracts import Plan, RunSummary
 from auth0_log_webhooks.dead_letters import DeadLetterStore
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, run_staging
 from auth0_log_webhooks.settlement import check_counts, compare_and_set, matching
 from auth0_log_webhooks.staging import RunStaging
+from auth0_log_webhooks.wording import run_sentence
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +54,9 @@ def commit_checkpoint(
     plan = staging.read_plan()
     done = staging.read_committed()
     if done is not None:  # a retried commit after one that succeeded: same answer, nothing moved
-        log.info("Run %s was already committed: %s", run.run_id, done)
-        _raise_if_dead_letters(pipeline, plan["config"], done)
-        return done
+        log.info("Run %s was already committed: %s", run.run_id, done[0])
+        _raise_if_dead_letters(pipeline, plan, done[1])
+        return done[0]
     staging = staging.with_generation(plan["generation"])
     outcomes = matching(plan["batches"], plan["generation"], staging.outcomes())
     decision = decide(plan["batches"], plan["end_cursor"], outcomes)
@@ -71,20 +75,31 @@ def commit_checkpoint(
         delivered_logs=decision.delivered_logs,
         dead_letters=len(decision.dead_letters),
         checkpoint=checkpoint if plan["mode"] != "window" else None,
+        more_to_read=plan["mode"] == "checkpoint" and plan.get("more_to_read", False),
     )
-    log.info("Run summary of %s: %s", run.run_id, summary)
+    log.info("%s", run_sentence(summary))
+    signals.record_run(pipeline.dag_id, summary)
     _raise_if_incomplete(staging, plan["config"], decision, summary)
-    staging.write_committed(summary)
-    _raise_if_dead_letters(pipeline, plan["config"], summary)
+    staging.write_committed(summary, list(decision.dead_letters))
+    _raise_if_dead_letters(pipeline, plan, list(decision.dead_letters))
     return summary
 
 
-def _raise_if_dead_letters(pipeline: Pipeline, config: dict[str, Any], summary: RunSummary) -> None:
-    if summary["dead_letters"]:
-        where = DeadLetterStore(PipelineConfig.model_validate(config).dead_letter_root).location(pipeline.dag_id)
+def _raise_if_dead_letters(pipeline: Pipeline, plan: Plan, entries: list[str]) -> None:
+    store = DeadLetterStore(PipelineConfig.model_validate(plan["config"]).dead_letter_root)
+    letters = []
+    for entry in entries:
+        with contextlib.suppress(KeyError):  # replayed (delivered and removed) since: nothing is kept any more
+            letters.append(store.get(entry))
+    if letters:
         raise DeadLettersKeptError(
-            f"{summary['dead_letters']} messages were kept as dead letters in {where}; the checkpoint passed "
-            "them. Fix the webhook, then trigger auth0_webhooks_replay to deliver them"
+            dead_letter_advice(
+                letters=letters,
+                pipeline=pipeline.dag_id,
+                location=store.location(pipeline.dag_id),
+                where_logged="the failed deliver tasks of this run",
+                checkpoint_passed=plan["mode"] == "checkpoint",
+            )
         )
 
 
@@ -104,4 +119,8 @@ def _raise_if_incomplete(
         raise CircuitOpenError(
             f"{describe(state)}.\n{left}, once the webhook answers. No dead letter was kept for them."
         )
-    raise DeliveryIncompleteError(left)
+    raise DeliveryIncompleteError(
+        undelivered_advice(
+            undelivered=decision.undelivered_batches, batches=summary["batches"], checkpoint=summary["checkpoint"]
+        )
+    )

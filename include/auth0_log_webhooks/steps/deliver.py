@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from auth0_log_webhooks import signals
 from auth0_log_webhooks.circuit import STOP_STATUSES, RunCircuit
 from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import BatchOutcome, Chunk, DeliveryReport
@@ -16,6 +17,7 @@ from auth0_log_webhooks.payloads import messages_for
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, run_staging
 from auth0_log_webhooks.settlement import marker_for, settles
+from auth0_log_webhooks.wording import delivery_sentence, plural
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ def deliver_chunk(
     sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
     letters = DeadLetterStore(config.dead_letter_root)
     circuit = RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures)
-    requests_before = sender.requests_sent
+    requests_before, limited_before = sender.requests_sent, sender.answers_429
     try:
         for index in range(chunk["start"], chunk["stop"]):
             batch = plan["batches"][index]
@@ -76,9 +78,9 @@ def deliver_chunk(
             kept_logs = sum(len(letter.log_ids) for letter in kept)
             for letter in kept:
                 log.warning(
-                    "Batch %d: kept %d logs as dead letter %s (%s)",
+                    "Batch %d: kept %s as dead letter %s: %s",
                     index,
-                    len(letter.log_ids),
+                    plural(len(letter.log_ids), "log"),
                     letter.entry_id,
                     letter.reason,
                 )
@@ -101,7 +103,8 @@ def deliver_chunk(
             report["dead_lettered_logs"] += kept_logs
     finally:
         report["requests"] = sender.requests_sent - requests_before
-        log.info("Chunk %d: %s", chunk["chunk"], report)
+        signals.record_rate_limited(pipeline.dag_id, sender.answers_429 - limited_before, metric="webhook_429")
+        log.info("%s", delivery_sentence(report))
     return report
 
 

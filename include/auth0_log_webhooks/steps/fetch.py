@@ -7,20 +7,25 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from auth0_log_webhooks import signals
 from auth0_log_webhooks.checkpoints import cursor_for_time, start_cursor
 from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import Chunk, Plan, ReadMode
 from auth0_log_webhooks.hooks.auth0 import Auth0Hook
 from auth0_log_webhooks.pipelines import Pipeline
+from auth0_log_webhooks.progress import ReadProgress, WaitTally, tracked
 from auth0_log_webhooks.run_kinds import check_expiry, check_start_from, one_off_reason
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, load_config
 from auth0_log_webhooks.staging import WINDOW_MARGIN, RunStaging, Stager, plan_chunks, prune
+from auth0_log_webhooks.wording import plural, reading_sentence, when
 
 log = logging.getLogger(__name__)
 
 
 class LogSource(Protocol):
     """Where logs come from: :class:`Auth0Hook`, or an in-memory tenant in tests."""
+
+    waits: WaitTally
 
     def iter_log_pages(self, from_: str) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of logs after the ``from_`` cursor, in log_id order."""
@@ -59,13 +64,9 @@ def fetch_logs(
     start, reason = _start(pipeline, run, params, config, checkpoint, source, now())
     mode: ReadMode = "window" if run.window else "one_off" if one_off else "checkpoint"
     staging = _fresh_staging(config, run)
-    log.info(
-        "Reading logs after %s (%s)%s%s",
-        start,
-        reason,
-        f" for window {run.window}" if run.window else "",
-        f"; a one-off run ({one_off}): it delivers and does not move the checkpoint" if one_off else "",
-    )
+    log.info("%s", reading_sentence(start, reason, run.window))
+    if one_off:
+        log.info("A one-off run (%s): it delivers what it selects and does not move the checkpoint", one_off)
     stager = Stager(
         staging,
         pipeline.select(config),
@@ -75,14 +76,17 @@ def fetch_logs(
         run.window,
         one_off=bool(one_off),
     )
-    manifest = stager.run(source.iter_log_pages(start), start)
+    progress = ReadProgress()
+    manifest = stager.run(tracked(source.iter_log_pages(start), source.waits, progress), start)
+    log.info("%s", progress.sentence(source.waits))
+    signals.record_rate_limited(pipeline.dag_id, source.waits.rate_limited)
     log.info(
-        "Fetched %d logs, selected %d in %d batches; end cursor %s. %s",
-        manifest.fetched,
-        manifest.selected,
-        len(manifest.batches),
-        manifest.end_cursor,
-        manifest.note,
+        "Selected %s of %s in %s, up to %s.%s",
+        f"{manifest.selected:,}",
+        plural(manifest.fetched, "log"),
+        plural(len(manifest.batches), "batch", "batches"),
+        when(manifest.end_cursor),
+        f" {manifest.note.capitalize()}." if manifest.note else "",
     )
     if manifest.repaired:
         log.warning(
@@ -98,6 +102,7 @@ def fetch_logs(
             selected=manifest.selected,
             batches=manifest.batches,
             note="; ".join(part for part in (one_off and f"one-off run: {one_off}", manifest.note) if part),
+            more_to_read=manifest.more_to_read,
             created_at=datetime.now(UTC).isoformat(),
             config=config.model_dump(mode="json"),
             generation=staging.generation,
@@ -105,7 +110,9 @@ def fetch_logs(
             repaired=manifest.repaired,
         )
     )
-    return plan_chunks(manifest.batches, config.max_delivery_tasks, staging.generation)
+    return plan_chunks(
+        manifest.batches, config.max_delivery_tasks, config.min_batches_per_task, generation=staging.generation
+    )
 
 
 def _start(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import requests
 
@@ -137,6 +139,21 @@ def test_no_429_is_spent_when_remaining_reaches_zero(hook, clock):
     assert len(adapter.requests) == 3
 
 
+def test_rate_limit_waits_are_counted_for_the_progress_lines_not_logged_one_by_one(hook, clock, caplog):
+    exhausted = {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(clock.now) + 1)}
+    answers = []
+    for n in range(1, 29):
+        nxt = f'<https://acme.eu.auth0.com/api/v2/logs?from={log_id(n)}&take=1>; rel="next"'
+        answers.append(Answer(200, page(n), {**exhausted, "X-RateLimit-Reset": str(int(clock.now) + n), "Link": nxt}))
+    limited = Answer(429, {"statusCode": 429}, {"Retry-After": "2"})
+    mount(hook.get_conn(), ScriptedAdapter(TOKEN, *answers, limited, Answer(200, [])))
+    with caplog.at_level("INFO", logger="auth0_log_webhooks.hooks.auth0"):
+        list(hook.iter_log_pages(FROM, take=1))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []
+    assert (hook.waits.waits, hook.waits.rate_limited) == (29, 1)
+    assert hook.waits.seconds == pytest.approx(sum(clock.sleeps))
+
+
 @pytest.mark.parametrize(
     ("headers", "expected_wait"),
     [({"Retry-After": "3"}, 3.0), ({"X-RateLimit-Reset": "1800000005", "X-RateLimit-Remaining": "0"}, 5.0)],
@@ -195,3 +212,9 @@ def test_http_is_accepted_for_the_local_emulator(airflow_connection):
         "auth0_local", conn_type="auth0", host="127.0.0.1", port=8099, login="a", password="b", extra={"scheme": "http"}
     )
     assert Auth0Hook("auth0_local").base_url == "http://127.0.0.1:8099"
+
+
+def test_the_newest_log_is_asked_for_by_date_descending_one_result(hook):
+    adapter = mount(hook.get_conn(), ScriptedAdapter(TOKEN, Answer(200, page(7))))
+    assert hook.newest_log()["log_id"] == log_id(7)
+    assert "sort=date%3A-1&per_page=1&page=0" in adapter.requests[1].url

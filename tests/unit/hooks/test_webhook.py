@@ -66,7 +66,10 @@ def test_extras_become_headers_but_signing_secrets_and_options_are_never_sent(ai
     [
         ({"host": URL}, URL),
         ({"host": "https://hooks.example.com/auth0?token=abc"}, "https://hooks.example.com/auth0?token=abc"),
-        ({"host": "127.0.0.1", "port": 8088, "schema": "http"}, "http://127.0.0.1:8088"),
+        (
+            {"host": "127.0.0.1", "port": 8088, "schema": "http", "extra": {"allow_private_network": True}},
+            "http://127.0.0.1:8088",
+        ),
     ],
     ids=["full-url", "with-query", "host-and-port"],
 )
@@ -117,3 +120,56 @@ def test_a_malformed_signing_secret_is_refused_naming_the_connection_not_the_sec
         WebhookHook("hook").signing_secrets()
     assert bad not in str(info.value)
     assert OLD not in str(info.value)
+
+
+# -- the Test button -----------------------------------------------------------------------------
+
+
+def scripted(hook: WebhookHook, monkeypatch, *answers: Answer) -> ScriptedAdapter:
+    """Route the hook's sessions to a scripted adapter (test_connection opens its own session)."""
+    session = hook.get_conn()
+    adapter = mount(session, ScriptedAdapter(*answers))
+    monkeypatch.setattr(hook, "get_conn", lambda *args, **kwargs: session)
+    return adapter
+
+
+@pytest.mark.parametrize("conn_type", ["auth0_webhook", "http"])
+def test_the_test_button_sends_a_signed_empty_batch_marked_as_a_test(airflow_connection, monkeypatch, conn_type):
+    from standardwebhooks.webhooks import Webhook
+
+    secret = new_secret()
+    airflow_connection("hook", conn_type=conn_type, host=URL, password="Bearer t", extra={"signing_secret": secret})
+    hook = WebhookHook("hook")
+    adapter = scripted(hook, monkeypatch, Answer(204))
+
+    ok, message = hook.test_connection()
+
+    assert (ok, message) == (
+        True,
+        "The webhook answered HTTP 204 to a test request (signed with 1 secret, an empty batch).",
+    )
+    (request,) = adapter.requests
+    assert (request.method, request.url, request.body) == ("POST", URL, b"[]")
+    assert request.headers["x-auth0-log-webhooks-test"] == "true"
+    assert request.headers["Authorization"] == "Bearer t"
+    assert Webhook(secret).verify(request.body, dict(request.headers)) == []
+
+
+def test_the_test_button_fails_with_the_status_when_the_webhook_refuses(airflow_connection, monkeypatch):
+    airflow_connection("hook", conn_type="auth0_webhook", host=URL)
+    hook = WebhookHook("hook")
+    scripted(hook, monkeypatch, Answer(410))
+    ok, message = hook.test_connection()
+    assert not ok
+    assert message.startswith("The webhook answered HTTP 410 to a test request (unsigned, an empty batch); it must")
+
+
+def test_the_test_button_names_a_bad_secret_without_showing_it(airflow_connection, monkeypatch):
+    airflow_connection("hook", conn_type="auth0_webhook", host=URL, extra={"signing_secret": "not-a-secret-value"})
+    hook = WebhookHook("hook")
+    adapter = scripted(hook, monkeypatch, Answer(204))
+    ok, message = hook.test_connection()
+    assert not ok
+    assert "'hook'" in message
+    assert "not-a-secret-value" not in message
+    assert adapter.requests == []

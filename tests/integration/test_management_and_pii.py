@@ -34,7 +34,10 @@ def test_the_management_pipeline_sends_only_calls_to_the_chosen_endpoints_as_dat
     sink = webhook_sink_factory(secrets=(signing_secret,))
     wire_connections(tenant, sink)  # auth0_default; the authentication pipeline's webhook is not used
     airflow_connection(
-        MANAGEMENT_API.webhook_conn_id, conn_type="http", host=sink.hook_url, extra={"signing_secret": signing_secret}
+        MANAGEMENT_API.webhook_conn_id,
+        conn_type="http",
+        host=sink.hook_url,
+        extra={"signing_secret": signing_secret, "allow_private_network": "true"},  # the sink is on 127.0.0.1
     )
     variables = storage(tmp_path, MANAGEMENT_API, api_endpoints="users, connections")
 

@@ -1,0 +1,135 @@
+"""Alarms: the lag alarm and the retention alarm, as a small state machine that notifies on changes only.
+
+Each check measures, per pipeline, how far the checkpoint is behind the tenant's newest log (lag)
+and how long until the checkpoint's logs fall out of the tenant's log retention. An alarm fires once
+when its threshold is crossed and clears once when the value is back, so a receiver gets one message
+per change, never one per check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auth0_log_webhooks.wording import duration, log_id_time, when
+
+ALERTS_VARIABLE = "auth0_log_webhooks_alerts"
+STATE_VARIABLE = "auth0_log_webhooks_alarm_state"
+
+AlarmName = Literal["lag", "retention"]
+
+
+class AlertSettings(BaseModel):
+    """The JSON Variable ``auth0_log_webhooks_alerts`` (every key optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conn_id: str = "auth0_alerts_default"
+    notify_success: bool = False
+    lag_alarm_minutes: float = Field(30, gt=0)
+    retention_days: float = Field(30, gt=0)
+    retention_warning_hours: float = Field(24, gt=0)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One pipeline's position at check time: its checkpoint and the tenant's newest log id."""
+
+    pipeline: str
+    checkpoint: str | None
+    newest: str | None
+    now: datetime
+
+    def lag(self) -> timedelta | None:
+        """Return how far the checkpoint is behind the newest log (zero when caught up)."""
+        start, end = log_id_time(self.checkpoint), log_id_time(self.newest)
+        if start is None or end is None:
+            return None
+        return max(timedelta(0), end - start)
+
+    def retention_left(self, settings: AlertSettings) -> timedelta | None:
+        """Return how long until the checkpoint's log leaves the tenant's retention (negative: already gone)."""
+        start = log_id_time(self.checkpoint)
+        if start is None:
+            return None
+        return start + timedelta(days=settings.retention_days) - self.now
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message to send: an alarm firing or clearing."""
+
+    pipeline: str
+    alarm: AlarmName
+    firing: bool
+    text: str
+
+
+def _lag_text(m: Measurement, lag: timedelta, settings: AlertSettings, firing: bool) -> str:
+    if firing:
+        return (
+            f"Lag alarm: {m.pipeline} is {duration(lag.total_seconds())} behind the tenant's newest log "
+            f"(threshold {settings.lag_alarm_minutes:g} min). Checkpoint at {when(m.checkpoint)}, newest log at "
+            f"{when(m.newest)}. Check the failed runs of {m.pipeline}: their first error line says why."
+        )
+    return f"Lag alarm cleared: {m.pipeline} is {duration(lag.total_seconds())} behind the tenant's newest log."
+
+
+def _retention_text(m: Measurement, left: timedelta, settings: AlertSettings, firing: bool) -> str:
+    if firing:
+        gone = left.total_seconds() <= 0
+        fate = "are already past" if gone else f"leave it in {duration(left.total_seconds())}"
+        return (
+            f"Retention alarm: the logs after {m.pipeline}'s checkpoint ({when(m.checkpoint)}) {fate} the tenant's "
+            f"{settings.retention_days:g}-day log retention; Auth0 then deletes them before they are delivered. "
+            f"Fix the webhook or raise max_logs_per_run so {m.pipeline} catches up."
+        )
+    return f"Retention alarm cleared: {m.pipeline}'s checkpoint is {duration(left.total_seconds())} inside retention."
+
+
+def evaluate(
+    state: Mapping[str, Mapping[str, bool]], measurements: list[Measurement], settings: AlertSettings
+) -> tuple[dict[str, dict[str, bool]], list[Notice]]:
+    """Return the alarms' new state and the notices of the alarms that changed (fired or cleared).
+
+    A pipeline whose values cannot be measured (no checkpoint yet) keeps its state.
+    """
+    new = {pipeline: dict(alarms) for pipeline, alarms in state.items()}
+    notices: list[Notice] = []
+    for m in measurements:
+        was = new.setdefault(m.pipeline, {})
+        lag, left = m.lag(), m.retention_left(settings)
+        if lag is not None:
+            firing = lag > timedelta(minutes=settings.lag_alarm_minutes)
+            if firing != was.get("lag", False):
+                notices.append(Notice(m.pipeline, "lag", firing, _lag_text(m, lag, settings, firing)))
+            was["lag"] = firing
+        if left is not None:
+            firing = left < timedelta(hours=settings.retention_warning_hours)
+            if firing != was.get("retention", False):
+                notices.append(Notice(m.pipeline, "retention", firing, _retention_text(m, left, settings, firing)))
+            was["retention"] = firing
+    return new, notices
+
+
+def parse_settings(raw: str | None) -> AlertSettings:
+    """Return the alert settings from the Variable's JSON (defaults when unset).
+
+    :raises ValueError: naming the Variable and the bad field.
+    """
+    import json
+
+    from pydantic import ValidationError
+
+    try:
+        data: Any = json.loads(raw) if raw and raw.strip() else {}
+        return AlertSettings.model_validate(data)
+    except ValidationError as exc:
+        fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"Variable {ALERTS_VARIABLE} is invalid: {fields}") from None
+    except ValueError:
+        raise ValueError(f"Variable {ALERTS_VARIABLE} is not JSON; expected an object such as {{}}") from None

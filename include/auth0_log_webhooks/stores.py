@@ -1,0 +1,100 @@
+"""Errors of the object stores that hold staging and dead letters, turned into one that says what to fix.
+
+With workers on several machines, staging and dead letters live in object storage (``s3://``,
+``gs://``, ...) that a worker may fail to reach: a wrong endpoint, credentials or network. The
+filesystem libraries behind ``ObjectStoragePath`` then raise their own errors (botocore's
+``EndpointConnectionError``, aiohttp's, a bare ``OSError``), which name neither the setting nor the
+connection. :func:`reaching` turns them into :class:`StoreUnavailableError`, which names the store,
+its connection, the setting that points at it and this worker's host name.
+
+"Not found" is not an error of the store, and is left alone: callers rely on it.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
+
+from airflow.sdk import ObjectStoragePath
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# The libraries behind fsspec's object stores: their exceptions all mean "the store did not answer as it should".
+STORE_LIBRARIES = ("botocore", "aiobotocore", "s3fs", "aiohttp", "google", "gcsfs", "azure", "adlfs", "urllib3")
+NOT_STORE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError)
+
+
+class StoreUnavailableError(RuntimeError):
+    """An object store (staging or dead letters) could not be reached or refused the request."""
+
+
+class HasStorePath(Protocol):
+    """An object kept in a store: where it is."""
+
+    @property
+    def store_path(self) -> ObjectStoragePath:
+        """The folder this object reads and writes."""
+        ...
+
+
+def is_store_error(exc: BaseException) -> bool:
+    """Return whether ``exc`` means the store is unreachable or refused (not that a file is missing)."""
+    if isinstance(exc, (*NOT_STORE_ERRORS, StoreUnavailableError)):
+        return False
+    if isinstance(exc, OSError):  # includes ConnectionError, TimeoutError, PermissionError
+        return True
+    return any(klass.__module__.split(".")[0] in STORE_LIBRARIES for klass in type(exc).__mro__)
+
+
+def worker_name() -> str:
+    """Return this worker's host name as Airflow reports it (``[core] hostname_callable``), as the UI shows it."""
+    try:
+        from airflow.sdk.api.client import get_hostname
+
+        return str(get_hostname())  # type: ignore[no-untyped-call]  # the Task SDK leaves it untyped
+    except Exception:  # a misconfigured callable must not hide the store's error
+        return socket.gethostname()
+
+
+def describe(path: ObjectStoragePath, setting: str, exc: BaseException) -> str:
+    """Return the message of a :class:`StoreUnavailableError` about ``path``: what failed and what to check."""
+    connection = path.conn_id or "none (credentials from the worker's environment)"
+    cause = str(exc).strip() or "no detail"
+    return (
+        f"The {setting} store {path} could not be used from worker {worker_name()}: "
+        f"{type(exc).__name__}: {cause[:300]}. Check the setting {setting}, the connection {connection} "
+        "(endpoint, credentials) and that this worker can reach the store; then clear the task to retry. "
+        "Nothing was lost: what was not written stays in Auth0 after the checkpoint."
+    )
+
+
+@contextmanager
+def reaching(path: ObjectStoragePath, setting: str) -> Iterator[None]:
+    """Turn a store's errors inside the block into :class:`StoreUnavailableError` (cause chained)."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_store_error(exc):
+            raise
+        raise StoreUnavailableError(describe(path, setting, exc)) from exc
+
+
+S = TypeVar("S", bound=HasStorePath)
+
+
+def guarded(setting: str) -> Callable[[Callable[Concatenate[S, P], R]], Callable[Concatenate[S, P], R]]:
+    """Decorate a method of a store object so that its store errors name ``setting`` (see :func:`reaching`)."""
+
+    def decorate(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+        @functools.wraps(method)
+        def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            with reaching(self.store_path, setting):
+                return method(self, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,101 @@
+"""The Auth0 log webhooks health page, inside the Airflow UI (Airflow 3 plugin: a FastAPI app and a nav entry).
+
+The page is served by the API server at ``/log-webhooks-health/`` to signed-in users only (Airflow's own
+token, the cookie the UI sets), and shown in the UI's navigation as "Auth0 log webhooks" through an
+external view. What it shows is gathered and rendered by :mod:`auth0_log_webhooks.health`; this file
+only reads Airflow's metadata (Variables, asset events), which the API server may do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.api_fastapi.core_api.security import GetUserDep
+from airflow.plugins_manager import AirflowPlugin
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from auth0_log_webhooks import health
+from auth0_log_webhooks.pipelines import Pipeline
+from auth0_log_webhooks.pipelines_file import load_pipelines
+
+URL_PREFIX = "/log-webhooks-health"  # not /auth0-...: Airflow reserves every prefix starting with /auth
+
+
+class MetadataVariables:
+    """Airflow Variables read from the metadata DB (the API server's view)."""
+
+    def get(self, key: str) -> str | None:
+        """Return a Variable's value, or None."""
+        from airflow.models.variable import Variable
+
+        value = Variable.get(key, default_var=None)
+        return None if value is None else str(value)
+
+    def set(self, key: str, value: str) -> None:
+        """Not used by the page: it only reads."""
+        raise NotImplementedError("the health page never writes Variables")
+
+
+def asset_events(pipeline: Pipeline, since: datetime) -> list[tuple[datetime, Mapping[str, Any]]]:
+    """Return the pipeline's committed-run events since ``since`` (timestamp, extra)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from auth0_log_webhooks.dag_factory import delivered_asset
+
+    name = delivered_asset(pipeline).name
+    with create_session() as session:
+        rows = session.execute(
+            select(AssetEvent.timestamp, AssetEvent.extra)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetModel.name == name, AssetEvent.timestamp >= since)
+        ).all()
+    return [(timestamp, extra or {}) for timestamp, extra in rows]
+
+
+def dead_letters(pipeline: Pipeline) -> list[Any]:
+    """Return the pipeline's dead letters waiting for replay."""
+    from auth0_log_webhooks.replay import store_for
+
+    return list(store_for(pipeline, MetadataVariables()).entries(pipeline.dag_id))
+
+
+def gather() -> list[health.PipelineHealth]:
+    """Collect the health of every pipeline now."""
+    return health.gather(
+        load_pipelines().pipelines, variables=MetadataVariables(), events=asset_events, dead_letters=dead_letters
+    )
+
+
+app = FastAPI(title="Auth0 log webhooks health")
+
+
+@app.get("/", response_class=HTMLResponse)
+def health_page(user: GetUserDep) -> str:
+    """The health page (HTML)."""
+    return health.page(gather(), datetime.now(UTC))
+
+
+@app.get("/api")
+def health_numbers(user: GetUserDep) -> list[dict[str, Any]]:
+    """The page's numbers as JSON."""
+    return health.as_json(gather())
+
+
+class Auth0HealthPlugin(AirflowPlugin):
+    """Registers the health page and its entry in the UI's navigation."""
+
+    name = "auth0_log_webhooks_health"
+    fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "Auth0 log webhooks health"}]
+    external_views = [
+        {
+            "name": "Auth0 log webhooks",
+            "href": f"{URL_PREFIX}/",
+            "destination": "nav",
+            "url_route": "log-webhooks-health",
+        }
+    ]

@@ -1,0 +1,89 @@
+"""The health plugin's FastAPI app over the metadata DB a real run wrote: its numbers are the run's."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import pytest
+
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.dag
+
+
+def load_plugin():
+    """Import plugins/auth0_health.py as the plugins manager would (plugins/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("auth0_health", REPO / "plugins" / "auth0_health.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def client(airflow_db):
+    """The plugin's app with a signed-in user (the UI's token cookie stands in the real stack)."""
+    from airflow.api_fastapi.core_api.security import get_user
+    from fastapi.testclient import TestClient
+
+    plugin = load_plugin()
+    plugin.app.dependency_overrides[get_user] = lambda: object()
+    return TestClient(plugin.app)
+
+
+def test_the_health_page_shows_the_committed_run_and_the_checkpoint_as_a_date(
+    auth0_tenant_factory, webhook_sink_factory, wire_connections, variables, run_dag, client
+):
+    tenant = auth0_tenant_factory(logs=150, seed=5, history_days=1, rate_limit_per_minute=0)
+    sink = webhook_sink_factory()
+    wire_connections(tenant, sink)
+    variables.set(AUTHENTICATION_API.checkpoint_variable, tenant.all_log_ids()[49])
+
+    assert run_dag(AUTHENTICATION_API.dag_id).state == "success"
+
+    numbers = next(n for n in client.get("/api").json() if n["dag_id"] == AUTHENTICATION_API.dag_id)
+    assert numbers["checkpoint"] == tenant.all_log_ids()[-1]
+    assert numbers["checkpoint_time"].endswith(" UTC")
+    assert {"logs": len(sink.log_ids()), "dead_letters": 0} in [
+        {"logs": r["logs"], "dead_letters": r["dead_letters"]} for r in numbers["runs"]
+    ]
+    page = client.get("/")
+    assert page.status_code == 200
+    assert numbers["checkpoint_time"] in page.text
+
+
+def test_the_plugin_registers_its_app_and_a_nav_entry_under_a_prefix_airflow_allows():
+    from airflow.api_fastapi.app import RESERVED_URL_PREFIXES
+
+    plugin = load_plugin().Auth0HealthPlugin
+    prefix = plugin.fastapi_apps[0]["url_prefix"]
+    assert not prefix.startswith(tuple(RESERVED_URL_PREFIXES))  # Airflow refuses such a plugin app (logs it)
+    assert plugin.external_views[0]["href"] == f"{prefix}/"
+
+
+def test_the_daily_report_dag_reads_the_runs_asset_events_and_sends_the_report(
+    auth0_tenant_factory, webhook_sink_factory, wire_connections, airflow_connection, variables, run_dag
+):
+    from tests.alerts_receiver import AlertsReceiver
+
+    tenant = auth0_tenant_factory(logs=120, seed=6, history_days=1, rate_limit_per_minute=0)
+    sink = webhook_sink_factory()
+    wire_connections(tenant, sink)
+    receiver = AlertsReceiver()
+    airflow_connection(
+        "auth0_alerts_default", conn_type="auth0_webhook", host=receiver.url, extra={"allow_private_network": True}
+    )
+    try:
+        assert run_dag(AUTHENTICATION_API.dag_id).state == "success"
+        assert run_dag("auth0_log_webhooks_daily_report").state == "success"
+    finally:
+        receiver.stop()
+    (notice,) = receiver.notices
+    assert notice["event"] == "daily_report"
+    line = next(
+        li for li in notice["text"].splitlines() if li.startswith(f"{AUTHENTICATION_API.dag_id}, last 24 hours: ")
+    )
+    delivered = re.search(r"last 24 hours: ([\d,]+) logs? delivered", line)
+    assert delivered is not None, line
+    assert int(delivered.group(1).replace(",", "")) >= len(sink.log_ids())  # the run above counts

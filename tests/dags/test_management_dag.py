@@ -1,0 +1,54 @@
+"""The Management API webhooks DAG as Airflow runs it (dag.test()): its own connection, Variables and payload."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from auth0_log_webhooks.pipelines import MANAGEMENT_API
+from tests.dags.conftest import task_states
+
+pytestmark = pytest.mark.dag
+
+
+def test_a_run_sends_the_chosen_endpoints_calls_to_its_own_webhook_and_moves_its_own_checkpoint(
+    auth0_tenant_factory,
+    webhook_sink_factory,
+    wire_connections,
+    airflow_connection,
+    signing_secret,
+    variables,
+    run_dag,
+    tmp_path,
+):
+    tenant = auth0_tenant_factory(logs=600, seed=23, history_days=2, rate_limit_per_minute=0)
+    authentication_sink, sink = webhook_sink_factory(), webhook_sink_factory(secrets=(signing_secret,))
+    wire_connections(tenant, authentication_sink)
+    airflow_connection(
+        MANAGEMENT_API.webhook_conn_id,
+        conn_type="http",
+        host=sink.hook_url,
+        extra={"signing_secret": signing_secret, "allow_private_network": "true"},
+    )
+    storage = {"staging_url": f"file://{tmp_path}/staging", "dead_letter_url": f"file://{tmp_path}/dead"}
+    variables.set(MANAGEMENT_API.config_variable, json.dumps({**storage, "api_endpoints": "users"}))
+    variables.written.add(MANAGEMENT_API.checkpoint_variable)  # removed after the test
+
+    dag_run = run_dag(MANAGEMENT_API.dag_id, {"batch_size": 5})
+
+    assert dag_run.state == "success"
+    assert task_states(dag_run)[("commit", -1)] == "success"
+    calls = [
+        log
+        for log in map(tenant.state.get_log, tenant.all_log_ids())
+        if log["type"] in ("sapi", "fapi")
+        and (log.get("details") or {}).get("request", {}).get("path", "").startswith("/api/v2/users")
+    ]
+    assert calls
+    assert sorted(sink.log_ids()) == sorted(log["log_id"] for log in calls)
+    bodies = [item for request in sink.requests() for item in json.loads(request["body"])]
+    assert {tuple(sorted(item)) for item in bodies} == {("date", "log_id", "request", "response")}
+    assert sink.summary()["bad_signatures"] == 0
+    assert authentication_sink.log_ids() == []
+    assert variables.get(MANAGEMENT_API.checkpoint_variable) == tenant.all_log_ids()[-1]

@@ -1,0 +1,139 @@
+"""Staging and dead letters on S3-compatible object storage (moto's server) through ObjectStoragePath.
+
+The pipeline's steps run in this process against the emulator and sink with ``staging_url`` and
+``dead_letter_url`` on ``s3://<conn>@bucket/...``; a store that cannot be reached fails with
+:class:`StoreUnavailableError` naming the store, its connection and the setting.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from auth0_log_webhooks.contracts import BatchOutcome
+from auth0_log_webhooks.dead_letters import DeadLetterStore
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.staging import RunStaging, prune
+from auth0_log_webhooks.steps.commit import DeadLettersKeptError
+from auth0_log_webhooks.stores import StoreUnavailableError
+from dev.airflow_env import free_port
+from dev.object_store import S3Server
+from tests.unit.test_dead_letters import failure
+
+pytestmark = pytest.mark.integration
+
+BUCKET = "auth0-staging"
+CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server, one per module, with an empty bucket."""
+    with S3Server(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        server.create_bucket(BUCKET)
+        yield server
+
+
+@pytest.fixture
+def store_connection(s3: S3Server, airflow_connection) -> str:
+    """Define the connection ``aws_store`` reaching the S3 server; return its id."""
+    conn = s3.connection()
+    airflow_connection(
+        "aws_store", conn_type="aws", login=conn["conn_login"], password=conn["conn_password"], extra=conn["conn_extra"]
+    )
+    return "aws_store"
+
+
+@pytest.fixture
+def unreachable_connection(s3: S3Server, airflow_connection) -> str:
+    """Define the connection ``aws_nowhere``: the right credentials, an endpoint nothing listens on."""
+    conn = s3.connection(endpoint_url=f"http://127.0.0.1:{free_port()}")
+    extra = {**conn["conn_extra"], "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 2}}
+    airflow_connection(
+        "aws_nowhere", conn_type="aws", login=conn["conn_login"], password=conn["conn_password"], extra=extra
+    )
+    return "aws_nowhere"
+
+
+def test_a_run_stages_and_keeps_dead_letters_on_s3_and_leaves_nothing_staged(
+    s3, store_connection, auth0_tenant_factory, webhook_sink, wire_connections, run_pipeline, configure, variables
+):
+    tenant = auth0_tenant_factory(logs=600, seed=5, rate_limit_per_minute=0)
+    wire_connections(tenant, webhook_sink)
+    root = f"s3://{store_connection}@{BUCKET}/{time.time_ns()}"
+    configure(staging_url=f"{root}/staging", dead_letter_url=f"{root}/dead")
+    webhook_sink.add_fault(status=400, count=1)
+
+    outcome = run_pipeline()
+
+    assert isinstance(outcome.error, DeadLettersKeptError)
+    prefix = root.split(BUCKET + "/")[1]
+    kept = s3.keys(BUCKET, f"{prefix}/dead/")
+    assert len(kept) == 1, kept
+    letter = json.loads(s3.client().get_object(Bucket=BUCKET, Key=kept[0])["Body"].read())
+    selected = [i for i in tenant.all_log_ids() if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+    assert letter["log_ids"] == selected[:100]
+    assert webhook_sink.log_ids() == selected[100:]
+    assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]
+    assert f"Dead letters: {root}/dead/{AUTHENTICATION_API.dag_id}" in str(outcome.error)
+    # Every batch settled (delivered or dead-lettered), so the commit removed the run's batches and ledger
+    # from S3; only its plan and commit record stay (no log), so a retried commit answers the same.
+    left = {key.rsplit("/", 1)[-1] for key in s3.keys(BUCKET, f"{prefix}/staging/")}
+    assert left == {"plan.json", "committed.json"}
+
+
+def test_staging_round_trips_batches_plan_and_ledger_on_s3(s3, store_connection):
+    staging = RunStaging.for_run(f"s3://{store_connection}@{BUCKET}/roundtrip", "dag", "manual__2026-11-26T10:00:00")
+    staging.reset()
+    staging.write_batch(0, [{"log_id": "1", "description": "Zoë"}])
+    outcome = BatchOutcome(status="delivered", delivered_logs=1, dead_letters=[])
+    staging.mark(0, outcome)
+    assert staging.read_batch(0) == [{"log_id": "1", "description": "Zoë"}]
+    assert staging.outcomes() == {0: outcome}
+    staging.remove()
+    assert s3.keys(BUCKET, "roundtrip/") == []
+
+
+def _assert_names_the_store(error: StoreUnavailableError, url: str, setting: str) -> None:
+    message = str(error)
+    assert f"The {setting} store {url}" in message, message
+    assert "the connection aws_nowhere" in message, message
+    assert "EndpointConnectionError" in message, message
+    assert "clear the task to retry" in message, message
+
+
+def test_an_unreachable_staging_store_fails_naming_the_store_connection_and_setting(unreachable_connection):
+    root = f"s3://{unreachable_connection}@{BUCKET}/staging"
+    staging = RunStaging.for_run(root, "dag", "run")
+    with pytest.raises(StoreUnavailableError) as caught:
+        staging.reset()
+    _assert_names_the_store(caught.value, f"{root}/dag/run", "staging_url")
+    with pytest.raises(StoreUnavailableError) as caught:
+        staging.read_plan()
+    _assert_names_the_store(caught.value, f"{root}/dag/run", "staging_url")
+    with pytest.raises(StoreUnavailableError) as caught:
+        prune(root, "dag", older_than=timedelta(days=7))
+    _assert_names_the_store(caught.value, f"{root}/dag", "staging_url")
+
+
+def test_an_unreachable_dead_letter_store_fails_naming_it_and_keeps_no_secret(unreachable_connection, s3):
+    root = f"s3://{unreachable_connection}@{BUCKET}/dead"
+    store = DeadLetterStore(root)
+    with pytest.raises(StoreUnavailableError) as caught:
+        store.put("pipe", failure(1), dag_id="dag", run_id="run")
+    _assert_names_the_store(caught.value, root, "dead_letter_url")
+    assert s3.connection()["conn_password"] not in str(caught.value)
+    with pytest.raises(StoreUnavailableError) as caught:
+        list(store.entries())
+    _assert_names_the_store(caught.value, root, "dead_letter_url")
+
+
+def test_a_missing_file_is_not_a_store_error(store_connection):
+    staging = RunStaging.for_run(f"s3://{store_connection}@{BUCKET}/missing", "dag", "run")
+    assert staging.outcome(3) is None
+    with pytest.raises(FileNotFoundError):
+        staging.read_batch(0)

@@ -1,0 +1,142 @@
+"""Failure messages: the first line says what happened; then where the logs are and the exact next step."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from auth0_log_webhooks.advice import (
+    DeadLettersInChunkError,
+    dead_letter_advice,
+    fail_if_chunk_kept_dead_letters,
+    undelivered_advice,
+)
+from auth0_log_webhooks.contracts import BatchOutcome, Chunk
+from auth0_log_webhooks.dead_letters import DeadLetterStore
+from auth0_log_webhooks.delivery import AttemptRecord, Failure
+from auth0_log_webhooks.payloads import encode
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.runtime import InMemoryVariables, RunInfo, run_staging
+
+pytestmark = pytest.mark.unit
+
+# Seen in Chromium at 1366 px: Airflow indents an exception by its log prefix and puts the class name
+# before the first line, leaving about 85 characters; the first line shares them with the class name.
+FIRST_LINE_MAX = 60
+LINE_MAX = 80
+
+
+def log_id(n: int) -> str:
+    return "900" + "20261126050000" + f"{n:039d}"
+
+
+def failure(first: int, count: int, status: int = 410) -> Failure:
+    message = encode([{"log_id": log_id(n), "type": "f"} for n in range(first, first + count)])
+    record = AttemptRecord(status, None, '{"error":"gone"}', attempts=1)
+    return Failure(message, f"permanent: {record.describe()}", record)
+
+
+@pytest.fixture
+def store(tmp_path) -> DeadLetterStore:
+    """A dead letter store in a temporary folder."""
+    return DeadLetterStore(f"file://{tmp_path}/dead")
+
+
+def advice_for(store: DeadLetterStore, *counts: int) -> str:
+    start, letters = 0, []
+    for count in counts:
+        letters.append(store.put("pipe", failure(start, count), dag_id="pipe", run_id="r"))
+        start += count
+    return dead_letter_advice(
+        letters=letters, pipeline="pipe", location="file:///x", where_logged="deliver [0]", checkpoint_passed=True
+    )
+
+
+def test_the_first_line_says_how_many_logs_and_what_the_webhook_answered_in_a_short_line(store):
+    text = advice_for(store, 78)
+    first = text.splitlines()[0]
+    assert first == "78 logs not delivered (HTTP 410); kept as 1 dead letter."
+    assert len(first) <= FIRST_LINE_MAX
+    # Every other line but the paths and the JSON config fits the log viewer's indented block.
+    lines = [line for line in text.splitlines()[1:] if not line.startswith(("Dead letters:", "{"))]
+    assert all(len(line) <= LINE_MAX for line in lines), lines
+
+
+def test_the_last_line_is_a_replay_config_naming_each_entry(store):
+    text = advice_for(store, 10, 20)
+    config = json.loads(text.splitlines()[-1])
+    letters = list(store.entries("pipe"))
+    assert config == {"pipeline": "pipe", "entries": [letter.entry_id for letter in letters]}
+    assert text.splitlines()[-2].startswith("auth0_webhooks_replay with this config")
+
+
+def test_many_entries_are_replayed_by_pipeline_instead_of_listed(store):
+    text = advice_for(store, *([1] * 21))
+    assert json.loads(text.splitlines()[-1]) == {"pipeline": "pipe"}
+    assert "with this config (it replays all 21 of the pipeline's entries):" in text
+
+
+def test_an_undelivered_run_says_the_checkpoint_as_a_date_and_that_nothing_is_lost():
+    lines = undelivered_advice(undelivered=3, batches=10, checkpoint=log_id(5)).splitlines()
+    assert lines[0] == "3 of 10 batches were not delivered; the checkpoint stays at 2026-11-26 05:00:00 UTC."
+    assert "next run delivers these batches again" in lines[-1]
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    """A run's staging with a plan of two batches, for a delivery task over both."""
+    variables = InMemoryVariables(
+        {
+            AUTHENTICATION_API.config_variable: json.dumps(
+                {"staging_url": f"file://{tmp_path}/staging", "dead_letter_url": f"file://{tmp_path}/dead"}
+            )
+        }
+    )
+    run = RunInfo(AUTHENTICATION_API.dag_id, "manual__1")
+    staging = run_staging(AUTHENTICATION_API, run, variables)
+    staging.reset()
+    staging.write_plan(
+        {
+            "mode": "checkpoint",
+            "start_cursor": log_id(0),
+            "end_cursor": log_id(9),
+            "fetched": 9,
+            "selected": 9,
+            "batches": [],
+            "note": "",
+            "created_at": "",
+            "config": {"dead_letter_url": f"file://{tmp_path}/dead"},
+        }
+    )
+    return variables, run, staging, DeadLetterStore(f"file://{tmp_path}/dead")
+
+
+CHUNK = Chunk(chunk=0, start=0, stop=2, label="batches 0-1: 9 logs")
+
+
+def test_a_delivery_task_whose_batches_kept_dead_letters_fails_without_retrying(ledger):
+    variables, run, staging, store = ledger
+    letter = store.put(AUTHENTICATION_API.dag_id, failure(1, 4), dag_id=run.dag_id, run_id=run.run_id)
+    staging.mark(0, BatchOutcome(status="delivered", delivered_logs=5, dead_letters=[]))
+    staging.mark(1, BatchOutcome(status="dead_lettered", delivered_logs=0, dead_letters=[letter.entry_id]))
+    with pytest.raises(DeadLettersInChunkError) as caught:
+        fail_if_chunk_kept_dead_letters(AUTHENTICATION_API, run, CHUNK, variables=variables)
+    assert isinstance(caught.value, AirflowFailException)  # Airflow does not retry it: the batches are settled
+    assert str(caught.value).startswith("4 logs not delivered (HTTP 410); kept as 1 dead letter.")
+    assert letter.entry_id in str(caught.value)
+
+
+def test_a_delivery_task_passes_when_its_dead_letters_were_replayed_meanwhile(ledger):
+    variables, run, staging, store = ledger
+    letter = store.put(AUTHENTICATION_API.dag_id, failure(1, 4), dag_id=run.dag_id, run_id=run.run_id)
+    staging.mark(0, BatchOutcome(status="dead_lettered", delivered_logs=0, dead_letters=[letter.entry_id]))
+    store.remove(letter)
+    fail_if_chunk_kept_dead_letters(AUTHENTICATION_API, run, CHUNK, variables=variables)
+
+
+def test_a_delivery_task_passes_when_everything_was_delivered(ledger):
+    variables, run, staging, _ = ledger
+    staging.mark(0, BatchOutcome(status="delivered", delivered_logs=5, dead_letters=[]))
+    fail_if_chunk_kept_dead_letters(AUTHENTICATION_API, run, CHUNK, variables=variables)
