@@ -7,7 +7,9 @@
    warm-up pass, ``--rounds`` rounds of each; the fastest of each is compared).
 3. peak memory (ru_maxrss) of the fetch step and of a deliver step at two sizes, each in a fresh
    process, against the roadmap's limit of 300 MB and flat.
-4. distributed (only with ``--only distributed``; ``make bench-distributed``): one run of
+4. slow receiver: 200 ms per request, 5 slots, batches of 100: delivered logs/s against the limit
+   slots x batch / latency (target 90%), with 16 and with 15 delivery tasks.
+5. distributed (only with ``--only distributed``; ``make bench-distributed``): one run of
    1,000,000 logs on PostgreSQL + CeleryExecutor with two workers + S3 (bench/distributed.py).
 
 The emulator and the webhook sink run as separate processes (their CLIs), so this process holds
@@ -34,9 +36,10 @@ READ_BURST = 10
 READ_PER_MINUTE = 600.0
 READ_TARGET_RATIO = 1.10
 OVERHEAD_TARGET_RATIO = 1.5
-BENCHMARKS = ("read", "e2e", "memory", "distributed")
-DEFAULT_BENCHMARKS = ("read", "e2e", "memory")  # distributed takes minutes and its own stack: ask for it
+BENCHMARKS = ("read", "e2e", "memory", "slow", "distributed")
+DEFAULT_BENCHMARKS = ("read", "e2e", "memory", "slow")  # distributed takes minutes and its own stack: ask for it
 DISTRIBUTED_LOGS = 1_000_000
+SLOW_LOGS = 20_000
 
 
 @dataclass
@@ -228,6 +231,30 @@ def bench_memory(workdir: Path, emulator: Emulator, sink: Sink, sizes: list[int]
     return rows
 
 
+# -- 4 ----------------------------------------------------------------------------------------
+
+
+def bench_slow(workdir: Path, emulator: Emulator, sink: Sink, logs: int) -> list[Row]:
+    """Benchmark 4: a receiver answering in 200 ms; logs/s against slots x batch / latency."""
+    from bench.slow import LATENCY_SECONDS, TARGET_SHARE, slow_receiver
+
+    say(f"\n[4] slow receiver: {logs:,} logs, {LATENCY_SECONDS * 1000:.0f} ms per request, {DELIVERY_SLOTS} slots")
+    wire(emulator, sink)
+    rows = []
+    for max_tasks in (16, 3 * DELIVERY_SLOTS):
+        r = slow_receiver(emulator, sink, workdir / f"slow-{max_tasks}", logs, max_tasks)
+        met = r.share >= TARGET_SHARE
+        say(
+            f"    max_delivery_tasks={max_tasks}: {r.chunks} chunks, {r.delivered_logs:,} logs in {r.requests} "
+            f"requests in {r.deliver_seconds:.2f}s = {r.rate:,.0f} logs/s = {r.share:.0%} of the limit "
+            f"{r.limit:,.0f} logs/s; target >= {TARGET_SHARE:.0%} -> {'MET' if met else 'NOT MET'}"
+        )
+        rows.append(
+            Row(f"4 slow receiver, {max_tasks} tasks", f"{r.rate:,.0f} logs/s, {r.share:.0%} of limit", ">= 90%", met)
+        )
+    return rows
+
+
 # -- main ---------------------------------------------------------------------------------------
 
 
@@ -277,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         with running(sink):
             if "read" in args.only:
                 rows += bench_read(workdir, sink, args.read_logs)
-            if {"e2e", "memory"} & set(args.only):
+            if {"e2e", "memory", "slow"} & set(args.only):
                 emulator = start_emulator(workdir, logs=args.logs, per_minute=0, name="emulator")
                 with running(emulator):
                     if "e2e" in args.only:
@@ -285,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                     if "memory" in args.only:
                         sizes = sorted({max(1, args.logs // 10), args.logs})
                         rows += bench_memory(workdir, emulator, sink, sizes, args.tracemalloc)
+                    if "slow" in args.only:
+                        rows += bench_slow(workdir, emulator, sink, min(args.logs, SLOW_LOGS))
         if "distributed" in args.only:
             from bench.distributed import bench_distributed
 

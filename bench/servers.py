@@ -129,8 +129,14 @@ def start_emulator(
     burst: int = 10,
     per_minute: float = 0,
     name: str = "emulator",
+    own_traffic: bool = False,
+    extra_args: tuple[str, ...] = (),
 ) -> Emulator:
-    """Start an emulated tenant with ``logs`` logs; ``per_minute`` 0 disables its rate limit."""
+    """Start an emulated tenant with ``logs`` logs; ``per_minute`` 0 disables its rate limit.
+
+    ``own_traffic`` False (the default here) keeps a fixed set of logs: no seccft/feccft logs of the
+    benchmark's token exchanges, no api_limit logs, so that counts compare exactly.
+    """
     args = [
         "--port",
         "0",
@@ -142,6 +148,8 @@ def start_emulator(
         str(burst),
         "--rate-limit-per-minute",
         str(per_minute),
+        *(() if own_traffic else ("--no-token-logs", "--no-api-limit-logs")),
+        *extra_args,
     ]
     process, url = _launch("dev.auth0_tenant", args, workdir / f"{name}.stderr.log")
     return Emulator(name=name, url=url, process=process)

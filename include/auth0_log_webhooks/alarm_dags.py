@@ -25,12 +25,18 @@ START_DATE = datetime(2026, 1, 1)
 
 
 def newest_log_id(pipeline: Pipeline) -> str | None:
-    """Return the tenant's newest log id (one search request to Auth0)."""
+    """Return the id of the tenant's newest log that is not this check's own traffic (one search request).
+
+    Getting a token writes a ``seccft`` log with the pipeline's client id: counting it, a caught-up
+    pipeline would always look behind by the time since its last run.
+    """
     from auth0_log_webhooks.checkpoints import log_id_of
     from auth0_log_webhooks.hooks.auth0 import Auth0Hook
+    from auth0_log_webhooks.watch import foreign_logs
 
-    newest = Auth0Hook(pipeline.auth0_conn_id).newest_log()
-    return log_id_of(newest) if newest else None
+    hook = Auth0Hook(pipeline.auth0_conn_id)
+    newest = foreign_logs(hook.newest_logs(), hook.client_id)
+    return log_id_of(newest[0]) if newest else None
 
 
 def check_alarms(

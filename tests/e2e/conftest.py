@@ -154,6 +154,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE": "0 0 * * *",
             "AUTH0_MANAGEMENT_API_WEBHOOKS_SCHEDULE": "0 0 * * *",
             ENV_VAR: str(workdir / "pipelines.yaml"),  # test_tenants_and_receivers.py adds pipelines to it
+            "AUTH0_LOG_WEBHOOKS_ALARMS_SCHEDULE": "0 0 * * *",  # checks run when a test triggers them
             # Notice a task whose process died with its scheduler within seconds, not the default 5 minutes.
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
             # After a crash, the restarted scheduler resets the dead one's queued and running tasks

@@ -29,6 +29,7 @@ STORE_CONN_ID = "aws_staging"
 STAGING_URL = f"s3://{STORE_CONN_ID}@{BUCKET}/staging"
 DEAD_LETTER_URL = f"s3://{STORE_CONN_ID}@{BUCKET}/dead_letters"
 DAG_ID = AUTHENTICATION_API.dag_id
+SPREAD = {"min_batches_per_task": 1}  # the tests' small runs still get up to 16 delivery tasks to spread
 
 
 @dataclass
@@ -90,7 +91,7 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Distribute
         cluster.start()
         stack = DistributedStack(cluster, tenant, sink, secret, workdir, s3=s3)
         stack.configure(
-            {"staging_url": STAGING_URL, "dead_letter_url": DEAD_LETTER_URL},
+            {"staging_url": STAGING_URL, "dead_letter_url": DEAD_LETTER_URL, **SPREAD},
             connections={STORE_CONN_ID: s3.connection()},
         )
         (first,) = wait_for_runs(cluster, DAG_ID, 1)

@@ -19,6 +19,7 @@ from tests.e2e_distributed.conftest import (
     BUCKET,
     DAG_ID,
     DEAD_LETTER_URL,
+    SPREAD,
     STAGING_URL,
     STORE_CONN_ID,
     DistributedStack,
@@ -53,7 +54,7 @@ def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storag
 
 def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed: DistributedStack):
     shared = distributed.workdir / "shared"  # what an NFS or EFS mount at the same path on every worker is
-    config = {"staging_url": f"file://{shared}/staging", "dead_letter_url": f"file://{shared}/dead"}
+    config = {"staging_url": f"file://{shared}/staging", "dead_letter_url": f"file://{shared}/dead", **SPREAD}
     distributed.airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))
     try:
         before = distributed.fresh_start()
@@ -63,7 +64,7 @@ def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed
         wait_for(lambda: (shared / "staging" / DAG_ID / run_key(run_id) / "plan.json").exists(), "the plan")
         assert distributed.airflow.wait_for_run(DAG_ID, run_id, timeout=400) == "success"
     finally:
-        default = {"staging_url": STAGING_URL, "dead_letter_url": DEAD_LETTER_URL}
+        default = {"staging_url": STAGING_URL, "dead_letter_url": DEAD_LETTER_URL, **SPREAD}
         distributed.airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(default))
     deliveries = distributed.workers_of(run_id, "deliver")
     assert set(deliveries.values()) == WORKERS, deliveries

@@ -143,3 +143,14 @@ def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(t
         "0 dead letters waiting for replay. Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."
     )
     assert sent == [("auth0_alerts_default", {"event": "daily_report", "text": text})]
+
+
+def test_the_newest_log_is_the_newest_that_is_not_the_checks_own_token_request(monkeypatch):
+    from auth0_log_webhooks.alarm_dags import newest_log_id
+    from auth0_log_webhooks.hooks.auth0 import Auth0Hook
+
+    own = {"log_id": cursor_for_time(NOW), "type": "seccft", "client_id": "me"}
+    theirs = {"log_id": cursor_for_time(NOW - timedelta(minutes=1)), "type": "s", "client_id": "app"}
+    monkeypatch.setattr(Auth0Hook, "newest_logs", lambda self, count=10: [own, theirs])
+    monkeypatch.setattr(Auth0Hook, "client_id", "me")
+    assert newest_log_id(AUTHENTICATION_API) == theirs["log_id"]

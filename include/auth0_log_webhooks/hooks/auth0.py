@@ -385,18 +385,19 @@ class Auth0Hook(BaseHook):
 
     def oldest_log(self) -> dict[str, Any] | None:
         """Return the oldest retained log by date (search mode), or None on an empty tenant."""
-        return self._first_log_by("date:1")
+        logs = self._logs_by("date:1", 1)
+        return logs[0] if logs else None
 
-    def newest_log(self) -> dict[str, Any] | None:
-        """Return the newest log by date (search mode), or None on an empty tenant: what the lag alarm compares to."""
-        return self._first_log_by("date:-1")
+    def newest_logs(self, count: int = 10) -> list[dict[str, Any]]:
+        """Return the ``count`` newest logs by date, newest first (search mode): what the lag alarm compares to."""
+        return self._logs_by("date:-1", count)
 
-    def _first_log_by(self, sort: str) -> dict[str, Any] | None:
-        params = {"sort": sort, "per_page": 1, "page": 0}
+    def _logs_by(self, sort: str, count: int) -> list[dict[str, Any]]:
+        params = {"sort": sort, "per_page": count, "page": 0}
         response = self.get(f"{self.base_url}/api/v2/logs", params)
         self._raise_for_status(response, "GET /api/v2/logs (search)")
         logs = _json(response, "GET /api/v2/logs (search)")
-        return logs[0] if isinstance(logs, list) and logs else None
+        return [log for log in logs if isinstance(log, dict)] if isinstance(logs, list) else []
 
     def test_connection(self) -> tuple[bool, str]:
         """Check credentials and the read:logs scope with one small request (the UI's Test button)."""

@@ -214,7 +214,7 @@ def test_http_is_accepted_for_the_local_emulator(airflow_connection):
     assert Auth0Hook("auth0_local").base_url == "http://127.0.0.1:8099"
 
 
-def test_the_newest_log_is_asked_for_by_date_descending_one_result(hook):
-    adapter = mount(hook.get_conn(), ScriptedAdapter(TOKEN, Answer(200, page(7))))
-    assert hook.newest_log()["log_id"] == log_id(7)
-    assert "sort=date%3A-1&per_page=1&page=0" in adapter.requests[1].url
+def test_the_newest_logs_are_asked_for_by_date_descending(hook):
+    adapter = mount(hook.get_conn(), ScriptedAdapter(TOKEN, Answer(200, page(7, 6))))
+    assert [log["log_id"] for log in hook.newest_logs(2)] == [log_id(7), log_id(6)]
+    assert "sort=date%3A-1&per_page=2&page=0" in adapter.requests[1].url

@@ -1,0 +1,136 @@
+"""The Airflow UI in a real browser (Debian's Chromium driven by Playwright), screenshots kept as artifacts.
+
+What a person sees: a failed run's reason and next step without scrolling sideways, the health page
+with the stack's real numbers, the webhook connection form and the trigger form. Screenshots go to
+``artifacts/screenshots/`` (gitignored). Skipped, saying why, when Chromium or Playwright is missing
+(`make test-e2e` installs Chromium when it is missing).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from tests.conftest import REPO
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SHOTS = REPO / "artifacts" / "screenshots"
+DAG_ID = AUTHENTICATION_API.dag_id
+VIEWPORT = {"width": 1366, "height": 900}  # a laptop screen
+# The right edge, in page pixels, of the first rendered occurrence of a text (a DOM Range around it).
+RIGHT_EDGE_OF_TEXT = """(text) => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(text);
+    if (at < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + text.length);
+    return Math.max(...Array.from(range.getClientRects(), (r) => r.right));
+  }
+  return null;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the module."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (make install)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, stack: Stack) -> Iterator[Any]:
+    """A page signed in to the stack's Airflow (its simple auth manager makes everyone an admin)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    tab = context.new_page()
+    tab.goto(f"{stack.airflow.url}/", wait_until="networkidle")
+    yield tab
+    context.close()
+
+
+def shot(page: Any, name: str) -> Path:
+    """Save a screenshot of the viewport and return its path."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def failed_run(stack: Stack) -> str:
+    """Make a run whose webhook refuses every batch for good (dead letters) and return its id."""
+    airflow = stack.airflow
+    stack.fresh_start()
+    config = airflow.variable(AUTHENTICATION_API.config_variable) or "{}"
+    stack.sink.state.add_faults({"status": 410})
+    airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps({**json.loads(config), "max_attempts": 1}))
+    stack.tenant.add_logs(20)
+    try:
+        run = airflow.trigger(DAG_ID)
+        assert airflow.wait_for_run(DAG_ID, run, timeout=300) == "failed"
+    finally:
+        stack.sink.state.clear_faults()
+        airflow.set_variable(AUTHENTICATION_API.config_variable, config)
+    return run
+
+
+def test_a_failed_runs_reason_and_next_step_are_readable_without_scrolling_sideways(stack: Stack, page: Any):
+    run = failed_run(stack)
+    page.goto(f"{stack.airflow.url}/dags/{DAG_ID}/runs/{run}/tasks/commit", wait_until="networkidle")
+    page.get_by_text("not delivered (HTTP 410)").first.wait_for(timeout=60_000)
+    shot(page, "failed-run")
+    for text in ("not delivered (HTTP 410); kept as 1 dead letter.", "Next step: fix the webhook, then trigger"):
+        right = page.evaluate(RIGHT_EDGE_OF_TEXT, text)  # where the text itself ends, not its wide block
+        assert right is not None, text
+        assert right <= VIEWPORT["width"] - 16, (text, right)  # readable without scrolling sideways
+
+
+def test_the_health_page_shows_the_stacks_numbers(stack: Stack, page: Any):
+    page.goto(f"{stack.airflow.url}/log-webhooks-health/", wait_until="networkidle")
+    answer = page.request.get(f"{stack.airflow.url}/log-webhooks-health/api")
+    assert answer.ok, (answer.status, answer.text()[:300])
+    pipeline = next(n for n in answer.json() if n["dag_id"] == DAG_ID)
+    shot(page, "health-page")
+    section = page.locator(f"section#{DAG_ID}")
+    assert section.get_by_text(pipeline["checkpoint_time"]).first.is_visible()
+    assert pipeline["runs_24h"] >= 1
+    assert section.locator("svg.chart g").count() == pipeline["runs_24h"]
+
+
+def test_the_webhook_connection_form_shows_labelled_fields(stack: Stack, page: Any):
+    page.goto(f"{stack.airflow.url}/connections", wait_until="networkidle")
+    page.get_by_role("button", name="Add Connection").first.click()
+    page.get_by_text("Connection Type").first.wait_for()
+    chooser = page.locator("input[role=combobox]").last
+    chooser.click()
+    chooser.fill("Webhook endpoint")
+    page.get_by_text("Webhook endpoint (Standard Webhooks)").last.click()
+    page.get_by_text("Webhook URL").first.wait_for()
+    page.get_by_text("Extra Fields", exact=True).first.click()  # the signing secret, timeout and TLS fields
+    page.get_by_text("Signing secret(s)").first.wait_for()
+    shot(page, "webhook-connection-form")
+    for label in ("Webhook URL", "Authorization header", "Signing secret(s)", "Timeout (seconds)"):
+        assert page.get_by_text(label).first.is_visible(), label
+
+
+def test_the_trigger_form_shows_titles_and_what_empty_means(stack: Stack, page: Any):
+    page.goto(f"{stack.airflow.url}/dags/{DAG_ID}", wait_until="networkidle")
+    page.get_by_role("button", name="Trigger").first.click()
+    page.get_by_text("Start from").first.wait_for()
+    shot(page, "trigger-form")
+    assert page.get_by_text("Body format").first.is_visible()
+    assert page.get_by_text("null", exact=True).count() == 0

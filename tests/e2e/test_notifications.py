@@ -1,0 +1,115 @@
+"""Notifications in a real Airflow: a refusing or stopped webhook raises a failure notice and the lag alarm
+at a local alerts receiver, and both clear (a success notice, the alarm cleared) after recovery.
+
+Shares the session's stack (tests/e2e/conftest.py). It sets the alerts connection and Variable,
+sink faults and retry settings for its own runs, and puts every one of them back at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from auth0_log_webhooks.alarms import ALERTS_VARIABLE
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from dev.airflow_env import connection_json
+from tests.alerts_receiver import AlertsReceiver
+from tests.e2e.conftest import Stack, wait_for_runs
+
+pytestmark = pytest.mark.e2e
+
+ALARMS_DAG = "auth0_log_webhooks_alarms"
+DAG_ID = AUTHENTICATION_API.dag_id
+
+
+@pytest.fixture
+def receiver(stack: Stack) -> Iterator[AlertsReceiver]:
+    """The alerts receiver wired as auth0_alerts_default; the connection and settings are removed after."""
+    alerts = AlertsReceiver()
+    airflow = stack.airflow
+    # Not apply_settings: re-applying the file's pools answers 409 then 422 (include_deferred) once they exist.
+    airflow.api(
+        "POST",
+        "/connections",
+        json=connection_json(
+            {
+                "conn_id": "auth0_alerts_default",
+                "conn_type": "auth0_webhook",
+                "conn_host": alerts.url,
+                "conn_extra": {"allow_private_network": True},  # the receiver listens on 127.0.0.1
+            }
+        ),
+    )
+    airflow.set_variable(ALERTS_VARIABLE, json.dumps({"notify_success": True, "lag_alarm_minutes": 0.01}))
+    config = airflow.variable(AUTHENTICATION_API.config_variable)
+    try:
+        yield alerts
+    finally:
+        stack.sink.state.clear_faults()
+        airflow.set_variable(AUTHENTICATION_API.config_variable, config or "{}")
+        airflow.api("DELETE", "/connections/auth0_alerts_default")
+        airflow.api("DELETE", f"/variables/{ALERTS_VARIABLE}")
+        alerts.stop()
+
+
+def configure(stack: Stack, **settings: Any) -> None:
+    """Merge settings into the pipeline's config Variable."""
+    current = json.loads(stack.airflow.variable(AUTHENTICATION_API.config_variable) or "{}")
+    stack.airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps({**current, **settings}))
+
+
+def check_alarms(stack: Stack) -> None:
+    """Run the alarms DAG once, as its schedule would."""
+    run = stack.airflow.trigger(ALARMS_DAG)
+    assert stack.airflow.wait_for_run(ALARMS_DAG, run, timeout=180) == "success"
+
+
+def test_a_failing_webhook_raises_notices_and_the_lag_alarm_which_clear_after_recovery(
+    stack: Stack, receiver: AlertsReceiver
+):
+    airflow = stack.airflow
+    airflow.wait_for_dag(ALARMS_DAG)
+    airflow.unpause(ALARMS_DAG)
+    (first,) = wait_for_runs(airflow, ALARMS_DAG, 1)  # unpausing runs the latest interval once
+    assert airflow.wait_for_run(ALARMS_DAG, first, timeout=180) == "success"
+
+    # The webhook refuses for good: the run keeps dead letters and the failure notice says so.
+    stack.fresh_start()
+    stack.sink.state.add_faults({"status": 410})
+    configure(stack, max_attempts=1)
+    stack.tenant.add_logs(30)
+    assert airflow.wait_for_run(DAG_ID, airflow.trigger(DAG_ID), timeout=300) == "failed"
+    failure = receiver.wait_for("failure")
+    first_line = failure["text"].splitlines()[1]
+    assert "not delivered (HTTP 410); kept as" in first_line
+    assert '"pipeline": "auth0_authentication_api_webhooks"' in failure["text"]
+
+    check_alarms(stack)  # caught up again (the dead letters are kept): no lag alarm from here
+    seen = len(receiver.notices)
+
+    # The webhook stops answering: the next run keeps retrying, so the logs wait and lag builds up.
+    stack.sink.state.clear_faults()
+    stack.sink.state.add_faults({"status": 503})
+    configure(stack, max_attempts=60, backoff_initial_seconds=1, backoff_max_seconds=2)
+    stack.tenant.add_logs(30)
+    time.sleep(2)  # the new logs are dated after the checkpoint's log
+    stuck = airflow.trigger(DAG_ID)
+    deadline = time.monotonic() + 120
+    while not stack.sink.state.requests() and time.monotonic() < deadline:
+        time.sleep(1)
+    check_alarms(stack)
+    alarm = receiver.wait_for("lag_alarm", after=seen, timeout=30)
+    assert alarm["text"].startswith(f"Lag alarm: {DAG_ID} is ")
+
+    # Recovery: the webhook answers again; the stuck run delivers, says so, and the alarm clears.
+    stack.sink.state.clear_faults()
+    assert airflow.wait_for_run(DAG_ID, stuck, timeout=300) == "success"
+    success = receiver.wait_for("success", after=seen)
+    assert success["text"].startswith(f"{DAG_ID} run {stuck} succeeded. Delivered ")
+    check_alarms(stack)
+    cleared = receiver.wait_for("lag_alarm_cleared", after=seen, timeout=30)
+    assert cleared["text"].startswith(f"Lag alarm cleared: {DAG_ID} is ")
