@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml requirements-uv.txt | sha1sum | cut -c1-12)
 UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 
-.PHONY: help install lint format test test-unit test-dev test-dags test-integration test-e2e chromium test-distributed demo bench bench-distributed lock lock-uv clean
+.PHONY: help install lint format test test-unit test-dev test-model test-dags test-integration test-e2e chromium test-distributed soak demo bench bench-distributed lock lock-uv clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "%-18s %s\n", $$1, $$2 }'
@@ -50,6 +50,13 @@ test-unit: install  ## unit tests only: one module each, the HTTP transport scri
 
 test-dev: install  ## tests of the local Auth0 tenant emulator and webhook sink in dev/
 	$(BIN)/pytest -m dev
+
+test-model: install  ## the checkpoint invariant: a hypothesis state machine over the real steps (1,000 examples)
+	$(BIN)/pytest -m model
+
+soak: install  ## the model test with 100,000 seeded examples (SOAK_EXAMPLES, SOAK_SEED to change); about an hour
+	MODEL_EXAMPLES=$${SOAK_EXAMPLES:-100000} MODEL_RANDOM=1 $(BIN)/pytest -m model -p no:cacheprovider \
+		--hypothesis-seed=$${SOAK_SEED:-20261126} --hypothesis-show-statistics
 
 test-integration: install  ## the pipeline over real HTTP against the emulator and sink
 	$(BIN)/pytest -m integration

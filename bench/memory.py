@@ -114,8 +114,9 @@ def _child(argv: list[str] | None = None) -> int:
             return fetch_logs(AUTHENTICATION_API, info, None, variables=variables)
 
     else:
-        batches = len(run_staging(AUTHENTICATION_API, info, variables).read_plan()["batches"])
-        everything = Chunk(chunk=0, start=0, stop=batches, label="all batches")
+        staged = run_staging(AUTHENTICATION_API, info, variables).read_plan()
+        batches, generation = len(staged["batches"]), staged["generation"]
+        everything = Chunk(chunk=0, start=0, stop=batches, label="all batches", generation=generation)
 
         def step() -> Any:
             return deliver_chunk(AUTHENTICATION_API, info, everything, variables=variables, sleep=lambda seconds: None)

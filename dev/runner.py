@@ -18,11 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from auth0_log_webhooks import replay
+from auth0_log_webhooks.circuit import CircuitOpenError
 from auth0_log_webhooks.contracts import Chunk, DeliveryReport, Plan, ReplayChunk, ReplayReport, RunSummary
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.runtime import RunInfo, Variables, run_staging
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit_checkpoint
-from auth0_log_webhooks.steps.deliver import deliver_chunk
+from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver_chunk
 from auth0_log_webhooks.steps.fetch import fetch_logs
 
 _runs = itertools.count(1)
@@ -41,7 +42,8 @@ class RunOutcome:
     chunks: list[Chunk]
     reports: list[DeliveryReport]
     summary: RunSummary | None = None
-    error: DeliveryIncompleteError | DeadLettersKeptError | None = None
+    error: Exception | None = None
+    delivery_errors: list[Exception] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     chunk_seconds: list[float] = field(default_factory=list)
 
@@ -69,20 +71,26 @@ def run_pipeline(
     fetched = time.perf_counter()
     chunk_seconds: list[float] = []
 
-    def send(chunk: Chunk) -> DeliveryReport:
+    failed: list[Exception] = []
+
+    def send(chunk: Chunk) -> DeliveryReport | None:
         began = time.perf_counter()
-        report = deliver_chunk(pipeline, run, chunk, variables=variables, sleep=sleep)
+        try:
+            report = deliver_chunk(pipeline, run, chunk, variables=variables, sleep=sleep)
+        except (CircuitOpenError, StaleChunkError) as exc:  # the task fails; commit runs all the same
+            failed.append(exc)
+            return None
         chunk_seconds.append(time.perf_counter() - began)
         return report
 
     chosen = [chunk for chunk in chunks if deliver(chunk["chunk"])]
     with ThreadPoolExecutor(max_workers=max(1, slots), thread_name_prefix="deliver") as pool:
-        reports = list(pool.map(send, chosen))
+        reports = [report for report in pool.map(send, chosen) if report is not None]
     delivered = time.perf_counter()
-    outcome = RunOutcome(run, plan, chunks, reports, chunk_seconds=chunk_seconds)
+    outcome = RunOutcome(run, plan, chunks, reports, chunk_seconds=chunk_seconds, delivery_errors=failed)
     try:
         outcome.summary = commit_checkpoint(pipeline, run, variables=variables)
-    except (DeliveryIncompleteError, DeadLettersKeptError) as exc:
+    except (DeliveryIncompleteError, DeadLettersKeptError, CircuitOpenError) as exc:
         outcome.error = exc
     outcome.seconds = {
         "fetch": fetched - started,

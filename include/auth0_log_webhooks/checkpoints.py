@@ -147,7 +147,6 @@ class CommitDecision:
 
 def decide(
     batches: Sequence[BatchRange],
-    start: str | None,
     end: str | None,
     outcomes: Mapping[int, BatchOutcome],
 ) -> CommitDecision:
@@ -155,12 +154,14 @@ def decide(
 
     When every batch is settled the checkpoint goes to the fetch's ``end`` cursor, past logs that
     were read but not selected; otherwise to the last log of the last settled batch of the prefix.
+    A fetch that read nothing (``end`` is None) gives no checkpoint: the start cursor may be a date
+    or a param, never a position the pipeline has read up to.
     """
     settled = 0
     while settled < len(batches) and settled in outcomes:
         settled += 1
     if settled == len(batches):
-        checkpoint = end or start
+        checkpoint = end
     elif settled:
         checkpoint = batches[settled - 1]["last"]
     else:

@@ -53,6 +53,13 @@ class PipelineConfig(BaseModel):
     backoff_max_seconds: float = Field(default=60.0, ge=0, le=3600)
     retry_after_max_seconds: float = Field(default=300.0, ge=0, le=21600)
 
+    circuit_breaker_failures: int = Field(
+        default=5, ge=1, le=10_000, description="failed messages in a row that stop the run's sending"
+    )
+    expired_checkpoint: Literal["fail", "restart_from_oldest"] = Field(
+        default="fail", description="when the checkpoint is older than the oldest log the tenant retains"
+    )
+
     max_logs_per_run: int = Field(default=100_000, ge=1, le=10_000_000)
     max_delivery_tasks: int = Field(default=16, ge=1, le=1024)
     min_batches_per_task: int = Field(default=10, ge=1, le=10_000, description="fewer tasks for small runs")

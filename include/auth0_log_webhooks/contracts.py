@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-ReadMode = Literal["checkpoint", "window"]
-"""``checkpoint``: read after the pipeline's checkpoint and commit it; ``window``: a backfill's period."""
+ReadMode = Literal["checkpoint", "window", "one_off"]
+"""``checkpoint``: read after the pipeline's checkpoint and commit it; ``window``: a backfill's period;
+``one_off``: a run whose params change what is selected or where reading starts: it delivers and
+never commits the checkpoint."""
 
 BatchStatus = Literal["delivered", "dead_lettered"]
 
@@ -32,6 +34,8 @@ class Chunk(TypedDict):
     start: int
     stop: int
     label: str
+    generation: int
+    """The fetch attempt (try number) that staged these batches; a task of an older one is refused."""
 
 
 class Plan(TypedDict):
@@ -46,15 +50,27 @@ class Plan(TypedDict):
     note: str
     created_at: str
     config: dict[str, Any]
+    generation: int
+    """The fetch attempt (its try number) whose batches and ledger this plan describes."""
+    checkpoint_at_fetch: str | None
+    """The checkpoint Variable's value when the fetch read it: commit moves it only from there."""
+    repaired: int
+    """Logs whose text could not be encoded (lone surrogates) and were repaired with U+FFFD."""
     more_to_read: NotRequired[bool]
     """Reading stopped at ``max_logs_per_run`` with more logs waiting (absent in older plans: False)."""
 
 
 class BatchOutcome(TypedDict):
-    """A settled batch, as the delivery ledger records it."""
+    """A settled batch, as the delivery ledger records it: which batch (its generation, count, first
+    and last log id, so a marker never settles a batch cut differently), and what became of its logs."""
 
     status: BatchStatus
+    generation: int
+    count: int
+    first: str
+    last: str
     delivered_logs: int
+    dead_lettered_logs: int
     dead_letters: list[str]
 
 

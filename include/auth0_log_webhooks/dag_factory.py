@@ -22,7 +22,6 @@ from auth0_log_webhooks.contracts import Chunk, DeliveryReport, ReplayChunk, Rep
 from auth0_log_webhooks.notify import WebhookNotifier
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.runtime import current_run
-from auth0_log_webhooks.staging import NothingStagedError
 from auth0_log_webhooks.steps import commit as commit_step
 from auth0_log_webhooks.steps import deliver as deliver_step
 from auth0_log_webhooks.steps import fetch as fetch_step
@@ -174,7 +173,8 @@ def pipeline_dag(
             return report
 
         # all_done: commit runs after failed deliveries (to keep what is settled) and after a skipped
-        # deliver (nothing was selected: the checkpoint still moves past the logs that were read).
+        # deliver (nothing was selected: the checkpoint still moves past the logs that were read). After
+        # a failed fetch it fails too (nothing staged), so the run is never green when nothing was read.
         delivered = delivered_asset(pipeline)
 
         # commit fails whenever the run left something behind: one failure notice per run, with its advice
@@ -188,10 +188,7 @@ def pipeline_dag(
         def commit() -> RunSummary:
             """Advance the checkpoint past what is delivered or kept; fail if anything is left."""
             run, params = current_run()
-            try:
-                summary = commit_step.commit_checkpoint(pipeline, run)
-            except NothingStagedError as exc:  # the fetch failed: there is nothing to commit
-                raise AirflowSkipException(str(exc)) from None
+            summary = commit_step.commit_checkpoint(pipeline, run)
             get_current_context()["outlet_events"][delivered].extra = signals.run_extra(summary)
             if drain.needs_follow_up(summary):
                 get_current_context()["ti"].xcom_push(key="return_value", value=summary)

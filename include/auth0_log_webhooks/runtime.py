@@ -63,11 +63,13 @@ class InMemoryVariables:
 
 @dataclass(frozen=True)
 class RunInfo:
-    """What a step needs to know about its DAG run: its ids, and a backfill's ``[start, end)`` window."""
+    """What a step needs to know about its DAG run: its ids, a backfill's ``[start, end)`` window, and
+    the running task's try number (a fetch's try number names its staging generation)."""
 
     dag_id: str
     run_id: str
     window: tuple[datetime, datetime] | None = None
+    try_number: int = 1
 
 
 def backfill_window(run_type: object, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime] | None:
@@ -88,7 +90,9 @@ def current_run() -> tuple[RunInfo, dict[str, Any]]:
     context = get_current_context()
     dag_run = context["dag_run"]
     window = backfill_window(dag_run.run_type, context.get("data_interval_start"), context.get("data_interval_end"))
-    return RunInfo(dag_id=dag_run.dag_id, run_id=dag_run.run_id, window=window), dict(context.get("params") or {})
+    try_number = int(getattr(context.get("ti"), "try_number", None) or 1)
+    run = RunInfo(dag_id=dag_run.dag_id, run_id=dag_run.run_id, window=window, try_number=try_number)
+    return run, dict(context.get("params") or {})
 
 
 def load_config(pipeline: Pipeline, params: Mapping[str, Any] | None, variables: Variables) -> PipelineConfig:

@@ -4,10 +4,15 @@ The fetch cuts the logs it selects into batches (:class:`Stager`) and splits the
 chunks, one per mapped delivery task (:func:`plan_chunks`). Layout under
 ``<staging_url>/<dag_id>/<run>/``::
 
-    batches/000000.jsonl   one batch, one log per line, as fetched
-    plan.json              the fetch's plan: per batch its log count, first and last log_id; where
-                           reading started and stopped; the settings the run delivers with
-    done/000000.json       the delivery ledger: a batch's outcome, written once it is settled
+    g001/batches/000000.jsonl   one batch of fetch try 1 (a generation), one log per line, as fetched
+    g001/done/000000.json       the delivery ledger: a batch's outcome, written once it is settled,
+                                naming the batch it settles (generation, count, first and last log id)
+    g001/circuit/               the run's circuit breaker (see circuit.py)
+    plan.json                   the fetch's plan: its generation; per batch its log count, first and
+                                last log_id; where reading started and stopped; the settings
+
+Each fetch attempt writes its own generation, so a delivery task of an earlier attempt that is still
+running cannot settle a batch the new attempt cut differently.
 
 Every task of a run finds this folder from its pipeline's ``staging_url`` and its run id; XCom
 carries only small chunk descriptors. The ledger is what lets a retried
@@ -30,8 +35,9 @@ import orjson
 from airflow.sdk import ObjectStoragePath
 
 from auth0_log_webhooks.checkpoints import is_log_id, log_id_of, log_time, time_of
-from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Chunk, Plan
+from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Chunk, Plan, RunSummary
 from auth0_log_webhooks.filters import LogFilter
+from auth0_log_webhooks.intake import encode_log, missing_id_error
 from auth0_log_webhooks.stores import guarded, reaching
 from auth0_log_webhooks.wording import chunk_label
 
@@ -74,16 +80,27 @@ class Manifest:
     batches: list[BatchRange] = field(default_factory=list)
     fetched: int = 0
     selected: int = 0
+    repaired: int = 0
     note: str = ""
     more_to_read: bool = False
     """True when reading stopped at ``max_logs_per_run``: the tenant had more after ``end_cursor``."""
 
 
 class RunStaging:
-    """The staged batches, manifest and delivery ledger of one DAG run."""
+    """The staged batches, manifest and delivery ledger of one DAG run, in one generation (fetch attempt)."""
 
-    def __init__(self, path: ObjectStoragePath) -> None:
+    def __init__(self, path: ObjectStoragePath, generation: int = 1) -> None:
         self.path = path
+        self.generation = generation
+
+    def with_generation(self, generation: int) -> RunStaging:
+        """Return the same run's staging, in the folder of fetch attempt ``generation``."""
+        return RunStaging(self.path, generation)
+
+    @property
+    def generation_path(self) -> ObjectStoragePath:
+        """Return the folder of this generation's batches and ledger."""
+        return self.path / f"g{self.generation:03d}"
 
     @property
     def store_path(self) -> ObjectStoragePath:
@@ -101,23 +118,25 @@ class RunStaging:
         return cls(ObjectStoragePath(path))
 
     def _batch(self, index: int) -> ObjectStoragePath:
-        return self.path / "batches" / f"{index:06d}.jsonl"
+        return self.generation_path / "batches" / f"{index:06d}.jsonl"
 
     def _marker(self, index: int) -> ObjectStoragePath:
-        return self.path / "done" / f"{index:06d}.json"
+        return self.generation_path / "done" / f"{index:06d}.json"
 
     @guarded("staging_url")
     def reset(self) -> None:
-        """Remove what an earlier try of the fetch left, and create the folders."""
+        """Remove what earlier tries of the fetch left, and create this generation's folders."""
         if self.path.exists():
             self.path.rmdir(recursive=True)
-        (self.path / "batches").mkdir(parents=True, exist_ok=True)
-        (self.path / "done").mkdir(parents=True, exist_ok=True)
+        (self.generation_path / "batches").mkdir(parents=True, exist_ok=True)
+        (self.generation_path / "done").mkdir(parents=True, exist_ok=True)
 
     @guarded("staging_url")
-    def write_batch(self, index: int, logs: list[Mapping[str, Any]]) -> None:
-        """Stage one batch."""
-        self._batch(index).write_bytes(b"".join(orjson.dumps(log) + b"\n" for log in logs))
+    def write_batch(self, index: int, logs: list[Mapping[str, Any]]) -> int:
+        """Stage one batch; return how many of its logs had text repaired (see :func:`intake.encode_log`)."""
+        lines = [encode_log(log) for log in logs]
+        self._batch(index).write_bytes(b"".join(line + b"\n" for line, _ in lines))
+        return sum(1 for _, repaired in lines if repaired)
 
     @guarded("staging_url")
     def read_batch(self, index: int) -> list[dict[str, Any]]:
@@ -156,17 +175,34 @@ class RunStaging:
 
     @guarded("staging_url")
     def outcomes(self) -> dict[int, BatchOutcome]:
-        """Return every settled batch's outcome by index."""
-        done = self.path / "done"
+        """Return every settled batch's outcome by index (as written; see :func:`settlement.matching`)."""
+        done = self.generation_path / "done"
         if not done.exists():
             return {}
         return {
             int(p.stem): cast(BatchOutcome, json.loads(p.read_bytes())) for p in done.iterdir() if p.suffix == ".json"
         }
 
+    def write_committed(self, summary: RunSummary, dead_letters: list[str]) -> None:
+        """Record a successful commit and drop the staged batches; the plan and summary stay until pruned."""
+        (self.path / "committed.json").write_bytes(
+            json.dumps({"summary": summary, "dead_letters": dead_letters}).encode()
+        )
+        for entry in self.path.iterdir():
+            if entry.name.startswith("g") and entry.is_dir():
+                entry.rmdir(recursive=True)
+
+    def read_committed(self) -> tuple[RunSummary, list[str]] | None:
+        """Return the summary and dead-letter entries of the run's commit if it already succeeded, else None."""
+        path = self.path / "committed.json"
+        if not path.exists():
+            return None
+        record = json.loads(path.read_bytes())
+        return cast(RunSummary, record["summary"]), list(record["dead_letters"])
+
     @guarded("staging_url")
     def remove(self) -> None:
-        """Delete the run's staging (after the commit)."""
+        """Delete the run's staging."""
         if self.path.exists():
             self.path.rmdir(recursive=True)
 
@@ -210,9 +246,7 @@ def _checked(pages: Iterable[list[Any]], start: str) -> Iterator[tuple[str, dict
             except ValueError:
                 log_id = ""
             if not is_log_id(log_id):
-                raise MalformedLogError(
-                    f"Auth0 returned a log without a valid log_id after {previous}: {str(item)[:200]}"
-                )
+                raise MalformedLogError(missing_id_error(item, previous, page))
             if log_id <= previous:
                 raise MalformedLogError(f"Auth0 returned log {log_id} out of order, after {previous}")
             previous = log_id
@@ -229,6 +263,7 @@ class Stager:
     batch_size: int
     max_logs: int
     window: tuple[datetime, datetime] | None = None
+    one_off: bool = False
 
     def run(self, pages: Iterable[list[Any]], start: str) -> Manifest:
         """Consume pages, stage the selected logs batch by batch, and return what was cut."""
@@ -245,18 +280,32 @@ class Stager:
                     self._flush(manifest, batch)
                     batch = []
             # Past the cap, stop on a batch boundary so the next run cuts the same batches (same
-            # webhook-ids); when selected logs are rare, stop anyway after a bounded overshoot.
-            if manifest.fetched >= self.max_logs and (not batch or manifest.fetched >= 2 * self.max_logs):
-                manifest.note = f"stopped after max_logs_per_run={self.max_logs}; the next run continues"
+            # webhook-ids); when selected logs are rare, stop anyway after a bounded overshoot. A
+            # backfill window has no next run: it is read whole (one batch in memory at a time).
+            if self._capped(manifest.fetched, bool(batch)):
+                manifest.note = self._cap_note(log_id)
                 manifest.more_to_read = True
                 break
         self._flush(manifest, batch)
         return manifest
 
+    def _capped(self, fetched: int, batch_open: bool) -> bool:
+        if self.window is not None:
+            return False
+        return fetched >= self.max_logs and (not batch_open or fetched >= 2 * self.max_logs)
+
+    def _cap_note(self, last: str) -> str:
+        if self.one_off:
+            return (
+                f"stopped after max_logs_per_run={self.max_logs} at {last}; this one-off run does not commit, "
+                f"so no run continues from there: trigger another with start_from {last} to read on"
+            )
+        return f"stopped after max_logs_per_run={self.max_logs}; the next run continues after {last}"
+
     def _flush(self, manifest: Manifest, batch: list[tuple[str, Mapping[str, Any]]]) -> None:
         if not batch:
             return
-        self.staging.write_batch(len(manifest.batches), [item for _, item in batch])
+        manifest.repaired += self.staging.write_batch(len(manifest.batches), [item for _, item in batch])
         manifest.batches.append(BatchRange(count=len(batch), first=batch[0][0], last=batch[-1][0]))
         manifest.selected += len(batch)
 
@@ -280,12 +329,15 @@ def chunk_ranges(count: int, max_parts: int) -> Iterator[tuple[int, int]]:
         yield count * i // parts, count * (i + 1) // parts
 
 
-def plan_chunks(batches: list[BatchRange], max_tasks: int, min_batches_per_task: int = 1) -> list[Chunk]:
+def plan_chunks(
+    batches: list[BatchRange], max_tasks: int, min_batches_per_task: int = 1, *, generation: int = 1
+) -> list[Chunk]:
     """Return one chunk of contiguous batches per delivery task: at most ``max_tasks``, and no more
-    than one per ``min_batches_per_task`` batches (a task costs Airflow seconds; a batch, milliseconds)."""
+    than one per ``min_batches_per_task`` batches (a task costs Airflow seconds; a batch, milliseconds);
+    each names the ``generation`` (fetch attempt) whose batches it carries."""
     tasks = min(max_tasks, -(-len(batches) // max(1, min_batches_per_task)))
     chunks = []
     for number, (start, stop) in enumerate(chunk_ranges(len(batches), tasks)):
         label = chunk_label(start, stop, batches[start:stop])
-        chunks.append(Chunk(chunk=number, start=start, stop=stop, label=label))
+        chunks.append(Chunk(chunk=number, start=start, stop=stop, label=label, generation=generation))
     return chunks

@@ -202,7 +202,7 @@ def test_dead_lettered_messages_fail_their_delivery_task_and_commit_and_the_chec
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[-120])
     configure(max_attempts=1)
-    sink.add_fault(status=410)
+    sink.add_fault(status=422)  # refused for good, but not a "stop sending" answer (401, 403, 410)
 
     dag_run = run()
 

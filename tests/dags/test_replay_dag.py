@@ -17,11 +17,11 @@ PIPELINE = AUTHENTICATION_API.dag_id
 
 @pytest.fixture
 def kept(auth0_tenant_factory, webhook_sink, wire_connections, variables, configure, run_dag) -> list[str]:
-    """Run the pipeline once against a sink answering 410: its 3 batches are kept as dead letters."""
+    """Run the pipeline once against a sink answering 400: its 3 batches are kept as dead letters."""
     tenant = auth0_tenant_factory(logs=300, seed=17, rate_limit_per_minute=0)
     wire_connections(tenant, webhook_sink)
     configure(max_attempts=1)
-    webhook_sink.add_fault(status=410)
+    webhook_sink.add_fault(status=400)
     assert run_dag(PIPELINE).state == "failed"
     webhook_sink.clear_faults()
     webhook_sink.reset()

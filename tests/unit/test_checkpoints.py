@@ -106,25 +106,25 @@ DELIVERED = BatchOutcome(status="delivered", delivered_logs=2, dead_letters=[])
 
 
 def test_the_checkpoint_passes_unselected_logs_when_every_batch_is_settled():
-    decision = decide(BATCHES, START, END, {0: DELIVERED, 1: DELIVERED, 2: {**DELIVERED, "delivered_logs": 1}})
+    decision = decide(BATCHES, END, {0: DELIVERED, 1: DELIVERED, 2: {**DELIVERED, "delivered_logs": 1}})
     assert (decision.settled, decision.checkpoint, decision.undelivered_batches) == (3, log_id(9), 0)
     assert (decision.delivered_logs, decision.dead_letters) == (5, ())
 
 
 def test_the_checkpoint_stops_before_the_first_unsettled_batch_when_there_is_a_gap():
-    decision = decide(BATCHES, START, END, {0: DELIVERED, 2: DELIVERED})
+    decision = decide(BATCHES, END, {0: DELIVERED, 2: DELIVERED})
     assert (decision.settled, decision.checkpoint, decision.undelivered_batches) == (1, log_id(2), 2)
 
 
 def test_there_is_no_checkpoint_when_the_first_batch_is_unsettled():
-    decision = decide(BATCHES, START, END, {1: DELIVERED, 2: DELIVERED})
+    decision = decide(BATCHES, END, {1: DELIVERED, 2: DELIVERED})
     assert (decision.settled, decision.checkpoint, decision.undelivered_batches) == (0, None, 3)
 
 
 def test_dead_lettered_batches_count_as_settled_and_their_entries_are_listed():
     # A 413 split: one half of batch 1 was delivered, the other kept.
     letters = BatchOutcome(status="dead_lettered", delivered_logs=1, dead_letters=["p/msg_a"])
-    decision = decide(BATCHES, START, END, {0: DELIVERED, 1: letters, 2: DELIVERED})
+    decision = decide(BATCHES, END, {0: DELIVERED, 1: letters, 2: DELIVERED})
     assert (decision.settled, decision.checkpoint) == (3, log_id(9))
     assert decision.dead_letters == ("p/msg_a",)
     assert decision.delivered_logs == 5
@@ -132,11 +132,11 @@ def test_dead_lettered_batches_count_as_settled_and_their_entries_are_listed():
 
 @pytest.mark.parametrize(
     ("end_cursor", "checkpoint"),
-    [(log_id(9), log_id(9)), (None, log_id(0))],
-    ids=["logs-read-none-selected", "nothing-read"],
+    [(log_id(9), log_id(9)), (None, None)],
+    ids=["logs-read-none-selected", "nothing-read-never-moves-it"],
 )
 def test_the_checkpoint_moves_past_what_was_read_when_nothing_was_staged(end_cursor, checkpoint):
-    decision = decide([], log_id(0), end_cursor, {})
+    decision = decide([], end_cursor, {})
     assert (decision.settled, decision.checkpoint, decision.undelivered_batches) == (0, checkpoint, 0)
 
 

@@ -73,7 +73,7 @@ def staging(tmp_path) -> RunStaging:
 
 def test_the_run_folder_is_a_safe_single_segment_when_the_run_id_has_colons_and_plus(staging, tmp_path):
     staging.write_batch(0, [])
-    assert (tmp_path / "dag" / run_key(RUN_ID) / "batches" / "000000.jsonl").exists()
+    assert (tmp_path / "dag" / run_key(RUN_ID) / "g001" / "batches" / "000000.jsonl").exists()
     assert re.fullmatch(r"manual__2026-11-26T05_00_00_00_00-[0-9a-f]{16}", run_key(RUN_ID))
 
 
@@ -150,7 +150,7 @@ def test_reset_removes_what_an_earlier_try_left(staging):
     staging.mark(0, delivered(1))
     staging.reset()
     assert staging.outcomes() == {}
-    assert not (staging.path / "batches" / "000000.jsonl").exists()
+    assert not (staging.generation_path / "batches" / "000000.jsonl").exists()
     assert not (staging.path / "plan.json").exists()
     staging.write_batch(0, [{"log_id": log_id(2)}])  # and the folders are ready for the new try
     assert staging.read_batch(0) == [{"log_id": log_id(2)}]

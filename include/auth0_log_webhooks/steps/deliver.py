@@ -5,17 +5,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from auth0_log_webhooks import signals
+from auth0_log_webhooks.circuit import STOP_STATUSES, RunCircuit
 from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import BatchOutcome, Chunk, DeliveryReport
 from auth0_log_webhooks.dead_letters import DeadLetterStore
-from auth0_log_webhooks.delivery import WebhookSender, open_sender
+from auth0_log_webhooks.delivery import Failure, WebhookSender, open_sender
+from auth0_log_webhooks.payloads import messages_for
 from auth0_log_webhooks.pipelines import Pipeline
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, run_staging
+from auth0_log_webhooks.settlement import marker_for, settles
 from auth0_log_webhooks.wording import delivery_sentence, plural
 
 log = logging.getLogger(__name__)
+
+
+class StaleChunkError(RuntimeError):
+    """The chunk belongs to a fetch attempt that was run again; the new attempt's tasks deliver its logs."""
 
 
 def deliver_chunk(
@@ -29,47 +37,95 @@ def deliver_chunk(
 ) -> DeliveryReport:
     """Deliver one chunk's batches in order, one request at a time; return counts (small, for XCom).
 
-    A batch already in the ledger (settled by an earlier try) is skipped. A message the webhook
-    refuses for good, or that runs out of attempts, is kept as a dead letter; the batch then counts
-    as settled, so the checkpoint may pass it.
+    A batch already settled in the ledger (for the same batch of the same generation) is skipped. A
+    message the webhook refuses for good, or that runs out of attempts, is kept as a dead letter; the
+    batch then counts as settled, so the checkpoint may pass it. When the run's circuit opens (see
+    :mod:`~auth0_log_webhooks.circuit`) the task stops sending and fails, leaving the rest unsettled.
+
+    :raises StaleChunkError: if the run's fetch was run again after this chunk was planned.
+    :raises CircuitOpenError: if the receiver refused everything.
     """
     staging = run_staging(pipeline, run, variables or AirflowVariables())
-    config = PipelineConfig.model_validate(staging.read_plan()["config"])
-    sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
-    letters = DeadLetterStore(config.dead_letter_root)
-    requests_before, limited_before = sender.requests_sent, sender.answers_429
+    plan = staging.read_plan()
+    if plan["generation"] != chunk["generation"]:
+        raise StaleChunkError(
+            f"Chunk {chunk['chunk']} was planned by fetch try {chunk['generation']}, but the run's fetch ran again "
+            f"(try {plan['generation']}) and cut its batches anew; that try's delivery tasks send them. Nothing sent."
+        )
     report = DeliveryReport(
         chunk=chunk["chunk"], batches=0, skipped=0, delivered_logs=0, dead_lettered_logs=0, requests=0
     )
-    for index in range(chunk["start"], chunk["stop"]):
-        if staging.outcome(index) is not None:
-            report["skipped"] += 1
-            continue
-        logs = staging.read_batch(index)
-        kept = [
-            letters.put(pipeline.dag_id, f, dag_id=run.dag_id, run_id=run.run_id) for f in sender.deliver_batch(logs)
-        ]
-        kept_logs = sum(len(letter.log_ids) for letter in kept)
-        for letter in kept:
-            log.warning(
-                "Batch %d: kept %s as dead letter %s: %s",
+    if staging.read_committed() is not None:  # the task was cleared after its run was committed
+        log.info("Run %s is already committed; chunk %d has nothing left to send", run.run_id, chunk["chunk"])
+        report["skipped"] = chunk["stop"] - chunk["start"]
+        return report
+    staging = staging.with_generation(plan["generation"])
+    config = PipelineConfig.model_validate(plan["config"])
+    sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
+    letters = DeadLetterStore(config.dead_letter_root)
+    circuit = RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures)
+    requests_before, limited_before = sender.requests_sent, sender.answers_429
+    try:
+        for index in range(chunk["start"], chunk["stop"]):
+            batch = plan["batches"][index]
+            outcome = staging.outcome(index)
+            if outcome is not None and settles(outcome, batch, plan["generation"]):
+                report["skipped"] += 1
+                continue
+            logs = staging.read_batch(index)
+            failures = _send_batch(sender, circuit, chunk["chunk"], index, logs)
+            kept = [letters.put(pipeline.dag_id, f, dag_id=run.dag_id, run_id=run.run_id) for f in failures]
+            kept_logs = sum(len(letter.log_ids) for letter in kept)
+            for letter in kept:
+                log.warning(
+                    "Batch %d: kept %s as dead letter %s: %s",
+                    index,
+                    plural(len(letter.log_ids), "log"),
+                    letter.entry_id,
+                    letter.reason,
+                )
+            generation, count, first, last = marker_for(batch, plan["generation"])
+            staging.mark(
                 index,
-                plural(len(letter.log_ids), "log"),
-                letter.entry_id,
-                letter.reason,
+                BatchOutcome(
+                    status="dead_lettered" if kept else "delivered",
+                    generation=generation,
+                    count=count,
+                    first=first,
+                    last=last,
+                    delivered_logs=len(logs) - kept_logs,
+                    dead_lettered_logs=kept_logs,
+                    dead_letters=[letter.entry_id for letter in kept],
+                ),
             )
-        staging.mark(
-            index,
-            BatchOutcome(
-                status="dead_lettered" if kept else "delivered",
-                delivered_logs=len(logs) - kept_logs,
-                dead_letters=[letter.entry_id for letter in kept],
-            ),
-        )
-        report["batches"] += 1
-        report["delivered_logs"] += len(logs) - kept_logs
-        report["dead_lettered_logs"] += kept_logs
-    report["requests"] = sender.requests_sent - requests_before
-    signals.record_rate_limited(pipeline.dag_id, sender.answers_429 - limited_before, metric="webhook_429")
-    log.info("%s", delivery_sentence(report))
+            report["batches"] += 1
+            report["delivered_logs"] += len(logs) - kept_logs
+            report["dead_lettered_logs"] += kept_logs
+    finally:
+        report["requests"] = sender.requests_sent - requests_before
+        signals.record_rate_limited(pipeline.dag_id, sender.answers_429 - limited_before, metric="webhook_429")
+        log.info("%s", delivery_sentence(report))
     return report
+
+
+def _send_batch(
+    sender: WebhookSender, circuit: RunCircuit, chunk: int, index: int, logs: list[dict[str, Any]]
+) -> list[Failure]:
+    """Send a batch's messages, checking the run's circuit before each; return the messages that failed.
+
+    :raises CircuitOpenError: if the circuit is (or becomes) open; the batch is then left unsettled.
+    """
+    policy = sender.policy
+    failures: list[Failure] = []
+    for message in messages_for(logs, send_as_batch=policy.send_as_batch, fmt=policy.fmt, envelope=policy.envelope):
+        circuit.check()
+        failed = sender.send(message)
+        if not failed:
+            circuit.delivered(chunk)
+            continue
+        # A 413 split sends both halves: one half's 401/403/410 must open the circuit whatever the other got.
+        worst = next((f for f in failed if f.last.status in STOP_STATUSES), failed[-1])
+        circuit.failed(chunk, index, worst.last.status, worst.reason)
+        failures += failed
+    circuit.flush()
+    return failures

@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from auth0_log_webhooks import signals
 from auth0_log_webhooks.checkpoints import cursor_for_time, start_cursor
 from auth0_log_webhooks.config import PipelineConfig
-from auth0_log_webhooks.contracts import Chunk, Plan
+from auth0_log_webhooks.contracts import Chunk, Plan, ReadMode
 from auth0_log_webhooks.hooks.auth0 import Auth0Hook
 from auth0_log_webhooks.pipelines import Pipeline
-from auth0_log_webhooks.progress import ReadProgress, tracked
+from auth0_log_webhooks.progress import ReadProgress, WaitTally, tracked
+from auth0_log_webhooks.run_kinds import check_expiry, check_start_from, one_off_reason
 from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, load_config
 from auth0_log_webhooks.staging import WINDOW_MARGIN, RunStaging, Stager, plan_chunks, prune
 from auth0_log_webhooks.wording import plural, reading_sentence, when
 
 log = logging.getLogger(__name__)
+
+
+class LogSource(Protocol):
+    """Where logs come from: :class:`Auth0Hook`, or an in-memory tenant in tests."""
+
+    waits: WaitTally
+
+    def iter_log_pages(self, from_: str) -> Iterator[list[dict[str, Any]]]:
+        """Yield pages of logs after the ``from_`` cursor, in log_id order."""
+        ...
+
+    def oldest_log(self) -> Mapping[str, Any] | None:
+        """Return the oldest retained log, or None on an empty tenant."""
+        ...
 
 
 def fetch_logs(
@@ -27,37 +42,44 @@ def fetch_logs(
     params: Mapping[str, Any] | None,
     *,
     variables: Variables | None = None,
-    hook: Auth0Hook | None = None,
+    hook: LogSource | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Chunk]:
     """Pull, select and stage the run's logs with its plan; return one chunk per delivery task (for XCom).
 
+    The staging generation is the task's try number, so a cleared and re-run fetch never shares
+    batches or ledger markers with the delivery tasks of an earlier try.
+
     :raises ConfigError: if the config Variable or the params are invalid.
-    :raises InvalidCheckpointError: if the checkpoint or ``start_from`` is malformed.
+    :raises InvalidCheckpointError: if the checkpoint or ``start_from`` is malformed, or ``start_from`` lies in
+        the future or before the oldest retained log.
+    :raises ExpiredCheckpointError: if the checkpoint is no longer retained and the policy is ``fail``.
     :raises MalformedLogError: if Auth0 returns a log without an id or out of order.
     """
     variables = variables or AirflowVariables()
     config = load_config(pipeline, params, variables)
+    one_off = None if run.window else one_off_reason(params, load_config(pipeline, None, variables), config)
     checkpoint = variables.get(pipeline.checkpoint_variable)
-    hook = hook or Auth0Hook(pipeline.auth0_conn_id)
-    if run.window:
-        start, reason = cursor_for_time(run.window[0] - WINDOW_MARGIN), "backfill window"
-    else:
-        start, reason = start_cursor(
-            param=(params or {}).get("start_from"),
-            checkpoint=checkpoint,
-            checkpoint_variable=pipeline.checkpoint_variable,
-            configured=config.start_from,
-            oldest=hook.oldest_log,
-        )
+    source: LogSource = hook or Auth0Hook(pipeline.auth0_conn_id)
+    start, reason = _start(pipeline, run, params, config, checkpoint, source, now())
+    mode: ReadMode = "window" if run.window else "one_off" if one_off else "checkpoint"
     staging = _fresh_staging(config, run)
     log.info("%s", reading_sentence(start, reason, run.window))
+    if one_off:
+        log.info("A one-off run (%s): it delivers what it selects and does not move the checkpoint", one_off)
     stager = Stager(
-        staging, pipeline.select(config), pipeline.transformer(), config.batch_size, config.max_logs_per_run, run.window
+        staging,
+        pipeline.select(config),
+        pipeline.transformer(),
+        config.batch_size,
+        config.max_logs_per_run,
+        run.window,
+        one_off=bool(one_off),
     )
     progress = ReadProgress()
-    manifest = stager.run(tracked(hook.iter_log_pages(start), hook.waits, progress), start)
-    log.info("%s", progress.sentence(hook.waits))
-    signals.record_rate_limited(pipeline.dag_id, hook.waits.rate_limited)
+    manifest = stager.run(tracked(source.iter_log_pages(start), source.waits, progress), start)
+    log.info("%s", progress.sentence(source.waits))
+    signals.record_rate_limited(pipeline.dag_id, source.waits.rate_limited)
     log.info(
         "Selected %s of %s in %s, up to %s.%s",
         f"{manifest.selected:,}",
@@ -66,28 +88,74 @@ def fetch_logs(
         when(manifest.end_cursor),
         f" {manifest.note.capitalize()}." if manifest.note else "",
     )
+    if manifest.repaired:
+        log.warning(
+            "Repaired %d logs whose text held lone UTF-16 surrogates (each became U+FFFD); they are delivered",
+            manifest.repaired,
+        )
     staging.write_plan(
         Plan(
-            mode="window" if run.window else "checkpoint",
+            mode=mode,
             start_cursor=start,
             end_cursor=manifest.end_cursor,
             fetched=manifest.fetched,
             selected=manifest.selected,
             batches=manifest.batches,
-            note=manifest.note,
+            note="; ".join(part for part in (one_off and f"one-off run: {one_off}", manifest.note) if part),
             more_to_read=manifest.more_to_read,
             created_at=datetime.now(UTC).isoformat(),
             config=config.model_dump(mode="json"),
+            generation=staging.generation,
+            checkpoint_at_fetch=checkpoint,
+            repaired=manifest.repaired,
         )
     )
-    return plan_chunks(manifest.batches, config.max_delivery_tasks, config.min_batches_per_task)
+    return plan_chunks(
+        manifest.batches, config.max_delivery_tasks, config.min_batches_per_task, generation=staging.generation
+    )
+
+
+def _start(
+    pipeline: Pipeline,
+    run: RunInfo,
+    params: Mapping[str, Any] | None,
+    config: PipelineConfig,
+    checkpoint: str | None,
+    source: LogSource,
+    now: datetime,
+) -> tuple[str, str]:
+    """Return where the run reads from and why, after checking the start_from param and the checkpoint's age."""
+    if run.window:
+        return cursor_for_time(run.window[0] - WINDOW_MARGIN), "backfill window"
+    param = (params or {}).get("start_from")
+    start, reason = start_cursor(
+        param=param,
+        checkpoint=checkpoint,
+        checkpoint_variable=pipeline.checkpoint_variable,
+        configured=config.start_from,
+        oldest=source.oldest_log,
+    )
+    if param:
+        check_start_from(start, param, now, source.oldest_log)
+    elif reason == "checkpoint":
+        warning = check_expiry(
+            start,
+            variable=pipeline.checkpoint_variable,
+            policy=config.expired_checkpoint,
+            config_variable=pipeline.config_variable,
+            now=now,
+            oldest=source.oldest_log,
+        )
+        if warning:
+            log.warning("%s", warning)
+    return start, reason
 
 
 def _fresh_staging(config: PipelineConfig, run: RunInfo) -> RunStaging:
-    """Return the run's empty staging, after pruning what old failed runs left."""
+    """Return the run's empty staging in this try's generation, after pruning what old failed runs left."""
     pruned = prune(config.staging_root, run.dag_id, timedelta(days=config.staging_retention_days))
     if pruned:
         log.info("Removed the staging of %d runs older than %s days", pruned, config.staging_retention_days)
-    staging = RunStaging.for_run(config.staging_root, run.dag_id, run.run_id)
+    staging = RunStaging.for_run(config.staging_root, run.dag_id, run.run_id).with_generation(run.try_number)
     staging.reset()
     return staging

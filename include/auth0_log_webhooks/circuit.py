@@ -1,0 +1,120 @@
+"""The run's circuit breaker: stop sending when the receiver refuses everything.
+
+A 401, 403 or 410 (the Standard Webhooks spec asks a sender to stop on 410) opens the circuit at
+once; so do ``circuit_breaker_failures`` failed messages in a row across the run's batches and
+delivery tasks (a message fails when it is refused for good or runs out of attempts). Once open, no
+delivery task of the run sends anything more: the batch that opened it and every batch not yet tried
+stay unsettled (no dead letter), the commit keeps the checkpoint at the last settled prefix and fails
+the run with the receiver's answer in its first line, and the next run sends them again.
+
+The state lives in the run's staging (``<generation>/circuit/``), so every delivery task of the run
+sees it, whichever worker it runs on::
+
+    open.json          why the circuit opened (written once)
+    ok-<chunk>.json    when that delivery task last had a message delivered (written once per batch)
+    fail-<chunk>-<id>  when one of that task's messages failed
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import TypedDict, cast
+
+from airflow.sdk import ObjectStoragePath
+
+STOP_STATUSES = frozenset({401, 403, 410})
+"""Answers that mean "stop sending": bad credentials, forbidden, the endpoint is gone."""
+
+
+class CircuitState(TypedDict):
+    """Why a run's circuit opened."""
+
+    status: int | None
+    reason: str
+    batch: int
+    at: float
+
+
+class CircuitOpenError(RuntimeError):
+    """The receiver refused everything; the run stopped sending and kept the rest for the next run."""
+
+
+def describe(state: CircuitState) -> str:
+    """Return the first line of the error a run fails with when its circuit is open."""
+    answer = f"HTTP {state['status']}" if state["status"] is not None else "no answer"
+    return f"Webhook answered {answer}: stopped sending at batch {state['batch']} ({state['reason']})"
+
+
+class RunCircuit:
+    """One run generation's circuit, shared by its delivery tasks through staging."""
+
+    def __init__(self, path: ObjectStoragePath, threshold: int, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.threshold = threshold
+        self._clock = clock
+        self._delivered_at: tuple[int, float] | None = None
+
+    def state(self) -> CircuitState | None:
+        """Return why the circuit is open, or None while it is closed."""
+        marker = self.path / "open.json"
+        return cast(CircuitState, json.loads(marker.read_bytes())) if marker.exists() else None
+
+    def check(self) -> None:
+        """Raise if the circuit is open (before each message a task sends).
+
+        :raises CircuitOpenError: with the receiver's answer first.
+        """
+        state = self.state()
+        if state is not None:
+            raise CircuitOpenError(f"{describe(state)}; this task sent nothing more")
+
+    def delivered(self, chunk: int) -> None:
+        """Note that a message of ``chunk`` was delivered: the run's streak of failures is over.
+
+        Written out by :meth:`flush` (once per batch, and before any failure is recorded), not per message.
+        """
+        self._delivered_at = (chunk, self._clock())
+
+    def flush(self) -> None:
+        """Write the last delivery noted by :meth:`delivered`, if any."""
+        if self._delivered_at is None:
+            return
+        chunk, stamp = self._delivered_at
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / f"ok-{chunk}.json").write_bytes(json.dumps(stamp).encode())
+        self._delivered_at = None
+
+    def failed(self, chunk: int, batch: int, status: int | None, reason: str) -> None:
+        """Record a failed message; open the circuit on a stop status or a long enough streak.
+
+        :raises CircuitOpenError: if the circuit is now open (the caller leaves the batch unsettled).
+        """
+        self.flush()
+        self.path.mkdir(parents=True, exist_ok=True)
+        now = self._clock()
+        (self.path / f"fail-{chunk}-{uuid.uuid4().hex}.json").write_bytes(json.dumps(now).encode())
+        if status in STOP_STATUSES:
+            self._open(CircuitState(status=status, reason=reason, batch=batch, at=now))
+        streak = self._streak()
+        if streak >= self.threshold:
+            why = f"{streak} failed messages in a row, the last: {reason}"
+            self._open(CircuitState(status=status, reason=why, batch=batch, at=now))
+
+    def _streak(self) -> int:
+        """Return how many messages failed since the run last delivered one (across its tasks)."""
+        stamps: dict[str, list[float]] = {"ok": [], "fail": []}
+        for entry in self.path.iterdir():
+            kind = entry.name.split("-", 1)[0]
+            if kind in stamps:
+                stamps[kind].append(float(json.loads(entry.read_bytes())))
+        last_ok = max(stamps["ok"], default=float("-inf"))
+        return sum(1 for stamp in stamps["fail"] if stamp >= last_ok)
+
+    def _open(self, state: CircuitState) -> None:
+        marker = self.path / "open.json"
+        if not marker.exists():
+            marker.write_bytes(json.dumps(state).encode())
+        raise CircuitOpenError(f"{describe(self.state() or state)}; this task sent nothing more")

@@ -1,0 +1,393 @@
+"""The checkpoint invariant, checked by a model: the real steps under every order of events hypothesis finds.
+
+A :class:`~hypothesis.stateful.RuleBasedStateMachine` drives the real fetch, deliver and commit steps
+(``auth0_log_webhooks.steps``) and the real replay, with :class:`InMemoryVariables`, the real staging
+on a temporary folder, an in-memory tenant (:class:`tests.memory.MemoryTenant`) and an in-memory
+receiver whose answers the test draws (2xx, refusals, outages, a crash mid-batch). Rules: new tenant
+logs, runs (plain, with selecting or shaping params, backfill windows), each chunk's delivery,
+clearing the fetch (a new generation while the old tasks still run), a stale task's late ledger
+marker, commits (also repeated), replays, retention passing old logs, a person rewinding the
+checkpoint. After every step:
+
+* every log the pipeline selects at or before the checkpoint is at the receiver or in a dead letter
+  (logs the tenant dropped before the pipeline ever started excepted);
+* the checkpoint never moves backwards (but when a person rewinds it), and a commit moves it only
+  from the value its fetch started from;
+* one webhook-id always carries the same logs; no dead letter was never tried, and none holds a
+  "stop sending" answer (401, 403, 410);
+* a backfill window whose commit succeeded delivered (or kept) every log of its window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from auth0_log_webhooks import replay
+from auth0_log_webhooks.checkpoints import InvalidCheckpointError, log_time
+from auth0_log_webhooks.circuit import STOP_STATUSES, CircuitOpenError
+from auth0_log_webhooks.config import PipelineConfig
+from auth0_log_webhooks.contracts import Chunk
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.run_kinds import ExpiredCheckpointError
+from auth0_log_webhooks.runtime import InMemoryVariables, RunInfo, run_staging
+from auth0_log_webhooks.settlement import CheckpointChangedError, marker_for
+from auth0_log_webhooks.staging import NothingStagedError
+from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit_checkpoint
+from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver_chunk
+from auth0_log_webhooks.steps.fetch import fetch_logs
+from tests.memory import Crash, MemoryReceiver, MemoryTenant, sender_for
+
+pytestmark = [pytest.mark.model, pytest.mark.timeout(0)]  # one test of many examples; make soak runs for an hour
+
+PIPELINE = AUTHENTICATION_API
+CHECKPOINT = PIPELINE.checkpoint_variable
+CODES = ["s", "f", "fp", "sapi", "fapi", "seccft", "limit_wc"]
+UNSELECTED = {"sapi", "fapi"}  # the live selection: the default filter
+ANSWERS = st.sampled_from([200, 200, 200, 400, 401, 410, 413, 500, 503])
+
+
+@dataclass
+class ModelRun:
+    """A DAG run the model started: its id, window, try number, current and stale chunks."""
+
+    info: RunInfo
+    params: dict[str, Any]
+    chunks: list[Chunk]
+    stale: list[Chunk] = field(default_factory=list)
+    stale_batches: list[Any] = field(default_factory=list)
+    committed: bool = False
+    known: int = 0
+    """How many logs the tenant had written when the run's fetch last read (a backfill covers those)."""
+
+
+class CheckpointModel(RuleBasedStateMachine):
+    """See the module docstring."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = Path(tempfile.mkdtemp(prefix="i8-model-"))
+        self.tenant = MemoryTenant()
+        self.answers: list[int] = []
+        self.crash_at: int | None = None
+        self.requests = 0
+        self.receiver = MemoryReceiver(self._answer)
+        self.runs: list[ModelRun] = []
+        self.serial = 0
+        self.highest: str | None = None
+        self.excused: set[str] = set()
+        self.ids_by_webhook: dict[str, tuple[str, ...]] = {}
+        self.variables = InMemoryVariables()
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    # -- set-up and the receiver ---------------------------------------------------------------
+
+    @initialize(
+        batch_size=st.integers(1, 4),
+        tasks=st.integers(1, 3),
+        cap=st.integers(2, 12),
+        attempts=st.integers(1, 2),
+        circuit=st.integers(1, 3),
+        per_log=st.booleans(),
+        policy=st.sampled_from(["fail", "restart_from_oldest"]),
+    )
+    def configure(
+        self, batch_size: int, tasks: int, cap: int, attempts: int, circuit: int, per_log: bool, policy: str
+    ) -> None:
+        self.policy = policy
+        config = {
+            "staging_url": f"file://{self.folder}/staging",
+            "dead_letter_url": f"file://{self.folder}/dead",
+            "batch_size": batch_size,
+            "max_delivery_tasks": tasks,
+            "max_logs_per_run": cap,
+            "max_attempts": attempts,
+            "circuit_breaker_failures": circuit,
+            "send_as_batch": not per_log,
+            "expired_checkpoint": policy,
+        }
+        self.variables.set(PIPELINE.config_variable, json.dumps(config))
+        self.tenant.add(["s", "f", "sapi", "fp"] * 3)
+
+    def _answer(self, ids: tuple[str, ...]) -> int:
+        self.requests += 1
+        if self.crash_at is not None and self.requests >= self.crash_at:
+            self.crash_at = None
+            raise Crash
+        return self.answers.pop(0) if self.answers else 200
+
+    @rule(answers=st.lists(ANSWERS, max_size=6))
+    def receiver_answers(self, answers: list[int]) -> None:
+        """The next requests get these answers (then 200s): refusals, outages, 413s."""
+        self.answers = answers
+
+    # -- the tenant ----------------------------------------------------------------------------
+
+    @rule(codes=st.lists(st.sampled_from(CODES), min_size=1, max_size=8), odd=st.booleans())
+    def new_logs(self, codes: list[str], odd: bool) -> None:
+        """Auth0 writes logs (sometimes one whose text holds a lone surrogate)."""
+        added = self.tenant.add(codes)
+        if odd:
+            self.tenant.logs[-1]["description"] = "odd \ud800 text"
+        del added
+
+    @rule(count=st.integers(1, 6))
+    def retention_passes(self, count: int) -> None:
+        """Auth0 drops its oldest logs as they pass the tenant's retention."""
+        self._drop(count)
+
+    def _drop(self, count: int) -> None:
+        """Auth0 drops the oldest logs; if the pipeline never started, they were never its to lose."""
+        dropped = self.tenant.logs[self.tenant.purged : self.tenant.purged + count]
+        self.tenant.purged += len(dropped)
+        # Lost upstream, not by the pipeline: before it had a checkpoint (it starts at the oldest retained
+        # log), or under restart_from_oldest (which reads on past them, saying how many hours were lost).
+        if self.variables.get(CHECKPOINT) is None or self.policy == "restart_from_oldest":
+            self.excused |= {log["log_id"] for log in dropped}
+
+    @precondition(lambda self: self.variables.get(CHECKPOINT) is not None)
+    @rule(beyond=st.integers(0, 3))
+    def retention_passes_the_checkpoint(self, beyond: int) -> None:
+        """Auth0 drops every log up to the checkpoint and a few after it (the pipeline was paused too long)."""
+        checkpoint = str(self.variables.get(CHECKPOINT))
+        logs = self.tenant.logs
+        upto = next((i for i, log in enumerate(logs) if str(log.get("log_id") or "") > checkpoint), len(logs))
+        self._drop(max(0, upto + beyond - self.tenant.purged))
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def _fetch(self, run: ModelRun) -> None:
+        run.known = len(self.tenant.logs)
+        try:
+            run.chunks = fetch_logs(PIPELINE, run.info, run.params, variables=self.variables, hook=self.tenant)
+        except (InvalidCheckpointError, ExpiredCheckpointError) as exc:
+            event(f"fetch refused: {type(exc).__name__}")
+            run.chunks = []  # refused with a message; the run fails, nothing staged
+
+    @precondition(lambda self: len(self.runs) < 6)
+    @rule(
+        kind=st.sampled_from(["plain", "plain", "log_types", "log_level", "start_from", "shaping", "window"]),
+        pick=st.integers(0, 10**6),
+    )
+    def start_run(self, kind: str, pick: int) -> None:
+        """A scheduled run, a "Trigger DAG w/ config" run, or a backfill run."""
+        self.serial += 1
+        params: dict[str, Any] = {}
+        window = None
+        logs = self.tenant.retained()
+        if kind == "log_types":
+            params = {"log_types": "s,fapi"}
+        elif kind == "log_level":
+            params = {"log_level": 3}
+        elif kind == "start_from" and logs:
+            params = {"start_from": logs[pick % len(logs)]["log_id"]}
+        elif kind == "shaping":
+            params = {"batch_size": 1 + pick % 3, "max_logs_per_run": 1 + pick % 7}
+        elif kind == "window" and logs:
+            start = log_time(logs[pick % len(logs)])
+            window = (start, start + timedelta(seconds=1 + pick % 20))
+        info = RunInfo(dag_id=PIPELINE.dag_id, run_id=f"run_{self.serial}", window=window)
+        run = ModelRun(info, params, [])
+        self._fetch(run)
+        self.runs.append(run)
+
+    @precondition(lambda self: len(self.runs) < 6)
+    @rule(kind=st.sampled_from(["plain", "plain", "shaping", "log_types"]))
+    def whole_run(self, kind: str) -> None:
+        """A run from fetch to commit, every delivery task run once (the scheduler's usual day)."""
+        self.start_run(kind, pick=len(self.runs))
+        run = self.runs[-1]
+        for chunk in run.chunks:
+            self._deliver(run, chunk)
+        self.commit(len(self.runs) - 1)
+
+    @precondition(lambda self: self.runs)
+    @rule(which=st.integers(0, 100))
+    def clear_fetch(self, which: int) -> None:
+        """A person clears the fetch: a new try cuts a new generation while the old tasks may still run."""
+        run = self.runs[which % len(self.runs)]
+        with contextlib.suppress(NothingStagedError):
+            plan = run_staging(PIPELINE, run.info, self.variables).read_plan()
+            run.stale_batches = list(plan["batches"])
+        run.stale, run.committed = run.chunks, False
+        info = run.info
+        run.info = RunInfo(info.dag_id, info.run_id, info.window, info.try_number + 1)
+        self._fetch(run)
+
+    def _deliver(self, run: ModelRun, chunk: Chunk) -> None:
+        try:
+            plan = run_staging(PIPELINE, run.info, self.variables).read_plan()
+        except NothingStagedError:
+            return
+        sender = sender_for(self.receiver, PipelineConfig.model_validate(plan["config"]))
+        with contextlib.suppress(CircuitOpenError, StaleChunkError, NothingStagedError, Crash):
+            deliver_chunk(PIPELINE, run.info, chunk, variables=self.variables, sender=sender)
+
+    @precondition(lambda self: any(run.chunks for run in self.runs))
+    @rule(which=st.integers(0, 100), chunk=st.integers(0, 100), crash=st.none() | st.integers(1, 4))
+    def deliver(self, which: int, chunk: int, crash: int | None) -> None:
+        """A mapped delivery task runs (or is killed after a few requests)."""
+        runs = [run for run in self.runs if run.chunks]
+        run = runs[which % len(runs)]
+        self.crash_at = None if crash is None else self.requests + crash
+        self._deliver(run, run.chunks[chunk % len(run.chunks)])
+        self.crash_at = None
+
+    @precondition(lambda self: any(run.chunks for run in self.runs))
+    @rule(which=st.integers(0, 100))
+    def deliver_every_chunk(self, which: int) -> None:
+        """Every mapped delivery task of a run runs to its end."""
+        runs = [run for run in self.runs if run.chunks]
+        run = runs[which % len(runs)]
+        for chunk in run.chunks:
+            self._deliver(run, chunk)
+
+    @precondition(lambda self: any(run.stale for run in self.runs))
+    @rule(which=st.integers(0, 100), chunk=st.integers(0, 100))
+    def stale_task_delivers(self, which: int, chunk: int) -> None:
+        """A delivery task of an earlier fetch try is still running."""
+        runs = [run for run in self.runs if run.stale]
+        run = runs[which % len(runs)]
+        self._deliver(run, run.stale[chunk % len(run.stale)])
+
+    @precondition(lambda self: any(run.stale_batches for run in self.runs))
+    @rule(which=st.integers(0, 100), index=st.integers(0, 100))
+    def stale_marker_lands(self, which: int, index: int) -> None:
+        """A stale task passed its checks before the re-run and writes its ledger marker late."""
+        runs = [run for run in self.runs if run.stale_batches]
+        run = runs[which % len(runs)]
+        index = max(0, len(run.stale_batches) - 1 - index % 2)  # the last batches are the ones a re-run re-cuts
+        batch = run.stale_batches[index]
+        generation, count, first, last = marker_for(batch, run.info.try_number - 1)
+        staging = run_staging(PIPELINE, run.info, self.variables).with_generation(run.info.try_number)
+        with contextlib.suppress(OSError):
+            staging.mark(
+                index,
+                {
+                    "status": "delivered",
+                    "generation": generation,
+                    "count": count,
+                    "first": first,
+                    "last": last,
+                    "delivered_logs": count,
+                    "dead_lettered_logs": 0,
+                    "dead_letters": [],
+                },
+            )
+
+    @precondition(lambda self: self.runs)
+    @rule(which=st.integers(0, 100))
+    def commit(self, which: int) -> None:
+        """The commit task runs (after its deliveries, or again after it succeeded)."""
+        run = self.runs[which % len(self.runs)]
+        before = self.variables.get(CHECKPOINT)
+        try:
+            plan = run_staging(PIPELINE, run.info, self.variables).read_plan()
+        except NothingStagedError:
+            return
+        succeeded = False
+        with contextlib.suppress(DeliveryIncompleteError, CircuitOpenError, CheckpointChangedError, NothingStagedError):
+            with contextlib.suppress(DeadLettersKeptError):
+                commit_checkpoint(PIPELINE, run.info, variables=self.variables)
+            succeeded = True
+        after = self.variables.get(CHECKPOINT)
+        event(f"commit of a {plan['mode']} run: {'moved' if after != before else 'stayed'}")
+        if after != before:
+            assert plan["mode"] == "checkpoint", f"a {plan['mode']} run moved the checkpoint"
+            assert plan["checkpoint_at_fetch"] == before, "a commit moved a checkpoint its fetch did not start from"
+        if succeeded and run.info.window and not run.committed:
+            self._check_window(run.info.window, run.known)
+        run.committed = run.committed or succeeded
+
+    def _check_window(self, window: Any, known: int) -> None:
+        kept = self._dead_lettered()
+        delivered = self.receiver.delivered()
+        for log in self.tenant.logs[self.tenant.purged : known]:
+            if window[0] <= log_time(log) < window[1] and log["type"] not in UNSELECTED:
+                assert log["log_id"] in delivered | kept, f"backfill window left {log['log_id']} undelivered"
+
+    @precondition(lambda self: not self.answers)
+    @rule()
+    def replay_dead_letters(self) -> None:
+        """The replay DAG re-sends every dead letter through the same receiver (once it answers)."""
+        config = PipelineConfig.model_validate(json.loads(self.variables.get(PIPELINE.config_variable) or "{}"))
+        replay_run = RunInfo(dag_id="auth0_webhooks_replay", run_id=f"replay_{self.serial}")
+        for chunk in replay.plan_replay(PIPELINE.dag_id, None, 1000, 2, variables=self.variables):
+            with contextlib.suppress(Crash):
+                replay.replay_chunk(
+                    chunk, replay_run, variables=self.variables, sender=sender_for(self.receiver, config)
+                )
+
+    @precondition(lambda self: self.variables.get(CHECKPOINT) is not None)
+    @rule(back=st.integers(1, 5))
+    def person_rewinds_the_checkpoint(self, back: int) -> None:
+        """A person sets the checkpoint back to re-deliver some logs."""
+        current = self.variables.get(CHECKPOINT)
+        earlier = [log["log_id"] for log in self.tenant.retained() if log["log_id"] < str(current)]
+        if len(earlier) >= back:
+            self.variables.set(CHECKPOINT, earlier[-back])
+            self.highest = earlier[-back]
+
+    # -- invariants ----------------------------------------------------------------------------
+
+    def _dead_lettered(self) -> set[str]:
+        folder = self.folder / "dead" / PIPELINE.dag_id
+        if not folder.exists():
+            return set()
+        return {i for path in folder.glob("*.json") for i in json.loads(path.read_text())["log_ids"]}
+
+    @invariant()
+    def nothing_selected_before_the_checkpoint_is_lost(self) -> None:
+        checkpoint = self.variables.get(CHECKPOINT)
+        if checkpoint is None:
+            return
+        settled = self.receiver.delivered() | self._dead_lettered() | self.excused
+        lost = [
+            log["log_id"]
+            for log in self.tenant.logs
+            if log.get("log_id") and log["log_id"] <= checkpoint and log["type"] not in UNSELECTED
+            if log["log_id"] not in settled
+        ]
+        assert not lost, f"{len(lost)} selected logs at or before the checkpoint {checkpoint} are lost: {lost[:3]}"
+
+    @invariant()
+    def the_checkpoint_never_moves_backwards(self) -> None:
+        checkpoint = self.variables.get(CHECKPOINT)
+        if checkpoint is None:
+            return
+        assert self.highest is None or checkpoint >= self.highest
+        self.highest = checkpoint
+
+    @invariant()
+    def a_webhook_id_always_carries_the_same_logs(self) -> None:
+        for arrival in self.receiver.arrivals:
+            known = self.ids_by_webhook.setdefault(arrival.webhook_id, arrival.log_ids)
+            assert known == arrival.log_ids, f"webhook-id {arrival.webhook_id} carried two different sets of logs"
+
+    @invariant()
+    def dead_letters_were_tried_and_none_holds_a_stop_answer(self) -> None:
+        folder = self.folder / "dead" / PIPELINE.dag_id
+        if not folder.exists():
+            return
+        tried = {arrival.webhook_id for arrival in self.receiver.arrivals}
+        for path in folder.glob("*.json"):
+            letter = json.loads(path.read_text())
+            assert letter["webhook_id"] in tried, "a dead letter was kept for a message never sent"
+            assert letter["last_status"] not in STOP_STATUSES, f"HTTP {letter['last_status']} was dead-lettered"
+
+
+CheckpointModel.TestCase.settings = settings.get_profile("model")
+TestCheckpointModel = CheckpointModel.TestCase
