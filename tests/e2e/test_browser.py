@@ -76,7 +76,7 @@ def failed_run(stack: Stack) -> str:
     airflow = stack.airflow
     stack.fresh_start()
     config = airflow.variable(AUTHENTICATION_API.config_variable) or "{}"
-    stack.sink.state.add_faults({"status": 410})
+    stack.sink.state.add_faults({"status": 400})  # refused for good: dead letters (410 would open the circuit)
     airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps({**json.loads(config), "max_attempts": 1}))
     stack.tenant.add_logs(20)
     try:
@@ -91,9 +91,9 @@ def failed_run(stack: Stack) -> str:
 def test_a_failed_runs_reason_and_next_step_are_readable_without_scrolling_sideways(stack: Stack, page: Any):
     run = failed_run(stack)
     page.goto(f"{stack.airflow.url}/dags/{DAG_ID}/runs/{run}/tasks/commit", wait_until="networkidle")
-    page.get_by_text("not delivered (HTTP 410)").first.wait_for(timeout=60_000)
+    page.get_by_text("not delivered (HTTP 400)").first.wait_for(timeout=60_000)
     shot(page, "failed-run")
-    for text in ("not delivered (HTTP 410); kept as 1 dead letter.", "Next step: fix the webhook, then trigger"):
+    for text in ("not delivered (HTTP 400); kept as 1 dead letter.", "Next step: fix the webhook, then trigger"):
         right = page.evaluate(RIGHT_EDGE_OF_TEXT, text)  # where the text itself ends, not its wide block
         assert right is not None, text
         assert right <= VIEWPORT["width"] - 16, (text, right)  # readable without scrolling sideways

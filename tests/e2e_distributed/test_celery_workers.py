@@ -36,7 +36,11 @@ def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storag
     distributed.tenant.add_logs(1000)
     distributed.sink.state.add_faults({"delay_seconds": 0.3})  # deliveries overlap, so the pool fills both workers
     run_id = distributed.airflow.trigger(DAG_ID, {"batch_size": 50})
-    staged = wait_for(lambda: distributed.s3.keys(BUCKET, "staging/"), "the fetch to stage batches on S3")
+    run_prefix = f"staging/{DAG_ID}/{run_key(run_id)}/"
+    staged = wait_for(
+        lambda: [key for key in distributed.s3.keys(BUCKET, run_prefix) if "/batches/" in key],
+        "the fetch to stage batches on S3",
+    )
 
     assert distributed.airflow.wait_for_run(DAG_ID, run_id, timeout=400) == "success"
     workers = distributed.workers_of(run_id)
@@ -45,10 +49,10 @@ def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storag
     assert set(deliveries.values()) == WORKERS, deliveries
     assert set(workers.values()) <= WORKERS
     distributed.assert_all_delivered_since(before)
-    run_prefix = f"staging/{DAG_ID}/{run_key(run_id)}/"
-    assert any(key.startswith(f"{run_prefix}batches/") for key in staged), staged[:5]
-    # The successful run removed its staging from S3, and nothing was ever staged on local disk.
-    assert distributed.s3.keys(BUCKET, run_prefix) == []
+    assert all(key.startswith(f"{run_prefix}g001/batches/") for key in staged), staged[:5]  # fetch's first try
+    # The successful run removed its batches and ledger from S3, keeping only its plan and commit record
+    # (a retried commit answers from them), and nothing was ever staged on local disk.
+    assert sorted(distributed.s3.keys(BUCKET, run_prefix)) == [f"{run_prefix}committed.json", f"{run_prefix}plan.json"]
     assert not (distributed.cluster.home / "auth0_log_webhooks").exists()
 
 
@@ -69,7 +73,11 @@ def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed
     deliveries = distributed.workers_of(run_id, "deliver")
     assert set(deliveries.values()) == WORKERS, deliveries
     distributed.assert_all_delivered_since(before)
-    assert not (shared / "staging" / DAG_ID / run_key(run_id)).exists()  # the commit removed it
+    # The commit removed the batches and ledger, keeping the plan and its commit record.
+    assert {p.name for p in (shared / "staging" / DAG_ID / run_key(run_id)).iterdir()} == {
+        "plan.json",
+        "committed.json",
+    }
 
 
 def _delivering(distributed: DistributedStack, run_id: str) -> dict | None:
