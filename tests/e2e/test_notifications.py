@@ -95,12 +95,15 @@ def test_a_failing_webhook_raises_notices_and_the_lag_alarm_which_clear_after_re
     # The webhook stops answering: the next run keeps retrying, so the logs wait and lag builds up.
     stack.sink.state.clear_faults()
     stack.sink.state.add_faults({"status": 503})
-    configure(stack, max_attempts=60, backoff_initial_seconds=1, backoff_max_seconds=2)
+    # 50 attempts (the most max_attempts allows) 2-5 s apart: minutes of retrying, longer than the alarm check.
+    configure(stack, max_attempts=50, backoff_initial_seconds=2, backoff_max_seconds=5)
     stack.tenant.add_logs(30)
     time.sleep(2)  # the new logs are dated after the checkpoint's log
+    answered = len(stack.sink.state.requests())
     stuck = airflow.trigger(DAG_ID)
     deadline = time.monotonic() + 120
-    while not stack.sink.state.requests() and time.monotonic() < deadline:
+    while len(stack.sink.state.requests()) == answered:  # the stuck run is knocking
+        assert time.monotonic() < deadline, "the run never called the webhook"
         time.sleep(1)
     check_alarms(stack)
     alarm = receiver.wait_for("lag_alarm", after=seen, timeout=30)
