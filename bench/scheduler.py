@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import statistics
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ from typing import Any
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from bench.pipeline import DELIVERY_SLOTS, EndToEndResult, wire_connections
 from bench.servers import Emulator, Sink, start_emulator, start_sink
-from dev.airflow_env import AirflowStandalone
+from dev.airflow_env import AirflowStandalone, descendants
 
 DAG_ID = AUTHENTICATION_API.dag_id
 LOGS = 100_000
@@ -100,6 +102,7 @@ class SchedulerResult:
     received_logs: int
     unique_logs: int
     requests: int
+    cpu: dict[str, float]
 
     @property
     def seconds(self) -> float:
@@ -119,6 +122,116 @@ def _tasks(answer: Sequence[dict[str, Any]]) -> tuple[Task, ...]:
             continue
         found.append(Task(ti["task_id"], int(ti["map_index"]), ti["state"], _moment(ti.get("queued_when")), start, end))
     return tuple(found)
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+CORES = os.cpu_count() or 1
+ROLES = (
+    ("dag-processor", "dag-processor"),
+    ("triggerer", "triggerer"),
+    ("api_server", "api-server"),
+    ("api-server", "api-server"),
+    ("scheduler", "scheduler"),
+    ("worker", "tasks"),
+    ("task", "tasks"),
+    ("serve-logs", "other airflow"),
+    ("standalone", "other airflow"),
+)
+
+
+def _cpu_seconds(pid: int) -> tuple[str, float] | None:
+    """Return a process's title and its CPU time so far (user + system), or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return title, (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _machine_busy() -> float:
+    """CPU seconds every core of the machine has spent busy since boot (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values[:8]) - idle) / TICKS
+
+
+def _role(title: str, servers: dict[str, str]) -> str:
+    for marker, name in servers.items():
+        if marker in title:
+            return name
+    for marker, name in ROLES:
+        if marker in title:
+            return name
+    return "other airflow"
+
+
+class CpuSampler:
+    """CPU seconds used during a run, per role: Airflow's components, its task processes, the servers.
+
+    Every ``every`` seconds it reads the CPU time of each process of the standalone tree and of the
+    emulator and sink; a process's last sample counts (a task process that exits loses at most its
+    last ``every`` seconds). Machine-wide busy time comes from /proc/stat, so the CPU that processes
+    outside this benchmark used in the same window shows too.
+    """
+
+    def __init__(self, root: int, servers: dict[int, str], every: float = 0.25) -> None:
+        self.root = root
+        self.servers = servers
+        self.every = every
+        self.first: dict[int, float] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self.machine = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="cpu-sampler", daemon=True)
+
+    def _pids(self) -> list[int]:
+        return [self.root, *descendants(self.root), *self.servers]
+
+    def start(self) -> None:
+        """Note every process's CPU time now and sample until stop()."""
+        for pid in self._pids():
+            found = _cpu_seconds(pid)
+            if found:
+                self.first[pid] = found[1]
+        self.machine = -_machine_busy()
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.sample()
+
+    def sample(self) -> None:
+        """Read every process's CPU time once."""
+        for pid in self._pids():
+            found = _cpu_seconds(pid)
+            if found:
+                self.last[pid] = found
+
+    def stop(self) -> dict[str, float]:
+        """Stop sampling; return CPU seconds per role, with ``machine`` (every process on it)."""
+        self.sample()
+        self.machine += _machine_busy()
+        self._stop.set()
+        self._thread.join(5)
+        markers = {str(pid): name for pid, name in self.servers.items()}
+        used: dict[str, float] = {}
+        for pid, (title, seconds) in self.last.items():
+            role = markers.get(str(pid)) or _role(title, {})
+            used[role] = used.get(role, 0.0) + seconds - self.first.get(pid, 0.0)
+        used["machine"] = self.machine
+        return used
+
+
+def _in_process_cpu(emulator: Emulator, sink: Sink) -> dict[str, float]:
+    """CPU seconds so far of this process (the pipeline's steps), the emulator, the sink and the machine."""
+    found = {"pipeline (this process)": time.process_time()}
+    for name, server in (("emulator", emulator), ("sink", sink)):
+        cpu = _cpu_seconds(server.process.pid)
+        found[name] = cpu[1] if cpu else 0.0
+    found["machine"] = _machine_busy()
+    return found
 
 
 def airflow_runs(
@@ -163,8 +276,14 @@ def airflow_runs(
             with contextlib.suppress(RuntimeError):  # absent before the first run
                 airflow.api("DELETE", f"/variables/{AUTHENTICATION_API.checkpoint_variable}")
             sink.reset()
-            run_id = airflow.trigger(DAG_ID, run_id=f"bench_scheduler_{name}")
-            state = airflow.wait_for_run(DAG_ID, run_id, timeout=1800)
+            assert airflow.process is not None
+            sampler = CpuSampler(airflow.process.pid, {emulator.process.pid: "emulator", sink.process.pid: "sink"})
+            sampler.start()
+            try:
+                run_id = airflow.trigger(DAG_ID, run_id=f"bench_scheduler_{name}")
+                state = airflow.wait_for_run(DAG_ID, run_id, timeout=1800)
+            finally:
+                cpu = sampler.stop()
             run = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}")
             tasks = _tasks(airflow.task_instances(DAG_ID, run_id))
             received = sink.summary()
@@ -184,6 +303,7 @@ def airflow_runs(
                     received_logs=received["logs_received"],
                     unique_logs=received["unique_log_ids"],
                     requests=received["requests"],
+                    cpu=cpu,
                 )
             )
     finally:
@@ -236,6 +356,16 @@ def profile(r: SchedulerResult) -> list[str]:
             "      other tasks: "
             + ", ".join(f"{t.task_id} {at(t.start)}-{at(t.end)} ({t.seconds:.2f}s)" for t in extra)
         )
+    cpu = dict(r.cpu)
+    machine = cpu.pop("machine")
+    ours = sum(cpu.values())
+    window = r.seconds  # the sampling window is trigger to finish, a little longer than the run
+    lines.append(
+        f"      CPU seconds from trigger to finish ({CORES} cores = {CORES * window:.0f} CPU-s in {window:.0f}s): "
+        + ", ".join(f"{role} {seconds:.1f}" for role, seconds in sorted(cpu.items(), key=lambda kv: -kv[1]))
+        + f"; this stack {ours:.1f}, the whole machine {machine:.1f} (so {max(0.0, machine - ours):.1f} "
+        "by processes outside this benchmark)"
+    )
     running = sum(t.seconds for t in r.tasks)
     lines.append(
         f"      task time {running:.2f}s over a {r.seconds:.2f}s run (with {DELIVERY_SLOTS} delivery slots in parallel)"
@@ -265,16 +395,26 @@ def bench_scheduler(
     sink = start_sink(workdir, name="sink-scheduler")
     try:
         wire_connections(emulator.url, emulator.client_id, emulator.client_secret, sink.hook_url)
-        passes = [
-            in_process(emulator, sink, workdir / f"scheduler-inprocess-{n}", logs, f"bench_inproc_{n}")
-            for n in range(rounds + 1)  # the first warms the servers and this process
-        ][1:]
-        library = min(passes, key=lambda p: p.seconds)
+        passes = []
+        for n in range(rounds + 1):  # the first warms the servers and this process
+            before = _in_process_cpu(emulator, sink)
+            result = in_process(emulator, sink, workdir / f"scheduler-inprocess-{n}", logs, f"bench_inproc_{n}")
+            after = _in_process_cpu(emulator, sink)
+            passes.append((result, {role: after[role] - before[role] for role in after}))
+        library, library_cpu = min(passes[1:], key=lambda p: p[0].seconds)
         _say(
-            f"    in process (fastest of {rounds} after a warm-up: {', '.join(f'{p.seconds:.2f}s' for p in passes)}): "
+            f"    in process (fastest of {rounds} after a warm-up: "
+            f"{', '.join(f'{p.seconds:.2f}s' for p, _ in passes[1:])}): "
             f"{library.seconds:.2f}s = {library.rate(library.seconds):,.0f} logs/s "
             f"(fetch {library.fetch_seconds:.2f}s, deliver {library.deliver_seconds:.2f}s, "
             f"commit {library.commit_seconds:.2f}s; {library.delivered_logs:,} logs delivered)"
+        )
+        machine = library_cpu.pop("machine")
+        _say(
+            "      CPU seconds of that pass: "
+            + ", ".join(f"{role} {seconds:.1f}" for role, seconds in library_cpu.items())
+            + f"; the whole machine {machine:.1f} (so {max(0.0, machine - sum(library_cpu.values())):.1f} "
+            "by processes outside this benchmark)"
         )
         results = airflow_runs(workdir / "scheduler", emulator, sink, logs, configs)
     finally:
