@@ -65,7 +65,7 @@ def test_the_plugin_registers_its_app_and_a_nav_entry_under_a_prefix_airflow_all
 def test_the_daily_report_dag_reads_the_runs_asset_events_and_sends_the_report(
     auth0_tenant_factory, webhook_sink_factory, wire_connections, airflow_connection, variables, run_dag
 ):
-    from tests.alerts_receiver import AlertsReceiver
+    from dev.alerts_receiver import AlertsReceiver
 
     tenant = auth0_tenant_factory(logs=120, seed=6, history_days=1, rate_limit_per_minute=0)
     sink = webhook_sink_factory()

@@ -17,7 +17,7 @@ import pytest
 from auth0_log_webhooks.alarms import ALERTS_VARIABLE
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from dev.airflow_env import connection_json
-from tests.alerts_receiver import AlertsReceiver
+from dev.alerts_receiver import AlertsReceiver
 from tests.e2e.conftest import Stack, wait_for_runs
 
 pytestmark = pytest.mark.e2e
