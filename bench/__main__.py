@@ -312,6 +312,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def bench_airflow_stacks(args: argparse.Namespace, workdir: Path) -> list[Row]:
+    """The parts that start an Airflow of their own: distributed, scheduler, million, freshness and idle."""
+    rows: list[Row] = []
+    if "distributed" in args.only:
+        from bench.distributed import bench_distributed
+
+        distributed = bench_distributed(workdir, args.distributed_logs)
+        rows += [Row(name, result, "n/a", None) for name, result in distributed]
+    if "scheduler" in args.only:
+        from bench.pipeline import library_end_to_end
+        from bench.scheduler import bench_scheduler
+
+        found = bench_scheduler(workdir, args.scheduler_logs, args.rounds, library_end_to_end)
+        rows += [Row(*row) for row in found]
+    if "million" in args.only:
+        from bench.million import bench_million
+
+        rows += [Row(*row) for row in bench_million(workdir, args.million_logs, args.million_logs // 10)]
+    if {"freshness", "idle"} & set(args.only):
+        from bench.freshness import bench_freshness
+
+        rows += [
+            Row(*row)
+            for row in bench_freshness(
+                workdir,
+                say,
+                modes=args.mode,
+                traffic_minutes=args.traffic_minutes if "freshness" in args.only else 0,
+                idle_minutes=args.idle_minutes if "idle" in args.only else 0,
+            )
+        ]
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected benchmarks, print their numbers and a summary; exit 0 even if targets are missed."""
     args = parse_args(argv)
@@ -335,34 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                         rows += bench_memory(workdir, emulator, sink, sizes, args.tracemalloc)
                     if "slow" in args.only:
                         rows += bench_slow(workdir, emulator, sink, min(args.logs, SLOW_LOGS))
-        if "distributed" in args.only:
-            from bench.distributed import bench_distributed
-
-            distributed = bench_distributed(workdir, args.distributed_logs)
-            rows += [Row(name, result, "n/a", None) for name, result in distributed]
-        if "scheduler" in args.only:
-            from bench.pipeline import library_end_to_end
-            from bench.scheduler import bench_scheduler
-
-            found = bench_scheduler(workdir, args.scheduler_logs, args.rounds, library_end_to_end)
-            rows += [Row(*row) for row in found]
-        if "million" in args.only:
-            from bench.million import bench_million
-
-            rows += [Row(*row) for row in bench_million(workdir, args.million_logs, args.million_logs // 10)]
-        if {"freshness", "idle"} & set(args.only):
-            from bench.freshness import bench_freshness
-
-            rows += [
-                Row(*row)
-                for row in bench_freshness(
-                    workdir,
-                    say,
-                    modes=args.mode,
-                    traffic_minutes=args.traffic_minutes if "freshness" in args.only else 0,
-                    idle_minutes=args.idle_minutes if "idle" in args.only else 0,
-                )
-            ]
+        rows += bench_airflow_stacks(args, workdir)
     finally:
         if args.keep:
             say(f"kept {workdir}")
