@@ -5,7 +5,9 @@ A run stuck retrying a webhook that does not answer holds the checkpoint back an
 run per pipeline, every run after it. The scheduler watches the deadline (``DAGRUN_QUEUED_AT`` plus
 the pipeline's ``run_deadline_minutes``); when it passes with the run unfinished, the triggerer calls
 :func:`notify_overdue`, which sends one notice to the alerts connection, as the failure notices go.
-A run that ends before its deadline sends nothing.
+A run that succeeds before its deadline sends nothing (Airflow drops the deadline). Airflow keeps the
+deadline of a run that failed and calls the callback when it passes; that run's failure notice has
+already said why, so the callback sends nothing for it either.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from auth0_log_webhooks.pipelines import Pipeline
 log = logging.getLogger(__name__)
 
 EVENT = "run_deadline_missed"
+ENDED = ("success", "failed")
 
 
 def run_deadline(pipeline: Pipeline) -> DeadlineAlert | None:
@@ -76,6 +79,14 @@ def send_overdue(context: Mapping[str, Any], minutes: float) -> bool:
         log.warning("%s; run deadline notice not sent", exc)
         return False
     run = context.get("dag_run") or {}
+    if run.get("state") in ENDED:
+        log.info(
+            "%s run %s ended (%s) before its deadline passed: no run deadline notice (a failure has its own)",
+            run.get("dag_id"),
+            run.get("dag_run_id"),
+            run.get("state"),
+        )
+        return False
     return notify.send(
         settings.conn_id,
         {

@@ -89,5 +89,13 @@ def test_without_the_alerts_connection_the_callback_says_so_and_does_not_raise(c
     assert "No connection auth0_alerts_default: notification not sent: Run deadline missed" in caplog.text
 
 
+def test_a_run_that_failed_before_its_deadline_sends_nothing_its_failure_notice_said_why(receiver, caplog):
+    failed = {**CONTEXT, "dag_run": {**CONTEXT["dag_run"], "state": "failed"}}
+    caplog.set_level("INFO")
+    assert asyncio.run(run_deadlines.notify_overdue(minutes=60, context=failed)) is False
+    assert receiver.requests == []
+    assert "ended (failed) before its deadline passed: no run deadline notice" in caplog.text
+
+
 def test_a_pipeline_without_a_deadline_has_none():
     assert run_deadlines.run_deadline(Pipeline(dag_id="a", title="a", run_deadline_minutes=None)) is None
