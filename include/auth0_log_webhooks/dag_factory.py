@@ -21,6 +21,7 @@ from auth0_log_webhooks import advice, drain, replay, signals
 from auth0_log_webhooks.contracts import Chunk, DeliveryReport, ReplayChunk, ReplayReport, RunSummary
 from auth0_log_webhooks.notify import WebhookNotifier
 from auth0_log_webhooks.pipelines import Pipeline
+from auth0_log_webhooks.run_deadlines import run_deadline
 from auth0_log_webhooks.runtime import current_run
 from auth0_log_webhooks.steps import commit as commit_step
 from auth0_log_webhooks.steps import deliver as deliver_step
@@ -155,6 +156,8 @@ def pipeline_dag(
         tags=["auth0", "webhooks", pipeline.kind],
         doc_md=doc_md,
         default_args=DEFAULT_ARGS,
+        # A run still not done run_deadline_minutes after it was queued: one notice (run_deadlines.py).
+        deadline=run_deadline(pipeline),
     ) as dag:
 
         @task(execution_timeout=timedelta(hours=2), on_failure_callback=WebhookNotifier())
