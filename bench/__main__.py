@@ -15,6 +15,8 @@
    (run start_date to end_date), against the in-process run of the same logs (bench/scheduler.py).
 7. a million logs in process: fetch, deliver and commit each in a fresh process, time and peak
    RSS, against 100,000 (bench/million.py).
+8. freshness and 9. idle cost through ``airflow standalone``, in cron and in event mode (bench/freshness.py;
+   about 15 minutes a mode; ``--mode`` picks one).
 
 The emulator and the webhook sink run as separate processes (their CLIs), so this process holds
 only the pipeline's memory and GIL. ``--quick`` is a ~1 minute version; ``--logs N`` scales 2 and 3.
@@ -40,9 +42,9 @@ READ_BURST = 10
 READ_PER_MINUTE = 600.0
 READ_TARGET_RATIO = 1.10
 OVERHEAD_TARGET_RATIO = 1.5
-BENCHMARKS = ("read", "e2e", "memory", "slow", "distributed", "scheduler", "million")
+BENCHMARKS = ("read", "e2e", "memory", "slow", "distributed", "scheduler", "million", "freshness", "idle")
 # distributed takes minutes and its own stack: ask for it
-DEFAULT_BENCHMARKS = ("read", "e2e", "memory", "slow", "scheduler", "million")
+DEFAULT_BENCHMARKS = ("read", "e2e", "memory", "slow", "scheduler", "million", "freshness", "idle")
 DISTRIBUTED_LOGS = 1_000_000
 SLOW_LOGS = 20_000
 
@@ -294,6 +296,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="logs of the in-process steps at scale, against a tenth (1,000,000; 100,000 with --quick)",
     )
     parser.add_argument("--rounds", type=int, help="end to end rounds, fastest kept (default 2; 1 with --quick)")
+    parser.add_argument("--mode", choices=("cron", "event"), action="append", help="freshness/idle modes (both)")
+    parser.add_argument("--traffic-minutes", type=float, default=5.0, help="freshness: minutes of live traffic")
+    parser.add_argument("--idle-minutes", type=float, default=5.0, help="idle cost: minutes measured")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations per step")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
@@ -303,7 +308,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.scheduler_logs = args.scheduler_logs or (10_000 if args.quick else 100_000)
     args.million_logs = args.million_logs or (100_000 if args.quick else 1_000_000)
     args.only = args.only or list(DEFAULT_BENCHMARKS)
+    args.mode = args.mode or ["cron", "event"]
     return args
+
+
+def bench_airflow_stacks(args: argparse.Namespace, workdir: Path) -> list[Row]:
+    """The parts that start an Airflow of their own: distributed, scheduler, million, freshness and idle."""
+    rows: list[Row] = []
+    if "distributed" in args.only:
+        from bench.distributed import bench_distributed
+
+        distributed = bench_distributed(workdir, args.distributed_logs)
+        rows += [Row(name, result, "n/a", None) for name, result in distributed]
+    if "scheduler" in args.only:
+        from bench.pipeline import library_end_to_end
+        from bench.scheduler import bench_scheduler
+
+        found = bench_scheduler(workdir, args.scheduler_logs, args.rounds, library_end_to_end)
+        rows += [Row(*row) for row in found]
+    if "million" in args.only:
+        from bench.million import bench_million
+
+        rows += [Row(*row) for row in bench_million(workdir, args.million_logs, args.million_logs // 10)]
+    if {"freshness", "idle"} & set(args.only):
+        from bench.freshness import bench_freshness
+
+        rows += [
+            Row(*row)
+            for row in bench_freshness(
+                workdir,
+                say,
+                modes=args.mode,
+                traffic_minutes=args.traffic_minutes if "freshness" in args.only else 0,
+                idle_minutes=args.idle_minutes if "idle" in args.only else 0,
+            )
+        ]
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -329,21 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                         rows += bench_memory(workdir, emulator, sink, sizes, args.tracemalloc)
                     if "slow" in args.only:
                         rows += bench_slow(workdir, emulator, sink, min(args.logs, SLOW_LOGS))
-        if "distributed" in args.only:
-            from bench.distributed import bench_distributed
-
-            distributed = bench_distributed(workdir, args.distributed_logs)
-            rows += [Row(name, result, "n/a", None) for name, result in distributed]
-        if "scheduler" in args.only:
-            from bench.pipeline import library_end_to_end
-            from bench.scheduler import bench_scheduler
-
-            found = bench_scheduler(workdir, args.scheduler_logs, args.rounds, library_end_to_end)
-            rows += [Row(*row) for row in found]
-        if "million" in args.only:
-            from bench.million import bench_million
-
-            rows += [Row(*row) for row in bench_million(workdir, args.million_logs, args.million_logs // 10)]
+        rows += bench_airflow_stacks(args, workdir)
     finally:
         if args.keep:
             say(f"kept {workdir}")
