@@ -14,12 +14,19 @@ the library, notes its high-water mark (the baseline), runs the step and prints 
 
 Memory is flat when each step's peak at 1,000,000 logs is within ``FLAT_TOLERANCE`` of its peak
 at 100,000.
+
+``BENCH_PROFILE=commit`` (or fetch, deliver) runs that step under cProfile in every size and prints
+the 15 functions with the most cumulative time after its line.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
+import os
+import pstats
 import subprocess
 import sys
 import time
@@ -35,6 +42,7 @@ from bench.servers import REPO, Emulator, Sink, start_emulator, start_sink
 LOGS = 1_000_000
 SMALL = 100_000
 STEPS = ("fetch", "deliver", "commit")
+PROFILE_MARK = "bench.million profile:\n"
 
 
 def _say(message: str) -> None:
@@ -80,6 +88,9 @@ def _child(argv: list[str] | None = None) -> int:
     variables = pipeline_variables(args.workdir, max_logs_per_run=args.logs)
     chunks_file = args.workdir / "chunks.json"
     baseline = max_rss_mb()
+    profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") == args.step else None
+    if profiler:
+        profiler.enable()
     started = time.perf_counter()
     if args.step == "fetch":
         chunks = fetch_logs(AUTHENTICATION_API, info, None, variables=variables)
@@ -105,6 +116,11 @@ def _child(argv: list[str] | None = None) -> int:
         summary = commit_checkpoint(AUTHENTICATION_API, info, variables=variables)
         seconds = time.perf_counter() - started
         detail = f"{summary['settled_batches']:,} of {summary['batches']:,} batches settled"
+    if profiler:
+        profiler.disable()
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(15)
+        print(PROFILE_MARK + text.getvalue(), file=sys.stderr, flush=True)
     line = {"step": args.step, "logs": args.logs, "baseline_mb": baseline, "peak_mb": max_rss_mb()}
     line.update({"seconds": seconds, "detail": detail})
     print(json.dumps(line), flush=True)
@@ -135,6 +151,8 @@ def measure(step: str, logs: int, workdir: Path, emulator: Emulator, sink: Sink,
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"bench.million {step} {logs} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    if PROFILE_MARK in done.stderr:
+        _say(done.stderr.split(PROFILE_MARK, 1)[1].rstrip())
     line = json.loads(done.stdout.strip().splitlines()[-1])
     return StepResult(line["step"], line["logs"], line["baseline_mb"], line["peak_mb"], line["seconds"], line["detail"])
 
