@@ -11,7 +11,11 @@
    slots x batch / latency (target 90%), with 16 and with 15 delivery tasks.
 5. distributed (only with ``--only distributed``; ``make bench-distributed``): one run of
    1,000,000 logs on PostgreSQL + CeleryExecutor with two workers + S3 (bench/distributed.py).
-6. freshness and 7. idle cost through ``airflow standalone``, in cron and in event mode (bench/freshness.py;
+6. throughput through a real scheduler: 100,000 logs in one triggered run of ``airflow standalone``
+   (run start_date to end_date), against the in-process run of the same logs (bench/scheduler.py).
+7. a million logs in process: fetch, deliver and commit each in a fresh process, time and peak
+   RSS, against 100,000 (bench/million.py).
+8. freshness and 9. idle cost through ``airflow standalone``, in cron and in event mode (bench/freshness.py;
    about 15 minutes a mode; ``--mode`` picks one).
 
 The emulator and the webhook sink run as separate processes (their CLIs), so this process holds
@@ -38,15 +42,9 @@ READ_BURST = 10
 READ_PER_MINUTE = 600.0
 READ_TARGET_RATIO = 1.10
 OVERHEAD_TARGET_RATIO = 1.5
-BENCHMARKS = ("read", "e2e", "memory", "slow", "distributed", "freshness", "idle")
-DEFAULT_BENCHMARKS = (
-    "read",
-    "e2e",
-    "memory",
-    "slow",
-    "freshness",
-    "idle",
-)  # distributed takes minutes and its own stack: ask for it
+BENCHMARKS = ("read", "e2e", "memory", "slow", "distributed", "scheduler", "million", "freshness", "idle")
+# distributed takes minutes and its own stack: ask for it
+DEFAULT_BENCHMARKS = ("read", "e2e", "memory", "slow", "scheduler", "million", "freshness", "idle")
 DISTRIBUTED_LOGS = 1_000_000
 SLOW_LOGS = 20_000
 
@@ -289,6 +287,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--distributed-logs", type=int, default=DISTRIBUTED_LOGS, help="logs of the distributed run (1,000,000)"
     )
+    parser.add_argument(
+        "--scheduler-logs", type=int, help="logs of the run through airflow standalone (100,000; 10,000 with --quick)"
+    )
+    parser.add_argument(
+        "--million-logs",
+        type=int,
+        help="logs of the in-process steps at scale, against a tenth (1,000,000; 100,000 with --quick)",
+    )
     parser.add_argument("--rounds", type=int, help="end to end rounds, fastest kept (default 2; 1 with --quick)")
     parser.add_argument("--mode", choices=("cron", "event"), action="append", help="freshness/idle modes (both)")
     parser.add_argument("--traffic-minutes", type=float, default=5.0, help="freshness: minutes of live traffic")
@@ -299,9 +305,45 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.logs = args.logs or (10_000 if args.quick else 100_000)
     args.read_logs = args.read_logs or (3_000 if args.quick else 20_000)
     args.rounds = args.rounds or (1 if args.quick else 2)
+    args.scheduler_logs = args.scheduler_logs or (10_000 if args.quick else 100_000)
+    args.million_logs = args.million_logs or (100_000 if args.quick else 1_000_000)
     args.only = args.only or list(DEFAULT_BENCHMARKS)
     args.mode = args.mode or ["cron", "event"]
     return args
+
+
+def bench_airflow_stacks(args: argparse.Namespace, workdir: Path) -> list[Row]:
+    """The parts that start an Airflow of their own: distributed, scheduler, million, freshness and idle."""
+    rows: list[Row] = []
+    if "distributed" in args.only:
+        from bench.distributed import bench_distributed
+
+        distributed = bench_distributed(workdir, args.distributed_logs)
+        rows += [Row(name, result, "n/a", None) for name, result in distributed]
+    if "scheduler" in args.only:
+        from bench.pipeline import library_end_to_end
+        from bench.scheduler import bench_scheduler
+
+        found = bench_scheduler(workdir, args.scheduler_logs, args.rounds, library_end_to_end)
+        rows += [Row(*row) for row in found]
+    if "million" in args.only:
+        from bench.million import bench_million
+
+        rows += [Row(*row) for row in bench_million(workdir, args.million_logs, args.million_logs // 10)]
+    if {"freshness", "idle"} & set(args.only):
+        from bench.freshness import bench_freshness
+
+        rows += [
+            Row(*row)
+            for row in bench_freshness(
+                workdir,
+                say,
+                modes=args.mode,
+                traffic_minutes=args.traffic_minutes if "freshness" in args.only else 0,
+                idle_minutes=args.idle_minutes if "idle" in args.only else 0,
+            )
+        ]
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -327,24 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                         rows += bench_memory(workdir, emulator, sink, sizes, args.tracemalloc)
                     if "slow" in args.only:
                         rows += bench_slow(workdir, emulator, sink, min(args.logs, SLOW_LOGS))
-        if "distributed" in args.only:
-            from bench.distributed import bench_distributed
-
-            distributed = bench_distributed(workdir, args.distributed_logs)
-            rows += [Row(name, result, "n/a", None) for name, result in distributed]
-        if {"freshness", "idle"} & set(args.only):
-            from bench.freshness import bench_freshness
-
-            rows += [
-                Row(*row)
-                for row in bench_freshness(
-                    workdir,
-                    say,
-                    modes=args.mode,
-                    traffic_minutes=args.traffic_minutes if "freshness" in args.only else 0,
-                    idle_minutes=args.idle_minutes if "idle" in args.only else 0,
-                )
-            ]
+        rows += bench_airflow_stacks(args, workdir)
     finally:
         if args.keep:
             say(f"kept {workdir}")

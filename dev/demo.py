@@ -3,8 +3,9 @@
 Starts the Auth0 tenant emulator (with live traffic) and the webhook sink, then ``airflow
 standalone`` in ``.demo/airflow`` with airflow_settings.yaml applied and the connections pointed at
 the two local servers; triggers the DAG twice and prints what the sink received, the checkpoint and
-the most webhook calls seen in flight. Everything it started is stopped at the end (``--keep``
-leaves Airflow running for a look at the UI).
+the most webhook calls seen in flight. A local alerts receiver (standing in for Slack) is wired as the
+connection ``auth0_alerts_default`` with success notices on, and the demo prints the notices it got.
+Everything it started is stopped at the end (``--keep`` leaves Airflow running for a look at the UI).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import os
 import shutil
 import time
 
+from auth0_log_webhooks.alarms import ALERTS_VARIABLE
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from auth0_log_webhooks.wording import plural, when
 from dev.airflow_env import REPO, AirflowStandalone
+from dev.alerts_receiver import AlertsReceiver
 from dev.auth0_tenant.testing import start_emulator
 from dev.webhook_sink.app import start_sink
 from dev.webhook_sink.config import SinkConfig
@@ -31,8 +34,10 @@ def say(message: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def connections(tenant_domain: str, client_id: str, client_secret: str, sink_url: str, secret: str) -> dict:
-    """Return airflow_settings.yaml-style entries pointing at the local emulator and sink."""
+def connections(
+    tenant_domain: str, client_id: str, client_secret: str, sink_url: str, secret: str, alerts_url: str
+) -> dict:
+    """Return airflow_settings.yaml-style entries pointing at the local emulator, sink and alerts receiver."""
     host, port = tenant_domain.split(":")
     return {
         "auth0_default": {
@@ -49,6 +54,11 @@ def connections(tenant_domain: str, client_id: str, client_secret: str, sink_url
             "conn_password": "Bearer demo-token",
             "conn_extra": {"signing_secret": secret, "timeout": 10, "allow_private_network": True},
         },
+        "auth0_alerts_default": {
+            "conn_type": "auth0_webhook",
+            "conn_host": alerts_url,
+            "conn_extra": {"signing_secret": secret, "allow_private_network": True},
+        },
     }
 
 
@@ -64,6 +74,18 @@ def report_run(airflow: AirflowStandalone, run_id: str, started: float) -> str:
     if len(delivered) > 3:
         say(f"  ... and {len(delivered) - 3} more")
     return state
+
+
+def report_notices(alerts: AlertsReceiver, runs: int, timeout: float = 60.0) -> int:
+    """Print the notices the alerts receiver got (a success notice per run is expected); return how many."""
+    deadline = time.monotonic() + timeout
+    while len(alerts.notices) < runs and time.monotonic() < deadline:
+        time.sleep(0.5)
+    notices = list(alerts.notices)
+    say(f"the alerts receiver got {plural(len(notices), 'notice')} from the connection auth0_alerts_default:")
+    for notice in notices:
+        say(f"  {notice.get('event')}: {notice.get('text')}")
+    return len(notices)
 
 
 def first_run(airflow: AirflowStandalone, timeout: float = 120.0) -> str:
@@ -96,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     say(f"Auth0 tenant emulator at {tenant.url} ({args.logs} logs, {args.events_per_second}/s live)")
     say(f"webhook sink at {sink.url}/hook (records to {workdir / 'sink.jsonl'})")
+    alerts = AlertsReceiver()
+    say(f"alerts receiver (a stand-in for Slack) at {alerts.url}")
     airflow = AirflowStandalone(workdir / "airflow")
     try:
         say(f"starting airflow standalone in {airflow.home} (about a minute)...")
@@ -107,8 +131,12 @@ def main(argv: list[str] | None = None) -> int:
             "dead_letter_url": f"file://{workdir}/dead_letters",
         }
         airflow.apply_settings(
-            connections=connections(tenant.domain, tenant.client_id, tenant.client_secret, f"{sink.url}/hook", secret)
+            connections=connections(
+                tenant.domain, tenant.client_id, tenant.client_secret, f"{sink.url}/hook", secret, alerts.url
+            )
         )
+        # Success notices too (the original's SLACK_SEND_SUCCESS), so every run sends one.
+        airflow.set_variable(ALERTS_VARIABLE, json.dumps({"notify_success": True}))
         airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))
         airflow.wait_for_dag(DAG_ID)
         # A webhook that takes 200 ms to answer, so deliveries overlap and the pool's bound shows.
@@ -135,16 +163,20 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint = airflow.variable(AUTHENTICATION_API.checkpoint_variable)
         say(f"checkpoint {AUTHENTICATION_API.checkpoint_variable} = {checkpoint} ({when(checkpoint)})")
         say(f"tenant counters: {tenant.counters()}")
+        notices = report_notices(alerts, len(states))
         if args.keep:
             say(f"Airflow keeps running at {airflow.url}; press Ctrl-C to stop")
             while True:
                 time.sleep(3600)
-        return 0 if states == ["success", "success"] and summary["bad_signatures"] == 0 else 1
+        ok = states == ["success", "success"] and summary["bad_signatures"] == 0
+        # A scheduled tick during the demo adds a run, and so a notice, of its own.
+        return 0 if ok and notices >= len(states) else 1
     except KeyboardInterrupt:
         return 130
     finally:
         airflow.stop()
         sink.stop()
+        alerts.stop()
         tenant.stop()
         say(f"stopped everything; Airflow's logs stay in {airflow.home / 'logs'}")
 

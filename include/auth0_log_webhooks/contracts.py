@@ -83,6 +83,8 @@ class DeliveryReport(TypedDict):
     delivered_logs: int
     dead_lettered_logs: int
     requests: int
+    answers_429: int
+    """429 answers of the webhook this task waited out (for the run's asset event and the health page)."""
 
 
 class RunSummary(TypedDict):

@@ -21,12 +21,14 @@ from auth0_log_webhooks import advice, drain, replay, signals
 from auth0_log_webhooks.contracts import Chunk, DeliveryReport, ReplayChunk, ReplayReport, RunSummary
 from auth0_log_webhooks.notify import WebhookNotifier
 from auth0_log_webhooks.pipelines import Pipeline
+from auth0_log_webhooks.run_deadlines import run_deadline
 from auth0_log_webhooks.runtime import current_run
 from auth0_log_webhooks.steps import commit as commit_step
 from auth0_log_webhooks.steps import deliver as deliver_step
 from auth0_log_webhooks.steps import fetch as fetch_step
 
 START_DATE = datetime(2026, 1, 1)
+ANSWERS_429 = "answers_429"  # the XCom key of the 429 answers fetch and each delivery waited out
 DEFAULT_ARGS: dict[str, Any] = {"owner": "auth0-log-webhooks", "retries": 2, "retry_delay": timedelta(seconds=30)}
 
 
@@ -155,13 +157,20 @@ def pipeline_dag(
         tags=["auth0", "webhooks", pipeline.kind],
         doc_md=doc_md,
         default_args=DEFAULT_ARGS,
+        # A run still not done run_deadline_minutes after it was queued: one notice (run_deadlines.py).
+        deadline=run_deadline(pipeline),
     ) as dag:
 
         @task(execution_timeout=timedelta(hours=2), on_failure_callback=WebhookNotifier())
         def fetch() -> list[Chunk]:
             """Read, select and stage the logs since the checkpoint; plan one chunk per delivery task."""
+            from auth0_log_webhooks.hooks.auth0 import Auth0Hook
+
             run, params = current_run()
-            return fetch_step.fetch_logs(pipeline, run, params)
+            hook = Auth0Hook(pipeline.auth0_conn_id)
+            chunks = fetch_step.fetch_logs(pipeline, run, params, hook=hook)
+            get_current_context()["ti"].xcom_push(key=ANSWERS_429, value=hook.waits.rate_limited)
+            return chunks
 
         @task(pool=pipeline.pool, map_index_template="{{ delivery_label }}", execution_timeout=timedelta(hours=2))
         def deliver(chunk: Chunk) -> DeliveryReport:
@@ -169,6 +178,7 @@ def pipeline_dag(
             _label_map_index("delivery_label", chunk["label"])
             run, _ = current_run()
             report = deliver_step.deliver_chunk(pipeline, run, chunk)
+            get_current_context()["ti"].xcom_push(key=ANSWERS_429, value=report["answers_429"])  # kept if red next
             advice.fail_if_chunk_kept_dead_letters(pipeline, run, chunk)  # settled, then red: no retry
             return report
 
@@ -189,7 +199,12 @@ def pipeline_dag(
             """Advance the checkpoint past what is delivered or kept; fail if anything is left."""
             run, params = current_run()
             summary = commit_step.commit_checkpoint(pipeline, run)
-            get_current_context()["outlet_events"][delivered].extra = signals.run_extra(summary)
+            ti = get_current_context()["ti"]
+            get_current_context()["outlet_events"][delivered].extra = signals.run_extra(
+                summary,
+                auth0_429=signals.total(ti.xcom_pull(task_ids="fetch", key=ANSWERS_429)),
+                webhook_429=signals.total(ti.xcom_pull(task_ids="deliver", key=ANSWERS_429)),
+            )
             if drain.needs_follow_up(summary):
                 get_current_context()["ti"].xcom_push(key="return_value", value=summary)
                 raise drain.follow_up(run, summary, params)

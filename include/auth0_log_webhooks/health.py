@@ -1,5 +1,6 @@
 """The health page: per pipeline, the checkpoint as a date, the lag, logs delivered per run over 24 hours,
-dead letters waiting (with a one-click replay) and the last errors. Served inside the Airflow UI by
+the 429 answers waited out (from Auth0 and from the webhook), dead letters waiting (with a one-click
+replay) and the last errors. Served inside the Airflow UI by
 ``plugins/auth0_health.py``; this module gathers and renders, so it is tested without a web server.
 """
 
@@ -24,11 +25,13 @@ LAST_ERRORS = 5
 
 @dataclass(frozen=True)
 class RunPoint:
-    """One committed run: when, how many logs it delivered, how many dead letters it kept."""
+    """One committed run: when, how many logs it delivered, how many dead letters it kept, its 429s."""
 
     at: datetime
     logs: int
     dead_letters: int
+    auth0_429: int = 0
+    webhook_429: int = 0
 
 
 @dataclass
@@ -69,8 +72,19 @@ def _utc(iso: str) -> str:
 
 def run_points(events: Iterable[tuple[datetime, Mapping[str, Any]]]) -> list[RunPoint]:
     """Turn asset events (timestamp, extra) into run points, oldest first."""
+
+    def count(extra: Mapping[str, Any], key: str) -> int:
+        return int(extra.get(key) or 0)
+
     points = [
-        RunPoint(at, int(extra.get("logs_delivered") or 0), int(extra.get("dead_letters") or 0)) for at, extra in events
+        RunPoint(
+            at,
+            count(extra, "logs_delivered"),
+            count(extra, "dead_letters"),
+            count(extra, "auth0_429"),
+            count(extra, "webhook_429"),
+        )
+        for at, extra in events
     ]
     return sorted(points, key=lambda p: p.at)
 
@@ -140,6 +154,18 @@ def _age(seconds: float | None) -> str:
     return "unknown" if seconds is None else html.escape(duration(seconds))
 
 
+def rate_limited_text(runs: Sequence[RunPoint]) -> str:
+    """Return the 429 answers of the runs: ``3 from Auth0, none from the webhook`` (``none`` when there were none)."""
+    auth0, webhook = sum(r.auth0_429 for r in runs), sum(r.webhook_429 for r in runs)
+    if not auth0 and not webhook:
+        return "none"
+
+    def part(count: int, source: str) -> str:
+        return f"{count:,} from {source}" if count else f"none from {source}"
+
+    return f"{part(auth0, 'Auth0')}, {part(webhook, 'the webhook')}"
+
+
 def section(health: PipelineHealth) -> str:
     """Return one pipeline's section of the page."""
     delivered = sum(r.logs for r in health.runs)
@@ -150,6 +176,7 @@ def section(health: PipelineHealth) -> str:
             _stat("Checkpoint age", _age(health.checkpoint_age())),
             _stat("Lag at last commit", _age(health.lag_at_last_commit)),
             _stat("Delivered, last 24 h", f"{plural(delivered, 'log')} in {plural(len(health.runs), 'run')}"),
+            _stat("429s waited out, last 24 h", html.escape(rate_limited_text(health.runs))),
             _stat(
                 "Dead letters waiting",
                 f"{plural(len(health.waiting), 'entry', 'entries')} ({plural(waiting_logs, 'log')})",
@@ -213,8 +240,19 @@ def as_json(healths: Sequence[PipelineHealth]) -> list[dict[str, Any]]:
             "checkpoint_age_seconds": h.checkpoint_age(),
             "lag_at_last_commit_seconds": h.lag_at_last_commit,
             "runs_24h": len(h.runs),
-            "runs": [{"at": r.at.isoformat(), "logs": r.logs, "dead_letters": r.dead_letters} for r in h.runs],
+            "runs": [
+                {
+                    "at": r.at.isoformat(),
+                    "logs": r.logs,
+                    "dead_letters": r.dead_letters,
+                    "auth0_429": r.auth0_429,
+                    "webhook_429": r.webhook_429,
+                }
+                for r in h.runs
+            ],
             "logs_delivered_24h": sum(r.logs for r in h.runs),
+            "auth0_429_24h": sum(r.auth0_429 for r in h.runs),
+            "webhook_429_24h": sum(r.webhook_429 for r in h.runs),
             "dead_letters_waiting": len(h.waiting),
             "replay_config": json.loads(replay_config(h.dag_id, [letter.entry_id for letter in h.waiting])),
             "last_errors": h.last_errors(),

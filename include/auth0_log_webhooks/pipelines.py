@@ -51,6 +51,8 @@ class Pipeline:
     """``cron``: runs on the schedule; ``event``: also when the tenant has new logs (see triggers.py)."""
     event_reads_per_minute: float = 12.0
     """Event mode's read budget: polls of the tenant a minute, within Auth0's 100 shared with the runs."""
+    run_deadline_minutes: float | None = 60.0
+    """Notify when a run is still not done this long after it was queued (an Airflow deadline alert); None: off."""
 
     @property
     def checkpoint_variable(self) -> str:

@@ -112,6 +112,9 @@ class Entry(BaseModel):
     event_reads_per_minute: float = Field(
         12.0, gt=0, le=60, description="event mode: polls of the tenant a minute (Auth0 allows 100, runs included)"
     )
+    run_deadline_minutes: float | None = Field(
+        60.0, gt=0, description="notify when a run is still not done this long after it was queued; null: never"
+    )
     filters: Filters = Field(default_factory=Filters)
     format: Literal["json_array", "json_lines"] | None = None
     settings: dict[str, Any] = Field(default_factory=dict, description="defaults of the config Variable")
@@ -173,6 +176,7 @@ class Entry(BaseModel):
             schedule=self.schedule,
             mode=self.mode,
             event_reads_per_minute=self.event_reads_per_minute,
+            run_deadline_minutes=self.run_deadline_minutes,
             settings=settings,
             pii=tuple(PiiRule(f.path, f.method) for f in self.pii.fields) if self.pii else (),
             pii_key_conn_id=self.pii.hash_key_connection if self.pii else None,

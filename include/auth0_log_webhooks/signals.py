@@ -6,6 +6,9 @@ receives them with no extra code; names start with ``auth0_log_webhooks.`` and c
 * ``logs_delivered`` and ``dead_lettered`` (counters, per run),
 * ``auth0_429`` and ``webhook_429`` (counters: 429 answers the fetch and the deliveries waited out),
 * ``lag_seconds`` (gauge: how old the newest delivered log is when the run commits).
+
+The committed run's asset event carries the same counts in its extra (:func:`run_extra`), so the
+health page and the daily report read them back without a metrics backend.
 """
 
 from __future__ import annotations
@@ -47,8 +50,17 @@ def lag_seconds(checkpoint: str | None, now: datetime | None = None) -> float | 
     return max(0.0, ((now or datetime.now(UTC)) - moment).total_seconds())
 
 
-def run_extra(summary: RunSummary, *, now: datetime | None = None) -> dict[str, Any]:
-    """Return the committed run's counts and lag, for its asset event's extra (plain JSON)."""
+def total(counts: Any) -> int:
+    """Return the sum of one count or of a mapped task's counts, as XCom gives them (None counts 0)."""
+    if isinstance(counts, int):
+        return counts
+    return sum(count for count in counts or () if isinstance(count, int))
+
+
+def run_extra(
+    summary: RunSummary, *, auth0_429: int = 0, webhook_429: int = 0, now: datetime | None = None
+) -> dict[str, Any]:
+    """Return the committed run's counts, 429 answers waited out and lag, for its asset event's extra (plain JSON)."""
     lag, moment = lag_seconds(summary["checkpoint"], now), log_id_time(summary["checkpoint"])
     return {
         "logs_delivered": summary["delivered_logs"],
@@ -57,6 +69,8 @@ def run_extra(summary: RunSummary, *, now: datetime | None = None) -> dict[str, 
         "checkpoint": summary["checkpoint"],
         "checkpoint_time": moment.isoformat() if moment else None,
         "lag_seconds": None if lag is None else round(lag, 1),
+        "auth0_429": auth0_429,
+        "webhook_429": webhook_429,
     }
 
 

@@ -53,6 +53,28 @@ def test_the_health_page_shows_the_committed_run_and_the_checkpoint_as_a_date(
     assert numbers["checkpoint_time"] in page.text
 
 
+def test_the_429s_a_run_waited_out_reach_its_asset_event_and_the_health_page(
+    auth0_tenant_factory, webhook_sink_factory, wire_connections, variables, run_dag, client
+):
+    tenant = auth0_tenant_factory(logs=150, seed=7, history_days=1, rate_limit_per_minute=0)
+    sink = webhook_sink_factory()
+    wire_connections(tenant, sink)
+    variables.set(AUTHENTICATION_API.checkpoint_variable, tenant.all_log_ids()[49])
+    tenant.fail_next(2, 429)  # the fetch's first two pages
+    sink.add_fault(status=429, count=3, retry_after="1")  # three deliveries
+    before = client.get("/api").json()[0]
+
+    assert run_dag(AUTHENTICATION_API.dag_id).state == "success"
+
+    numbers = next(n for n in client.get("/api").json() if n["dag_id"] == AUTHENTICATION_API.dag_id)
+    assert numbers["auth0_429_24h"] - before["auth0_429_24h"] == 2
+    assert numbers["webhook_429_24h"] - before["webhook_429_24h"] == 3
+    page = client.get("/").text
+    assert re.search(
+        r"429s waited out, last 24 h</div><div class=\"value\">[\d,]+ from Auth0, [\d,]+ from the webhook<", page
+    )
+
+
 def test_the_plugin_registers_its_app_and_a_nav_entry_under_a_prefix_airflow_allows():
     from airflow.api_fastapi.app import RESERVED_URL_PREFIXES
 
@@ -65,7 +87,7 @@ def test_the_plugin_registers_its_app_and_a_nav_entry_under_a_prefix_airflow_all
 def test_the_daily_report_dag_reads_the_runs_asset_events_and_sends_the_report(
     auth0_tenant_factory, webhook_sink_factory, wire_connections, airflow_connection, variables, run_dag
 ):
-    from tests.alerts_receiver import AlertsReceiver
+    from dev.alerts_receiver import AlertsReceiver
 
     tenant = auth0_tenant_factory(logs=120, seed=6, history_days=1, rate_limit_per_minute=0)
     sink = webhook_sink_factory()

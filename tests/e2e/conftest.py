@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from auth0_log_webhooks.pipelines_file import DEFAULT_PATH, ENV_VAR
@@ -140,7 +140,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     here every request comes from the DAG's tasks or from the tests' control calls, none on purpose.
     """
     workdir = tmp_path_factory.mktemp("e2e")
-    shutil.copy(DEFAULT_PATH, workdir / "pipelines.yaml")
+    # The shipped pipelines, with a run deadline of one minute on the main one: a run stuck that long
+    # sends the deadline notice (test_notifications.py); elsewhere it goes nowhere (no alerts connection).
+    document = yaml.safe_load(DEFAULT_PATH.read_text())
+    for entry in document["pipelines"]:
+        if entry["id"] == AUTHENTICATION_API.dag_id:
+            entry["run_deadline_minutes"] = 1
+    (workdir / "pipelines.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
     tenant = start_emulator(
         logs=3000, seed=11, history_days=3, client_secret="e2e-client-secret-" + os.urandom(8).hex(), **FIXED_SET

@@ -1,5 +1,6 @@
-"""Notifications in a real Airflow: a refusing or stopped webhook raises a failure notice and the lag alarm
-at a local alerts receiver, and both clear (a success notice, the alarm cleared) after recovery.
+"""Notifications in a real Airflow: a refusing or stopped webhook raises a failure notice, the lag alarm and
+the run deadline's notice at a local alerts receiver, and they clear (a success notice, the alarm cleared)
+after recovery.
 
 Shares the session's stack (tests/e2e/conftest.py). It sets the alerts connection and Variable,
 sink faults and retry settings for its own runs, and puts every one of them back at the end.
@@ -17,7 +18,7 @@ import pytest
 from auth0_log_webhooks.alarms import ALERTS_VARIABLE
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from dev.airflow_env import connection_json
-from tests.alerts_receiver import AlertsReceiver
+from dev.alerts_receiver import AlertsReceiver
 from tests.e2e.conftest import Stack, wait_for_runs
 
 pytestmark = pytest.mark.e2e
@@ -108,6 +109,12 @@ def test_a_failing_webhook_raises_notices_and_the_lag_alarm_which_clear_after_re
     check_alarms(stack)
     alarm = receiver.wait_for("lag_alarm", after=seen, timeout=30)
     assert alarm["text"].startswith(f"Lag alarm: {DAG_ID} is ")
+
+    # Still not done a minute after it was queued (the e2e pipelines file's run_deadline_minutes): the
+    # scheduler finds the run's deadline missed and the triggerer runs its callback, which sends the notice.
+    overdue = receiver.wait_for("run_deadline_missed", after=seen, timeout=150)
+    assert overdue["text"].startswith(f"Run deadline missed: {DAG_ID} run {stuck} was queued at ")
+    assert overdue["text"].endswith("a stuck fetch says what the tenant answers.")
 
     # Recovery: the webhook answers again; the stuck run delivers, says so, and the alarm clears.
     stack.sink.state.clear_faults()

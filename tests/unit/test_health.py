@@ -10,7 +10,7 @@ import pytest
 
 from auth0_log_webhooks.checkpoints import cursor_for_time
 from auth0_log_webhooks.dead_letters import DeadLetter
-from auth0_log_webhooks.health import as_json, gather, page
+from auth0_log_webhooks.health import RunPoint, as_json, gather, page, rate_limited_text
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 from auth0_log_webhooks.runtime import InMemoryVariables
 
@@ -45,8 +45,11 @@ def healths():
     variables = InMemoryVariables({AUTHENTICATION_API.checkpoint_variable: cursor_for_time(NOW - timedelta(minutes=5))})
     events = [
         (NOW - timedelta(hours=2), {"logs_delivered": 300, "dead_letters": 0, "lag_seconds": 80.0}),
-        (NOW - timedelta(minutes=10), {"logs_delivered": 22, "dead_letters": 1, "lag_seconds": 42.0}),
-        (NOW - timedelta(hours=1), {"logs_delivered": 100, "dead_letters": 0, "lag_seconds": 60.0}),
+        (NOW - timedelta(minutes=10), {"logs_delivered": 22, "dead_letters": 1, "lag_seconds": 42.0, "auth0_429": 2}),
+        (
+            NOW - timedelta(hours=1),
+            {"logs_delivered": 100, "dead_letters": 0, "lag_seconds": 60.0, "auth0_429": 1, "webhook_429": 4},
+        ),
     ]
     seen = []
 
@@ -69,6 +72,15 @@ def test_the_numbers_are_the_checkpoint_as_a_date_the_lag_the_runs_and_the_waiti
     assert (numbers["runs_24h"], numbers["logs_delivered_24h"], numbers["dead_letters_waiting"]) == (3, 422, 2)
     assert numbers["replay_config"] == {"pipeline": DAG_ID, "entries": [f"{DAG_ID}/msg_1", f"{DAG_ID}/msg_2"]}
     assert numbers["last_errors"][0].startswith("2026-11-26 14:02:00 UTC: 20 logs kept, permanent: HTTP 410")
+    assert (numbers["auth0_429_24h"], numbers["webhook_429_24h"]) == (3, 4)  # an event without them counts 0
+
+
+def test_the_page_shows_the_429s_of_the_last_24_hours_by_source(healths):
+    assert re.search(
+        r"429s waited out, last 24 h</div><div class=\"value\">3 from Auth0, 4 from the webhook<", page(healths, NOW)
+    )
+    assert rate_limited_text([RunPoint(NOW, 5, 0, auth0_429=1)]) == "1 from Auth0, none from the webhook"
+    assert rate_limited_text([RunPoint(NOW, 5, 0)]) == "none"
 
 
 def test_the_page_shows_a_bar_per_run_and_a_replay_button_with_its_config(healths):

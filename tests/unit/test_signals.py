@@ -9,7 +9,7 @@ import pytest
 
 from auth0_log_webhooks.checkpoints import cursor_for_time
 from auth0_log_webhooks.contracts import RunSummary
-from auth0_log_webhooks.signals import lag_seconds, record_rate_limited, record_run, run_extra
+from auth0_log_webhooks.signals import lag_seconds, record_rate_limited, record_run, run_extra, total
 
 pytestmark = pytest.mark.unit
 
@@ -71,7 +71,7 @@ def test_429s_are_counted_only_when_there_were_some():
 
 def test_the_asset_event_extra_holds_counts_the_checkpoint_as_a_date_and_the_lag_as_plain_json():
     checkpoint = cursor_for_time(NOW - timedelta(minutes=2))
-    extra = run_extra(summary(checkpoint), now=NOW)
+    extra = run_extra(summary(checkpoint), auth0_429=3, webhook_429=1, now=NOW)
     assert json.loads(json.dumps(extra)) == {
         "logs_delivered": 300,
         "batches": 3,
@@ -79,4 +79,10 @@ def test_the_asset_event_extra_holds_counts_the_checkpoint_as_a_date_and_the_lag
         "checkpoint": checkpoint,
         "checkpoint_time": "2026-11-26T14:58:00+00:00",
         "lag_seconds": 120.0,
+        "auth0_429": 3,
+        "webhook_429": 1,
     }
+
+
+def test_the_429_total_adds_a_mapped_tasks_counts_as_xcom_gives_them():
+    assert (total(None), total(3), total([2, None, 5]), total([])) == (0, 3, 7, 0)

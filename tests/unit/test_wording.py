@@ -86,7 +86,9 @@ def test_a_chunk_label_has_its_batches_logs_and_times():
 
 
 def test_a_delivery_report_reads_as_a_sentence():
-    report = DeliveryReport(chunk=0, batches=1, skipped=2, delivered_logs=22, dead_lettered_logs=78, requests=1)
+    report = DeliveryReport(
+        chunk=0, batches=1, skipped=2, delivered_logs=22, dead_lettered_logs=78, requests=1, answers_429=0
+    )
     assert delivery_sentence(report) == (
         "Chunk 0: delivered 22 logs in 1 batch with 1 request; kept 78 logs as dead letters; "
         "skipped 2 batches an earlier try settled."

@@ -53,7 +53,13 @@ def deliver_chunk(
             f"(try {plan['generation']}) and cut its batches anew; that try's delivery tasks send them. Nothing sent."
         )
     report = DeliveryReport(
-        chunk=chunk["chunk"], batches=0, skipped=0, delivered_logs=0, dead_lettered_logs=0, requests=0
+        chunk=chunk["chunk"],
+        batches=0,
+        skipped=0,
+        delivered_logs=0,
+        dead_lettered_logs=0,
+        requests=0,
+        answers_429=0,
     )
     if staging.read_committed() is not None:  # the task was cleared after its run was committed
         log.info("Run %s is already committed; chunk %d has nothing left to send", run.run_id, chunk["chunk"])
@@ -103,7 +109,8 @@ def deliver_chunk(
             report["dead_lettered_logs"] += kept_logs
     finally:
         report["requests"] = sender.requests_sent - requests_before
-        signals.record_rate_limited(pipeline.dag_id, sender.answers_429 - limited_before, metric="webhook_429")
+        report["answers_429"] = sender.answers_429 - limited_before
+        signals.record_rate_limited(pipeline.dag_id, report["answers_429"], metric="webhook_429")
         log.info("%s", delivery_sentence(report))
     return report
 

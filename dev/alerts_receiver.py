@@ -1,4 +1,4 @@
-"""A local HTTP server standing in for Slack or an on-call webhook, for the notification tests."""
+"""A local HTTP server standing in for Slack or an on-call webhook, for ``make demo`` and the notification tests."""
 
 from __future__ import annotations
 

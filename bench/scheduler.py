@@ -1,0 +1,313 @@
+"""Throughput through a real scheduler (``--only scheduler``): one triggered run of 100,000 logs.
+
+The same emulated tenant (no rate limit) and webhook sink, each a process of its own, serve two
+passes over the same logs in one invocation:
+
+1. in process: fetch, every delivery chunk 5 at a time, commit (``library_end_to_end``, as benchmark
+   2), the fastest of ``rounds`` passes;
+2. through ``airflow standalone`` (scheduler, dag-processor, api-server, triggerer, LocalExecutor on
+   SQLite) in a temporary AIRFLOW_HOME: one triggered run of the Authentication API DAG.
+
+What is timed for the Airflow run is the run's own ``start_date`` to ``end_date`` from the REST API:
+from the scheduler starting the run to it marking the run finished. Starting ``airflow standalone``,
+parsing the DAG and the trigger request are not in it. The pipeline here has no schedule (a
+pipelines file of its own), so the triggered run is the only one, and ``max_logs_per_run`` lets it
+read every log (the bench's config Variable, printed).
+
+The profile printed with it comes from the task instances the API reports: each task's queued,
+start and end times, so the gaps the scheduler leaves between tasks, the delivery tasks' durations
+and how busy the pool's slots were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from bench.pipeline import DELIVERY_SLOTS, EndToEndResult, wire_connections
+from bench.servers import Emulator, Sink, start_emulator, start_sink
+from dev.airflow_env import AirflowStandalone
+
+DAG_ID = AUTHENTICATION_API.dag_id
+LOGS = 100_000
+RATE_TARGET = 5_000.0
+"""Logs read per second through the scheduler, at least."""
+RATIO_TARGET = 1.5
+"""The Airflow run's time over the in-process time, at most."""
+
+PIPELINES_FILE = f"""\
+pipelines:
+  - id: {DAG_ID}
+    kind: authentication
+    title: Authentication API webhooks (bench, triggered runs only)
+    auth0_connection: auth0_default
+    webhook_connection: auth0_webhook_default
+    pool: auth0_webhooks
+    schedule: null
+"""
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task instance's times, from the REST API."""
+
+    task_id: str
+    map_index: int
+    state: str
+    queued: datetime | None
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> float:
+        """Start to end."""
+        return (self.end - self.start).total_seconds()
+
+    @property
+    def waited(self) -> float:
+        """Queued to start: the executor starting the task's process."""
+        return (self.start - self.queued).total_seconds() if self.queued else 0.0
+
+
+@dataclass(frozen=True)
+class SchedulerResult:
+    """The Airflow run: its times, its tasks and what the sink received."""
+
+    name: str
+    config: dict[str, Any]
+    run_id: str
+    state: str
+    start: datetime
+    end: datetime
+    tasks: tuple[Task, ...]
+    logs: int
+    received_logs: int
+    unique_logs: int
+    requests: int
+
+    @property
+    def seconds(self) -> float:
+        """The run's start_date to end_date."""
+        return (self.end - self.start).total_seconds()
+
+    def named(self, task_id: str) -> list[Task]:
+        """The task instances of ``task_id``, by map index."""
+        return sorted((t for t in self.tasks if t.task_id == task_id), key=lambda t: t.map_index)
+
+
+def _tasks(answer: Sequence[dict[str, Any]]) -> tuple[Task, ...]:
+    found = []
+    for ti in answer:
+        start, end = _moment(ti.get("start_date")), _moment(ti.get("end_date"))
+        if start is None or end is None:  # skipped, or never ran
+            continue
+        found.append(Task(ti["task_id"], int(ti["map_index"]), ti["state"], _moment(ti.get("queued_when")), start, end))
+    return tuple(found)
+
+
+def airflow_runs(
+    workdir: Path, emulator: Emulator, sink: Sink, logs: int, configs: Sequence[tuple[str, dict[str, Any]]]
+) -> list[SchedulerResult]:
+    """Start ``airflow standalone`` in ``workdir``; trigger one run per (name, config), each from the oldest log.
+
+    Between runs the checkpoint Variable is deleted, so every run reads the same ``logs`` logs.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    pipelines = workdir / "pipelines.yaml"
+    pipelines.write_text(PIPELINES_FILE)
+    airflow = AirflowStandalone(workdir / "airflow_home", extra_env={"AUTH0_LOG_WEBHOOKS_PIPELINES": str(pipelines)})
+    host, port = emulator.domain.split(":")
+    started = time.perf_counter()
+    results = []
+    try:
+        airflow.start()
+        airflow.apply_settings(
+            connections={
+                "auth0_default": {
+                    "conn_type": "auth0",
+                    "conn_host": host,
+                    "conn_port": int(port),
+                    "conn_login": emulator.client_id,
+                    "conn_password": emulator.client_secret,
+                    "conn_extra": {"scheme": "http"},
+                },
+                # The same connection the in-process pass uses (bench.pipeline.wire_connections).
+                "auth0_webhook_default": {
+                    "conn_type": "http",
+                    "conn_host": sink.hook_url,
+                    "conn_extra": {"timeout": 30, "allow_private_network": True},
+                },
+            }
+        )
+        airflow.wait_for_dag(DAG_ID)
+        airflow.unpause(DAG_ID)  # no schedule: no run until a trigger
+        _say(f"    airflow standalone up and the DAG parsed in {time.perf_counter() - started:.0f}s (not timed)")
+        for name, config in configs:
+            airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))
+            with contextlib.suppress(RuntimeError):  # absent before the first run
+                airflow.api("DELETE", f"/variables/{AUTHENTICATION_API.checkpoint_variable}")
+            sink.reset()
+            run_id = airflow.trigger(DAG_ID, run_id=f"bench_scheduler_{name}")
+            state = airflow.wait_for_run(DAG_ID, run_id, timeout=1800)
+            run = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}")
+            tasks = _tasks(airflow.task_instances(DAG_ID, run_id))
+            received = sink.summary()
+            start, end = _moment(run["start_date"]), _moment(run["end_date"])
+            if start is None or end is None:
+                raise RuntimeError(f"run {run_id} has no start or end date: {run}")
+            results.append(
+                SchedulerResult(
+                    name=name,
+                    config=config,
+                    run_id=run_id,
+                    state=state,
+                    start=start,
+                    end=end,
+                    tasks=tasks,
+                    logs=logs,
+                    received_logs=received["logs_received"],
+                    unique_logs=received["unique_log_ids"],
+                    requests=received["requests"],
+                )
+            )
+    finally:
+        airflow.stop()
+    return results
+
+
+def profile(r: SchedulerResult) -> list[str]:
+    """Lines describing where the run's time went: each phase, and the gaps the scheduler left."""
+    fetch, deliver, commit = r.named("fetch"), r.named("deliver"), r.named("commit")
+    lines = ["      where the time went (task instances from the REST API, seconds after the run's start):"]
+    t0 = r.start
+
+    def at(moment: datetime) -> str:
+        return f"{(moment - t0).total_seconds():6.2f}s"
+
+    others = sorted((t for t in r.tasks if t.task_id not in {"fetch", "deliver", "commit"}), key=lambda t: t.start)
+    if fetch:
+        f = fetch[0]
+        lines.append(
+            f"      fetch:   queued {at(f.queued or f.start)}, started {at(f.start)}, ended {at(f.end)}: "
+            f"{f.seconds:.2f}s running, {f.waited:.2f}s from queued to running"
+        )
+    if deliver:
+        durations = [t.seconds for t in deliver]
+        waits = [t.waited for t in deliver]
+        first, last = min(t.start for t in deliver), max(t.end for t in deliver)
+        span = (last - first).total_seconds()
+        busy = sum(durations) / (DELIVERY_SLOTS * span) if span else float("nan")
+        lines.append(
+            f"      deliver: {len(deliver)} mapped tasks, first started {at(first)}, last ended {at(last)}: "
+            f"{span:.2f}s; each ran {min(durations):.2f}-{max(durations):.2f}s "
+            f"(median {statistics.median(durations):.2f}s, {sum(durations):.2f}s in all), "
+            f"queued to running {min(waits):.2f}-{max(waits):.2f}s; the pool's {DELIVERY_SLOTS} slots "
+            f"busy {busy:.0%} of the span"
+        )
+        if fetch:
+            lines.append(f"      gap fetch end -> first delivery start: {(first - fetch[0].end).total_seconds():.2f}s")
+        if commit:
+            lines.append(
+                f"      gap last delivery end -> commit start: {(commit[0].start - last).total_seconds():.2f}s"
+            )
+    if commit:
+        c = commit[0]
+        lines.append(f"      commit:  started {at(c.start)}, ended {at(c.end)}: {c.seconds:.2f}s running")
+        lines.append(f"      gap commit end -> run end: {(r.end - c.end).total_seconds():.2f}s")
+    extra = [t for t in others if t.state != "skipped"]
+    if extra:
+        lines.append(
+            "      other tasks: "
+            + ", ".join(f"{t.task_id} {at(t.start)}-{at(t.end)} ({t.seconds:.2f}s)" for t in extra)
+        )
+    running = sum(t.seconds for t in r.tasks)
+    lines.append(
+        f"      task time {running:.2f}s over a {r.seconds:.2f}s run (with {DELIVERY_SLOTS} delivery slots in parallel)"
+    )
+    return lines
+
+
+def bench_scheduler(
+    workdir: Path,
+    logs: int,
+    rounds: int,
+    in_process: Callable[[Emulator, Sink, Path, int, str], EndToEndResult],
+) -> list[tuple[str, str, str, bool | None]]:
+    """Run the in-process passes then the Airflow runs over ``logs`` logs; return summary rows.
+
+    Two Airflow runs: the default settings (up to 16 delivery tasks on the pool's 5 slots), then
+    ``max_delivery_tasks`` equal to the pool's slots (every delivery task starts in the first wave).
+    """
+    _say(f"\n[6] throughput through a real scheduler: {logs:,} logs in one triggered run, against in process")
+    base = {
+        "staging_url": f"file://{workdir}/scheduler-staging",
+        "dead_letter_url": f"file://{workdir}/scheduler-dead",
+        "max_logs_per_run": 2 * logs,  # the whole backlog in one run
+    }
+    configs = [("defaults", base), ("tasks_eq_slots", {**base, "max_delivery_tasks": DELIVERY_SLOTS})]
+    emulator = start_emulator(workdir, logs=logs, per_minute=0, name="emulator-scheduler")
+    sink = start_sink(workdir, name="sink-scheduler")
+    try:
+        wire_connections(emulator.url, emulator.client_id, emulator.client_secret, sink.hook_url)
+        passes = [
+            in_process(emulator, sink, workdir / f"scheduler-inprocess-{n}", logs, f"bench_inproc_{n}")
+            for n in range(rounds + 1)  # the first warms the servers and this process
+        ][1:]
+        library = min(passes, key=lambda p: p.seconds)
+        _say(
+            f"    in process (fastest of {rounds} after a warm-up: {', '.join(f'{p.seconds:.2f}s' for p in passes)}): "
+            f"{library.seconds:.2f}s = {library.rate(library.seconds):,.0f} logs/s "
+            f"(fetch {library.fetch_seconds:.2f}s, deliver {library.deliver_seconds:.2f}s, "
+            f"commit {library.commit_seconds:.2f}s; {library.delivered_logs:,} logs delivered)"
+        )
+        results = airflow_runs(workdir / "scheduler", emulator, sink, logs, configs)
+    finally:
+        sink.stop()
+        emulator.stop()
+    rows: list[tuple[str, str, str, bool | None]] = []
+    for r in results:
+        rate = r.logs / r.seconds
+        ratio = r.seconds / library.seconds
+        complete = r.state == "success" and r.unique_logs == library.delivered_logs
+        rate_met = complete and rate >= RATE_TARGET
+        ratio_met = complete and ratio <= RATIO_TARGET
+        _say(f"    airflow run {r.run_id}, config Variable {json.dumps(r.config)}, pool {DELIVERY_SLOTS} slots:")
+        _say(
+            f"      {r.state}, start_date -> end_date {r.seconds:.2f}s = {rate:,.0f} logs read/s; the sink received "
+            f"{r.received_logs:,} logs ({r.unique_logs:,} distinct; in process delivered {library.delivered_logs:,}) "
+            f"in {r.requests:,} requests"
+        )
+        for line in profile(r):
+            _say(line)
+        _say(
+            f"      target >= {RATE_TARGET:,.0f} logs/s -> {'MET' if rate_met else 'NOT MET'}; airflow / in process "
+            f"{r.seconds:.2f}s / {library.seconds:.2f}s = {ratio:.2f}x, target <= {RATIO_TARGET}x "
+            f"-> {'MET' if ratio_met else 'NOT MET'}"
+        )
+        tasks = len(r.named("deliver"))
+        rows.append(
+            (
+                f"6 scheduler, {r.name} ({tasks} deliver tasks)",
+                f"{logs:,} logs in {r.seconds:.2f}s, {rate:,.0f} logs/s; "
+                f"{ratio:.2f}x in process ({library.seconds:.2f}s)",
+                f">= {RATE_TARGET:,.0f} logs/s, <= {RATIO_TARGET}x",
+                rate_met and ratio_met,
+            )
+        )
+    return rows
