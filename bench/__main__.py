@@ -16,7 +16,7 @@
 7. a million logs in process: fetch, deliver and commit each in a fresh process, time and peak
    RSS, against 100,000 (bench/million.py).
 8. freshness and 9. idle cost through ``airflow standalone``, in cron and in event mode (bench/freshness.py;
-   about 15 minutes a mode; ``--mode`` picks one).
+   about 12 minutes a mode; ``--mode`` picks one).
 
 The emulator and the webhook sink run as separate processes (their CLIs), so this process holds
 only the pipeline's memory and GIL. ``--quick`` is a ~1 minute version; ``--logs N`` scales 2 and 3.

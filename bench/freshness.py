@@ -1,4 +1,4 @@
-"""Benchmarks 6 and 7: freshness and idle cost through a real scheduler, in cron and in event mode.
+"""Benchmarks 8 and 9: freshness and idle cost through a real scheduler, in cron and in event mode.
 
 Each mode gets its own ``airflow standalone`` in a temporary AIRFLOW_HOME, with one pipeline (the
 Authentication API one, on its default ``*/5 * * * *`` schedule, ``mode`` cron or event) reading an
@@ -7,11 +7,11 @@ of 10 and 100 a minute, as Auth0 does, and delivering to a webhook sink that rec
 request arrived. After the run on unpause has delivered the history (and, in event mode, once the
 watcher polls):
 
-6. freshness: live traffic of 5 logs/s for 5 minutes; once every one of them arrived (or 7 minutes
+8. freshness: live traffic of 5 logs/s for 5 minutes; once every one of them arrived (or 7 minutes
    after the traffic stopped), the seconds from each log's ``date`` to its first arrival at the sink:
    p50, p95 and max, the runs by type and the 429s the tenant served. Target for event mode: p95 at
    most 30 s, zero 429s.
-7. idle cost: then 5 minutes with no traffic but the pipeline's own token exchanges (and their
+9. idle cost: then 5 minutes with no traffic but the pipeline's own token exchanges (and their
    ``seccft`` logs): runs started and Auth0 requests served in that window, scaled to an hour.
    Target: at most 12 runs an hour in either mode.
 """
@@ -51,7 +51,7 @@ def percentile(values: list[float], share: float) -> float:
 
 @dataclass
 class FreshnessResult:
-    """Benchmark 6 for one mode: log date to arrival, in seconds, of the live traffic's logs."""
+    """Benchmark 8 for one mode: log date to arrival, in seconds, of the live traffic's logs."""
 
     mode: str
     created: int
@@ -77,7 +77,7 @@ class FreshnessResult:
 
 @dataclass
 class IdleResult:
-    """Benchmark 7 for one mode: what an idle tenant costs in a window, and per hour."""
+    """Benchmark 9 for one mode: what an idle tenant costs in a window, and per hour."""
 
     mode: str
     seconds: float
@@ -257,7 +257,7 @@ class ModeStack:
 
 
 def freshness(stack: ModeStack, minutes: float) -> FreshnessResult:
-    """Benchmark 6 on a started stack: live traffic for ``minutes``, then wait for every log to arrive."""
+    """Benchmark 8 on a started stack: live traffic for ``minutes``, then wait for every log to arrive."""
     began, limited_before = time.time(), stack.tenant.state.counters["rate_limited"]
     traffic = Traffic(stack.tenant, TRAFFIC_PER_SECOND)
     traffic.start()
@@ -282,7 +282,7 @@ def freshness(stack: ModeStack, minutes: float) -> FreshnessResult:
 
 
 def idle(stack: ModeStack, minutes: float) -> IdleResult:
-    """Benchmark 7 on a started stack: ``minutes`` without traffic; runs and requests in that window."""
+    """Benchmark 9 on a started stack: ``minutes`` without traffic; runs and requests in that window."""
     from auth0_log_webhooks.pipelines import AUTHENTICATION_API
 
     before = dict(stack.tenant.state.counters)
@@ -304,7 +304,7 @@ def idle(stack: ModeStack, minutes: float) -> IdleResult:
 
 
 def describe_freshness(r: FreshnessResult) -> str:
-    """The printed line of benchmark 6 for one mode."""
+    """The printed line of benchmark 8 for one mode."""
     runs = ", ".join(f"{count} {kind}" for kind, count in sorted(r.runs.items())) or "none"
     return (
         f"    {r.mode}: {r.created:,} logs in {r.traffic_seconds:.0f}s of traffic; log date to arrival "
@@ -314,7 +314,7 @@ def describe_freshness(r: FreshnessResult) -> str:
 
 
 def describe_idle(r: IdleResult) -> str:
-    """The printed line of benchmark 7 for one mode."""
+    """The printed line of benchmark 9 for one mode."""
     runs = ", ".join(f"{count} {kind}" for kind, count in sorted(r.runs.items())) or "none"
     return (
         f"    {r.mode}: {r.seconds / 60:.1f} idle minutes: {r.run_count} runs ({runs}), {r.requests} Auth0 requests "
@@ -327,7 +327,7 @@ def describe_idle(r: IdleResult) -> str:
 def bench_mode(
     mode: str, workdir: Path, say: Callable[[str], None], *, traffic_minutes: float, idle_minutes: float
 ) -> tuple[FreshnessResult | None, IdleResult | None]:
-    """Start a stack in ``mode``, run benchmark 6 (if ``traffic_minutes``) then 7 (if ``idle_minutes``)."""
+    """Start a stack in ``mode``, run benchmark 8 (if ``traffic_minutes``) then 9 (if ``idle_minutes``)."""
     stack = ModeStack(mode, workdir / f"freshness-{mode}", say)
     try:
         stack.start()
@@ -350,9 +350,9 @@ def bench_freshness(
     traffic_minutes: float,
     idle_minutes: float,
 ) -> list[tuple[str, str, str, bool | None]]:
-    """Benchmarks 6 and 7 in each of ``modes``; return the summary rows (name, result, target, met)."""
+    """Benchmarks 8 and 9 in each of ``modes``; return the summary rows (name, result, target, met)."""
     say(
-        f"\n[6, 7] through a real scheduler, {', '.join(modes)} mode: {TRAFFIC_PER_SECOND:g} logs/s for "
+        f"\n[8, 9] through a real scheduler, {', '.join(modes)} mode: {TRAFFIC_PER_SECOND:g} logs/s for "
         f"{traffic_minutes:g} minutes, then {idle_minutes:g} idle minutes (a tenant logging its own token exchanges, "
         f"Auth0's limit of burst 10 and 100 requests/minute, schedule {CRON})"
     )
@@ -364,7 +364,7 @@ def bench_freshness(
             met = fresh.met if mode == "event" else None
             rows.append(
                 (
-                    f"6 freshness, {mode}",
+                    f"8 freshness, {mode}",
                     f"p50 {fresh.p(0.5):.1f}s, p95 {fresh.p(0.95):.1f}s, max {fresh.p(1.0):.1f}s, "
                     f"{fresh.rate_limited} 429s, {fresh.missing} missing",
                     target,
@@ -377,7 +377,7 @@ def bench_freshness(
             met = runs_an_hour <= RUNS_PER_HOUR_TARGET
             rows.append(
                 (
-                    f"7 idle cost, {mode}",
+                    f"9 idle cost, {mode}",
                     f"{runs_an_hour:.0f} runs/h, {quiet.per_hour(quiet.requests):.0f} Auth0 requests/h "
                     f"(x{3600 / quiet.seconds:.0f} of {quiet.seconds / 60:.0f} min)",
                     f"<= {RUNS_PER_HOUR_TARGET} runs/h",
