@@ -313,7 +313,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def bench_airflow_stacks(args: argparse.Namespace, workdir: Path) -> list[Row]:
-    """The parts that start an Airflow of their own: distributed, scheduler, million, freshness and idle."""
+    """The parts with a stack of their own: an Airflow (distributed, scheduler, freshness, idle) or 1M logs."""
     rows: list[Row] = []
     if "distributed" in args.only:
         from bench.distributed import bench_distributed
