@@ -11,6 +11,8 @@
    slots x batch / latency (target 90%), with 16 and with 15 delivery tasks.
 5. distributed (only with ``--only distributed``; ``make bench-distributed``): one run of
    1,000,000 logs on PostgreSQL + CeleryExecutor with two workers + S3 (bench/distributed.py).
+6. freshness and 7. idle cost through ``airflow standalone``, in cron and in event mode (bench/freshness.py;
+   about 15 minutes a mode; ``--mode`` picks one).
 
 The emulator and the webhook sink run as separate processes (their CLIs), so this process holds
 only the pipeline's memory and GIL. ``--quick`` is a ~1 minute version; ``--logs N`` scales 2 and 3.
@@ -36,8 +38,15 @@ READ_BURST = 10
 READ_PER_MINUTE = 600.0
 READ_TARGET_RATIO = 1.10
 OVERHEAD_TARGET_RATIO = 1.5
-BENCHMARKS = ("read", "e2e", "memory", "slow", "distributed")
-DEFAULT_BENCHMARKS = ("read", "e2e", "memory", "slow")  # distributed takes minutes and its own stack: ask for it
+BENCHMARKS = ("read", "e2e", "memory", "slow", "distributed", "freshness", "idle")
+DEFAULT_BENCHMARKS = (
+    "read",
+    "e2e",
+    "memory",
+    "slow",
+    "freshness",
+    "idle",
+)  # distributed takes minutes and its own stack: ask for it
 DISTRIBUTED_LOGS = 1_000_000
 SLOW_LOGS = 20_000
 
@@ -281,6 +290,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--distributed-logs", type=int, default=DISTRIBUTED_LOGS, help="logs of the distributed run (1,000,000)"
     )
     parser.add_argument("--rounds", type=int, help="end to end rounds, fastest kept (default 2; 1 with --quick)")
+    parser.add_argument("--mode", choices=("cron", "event"), action="append", help="freshness/idle modes (both)")
+    parser.add_argument("--traffic-minutes", type=float, default=5.0, help="freshness: minutes of live traffic")
+    parser.add_argument("--idle-minutes", type=float, default=5.0, help="idle cost: minutes measured")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations per step")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
@@ -288,6 +300,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.read_logs = args.read_logs or (3_000 if args.quick else 20_000)
     args.rounds = args.rounds or (1 if args.quick else 2)
     args.only = args.only or list(DEFAULT_BENCHMARKS)
+    args.mode = args.mode or ["cron", "event"]
     return args
 
 
@@ -319,6 +332,19 @@ def main(argv: list[str] | None = None) -> int:
 
             distributed = bench_distributed(workdir, args.distributed_logs)
             rows += [Row(name, result, "n/a", None) for name, result in distributed]
+        if {"freshness", "idle"} & set(args.only):
+            from bench.freshness import bench_freshness
+
+            rows += [
+                Row(*row)
+                for row in bench_freshness(
+                    workdir,
+                    say,
+                    modes=args.mode,
+                    traffic_minutes=args.traffic_minutes if "freshness" in args.only else 0,
+                    idle_minutes=args.idle_minutes if "idle" in args.only else 0,
+                )
+            ]
     finally:
         if args.keep:
             say(f"kept {workdir}")

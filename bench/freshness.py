@@ -1,0 +1,388 @@
+"""Benchmarks 6 and 7: freshness and idle cost through a real scheduler, in cron and in event mode.
+
+Each mode gets its own ``airflow standalone`` in a temporary AIRFLOW_HOME, with one pipeline (the
+Authentication API one, on its default ``*/5 * * * *`` schedule, ``mode`` cron or event) reading an
+emulated tenant that writes a ``seccft`` log for every token exchange and limits requests to a burst
+of 10 and 100 a minute, as Auth0 does, and delivering to a webhook sink that records when each
+request arrived. After the run on unpause has delivered the history (and, in event mode, once the
+watcher polls):
+
+6. freshness: live traffic of 5 logs/s for 5 minutes; once every one of them arrived (or 7 minutes
+   after the traffic stopped), the seconds from each log's ``date`` to its first arrival at the sink:
+   p50, p95 and max, the runs by type and the 429s the tenant served. Target for event mode: p95 at
+   most 30 s, zero 429s.
+7. idle cost: then 5 minutes with no traffic but the pipeline's own token exchanges (and their
+   ``seccft`` logs): runs started and Auth0 requests served in that window, scaled to an hour.
+   Target: at most 12 runs an hour in either mode.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MODES = ("cron", "event")
+CRON = "*/5 * * * *"
+TRAFFIC_PER_SECOND = 5.0
+TRAFFIC_MINUTES = 5.0
+IDLE_MINUTES = 5.0
+P95_TARGET_SECONDS = 30.0
+RUNS_PER_HOUR_TARGET = 12
+SETTLE_SECONDS = {"cron": 420.0, "event": 180.0}  # after the traffic: the next tick (cron) plus a run
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile of ``values`` (``share`` 0.5 for the median)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+@dataclass
+class FreshnessResult:
+    """Benchmark 6 for one mode: log date to arrival, in seconds, of the live traffic's logs."""
+
+    mode: str
+    created: int
+    lags: list[float]
+    runs: dict[str, int]
+    rate_limited: int
+    traffic_seconds: float
+
+    @property
+    def missing(self) -> int:
+        """Logs created by the traffic that never arrived."""
+        return self.created - len(self.lags)
+
+    def p(self, share: float) -> float:
+        """A percentile of the lags (inf when nothing arrived)."""
+        return percentile(self.lags, share) if self.lags else math.inf
+
+    @property
+    def met(self) -> bool:
+        """p95 within the target, zero 429s and nothing missing."""
+        return self.p(0.95) <= P95_TARGET_SECONDS and self.rate_limited == 0 and self.missing == 0
+
+
+@dataclass
+class IdleResult:
+    """Benchmark 7 for one mode: what an idle tenant costs in a window, and per hour."""
+
+    mode: str
+    seconds: float
+    runs: dict[str, int]
+    requests: int
+    log_requests: int
+    tokens: int
+    own_logs_after_checkpoint: int
+
+    def per_hour(self, count: float) -> float:
+        """``count`` in this window scaled to an hour."""
+        return count * 3600.0 / self.seconds
+
+    @property
+    def run_count(self) -> int:
+        """Runs started in the window, of any type."""
+        return sum(self.runs.values())
+
+
+@dataclass
+class Traffic:
+    """Adds generated logs to the tenant at ``per_second`` from a thread; keeps their ids."""
+
+    tenant: Any
+    per_second: float
+    ids: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start adding logs, one every 1/per_second seconds (on schedule, not drifting)."""
+
+        def loop() -> None:
+            began, made = time.monotonic(), 0
+            while not self._stop.is_set():
+                due = math.floor((time.monotonic() - began) * self.per_second) + 1 - made
+                if due > 0:
+                    self.ids += self.tenant.state.add_logs(due)
+                    made += due
+                self._stop.wait(max(0.0, began + made / self.per_second - time.monotonic()))
+
+        self._thread = threading.Thread(target=loop, name="live-traffic", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop adding logs."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def first_arrivals(sink: Any) -> dict[str, float]:
+    """log_id -> when the sink first accepted it (epoch seconds)."""
+    first: dict[str, float] = {}
+    for request in sink.state.requests(limit=1_000_000):
+        if request["status"] == 200:
+            for log_id in request["log_ids"]:
+                first.setdefault(log_id, request["received_at"])
+    return first
+
+
+def log_epoch(tenant: Any, log_id: str) -> float:
+    """A log's ``date`` in epoch seconds."""
+    return datetime.fromisoformat(tenant.state.get_log(log_id)["date"].replace("Z", "+00:00")).timestamp()
+
+
+@dataclass
+class ModeStack:
+    """An emulator, a sink and ``airflow standalone`` running one pipeline in ``mode``."""
+
+    mode: str
+    workdir: Path
+    say: Callable[[str], None]
+    tenant: Any = None
+    sink: Any = None
+    airflow: Any = None
+
+    @property
+    def dag_id(self) -> str:
+        from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+
+        return AUTHENTICATION_API.dag_id
+
+    def start(self) -> None:
+        """Start the servers and Airflow, deliver the history and (event mode) wait for the watcher."""
+        from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+        from auth0_log_webhooks.pipelines_file import DEFAULT_PATH, ENV_VAR
+        from dev.airflow_env import AirflowStandalone
+        from dev.auth0_tenant.testing import start_emulator
+        from dev.webhook_sink.app import start_sink
+        from dev.webhook_sink.config import SinkConfig
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+        self.tenant = start_emulator(logs=500, seed=61, history_days=1, client_secret="bench-" + os.urandom(8).hex())
+        self.sink = start_sink(SinkConfig(record_path=self.workdir / "sink.jsonl", secrets=(secret,)))
+        document = yaml.safe_load(DEFAULT_PATH.read_text())
+        entry = next(p for p in document["pipelines"] if p["id"] == self.dag_id)
+        pipelines = self.workdir / "pipelines.yaml"
+        pipelines.write_text(yaml.safe_dump({"pipelines": [entry | {"schedule": CRON, "mode": self.mode}]}))
+        self.airflow = AirflowStandalone(self.workdir / "airflow", extra_env={ENV_VAR: str(pipelines)})
+        began = time.monotonic()
+        self.airflow.start()
+        host, port = self.tenant.domain.split(":")
+        self.airflow.apply_settings(
+            connections={
+                "auth0_default": {
+                    "conn_type": "auth0",
+                    "conn_host": host,
+                    "conn_port": int(port),
+                    "conn_login": self.tenant.client_id,
+                    "conn_password": self.tenant.client_secret,
+                    "conn_extra": {"scheme": "http"},
+                },
+                "auth0_webhook_default": {
+                    "conn_type": "http",
+                    "conn_host": f"{self.sink.url}/hook",
+                    "conn_extra": {"signing_secret": secret, "timeout": 10, "allow_private_network": True},
+                },
+            }
+        )
+        storage = {"staging_url": f"file://{self.workdir}/staging", "dead_letter_url": f"file://{self.workdir}/dead"}
+        self.airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(storage))
+        self.airflow.wait_for_dag(self.dag_id)
+        self.airflow.unpause(self.dag_id)
+        first = self.wait_for_first_run()
+        state = self.airflow.wait_for_run(self.dag_id, first)
+        if state != "success":
+            raise RuntimeError(f"the first run of {self.dag_id} ({self.mode} mode) ended {state}")
+        self.wait_until_idle()
+        if self.mode == "event":
+            self.wait_for_watcher()
+        self.say(f"    {self.mode}: Airflow up and the history delivered in {time.monotonic() - began:.0f}s")
+
+    def wait_for_first_run(self, timeout: float = 180.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = self.runs()
+            if runs:
+                return str(runs[0]["dag_run_id"])
+            time.sleep(1)
+        raise TimeoutError("the scheduler started no run after unpausing")
+
+    def runs(self) -> list[dict[str, Any]]:
+        return list(self.airflow.api("GET", f"/dags/{self.dag_id}/dagRuns", params={"limit": 1000})["dag_runs"])
+
+    def wait_until_idle(self, timeout: float = 600.0) -> None:
+        """Wait until no run is queued or running."""
+        deadline = time.monotonic() + timeout
+        while any(run["state"] in ("queued", "running") for run in self.runs()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"runs of {self.dag_id} still active after {timeout:.0f}s")
+            time.sleep(1)
+
+    def wait_for_watcher(self, timeout: float = 180.0) -> None:
+        """Wait until the tenant sees reads while no run is active: the trigger polls."""
+        deadline, base = time.monotonic() + timeout, self.tenant.state.counters["log_requests"]
+        while self.tenant.state.counters["log_requests"] < base + 2:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the event-mode watcher never polled the tenant")
+            time.sleep(1)
+
+    def runs_started_since(self, since: float) -> dict[str, int]:
+        """Runs by type created at or after ``since`` (epoch seconds)."""
+        found: Counter[str] = Counter()
+        for run in self.runs():
+            queued = run.get("queued_at") or run.get("start_date") or run.get("run_after")
+            if queued and datetime.fromisoformat(queued.replace("Z", "+00:00")).timestamp() >= since:
+                found[str(run["run_type"])] += 1
+        return dict(found)
+
+    def stop(self) -> None:
+        """Stop Airflow and the servers."""
+        for part in (self.airflow, self.sink, self.tenant):
+            if part is not None:
+                part.stop()
+
+
+def freshness(stack: ModeStack, minutes: float) -> FreshnessResult:
+    """Benchmark 6 on a started stack: live traffic for ``minutes``, then wait for every log to arrive."""
+    began, limited_before = time.time(), stack.tenant.state.counters["rate_limited"]
+    traffic = Traffic(stack.tenant, TRAFFIC_PER_SECOND)
+    traffic.start()
+    time.sleep(minutes * 60)
+    traffic.stop()
+    traffic_seconds = time.time() - began
+    wanted = {i for i in traffic.ids if stack.tenant.state.get_log(i)["type"] not in ("sapi", "fapi")}
+    deadline = time.monotonic() + SETTLE_SECONDS[stack.mode]
+    while not wanted <= set(stack.sink.state.log_ids()) and time.monotonic() < deadline:
+        time.sleep(1)
+    stack.wait_until_idle()
+    arrivals = first_arrivals(stack.sink)
+    lags = [arrivals[i] - log_epoch(stack.tenant, i) for i in sorted(wanted) if i in arrivals]
+    return FreshnessResult(
+        mode=stack.mode,
+        created=len(wanted),
+        lags=lags,
+        runs=stack.runs_started_since(began),
+        rate_limited=stack.tenant.state.counters["rate_limited"] - limited_before,
+        traffic_seconds=traffic_seconds,
+    )
+
+
+def idle(stack: ModeStack, minutes: float) -> IdleResult:
+    """Benchmark 7 on a started stack: ``minutes`` without traffic; runs and requests in that window."""
+    from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+
+    before = dict(stack.tenant.state.counters)
+    began = time.time()
+    time.sleep(minutes * 60)
+    seconds = time.time() - began
+    after = dict(stack.tenant.state.counters)
+    checkpoint = stack.airflow.variable(AUTHENTICATION_API.checkpoint_variable)
+    waiting = [stack.tenant.state.get_log(i) for i in stack.tenant.all_log_ids(checkpoint)]
+    return IdleResult(
+        mode=stack.mode,
+        seconds=seconds,
+        runs=stack.runs_started_since(began),
+        requests=after["requests"] - before["requests"],
+        log_requests=after["log_requests"] - before["log_requests"],
+        tokens=after["tokens_issued"] - before["tokens_issued"],
+        own_logs_after_checkpoint=sum(log["type"] in ("seccft", "feccft", "api_limit") for log in waiting),
+    )
+
+
+def describe_freshness(r: FreshnessResult) -> str:
+    """The printed line of benchmark 6 for one mode."""
+    runs = ", ".join(f"{count} {kind}" for kind, count in sorted(r.runs.items())) or "none"
+    return (
+        f"    {r.mode}: {r.created:,} logs in {r.traffic_seconds:.0f}s of traffic; log date to arrival "
+        f"p50 {r.p(0.5):.1f}s, p95 {r.p(0.95):.1f}s, max {r.p(1.0):.1f}s; {r.missing} never arrived; "
+        f"runs: {runs}; 429s served: {r.rate_limited}"
+    )
+
+
+def describe_idle(r: IdleResult) -> str:
+    """The printed line of benchmark 7 for one mode."""
+    runs = ", ".join(f"{count} {kind}" for kind, count in sorted(r.runs.items())) or "none"
+    return (
+        f"    {r.mode}: {r.seconds / 60:.1f} idle minutes: {r.run_count} runs ({runs}), {r.requests} Auth0 requests "
+        f"({r.log_requests} log reads, {r.tokens} token exchanges); x{3600 / r.seconds:.0f} -> "
+        f"{r.per_hour(r.run_count):.0f} runs and {r.per_hour(r.requests):.0f} requests an hour; "
+        f"{r.own_logs_after_checkpoint} own-traffic logs waiting after the checkpoint"
+    )
+
+
+def bench_mode(
+    mode: str, workdir: Path, say: Callable[[str], None], *, traffic_minutes: float, idle_minutes: float
+) -> tuple[FreshnessResult | None, IdleResult | None]:
+    """Start a stack in ``mode``, run benchmark 6 (if ``traffic_minutes``) then 7 (if ``idle_minutes``)."""
+    stack = ModeStack(mode, workdir / f"freshness-{mode}", say)
+    try:
+        stack.start()
+        fresh = freshness(stack, traffic_minutes) if traffic_minutes > 0 else None
+        if fresh is not None:
+            say(describe_freshness(fresh))
+        quiet = idle(stack, idle_minutes) if idle_minutes > 0 else None
+        if quiet is not None:
+            say(describe_idle(quiet))
+        return fresh, quiet
+    finally:
+        stack.stop()
+
+
+def bench_freshness(
+    workdir: Path,
+    say: Callable[[str], None],
+    *,
+    modes: list[str],
+    traffic_minutes: float,
+    idle_minutes: float,
+) -> list[tuple[str, str, str, bool | None]]:
+    """Benchmarks 6 and 7 in each of ``modes``; return the summary rows (name, result, target, met)."""
+    say(
+        f"\n[6, 7] through a real scheduler, {', '.join(modes)} mode: {TRAFFIC_PER_SECOND:g} logs/s for "
+        f"{traffic_minutes:g} minutes, then {idle_minutes:g} idle minutes (a tenant logging its own token exchanges, "
+        f"Auth0's limit of burst 10 and 100 requests/minute, schedule {CRON})"
+    )
+    rows: list[tuple[str, str, str, bool | None]] = []
+    for mode in modes:
+        fresh, quiet = bench_mode(mode, workdir, say, traffic_minutes=traffic_minutes, idle_minutes=idle_minutes)
+        if fresh is not None:
+            target = f"p95 <= {P95_TARGET_SECONDS:.0f}s, 0 429s" if mode == "event" else "n/a"
+            met = fresh.met if mode == "event" else None
+            rows.append(
+                (
+                    f"6 freshness, {mode}",
+                    f"p50 {fresh.p(0.5):.1f}s, p95 {fresh.p(0.95):.1f}s, max {fresh.p(1.0):.1f}s, "
+                    f"{fresh.rate_limited} 429s, {fresh.missing} missing",
+                    target,
+                    met,
+                )
+            )
+            say(f"    {mode}: target {target} -> {'n/a' if met is None else ('MET' if met else 'NOT MET')}")
+        if quiet is not None:
+            runs_an_hour = quiet.per_hour(quiet.run_count)
+            met = runs_an_hour <= RUNS_PER_HOUR_TARGET
+            rows.append(
+                (
+                    f"7 idle cost, {mode}",
+                    f"{runs_an_hour:.0f} runs/h, {quiet.per_hour(quiet.requests):.0f} Auth0 requests/h "
+                    f"(x{3600 / quiet.seconds:.0f} of {quiet.seconds / 60:.0f} min)",
+                    f"<= {RUNS_PER_HOUR_TARGET} runs/h",
+                    met,
+                )
+            )
+            say(f"    {mode}: target <= {RUNS_PER_HOUR_TARGET} runs an hour -> {'MET' if met else 'NOT MET'}")
+    return rows
