@@ -2,7 +2,9 @@
 
 The Airflow UI shows a failed task's exception first, in a log viewer that cuts long lines, so each
 message is a few short lines: what happened (with numbers), where to look, and the exact next step
-(a ready-to-paste config for the replay DAG).
+(a ready-to-paste config for the replay DAG, one entry a line). What cannot be cut short, the dead
+letters' location, comes last on a line of its own, so it never pushes the reason or the next step
+off screen.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ def replay_config(pipeline: str, entries: Sequence[str]) -> str:
     return json.dumps(conf)
 
 
+def replay_config_lines(pipeline: str, entries: Sequence[str]) -> list[str]:
+    """Return :func:`replay_config` as short lines (one entry a line): the same JSON, pasted as it is."""
+    return json.dumps(json.loads(replay_config(pipeline, entries)), indent=1).splitlines()
+
+
 def answer_of(letter: DeadLetter) -> str:
     """Return what the webhook last did with a dead letter, briefly: ``HTTP 410`` or the network error."""
     if letter.last_status is not None:
@@ -66,14 +73,15 @@ def dead_letter_advice(
         f"Reason: {first.reason}",
         *([f"Answer: {first.last_body_excerpt[:80]}"] if first.last_body_excerpt else []),
         f"Logs: {where_logged}.",
-        f"Dead letters: {location}",
     ]
     if checkpoint_passed:
         lines.append("The checkpoint moved past them, so new logs keep flowing.")
     lines += [
         "Next step: fix the webhook, then trigger",
         f"{REPLAY_DAG_ID} with this config{scope}:",
-        replay_config(pipeline, entries),
+        *replay_config_lines(pipeline, entries),
+        "Dead letters are kept in:",
+        location,
     ]
     return "\n".join(lines)
 
@@ -152,5 +160,5 @@ def fail_if_replay_left_entries(
             location=store.location(chunk["pipeline"]),
             where_logged="this task's log; its warnings name each entry",
             checkpoint_passed=False,
-        ).replace("not delivered:", "still not delivered on replay:", 1)
+        ).replace(" not delivered (", " not delivered again (", 1)
     )

@@ -138,7 +138,8 @@ def chart(runs: Sequence[RunPoint], now: datetime, width: int = 720, height: int
     axis = (
         f'<text x="0" y="12" font-size="11">{top:,} logs</text>'
         f'<text x="0" y="{height + 14}" font-size="11">{start:%Y-%m-%d %H:%M} UTC</text>'
-        f'<text x="{width - 110}" y="{height + 14}" font-size="11">{now:%Y-%m-%d %H:%M} UTC</text>'
+        # anchored at its end, so the date ends at the chart's right edge whatever the font's width
+        f'<text x="{width}" y="{height + 14}" font-size="11" text-anchor="end">{now:%Y-%m-%d %H:%M} UTC</text>'
     )
     return (
         f'<svg class="chart" role="img" aria-label="logs delivered per run, last 24 hours" width="{width}" '

@@ -26,15 +26,17 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = REPO / "artifacts" / "screenshots"
 DAG_ID = AUTHENTICATION_API.dag_id
 VIEWPORT = {"width": 1366, "height": 900}  # a laptop screen
-# The right edge, in page pixels, of the first rendered occurrence of a text (a DOM Range around it).
-RIGHT_EDGE_OF_TEXT = """(text) => {
+# The right edge, in page pixels, of the rendered line holding the first occurrence of a text: a DOM
+# Range from the text to the end of its line (the next newline, or the end of the text node).
+RIGHT_EDGE_OF_LINE = """(text) => {
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const at = node.data.indexOf(text);
     if (at < 0) continue;
+    const newline = node.data.indexOf("\\n", at);
     const range = document.createRange();
     range.setStart(node, at);
-    range.setEnd(node, at + text.length);
+    range.setEnd(node, newline < 0 ? node.data.length : newline);
     return Math.max(...Array.from(range.getClientRects(), (r) => r.right));
   }
   return null;
@@ -93,8 +95,19 @@ def test_a_failed_runs_reason_and_next_step_are_readable_without_scrolling_sidew
     page.goto(f"{stack.airflow.url}/dags/{DAG_ID}/runs/{run}/tasks/commit", wait_until="networkidle")
     page.get_by_text("not delivered (HTTP 400)").first.wait_for(timeout=60_000)
     shot(page, "failed-run")
-    for text in ("not delivered (HTTP 400); kept as 1 dead letter.", "Next step: fix the webhook, then trigger"):
-        right = page.evaluate(RIGHT_EDGE_OF_TEXT, text)  # where the text itself ends, not its wide block
+    # What happened, why, where to look and the next step with its replay config, every line of them;
+    # only the dead letters' location (last, on its own line) may be longer than the screen.
+    for text in (
+        "not delivered (HTTP 400); kept as 1 dead letter.",
+        "Reason: ",
+        "Logs: ",
+        "Next step: fix the webhook, then trigger",
+        "auth0_webhooks_replay with this config",
+        f'"pipeline": "{DAG_ID}"',
+        f'"{DAG_ID}/msg_',  # the entry's line, to its end
+        "Dead letters are kept in:",
+    ):
+        right = page.evaluate(RIGHT_EDGE_OF_LINE, text)  # where the line itself ends, not its wide block
         assert right is not None, text
         assert right <= VIEWPORT["width"] - 16, (text, right)  # readable without scrolling sideways
 
@@ -120,10 +133,14 @@ def test_the_webhook_connection_form_shows_labelled_fields(stack: Stack, page: A
     chooser.fill("Webhook endpoint")
     page.get_by_text("Webhook endpoint (Standard Webhooks)").last.click()
     page.get_by_text("Webhook URL").first.wait_for()
+    shot(page, "webhook-connection-form")
+    for label in ("Webhook URL", "Authorization header"):
+        assert page.get_by_text(label).first.is_visible(), label
+    # The form's sections are an accordion: opening "Extra Fields" may close "Standard Fields".
     page.get_by_text("Extra Fields", exact=True).first.click()  # the signing secret, timeout and TLS fields
     page.get_by_text("Signing secret(s)").first.wait_for()
-    shot(page, "webhook-connection-form")
-    for label in ("Webhook URL", "Authorization header", "Signing secret(s)", "Timeout (seconds)"):
+    shot(page, "webhook-connection-extra-fields")
+    for label in ("Signing secret(s)", "Timeout (seconds)", "Verify TLS certificates"):
         assert page.get_by_text(label).first.is_visible(), label
 
 

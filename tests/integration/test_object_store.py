@@ -79,7 +79,7 @@ def test_a_run_stages_and_keeps_dead_letters_on_s3_and_leaves_nothing_staged(
     assert letter["log_ids"] == selected[:100]
     assert webhook_sink.log_ids() == selected[100:]
     assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]
-    assert f"Dead letters: {root}/dead/{AUTHENTICATION_API.dag_id}" in str(outcome.error)
+    assert f"Dead letters are kept in:\n{root}/dead/{AUTHENTICATION_API.dag_id}" in str(outcome.error)
     # Every batch settled (delivered or dead-lettered), so the commit removed the run's batches and ledger
     # from S3; only its plan and commit record stay (no log), so a retried commit answers the same.
     left = {key.rsplit("/", 1)[-1] for key in s3.keys(BUCKET, f"{prefix}/staging/")}

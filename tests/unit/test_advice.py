@@ -11,9 +11,10 @@ from auth0_log_webhooks.advice import (
     DeadLettersInChunkError,
     dead_letter_advice,
     fail_if_chunk_kept_dead_letters,
+    fail_if_replay_left_entries,
     undelivered_advice,
 )
-from auth0_log_webhooks.contracts import BatchOutcome, Chunk
+from auth0_log_webhooks.contracts import BatchOutcome, Chunk, ReplayChunk, ReplayReport
 from auth0_log_webhooks.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery import AttemptRecord, Failure
 from auth0_log_webhooks.payloads import encode
@@ -59,22 +60,29 @@ def test_the_first_line_says_how_many_logs_and_what_the_webhook_answered_in_a_sh
     first = text.splitlines()[0]
     assert first == "78 logs not delivered (HTTP 410); kept as 1 dead letter."
     assert len(first) <= FIRST_LINE_MAX
-    # Every other line but the paths and the JSON config fits the log viewer's indented block.
-    lines = [line for line in text.splitlines()[1:] if not line.startswith(("Dead letters:", "{"))]
-    assert all(len(line) <= LINE_MAX for line in lines), lines
+    # Every line but the dead letters' location (last, on its own) fits the log viewer's indented block.
+    assert text.splitlines()[-2:] == ["Dead letters are kept in:", "file:///x"]
+    assert all(len(line) <= LINE_MAX for line in text.splitlines()[:-1]), text
 
 
-def test_the_last_line_is_a_replay_config_naming_each_entry(store):
+def replay_config_in(text: str) -> dict:
+    """Return the JSON between the next step's "with this config" line and the dead letters' location."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if "with this config" in line) + 1
+    return json.loads("\n".join(lines[start : lines.index("Dead letters are kept in:")]))
+
+
+def test_the_next_step_is_a_replay_config_naming_each_entry_one_a_line(store):
     text = advice_for(store, 10, 20)
-    config = json.loads(text.splitlines()[-1])
     letters = list(store.entries("pipe"))
-    assert config == {"pipeline": "pipe", "entries": [letter.entry_id for letter in letters]}
-    assert text.splitlines()[-2].startswith("auth0_webhooks_replay with this config")
+    assert replay_config_in(text) == {"pipeline": "pipe", "entries": [letter.entry_id for letter in letters]}
+    for letter in letters:
+        assert any(line.strip(' ",') == letter.entry_id for line in text.splitlines())  # one entry a line
 
 
 def test_many_entries_are_replayed_by_pipeline_instead_of_listed(store):
     text = advice_for(store, *([1] * 21))
-    assert json.loads(text.splitlines()[-1]) == {"pipeline": "pipe"}
+    assert replay_config_in(text) == {"pipeline": "pipe"}
     assert "with this config (it replays all 21 of the pipeline's entries):" in text
 
 
@@ -140,3 +148,13 @@ def test_a_delivery_task_passes_when_everything_was_delivered(ledger):
     variables, run, staging, _ = ledger
     staging.mark(0, BatchOutcome(status="delivered", delivered_logs=5, dead_letters=[]))
     fail_if_chunk_kept_dead_letters(AUTHENTICATION_API, run, CHUNK, variables=variables)
+
+
+def test_a_replay_refused_again_says_so_in_its_first_line_with_the_answer(ledger):
+    variables, _, _, store = ledger
+    letter = store.put(AUTHENTICATION_API.dag_id, failure(1, 4), dag_id="auth0_webhooks_replay", run_id="manual__r")
+    chunk = ReplayChunk(pipeline=AUTHENTICATION_API.dag_id, pool="p", entries=[letter.entry_id], label="1 entry")
+    report = ReplayReport(delivered=0, still_failing=1, logs_delivered=0)
+    with pytest.raises(DeadLettersInChunkError) as caught:
+        fail_if_replay_left_entries(chunk, report, RunInfo("auth0_webhooks_replay", "manual__r"), variables=variables)
+    assert str(caught.value).splitlines()[0] == "4 logs not delivered again (HTTP 410); kept as 1 dead letter."

@@ -91,6 +91,8 @@ def test_the_page_shows_a_bar_per_run_and_a_replay_button_with_its_config(health
     (conf,) = re.findall(r'data-conf="([^"]+)"', html)
     assert json.loads(conf.replace("&quot;", '"'))["pipeline"] == DAG_ID
     assert "Replay 2 dead letters" in html
+    # The axis' last date ends at the chart's right edge (anchored there), never cut off by it.
+    assert '<text x="720" y="174" font-size="11" text-anchor="end">2026-11-26 15:00 UTC</text>' in html
 
 
 def test_an_idle_pipeline_says_so_instead_of_an_empty_chart():
