@@ -105,7 +105,7 @@ def trigger_params() -> dict[str, Param]:
 
 def delivered_asset(pipeline: Pipeline) -> Asset:
     """Return the asset a pipeline's committed runs update; each event's extra holds the run's counts and lag."""
-    return Asset(name=f"{pipeline.dag_id}_delivered", uri=f"auth0-log-webhooks://{pipeline.dag_id}/delivered")
+    return Asset(name=f"{pipeline.dag_id}_delivered", uri=f"x-auth0-log-webhooks://{pipeline.dag_id}/delivered")
 
 
 def _label_map_index(key: str, label: str) -> None:

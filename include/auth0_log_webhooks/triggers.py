@@ -117,6 +117,6 @@ def tenant_logs_asset(pipeline: Pipeline) -> Asset:
     )
     return Asset(
         name=f"{pipeline.dag_id}_tenant_logs",
-        uri=f"auth0-logs://{pipeline.auth0_conn_id}/{pipeline.dag_id}",
+        uri=f"x-auth0-logs://{pipeline.auth0_conn_id}/{pipeline.dag_id}",
         watchers=[AssetWatcher(name=f"{pipeline.dag_id}_watcher", trigger=trigger)],
     )
