@@ -33,6 +33,28 @@ def airflow_connection(monkeypatch: pytest.MonkeyPatch):
     return define
 
 
+ALERTS_URL = "https://hooks.slack.example/services/T0/B0/x"
+
+
+@pytest.fixture
+def alerts_receiver(airflow_connection, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The alerts connection ``auth0_alerts_default`` at ALERTS_URL, its requests answered 200 by a scripted adapter."""
+    from auth0_log_webhooks.hooks.webhook import WebhookHook
+    from tests.fakes import Answer, ScriptedAdapter, mount
+
+    airflow_connection("auth0_alerts_default", conn_type="auth0_webhook", host=ALERTS_URL)
+    adapter = ScriptedAdapter(respond=lambda request: Answer(200))
+    real = WebhookHook.get_conn
+
+    def get_conn(self: WebhookHook, *args: Any, **kwargs: Any) -> Any:
+        session = real(self, *args, **kwargs)
+        mount(session, adapter)
+        return session
+
+    monkeypatch.setattr(WebhookHook, "get_conn", get_conn)
+    return adapter
+
+
 @pytest.fixture
 def signing_secret() -> str:
     """A fresh Standard Webhooks secret shared by the pipeline and the sink."""

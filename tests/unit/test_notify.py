@@ -11,27 +11,12 @@ from auth0_log_webhooks import notify
 from auth0_log_webhooks.alarms import ALERTS_VARIABLE
 from auth0_log_webhooks.hooks.webhook import WebhookHook
 from auth0_log_webhooks.runtime import InMemoryVariables
+from tests.conftest import ALERTS_URL
 from tests.fakes import Answer, ScriptedAdapter, mount
 
 pytestmark = pytest.mark.unit
 
-URL = "https://hooks.slack.example/services/T0/B0/x"
-
-
-@pytest.fixture
-def receiver(airflow_connection, monkeypatch):
-    """The alerts connection, its requests answered by a scripted adapter."""
-    airflow_connection("auth0_alerts_default", conn_type="auth0_webhook", host=URL)
-    adapter = ScriptedAdapter(respond=lambda request: Answer(200))
-    real = WebhookHook.get_conn
-
-    def get_conn(self, *args, **kwargs):
-        session = real(self, *args, **kwargs)
-        mount(session, adapter)
-        return session
-
-    monkeypatch.setattr(WebhookHook, "get_conn", get_conn)
-    return adapter
+URL = ALERTS_URL
 
 
 def context(error: Exception | None = None, summary: dict | None = None):
@@ -39,10 +24,10 @@ def context(error: Exception | None = None, summary: dict | None = None):
     return {"ti": ti, "dag_run": SimpleNamespace(run_id="manual__1"), "exception": error}
 
 
-def test_a_failure_notice_carries_the_tasks_error_as_raised(receiver):
+def test_a_failure_notice_carries_the_tasks_error_as_raised(alerts_receiver):
     error = RuntimeError("78 logs not delivered: the webhook answered HTTP 410\nNext step: ...")
     notify.WebhookNotifier().notify(context(error))
-    (request,) = receiver.requests
+    (request,) = alerts_receiver.requests
     body = json.loads(request.body)
     assert body["text"] == (
         "dag failed in task commit of run manual__1:\n"
@@ -53,15 +38,15 @@ def test_a_failure_notice_carries_the_tasks_error_as_raised(receiver):
     assert request.headers["webhook-id"].startswith("msg_")
 
 
-def test_success_notices_are_sent_only_when_the_settings_ask_for_them(receiver, monkeypatch):
+def test_success_notices_are_sent_only_when_the_settings_ask_for_them(alerts_receiver, monkeypatch):
     summary = {"batches": 1, "settled_batches": 1, "delivered_logs": 5, "dead_letters": 0, "checkpoint": None}
     settings = {}
     monkeypatch.setattr(notify, "AirflowVariables", lambda: InMemoryVariables(settings))
     notify.WebhookNotifier("success").notify(context(summary=summary))
-    assert receiver.requests == []
+    assert alerts_receiver.requests == []
     settings[ALERTS_VARIABLE] = '{"notify_success": true}'
     notify.WebhookNotifier("success").notify(context(summary=summary))
-    (request,) = receiver.requests
+    (request,) = alerts_receiver.requests
     assert json.loads(request.body)["text"] == "dag run manual__1 succeeded. Delivered 5 logs; 1 of 1 batch settled."
 
 

@@ -11,10 +11,8 @@ from airflow.serialization.serialized_objects import DagSerialization
 
 from auth0_log_webhooks import run_deadlines
 from auth0_log_webhooks.dag_factory import pipeline_dag
-from auth0_log_webhooks.hooks.webhook import WebhookHook
 from auth0_log_webhooks.pipelines import AUTHENTICATION_API, Pipeline
 from auth0_log_webhooks.pipelines_file import load_pipelines
-from tests.fakes import Answer, ScriptedAdapter, mount
 
 pytestmark = pytest.mark.unit
 
@@ -28,22 +26,6 @@ CONTEXT = {
     },
     "deadline": {"id": "0193", "deadline_time": "2026-11-26T15:00:03.512000Z"},
 }
-
-
-@pytest.fixture
-def receiver(airflow_connection, monkeypatch):
-    """The alerts connection, its requests answered by a scripted adapter."""
-    airflow_connection("auth0_alerts_default", conn_type="auth0_webhook", host="https://hooks.slack.example/x")
-    adapter = ScriptedAdapter(respond=lambda request: Answer(200))
-    real = WebhookHook.get_conn
-
-    def get_conn(self, *args, **kwargs):
-        session = real(self, *args, **kwargs)
-        mount(session, adapter)
-        return session
-
-    monkeypatch.setattr(WebhookHook, "get_conn", get_conn)
-    return adapter
 
 
 def test_the_pipeline_dag_carries_a_deadline_an_hour_after_a_run_is_queued_and_it_survives_serialization():
@@ -70,9 +52,9 @@ def test_the_pipelines_file_sets_the_deadline_or_turns_it_off(tmp_path):
     assert not pipeline_dag(pipelines["off"]).deadline
 
 
-def test_a_missed_deadline_sends_one_readable_notice_to_the_alerts_connection(receiver):
+def test_a_missed_deadline_sends_one_readable_notice_to_the_alerts_connection(alerts_receiver):
     assert asyncio.run(run_deadlines.notify_overdue(minutes=60, context=CONTEXT)) is True
-    (request,) = receiver.requests
+    (request,) = alerts_receiver.requests
     body = json.loads(request.body)
     assert body["text"] == (
         f"Run deadline missed: {AUTHENTICATION_API.dag_id} run scheduled__2026-11-26T14:00:00+00:00 was queued at "
@@ -89,11 +71,11 @@ def test_without_the_alerts_connection_the_callback_says_so_and_does_not_raise(c
     assert "No connection auth0_alerts_default: notification not sent: Run deadline missed" in caplog.text
 
 
-def test_a_run_that_failed_before_its_deadline_sends_nothing_its_failure_notice_said_why(receiver, caplog):
+def test_a_run_that_failed_before_its_deadline_sends_nothing_its_failure_notice_said_why(alerts_receiver, caplog):
     failed = {**CONTEXT, "dag_run": {**CONTEXT["dag_run"], "state": "failed"}}
     caplog.set_level("INFO")
     assert asyncio.run(run_deadlines.notify_overdue(minutes=60, context=failed)) is False
-    assert receiver.requests == []
+    assert alerts_receiver.requests == []
     assert "ended (failed) before its deadline passed: no run deadline notice" in caplog.text
 
 
