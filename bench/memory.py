@@ -133,18 +133,12 @@ def _child(argv: list[str] | None = None) -> int:
     return 0
 
 
-def measure(
-    step: str, logs: int, workdir: Path, emulator: Any, sink: Any, *, trace: bool = False, timeout: float = 600
-) -> MemoryResult:
-    """Run one step in a fresh ``python -m bench.memory`` process and return its numbers.
-
-    The deliver step sends what the fetch step of the same ``logs`` and ``workdir`` staged.
-    """
-    workdir.mkdir(parents=True, exist_ok=True)
-    command = [
+def step_command(module: str, step: str, logs: int, workdir: Path, emulator: Any, sink: Any) -> list[str]:
+    """The command line that runs one step of ``module`` (bench.memory, bench.million) in a fresh process."""
+    return [
         sys.executable,
         "-m",
-        "bench.memory",
+        module,
         step,
         "--workdir",
         str(workdir),
@@ -159,6 +153,17 @@ def measure(
         "--hook",
         sink.hook_url,
     ]
+
+
+def measure(
+    step: str, logs: int, workdir: Path, emulator: Any, sink: Any, *, trace: bool = False, timeout: float = 600
+) -> MemoryResult:
+    """Run one step in a fresh ``python -m bench.memory`` process and return its numbers.
+
+    The deliver step sends what the fetch step of the same ``logs`` and ``workdir`` staged.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    command = step_command("bench.memory", step, logs, workdir, emulator, sink)
     if trace:
         command.append("--tracemalloc")
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)

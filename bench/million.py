@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.memory import FLAT_TOLERANCE, LIMIT_MB, max_rss_mb
+from bench.memory import FLAT_TOLERANCE, LIMIT_MB, max_rss_mb, step_command
 from bench.pipeline import DELIVERY_SLOTS, pipeline_variables, prepare_airflow, quiet_library_logs, wire_connections
 from bench.servers import REPO, Emulator, Sink, start_emulator, start_sink
 
@@ -130,24 +130,7 @@ def _child(argv: list[str] | None = None) -> int:
 def measure(step: str, logs: int, workdir: Path, emulator: Emulator, sink: Sink, timeout: float = 1800) -> StepResult:
     """Run one step in a fresh ``python -m bench.million`` process and return its numbers."""
     workdir.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "bench.million",
-        step,
-        "--workdir",
-        str(workdir),
-        "--logs",
-        str(logs),
-        "--tenant",
-        emulator.url,
-        "--client-id",
-        emulator.client_id,
-        "--client-secret",
-        emulator.client_secret,
-        "--hook",
-        sink.hook_url,
-    ]
+    command = step_command("bench.million", step, logs, workdir, emulator, sink)
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"bench.million {step} {logs} failed ({done.returncode}):\n{done.stderr[-3000:]}")
