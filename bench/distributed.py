@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from bench.servers import CLIENT_ID, CLIENT_SECRET, start_emulator, start_sink
 from dev.airflow_cluster import ClusterStack
 from dev.object_store import S3Server

@@ -157,14 +157,14 @@ class ModeStack:
 
     @property
     def dag_id(self) -> str:
-        from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+        from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 
         return AUTHENTICATION_API.dag_id
 
     def start(self) -> None:
         """Start the servers and Airflow, deliver the history and (event mode) wait for the watcher."""
-        from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-        from auth0_log_webhooks.pipelines_file import DEFAULT_PATH, ENV_VAR
+        from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+        from auth0_log_webhooks.pipelines.pipelines_file import DEFAULT_PATH, ENV_VAR
         from dev.airflow_env import AirflowStandalone
         from dev.auth0_tenant.testing import start_emulator
         from dev.webhook_sink.app import start_sink
@@ -283,7 +283,7 @@ def freshness(stack: ModeStack, minutes: float) -> FreshnessResult:
 
 def idle(stack: ModeStack, minutes: float) -> IdleResult:
     """Benchmark 9 on a started stack: ``minutes`` without traffic; runs and requests in that window."""
-    from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+    from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 
     before = dict(stack.tenant.state.counters)
     began = time.time()

@@ -77,8 +77,8 @@ def _child(argv: list[str] | None = None) -> int:
     wire_connections(args.tenant, args.client_id, args.client_secret, args.hook)
     # Import everything the steps use before the baseline, so the peak is the step's own.
     from auth0_log_webhooks.contracts import Chunk
-    from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-    from auth0_log_webhooks.runtime import RunInfo, run_staging
+    from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+    from auth0_log_webhooks.run.context import RunInfo, run_staging
     from auth0_log_webhooks.steps.commit import commit_checkpoint
     from auth0_log_webhooks.steps.deliver import deliver_chunk
     from auth0_log_webhooks.steps.fetch import fetch_logs

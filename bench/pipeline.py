@@ -52,8 +52,8 @@ def quiet_library_logs() -> None:
 
 def pipeline_variables(workdir: Path, *, max_logs_per_run: int) -> Any:
     """Return the Variables of the Authentication API pipeline, staging under ``workdir``."""
-    from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-    from auth0_log_webhooks.runtime import InMemoryVariables
+    from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+    from auth0_log_webhooks.run.variables import InMemoryVariables
 
     config = {
         "staging_url": f"file://{workdir}/staging",
@@ -108,8 +108,8 @@ def rate_limited_read(emulator: Any, logs: int, *, burst: int, per_minute: float
 
     :param emulator: a running :class:`bench.servers.Emulator` with that rate limit, wired as auth0_default.
     """
-    from auth0_log_webhooks.checkpoints import cursor_before
     from auth0_log_webhooks.hooks.auth0 import Auth0Hook
+    from auth0_log_webhooks.log_ids import cursor_before
 
     quiet_library_logs()
     waits: list[float] = []
@@ -186,7 +186,7 @@ def library_end_to_end(emulator: Any, sink: Any, workdir: Path, logs: int, run_i
     :param emulator: a :class:`bench.servers.Emulator` without a rate limit, wired as auth0_default.
     :param sink: a :class:`bench.servers.Sink`, wired as auth0_webhook_default (reset here).
     """
-    from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+    from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
     from dev.runner import run_pipeline
 
     quiet_library_logs()

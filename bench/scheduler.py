@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from bench.pipeline import DELIVERY_SLOTS, EndToEndResult, wire_connections
 from bench.servers import Emulator, Sink, start_emulator, start_sink
 from dev.airflow_env import AirflowStandalone, descendants

@@ -49,8 +49,8 @@ class SlowResult:
 
 def slow_receiver(emulator: Any, sink: Any, workdir: Path, logs: int, max_tasks: int) -> SlowResult:
     """Fetch ``logs`` logs, deliver them to the sink answering ``LATENCY_SECONDS`` late, and commit."""
-    from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-    from auth0_log_webhooks.runtime import InMemoryVariables
+    from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+    from auth0_log_webhooks.run.variables import InMemoryVariables
     from dev.runner import run_pipeline
 
     quiet_library_logs()

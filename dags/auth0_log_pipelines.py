@@ -17,8 +17,8 @@ Invalid entries are left out here and reported by `auth0_pipelines_file_check.py
 
 import os
 
-from auth0_log_webhooks.dag_factory import pipeline_dag
-from auth0_log_webhooks.pipelines_file import load_pipelines, mode_env_var, schedule_env_var
+from auth0_log_webhooks.pipelines.pipelines_file import load_pipelines, mode_env_var, schedule_env_var
+from auth0_log_webhooks.wiring.pipeline_dag import pipeline_dag
 
 for _pipeline in load_pipelines().pipelines.values():
     globals()[_pipeline.dag_id] = pipeline_dag(

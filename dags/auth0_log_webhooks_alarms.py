@@ -9,8 +9,8 @@ README, "Watching it".
 
 import os
 
-from auth0_log_webhooks.alarm_dags import alarms_dag
-from auth0_log_webhooks.pipelines_file import load_pipelines
+from auth0_log_webhooks.pipelines.pipelines_file import load_pipelines
+from auth0_log_webhooks.wiring.alarm_dags import alarms_dag
 
 dag = alarms_dag(
     load_pipelines().pipelines,

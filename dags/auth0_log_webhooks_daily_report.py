@@ -6,7 +6,7 @@ date. Sent to the alerts webhook (Variable ``auth0_log_webhooks_alerts``, connec
 ``auth0_alerts_default``).
 """
 
-from auth0_log_webhooks.alarm_dags import report_dag
-from auth0_log_webhooks.pipelines_file import load_pipelines
+from auth0_log_webhooks.pipelines.pipelines_file import load_pipelines
+from auth0_log_webhooks.wiring.alarm_dags import report_dag
 
 dag = report_dag(load_pipelines().pipelines, dag_id="auth0_log_webhooks_daily_report", doc_md=__doc__)

@@ -9,8 +9,8 @@ Leave `entries` empty to replay all of a pipeline's dead letters, or list entry 
 refused; those stay kept.
 """
 
-from auth0_log_webhooks.dag_factory import replay_dag
-from auth0_log_webhooks.pipelines_file import load_pipelines
+from auth0_log_webhooks.pipelines.pipelines_file import load_pipelines
+from auth0_log_webhooks.wiring.replay_dag import replay_dag
 
 _pipelines = load_pipelines().pipelines
 if _pipelines:  # with no valid pipeline there is nothing to replay into (the check DAG file says why)

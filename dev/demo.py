@@ -17,8 +17,8 @@ import os
 import shutil
 import time
 
-from auth0_log_webhooks.alarms import ALERTS_VARIABLE
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.monitoring.alarms import ALERTS_VARIABLE
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.wording import plural, when
 from dev.airflow_env import REPO, AirflowStandalone
 from dev.alerts_receiver import AlertsReceiver

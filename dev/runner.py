@@ -3,7 +3,7 @@
 :func:`run_pipeline` calls fetch, then deliver for every chunk (several at once, as the pool's slots
 allow), then commit, and returns what each step returned, with timings. :func:`run_replay` does the
 same for the replay DAG's steps. Connections come from ``AIRFLOW_CONN_*`` variables and Variables from
-:class:`~auth0_log_webhooks.runtime.InMemoryVariables`: no scheduler and no metadata DB. The DAG's own
+:class:`~auth0_log_webhooks.run.variables.InMemoryVariables`: no scheduler and no metadata DB. The DAG's own
 wiring (XCom, mapping, trigger rules, params) is tested with ``dag.test()`` (tests/dags/).
 """
 
@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from auth0_log_webhooks import replay
-from auth0_log_webhooks.circuit import CircuitOpenError
 from auth0_log_webhooks.contracts import Chunk, DeliveryReport, Plan, ReplayChunk, ReplayReport, RunSummary
-from auth0_log_webhooks.pipelines import Pipeline
-from auth0_log_webhooks.runtime import RunInfo, Variables, run_staging
+from auth0_log_webhooks.delivery.circuit import CircuitOpenError
+from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.run.context import RunInfo, run_staging
+from auth0_log_webhooks.run.variables import Variables
+from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit_checkpoint
 from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver_chunk
 from auth0_log_webhooks.steps.fetch import fetch_logs

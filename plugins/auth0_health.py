@@ -2,7 +2,7 @@
 
 The page is served by the API server at ``/log-webhooks-health/`` to signed-in users only (Airflow's own
 token, the cookie the UI sets), and shown in the UI's navigation as "Auth0 log webhooks" through an
-external view. What it shows is gathered and rendered by :mod:`auth0_log_webhooks.health`; this file
+external view. What it shows is gathered and rendered by :mod:`auth0_log_webhooks.monitoring.health_page`; this file
 only reads Airflow's metadata (Variables, asset events), which the API server may do.
 """
 
@@ -17,9 +17,9 @@ from airflow.plugins_manager import AirflowPlugin
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from auth0_log_webhooks import health
-from auth0_log_webhooks.pipelines import Pipeline
-from auth0_log_webhooks.pipelines_file import load_pipelines
+from auth0_log_webhooks.monitoring import health_page
+from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.pipelines.pipelines_file import load_pipelines
 
 URL_PREFIX = "/log-webhooks-health"  # not /auth0-...: Airflow reserves every prefix starting with /auth
 
@@ -45,9 +45,9 @@ def asset_events(pipeline: Pipeline, since: datetime) -> list[tuple[datetime, Ma
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    from auth0_log_webhooks.dag_factory import delivered_asset
+    from auth0_log_webhooks.monitoring.metrics import delivered_asset
 
-    name = delivered_asset(pipeline).name
+    name = delivered_asset(pipeline.dag_id).name
     with create_session() as session:
         rows = session.execute(
             select(AssetEvent.timestamp, AssetEvent.extra)
@@ -59,14 +59,14 @@ def asset_events(pipeline: Pipeline, since: datetime) -> list[tuple[datetime, Ma
 
 def dead_letters(pipeline: Pipeline) -> list[Any]:
     """Return the pipeline's dead letters waiting for replay."""
-    from auth0_log_webhooks.replay import store_for
+    from auth0_log_webhooks.steps.replay import store_for
 
     return list(store_for(pipeline, MetadataVariables()).entries(pipeline.dag_id))
 
 
-def gather() -> list[health.PipelineHealth]:
+def gather() -> list[health_page.PipelineHealth]:
     """Collect the health of every pipeline now."""
-    return health.gather(
+    return health_page.gather(
         load_pipelines().pipelines, variables=MetadataVariables(), events=asset_events, dead_letters=dead_letters
     )
 
@@ -75,15 +75,15 @@ app = FastAPI(title="Auth0 log webhooks health")
 
 
 @app.get("/", response_class=HTMLResponse)
-def health_page(user: GetUserDep) -> str:
+def health_html(user: GetUserDep) -> str:
     """The health page (HTML)."""
-    return health.page(gather(), datetime.now(UTC))
+    return health_page.page(gather(), datetime.now(UTC))
 
 
 @app.get("/api")
 def health_numbers(user: GetUserDep) -> list[dict[str, Any]]:
     """The page's numbers as JSON."""
-    return health.as_json(gather())
+    return health_page.as_json(gather())
 
 
 class Auth0HealthPlugin(AirflowPlugin):

@@ -4,7 +4,7 @@ The unit tests of the steps and the model test (tests/model) drive :mod:`auth0_l
 with these: :class:`MemoryTenant` is a ``LogSource`` (pages in log_id order, the oldest retained
 log, retention that can be advanced), :class:`MemoryReceiver` is a requests transport that records
 what arrives and answers what the test decides, and :func:`sender_for` wires the real
-:class:`~auth0_log_webhooks.delivery.WebhookSender` to it.
+:class:`~auth0_log_webhooks.delivery.sender.WebhookSender` to it.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from auth0_log_webhooks.config import PipelineConfig
-from auth0_log_webhooks.delivery import DeliveryPolicy, WebhookSender
-from auth0_log_webhooks.progress import WaitTally
+from auth0_log_webhooks.delivery.sender import DeliveryPolicy, WebhookSender
+from auth0_log_webhooks.hooks.read_progress import WaitTally
+from auth0_log_webhooks.pipelines.config import PipelineConfig
 
 URL = "https://receiver.example/hook"
 

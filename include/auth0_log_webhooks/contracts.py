@@ -3,7 +3,7 @@
 Each is a :class:`~typing.TypedDict`, so a value is an ordinary ``dict`` on the wire (XCom, JSON
 files) and a typed record in the code. Through XCom go only :class:`Chunk` lists (fetch to the
 mapped delivery tasks) and the tasks' reports; the :class:`Plan`, the batches and the ledger's
-:class:`BatchOutcome` records wait in the run's staging (see :mod:`auth0_log_webhooks.staging`),
+:class:`BatchOutcome` records wait in the run's staging (see :mod:`auth0_log_webhooks.run.staging`),
 where every task of the run finds them.
 """
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from auth0_log_webhooks.checkpoints import LOG_ID_PATTERN
 from auth0_log_webhooks.contracts import BatchRange, DeliveryReport, ReplayReport, RunSummary
+from auth0_log_webhooks.log_ids import LOG_ID_PATTERN
 
 
 def plural(count: int, singular: str, many: str | None = None) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API, DEFAULT_POOL
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, DEFAULT_POOL
 from tests.conftest import REPO
 
 
@@ -107,7 +107,7 @@ def run_dag(airflow_db: None, monkeypatch: pytest.MonkeyPatch) -> Callable[..., 
         dag = parse_dags()[dag_id]
         # dag.test() of Airflow 3.3.2 looks the DAG's deadline alerts up by id in the metadata DB, where
         # only the dag-processor writes them: a run's end fails on them. Deadlines are the scheduler's
-        # (tests/unit/test_run_deadlines.py proves what the DAG carries); this layer runs the tasks.
+        # (tests/unit/wiring/test_run_deadlines.py proves what the DAG carries); this layer runs the tasks.
         dag.deadline = None
         for task in dag.tasks:
             monkeypatch.setattr(task, "retries", 0)

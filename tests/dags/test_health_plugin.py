@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.dag

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from auth0_log_webhooks.pipelines import MANAGEMENT_API
+from auth0_log_webhooks.pipelines.definition import MANAGEMENT_API
 from tests.dags.conftest import task_states
 
 pytestmark = pytest.mark.dag

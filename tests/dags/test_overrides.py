@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from dev.auth0_tenant.testing import FIXED_SET
 from tests.dags.conftest import task_states
 from tests.dags.test_pipeline_dag import selected

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from auth0_log_webhooks.checkpoints import cursor_for_time, log_time
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.log_ids import cursor_for_time, log_time
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from dev.auth0_tenant.testing import FIXED_SET
 from tests.dags.conftest import task_states
 
@@ -128,7 +128,7 @@ def test_a_shaping_param_changes_how_the_run_sends(tenant, sink, variables, run,
     ids=["log_types", "log_level"],
 )
 def test_a_selecting_param_delivers_only_what_it_selects(tenant, sink, variables, run, conf, codes):
-    from auth0_log_webhooks.log_types import level_of
+    from auth0_log_webhooks.pipelines.log_types import level_of
 
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[299])

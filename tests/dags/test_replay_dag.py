@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from tests.dags.conftest import task_states
 
 pytestmark = pytest.mark.dag

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.pipelines_file import DEFAULT_PATH, ENV_VAR
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.pipelines_file import DEFAULT_PATH, ENV_VAR
 from dev.airflow_env import AirflowStandalone
 from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle, start_emulator
 from dev.strict import describe_unexpected

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from tests.e2e.conftest import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

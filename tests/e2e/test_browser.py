@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from tests.conftest import REPO
 from tests.e2e.conftest import Stack
 

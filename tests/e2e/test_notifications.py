@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from auth0_log_webhooks.alarms import ALERTS_VARIABLE
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.monitoring.alarms import ALERTS_VARIABLE
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from dev.airflow_env import connection_json
 from dev.alerts_receiver import AlertsReceiver
 from tests.e2e.conftest import Stack, wait_for_runs

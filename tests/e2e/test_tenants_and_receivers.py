@@ -20,8 +20,8 @@ import time
 import pytest
 import yaml
 
-from auth0_log_webhooks.pii import keyed_hash
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API, MANAGEMENT_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API
+from auth0_log_webhooks.pipelines.pii import keyed_hash
 from dev.airflow_env import connection_json
 from dev.auth0_tenant.testing import FIXED_SET, start_emulator
 from dev.strict import describe_unexpected

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from dev.airflow_cluster import ClusterStack
 from dev.auth0_tenant.testing import FIXED_SET, start_emulator
 from dev.object_store import S3Server

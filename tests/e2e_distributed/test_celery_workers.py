@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.staging import run_key
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.run.staging import run_key
 from dev.airflow_env import free_port
 from tests.e2e_distributed.conftest import (
     BUCKET,

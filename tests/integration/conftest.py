@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.runtime import InMemoryVariables
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.run.variables import InMemoryVariables
 from dev.runner import ReplayOutcome, RunOutcome, run_replay
 from dev.runner import run_pipeline as run_in_process
 

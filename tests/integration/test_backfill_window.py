@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from auth0_log_webhooks.circuit import CircuitOpenError
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.delivery.circuit import CircuitOpenError
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from dev.auth0_tenant.testing import FIXED_SET
 from tests.integration.test_delivery_faults import assert_nothing_lost, selected
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError
 from dev.auth0_tenant.testing import FIXED_SET
 

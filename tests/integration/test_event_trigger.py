@@ -10,10 +10,10 @@ import asyncio
 
 import pytest
 
+from auth0_log_webhooks.event_mode.new_logs import Debounce
+from auth0_log_webhooks.event_mode.trigger import Auth0LogsTrigger, tenant_logs_asset
 from auth0_log_webhooks.hooks.auth0 import Auth0Hook
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.triggers import Auth0LogsTrigger, tenant_logs_asset
-from auth0_log_webhooks.watch import Debounce
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +98,7 @@ def test_poll_once_fires_again_once_the_checkpoint_moved_and_more_arrived(tenant
 
 
 def test_a_failing_tenant_does_not_stop_the_watcher(tenant, checkpoint, monkeypatch):
-    monkeypatch.setattr("auth0_log_webhooks.triggers.ERROR_PAUSE_SECONDS", 0.1)
+    monkeypatch.setattr("auth0_log_webhooks.event_mode.trigger.ERROR_PAUSE_SECONDS", 0.1)
     checkpoint("not-a-log-id")
     assert events_within(trigger(poll_interval=0.1), 1.0) == []
 
@@ -106,7 +106,7 @@ def test_a_failing_tenant_does_not_stop_the_watcher(tenant, checkpoint, monkeypa
 def test_the_trigger_round_trips_through_serialize_without_secrets():
     watcher = tenant_logs_asset(AUTHENTICATION_API).watchers[0].trigger
     classpath, kwargs = watcher.serialize()
-    assert classpath == "auth0_log_webhooks.triggers.Auth0LogsTrigger"
+    assert classpath == "auth0_log_webhooks.event_mode.trigger.Auth0LogsTrigger"
     assert kwargs == {
         "auth0_conn_id": "auth0_default",
         "checkpoint_variable": CHECKPOINT,

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError
 
 pytestmark = pytest.mark.integration
@@ -44,7 +44,7 @@ def test_a_webhook_on_a_private_address_fails_the_delivery_naming_the_url_and_se
     auth0_tenant_factory, webhook_sink, airflow_connection, wire_connections, run_pipeline, variables
 ):
     """Without allow_private_network the sink on 127.0.0.1 is refused; the checkpoint does not move."""
-    from auth0_log_webhooks.egress import EgressRefusedError
+    from auth0_log_webhooks.http.egress import EgressRefusedError
 
     tenant = auth0_tenant_factory(logs=30, seed=6, rate_limit_per_minute=0)
     wire_connections(tenant, webhook_sink)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from auth0_log_webhooks.pii import MASK, PiiRule, keyed_hash
-from auth0_log_webhooks.pipelines import MANAGEMENT_API, Pipeline
-from auth0_log_webhooks.runtime import InMemoryVariables
+from auth0_log_webhooks.pipelines.definition import MANAGEMENT_API, Pipeline
+from auth0_log_webhooks.pipelines.pii import MASK, PiiRule, keyed_hash
+from auth0_log_webhooks.run.variables import InMemoryVariables
 from dev.runner import run_pipeline
 
 pytestmark = pytest.mark.integration

@@ -15,14 +15,14 @@ from datetime import timedelta
 import pytest
 
 from auth0_log_webhooks.contracts import BatchOutcome
-from auth0_log_webhooks.dead_letters import DeadLetterStore
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.staging import RunStaging, prune
+from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.run.staging import RunStaging, prune
+from auth0_log_webhooks.run.store_errors import StoreUnavailableError
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError
-from auth0_log_webhooks.stores import StoreUnavailableError
 from dev.airflow_env import free_port
 from dev.object_store import S3Server
-from tests.unit.test_dead_letters import failure
+from tests.unit.delivery.test_dead_letters import failure
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError
 from dev.auth0_tenant.testing import FIXED_SET
 

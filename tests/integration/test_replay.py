@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from auth0_log_webhooks import replay
-from auth0_log_webhooks.dead_letters import DeadLetterStore
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.runtime import RunInfo
+from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.run.context import RunInfo
+from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError
 
 pytestmark = pytest.mark.integration

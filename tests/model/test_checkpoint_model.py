@@ -34,16 +34,17 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from auth0_log_webhooks import replay
-from auth0_log_webhooks.checkpoints import InvalidCheckpointError, log_time
-from auth0_log_webhooks.circuit import STOP_STATUSES, CircuitOpenError
-from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import Chunk
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.run_kinds import ExpiredCheckpointError
-from auth0_log_webhooks.runtime import InMemoryVariables, RunInfo, run_staging
-from auth0_log_webhooks.settlement import CheckpointChangedError, marker_for
-from auth0_log_webhooks.staging import NothingStagedError
+from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, CircuitOpenError
+from auth0_log_webhooks.log_ids import InvalidCheckpointError, log_time
+from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.run.context import RunInfo, run_staging
+from auth0_log_webhooks.run.kinds import ExpiredCheckpointError
+from auth0_log_webhooks.run.settlement import CheckpointChangedError, marker_for
+from auth0_log_webhooks.run.staging import NothingStagedError
+from auth0_log_webhooks.run.variables import InMemoryVariables
+from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit_checkpoint
 from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver_chunk
 from auth0_log_webhooks.steps.fetch import fetch_logs

@@ -2,7 +2,7 @@
 
 Outside input here is what a tenant, a receiver or a person typing into a form controls: log pages
 and their Link headers, connection hosts and extras, replay entry ids. (Retry-After and rate-limit
-headers: tests/unit/test_headers.py; response excerpts: tests/unit/test_redaction.py.)
+headers: tests/unit/http/test_headers.py; response excerpts: tests/unit/http/test_redaction.py.)
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auth0_log_webhooks.checkpoints import InvalidCheckpointError
-from auth0_log_webhooks.dead_letters import InvalidEntryError
-from auth0_log_webhooks.egress import EgressPolicy, InvalidTargetError, parse_target
-from auth0_log_webhooks.headers import next_link
+from auth0_log_webhooks.delivery.dead_letters import InvalidEntryError
 from auth0_log_webhooks.hooks.auth0 import Auth0Error, Auth0Hook, RetryPolicy, _settings_from
-from auth0_log_webhooks.pipelines import AUTHENTICATION_API
-from auth0_log_webhooks.replay import checked_entries
-from auth0_log_webhooks.staging import MalformedLogError, _checked
+from auth0_log_webhooks.http.egress import EgressPolicy, InvalidTargetError, parse_target
+from auth0_log_webhooks.http.headers import next_link
+from auth0_log_webhooks.log_ids import InvalidCheckpointError
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.run.staging import MalformedLogError, _checked
+from auth0_log_webhooks.steps.replay import checked_entries
 from tests.fakes import Answer, ScriptedAdapter, mount
 
 pytestmark = pytest.mark.unit
@@ -165,8 +165,8 @@ def test_any_replay_entries_are_ids_of_the_chosen_pipeline_or_refused(entries: l
     ),
 )
 def test_any_webhook_connection_gives_an_allowed_url_or_an_error_naming_it(host, extra):
-    from auth0_log_webhooks.egress import EgressRefusedError
     from auth0_log_webhooks.hooks.webhook import WebhookHook
+    from auth0_log_webhooks.http.egress import EgressRefusedError
 
     conn = json.dumps({"conn_type": "http", "host": host, "extra": extra})
     with pytest.MonkeyPatch.context() as mp:

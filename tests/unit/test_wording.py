@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auth0_log_webhooks.checkpoints import cursor_for_time
 from auth0_log_webhooks.contracts import DeliveryReport, RunSummary
+from auth0_log_webhooks.log_ids import cursor_for_time
 from auth0_log_webhooks.wording import (
     chunk_label,
     delivery_sentence,

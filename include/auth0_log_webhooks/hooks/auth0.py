@@ -26,12 +26,12 @@ import requests
 from airflow.sdk import BaseHook
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
-from auth0_log_webhooks.checkpoints import InvalidCheckpointError, is_log_id
-from auth0_log_webhooks.deadlines import Deadline
-from auth0_log_webhooks.egress import GuardedAdapter, InvalidTargetError, parse_target
-from auth0_log_webhooks.headers import header_int, header_number, next_link
-from auth0_log_webhooks.progress import WaitTally
-from auth0_log_webhooks.retrying import USER_AGENT, backoff_seconds, parse_retry_after
+from auth0_log_webhooks.hooks.read_progress import WaitTally
+from auth0_log_webhooks.http.attempt_deadlines import Deadline
+from auth0_log_webhooks.http.egress import GuardedAdapter, InvalidTargetError, parse_target
+from auth0_log_webhooks.http.headers import header_int, header_number, next_link
+from auth0_log_webhooks.http.retrying import USER_AGENT, backoff_seconds, parse_retry_after
+from auth0_log_webhooks.log_ids import InvalidCheckpointError, is_log_id
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ fields works the same way.
   login and password: HTTP Basic auth;
 * extra: ``signing_secret`` (``whsec_...``; several, space separated, while rotating), ``timeout``
   (seconds, default 30), ``verify`` (TLS verification, default on), ``allow_private_network`` and
-  ``allow_insecure_http`` (default false; see :mod:`auth0_log_webhooks.egress`), any other key is a header.
+  ``allow_insecure_http`` (default false; see :mod:`auth0_log_webhooks.http.egress`), any other key is a header.
 
 Redirects are never followed: a 3xx is a failed delivery, as Standard Webhooks asks. The URL must be
 https (http only for a loopback host, or with ``allow_insecure_http``); every address the host
@@ -28,9 +28,9 @@ import requests
 from airflow.providers.http.hooks.http import HttpHook
 from requests import Session
 
-from auth0_log_webhooks.egress import POLICY_EXTRAS, EgressPolicy, GuardedAdapter
-from auth0_log_webhooks.retrying import USER_AGENT
-from auth0_log_webhooks.signing import signature_headers
+from auth0_log_webhooks.http.egress import POLICY_EXTRAS, EgressPolicy, GuardedAdapter
+from auth0_log_webhooks.http.retrying import USER_AGENT
+from auth0_log_webhooks.http.signing import signature_headers
 
 SIGNING_EXTRAS = ("signing_secret", "signing_secrets")
 DEFAULT_TIMEOUT_SECONDS = 30.0

@@ -7,7 +7,7 @@
 * :mod:`~auth0_log_webhooks.steps.commit`: advance the checkpoint past the longest run of settled
   batches, then fail the run if anything was left undelivered or kept as a dead letter.
 
-Each step is a plain function of a :class:`~auth0_log_webhooks.pipelines.Pipeline`, a
-:class:`~auth0_log_webhooks.runtime.RunInfo` and the typed records of
+Each step is a plain function of a :class:`~auth0_log_webhooks.pipelines.definition.Pipeline`, a
+:class:`~auth0_log_webhooks.run.context.RunInfo` and the typed records of
 :mod:`~auth0_log_webhooks.contracts`, so tests and benchmarks run them without a scheduler.
 """

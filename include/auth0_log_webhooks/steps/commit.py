@@ -6,17 +6,18 @@ import contextlib
 import logging
 from typing import Any
 
-from auth0_log_webhooks import signals
-from auth0_log_webhooks.advice import dead_letter_advice, undelivered_advice
-from auth0_log_webhooks.checkpoints import CommitDecision, advanced, decide
-from auth0_log_webhooks.circuit import CircuitOpenError, RunCircuit, describe
-from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import Plan, RunSummary
-from auth0_log_webhooks.dead_letters import DeadLetterStore
-from auth0_log_webhooks.pipelines import Pipeline
-from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, run_staging
-from auth0_log_webhooks.settlement import check_counts, compare_and_set, matching
-from auth0_log_webhooks.staging import RunStaging
+from auth0_log_webhooks.delivery.circuit import CircuitOpenError, RunCircuit, describe
+from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
+from auth0_log_webhooks.delivery.failure_advice import dead_letter_advice, undelivered_advice
+from auth0_log_webhooks.monitoring import metrics
+from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.run.checkpoint_policy import CommitDecision, advanced, decide
+from auth0_log_webhooks.run.context import RunInfo, run_staging
+from auth0_log_webhooks.run.settlement import check_counts, compare_and_set, matching
+from auth0_log_webhooks.run.staging import RunStaging
+from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.wording import run_sentence
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def commit_checkpoint(
         more_to_read=plan["mode"] == "checkpoint" and plan.get("more_to_read", False),
     )
     log.info("%s", run_sentence(summary))
-    signals.record_run(pipeline.dag_id, summary)
+    metrics.record_run(pipeline.dag_id, summary)
     _raise_if_incomplete(staging, plan["config"], decision, summary)
     staging.write_committed(summary, list(decision.dead_letters))
     _raise_if_dead_letters(pipeline, plan, list(decision.dead_letters))

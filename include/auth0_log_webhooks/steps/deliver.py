@@ -7,16 +7,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from auth0_log_webhooks import signals
-from auth0_log_webhooks.circuit import STOP_STATUSES, RunCircuit
-from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import BatchOutcome, Chunk, DeliveryReport
-from auth0_log_webhooks.dead_letters import DeadLetterStore
-from auth0_log_webhooks.delivery import Failure, WebhookSender, open_sender
-from auth0_log_webhooks.payloads import messages_for
-from auth0_log_webhooks.pipelines import Pipeline
-from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, run_staging
-from auth0_log_webhooks.settlement import marker_for, settles
+from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, RunCircuit
+from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
+from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError, dead_letter_advice
+from auth0_log_webhooks.delivery.payloads import messages_for
+from auth0_log_webhooks.delivery.sender import Failure, WebhookSender, open_sender
+from auth0_log_webhooks.monitoring import metrics
+from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.run.context import RunInfo, run_staging
+from auth0_log_webhooks.run.settlement import marker_for, settles
+from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.wording import delivery_sentence, plural
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def deliver_chunk(
     A batch already settled in the ledger (for the same batch of the same generation) is skipped. A
     message the webhook refuses for good, or that runs out of attempts, is kept as a dead letter; the
     batch then counts as settled, so the checkpoint may pass it. When the run's circuit opens (see
-    :mod:`~auth0_log_webhooks.circuit`) the task stops sending and fails, leaving the rest unsettled.
+    :mod:`~auth0_log_webhooks.delivery.circuit`) the task stops sending and fails, leaving the rest unsettled.
 
     :raises StaleChunkError: if the run's fetch was run again after this chunk was planned.
     :raises CircuitOpenError: if the receiver refused everything.
@@ -110,7 +112,7 @@ def deliver_chunk(
     finally:
         report["requests"] = sender.requests_sent - requests_before
         report["answers_429"] = sender.answers_429 - limited_before
-        signals.record_rate_limited(pipeline.dag_id, report["answers_429"], metric="webhook_429")
+        metrics.record_rate_limited(pipeline.dag_id, report["answers_429"], metric="webhook_429")
         log.info("%s", delivery_sentence(report))
     return report
 
@@ -136,3 +138,38 @@ def _send_batch(
         failures += failed
     circuit.flush()
     return failures
+
+
+def fail_if_chunk_kept_dead_letters(
+    pipeline: Pipeline, run: RunInfo, chunk: Chunk, *, variables: Variables | None = None
+) -> None:
+    """Fail the delivery task if its batches kept dead letters (those still waiting for replay).
+
+    Reads the ledger, so a retried or cleared task that skipped its settled batches still fails,
+    unless its dead letters were replayed meanwhile.
+
+    :raises DeadLettersInChunkError: with the replay config of the chunk's entries.
+    """
+    variables = variables or AirflowVariables()
+    staging = run_staging(pipeline, run, variables)
+    outcomes = (staging.outcome(index) for index in range(chunk["start"], chunk["stop"]))
+    entries = [entry for outcome in outcomes if outcome for entry in outcome["dead_letters"]]
+    if not entries:
+        return
+    store = DeadLetterStore(PipelineConfig.model_validate(staging.read_plan()["config"]).dead_letter_root)
+    letters = []
+    for entry in entries:
+        try:
+            letters.append(store.get(entry))
+        except KeyError:  # replayed since
+            continue
+    if letters:
+        raise DeadLettersInChunkError(
+            dead_letter_advice(
+                letters=letters,
+                pipeline=pipeline.dag_id,
+                location=store.location(pipeline.dag_id),
+                where_logged="this task's log; its warnings name each batch and entry",
+                checkpoint_passed=False,
+            )
+        )

@@ -7,16 +7,18 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from auth0_log_webhooks import signals
-from auth0_log_webhooks.checkpoints import cursor_for_time, start_cursor
-from auth0_log_webhooks.config import PipelineConfig
 from auth0_log_webhooks.contracts import Chunk, Plan, ReadMode
 from auth0_log_webhooks.hooks.auth0 import Auth0Hook
-from auth0_log_webhooks.pipelines import Pipeline
-from auth0_log_webhooks.progress import ReadProgress, WaitTally, tracked
-from auth0_log_webhooks.run_kinds import check_expiry, check_start_from, one_off_reason
-from auth0_log_webhooks.runtime import AirflowVariables, RunInfo, Variables, load_config
-from auth0_log_webhooks.staging import WINDOW_MARGIN, RunStaging, Stager, plan_chunks, prune
+from auth0_log_webhooks.hooks.read_progress import ReadProgress, WaitTally, tracked
+from auth0_log_webhooks.log_ids import cursor_for_time
+from auth0_log_webhooks.monitoring import metrics
+from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.run.checkpoint_policy import start_cursor
+from auth0_log_webhooks.run.context import RunInfo, load_config
+from auth0_log_webhooks.run.kinds import check_expiry, check_start_from, one_off_reason
+from auth0_log_webhooks.run.staging import WINDOW_MARGIN, RunStaging, Stager, plan_chunks, prune
+from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.wording import plural, reading_sentence, when
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,7 @@ def fetch_logs(
     progress = ReadProgress()
     manifest = stager.run(tracked(source.iter_log_pages(start), source.waits, progress), start)
     log.info("%s", progress.sentence(source.waits))
-    signals.record_rate_limited(pipeline.dag_id, source.waits.rate_limited)
+    metrics.record_rate_limited(pipeline.dag_id, source.waits.rate_limited)
     log.info(
         "Selected %s of %s in %s, up to %s.%s",
         f"{manifest.selected:,}",

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from emulator_helpers import Api, connect
 
 from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle
+from tests.dev.auth0_tenant.emulator_helpers import Api, connect
 
 
 @pytest.fixture

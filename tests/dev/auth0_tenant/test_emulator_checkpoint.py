@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from emulator_helpers import ZERO_CURSOR
+
+from tests.dev.auth0_tenant.emulator_helpers import ZERO_CURSOR
 
 pytestmark = pytest.mark.dev
 

@@ -7,7 +7,8 @@ import time
 
 import pytest
 import requests
-from emulator_helpers import ZERO_CURSOR
+
+from tests.dev.auth0_tenant.emulator_helpers import ZERO_CURSOR
 
 pytestmark = pytest.mark.dev
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from emulator_helpers import ZERO_CURSOR
 
 from dev.auth0_tenant.generator import CATALOG, LogFactory
 from dev.auth0_tenant.logstore import LOG_ID_PATTERN, LogStore
+from tests.dev.auth0_tenant.emulator_helpers import ZERO_CURSOR
 from tests.shared_data import SHARED, require
 
 pytestmark = pytest.mark.dev

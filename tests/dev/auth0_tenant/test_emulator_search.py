@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from emulator_helpers import connect
 
 from dev.auth0_tenant.testing import start_emulator
+from tests.dev.auth0_tenant.emulator_helpers import connect
 
 pytestmark = pytest.mark.dev
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 import requests
-from emulator_helpers import Api
+
+from tests.dev.auth0_tenant.emulator_helpers import Api
 
 pytestmark = pytest.mark.dev
 

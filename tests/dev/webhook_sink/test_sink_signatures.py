@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from sink_helpers import OTHER_SECRET, SECRET, sign
+
+from tests.dev.webhook_sink.sink_helpers import OTHER_SECRET, SECRET, sign
 
 pytestmark = pytest.mark.dev
 

@@ -7,7 +7,6 @@ import logging
 import pytest
 import requests
 
-from auth0_log_webhooks.checkpoints import InvalidCheckpointError
 from auth0_log_webhooks.hooks.auth0 import (
     Auth0AuthenticationError,
     Auth0Hook,
@@ -16,6 +15,7 @@ from auth0_log_webhooks.hooks.auth0 import (
     Auth0UnreachableError,
     RetryPolicy,
 )
+from auth0_log_webhooks.log_ids import InvalidCheckpointError
 from tests.fakes import Answer, ScriptedAdapter, mount
 
 pytestmark = pytest.mark.unit

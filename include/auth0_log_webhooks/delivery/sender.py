@@ -1,0 +1,310 @@
+"""Deliver webhook messages: sign, POST, classify the answer, retry, split on 413.
+
+Response classes (Standard Webhooks, OTLP and the best senders agree on these):
+
+* 2xx: delivered.
+* network errors, timeouts, 408, 429, 500, 502, 503, 504 (and other 5xx but 501/505): retried with
+  exponential backoff and jitter, honouring ``Retry-After`` (seconds or an HTTP date) up to a bound.
+* 413: the message is split in halves, each sent on its own (a single log that is too large fails).
+* 3xx (redirects are not followed), 410 and every other 4xx: permanent for that message.
+
+A message that fails permanently or exhausts its attempts is returned as a :class:`Failure` for the
+caller to keep as a dead letter; nothing is dropped here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from auth0_log_webhooks.delivery.payloads import Message, messages_for, split
+from auth0_log_webhooks.hooks.webhook import WebhookHook
+from auth0_log_webhooks.http.attempt_deadlines import Deadline
+from auth0_log_webhooks.http.redaction import excerpt
+from auth0_log_webhooks.http.retrying import USER_AGENT, backoff_seconds, parse_retry_after
+from auth0_log_webhooks.http.signing import signature_headers
+from auth0_log_webhooks.pipelines.config import PipelineConfig
+
+log = logging.getLogger(__name__)
+
+RESPONSE_EXCERPT_BYTES = 2048
+RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+NOT_RETRIED_5XX = frozenset({501, 505})
+
+
+class Verdict(StrEnum):
+    """What a response means for the message."""
+
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    SPLIT = "split"
+    PERMANENT = "permanent"
+
+
+def classify(status: int) -> Verdict:
+    """Classify an HTTP status (see the module docstring)."""
+    if 200 <= status < 300:
+        return Verdict.DELIVERED
+    if status == 413:
+        return Verdict.SPLIT
+    if status in RETRIED_STATUSES or (500 <= status < 600 and status not in NOT_RETRIED_5XX):
+        return Verdict.RETRY
+    return Verdict.PERMANENT
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How a pipeline's messages are shaped and retried (its defaults live in :class:`PipelineConfig`)."""
+
+    max_attempts: int
+    backoff_initial_seconds: float
+    backoff_max_seconds: float
+    retry_after_max_seconds: float
+    timeout_seconds: float
+    fmt: str
+    envelope: bool
+    gzip: bool
+    send_as_batch: bool
+
+    @classmethod
+    def from_config(cls, config: PipelineConfig, timeout_seconds: float) -> DeliveryPolicy:
+        """Return the policy of a run's settings and the webhook connection's timeout."""
+        return cls(
+            max_attempts=config.max_attempts,
+            backoff_initial_seconds=config.backoff_initial_seconds,
+            backoff_max_seconds=config.backoff_max_seconds,
+            retry_after_max_seconds=config.retry_after_max_seconds,
+            timeout_seconds=timeout_seconds,
+            fmt=config.format,
+            envelope=config.log_streams_envelope,
+            gzip=config.gzip,
+            send_as_batch=config.send_as_batch,
+        )
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """What one attempt got back: a status and the start of the body, or a network error."""
+
+    status: int | None
+    error: str | None
+    body_excerpt: str
+    attempts: int = 1
+
+    def describe(self) -> str:
+        """Return a short, stable description (for logs, errors and dead letters)."""
+        if self.status is None:
+            return f"{self.error} after {self.attempts} attempt(s)"
+        return f"HTTP {self.status} after {self.attempts} attempt(s)"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A message that could not be delivered, with the reason and its last response."""
+
+    message: Message
+    reason: str
+    last: AttemptRecord
+
+
+class _RetryableFailure(Exception):
+    def __init__(self, record: AttemptRecord, retry_after: float | None = None) -> None:
+        super().__init__(record.describe())
+        self.record = record
+        self.retry_after = retry_after
+
+
+class _FinalAnswer(Exception):
+    def __init__(self, record: AttemptRecord, verdict: Verdict) -> None:
+        super().__init__(record.describe())
+        self.record = record
+        self.verdict = verdict
+
+
+def _excerpt(response: requests.Response, known_secrets: Sequence[str]) -> str:
+    """Read at most RESPONSE_EXCERPT_BYTES of a (possibly hostile, endless) response body, redacted."""
+    data = b""
+    try:
+        for chunk in response.iter_content(chunk_size=RESPONSE_EXCERPT_BYTES):
+            data += chunk
+            if len(data) >= RESPONSE_EXCERPT_BYTES:
+                break
+    except requests.RequestException:
+        pass
+    finally:
+        response.close()
+    return excerpt(data[:RESPONSE_EXCERPT_BYTES], known_secrets, limit=RESPONSE_EXCERPT_BYTES)
+
+
+def session_secrets(session: requests.Session) -> list[str]:
+    """Return the credentials a session sends (its Authorization header, Basic auth), to redact them."""
+    found = [str(session.headers.get("Authorization") or "")]
+    auth = session.auth
+    password = getattr(auth, "password", None) or (auth[1] if isinstance(auth, tuple) and len(auth) == 2 else None)
+    if password:
+        found.append(str(password))
+    found += [value.split(" ", 1)[1] for value in found if " " in value]  # the token without "Bearer "
+    return [value for value in found if value]
+
+
+def safe_url(url: str) -> str:
+    """Return the URL without credentials or query, for logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class WebhookSender:
+    """Send messages to one webhook URL, one request at a time.
+
+    :param session: a configured session (auth, headers, TLS) from :class:`WebhookHook`.
+    :param url: the webhook URL.
+    :param secrets: Standard Webhooks secrets; empty means unsigned.
+    :param sleep: injected so tests never wait.
+    """
+
+    def __init__(
+        self,
+        session: requests.Session,
+        url: str,
+        secrets: Sequence[str],
+        policy: DeliveryPolicy,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.session = session
+        self.url = url
+        self.secrets = tuple(secrets)
+        self.policy = policy
+        self._sleep = sleep
+        self._now = now
+        self.requests_sent = 0
+        self.answers_429 = 0  # for the webhook_429 metric
+        self._attempts = 0
+        self._known_secrets = [*self.secrets, *session_secrets(session)]
+
+    def deliver_batch(self, logs: Sequence[Mapping[str, Any]]) -> list[Failure]:
+        """Deliver a batch as the policy shapes it (one message, or one per log); return what failed."""
+        messages = messages_for(
+            logs, send_as_batch=self.policy.send_as_batch, fmt=self.policy.fmt, envelope=self.policy.envelope
+        )
+        return [failure for message in messages for failure in self.send(message)]
+
+    def send(self, message: Message) -> list[Failure]:
+        """Deliver a message (splitting it on 413); return what could not be delivered."""
+        self._attempts = 0
+        try:
+            self._send_with_retries(message)
+            return []
+        except _FinalAnswer as final:
+            if final.verdict is Verdict.SPLIT and len(message.logs) > 1:
+                first, second = split(message, self.policy.fmt, self.policy.envelope)
+                log.warning(
+                    "413 for %d logs (webhook-id %s); sending them as two halves", len(message.logs), message.webhook_id
+                )
+                return self.send(first) + self.send(second)
+            record = replace(final.record, attempts=self._attempts)
+            reason = "payload too large for a single log" if final.verdict is Verdict.SPLIT else "permanent"
+            return [Failure(message, f"{reason}: {record.describe()}", record)]
+        except _RetryableFailure as exhausted:
+            record = replace(exhausted.record, attempts=self._attempts)
+            return [Failure(message, f"gave up: {record.describe()}", record)]
+
+    def _send_with_retries(self, message: Message) -> AttemptRecord:
+        retrying = Retrying(
+            retry=retry_if_exception_type(_RetryableFailure),
+            stop=stop_after_attempt(self.policy.max_attempts),
+            wait=self._wait,
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=lambda state: log.info(
+                "webhook-id %s: attempt %d failed (%s); retrying",
+                message.webhook_id,
+                state.attempt_number,
+                state.outcome.exception() if state.outcome else "?",
+            ),
+        )
+        return retrying(self._attempt_numbered, message)
+
+    def _attempt_numbered(self, message: Message) -> AttemptRecord:
+        self.requests_sent += 1
+        self._attempts += 1
+        return self.attempt(message)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        policy = self.policy
+        backoff = backoff_seconds(state.attempt_number, policy.backoff_initial_seconds, policy.backoff_max_seconds)
+        if isinstance(exc, _RetryableFailure) and exc.retry_after is not None:
+            return min(max(exc.retry_after, backoff / 2), self.policy.retry_after_max_seconds)
+        return backoff
+
+    def headers_for(self, message: Message) -> dict[str, str]:
+        """Return this attempt's headers: content type, encoding and a fresh signature."""
+        headers = {"Content-Type": message.content_type, "User-Agent": USER_AGENT}
+        headers.update(signature_headers(self.secrets, message.webhook_id, self._now(), message.body))
+        if self.policy.gzip:
+            headers["Content-Encoding"] = "gzip"
+        return headers
+
+    def attempt(self, message: Message) -> AttemptRecord:
+        """POST the message once.
+
+        :raises _RetryableFailure: for a network error, a timeout or a retried status.
+        :raises _FinalAnswer: for a 413 or a permanent status.
+        """
+        body = message.body.encode()
+        if self.policy.gzip:
+            body = gzip.compress(body, mtime=0)
+        started = time.monotonic()
+        timeout = self.policy.timeout_seconds
+        with Deadline(timeout) as deadline:  # connect, headers and the excerpt together
+            try:
+                response = self.session.post(
+                    self.url,
+                    data=body,
+                    headers=self.headers_for(message),
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.RequestException as exc:
+                if deadline.expired or isinstance(exc, requests.Timeout):
+                    raise _RetryableFailure(AttemptRecord(None, f"no answer within {timeout:g}s", "")) from None
+                raise _RetryableFailure(AttemptRecord(None, f"network error: {type(exc).__name__}", "")) from None
+            if deadline.expired:  # the headers were cut short by the deadline: the status means nothing
+                response.close()
+                raise _RetryableFailure(AttemptRecord(None, f"no answer within {timeout:g}s", ""))
+            record = AttemptRecord(response.status_code, None, _excerpt(response, self._known_secrets))
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.debug(
+            "POST %s -> %s in %.0f ms (%s)", safe_url(self.url), response.status_code, elapsed_ms, message.webhook_id
+        )
+        verdict = classify(response.status_code)
+        self.answers_429 += response.status_code == 429
+        if verdict is Verdict.DELIVERED:
+            return record
+        if verdict is Verdict.RETRY:
+            raise _RetryableFailure(record, parse_retry_after(response.headers.get("Retry-After"), self._now()))
+        raise _FinalAnswer(record, verdict)
+
+
+def open_sender(
+    webhook_conn_id: str, config: PipelineConfig, *, sleep: Callable[[float], None] = time.sleep
+) -> WebhookSender:
+    """Return a sender for a webhook connection, shaped and retried as ``config`` says."""
+    hook = WebhookHook(webhook_conn_id)
+    policy = DeliveryPolicy.from_config(config, hook.timeout())
+    return WebhookSender(hook.get_conn(), hook.url(), hook.signing_secrets(), policy, sleep=sleep)

@@ -1,0 +1,1 @@
+"""Event mode: a trigger in the triggerer watches the tenant for new logs and schedules a run through an asset."""

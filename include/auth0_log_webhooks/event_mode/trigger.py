@@ -1,0 +1,122 @@
+"""Event mode: a trigger in the triggerer watches the tenant and an asset event schedules the pipeline.
+
+:class:`Auth0LogsTrigger` is a ``BaseEventTrigger``: it runs in the triggerer (no worker slot), reads
+one page of ``GET /api/v2/logs?from=<checkpoint>`` every ``poll_interval`` seconds (the read budget,
+default 12 requests a minute, shared with the pipeline's own reads under Auth0's limit), and yields
+an event when logs other than the pipeline's own traffic wait after the checkpoint (see
+:mod:`auth0_log_webhooks.event_mode.new_logs` for what counts and the debounce). :func:`tenant_logs_asset` is the
+asset whose ``AssetWatcher`` holds it; the pipeline DAG is scheduled on that asset *or* its cron
+expression (``AssetOrTimeSchedule``), so the cron schedule stays as a safety net.
+
+The trigger keeps one hook, hence one cached token, for its lifetime: polling does not write a
+``seccft`` log per poll. Nothing secret goes into the trigger's kwargs (they are stored in the
+metadata DB): it reads the connection and the checkpoint Variable through the Task SDK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.sdk import Asset, AssetWatcher
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+from auth0_log_webhooks.event_mode.new_logs import Debounce, foreign_logs
+from auth0_log_webhooks.hooks.auth0 import PAGE_SIZE, Auth0Error, Auth0Hook
+from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.run.variables import AirflowVariables
+
+log = logging.getLogger(__name__)
+
+ERROR_PAUSE_SECONDS = 60.0
+"""How long the watcher waits after a failed poll (the cron schedule still runs meanwhile)."""
+
+
+class Auth0LogsTrigger(BaseEventTrigger):
+    """Yield an event when a pipeline's tenant has logs after its checkpoint that it did not cause.
+
+    :param auth0_conn_id: the pipeline's ``auth0`` connection.
+    :param checkpoint_variable: the Variable holding the pipeline's checkpoint.
+    :param poll_interval: seconds between reads (one request each).
+    :param refire_after: seconds before the same checkpoint may ask for a run again.
+    """
+
+    def __init__(
+        self, auth0_conn_id: str, checkpoint_variable: str, poll_interval: float = 5.0, refire_after: float = 600.0
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # Airflow's base class is untyped
+        self.auth0_conn_id = auth0_conn_id
+        self.checkpoint_variable = checkpoint_variable
+        self.poll_interval = poll_interval
+        self.refire_after = refire_after
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Classpath and kwargs, as the triggerer re-creates the trigger."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "auth0_conn_id": self.auth0_conn_id,
+                "checkpoint_variable": self.checkpoint_variable,
+                "poll_interval": self.poll_interval,
+                "refire_after": self.refire_after,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll forever; yield one event per backlog (debounced)."""
+        hook = Auth0Hook(self.auth0_conn_id)
+        debounce = Debounce(self.refire_after)
+        while True:
+            pause = self.poll_interval
+            try:
+                payload = await asyncio.to_thread(self.poll_once, hook, debounce)
+            except (Auth0Error, ValueError, OSError) as exc:
+                log.warning(
+                    "Watching tenant logs through connection %r failed: %s. Trying again in %.0fs; the cron "
+                    "schedule keeps delivering meanwhile.",
+                    self.auth0_conn_id,
+                    exc,
+                    ERROR_PAUSE_SECONDS,
+                )
+                payload, pause = None, max(pause, ERROR_PAUSE_SECONDS)
+            if payload is not None:
+                yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
+            await asyncio.sleep(pause)
+
+    def poll_once(self, hook: Auth0Hook, debounce: Debounce, now: float | None = None) -> dict[str, Any] | None:
+        """One read after the checkpoint; the event's payload if a run should start, else None."""
+        checkpoint = AirflowVariables().get(self.checkpoint_variable)
+        if checkpoint is None:  # a new pipeline: its first run finds where to start
+            new: list[Any] = [{}]
+        else:
+            page = next(iter(hook.iter_log_pages(checkpoint, PAGE_SIZE)), [])
+            new = foreign_logs(page, hook.client_id)
+        moment = time.time() if now is None else now
+        if not debounce.should_fire(checkpoint, len(new), moment):
+            return None
+        debounce.fired(checkpoint, moment)
+        first = new[0]
+        log.info("New logs after checkpoint %s (first %s); asking for a run", checkpoint, first.get("log_id"))
+        return {
+            "checkpoint": checkpoint,
+            "new_logs_seen": len(new),
+            "first_log_id": first.get("log_id"),
+            "first_log_date": first.get("date"),
+        }
+
+
+def tenant_logs_asset(pipeline: Pipeline) -> Asset:
+    """The asset standing for a pipeline's tenant logs, watched by an :class:`Auth0LogsTrigger`."""
+    trigger = Auth0LogsTrigger(
+        auth0_conn_id=pipeline.auth0_conn_id,
+        checkpoint_variable=pipeline.checkpoint_variable,
+        poll_interval=60.0 / pipeline.event_reads_per_minute,
+    )
+    return Asset(
+        name=f"{pipeline.dag_id}_tenant_logs",
+        uri=f"x-auth0-logs://{pipeline.auth0_conn_id}/{pipeline.dag_id}",
+        watchers=[AssetWatcher(name=f"{pipeline.dag_id}_watcher", trigger=trigger)],
+    )

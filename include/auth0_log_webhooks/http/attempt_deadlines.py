@@ -1,0 +1,134 @@
+"""A total deadline per request attempt: connect, headers and body together.
+
+requests' ``timeout`` bounds each socket operation, so a server sending one header line every
+half second holds a 1-second-timeout request for as long as it likes. Inside ``with Deadline(s):``
+every socket the guarded adapter (:mod:`auth0_log_webhooks.http.egress`) opens or reuses is watched, and
+when the deadline passes a watchdog thread shuts it down: the blocked read returns at once and the
+request fails; :attr:`Deadline.expired` tells the caller why. One watchdog thread per process serves
+every deadline (a heap ordered by end time), so an attempt costs no thread start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import os
+import socket
+import threading
+import time
+from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import Any
+
+_current: ContextVar[Deadline | None] = ContextVar("auth0_log_webhooks_deadline", default=None)
+
+
+class Deadline:
+    """Bound everything the guarded adapter does inside the ``with`` block to ``seconds`` in total."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._ends_at = 0.0
+        self._sockets: list[socket.socket] = []
+        self.done = False
+        self._lock = threading.Lock()
+        self._token: Token[Deadline | None] | None = None
+
+    def __enter__(self) -> Deadline:
+        self._ends_at = time.monotonic() + self.seconds
+        _WATCHDOG.add(self._ends_at, self)
+        self._token = _current.set(self)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if self._token is not None:
+            _current.reset(self._token)
+        with self._lock:
+            self.done = True
+            self._sockets.clear()
+
+    def remaining(self) -> float:
+        """Seconds left (0 once expired)."""
+        return max(0.0, self._ends_at - time.monotonic())
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock`` down when the deadline passes (at once if it has passed)."""
+        with self._lock:
+            if not self.expired:
+                self._sockets.append(sock)
+                return
+        _shutdown(sock)
+
+    def expire(self) -> None:
+        """Mark the deadline passed and shut its sockets down (the watchdog calls this; no-op once done)."""
+        with self._lock:
+            if self.done:
+                return
+            self.expired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _shutdown(sock)
+
+
+class _Watchdog:
+    """One daemon thread expiring deadlines in end-time order (restarted in a forked child)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()
+        self._pid = 0
+
+    def add(self, ends_at: float, deadline: Deadline) -> None:
+        with self._cond:
+            if self._pid != os.getpid():  # first use, or a forked child: the parent's thread is not here
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="auth0-log-webhooks-deadlines", daemon=True).start()
+            if len(self._heap) > 1024:  # drop finished deadlines now and then, so the heap stays small
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+            heapq.heappush(self._heap, (ends_at, next(self._order), deadline))
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                ends_at, _, deadline = self._heap[0]
+                wait = ends_at - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+            deadline.expire()
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # socket.socket.shutdown, not SSLSocket.shutdown: end the TCP stream under a blocked TLS read
+    # without touching the TLS object another thread is using.
+    with contextlib.suppress(OSError):  # already closed
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def watch_socket(sock: socket.socket) -> None:
+    """Put ``sock`` under the current deadline, if a ``with Deadline(...)`` block is active."""
+    deadline = _current.get()
+    if deadline is not None:
+        deadline.watch(sock)
+
+
+def bound_connect_timeout(timeout: Any) -> Any:
+    """Return a connect timeout no longer than what is left of the current deadline."""
+    deadline = _current.get()
+    if deadline is None:
+        return timeout
+    left = max(deadline.remaining(), 0.001)
+    return left if not isinstance(timeout, int | float) else min(float(timeout), left)

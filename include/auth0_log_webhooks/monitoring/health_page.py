@@ -1,0 +1,262 @@
+"""The health page: per pipeline, the checkpoint as a date, the lag, logs delivered per run over 24 hours,
+the 429 answers waited out (from Auth0 and from the webhook), dead letters waiting (with a one-click
+replay) and the last errors. Served inside the Airflow UI by
+``plugins/auth0_health.py``; this module gathers and renders, so it is tested without a web server.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from auth0_log_webhooks.delivery.dead_letters import DeadLetter
+from auth0_log_webhooks.delivery.failure_advice import REPLAY_DAG_ID, replay_config
+from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.run.variables import Variables
+from auth0_log_webhooks.wording import duration, log_id_time, plural, when
+
+WINDOW = timedelta(hours=24)
+LAST_ERRORS = 5
+
+
+@dataclass(frozen=True)
+class RunPoint:
+    """One committed run: when, how many logs it delivered, how many dead letters it kept, its 429s."""
+
+    at: datetime
+    logs: int
+    dead_letters: int
+    auth0_429: int = 0
+    webhook_429: int = 0
+
+
+@dataclass
+class PipelineHealth:
+    """What the page shows for one pipeline."""
+
+    dag_id: str
+    title: str
+    checkpoint: str | None
+    now: datetime
+    runs: list[RunPoint] = field(default_factory=list)
+    lag_at_last_commit: float | None = None
+    waiting: list[DeadLetter] = field(default_factory=list)
+
+    def checkpoint_age(self) -> float | None:
+        """Return how old the checkpoint's log is now, in seconds."""
+        moment = log_id_time(self.checkpoint)
+        return None if moment is None else max(0.0, (self.now - moment).total_seconds())
+
+    def last_errors(self) -> list[str]:
+        """Return the newest dead letters' reasons, newest first, as sentences."""
+        newest = sorted(self.waiting, key=lambda letter: letter.created_at, reverse=True)[:LAST_ERRORS]
+        return [
+            f"{_utc(letter.created_at)}: {plural(len(letter.log_ids), 'log')} kept, {letter.reason} "
+            f"(run {letter.run_id})"
+            for letter in newest
+        ]
+
+
+def _utc(iso: str) -> str:
+    """Return an ISO timestamp as ``2026-11-26 14:02:00 UTC`` (as it is, if it does not parse)."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def run_points(events: Iterable[tuple[datetime, Mapping[str, Any]]]) -> list[RunPoint]:
+    """Turn asset events (timestamp, extra) into run points, oldest first."""
+
+    def count(extra: Mapping[str, Any], key: str) -> int:
+        return int(extra.get(key) or 0)
+
+    points = [
+        RunPoint(
+            at,
+            count(extra, "logs_delivered"),
+            count(extra, "dead_letters"),
+            count(extra, "auth0_429"),
+            count(extra, "webhook_429"),
+        )
+        for at, extra in events
+    ]
+    return sorted(points, key=lambda p: p.at)
+
+
+def gather(
+    pipelines: Mapping[str, Pipeline],
+    *,
+    variables: Variables,
+    events: Callable[[Pipeline, datetime], list[tuple[datetime, Mapping[str, Any]]]],
+    dead_letters: Callable[[Pipeline], list[DeadLetter]],
+    now: datetime | None = None,
+) -> list[PipelineHealth]:
+    """Collect every pipeline's health: Variables, the last 24 hours of asset events, the dead letters."""
+    moment = now or datetime.now(UTC)
+    result = []
+    for pipeline in pipelines.values():
+        recent = events(pipeline, moment - WINDOW)
+        last = max(recent, key=lambda event: event[0])[1] if recent else {}
+        result.append(
+            PipelineHealth(
+                dag_id=pipeline.dag_id,
+                title=pipeline.title,
+                checkpoint=variables.get(pipeline.checkpoint_variable),
+                now=moment,
+                runs=run_points(recent),
+                lag_at_last_commit=last.get("lag_seconds"),
+                waiting=dead_letters(pipeline),
+            )
+        )
+    return result
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def chart(runs: Sequence[RunPoint], now: datetime, width: int = 720, height: int = 160) -> str:
+    """Return an SVG bar chart of logs delivered per run over the last 24 hours (dead letters in red)."""
+    if not runs:
+        return '<p class="empty">No run committed in the last 24 hours.</p>'
+    start, top = now - WINDOW, max(max(r.logs + r.dead_letters for r in runs), 1)
+    bars = []
+    for run in runs:
+        x = max(0.0, (run.at - start).total_seconds() / WINDOW.total_seconds()) * (width - 6)
+        h_ok, h_dead = run.logs / top * (height - 20), run.dead_letters / top * (height - 20)
+        label = html.escape(f"{run.at:%H:%M} UTC: {plural(run.logs, 'log')}, {plural(run.dead_letters, 'dead letter')}")
+        bars.append(
+            f'<g><title>{label}</title><rect x="{x:.1f}" y="{height - h_ok:.1f}" width="5" height="{h_ok:.1f}" '
+            f'fill="#2f855a"/><rect x="{x:.1f}" y="{height - h_ok - h_dead:.1f}" width="5" height="{h_dead:.1f}" '
+            'fill="#c53030"/></g>'
+        )
+    axis = (
+        f'<text x="0" y="12" font-size="11">{top:,} logs</text>'
+        f'<text x="0" y="{height + 14}" font-size="11">{start:%Y-%m-%d %H:%M} UTC</text>'
+        # anchored at its end, so the date ends at the chart's right edge whatever the font's width
+        f'<text x="{width}" y="{height + 14}" font-size="11" text-anchor="end">{now:%Y-%m-%d %H:%M} UTC</text>'
+    )
+    return (
+        f'<svg class="chart" role="img" aria-label="logs delivered per run, last 24 hours" width="{width}" '
+        f'height="{height + 18}" viewBox="0 0 {width} {height + 18}">{axis}{"".join(bars)}</svg>'
+    )
+
+
+def _stat(label: str, value: str) -> str:
+    return f'<div class="stat"><div class="label">{html.escape(label)}</div><div class="value">{value}</div></div>'
+
+
+def _age(seconds: float | None) -> str:
+    return "unknown" if seconds is None else html.escape(duration(seconds))
+
+
+def rate_limited_text(runs: Sequence[RunPoint]) -> str:
+    """Return the 429 answers of the runs: ``3 from Auth0, none from the webhook`` (``none`` when there were none)."""
+    auth0, webhook = sum(r.auth0_429 for r in runs), sum(r.webhook_429 for r in runs)
+    if not auth0 and not webhook:
+        return "none"
+
+    def part(count: int, source: str) -> str:
+        return f"{count:,} from {source}" if count else f"none from {source}"
+
+    return f"{part(auth0, 'Auth0')}, {part(webhook, 'the webhook')}"
+
+
+def section(health: PipelineHealth) -> str:
+    """Return one pipeline's section of the page."""
+    delivered = sum(r.logs for r in health.runs)
+    waiting_logs = sum(len(letter.log_ids) for letter in health.waiting)
+    stats = "".join(
+        [
+            _stat("Checkpoint", html.escape(when(health.checkpoint))),
+            _stat("Checkpoint age", _age(health.checkpoint_age())),
+            _stat("Lag at last commit", _age(health.lag_at_last_commit)),
+            _stat("Delivered, last 24 h", f"{plural(delivered, 'log')} in {plural(len(health.runs), 'run')}"),
+            _stat("429s waited out, last 24 h", html.escape(rate_limited_text(health.runs))),
+            _stat(
+                "Dead letters waiting",
+                f"{plural(len(health.waiting), 'entry', 'entries')} ({plural(waiting_logs, 'log')})",
+            ),
+        ]
+    )
+    conf = replay_config(health.dag_id, [letter.entry_id for letter in health.waiting])
+    replay = (
+        f'<p><button class="replay" data-conf="{html.escape(conf)}">Replay {plural(len(health.waiting), "dead letter")}'
+        f"</button> triggers {REPLAY_DAG_ID} with <code>{html.escape(conf)}</code></p>"
+        if health.waiting
+        else "<p>No dead letters waiting.</p>"
+    )
+    errors = "".join(f"<li>{html.escape(line)}</li>" for line in health.last_errors()) or "<li>None.</li>"
+    return (
+        f'<section id="{html.escape(health.dag_id)}"><h2>{html.escape(health.title)} '
+        f'<small>{html.escape(health.dag_id)}</small></h2><div class="stats">{stats}</div>'
+        f"<h3>Logs delivered per run, last 24 hours</h3>{chart(health.runs, health.now)}"
+        f"<h3>Dead letters</h3>{replay}<h3>Last errors</h3><ul>{errors}</ul></section>"
+    )
+
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:16px;color:#1a202c;max-width:960px}
+h2 small{font-weight:normal;color:#718096;font-size:0.7em}
+.stats{display:flex;flex-wrap:wrap;gap:12px}.stat{border:1px solid #e2e8f0;border-radius:6px;padding:8px 12px}
+.label{font-size:12px;color:#718096}.value{font-size:16px}li{overflow-wrap:anywhere}
+code{overflow-wrap:anywhere}button.replay{padding:6px 12px}
+"""
+
+SCRIPT = f"""
+for (const button of document.querySelectorAll("button.replay")) {{
+  button.addEventListener("click", async () => {{
+    const response = await fetch("/api/v2/dags/{REPLAY_DAG_ID}/dagRuns", {{
+      method: "POST", credentials: "same-origin", headers: {{"Content-Type": "application/json"}},
+      body: JSON.stringify({{logical_date: null, conf: JSON.parse(button.dataset.conf)}}),
+    }});
+    button.textContent = response.ok ? "Replay triggered" : "Replay failed: HTTP " + response.status;
+  }});
+}}
+"""
+
+
+def page(healths: Sequence[PipelineHealth], now: datetime) -> str:
+    """Return the whole health page (self-contained HTML: no external assets)."""
+    body = "".join(section(h) for h in healths) or "<p>No pipeline is defined.</p>"
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Auth0 log webhooks: health</title>'
+        f"<style>{STYLE}</style></head><body><h1>Auth0 log webhooks: health</h1>"
+        f"<p>As of {now:%Y-%m-%d %H:%M:%S} UTC.</p>{body}<script>{SCRIPT}</script></body></html>"
+    )
+
+
+def as_json(healths: Sequence[PipelineHealth]) -> list[dict[str, Any]]:
+    """Return the page's numbers as JSON (for scripts and tests)."""
+    return [
+        {
+            "dag_id": h.dag_id,
+            "checkpoint": h.checkpoint,
+            "checkpoint_time": when(h.checkpoint),
+            "checkpoint_age_seconds": h.checkpoint_age(),
+            "lag_at_last_commit_seconds": h.lag_at_last_commit,
+            "runs_24h": len(h.runs),
+            "runs": [
+                {
+                    "at": r.at.isoformat(),
+                    "logs": r.logs,
+                    "dead_letters": r.dead_letters,
+                    "auth0_429": r.auth0_429,
+                    "webhook_429": r.webhook_429,
+                }
+                for r in h.runs
+            ],
+            "logs_delivered_24h": sum(r.logs for r in h.runs),
+            "auth0_429_24h": sum(r.auth0_429 for r in h.runs),
+            "webhook_429_24h": sum(r.webhook_429 for r in h.runs),
+            "dead_letters_waiting": len(h.waiting),
+            "replay_config": json.loads(replay_config(h.dag_id, [letter.entry_id for letter in h.waiting])),
+            "last_errors": h.last_errors(),
+        }
+        for h in healths
+    ]

@@ -1,0 +1,101 @@
+"""Signals other systems read: Airflow metrics (StatsD / OpenTelemetry) and the committed run's asset event.
+
+Metrics go through Airflow's own ``Stats``, so whatever metrics backend the deployment configured
+receives them with no extra code; names start with ``auth0_log_webhooks.`` and carry a ``dag_id`` tag:
+
+* ``logs_delivered`` and ``dead_lettered`` (counters, per run),
+* ``auth0_429`` and ``webhook_429`` (counters: 429 answers the fetch and the deliveries waited out),
+* ``lag_seconds`` (gauge: how old the newest delivered log is when the run commits).
+
+The committed run's asset event carries the same counts in its extra (:func:`run_extra`), so the
+health page and the daily report read them back without a metrics backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from airflow.sdk import Asset
+
+from auth0_log_webhooks.contracts import RunSummary
+from auth0_log_webhooks.wording import log_id_time
+
+PREFIX = "auth0_log_webhooks"
+
+
+class StatsClient(Protocol):
+    """The part of Airflow's ``Stats`` used here (a recorder in tests)."""
+
+    def incr(self, stat: str, count: int | None = None, rate: float | None = None, *, tags: Any = None) -> None:
+        """Add ``count`` to a counter."""
+
+    def gauge(
+        self, stat: str, value: float, rate: float | None = None, delta: bool | None = None, *, tags: Any = None
+    ) -> None:
+        """Set a gauge."""
+
+
+def airflow_stats() -> StatsClient:
+    """Return Airflow's Stats (configured by ``[metrics]``; a no-op when metrics are off)."""
+    from airflow.sdk.observability.stats import Stats
+
+    return Stats
+
+
+def lag_seconds(checkpoint: str | None, now: datetime | None = None) -> float | None:
+    """Return how many seconds the checkpoint's log is behind ``now`` (None without a dated checkpoint)."""
+    moment = log_id_time(checkpoint)
+    if moment is None:
+        return None
+    return max(0.0, ((now or datetime.now(UTC)) - moment).total_seconds())
+
+
+def total(counts: Any) -> int:
+    """Return the sum of one count or of a mapped task's counts, as XCom gives them (None counts 0)."""
+    if isinstance(counts, int):
+        return counts
+    return sum(count for count in counts or () if isinstance(count, int))
+
+
+def run_extra(
+    summary: RunSummary, *, auth0_429: int = 0, webhook_429: int = 0, now: datetime | None = None
+) -> dict[str, Any]:
+    """Return the committed run's counts, 429 answers waited out and lag, for its asset event's extra (plain JSON)."""
+    lag, moment = lag_seconds(summary["checkpoint"], now), log_id_time(summary["checkpoint"])
+    return {
+        "logs_delivered": summary["delivered_logs"],
+        "batches": summary["batches"],
+        "dead_letters": summary["dead_letters"],
+        "checkpoint": summary["checkpoint"],
+        "checkpoint_time": moment.isoformat() if moment else None,
+        "lag_seconds": None if lag is None else round(lag, 1),
+        "auth0_429": auth0_429,
+        "webhook_429": webhook_429,
+    }
+
+
+def record_run(
+    dag_id: str, summary: RunSummary, *, stats: Callable[[], StatsClient] = airflow_stats, now: datetime | None = None
+) -> None:
+    """Emit a run's counts and the checkpoint's lag as Airflow metrics."""
+    client, tags = stats(), {"dag_id": dag_id}
+    client.incr(f"{PREFIX}.logs_delivered", summary["delivered_logs"], tags=tags)
+    client.incr(f"{PREFIX}.dead_lettered", summary["dead_letters"], tags=tags)
+    lag = lag_seconds(summary["checkpoint"], now)
+    if lag is not None:
+        client.gauge(f"{PREFIX}.lag_seconds", lag, tags=tags)
+
+
+def record_rate_limited(
+    dag_id: str, answers_429: int, *, metric: str = "auth0_429", stats: Callable[[], StatsClient] = airflow_stats
+) -> None:
+    """Count the 429 answers a task waited out (``auth0_429`` from Auth0, ``webhook_429`` from the webhook)."""
+    if answers_429:
+        stats().incr(f"{PREFIX}.{metric}", answers_429, tags={"dag_id": dag_id})
+
+
+def delivered_asset(pipeline_id: str) -> Asset:
+    """Return the asset a pipeline's committed runs update; each event's extra holds the run's counts and lag."""
+    return Asset(name=f"{pipeline_id}_delivered", uri=f"x-auth0-log-webhooks://{pipeline_id}/delivered")

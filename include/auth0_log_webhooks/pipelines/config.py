@@ -1,0 +1,172 @@
+"""A pipeline's settings: the JSON config Variable, overridable per run by trigger params.
+
+Every field has a default, so an absent Variable means "the original extension's defaults".
+Validation errors name the Variable (or param) and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from auth0_log_webhooks.log_ids import parse_start_from
+from auth0_log_webhooks.pipelines.log_types import parse_level
+from auth0_log_webhooks.pipelines.management_api import normalise_endpoints
+
+_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message names the source and the field."""
+
+
+def default_root(kind: str) -> str:
+    """Return ``file://<AIRFLOW_HOME>/auth0_log_webhooks/<kind>``, the local default of a storage URL."""
+    home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
+    return f"file://{os.path.abspath(home)}/auth0_log_webhooks/{kind}"
+
+
+class PipelineConfig(BaseModel):
+    """What to fetch, how to cut it and how to deliver it. See README "Settings"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    log_types: tuple[str, ...] = Field(default=(), description="codes to send (LOG_TYPES)")
+    log_level: int | None = Field(default=None, description="0 debug .. 4 critical, and above (LOG_LEVEL)")
+    batch_size: int = Field(default=100, ge=1, le=1000, description="logs per batch (BATCH_SIZE)")
+    send_as_batch: bool = Field(default=True, description="one POST per batch, else one per log")
+    start_from: str | None = Field(default=None, description="log id or ISO date to start from")
+    api_endpoints: tuple[str, ...] = Field(default=(), description="Management API endpoints (AUTH0_API_ENDPOINTS)")
+    endpoint_match: Literal["segment", "substring"] = "segment"
+
+    format: Literal["json_array", "json_lines"] = "json_array"
+    log_streams_envelope: bool = False
+    gzip: bool = False
+
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    backoff_initial_seconds: float = Field(default=1.0, ge=0, le=3600)
+    backoff_max_seconds: float = Field(default=60.0, ge=0, le=3600)
+    retry_after_max_seconds: float = Field(default=300.0, ge=0, le=21600)
+
+    circuit_breaker_failures: int = Field(
+        default=5, ge=1, le=10_000, description="failed messages in a row that stop the run's sending"
+    )
+    expired_checkpoint: Literal["fail", "restart_from_oldest"] = Field(
+        default="fail", description="when the checkpoint is older than the oldest log the tenant retains"
+    )
+
+    max_logs_per_run: int = Field(default=100_000, ge=1, le=10_000_000)
+    max_delivery_tasks: int = Field(default=16, ge=1, le=1024)
+    min_batches_per_task: int = Field(default=10, ge=1, le=10_000, description="fewer tasks for small runs")
+    staging_url: str | None = None
+    staging_retention_days: float = Field(default=7.0, gt=0, le=365)
+    dead_letter_url: str | None = None
+
+    @property
+    def staging_root(self) -> str:
+        """Return where batches wait between fetch and delivery (``staging_url`` or the local default)."""
+        return self.staging_url or default_root("staging")
+
+    @property
+    def dead_letter_root(self) -> str:
+        """Return where refused messages are kept (``dead_letter_url`` or the local default)."""
+        return self.dead_letter_url or default_root("dead_letters")
+
+    @field_validator("log_types", mode="before")
+    @classmethod
+    def _split_codes(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [part for part in re.split(r"[\s,]+", value) if part]
+        if isinstance(value, list | tuple):
+            bad = [code for code in value if not isinstance(code, str) or not _CODE.match(code)]
+            if bad:
+                raise ValueError(f"not log type codes: {bad!r}")
+        return value
+
+    @field_validator("api_endpoints", mode="before")
+    @classmethod
+    def _split_endpoints(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if isinstance(value, str):  # the original's comma-separated AUTH0_API_ENDPOINTS
+            value = value.split(",")
+        if isinstance(value, list | tuple) and all(isinstance(entry, str) for entry in value):
+            return normalise_endpoints(value)
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            raise ValueError("must be 0-4 or a level name, not a boolean")
+        return parse_level(value)
+
+    @field_validator("start_from", mode="before")
+    @classmethod
+    def _start_from(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be a log id or an ISO 8601 date")
+        parse_start_from(value)
+        return value.strip()
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        field = ".".join(str(loc) for loc in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{field}: {message} (got {item.get('input')!r})")
+    return "; ".join(parts)
+
+
+def parse_variable(raw: str | Mapping[str, Any] | None, name: str) -> dict[str, Any]:
+    """Parse the config Variable's JSON text into a mapping.
+
+    :raises ConfigError: if the text is not a JSON object.
+    """
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"Variable {name} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"Variable {name} must hold a JSON object, not {type(value).__name__}")
+    return value
+
+
+def resolve_config(
+    variable: Mapping[str, Any],
+    params: Mapping[str, Any] | None,
+    variable_name: str,
+) -> PipelineConfig:
+    """Merge the Variable with the run's params (params win when not None) and validate.
+
+    :raises ConfigError: naming the Variable or the params, and every bad field.
+    """
+    try:
+        base = PipelineConfig.model_validate(dict(variable))
+    except ValidationError as exc:
+        raise ConfigError(f"Variable {variable_name} is invalid: {_describe(exc)}") from None
+    overrides = {
+        key: value for key, value in (params or {}).items() if key in PipelineConfig.model_fields and value is not None
+    }
+    if not overrides:
+        return base
+    try:
+        return PipelineConfig.model_validate({**base.model_dump(), **overrides})
+    except ValidationError as exc:
+        raise ConfigError(f"Trigger params are invalid: {_describe(exc)}") from None

@@ -1,0 +1,328 @@
+"""The declarative pipelines file: ``include/pipelines.yaml``, one entry per pipeline DAG.
+
+Each entry is validated on its own, so a bad entry is reported (naming the entry and the field)
+while the others still load: ``dags/auth0_log_pipelines.py`` builds a DAG per valid entry and
+``dags/auth0_pipelines_file_check.py`` fails its import with the errors, which the Airflow UI shows
+as an import error. The environment variable ``AUTH0_LOG_WEBHOOKS_PIPELINES`` names another file.
+
+``python -m auth0_log_webhooks.pipelines.pipelines_file check [PATH]`` validates a file (exit status 1 and the
+errors if it is invalid); ``... schema`` prints the JSON Schema (kept in ``include/pipelines.schema.json``
+for editors).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.pipelines.definition import DEFAULT_POOL, Pipeline
+from auth0_log_webhooks.pipelines.pii import PiiPathError, PiiRule, parse_path
+
+ENV_VAR = "AUTH0_LOG_WEBHOOKS_PIPELINES"
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "pipelines.yaml"
+SCHEMA_PATH = DEFAULT_PATH.with_name("pipelines.schema.json")
+RESERVED_IDS = frozenset({"auth0_webhooks_replay"})
+FILTER_FIELDS = ("log_types", "log_level", "api_endpoints", "endpoint_match")
+KIND_FILTERS = {"authentication": ("log_types", "log_level"), "management": ("api_endpoints", "endpoint_match")}
+
+
+class PipelinesFileError(ValueError):
+    """The pipelines file, or entries in it, are invalid; the message names each entry and field."""
+
+
+class Filters(BaseModel):
+    """Which logs the pipeline delivers (defaults of its config Variable, which may override them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    log_types: list[str] | str | None = Field(None, description="authentication: type codes (LOG_TYPES)")
+    log_level: int | str | None = Field(None, description="authentication: 0 debug .. 4 critical (LOG_LEVEL)")
+    api_endpoints: list[str] | str | None = Field(
+        None, description="management: endpoints such as users, connections (AUTH0_API_ENDPOINTS)"
+    )
+    endpoint_match: Literal["segment", "substring"] | None = Field(
+        None, description="management: segment (default) or substring, the original's rule"
+    )
+
+
+class PiiField(BaseModel):
+    """One field to mask, hash or remove before staging."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="dotted path into the Auth0 log; * one level, ** any levels (e.g. **.email)")
+    method: Literal["mask", "hash", "remove"]
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        try:
+            parse_path(value)
+        except PiiPathError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class Pii(BaseModel):
+    """Personal data rules of a pipeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hash_key_connection: str | None = Field(
+        None, description="connection whose password is the HMAC-SHA256 key of hash rules"
+    )
+    fields: list[PiiField] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _key_for_hashes(self) -> Pii:
+        if any(f.method == "hash" for f in self.fields) and not self.hash_key_connection:
+            raise ValueError("hash_key_connection is required when a field is hashed (the key is its password)")
+        return self
+
+
+class Entry(BaseModel):
+    """One pipeline: a DAG with its own checkpoint, config Variable, staging and dead letters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(
+        pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,199}$",
+        description="the DAG id; names the checkpoint and config Variables, staging and dead letters",
+    )
+    kind: Literal["authentication", "management"]
+    title: str | None = None
+    auth0_connection: str = Field("auth0_default", min_length=1)
+    webhook_connection: str = Field(min_length=1)
+    pool: str = Field(DEFAULT_POOL, min_length=1)
+    schedule: str | None = Field("*/5 * * * *", description="cron expression; null: triggered runs only")
+    mode: Literal["cron", "event"] = Field(
+        "cron", description="event: also run within seconds of new logs (a trigger watches the tenant); cron kept"
+    )
+    event_reads_per_minute: float = Field(
+        12.0, gt=0, le=60, description="event mode: polls of the tenant a minute (Auth0 allows 100, runs included)"
+    )
+    run_deadline_minutes: float | None = Field(
+        60.0, gt=0, description="notify when a run is still not done this long after it was queued; null: never"
+    )
+    filters: Filters = Field(default_factory=Filters)
+    format: Literal["json_array", "json_lines"] | None = None
+    settings: dict[str, Any] = Field(default_factory=dict, description="defaults of the config Variable")
+    pii: Pii | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron expression (e.g. '*/5 * * * *'), or null for triggered runs")
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_IDS:
+            raise ValueError(f"{value!r} is the replay DAG's id; choose another")
+        return value
+
+    @field_validator("settings")
+    @classmethod
+    def _settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        misplaced = sorted(set(value) & {*FILTER_FIELDS, "format"})
+        if misplaced:
+            raise ValueError(f"set {', '.join(misplaced)} at the entry's filters/format, not under settings")
+        try:
+            PipelineConfig.model_validate(value)
+        except ValidationError as exc:
+            raise ValueError(_describe(exc, "settings.")) from None
+        return value
+
+    @model_validator(mode="after")
+    def _filters_fit_the_kind(self) -> Entry:
+        given = self.filters.model_dump(exclude_none=True)
+        foreign = sorted(set(given) - set(KIND_FILTERS[self.kind]))
+        if foreign:
+            raise ValueError(
+                f"filters.{foreign[0]} does not apply to a {self.kind} pipeline; its filters are "
+                f"{' and '.join(KIND_FILTERS[self.kind])}"
+            )
+        try:
+            PipelineConfig.model_validate(given)
+        except ValidationError as exc:
+            raise ValueError(_describe(exc, "filters.")) from None
+        return self
+
+    def to_pipeline(self) -> Pipeline:
+        """Return the pipeline this entry declares."""
+        settings = {**self.settings, **self.filters.model_dump(exclude_none=True)}
+        if self.format:
+            settings["format"] = self.format
+        return Pipeline(
+            dag_id=self.id,
+            title=self.title or self.id,
+            kind=self.kind,
+            auth0_conn_id=self.auth0_connection,
+            webhook_conn_id=self.webhook_connection,
+            pool=self.pool,
+            schedule=self.schedule,
+            mode=self.mode,
+            event_reads_per_minute=self.event_reads_per_minute,
+            run_deadline_minutes=self.run_deadline_minutes,
+            settings=settings,
+            pii=tuple(PiiRule(f.path, f.method) for f in self.pii.fields) if self.pii else (),
+            pii_key_conn_id=self.pii.hash_key_connection if self.pii else None,
+        )
+
+
+class PipelinesFile(BaseModel):
+    """The pipelines file: ``pipelines:``, a list of entries (used for the JSON Schema)."""
+
+    model_config = ConfigDict(extra="forbid", title="auth0-log-webhooks pipelines")
+
+    pipelines: list[Entry]
+
+
+def _describe(error: ValidationError, prefix: str = "") -> str:
+    parts = []
+    for item in error.errors():
+        where = prefix + ".".join(str(loc) for loc in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+@dataclass
+class LoadedPipelines:
+    """What a pipelines file holds: its valid pipelines by id, and one error per bad entry."""
+
+    path: Path
+    pipelines: dict[str, Pipeline] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def raise_errors(self) -> None:
+        """Raise one error listing every problem, if there is any.
+
+        :raises PipelinesFileError: naming the file, each bad entry and its field.
+        """
+        if self.errors:
+            problems = "\n".join(f"- {error}" for error in self.errors)
+            raise PipelinesFileError(
+                f"{self.path} has {len(self.errors)} invalid pipeline entr{'y' if len(self.errors) == 1 else 'ies'} "
+                f"(the other pipelines still run; fix these and the DAGs appear):\n{problems}"
+            )
+
+
+def pipelines_path() -> Path:
+    """Return the pipelines file in use: ``$AUTH0_LOG_WEBHOOKS_PIPELINES``, else ``include/pipelines.yaml``."""
+    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
+
+
+def _entry_name(index: int, raw: Any) -> str:
+    ident = raw.get("id") if isinstance(raw, Mapping) else None
+    return f"entry {index + 1}" + (f" ({ident!r})" if isinstance(ident, str) else "")
+
+
+def parse_entries(document: Any, path: Path) -> LoadedPipelines:
+    """Validate each entry of a parsed pipelines document on its own; keep the valid, report the rest."""
+    loaded = LoadedPipelines(path)
+    if not isinstance(document, Mapping) or not isinstance(document.get("pipelines"), list):
+        loaded.errors.append("the file must be a mapping with a 'pipelines' list (see include/pipelines.yaml)")
+        return loaded
+    unknown = sorted(str(key) for key in document if key != "pipelines")
+    if unknown:
+        loaded.errors.append(f"unknown top-level keys {unknown}: only 'pipelines' is read")
+    for index, raw in enumerate(document["pipelines"]):
+        name = _entry_name(index, raw)
+        try:
+            entry = Entry.model_validate(raw)
+        except ValidationError as exc:
+            loaded.errors.append(f"{name}: {_describe(exc)}")
+            continue
+        if entry.id in loaded.pipelines:
+            loaded.errors.append(
+                f"{name}: id: {entry.id!r} is already used by an earlier entry; each pipeline needs its own id "
+                "(its checkpoint, config Variable, staging and dead letters are named after it)"
+            )
+            continue
+        loaded.pipelines[entry.id] = entry.to_pipeline()
+    return loaded
+
+
+def load_pipelines(path: Path | None = None) -> LoadedPipelines:
+    """Read and validate a pipelines file (default :func:`pipelines_path`); never raise for its content."""
+    path = path or pipelines_path()
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return LoadedPipelines(path, errors=[f"cannot read the file: {exc.strerror or exc}"])
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        return LoadedPipelines(path, errors=[f"not valid YAML{where}: {problem}"])
+    return parse_entries(document, path)
+
+
+def pipeline_named(name: str) -> Pipeline:
+    """Return a valid pipeline of the pipelines file by id.
+
+    :raises ValueError: naming the known pipelines (and the file's errors, if any).
+    """
+    loaded = load_pipelines()
+    if name in loaded.pipelines:
+        return loaded.pipelines[name]
+    known = ", ".join(sorted(loaded.pipelines)) or "none"
+    errors = f"; the file's errors: {' | '.join(loaded.errors)}" if loaded.errors else ""
+    raise ValueError(f"unknown pipeline {name!r}; known: {known} (the pipelines file {loaded.path}){errors}")
+
+
+_ID = re.compile(r"[^A-Za-z0-9]")
+
+
+def schedule_env_var(dag_id: str) -> str:
+    """Return the environment variable that overrides a pipeline's schedule (``<ID>_SCHEDULE``)."""
+    return _ID.sub("_", dag_id).upper() + "_SCHEDULE"
+
+
+def mode_env_var(dag_id: str) -> str:
+    """Return the environment variable that overrides a pipeline's mode (``<ID>_MODE``)."""
+    return _ID.sub("_", dag_id).upper() + "_MODE"
+
+
+def json_schema() -> dict[str, Any]:
+    """Return the JSON Schema of the pipelines file."""
+    return PipelinesFile.model_json_schema()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``check [PATH]``: validate a file; ``schema``: print the JSON Schema."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args.pop(0) if args else "check"
+    if command == "schema":
+        print(json.dumps(json_schema(), indent=2))
+        return 0
+    if command != "check":
+        print("usage: python -m auth0_log_webhooks.pipelines.pipelines_file check [PATH] | schema", file=sys.stderr)
+        return 2
+    loaded = load_pipelines(Path(args[0]) if args else None)
+    try:
+        loaded.raise_errors()
+    except PipelinesFileError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    names = ", ".join(f"{p.dag_id} ({p.kind})" for p in loaded.pipelines.values())
+    print(f"{loaded.path}: {len(loaded.pipelines)} pipelines: {names}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Where a step runs: its DAG run, its backfill window, its settings and its staging.
+
+Inside Airflow, :func:`current_run` reads the task's context; outside Airflow (tests, benchmarks)
+a step gets a :class:`RunInfo` built by the caller and
+:class:`~auth0_log_webhooks.run.variables.InMemoryVariables`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from auth0_log_webhooks.pipelines.config import PipelineConfig, parse_variable, resolve_config
+from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.run.staging import RunStaging
+from auth0_log_webhooks.run.variables import Variables
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a step needs to know about its DAG run: its ids, a backfill's ``[start, end)`` window, and
+    the running task's try number (a fetch's try number names its staging generation)."""
+
+    dag_id: str
+    run_id: str
+    window: tuple[datetime, datetime] | None = None
+    try_number: int = 1
+
+
+def backfill_window(run_type: object, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime] | None:
+    """Return a backfill run's ``[start, end)`` window; None for every other run (they use the checkpoint).
+
+    ``run_type`` may be the Task SDK's ``DagRunType`` enum (whose ``str()`` is not its value) or a string.
+    """
+    kind = getattr(run_type, "value", run_type)
+    if kind == "backfill" and start is not None and end is not None and start < end:
+        return start, end
+    return None
+
+
+def current_run() -> tuple[RunInfo, dict[str, Any]]:
+    """Return the running task's DAG run and its params (inside an Airflow task only)."""
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    dag_run = context["dag_run"]
+    window = backfill_window(dag_run.run_type, context.get("data_interval_start"), context.get("data_interval_end"))
+    try_number = int(getattr(context.get("ti"), "try_number", None) or 1)
+    run = RunInfo(dag_id=dag_run.dag_id, run_id=dag_run.run_id, window=window, try_number=try_number)
+    return run, dict(context.get("params") or {})
+
+
+def load_config(pipeline: Pipeline, params: Mapping[str, Any] | None, variables: Variables) -> PipelineConfig:
+    """Return the run's settings: the pipelines file's, its config Variable over them, the run's params over both.
+
+    :raises ConfigError: naming the Variable (or the params) and every bad field.
+    """
+    variable = parse_variable(variables.get(pipeline.config_variable), pipeline.config_variable)
+    return resolve_config({**pipeline.settings, **variable}, params, pipeline.config_variable)
+
+
+def run_staging(pipeline: Pipeline, run: RunInfo, variables: Variables) -> RunStaging:
+    """Return the run's staging: ``<staging_url>/<dag_id>/<run>``, where its fetch leaves the plan and batches."""
+    root = load_config(pipeline, None, variables).staging_root
+    return RunStaging.for_run(root, run.dag_id, run.run_id)

@@ -1,0 +1,343 @@
+"""Batches between the fetch and delivery tasks, kept in object storage instead of XCom.
+
+The fetch cuts the logs it selects into batches (:class:`Stager`) and splits the batches into
+chunks, one per mapped delivery task (:func:`plan_chunks`). Layout under
+``<staging_url>/<dag_id>/<run>/``::
+
+    g001/batches/000000.jsonl   one batch of fetch try 1 (a generation), one log per line, as fetched
+    g001/done/000000.json       the delivery ledger: a batch's outcome, written once it is settled,
+                                naming the batch it settles (generation, count, first and last log id)
+    g001/circuit/               the run's circuit breaker (see circuit.py)
+    plan.json                   the fetch's plan: its generation; per batch its log count, first and
+                                last log_id; where reading started and stopped; the settings
+
+Each fetch attempt writes its own generation, so a delivery task of an earlier attempt that is still
+running cannot settle a batch the new attempt cut differently.
+
+Every task of a run finds this folder from its pipeline's ``staging_url`` and its run id; XCom
+carries only small chunk descriptors. The ledger is what lets a retried
+delivery task skip what it already delivered and the commit step see every task's progress, even
+of a task killed mid-run. ``staging_url`` is a local folder by default; use s3:// or gs:// when
+tasks run on several machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import orjson
+from airflow.sdk import ObjectStoragePath
+
+from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Chunk, Plan, RunSummary
+from auth0_log_webhooks.log_ids import is_log_id, log_id_of, log_time, time_of
+from auth0_log_webhooks.pipelines.filters import LogFilter
+from auth0_log_webhooks.run.log_encoding import encode_log, missing_id_error
+from auth0_log_webhooks.run.store_errors import guarded, reaching
+from auth0_log_webhooks.wording import chunk_label
+
+WINDOW_MARGIN = timedelta(minutes=5)
+"""How far past a backfill window's end reading goes: log ids and dates may disagree by a little."""
+
+
+class MalformedLogError(ValueError):
+    """Auth0 returned a log the pipeline cannot place (no log id, or out of order)."""
+
+
+class NothingStagedError(FileNotFoundError):
+    """The run's fetch has not staged a plan: it failed, was cleared, or staged elsewhere."""
+
+
+RUN_KEY_PREFIX_CHARS = 48
+
+
+def run_key(run_id: str) -> str:
+    """Return a run's folder name: a readable prefix of its id, then 16 hex of the id's SHA-256.
+
+    The digest keeps run ids that differ only in characters the prefix replaces (``:``, ``+``,
+    ``_``) apart; ``.``, ``..`` and an empty id are refused, so no run's folder is the DAG's folder.
+
+    :raises ValueError: for an empty run id, ``.`` or ``..``.
+    """
+    if run_id.strip() in ("", ".", ".."):
+        raise ValueError(f"run id {run_id!r} cannot name a staging folder; trigger the run with another run id")
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "_", run_id, flags=re.ASCII)[:RUN_KEY_PREFIX_CHARS].strip("_")
+    digest = hashlib.sha256(run_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{readable}-{digest}" if readable else digest
+
+
+@dataclass
+class Manifest:
+    """What the stager cut so far: its batches, and where reading started and stopped."""
+
+    start_cursor: str
+    end_cursor: str | None = None
+    batches: list[BatchRange] = field(default_factory=list)
+    fetched: int = 0
+    selected: int = 0
+    repaired: int = 0
+    note: str = ""
+    more_to_read: bool = False
+    """True when reading stopped at ``max_logs_per_run``: the tenant had more after ``end_cursor``."""
+
+
+class RunStaging:
+    """The staged batches, manifest and delivery ledger of one DAG run, in one generation (fetch attempt)."""
+
+    def __init__(self, path: ObjectStoragePath, generation: int = 1) -> None:
+        self.path = path
+        self.generation = generation
+
+    def with_generation(self, generation: int) -> RunStaging:
+        """Return the same run's staging, in the folder of fetch attempt ``generation``."""
+        return RunStaging(self.path, generation)
+
+    @property
+    def generation_path(self) -> ObjectStoragePath:
+        """Return the folder of this generation's batches and ledger."""
+        return self.path / f"g{self.generation:03d}"
+
+    @property
+    def store_path(self) -> ObjectStoragePath:
+        """The run's folder; a store error names it (see :mod:`auth0_log_webhooks.run.store_errors`)."""
+        return self.path
+
+    @classmethod
+    def for_run(cls, root: str, dag_id: str, run_id: str) -> RunStaging:
+        """Return the staging of run ``run_id`` of ``dag_id`` under ``root``."""
+        return cls(ObjectStoragePath(root.rstrip("/")) / dag_id / run_key(run_id))
+
+    @classmethod
+    def at(cls, path: str) -> RunStaging:
+        """Reopen a run's staging from its path (as passed through XCom)."""
+        return cls(ObjectStoragePath(path))
+
+    def _batch(self, index: int) -> ObjectStoragePath:
+        return self.generation_path / "batches" / f"{index:06d}.jsonl"
+
+    def _marker(self, index: int) -> ObjectStoragePath:
+        return self.generation_path / "done" / f"{index:06d}.json"
+
+    @guarded("staging_url")
+    def reset(self) -> None:
+        """Remove what earlier tries of the fetch left, and create this generation's folders."""
+        if self.path.exists():
+            self.path.rmdir(recursive=True)
+        (self.generation_path / "batches").mkdir(parents=True, exist_ok=True)
+        (self.generation_path / "done").mkdir(parents=True, exist_ok=True)
+
+    @guarded("staging_url")
+    def write_batch(self, index: int, logs: list[Mapping[str, Any]]) -> int:
+        """Stage one batch; return how many of its logs had text repaired (see :func:`intake.encode_log`)."""
+        lines = [encode_log(log) for log in logs]
+        self._batch(index).write_bytes(b"".join(line + b"\n" for line, _ in lines))
+        return sum(1 for _, repaired in lines if repaired)
+
+    @guarded("staging_url")
+    def read_batch(self, index: int) -> list[dict[str, Any]]:
+        """Load one staged batch."""
+        return [orjson.loads(line) for line in self._batch(index).read_bytes().splitlines() if line]
+
+    @guarded("staging_url")
+    def write_plan(self, plan: Plan) -> None:
+        """Record what the fetch staged (written last, once every batch is in place)."""
+        (self.path / "plan.json").write_bytes(json.dumps(plan).encode())
+
+    @guarded("staging_url")
+    def read_plan(self) -> Plan:
+        """Load the fetch's plan.
+
+        :raises NothingStagedError: naming the folder, if no fetch has staged this run here.
+        """
+        path = self.path / "plan.json"
+        if not path.exists():
+            raise NothingStagedError(
+                f"No plan in {self.path}: the run's fetch did not stage it (it failed, or staging_url changed "
+                "during the run). Clear the run's fetch task to read the logs again."
+            )
+        return cast(Plan, json.loads(path.read_bytes()))
+
+    @guarded("staging_url")
+    def mark(self, index: int, outcome: BatchOutcome) -> None:
+        """Record a batch's settled outcome in the ledger."""
+        self._marker(index).write_bytes(json.dumps(outcome).encode())
+
+    @guarded("staging_url")
+    def outcome(self, index: int) -> BatchOutcome | None:
+        """Return a batch's recorded outcome, or None if it is not settled."""
+        marker = self._marker(index)
+        return cast(BatchOutcome, json.loads(marker.read_bytes())) if marker.exists() else None
+
+    @guarded("staging_url")
+    def outcomes(self) -> dict[int, BatchOutcome]:
+        """Return every settled batch's outcome by index (as written; see :func:`settlement.matching`)."""
+        done = self.generation_path / "done"
+        if not done.exists():
+            return {}
+        return {
+            int(p.stem): cast(BatchOutcome, json.loads(p.read_bytes())) for p in done.iterdir() if p.suffix == ".json"
+        }
+
+    def write_committed(self, summary: RunSummary, dead_letters: list[str]) -> None:
+        """Record a successful commit and drop the staged batches; the plan and summary stay until pruned."""
+        (self.path / "committed.json").write_bytes(
+            json.dumps({"summary": summary, "dead_letters": dead_letters}).encode()
+        )
+        for entry in self.path.iterdir():
+            if entry.name.startswith("g") and entry.is_dir():
+                entry.rmdir(recursive=True)
+
+    def read_committed(self) -> tuple[RunSummary, list[str]] | None:
+        """Return the summary and dead-letter entries of the run's commit if it already succeeded, else None."""
+        path = self.path / "committed.json"
+        if not path.exists():
+            return None
+        record = json.loads(path.read_bytes())
+        return cast(RunSummary, record["summary"]), list(record["dead_letters"])
+
+    @guarded("staging_url")
+    def remove(self) -> None:
+        """Delete the run's staging."""
+        if self.path.exists():
+            self.path.rmdir(recursive=True)
+
+
+def prune(root: str, dag_id: str, older_than: timedelta, *, now: datetime | None = None) -> int:
+    """Remove staging left by runs of ``dag_id`` fetched more than ``older_than`` ago; return how many.
+
+    A successful run removes its own staging; a failed one keeps it so its tasks can be cleared
+    and rerun. The next runs deliver the same logs from the checkpoint, so old staging is garbage.
+    """
+    folder = ObjectStoragePath(root.rstrip("/")) / dag_id
+    with reaching(folder, "staging_url"):
+        return _prune(folder, (now or datetime.now(UTC)) - older_than)
+
+
+def _prune(folder: ObjectStoragePath, cutoff: datetime) -> int:
+    if not folder.exists():
+        return 0
+    removed = 0
+    for run in folder.iterdir():
+        plan = run / "plan.json"
+        if not plan.exists():
+            continue
+        created = json.loads(plan.read_bytes()).get("created_at")
+        if created and datetime.fromisoformat(created) < cutoff:
+            run.rmdir(recursive=True)
+            removed += 1
+    return removed
+
+
+# -- cutting batches ---------------------------------------------------------------------------
+
+
+def _checked(pages: Iterable[list[Any]], start: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(log_id, log)`` in order, refusing a log without a log id or out of log id order."""
+    previous = start
+    for page in pages:
+        for item in page:
+            try:
+                log_id = log_id_of(item) if isinstance(item, dict) else ""
+            except ValueError:
+                log_id = ""
+            if not is_log_id(log_id):
+                raise MalformedLogError(missing_id_error(item, previous, page))
+            if log_id <= previous:
+                raise MalformedLogError(f"Auth0 returned log {log_id} out of order, after {previous}")
+            previous = log_id
+            yield log_id, item
+
+
+@dataclass
+class Stager:
+    """Select logs and cut them into staged batches, holding one batch in memory at a time."""
+
+    staging: RunStaging
+    accept: LogFilter
+    transform: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    batch_size: int
+    max_logs: int
+    window: tuple[datetime, datetime] | None = None
+    one_off: bool = False
+
+    def run(self, pages: Iterable[list[Any]], start: str) -> Manifest:
+        """Consume pages, stage the selected logs batch by batch, and return what was cut."""
+        manifest = Manifest(start_cursor=start, end_cursor=None)
+        batch: list[tuple[str, Mapping[str, Any]]] = []
+        for log_id, item in _checked(pages, start):
+            if self._past_window(log_id):
+                break
+            manifest.fetched += 1
+            manifest.end_cursor = log_id
+            if self._in_window(item) and self.accept.accepts(item):
+                batch.append((log_id, self.transform(item)))
+                if len(batch) == self.batch_size:
+                    self._flush(manifest, batch)
+                    batch = []
+            # Past the cap, stop on a batch boundary so the next run cuts the same batches (same
+            # webhook-ids); when selected logs are rare, stop anyway after a bounded overshoot. A
+            # backfill window has no next run: it is read whole (one batch in memory at a time).
+            if self._capped(manifest.fetched, bool(batch)):
+                manifest.note = self._cap_note(log_id)
+                manifest.more_to_read = True
+                break
+        self._flush(manifest, batch)
+        return manifest
+
+    def _capped(self, fetched: int, batch_open: bool) -> bool:
+        if self.window is not None:
+            return False
+        return fetched >= self.max_logs and (not batch_open or fetched >= 2 * self.max_logs)
+
+    def _cap_note(self, last: str) -> str:
+        if self.one_off:
+            return (
+                f"stopped after max_logs_per_run={self.max_logs} at {last}; this one-off run does not commit, "
+                f"so no run continues from there: trigger another with start_from {last} to read on"
+            )
+        return f"stopped after max_logs_per_run={self.max_logs}; the next run continues after {last}"
+
+    def _flush(self, manifest: Manifest, batch: list[tuple[str, Mapping[str, Any]]]) -> None:
+        if not batch:
+            return
+        manifest.repaired += self.staging.write_batch(len(manifest.batches), [item for _, item in batch])
+        manifest.batches.append(BatchRange(count=len(batch), first=batch[0][0], last=batch[-1][0]))
+        manifest.selected += len(batch)
+
+    def _in_window(self, item: Mapping[str, Any]) -> bool:
+        if self.window is None:
+            return True
+        start, end = self.window
+        return start <= log_time(item) < end
+
+    def _past_window(self, log_id: str) -> bool:
+        return self.window is not None and time_of(log_id) > self.window[1] + WINDOW_MARGIN
+
+
+# -- splitting batches among delivery tasks ----------------------------------------------------
+
+
+def chunk_ranges(count: int, max_parts: int) -> Iterator[tuple[int, int]]:
+    """Split ``count`` items into at most ``max_parts`` contiguous, near-equal ``[start, stop)`` ranges."""
+    parts = min(count, max_parts)
+    for i in range(parts):
+        yield count * i // parts, count * (i + 1) // parts
+
+
+def plan_chunks(
+    batches: list[BatchRange], max_tasks: int, min_batches_per_task: int = 1, *, generation: int = 1
+) -> list[Chunk]:
+    """Return one chunk of contiguous batches per delivery task: at most ``max_tasks``, and no more
+    than one per ``min_batches_per_task`` batches (a task costs Airflow seconds; a batch, milliseconds);
+    each names the ``generation`` (fetch attempt) whose batches it carries."""
+    tasks = min(max_tasks, -(-len(batches) // max(1, min_batches_per_task)))
+    chunks = []
+    for number, (start, stop) in enumerate(chunk_ranges(len(batches), tasks)):
+        label = chunk_label(start, stop, batches[start:stop])
+        chunks.append(Chunk(chunk=number, start=start, stop=stop, label=label, generation=generation))
+    return chunks

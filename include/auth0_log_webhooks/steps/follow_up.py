@@ -1,0 +1,68 @@
+"""Backlogs drain without waiting for ticks: a run that stopped at ``max_logs_per_run`` starts the next.
+
+When a run's commit moved the checkpoint and reading had stopped at ``max_logs_per_run`` with more
+logs waiting, the commit task asks Airflow for another run of the same DAG at once (the way
+``TriggerDagRunOperator`` does, through the Task SDK: no metadata-DB access, no extra task). With
+``max_active_runs=1`` the new run starts as soon as this one ends, and so on until a run reads less
+than the cap. It works the same in cron and event mode. A run that failed (undelivered batches,
+dead letters) does not drain: it fails loudly and the next tick retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from auth0_log_webhooks.contracts import RunSummary
+from auth0_log_webhooks.run.context import RunInfo
+
+log = logging.getLogger(__name__)
+
+RUN_ID_PREFIX = "drain__"
+CARRIED_PARAMS = ("log_types", "log_level", "batch_size", "send_as_batch", "format", "max_logs_per_run")
+"""Per-run overrides a follow-up keeps; ``start_from`` is not one (the follow-up reads on from the checkpoint)."""
+
+
+def follow_up_conf(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The params of the run that drains on: this run's overrides, without ``start_from``."""
+    return {name: params[name] for name in CARRIED_PARAMS if params.get(name) is not None}
+
+
+def follow_up_run_id(now: datetime | None = None) -> str:
+    """A run id that says why the run exists, unique to the microsecond."""
+    return f"{RUN_ID_PREFIX}{(now or datetime.now(UTC)).isoformat()}"
+
+
+def needs_follow_up(summary: RunSummary) -> bool:
+    """Whether the run stopped at its cap with more logs waiting after the committed checkpoint."""
+    return summary["more_to_read"]
+
+
+def follow_up(run: RunInfo, summary: RunSummary, params: Mapping[str, Any]) -> Exception:
+    """The exception that makes the running task trigger the next run of its DAG (raise it after success)."""
+    from airflow.sdk.exceptions import DagRunTriggerException
+
+    run_id = follow_up_run_id()
+    log.info(
+        "Run %s stopped at max_logs_per_run with more logs after checkpoint %s; starting run %s now "
+        "instead of waiting for the next tick.",
+        run.run_id,
+        summary["checkpoint"],
+        run_id,
+    )
+    return DagRunTriggerException(
+        trigger_dag_id=run.dag_id,
+        dag_run_id=run_id,
+        conf=follow_up_conf(params),
+        logical_date=None,
+        reset_dag_run=False,
+        skip_when_already_exists=True,
+        wait_for_completion=False,
+        allowed_states=["success"],
+        failed_states=["failed"],
+        poke_interval=60,
+        deferrable=False,
+        note=f"Drains the backlog left by {run.run_id} (it stopped at max_logs_per_run).",
+    )

@@ -1,0 +1,193 @@
+"""The alarms and daily report DAGs: measure lag and retention margin, notify on changes; report daily.
+
+The state of the alarms is the JSON Variable ``auth0_log_webhooks_alarm_state``, written after the
+notices are sent, so a notice that could not be sent is tried again at the next check.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, task
+
+from auth0_log_webhooks.monitoring.alarms import STATE_VARIABLE, Measurement, Notice, evaluate
+from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.run.variables import AirflowVariables, Variables
+from auth0_log_webhooks.wording import duration, log_id_time, plural, when
+
+log = logging.getLogger(__name__)
+
+START_DATE = datetime(2026, 1, 1)
+
+
+def newest_log_id(pipeline: Pipeline) -> str | None:
+    """Return the id of the tenant's newest log that is not this check's own traffic (one search request).
+
+    Getting a token writes a ``seccft`` log with the pipeline's client id: counting it, a caught-up
+    pipeline would always look behind by the time since its last run.
+    """
+    from auth0_log_webhooks.event_mode.new_logs import foreign_logs
+    from auth0_log_webhooks.hooks.auth0 import Auth0Hook
+    from auth0_log_webhooks.log_ids import log_id_of
+
+    hook = Auth0Hook(pipeline.auth0_conn_id)
+    newest = foreign_logs(hook.newest_logs(), hook.client_id)
+    return log_id_of(newest[0]) if newest else None
+
+
+def check_alarms(
+    pipelines: Mapping[str, Pipeline],
+    *,
+    variables: Variables | None = None,
+    newest: Callable[[Pipeline], str | None] = newest_log_id,
+    send: Callable[[str, Mapping[str, object]], bool] | None = None,
+    now: datetime | None = None,
+) -> list[Notice]:
+    """Measure every pipeline, send the notices of alarms that changed, and save the new state.
+
+    :return: the notices sent.
+    :raises RuntimeError: if a notice could not be sent (the state is not saved: the next check retries).
+    """
+    from auth0_log_webhooks.monitoring import notices
+
+    variables = variables or AirflowVariables()
+    send = send or notices.send
+    settings = notices.load_settings(variables)
+    moment = now or datetime.now(UTC)
+    measurements = [
+        Measurement(p.dag_id, variables.get(p.checkpoint_variable), newest(p), moment) for p in pipelines.values()
+    ]
+    state = json.loads(variables.get(STATE_VARIABLE) or "{}")
+    new_state, changed = evaluate(state, measurements, settings)
+    for m in measurements:
+        log.info("%s: checkpoint %s, newest log %s", m.pipeline, m.checkpoint, m.newest)
+    unsent = [n for n in changed if not send(settings.conn_id, _payload(n))]
+    if unsent:
+        raise RuntimeError(
+            f"{len(unsent)} alarm notices could not be sent to connection {settings.conn_id} "
+            f"({'; '.join(n.text for n in unsent)}); the next check sends them again"
+        )
+    variables.set(STATE_VARIABLE, json.dumps(new_state, sort_keys=True))
+    return changed
+
+
+def _payload(notice: Notice) -> dict[str, object]:
+    return {
+        "event": f"{notice.alarm}_alarm" if notice.firing else f"{notice.alarm}_alarm_cleared",
+        "text": notice.text,
+        "dag_id": notice.pipeline,
+        "firing": notice.firing,
+    }
+
+
+def _watch_dag(dag_id: str, schedule: str, doc_md: str | None, *, retries: int) -> DAG:
+    """Return a watch DAG's frame: one run at a time, no catch-up, tagged alarms."""
+    return DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=["auth0", "webhooks", "alarms"],
+        doc_md=doc_md,
+        default_args={"owner": "auth0-log-webhooks", "retries": retries, "retry_delay": timedelta(minutes=5)},
+    )
+
+
+def alarms_dag(
+    pipelines: Mapping[str, Pipeline], *, dag_id: str, schedule: str = "*/5 * * * *", doc_md: str | None = None
+) -> DAG:
+    """Return the DAG that checks the lag and retention alarms of ``pipelines``."""
+    with _watch_dag(dag_id, schedule, doc_md, retries=0) as dag:
+
+        @task(execution_timeout=timedelta(minutes=5))
+        def check() -> int:
+            """Measure lag and retention margin; notify when an alarm fires or clears."""
+            return len(check_alarms(pipelines))
+
+        check()
+    return dag
+
+
+def daily_text(
+    pipeline: Pipeline,
+    runs: list[tuple[datetime, Mapping[str, Any]]],
+    checkpoint: str | None,
+    waiting: int,
+    now: datetime,
+) -> str:
+    """Return one pipeline's daily report: logs delivered in 24 hours, dead letters, the checkpoint and its age."""
+    delivered = sum(int(extra.get("logs_delivered") or 0) for _, extra in runs)
+    kept = sum(int(extra.get("dead_letters") or 0) for _, extra in runs)
+    moment = log_id_time(checkpoint)
+    age = f", {duration((now - moment).total_seconds())} ago" if moment else ""
+    return (
+        f"{pipeline.dag_id}, last 24 hours: {plural(delivered, 'log')} delivered "
+        f"in {plural(len(runs), 'successful run')}, "
+        f"{plural(kept, 'dead letter')} kept; {plural(waiting, 'dead letter')} waiting for replay. "
+        f"Checkpoint at {when(checkpoint)}{age}."
+    )
+
+
+def send_daily_report(
+    pipelines: Mapping[str, Pipeline],
+    events: Callable[[Pipeline], list[tuple[datetime, Mapping[str, Any]]]],
+    *,
+    variables: Variables | None = None,
+    send: Callable[[str, Mapping[str, object]], bool] | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Send the daily report of every pipeline as one notice; return its text.
+
+    :raises RuntimeError: if the notice could not be sent.
+    """
+    from auth0_log_webhooks.monitoring import notices
+    from auth0_log_webhooks.steps.replay import store_for
+
+    variables = variables or AirflowVariables()
+    moment = now or datetime.now(UTC)
+    lines = [
+        daily_text(
+            p,
+            [event for event in events(p) if event[0] >= moment - timedelta(hours=24)],
+            variables.get(p.checkpoint_variable),
+            sum(1 for _ in store_for(p, variables).entries(p.dag_id)),
+            moment,
+        )
+        for p in pipelines.values()
+    ]
+    text = "\n".join(lines)
+    conn_id = notices.load_settings(variables).conn_id
+    if not (send or notices.send)(conn_id, {"event": "daily_report", "text": text}):
+        raise RuntimeError(f"The daily report could not be sent to connection {conn_id}: {text}")
+    return text
+
+
+def report_dag(
+    pipelines: Mapping[str, Pipeline], *, dag_id: str, schedule: str = "0 7 * * *", doc_md: str | None = None
+) -> DAG:
+    """Return the DAG that sends the daily report (the original's daily Slack report)."""
+    from auth0_log_webhooks.monitoring.metrics import delivered_asset
+
+    assets = {p.dag_id: delivered_asset(p.dag_id) for p in pipelines.values()}
+    with _watch_dag(dag_id, schedule, doc_md, retries=1) as dag:
+
+        @task(inlets=list(assets.values()))
+        def report() -> str:
+            """Send the last 24 hours of each pipeline to the alerts webhook."""
+            from airflow.sdk import get_current_context
+
+            inlet_events = get_current_context()["inlet_events"]
+            since = (datetime.now(UTC) - timedelta(hours=24)).isoformat()
+
+            def events(p: Pipeline) -> list[tuple[datetime, Mapping[str, Any]]]:
+                return [(e.timestamp, e.extra or {}) for e in inlet_events[assets[p.dag_id]].after(since)]
+
+            return send_daily_report(pipelines, events)
+
+        report()
+    return dag

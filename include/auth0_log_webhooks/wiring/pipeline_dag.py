@@ -1,0 +1,142 @@
+"""Build the DAGs: a pipeline's (fetch, deliver mapped in its pool, commit) and the replay DAG.
+
+Kept here rather than in ``dags/`` so each DAG file is a few lines and a new pipeline is a new
+:class:`~auth0_log_webhooks.pipelines.definition.Pipeline` entry. The tasks are thin: each reads its run from
+the Airflow context and calls one step of :mod:`auth0_log_webhooks.steps`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, get_current_context, task
+from airflow.sdk.bases.timetable import BaseTimetable
+from airflow.sdk.definitions.timetables.assets import AssetOrTimeSchedule
+
+from auth0_log_webhooks.contracts import Chunk, DeliveryReport, RunSummary
+from auth0_log_webhooks.monitoring import metrics
+from auth0_log_webhooks.monitoring.notices import WebhookNotifier
+from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.run.context import current_run
+from auth0_log_webhooks.steps import commit as commit_step
+from auth0_log_webhooks.steps import deliver as deliver_step
+from auth0_log_webhooks.steps import fetch as fetch_step
+from auth0_log_webhooks.steps import follow_up
+from auth0_log_webhooks.wiring import trigger_form
+from auth0_log_webhooks.wiring.run_deadlines import run_deadline
+
+START_DATE = datetime(2026, 1, 1)
+ANSWERS_429 = "answers_429"  # the XCom key of the 429 answers fetch and each delivery waited out
+DEFAULT_ARGS: dict[str, Any] = {"owner": "auth0-log-webhooks", "retries": 2, "retry_delay": timedelta(seconds=30)}
+
+
+def _label_map_index(key: str, label: str) -> None:
+    """Give the running mapped task the label its ``map_index_template`` renders."""
+    get_current_context()[key] = label  # type: ignore[literal-required]
+
+
+MODES = ("cron", "event")
+
+
+def pipeline_timetable(
+    pipeline: Pipeline, schedule: str | None = None, mode: str | None = None
+) -> BaseTimetable | Asset | None:
+    """The cron schedule (None: triggered runs only); in event mode, that schedule *or* an event
+    from the tenant-logs watcher (the watcher alone when there is no schedule).
+
+    :raises ValueError: if ``mode`` is neither ``cron`` nor ``event``.
+    """
+    expression = schedule or pipeline.schedule
+    cron = CronDataIntervalTimetable(expression, timezone="UTC") if expression else None
+    mode = mode or pipeline.mode
+    if mode not in MODES:
+        raise ValueError(f"Pipeline {pipeline.dag_id}: mode {mode!r} is neither 'cron' nor 'event'")
+    if mode == "cron":
+        return cron
+    from auth0_log_webhooks.event_mode.trigger import tenant_logs_asset
+
+    asset = tenant_logs_asset(pipeline)
+    return AssetOrTimeSchedule(timetable=cron, assets=asset) if cron else asset
+
+
+def pipeline_dag(
+    pipeline: Pipeline, *, schedule: str | None = None, mode: str | None = None, doc_md: str | None = None
+) -> DAG:
+    """Return the DAG of ``pipeline``; ``schedule`` and ``mode`` override the pipeline's."""
+    with DAG(
+        dag_id=pipeline.dag_id,
+        # Runs cover the period between two ticks. Scheduled and manual runs read since the
+        # checkpoint; backfill runs deliver exactly the logs dated in their [start, end) and leave
+        # the checkpoint alone, so a backfill over any range tiles it without gaps.
+        # In event mode runs also start when the tenant has new logs (AssetOrTimeSchedule): the cron
+        # expression stays as a safety net. Asset-triggered runs read since the checkpoint too.
+        schedule=pipeline_timetable(pipeline, schedule, mode),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        # A management pipeline delivers sapi/fapi only: its type and level filters are not offered.
+        params={
+            k: v
+            for k, v in trigger_form.trigger_params().items()
+            if pipeline.kind != "management" or not k.startswith("log_")
+        },
+        tags=["auth0", "webhooks", pipeline.kind],
+        doc_md=doc_md,
+        default_args=DEFAULT_ARGS,
+        # A run still not done run_deadline_minutes after it was queued: one notice (run_deadlines.py).
+        deadline=run_deadline(pipeline),
+    ) as dag:
+
+        @task(execution_timeout=timedelta(hours=2), on_failure_callback=WebhookNotifier())
+        def fetch() -> list[Chunk]:
+            """Read, select and stage the logs since the checkpoint; plan one chunk per delivery task."""
+            from auth0_log_webhooks.hooks.auth0 import Auth0Hook
+
+            run, params = current_run()
+            hook = Auth0Hook(pipeline.auth0_conn_id)
+            chunks = fetch_step.fetch_logs(pipeline, run, params, hook=hook)
+            get_current_context()["ti"].xcom_push(key=ANSWERS_429, value=hook.waits.rate_limited)
+            return chunks
+
+        @task(pool=pipeline.pool, map_index_template="{{ delivery_label }}", execution_timeout=timedelta(hours=2))
+        def deliver(chunk: Chunk) -> DeliveryReport:
+            """POST one chunk's batches to the webhook, one request at a time."""
+            _label_map_index("delivery_label", chunk["label"])
+            run, _ = current_run()
+            report = deliver_step.deliver_chunk(pipeline, run, chunk)
+            get_current_context()["ti"].xcom_push(key=ANSWERS_429, value=report["answers_429"])  # kept if red next
+            deliver_step.fail_if_chunk_kept_dead_letters(pipeline, run, chunk)  # settled, then red: no retry
+            return report
+
+        # all_done: commit runs after failed deliveries (to keep what is settled) and after a skipped
+        # deliver (nothing was selected: the checkpoint still moves past the logs that were read). After
+        # a failed fetch it fails too (nothing staged), so the run is never green when nothing was read.
+        delivered = metrics.delivered_asset(pipeline.dag_id)
+
+        # commit fails whenever the run left something behind: one failure notice per run, with its advice
+        @task(
+            trigger_rule="all_done",
+            retries=0,
+            outlets=[delivered],
+            on_failure_callback=WebhookNotifier(),
+            on_success_callback=WebhookNotifier("success"),
+        )
+        def commit() -> RunSummary:
+            """Advance the checkpoint past what is delivered or kept; fail if anything is left."""
+            run, params = current_run()
+            summary = commit_step.commit_checkpoint(pipeline, run)
+            ti = get_current_context()["ti"]
+            get_current_context()["outlet_events"][delivered].extra = metrics.run_extra(
+                summary,
+                auth0_429=metrics.total(ti.xcom_pull(task_ids="fetch", key=ANSWERS_429)),
+                webhook_429=metrics.total(ti.xcom_pull(task_ids="deliver", key=ANSWERS_429)),
+            )
+            if follow_up.needs_follow_up(summary):
+                get_current_context()["ti"].xcom_push(key="return_value", value=summary)
+                raise follow_up.follow_up(run, summary, params)
+            return summary
+
+        chunks = fetch()
+        [chunks, deliver.expand(chunk=chunks)] >> commit()
+    return dag

@@ -1,0 +1,107 @@
+"""The run deadline: an Airflow deadline alert that notifies when a pipeline run is still not done N
+minutes after it was queued.
+
+A run stuck retrying a webhook that does not answer holds the checkpoint back and, with one active
+run per pipeline, every run after it. The scheduler watches the deadline (``DAGRUN_QUEUED_AT`` plus
+the pipeline's ``run_deadline_minutes``); when it passes with the run unfinished, the triggerer calls
+:func:`notify_overdue`, which sends one notice to the alerts connection, as the failure notices go.
+A run that succeeds before its deadline sends nothing (Airflow drops the deadline). Airflow keeps the
+deadline of a run that failed and calls the callback when it passes; that run's failure notice has
+already said why, so the callback sends nothing for it either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+# airflow.sdk exports these too, but its type stub (__init__.pyi) does not list them yet.
+from airflow.sdk.definitions.callback import AsyncCallback
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
+
+from auth0_log_webhooks.pipelines.definition import Pipeline
+
+log = logging.getLogger(__name__)
+
+EVENT = "run_deadline_missed"
+ENDED = ("success", "failed")
+
+
+def run_deadline(pipeline: Pipeline) -> DeadlineAlert | None:
+    """Return the pipeline's run deadline alert, or None when its ``run_deadline_minutes`` is None (off)."""
+    minutes = pipeline.run_deadline_minutes
+    if minutes is None:
+        return None
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=timedelta(minutes=minutes),
+        callback=AsyncCallback(notify_overdue, kwargs={"minutes": minutes}),
+        name=f"{pipeline.dag_id} run not done {minutes:g} min after it was queued",
+    )
+
+
+def _utc(value: Any) -> str:
+    """Return an ISO timestamp (or datetime) as ``2026-11-26 14:02:11 UTC``; ``unknown`` if there is none."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "unknown"
+
+
+def overdue_text(context: Mapping[str, Any], minutes: float) -> str:
+    """Return the notice for a missed run deadline, from the context the scheduler gives deadline callbacks."""
+    run = context.get("dag_run") or {}
+    dag_id = run.get("dag_id", "?")
+    run_id = run.get("dag_run_id") or run.get("run_id") or "?"
+    state = run.get("state") or "unfinished"
+    return (
+        f"Run deadline missed: {dag_id} run {run_id} was queued at {_utc(run.get('queued_at'))} and is still "
+        f"{state} {minutes:g} min later. Until it ends, the checkpoint stays where it is and no other run of "
+        f"{dag_id} starts. Open the run: a deliver task that keeps retrying says in its log what the webhook "
+        "answers; a stuck fetch says what the tenant answers."
+    )
+
+
+def send_overdue(context: Mapping[str, Any], minutes: float) -> bool:
+    """Send the notice to the alerts connection; return whether the receiver took it (never raises)."""
+    from auth0_log_webhooks.monitoring import notices
+
+    try:
+        settings = notices.load_settings()
+    except ValueError as exc:
+        log.warning("%s; run deadline notice not sent", exc)
+        return False
+    run = context.get("dag_run") or {}
+    if run.get("state") in ENDED:
+        log.info(
+            "%s run %s ended (%s) before its deadline passed: no run deadline notice (a failure has its own)",
+            run.get("dag_id"),
+            run.get("dag_run_id"),
+            run.get("state"),
+        )
+        return False
+    return notices.send(
+        settings.conn_id,
+        {
+            "event": EVENT,
+            "text": overdue_text(context, minutes),
+            "dag_id": run.get("dag_id"),
+            "run_id": run.get("dag_run_id") or run.get("run_id"),
+        },
+    )
+
+
+async def notify_overdue(minutes: float, context: Mapping[str, Any] | None = None) -> bool:
+    """The deadline's callback (runs in the triggerer): send the notice from a worker thread.
+
+    The hook's connection and Variable lookups are blocking; off the event loop they go through the
+    triggerer's bridge and the loop keeps serving other triggers.
+    """
+    return await asyncio.to_thread(send_overdue, context or {}, minutes)

@@ -1,0 +1,78 @@
+"""The trigger form: the per-run params "Trigger DAG w/ config" offers, with the titles and help it shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import Param
+
+
+def trigger_params() -> dict[str, Param]:
+    """Return the per-run overrides "Trigger DAG w/ config" offers; each left empty keeps the config Variable's value.
+
+    Titles and descriptions are what the trigger form shows; a choice's empty option is labelled with
+    what it means (``values_display``), so the form never offers a bare "null".
+    """
+    config = "the config Variable's value"
+
+    def optional(kind: str, title: str, description: str, **schema: Any) -> Param:
+        return Param(None, type=["null", kind], title=title, description=description, **schema)
+
+    return {
+        "start_from": optional(
+            "string",
+            "Start from",
+            "A log id or an ISO date (2026-11-01 or 2026-11-01T12:00:00Z) to read from in this run. "
+            "Empty: after the checkpoint (the last log delivered).",
+        ),
+        "log_types": optional(
+            "string",
+            "Log types",
+            f"Comma-separated log type codes to deliver, e.g. s,f,fp (LOG_TYPES). Empty: {config} "
+            "(by default every type but the Management API's sapi and fapi).",
+        ),
+        "log_level": optional(
+            "integer",
+            "Minimum log level",
+            f"Deliver logs of this level and above: 0 debug, 1 info, 2 warning, 3 error, 4 critical "
+            f"(LOG_LEVEL). Empty: {config} (by default no level filter).",
+            minimum=0,
+            maximum=4,
+        ),
+        "batch_size": optional(
+            "integer",
+            "Batch size",
+            f"Logs per batch, 1-1000 (BATCH_SIZE). Empty: {config} (default 100).",
+            minimum=1,
+            maximum=1000,
+        ),
+        "send_as_batch": optional(
+            "string",
+            "Send as batch",
+            f"One request per batch, or one per log (SEND_AS_BATCH). Empty: {config} (default: per batch).",
+            enum=[None, "true", "false"],
+            values_display={
+                None: "As configured (default: one request per batch)",
+                "true": "One request per batch",
+                "false": "One request per log",
+            },
+        ),
+        "format": optional(
+            "string",
+            "Body format",
+            f"A JSON array per request, or one JSON object per line (application/x-ndjson). Empty: {config} "
+            "(default: JSON array).",
+            enum=[None, "json_array", "json_lines"],
+            values_display={
+                None: "As configured (default: JSON array)",
+                "json_array": "JSON array",
+                "json_lines": "JSON lines (NDJSON)",
+            },
+        ),
+        "max_logs_per_run": optional(
+            "integer",
+            "Most logs in this run",
+            f"Stop reading after this many logs; the next run goes on. Empty: {config} (default 100,000).",
+            minimum=1,
+        ),
+    }

@@ -1,0 +1,341 @@
+"""WebhookSender against a scripted transport: signing, retries, Retry-After, 413 splits, failures."""
+
+import base64
+import gzip
+import io
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+import pytest
+import requests
+from standardwebhooks.webhooks import Webhook
+
+from auth0_log_webhooks.delivery.payloads import encode, webhook_id_for
+from auth0_log_webhooks.delivery.sender import RESPONSE_EXCERPT_BYTES, DeliveryPolicy, Verdict, WebhookSender, classify
+from auth0_log_webhooks.http.retrying import USER_AGENT
+from auth0_log_webhooks.pipelines.config import PipelineConfig
+from tests.fakes import Answer, ScriptedAdapter, mount
+
+pytestmark = pytest.mark.unit
+
+URL = "https://hooks.example.com/auth0"
+SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+def policy(**settings: Any) -> DeliveryPolicy:
+    """A delivery policy from pipeline settings (the defaults are PipelineConfig's) and a 30 s timeout."""
+    return DeliveryPolicy.from_config(PipelineConfig(**settings), timeout_seconds=30)
+
+
+POLICY = policy(max_attempts=4, backoff_initial_seconds=1, backoff_max_seconds=8, retry_after_max_seconds=30)
+OK = Answer(204)
+
+
+def log_id(n: int) -> str:
+    return "900" + "20261126050000" + f"{n:039d}"
+
+
+def logs(*numbers: int) -> list[dict]:
+    return [{"log_id": log_id(n), "type": "s", "user_name": "zoë@example.com"} for n in numbers]
+
+
+class Clock:
+    """Real time that ticks a second per reading, so each attempt gets its own timestamp."""
+
+    def __init__(self) -> None:
+        self.start = datetime.now(UTC)
+        self.readings = 0
+
+    def __call__(self) -> datetime:
+        self.readings += 1
+        return self.start + timedelta(seconds=self.readings)
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    """The sender's waits, recorded instead of slept, so no test ever waits."""
+    return []
+
+
+@pytest.fixture
+def make_sender(waits):
+    """Build a sender whose requests go to a scripted adapter; returns the sender and the adapter."""
+
+    def make(*answers: Answer, respond=None, policy: DeliveryPolicy = POLICY, secrets=(SECRET,), now=None):
+        session = requests.Session()
+        adapter = mount(session, ScriptedAdapter(*answers, respond=respond))
+        sender = WebhookSender(session, URL, secrets, policy, sleep=waits.append, now=now or Clock())
+        return sender, adapter
+
+    return make
+
+
+def sent_log_ids(request: requests.PreparedRequest) -> list[str]:
+    return [log["log_id"] for log in json.loads(request.body)]
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict"),
+    [
+        (200, Verdict.DELIVERED),
+        (204, Verdict.DELIVERED),
+        (299, Verdict.DELIVERED),
+        (301, Verdict.PERMANENT),
+        (307, Verdict.PERMANENT),
+        (408, Verdict.RETRY),
+        (410, Verdict.PERMANENT),
+        (413, Verdict.SPLIT),
+        (429, Verdict.RETRY),
+        (500, Verdict.RETRY),
+        (501, Verdict.PERMANENT),
+        (502, Verdict.RETRY),
+        (503, Verdict.RETRY),
+        (504, Verdict.RETRY),
+        (505, Verdict.PERMANENT),
+        (507, Verdict.RETRY),
+        (400, Verdict.PERMANENT),
+        (401, Verdict.PERMANENT),
+        (404, Verdict.PERMANENT),
+        (422, Verdict.PERMANENT),
+    ],
+    ids=lambda value: str(value),
+)
+def test_classify_gives_each_status_class_its_verdict(status, verdict):
+    assert classify(status) is verdict
+
+
+NOW = datetime(2026, 11, 26, 5, 0, 0, tzinfo=UTC)
+
+
+def test_a_2xx_delivers_the_exact_body_signed(make_sender):
+    message = encode(logs(1, 2))
+    sender, adapter = make_sender(OK)
+    assert sender.send(message) == []
+    (request,) = adapter.requests
+    assert (request.method, request.url) == ("POST", URL)
+    assert request.body == message.body.encode()
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["User-Agent"] == USER_AGENT
+    assert "Content-Encoding" not in request.headers
+    assert request.headers["webhook-id"] == message.webhook_id
+    assert Webhook(SECRET).verify(request.body, dict(request.headers)) == logs(1, 2)
+
+
+def test_the_body_is_gzipped_and_the_signature_covers_the_uncompressed_text_when_gzip_is_on(make_sender):
+    message = encode(logs(1, 2), "json_lines")
+    sender, adapter = make_sender(OK, policy=policy(gzip=True, format="json_lines"))
+    assert sender.send(message) == []
+    (request,) = adapter.requests
+    assert request.headers["Content-Encoding"] == "gzip"
+    assert request.headers["Content-Type"] == "application/x-ndjson"
+    text = gzip.decompress(request.body)
+    assert text == message.body.encode()
+    Webhook(SECRET).verify(text, dict(request.headers), json_parse=False)
+
+
+def test_requests_are_unsigned_when_no_secret_is_set(make_sender):
+    message = encode(logs(1))
+    sender, adapter = make_sender(OK, secrets=())
+    assert sender.send(message) == []
+    (request,) = adapter.requests
+    assert "webhook-signature" not in request.headers
+    assert request.headers["webhook-id"] == message.webhook_id
+
+
+def test_a_503_is_retried_with_the_same_id_and_a_fresh_signature_until_delivered(make_sender, waits):
+    message = encode(logs(1, 2))
+    down = Answer(503, "busy")
+    sender, adapter = make_sender(down, down, OK)
+    assert sender.send(message) == []
+    assert len(adapter.requests) == 3
+    assert {r.headers["webhook-id"] for r in adapter.requests} == {message.webhook_id}
+    assert {r.body for r in adapter.requests} == {message.body.encode()}
+    timestamps = [int(r.headers["webhook-timestamp"]) for r in adapter.requests]
+    assert timestamps == sorted(set(timestamps))
+    for request in adapter.requests:
+        Webhook(SECRET).verify(request.body, dict(request.headers))
+    assert len(waits) == 2
+    assert 0.5 <= waits[0] <= 1
+    assert 1 <= waits[1] <= 2
+
+
+def test_backoff_never_exceeds_its_maximum_when_many_attempts_fail(make_sender, waits):
+    sender, _ = make_sender(
+        respond=lambda request: Answer(500),
+        policy=policy(max_attempts=8, backoff_initial_seconds=1, backoff_max_seconds=3),
+    )
+    sender.send(encode(logs(1)))
+    assert len(waits) == 7
+    assert max(waits) <= 3
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "low", "high"),
+    [
+        ("7", 7, 7),
+        (format_datetime(NOW + timedelta(seconds=12), usegmt=True), 12, 12),
+        ("3600", 30, 30),
+        ("0", 0.25, 0.5),
+    ],
+    ids=["seconds", "http-date", "bounded-by-retry-after-max", "zero-still-backs-off-a-little"],
+)
+def test_retry_after_is_honoured_within_bounds_when_the_server_asks_to_wait(make_sender, waits, retry_after, low, high):
+    limited = Answer(429, {"error": "slow down"}, {"Retry-After": retry_after})
+    sender, adapter = make_sender(limited, OK, now=lambda: NOW)
+    assert sender.send(encode(logs(1))) == []
+    assert len(adapter.requests) == 2
+    assert len(waits) == 1
+    assert low <= waits[0] <= high
+
+
+def test_the_sender_counts_the_429_answers_it_waited_out_for_the_webhook_429_metric(make_sender):
+    limited = Answer(429, {"error": "slow down"}, {"Retry-After": "1"})
+    sender, _ = make_sender(limited, Answer(503), limited, OK, now=lambda: NOW)
+    assert sender.send(encode(logs(1))) == []
+    assert (sender.requests_sent, sender.answers_429) == (4, 2)
+
+
+def test_a_failure_reports_the_last_answer_when_attempts_are_exhausted(make_sender, waits):
+    message = encode(logs(1, 2))
+    sender, adapter = make_sender(Answer(502, "bad gateway"), Answer(502, "bad gateway"), Answer(503), Answer(503, "x"))
+    (failure,) = sender.send(message)
+    assert len(adapter.requests) == POLICY.max_attempts == 4
+    assert len(waits) == 3
+    assert failure.message == message
+    assert (failure.last.status, failure.last.body_excerpt, failure.last.attempts) == (503, "x", 4)
+    assert failure.reason == "gave up: HTTP 503 after 4 attempt(s)"
+
+
+def test_a_redirect_is_not_followed_and_fails_permanently(make_sender, waits):
+    moved = Answer(301, "moved", {"Location": "https://elsewhere.example.com/hook"})
+    sender, adapter = make_sender(moved)  # a followed redirect would be an unexpected second request
+    (failure,) = sender.send(encode(logs(1)))
+    assert [r.url for r in adapter.requests] == [URL]
+    assert failure.reason == "permanent: HTTP 301 after 1 attempt(s)"
+    assert waits == []
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 410, 422, 501], ids=lambda status: str(status))
+def test_a_permanent_status_fails_after_one_request(make_sender, waits, status):
+    sender, adapter = make_sender(Answer(status, {"error": "no"}))
+    (failure,) = sender.send(encode(logs(1, 2)))
+    assert len(adapter.requests) == 1
+    assert waits == []
+    assert (failure.last.status, failure.last.attempts) == (status, 1)
+    assert json.loads(failure.last.body_excerpt) == {"error": "no"}
+    assert failure.reason == f"permanent: HTTP {status} after 1 attempt(s)"
+
+
+def test_a_413_splits_the_message_in_halves_until_each_is_accepted(make_sender):
+    lines = policy(format="json_lines", log_streams_envelope=True)
+    original = encode(logs(*range(1, 8)), "json_lines", envelope=True)
+
+    def ids_in(request: requests.PreparedRequest) -> list[str]:
+        return [json.loads(line)["log_id"] for line in request.body.decode().split("\n")]
+
+    def respond(request: requests.PreparedRequest) -> Answer:
+        return Answer(413, "too large") if len(ids_in(request)) > 2 else OK
+
+    sender, adapter = make_sender(respond=respond, policy=lines)
+    assert sender.send(original) == []
+    sizes = [len(ids_in(r)) for r in adapter.requests]
+    assert sizes == [7, 3, 1, 2, 4, 2, 2]  # depth first: 7 -> 3 + 4, 3 -> 1 + 2, 4 -> 2 + 2
+    accepted = [ids_in(r) for r in adapter.requests if len(ids_in(r)) <= 2]
+    assert [i for ids in accepted for i in ids] == list(original.log_ids)  # every log exactly once, in order
+    for request in adapter.requests:
+        assert request.headers["webhook-id"] == webhook_id_for(ids_in(request))
+        Webhook(SECRET).verify(request.body, dict(request.headers), json_parse=False)
+    assert len({r.headers["webhook-id"] for r in adapter.requests}) == len(adapter.requests)
+
+
+def test_only_the_too_large_log_fails_when_a_413_persists_down_to_one_log(make_sender):
+    def respond(request: requests.PreparedRequest) -> Answer:
+        return Answer(413) if log_id(3) in sent_log_ids(request) else OK
+
+    sender, adapter = make_sender(respond=respond)
+    (failure,) = sender.send(encode(logs(1, 2, 3, 4)))
+    assert failure.message.log_ids == (log_id(3),)
+    assert failure.reason == "payload too large for a single log: HTTP 413 after 1 attempt(s)"
+    delivered = [sent_log_ids(r) for r in adapter.requests if log_id(3) not in sent_log_ids(r)]
+    assert delivered == [[log_id(1), log_id(2)], [log_id(4)]]
+
+
+def test_a_413_on_a_single_log_fails_without_retrying(make_sender, waits):
+    message = encode(logs(1))
+    sender, adapter = make_sender(Answer(413, "too large"))
+    (failure,) = sender.send(message)
+    assert len(adapter.requests) == 1
+    assert waits == []
+    assert (failure.message, failure.last.status) == (message, 413)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        requests.exceptions.ConnectionError("connection reset by peer"),
+        requests.exceptions.ReadTimeout("read timed out"),
+        requests.exceptions.ConnectTimeout("connect timed out"),
+    ],
+    ids=["network", "read-timeout", "connect-timeout"],
+)
+def test_a_network_error_or_timeout_is_retried_until_delivered(make_sender, waits, error):
+    sender, adapter = make_sender(Answer(raises=error), OK)
+    assert sender.send(encode(logs(1))) == []
+    assert len(adapter.requests) == 2
+    assert len(waits) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (requests.exceptions.ConnectionError("reset"), "gave up: network error: ConnectionError after 4 attempt(s)"),
+        (requests.exceptions.ReadTimeout("slow"), "gave up: no answer within 30s after 4 attempt(s)"),
+    ],
+    ids=["network", "timeout"],
+)
+def test_a_failure_says_what_went_wrong_when_no_answer_ever_came(make_sender, error, reason):
+    sender, adapter = make_sender(respond=lambda request: Answer(raises=error))
+    (failure,) = sender.send(encode(logs(1)))
+    assert len(adapter.requests) == 4
+    assert (failure.reason, failure.last.status, failure.last.body_excerpt) == (reason, None, "")
+
+
+class EndlessBody(io.RawIOBase):
+    """A response body that never ends, counting the bytes read from it."""
+
+    def __init__(self) -> None:
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        buffer[:] = b"\xc3\xa9" * (len(buffer) // 2) + b"x" * (len(buffer) % 2)
+        self.read_bytes += len(buffer)
+        return len(buffer)
+
+
+class StreamingAdapter(ScriptedAdapter):
+    """Answer with a body that is streamed, as a real connection's is, rather than preloaded."""
+
+    def __init__(self, status: int, body: EndlessBody) -> None:
+        super().__init__(Answer(status))
+        self.body = body
+
+    def send(self, request, **kwargs):
+        response = super().send(request, **kwargs)
+        response._content, response._content_consumed, response.raw = False, False, self.body
+        return response
+
+
+def test_a_hostile_endless_response_body_is_read_only_up_to_the_excerpt_size(waits):
+    body = EndlessBody()
+    session = requests.Session()
+    mount(session, StreamingAdapter(500, body))
+    sender = WebhookSender(session, URL, (SECRET,), policy(max_attempts=1), sleep=waits.append)
+    (failure,) = sender.send(encode(logs(1)))
+    assert body.read_bytes <= 2 * RESPONSE_EXCERPT_BYTES
+    assert failure.last.body_excerpt == "é" * (RESPONSE_EXCERPT_BYTES // 2)

@@ -1,0 +1,75 @@
+"""Event mode's decisions: the pipeline's own traffic does not count, and one backlog asks for one run."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from auth0_log_webhooks.event_mode.new_logs import OWN_TRAFFIC_TYPES, Debounce, foreign_logs, is_own_traffic
+
+pytestmark = pytest.mark.unit
+
+OURS, THEIRS = "pipeline-client", "someone-else"
+
+
+@pytest.mark.parametrize("code", sorted(OWN_TRAFFIC_TYPES))
+def test_the_pipelines_own_token_exchanges_and_429s_do_not_count(code):
+    assert is_own_traffic({"type": code, "client_id": OURS}, OURS)
+    assert not is_own_traffic({"type": code, "client_id": THEIRS}, OURS)  # another client's exchange is news
+
+
+def test_any_other_log_of_the_pipelines_client_counts():
+    assert not is_own_traffic({"type": "s", "client_id": OURS}, OURS)
+    assert not is_own_traffic({"type": "seccft"}, OURS)
+
+
+logs = st.lists(
+    st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["s", "f", "seccft", "feccft", "api_limit", "sapi"]),
+            "client_id": st.sampled_from([OURS, THEIRS]),
+        },
+    ),
+    max_size=20,
+)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)  # 2 shared cores
+@given(logs)
+def test_foreign_logs_are_exactly_the_others_in_order(page):
+    foreign = foreign_logs(page, OURS)
+    assert foreign == [log for log in page if not is_own_traffic(log, OURS)]
+    assert all(not (log["type"] in OWN_TRAFFIC_TYPES and log["client_id"] == OURS) for log in foreign)
+
+
+def test_nothing_new_never_fires():
+    assert not Debounce(60).should_fire("c1", 0, 0.0)
+
+
+def test_one_backlog_fires_once_until_the_checkpoint_moves_or_the_refire_time_passes():
+    debounce = Debounce(refire_after=60)
+    assert debounce.should_fire("c1", 5, 0.0)
+    debounce.fired("c1", 0.0)
+    assert not debounce.should_fire("c1", 9, 30.0)  # the run asked for has not committed yet
+    assert debounce.should_fire("c2", 1, 31.0)  # it committed; more arrived since
+    assert debounce.should_fire("c1", 1, 61.0)  # the run was lost: ask again
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.floats(0, 30, allow_nan=False)), min_size=1, max_size=60)
+)
+def test_at_most_one_request_per_checkpoint_per_refire_window(steps):
+    """Whatever the polls see, the same checkpoint never asks twice within ``refire_after``."""
+    debounce, checkpoint, now, fires = Debounce(refire_after=60), 0, 0.0, []
+    for moved, new, elapsed in steps:
+        checkpoint += moved
+        now += elapsed
+        if debounce.should_fire(str(checkpoint), new, now):
+            debounce.fired(str(checkpoint), now)
+            fires.append((checkpoint, now))
+    for (cp_a, t_a), (cp_b, t_b) in itertools.pairwise(fires):
+        assert cp_a != cp_b or t_b - t_a >= 60

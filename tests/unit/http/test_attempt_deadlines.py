@@ -1,0 +1,64 @@
+"""Deadlines: a watched socket is shut down when its deadline passes, never after its block ends."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import pytest
+
+from auth0_log_webhooks.http.attempt_deadlines import Deadline, bound_connect_timeout, watch_socket
+
+pytestmark = pytest.mark.unit
+
+
+def test_a_blocked_read_on_a_watched_socket_returns_when_the_deadline_passes():
+    left, right = socket.socketpair()
+    with left, right, Deadline(0.3) as deadline:
+        watch_socket(left)
+        started = time.monotonic()
+        assert left.recv(10) == b""  # nothing was ever sent: only the shutdown ends this read
+        assert 0.2 < time.monotonic() - started < 2
+        assert deadline.expired
+
+
+def test_a_deadline_that_ended_in_time_never_touches_its_sockets_afterwards():
+    left, right = socket.socketpair()
+    with left, right:
+        with Deadline(0.2) as deadline:
+            watch_socket(left)
+        time.sleep(0.4)
+        right.sendall(b"ok")
+        assert left.recv(10) == b"ok"
+        assert not deadline.expired
+
+
+def test_outside_a_deadline_sockets_are_not_watched_and_connect_timeouts_are_unchanged():
+    left, right = socket.socketpair()
+    with left, right:
+        watch_socket(left)
+        right.sendall(b"ok")
+        assert left.recv(10) == b"ok"
+    assert bound_connect_timeout(30.0) == 30.0
+    with Deadline(1.0):
+        assert bound_connect_timeout(30.0) <= 1.0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_deadlines_still_fire_in_a_forked_child():
+    with Deadline(0.01):  # the parent's watchdog thread is running now
+        pass
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's thread did not come along
+        code = 1
+        try:
+            left, _right = socket.socketpair()
+            left.settimeout(5)
+            with Deadline(0.2):
+                watch_socket(left)
+                code = 0 if left.recv(10) == b"" else 1
+        finally:
+            os._exit(code)  # never return into the parent's pytest
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -1,0 +1,156 @@
+"""Lag and retention alarms: one notice when an alarm fires, one when it clears, none in between."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from auth0_log_webhooks.log_ids import cursor_for_time
+from auth0_log_webhooks.monitoring.alarms import STATE_VARIABLE, AlertSettings, Measurement, evaluate, parse_settings
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.run.variables import InMemoryVariables
+from auth0_log_webhooks.wiring.alarm_dags import check_alarms
+
+pytestmark = pytest.mark.unit
+
+PIPELINES = {AUTHENTICATION_API.dag_id: AUTHENTICATION_API}
+
+NOW = datetime(2026, 11, 26, 15, 0, 0, tzinfo=UTC)
+SETTINGS = AlertSettings(lag_alarm_minutes=30, retention_days=2, retention_warning_hours=12)
+
+
+def at(minutes_behind: float, newest_behind: float = 0.0) -> Measurement:
+    """A measurement whose checkpoint is ``minutes_behind`` now and the newest log ``newest_behind``."""
+    return Measurement(
+        "pipe",
+        cursor_for_time(NOW - timedelta(minutes=minutes_behind)),
+        cursor_for_time(NOW - timedelta(minutes=newest_behind)),
+        NOW,
+    )
+
+
+def test_the_lag_alarm_fires_once_with_both_dates_and_the_next_step():
+    state, notices = evaluate({}, [at(45)], SETTINGS)
+    (notice,) = notices
+    assert (notice.alarm, notice.firing) == ("lag", True)
+    assert notice.text.startswith("Lag alarm: pipe is 45 min behind the tenant's newest log (threshold 30 min).")
+    assert "2026-11-26 14:15:00 UTC" in notice.text
+    assert state == {"pipe": {"lag": True, "retention": False}}
+    assert evaluate(state, [at(50)], SETTINGS)[1] == []  # still firing: no second notice
+
+
+def test_the_lag_alarm_clears_once_after_recovery():
+    state, _ = evaluate({}, [at(45)], SETTINGS)
+    state, notices = evaluate(state, [at(1)], SETTINGS)
+    assert [(n.alarm, n.firing) for n in notices] == [("lag", False)]
+    assert notices[0].text == "Lag alarm cleared: pipe is 60s behind the tenant's newest log."
+    assert evaluate(state, [at(1)], SETTINGS)[1] == []
+
+
+def test_a_quiet_tenant_is_not_behind_when_its_checkpoint_is_its_newest_log():
+    # No new logs for hours: the checkpoint is old, but nothing waits to be delivered.
+    assert evaluate({}, [at(300, newest_behind=300)], SETTINGS)[1] == []
+
+
+def test_the_retention_alarm_fires_before_the_checkpoints_logs_leave_retention():
+    _, notices = evaluate({}, [at(60 * 40, newest_behind=60 * 40)], SETTINGS)  # 40 h old of 48 h kept
+    (notice,) = notices
+    assert (notice.alarm, notice.firing) == ("retention", True)
+    assert "leave it in 8.0 h" in notice.text
+    assert "2-day log retention" in notice.text
+
+
+def test_a_pipeline_without_a_checkpoint_keeps_its_state():
+    state = {"pipe": {"lag": True}}
+    assert evaluate(state, [Measurement("pipe", None, None, NOW)], SETTINGS) == (state, [])
+
+
+@given(st.lists(st.floats(min_value=0, max_value=200), min_size=1, max_size=30))
+def test_notices_alternate_fire_and_clear_one_per_threshold_crossing(lags):
+    state: dict = {}
+    sent = []
+    for lag in lags:
+        state, notices = evaluate(state, [at(lag)], SETTINGS)
+        sent += [n.firing for n in notices if n.alarm == "lag"]
+    above = [lag > 30 for lag in lags]
+    crossings = sum(1 for before, after in zip([False, *above], above, strict=False) if before != after)
+    assert len(sent) == crossings
+    assert sent == [i % 2 == 0 for i in range(len(sent))]  # fire, clear, fire, ...
+
+
+def test_bad_alert_settings_name_the_variable_and_the_field():
+    with pytest.raises(ValueError, match=r"auth0_log_webhooks_alerts.*lag_alarm_minutes"):
+        parse_settings('{"lag_alarm_minutes": -1}')
+    assert parse_settings(None) == AlertSettings()
+
+
+@given(st.text(max_size=60))
+def test_any_text_in_the_settings_variable_gives_settings_or_a_clear_error(raw):
+    try:
+        outcome = parse_settings(raw)
+    except ValueError as exc:
+        outcome = str(exc)
+    assert isinstance(outcome, AlertSettings) or outcome.startswith("Variable auth0_log_webhooks_alerts is ")
+
+
+def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending():
+    variables = InMemoryVariables({AUTHENTICATION_API.checkpoint_variable: cursor_for_time(NOW - timedelta(hours=1))})
+    failing, sent = [False], []
+
+    def send(conn_id, payload):
+        sent.append((conn_id, payload["event"]))
+        return not failing[0]
+
+    def newest(_):
+        return cursor_for_time(NOW)
+
+    failing[0] = True
+    with pytest.raises(RuntimeError, match="could not be sent to connection auth0_alerts_default"):
+        check_alarms(PIPELINES, variables=variables, newest=newest, send=send, now=NOW)
+    assert variables.get(STATE_VARIABLE) is None  # not saved: the next check sends it again
+    failing[0] = False
+    check_alarms(PIPELINES, variables=variables, newest=newest, send=send, now=NOW)
+    check_alarms(PIPELINES, variables=variables, newest=newest, send=send, now=NOW)
+    assert sent == [("auth0_alerts_default", "lag_alarm"), ("auth0_alerts_default", "lag_alarm")]
+    assert json.loads(variables.get(STATE_VARIABLE))[AUTHENTICATION_API.dag_id]["lag"] is True
+
+
+def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(tmp_path):
+    from auth0_log_webhooks.wiring.alarm_dags import send_daily_report
+
+    checkpoint = cursor_for_time(NOW - timedelta(minutes=3))
+    variables = InMemoryVariables(
+        {
+            AUTHENTICATION_API.checkpoint_variable: checkpoint,
+            AUTHENTICATION_API.config_variable: json.dumps({"dead_letter_url": f"file://{tmp_path}/dead"}),
+        }
+    )
+    events = [
+        (NOW - timedelta(hours=25), {"logs_delivered": 999, "dead_letters": 9}),  # older than a day: left out
+        (NOW - timedelta(hours=3), {"logs_delivered": 1200, "dead_letters": 0}),
+        (NOW - timedelta(minutes=3), {"logs_delivered": 34, "dead_letters": 1}),
+    ]
+    sent = []
+    text = send_daily_report(
+        PIPELINES, lambda p: events, variables=variables, send=lambda c, p: sent.append((c, p)) or True, now=NOW
+    )
+    assert text == (
+        f"{AUTHENTICATION_API.dag_id}, last 24 hours: 1,234 logs delivered in 2 successful runs, 1 dead letter kept; "
+        "0 dead letters waiting for replay. Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."
+    )
+    assert sent == [("auth0_alerts_default", {"event": "daily_report", "text": text})]
+
+
+def test_the_newest_log_is_the_newest_that_is_not_the_checks_own_token_request(monkeypatch):
+    from auth0_log_webhooks.hooks.auth0 import Auth0Hook
+    from auth0_log_webhooks.wiring.alarm_dags import newest_log_id
+
+    own = {"log_id": cursor_for_time(NOW), "type": "seccft", "client_id": "me"}
+    theirs = {"log_id": cursor_for_time(NOW - timedelta(minutes=1)), "type": "s", "client_id": "app"}
+    monkeypatch.setattr(Auth0Hook, "newest_logs", lambda self, count=10: [own, theirs])
+    monkeypatch.setattr(Auth0Hook, "client_id", "me")
+    assert newest_log_id(AUTHENTICATION_API) == theirs["log_id"]

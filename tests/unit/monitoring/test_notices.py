@@ -1,0 +1,64 @@
+"""The webhook notifier: Slack-compatible JSON, signed, sent to the alerts connection; never fails a task."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from auth0_log_webhooks.hooks.webhook import WebhookHook
+from auth0_log_webhooks.monitoring import notices
+from auth0_log_webhooks.monitoring.alarms import ALERTS_VARIABLE
+from auth0_log_webhooks.run.variables import InMemoryVariables
+from tests.conftest import ALERTS_URL
+from tests.fakes import Answer, ScriptedAdapter, mount
+
+pytestmark = pytest.mark.unit
+
+URL = ALERTS_URL
+
+
+def context(error: Exception | None = None, summary: dict | None = None):
+    ti = SimpleNamespace(dag_id="dag", run_id="manual__1", task_id="commit", xcom_pull=lambda task_ids: summary)
+    return {"ti": ti, "dag_run": SimpleNamespace(run_id="manual__1"), "exception": error}
+
+
+def test_a_failure_notice_carries_the_tasks_error_as_raised(alerts_receiver):
+    error = RuntimeError("78 logs not delivered: the webhook answered HTTP 410\nNext step: ...")
+    notices.WebhookNotifier().notify(context(error))
+    (request,) = alerts_receiver.requests
+    body = json.loads(request.body)
+    assert body["text"] == (
+        "dag failed in task commit of run manual__1:\n"
+        "78 logs not delivered: the webhook answered HTTP 410\nNext step: ..."
+    )
+    assert (body["event"], body["dag_id"], body["task_id"]) == ("failure", "dag", "commit")
+    assert request.headers["x-auth0-log-webhooks-event"] == "failure"
+    assert request.headers["webhook-id"].startswith("msg_")
+
+
+def test_success_notices_are_sent_only_when_the_settings_ask_for_them(alerts_receiver, monkeypatch):
+    summary = {"batches": 1, "settled_batches": 1, "delivered_logs": 5, "dead_letters": 0, "checkpoint": None}
+    settings = {}
+    monkeypatch.setattr(notices, "AirflowVariables", lambda: InMemoryVariables(settings))
+    notices.WebhookNotifier("success").notify(context(summary=summary))
+    assert alerts_receiver.requests == []
+    settings[ALERTS_VARIABLE] = '{"notify_success": true}'
+    notices.WebhookNotifier("success").notify(context(summary=summary))
+    (request,) = alerts_receiver.requests
+    assert json.loads(request.body)["text"] == "dag run manual__1 succeeded. Delivered 5 logs; 1 of 1 batch settled."
+
+
+def test_without_the_alerts_connection_nothing_is_sent_and_the_log_says_so(caplog):
+    assert notices.send("no_such_connection", {"event": "failure", "text": "boom"}) is False
+    assert "No connection no_such_connection: notification not sent: boom" in caplog.text
+
+
+def test_a_refusing_receiver_is_logged_not_raised(airflow_connection, monkeypatch, caplog):
+    airflow_connection("alerts", conn_type="auth0_webhook", host=URL)
+    session = WebhookHook("alerts").get_conn()
+    mount(session, ScriptedAdapter(Answer(500)))
+    monkeypatch.setattr(WebhookHook, "get_conn", lambda self, *args, **kwargs: session)
+    assert notices.send("alerts", {"event": "failure", "text": "boom"}) is False
+    assert "answered HTTP 500" in caplog.text

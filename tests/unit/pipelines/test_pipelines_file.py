@@ -1,0 +1,258 @@
+"""The declarative pipelines file: entries validated one by one, errors naming the entry and field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from auth0_log_webhooks.pipelines import pipelines_file
+from auth0_log_webhooks.pipelines.config import ConfigError
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API, Pipeline
+from auth0_log_webhooks.pipelines.management_api import EndpointFilter
+from auth0_log_webhooks.pipelines.pii import MASK
+from auth0_log_webhooks.pipelines.pipelines_file import ENV_VAR, load_pipelines, main, parse_entries
+from auth0_log_webhooks.run.context import load_config
+from auth0_log_webhooks.run.variables import InMemoryVariables
+
+pytestmark = pytest.mark.unit
+
+GOOD = {"id": "tenant_b_logs", "kind": "authentication", "webhook_connection": "lake_webhook"}
+
+
+def write(tmp_path: Path, entries: list, **top) -> Path:
+    path = tmp_path / "pipelines.yaml"
+    path.write_text(yaml.safe_dump({"pipelines": entries, **top}))
+    return path
+
+
+def test_the_shipped_file_declares_the_two_default_pipelines_exactly():
+    loaded = load_pipelines(pipelines_file.DEFAULT_PATH)
+    assert loaded.errors == []
+    assert loaded.pipelines == {AUTHENTICATION_API.dag_id: AUTHENTICATION_API, MANAGEMENT_API.dag_id: MANAGEMENT_API}
+
+
+def test_the_committed_json_schema_is_current():
+    committed = json.loads(pipelines_file.SCHEMA_PATH.read_text())
+    assert committed == pipelines_file.json_schema(), (
+        "run: python -m auth0_log_webhooks.pipelines.pipelines_file schema"
+    )
+
+
+def test_the_environment_variable_names_another_file(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(write(tmp_path, [GOOD])))
+    assert list(load_pipelines().pipelines) == ["tenant_b_logs"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        pytest.param({**GOOD, "kind": "audit"}, "entry 2 ('tenant_b_logs'): kind: Input should be", id="kind"),
+        pytest.param(
+            {"id": "x", "kind": "management"}, "entry 2 ('x'): webhook_connection: Field required", id="missing"
+        ),
+        pytest.param({**GOOD, "schedule": "61 * * * *"}, "schedule: '61 * * * *' is not a cron", id="cron"),
+        pytest.param({**GOOD, "id": "bad id"}, "entry 2 ('bad id'): id: String should match", id="id"),
+        pytest.param(
+            {**GOOD, "id": "auth0_webhooks_replay"}, "id: 'auth0_webhooks_replay' is the replay", id="reserved"
+        ),
+        pytest.param({**GOOD, "pool_size": 3}, "pool_size: Extra inputs are not permitted", id="unknown-field"),
+        pytest.param({**GOOD, "format": "xml"}, "format: Input should be 'json_array' or 'json_lines'", id="format"),
+        pytest.param(
+            {**GOOD, "settings": {"batch_size": 5000}}, "settings: settings.batch_size: Input should", id="setting"
+        ),
+        pytest.param(
+            {**GOOD, "settings": {"log_types": ["s"]}}, "set log_types at the entry's filters", id="misplaced"
+        ),
+        pytest.param(
+            {**GOOD, "filters": {"api_endpoints": ["users"]}},
+            "filters.api_endpoints does not apply to a authentication pipeline",
+            id="endpoints-on-authentication",
+        ),
+        pytest.param(
+            {**GOOD, "kind": "management", "filters": {"log_level": 3}},
+            "filters.log_level does not apply to a management pipeline",
+            id="level-on-management",
+        ),
+        pytest.param({**GOOD, "filters": {"log_level": 9}}, "filters.log_level: ", id="level"),
+        pytest.param(
+            {**GOOD, "pii": {"fields": [{"path": "a..b", "method": "mask"}]}},
+            "pii.fields.0.path: 'a..b' is not a dotted path",
+            id="pii-path",
+        ),
+        pytest.param(
+            {**GOOD, "pii": {"fields": [{"path": "ip", "method": "hash"}]}},
+            "pii: hash_key_connection is required",
+            id="pii-key",
+        ),
+        pytest.param(
+            {**GOOD, "pii": {"fields": [{"path": "ip", "method": "blur"}]}},
+            "pii.fields.0.method: Input",
+            id="pii-method",
+        ),
+        pytest.param("just text", "entry 2: Input should be a valid dictionary", id="not-a-mapping"),
+    ],
+)
+def test_a_bad_entry_is_reported_by_entry_and_field_and_the_others_still_load(tmp_path, entry, expected):
+    loaded = load_pipelines(write(tmp_path, [{**GOOD, "id": "first"}, entry]))
+    assert list(loaded.pipelines) == ["first"]
+    assert len(loaded.errors) == 1
+    assert expected in loaded.errors[0]
+
+
+def test_a_repeated_id_is_an_error_of_the_later_entry(tmp_path):
+    loaded = load_pipelines(write(tmp_path, [GOOD, GOOD]))
+    assert list(loaded.pipelines) == ["tenant_b_logs"]
+    assert loaded.errors == [
+        "entry 2 ('tenant_b_logs'): id: 'tenant_b_logs' is already used by an earlier entry; each pipeline needs "
+        "its own id (its checkpoint, config Variable, staging and dead letters are named after it)"
+    ]
+
+
+def test_invalid_yaml_is_reported_with_its_line(tmp_path):
+    path = tmp_path / "pipelines.yaml"
+    path.write_text("pipelines:\n  - id: a\n    kind: [authentication\n")
+    loaded = load_pipelines(path)
+    assert loaded.pipelines == {}
+    assert loaded.errors[0].startswith("not valid YAML at line 4")
+
+
+def test_raise_errors_names_the_file_and_every_bad_entry(tmp_path):
+    path = write(tmp_path, [GOOD, {**GOOD, "id": "two", "schedule": "nope"}, {"id": "three"}])
+    with pytest.raises(pipelines_file.PipelinesFileError) as caught:
+        load_pipelines(path).raise_errors()
+    message = str(caught.value)
+    assert message.startswith(f"{path} has 2 invalid pipeline entries (the other pipelines still run")
+    assert "- entry 2 ('two'): schedule: 'nope' is not a cron expression" in message
+    assert "- entry 3 ('three'): kind: Field required; webhook_connection: Field required" in message
+
+
+def test_the_cli_checks_a_file_and_prints_the_schema(tmp_path, capsys):
+    assert main(["check", str(write(tmp_path, [GOOD]))]) == 0
+    assert "1 pipelines: tenant_b_logs (authentication)" in capsys.readouterr().out
+    assert main(["check", str(write(tmp_path, [{**GOOD, "kind": "x"}]))]) == 1
+    assert "entry 1 ('tenant_b_logs'): kind:" in capsys.readouterr().err
+    assert main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "auth0-log-webhooks pipelines"
+
+
+def test_an_entry_becomes_a_pipeline_whose_settings_are_the_defaults_under_the_variable(tmp_path):
+    entry = {
+        **GOOD,
+        "kind": "management",
+        "auth0_connection": "auth0_tenant_b",
+        "pool": "lake_pool",
+        "schedule": None,
+        "filters": {"api_endpoints": "users, connections", "endpoint_match": "substring"},
+        "format": "json_lines",
+        "settings": {"batch_size": 20, "gzip": True},
+        "pii": {"hash_key_connection": "pii_key", "fields": [{"path": "**.email", "method": "hash"}]},
+    }
+    pipeline = load_pipelines(write(tmp_path, [entry])).pipelines["tenant_b_logs"]
+    assert (pipeline.kind, pipeline.auth0_conn_id, pipeline.webhook_conn_id, pipeline.pool, pipeline.schedule) == (
+        "management",
+        "auth0_tenant_b",
+        "lake_webhook",
+        "lake_pool",
+        None,
+    )
+    assert pipeline.pii_key_conn_id == "pii_key"
+    variables = InMemoryVariables({pipeline.config_variable: '{"batch_size": 50}'})
+    config = load_config(pipeline, {"format": "json_array"}, variables)
+    assert (config.batch_size, config.gzip, config.format) == (50, True, "json_array")  # Variable, file, param
+    assert config.api_endpoints == ("users", "connections")
+    selector = pipeline.select(config)
+    assert isinstance(selector, EndpointFilter)
+    assert selector.match == "substring"
+
+
+def test_a_filter_of_the_other_kind_in_the_variable_fails_the_run_naming_it():
+    variables = InMemoryVariables({MANAGEMENT_API.config_variable: '{"log_types": ["s"]}'})
+    with pytest.raises(ConfigError, match="management pipeline: it delivers sapi and fapi logs only"):
+        MANAGEMENT_API.select(load_config(MANAGEMENT_API, None, variables))
+    variables = InMemoryVariables({AUTHENTICATION_API.config_variable: '{"api_endpoints": "users"}'})
+    with pytest.raises(ConfigError, match="api_endpoints applies to management pipelines only"):
+        AUTHENTICATION_API.select(load_config(AUTHENTICATION_API, None, variables))
+
+
+def test_a_management_pipeline_masks_before_it_reshapes(airflow_connection):
+    airflow_connection("pii_key", conn_type="generic", password="k" * 32)
+    pipeline = Pipeline(
+        dag_id="m",
+        title="m",
+        kind="management",
+        pii=(
+            pipelines_file.PiiRule("details.request.auth.user.email", "mask"),
+            pipelines_file.PiiRule("details.request.ip", "hash"),
+        ),
+        pii_key_conn_id="pii_key",
+    )
+    log = {
+        "log_id": "900",
+        "date": "d",
+        "type": "sapi",
+        "details": {"request": {"ip": "203.0.113.1", "auth": {"user": {"email": "ops@example.com"}}}, "response": {}},
+    }
+    out = pipeline.transformer()(log)
+    assert out["request"]["auth"]["user"]["email"] == MASK
+    assert len(out["request"]["ip"]) == 64
+    assert "203.0.113.1" not in json.dumps(out)
+    assert set(out) == {"date", "request", "response", "log_id"}
+
+
+def test_a_hash_rule_without_a_key_password_fails_naming_the_connection(airflow_connection):
+    airflow_connection("pii_key", conn_type="generic")
+    pipeline = Pipeline(dag_id="a", title="a", pii=(pipelines_file.PiiRule("ip", "hash"),), pii_key_conn_id="pii_key")
+    with pytest.raises(ValueError, match="Connection pii_key has no password"):
+        pipeline.transformer()
+
+
+YAMLISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.sampled_from(["authentication", "management"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["id", "kind", "webhook_connection", "filters", "pii", "fields", "path", "x"]),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@given(document=YAMLISH | st.fixed_dictionaries({"pipelines": st.lists(YAMLISH, max_size=4)}))
+def test_any_document_yields_pipelines_or_errors_and_never_raises(document):
+    loaded = parse_entries(document, Path("p.yaml"))
+    assert loaded.pipelines or loaded.errors or document == {"pipelines": []}
+    assert all(isinstance(error, str) and error for error in loaded.errors)
+
+
+def test_the_hash_key_is_masked_in_task_logs(airflow_connection, monkeypatch):
+    masked = []
+    monkeypatch.setattr("airflow.sdk.log.mask_secret", masked.append)
+    airflow_connection("pii_key", conn_type="generic", password="k" * 32)
+    Pipeline(
+        dag_id="a", title="a", pii=(pipelines_file.PiiRule("ip", "hash"),), pii_key_conn_id="pii_key"
+    ).transformer()
+    assert "k" * 32 in masked
+
+
+def test_an_entry_chooses_event_mode_and_its_read_budget(tmp_path):
+    entry = {**GOOD, "mode": "event", "event_reads_per_minute": 6}
+    pipeline = load_pipelines(write(tmp_path, [entry])).pipelines["tenant_b_logs"]
+    assert (pipeline.mode, pipeline.event_reads_per_minute) == ("event", 6)
+    assert load_pipelines(write(tmp_path, [GOOD])).pipelines["tenant_b_logs"].mode == "cron"  # the default
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("mode", "sometimes"), ("event_reads_per_minute", 0), ("event_reads_per_minute", 100)]
+)
+def test_a_bad_mode_or_read_budget_is_an_error_naming_the_field(tmp_path, field, value):
+    loaded = load_pipelines(write(tmp_path, [{**GOOD, field: value}]))
+    assert loaded.pipelines == {}
+    assert field in " ".join(str(error) for error in loaded.errors)
