@@ -101,28 +101,33 @@ def _child(argv: list[str] | None = None) -> int:
     # Import everything the steps use before the baseline, so the peak is the step's own.
     from auth0_log_webhooks.contracts import Chunk
     from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-    from auth0_log_webhooks.run.context import RunInfo, run_staging
+    from auth0_log_webhooks.run.context import RunInfo, load_config
+    from auth0_log_webhooks.run.staging import RunStaging
     from auth0_log_webhooks.steps.deliver import deliver_chunk
     from auth0_log_webhooks.steps.fetch import fetch_logs
 
     quiet_library_logs()
     info = RunInfo(dag_id=AUTHENTICATION_API.dag_id, run_id=f"bench_memory_{args.logs}")
     variables = pipeline_variables(args.workdir, max_logs_per_run=args.logs)
+    staging_url = load_config(AUTHENTICATION_API, None, variables).staging_root
+    staging = RunStaging.for_run(staging_url, info.dag_id, info.run_id)
     if args.step == "fetch":
 
         def step() -> Any:
             return fetch_logs(AUTHENTICATION_API, info, None, variables=variables)
 
     else:
-        staged = run_staging(AUTHENTICATION_API, info, variables).read_plan()
+        staged = staging.read_plan()
         batches, generation = len(staged["batches"]), staged["generation"]
-        everything = Chunk(chunk=0, start=0, stop=batches, label="all batches", generation=generation)
+        everything = Chunk(
+            chunk=0, start=0, stop=batches, label="all batches", generation=generation, staging_url=staging_url
+        )
 
         def step() -> Any:
-            return deliver_chunk(AUTHENTICATION_API, info, everything, variables=variables, sleep=lambda seconds: None)
+            return deliver_chunk(AUTHENTICATION_API, info, everything, sleep=lambda seconds: None)
 
     baseline, peak, seconds, traced, result = _measure(step, args.tracemalloc)
-    plan = run_staging(AUTHENTICATION_API, info, variables).read_plan()
+    plan = staging.read_plan()
     if args.step == "fetch" and plan["fetched"] < args.logs:  # max_logs_per_run stops on a batch boundary
         raise RuntimeError(f"fetched {plan['fetched']} logs, expected at least {args.logs}")
     if args.step == "deliver" and result["delivered_logs"] != plan["selected"]:

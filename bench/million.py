@@ -78,7 +78,8 @@ def _child(argv: list[str] | None = None) -> int:
     # Import everything the steps use before the baseline, so the peak is the step's own.
     from auth0_log_webhooks.contracts import Chunk
     from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-    from auth0_log_webhooks.run.context import RunInfo, run_staging
+    from auth0_log_webhooks.run.context import RunInfo
+    from auth0_log_webhooks.run.staging import RunStaging
     from auth0_log_webhooks.steps.commit import commit_checkpoint
     from auth0_log_webhooks.steps.deliver import deliver_chunk
     from auth0_log_webhooks.steps.fetch import fetch_logs
@@ -93,18 +94,18 @@ def _child(argv: list[str] | None = None) -> int:
         profiler.enable()
     started = time.perf_counter()
     if args.step == "fetch":
-        chunks = fetch_logs(AUTHENTICATION_API, info, None, variables=variables)
+        fetched = fetch_logs(AUTHENTICATION_API, info, None, variables=variables)
         seconds = time.perf_counter() - started
-        chunks_file.write_text(json.dumps(chunks))
-        plan = run_staging(AUTHENTICATION_API, info, variables).read_plan()
+        chunks_file.write_text(json.dumps(fetched))
+        plan = RunStaging.for_run(fetched["staging_url"], info.dag_id, info.run_id).read_plan()
         detail = f"{plan['fetched']:,} read, {plan['selected']:,} selected in {len(plan['batches']):,} batches"
         if plan["fetched"] < args.logs:
             raise RuntimeError(f"fetched {plan['fetched']} logs, expected at least {args.logs}")
     elif args.step == "deliver":
-        planned: list[Chunk] = json.loads(chunks_file.read_text())
+        planned: list[Chunk] = json.loads(chunks_file.read_text())["chunks"]
 
         def send(chunk: Chunk) -> Any:
-            return deliver_chunk(AUTHENTICATION_API, info, chunk, variables=variables, sleep=lambda seconds: None)
+            return deliver_chunk(AUTHENTICATION_API, info, chunk, sleep=lambda seconds: None)
 
         with ThreadPoolExecutor(max_workers=DELIVERY_SLOTS) as pool:
             reports = list(pool.map(send, planned))
@@ -113,7 +114,8 @@ def _child(argv: list[str] | None = None) -> int:
         requests = sum(r["requests"] for r in reports)
         detail = f"{delivered:,} logs in {requests:,} requests, {len(planned)} chunks {DELIVERY_SLOTS} at a time"
     else:
-        summary = commit_checkpoint(AUTHENTICATION_API, info, variables=variables)
+        staging_url = json.loads(chunks_file.read_text())["staging_url"]
+        summary = commit_checkpoint(AUTHENTICATION_API, info, staging_url, variables=variables)
         seconds = time.perf_counter() - started
         detail = f"{summary['settled_batches']:,} of {summary['batches']:,} batches settled"
     if profiler:

@@ -1,10 +1,12 @@
 """Run a pipeline's steps in this process, as its DAG's tasks would: the one runner of tests and benchmarks.
 
-:func:`run_pipeline` calls fetch, then deliver for every chunk (several at once, as the pool's slots
-allow), then commit, and returns what each step returned, with timings. :func:`run_replay` does the
-same for the replay DAG's steps. Connections come from ``AIRFLOW_CONN_*`` variables and Variables from
-:class:`~auth0_log_webhooks.run.variables.InMemoryVariables`: no scheduler and no metadata DB. The DAG's own
-wiring (XCom, mapping, trigger rules, params) is tested with ``dag.test()`` (tests/dags/).
+:func:`run_pipeline` calls the fetch step, then the deliver step for every chunk (several at once,
+as the pool's slots allow), then the commit step: the same functions the DAG's task bodies call,
+with a :class:`~auth0_log_webhooks.run.task_io.RunRecord` standing in for Airflow's XCom, asset
+events and triggered runs. :func:`run_replay` does the same for the replay DAG's steps. Connections
+come from ``AIRFLOW_CONN_*`` variables and Variables from
+:class:`~auth0_log_webhooks.run.variables.InMemoryVariables`: no scheduler and no metadata DB. The
+DAG's own wiring (XCom, mapping, trigger rules, params) is tested with ``dag.test()`` (tests/dags/).
 """
 
 from __future__ import annotations
@@ -19,15 +21,24 @@ from typing import Any
 
 from auth0_log_webhooks.contracts import Chunk, DeliveryReport, Plan, ReplayChunk, ReplayReport, RunSummary
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError
+from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError
 from auth0_log_webhooks.pipelines.definition import Pipeline
-from auth0_log_webhooks.run.context import RunInfo, run_staging
+from auth0_log_webhooks.run.context import RunInfo
+from auth0_log_webhooks.run.staging import RunStaging
+from auth0_log_webhooks.run.task_io import STAGING_URL, RunRecord
 from auth0_log_webhooks.run.variables import Variables
 from auth0_log_webhooks.steps import replay
-from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit_checkpoint
-from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver_chunk
-from auth0_log_webhooks.steps.fetch import fetch_logs
+from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit
+from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver
+from auth0_log_webhooks.steps.fetch import fetch
 
 _runs = itertools.count(1)
+
+TASK_FAILURES = (CircuitOpenError, StaleChunkError, DeadLettersInChunkError)
+"""What fails a delivery task while its run goes on: commit runs all the same (trigger rule all_done)."""
+
+RUN_FAILURES = (DeliveryIncompleteError, DeadLettersKeptError, CircuitOpenError)
+"""What fails a run's commit after it committed what is settled."""
 
 
 def _no_wait(seconds: float) -> None:
@@ -36,12 +47,13 @@ def _no_wait(seconds: float) -> None:
 
 @dataclass
 class RunOutcome:
-    """What one in-process run did: each step's result, the error commit raised, and phase timings."""
+    """What one in-process run did: each step's result, what failed, what its tasks kept, phase timings."""
 
     run: RunInfo
     plan: Plan
     chunks: list[Chunk]
     reports: list[DeliveryReport]
+    record: RunRecord
     summary: RunSummary | None = None
     error: Exception | None = None
     delivery_errors: list[Exception] = field(default_factory=list)
@@ -56,47 +68,50 @@ def run_pipeline(
     *,
     run_id: str | None = None,
     window: tuple[datetime, datetime] | None = None,
-    deliver: Callable[[int], bool] = lambda chunk: True,
+    deliver_if: Callable[[int], bool] = lambda chunk: True,
     sleep: Callable[[float], None] = _no_wait,
     slots: int = 1,
 ) -> RunOutcome:
-    """Run fetch, the deliveries of the chunks ``deliver`` chooses (``slots`` at a time), and commit.
+    """Run the fetch step, the deliver steps of the chunks ``deliver_if`` chooses (``slots`` at a time),
+    and the commit step, as the DAG's tasks do.
 
     :param window: a backfill run's ``[start, end)``; None for a scheduled or manual run.
     :param sleep: receives the sender's waits between attempts (default: none are taken).
     """
     run = RunInfo(dag_id=pipeline.dag_id, run_id=run_id or f"manual__inprocess_{next(_runs)}", window=window)
+    record = RunRecord()
     started = time.perf_counter()
-    chunks = fetch_logs(pipeline, run, params, variables=variables)
-    plan = run_staging(pipeline, run, variables).read_plan()
-    fetched = time.perf_counter()
+    fetched = fetch(pipeline, run, params, record.task("fetch"), variables=variables)
+    staging_url = record.task("commit").kept("fetch", STAGING_URL)
+    plan = RunStaging.for_run(staging_url, run.dag_id, run.run_id).read_plan()
+    after_fetch = time.perf_counter()
     chunk_seconds: list[float] = []
-
     failed: list[Exception] = []
 
     def send(chunk: Chunk) -> DeliveryReport | None:
         began = time.perf_counter()
         try:
-            report = deliver_chunk(pipeline, run, chunk, variables=variables, sleep=sleep)
-        except (CircuitOpenError, StaleChunkError) as exc:  # the task fails; commit runs all the same
+            report = deliver(pipeline, run, chunk, record.task("deliver", mapped=True), sleep=sleep)
+        except TASK_FAILURES as exc:  # the task fails; commit runs all the same
             failed.append(exc)
             return None
-        chunk_seconds.append(time.perf_counter() - began)
+        finally:
+            chunk_seconds.append(time.perf_counter() - began)
         return report
 
-    chosen = [chunk for chunk in chunks if deliver(chunk["chunk"])]
+    chosen = [chunk for chunk in fetched if deliver_if(chunk["chunk"])]
     with ThreadPoolExecutor(max_workers=max(1, slots), thread_name_prefix="deliver") as pool:
         reports = [report for report in pool.map(send, chosen) if report is not None]
-    delivered = time.perf_counter()
-    outcome = RunOutcome(run, plan, chunks, reports, chunk_seconds=chunk_seconds, delivery_errors=failed)
+    after_deliver = time.perf_counter()
+    outcome = RunOutcome(run, plan, fetched, reports, record, chunk_seconds=chunk_seconds, delivery_errors=failed)
     try:
-        outcome.summary = commit_checkpoint(pipeline, run, variables=variables)
-    except (DeliveryIncompleteError, DeadLettersKeptError, CircuitOpenError) as exc:
+        outcome.summary = commit(pipeline, run, params, record.task("commit"), variables=variables)
+    except RUN_FAILURES as exc:
         outcome.error = exc
     outcome.seconds = {
-        "fetch": fetched - started,
-        "deliver": delivered - fetched,
-        "commit": time.perf_counter() - delivered,
+        "fetch": after_fetch - started,
+        "deliver": after_deliver - after_fetch,
+        "commit": time.perf_counter() - after_deliver,
     }
     return outcome
 
@@ -110,6 +125,7 @@ class ReplayOutcome:
     reports: list[ReplayReport]
     summary: ReplayReport | None = None
     error: replay.ReplayIncompleteError | None = None
+    task_errors: list[Exception] = field(default_factory=list)
 
 
 def run_replay(
@@ -123,9 +139,16 @@ def run_replay(
 ) -> ReplayOutcome:
     """Replay dead letters as the replay DAG would: choose, re-send every chunk, summarise."""
     run = RunInfo(dag_id="auth0_webhooks_replay", run_id=f"manual__replay_{next(_runs)}")
+    record = RunRecord()
     chunks = replay.plan_replay(pipeline.dag_id, entries, max_entries, max_tasks, variables=variables)
-    reports = [replay.replay_chunk(chunk, run, variables=variables, sleep=sleep) for chunk in chunks]
-    outcome = ReplayOutcome(run, chunks, reports)
+    reports: list[ReplayReport] = []
+    task_errors: list[Exception] = []
+    for chunk in chunks:
+        try:
+            reports.append(replay.resend(chunk, run, record.task("resend", mapped=True), sleep=sleep))
+        except DeadLettersInChunkError as exc:  # the task fails; the report task still runs
+            task_errors.append(exc)
+    outcome = ReplayOutcome(run, chunks, reports, task_errors=task_errors)
     try:
         outcome.summary = replay.summarise(reports)
     except replay.ReplayIncompleteError as exc:

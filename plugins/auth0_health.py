@@ -59,9 +59,9 @@ def asset_events(pipeline: Pipeline, since: datetime) -> list[tuple[datetime, Ma
 
 def dead_letters(pipeline: Pipeline) -> list[Any]:
     """Return the pipeline's dead letters waiting for replay."""
-    from auth0_log_webhooks.steps.replay import store_for
+    from auth0_log_webhooks.steps.replay import pipeline_store
 
-    return list(store_for(pipeline, MetadataVariables()).entries(pipeline.dag_id))
+    return list(pipeline_store(pipeline, MetadataVariables()).entries(pipeline.dag_id))
 
 
 def gather() -> list[health_page.PipelineHealth]:

@@ -1,10 +1,11 @@
 """What crosses a task boundary: plain-JSON shapes that XCom and the staging files carry.
 
 Each is a :class:`~typing.TypedDict`, so a value is an ordinary ``dict`` on the wire (XCom, JSON
-files) and a typed record in the code. Through XCom go only :class:`Chunk` lists (fetch to the
-mapped delivery tasks) and the tasks' reports; the :class:`Plan`, the batches and the ledger's
-:class:`BatchOutcome` records wait in the run's staging (see :mod:`auth0_log_webhooks.run.staging`),
-where every task of the run finds them.
+files) and a typed record in the code. Through XCom go only what a :class:`FetchResult` holds (the
+staging root and one :class:`Chunk` per mapped delivery task), the tasks' reports and the replay's
+:class:`ReplayChunk` list; the :class:`Plan`, the batches and the ledger's :class:`BatchOutcome`
+records wait in the run's staging (see :mod:`auth0_log_webhooks.run.staging`). The fetch resolves
+the run's settings once and writes them into the plan; no later task reads the config Variable.
 """
 
 from __future__ import annotations
@@ -36,6 +37,18 @@ class Chunk(TypedDict):
     label: str
     generation: int
     """The fetch attempt (try number) that staged these batches; a task of an older one is refused."""
+    staging_url: str
+    """The staging root the run's fetch resolved (``staging_url`` or the local default): where the plan is."""
+
+
+class FetchResult(TypedDict):
+    """What a fetch staged: the staging root, the delivery tasks' chunks, and the 429 answers of Auth0
+    it waited out. The fetch task returns the chunks (the delivery tasks are mapped over them) and keeps
+    the rest as XComs of their own for the commit."""
+
+    staging_url: str
+    chunks: list[Chunk]
+    answers_429: int
 
 
 class Plan(TypedDict):
@@ -106,6 +119,8 @@ class ReplayChunk(TypedDict):
     pool: str
     entries: list[str]
     label: str
+    config: dict[str, Any]
+    """The pipeline's settings as the replay's ``choose`` task resolved them (every resend task uses these)."""
 
 
 class ReplayReport(TypedDict):

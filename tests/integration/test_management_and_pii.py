@@ -95,7 +95,7 @@ def test_pii_is_masked_hashed_or_removed_before_staging_so_no_raw_value_rests_an
     sink.add_fault(status=400, count=2)  # two batches refused for good: dead letters
 
     # Chunk 0 is never delivered, so its batches stay staged (as after a crash) for this test to read.
-    outcome = run_pipeline(pipeline, variables, deliver=lambda chunk: chunk != 0)
+    outcome = run_pipeline(pipeline, variables, deliver_if=lambda chunk: chunk != 0)
 
     assert outcome.error is not None
     selected = [

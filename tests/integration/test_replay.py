@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
+from auth0_log_webhooks.contracts import ReplayChunk
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-from auth0_log_webhooks.run.context import RunInfo
+from auth0_log_webhooks.run.context import RunInfo, load_config
+from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError
 
@@ -50,6 +52,12 @@ def kept(tenant, webhook_sink, wire_connections, run_pipeline, dead_letters) -> 
     letters = sorted(dead_letters(), key=lambda letter: letter["log_ids"][0])
     assert len(letters) == 3
     return letters
+
+
+def chunk_of(entries: list[str], variables: InMemoryVariables) -> ReplayChunk:
+    """A resend task's chunk as the replay's choose task would hand it over (the settings resolved once)."""
+    config = load_config(AUTHENTICATION_API, None, variables).model_dump(mode="json")
+    return ReplayChunk(pipeline=DAG_ID, pool=AUTHENTICATION_API.pool, entries=entries, label="1", config=config)
 
 
 # -- plan_replay -------------------------------------------------------------------------------------
@@ -138,10 +146,17 @@ def test_replay_keeps_a_failing_entry_with_its_new_status_when_the_sink_still_fa
 
     outcome = replay_dead_letters()
 
-    assert isinstance(outcome.error, replay.ReplayIncompleteError)
-    assert "1 dead letter could not be delivered" in str(outcome.error)
-    assert "2 were delivered" in str(outcome.error)
-    assert sum(r["still_failing"] for r in outcome.reports) == 1
+    # As in the DAG: the failing entry's resend task fails naming the answer; the report adds up the others.
+    (failed,) = outcome.task_errors
+    assert (
+        str(failed).splitlines()[0]
+        == f"{len(kept[0]['log_ids'])} logs not delivered again (HTTP 503); kept as 1 dead letter."
+    )
+    assert outcome.summary == {
+        "delivered": 2,
+        "still_failing": 0,
+        "logs_delivered": len(kept[1]["log_ids"]) + len(kept[2]["log_ids"]),
+    }
     (left,) = dead_letters()
     assert left["webhook_id"] == kept[0]["webhook_id"]
     assert left["log_ids"] == kept[0]["log_ids"]
@@ -168,7 +183,8 @@ def test_replay_keeps_the_undelivered_half_when_a_split_half_still_fails(
 
     outcome = replay_dead_letters([entry_id(kept[0])])
 
-    assert isinstance(outcome.error, replay.ReplayIncompleteError)
+    (failed,) = outcome.task_errors
+    assert "not delivered again (HTTP 400)" in str(failed).splitlines()[0]
     others = {kept[1]["webhook_id"], kept[2]["webhook_id"]}
     (left,) = [letter for letter in dead_letters() if letter["webhook_id"] not in others]
     half = len(kept[0]["log_ids"]) // 2
@@ -201,13 +217,13 @@ def test_replay_keeps_the_entry_when_recording_its_new_failure_fails(kept, webho
         raise OSError("object storage unavailable")
 
     monkeypatch.setattr(DeadLetterStore, "put", broken_put)
-    chunk = {"pipeline": DAG_ID, "entries": [entry_id(kept[0])], "label": "1 dead letters"}
+    chunk = chunk_of([entry_id(kept[0])], variables)
 
     with pytest.raises(OSError, match="object storage unavailable"):
-        replay.replay_chunk(chunk, REPLAY_RUN, variables=variables, sleep=lambda s: None)
+        replay.replay_chunk(chunk, REPLAY_RUN, sleep=lambda s: None)
 
     monkeypatch.undo()
-    store = replay.store_for(AUTHENTICATION_API, variables)
+    store = replay.pipeline_store(AUTHENTICATION_API, variables)
     assert store.get(entry_id(kept[0])).log_ids == kept[0]["log_ids"]
 
 
@@ -268,12 +284,12 @@ def test_an_entry_that_is_not_an_id_of_the_chosen_pipeline_is_refused_and_nothin
     for path in planted:
         _planted_letter(kept, path)
     sent_before = len(webhook_sink.requests())
-    chunk = {"pipeline": DAG_ID, "pool": AUTHENTICATION_API.pool, "entries": [entry], "label": "1 dead letters"}
+    chunk = chunk_of([entry], variables)
 
     with pytest.raises(ValueError, match="dead letter entry"):
         replay.plan_replay(DAG_ID, [entry], 1000, 4, variables=variables)
     with pytest.raises(ValueError, match="dead letter entry"):
-        replay.replay_chunk(chunk, REPLAY_RUN, variables=variables)  # a chunk from XCom is checked again
+        replay.replay_chunk(chunk, REPLAY_RUN)  # a chunk from XCom is checked again
 
     assert len(webhook_sink.requests()) == sent_before
     assert all(path.exists() for path in planted)
@@ -285,11 +301,11 @@ def test_a_letter_whose_content_names_another_entry_is_neither_sent_nor_deleted(
     """A file renamed (or edited) so its name and content disagree is refused by name, left in place."""
     target = tmp_path / "dead" / DAG_ID / f"{kept[1]['webhook_id']}.json"
     target.write_text(json.dumps({**kept[1], "webhook_id": kept[0]["webhook_id"]}))
-    chunk = {"pipeline": DAG_ID, "pool": AUTHENTICATION_API.pool, "entries": [entry_id(kept[1])], "label": "1"}
+    chunk = chunk_of([entry_id(kept[1])], variables)
     sent_before = len(webhook_sink.requests())
 
     with pytest.raises(ValueError, match="edited or moved"):
-        replay.replay_chunk(chunk, REPLAY_RUN, variables=variables)
+        replay.replay_chunk(chunk, REPLAY_RUN)
 
     assert len(webhook_sink.requests()) == sent_before
     assert target.exists()

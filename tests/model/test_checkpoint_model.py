@@ -39,7 +39,7 @@ from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, CircuitOpenError
 from auth0_log_webhooks.log_ids import InvalidCheckpointError, log_time
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-from auth0_log_webhooks.run.context import RunInfo, run_staging
+from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.kinds import ExpiredCheckpointError
 from auth0_log_webhooks.run.settlement import CheckpointChangedError, marker_for
 from auth0_log_webhooks.run.staging import NothingStagedError
@@ -48,6 +48,7 @@ from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit_checkpoint
 from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver_chunk
 from auth0_log_webhooks.steps.fetch import fetch_logs
+from tests.builders import staging_of, staging_url_of
 from tests.memory import Crash, MemoryReceiver, MemoryTenant, sender_for
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(0)]  # one test of many examples; make soak runs for an hour
@@ -173,7 +174,9 @@ class CheckpointModel(RuleBasedStateMachine):
     def _fetch(self, run: ModelRun) -> None:
         run.known = len(self.tenant.logs)
         try:
-            run.chunks = fetch_logs(PIPELINE, run.info, run.params, variables=self.variables, hook=self.tenant)
+            run.chunks = fetch_logs(PIPELINE, run.info, run.params, variables=self.variables, hook=self.tenant)[
+                "chunks"
+            ]
         except (InvalidCheckpointError, ExpiredCheckpointError) as exc:
             event(f"fetch refused: {type(exc).__name__}")
             run.chunks = []  # refused with a message; the run fails, nothing staged
@@ -221,7 +224,7 @@ class CheckpointModel(RuleBasedStateMachine):
         """A person clears the fetch: a new try cuts a new generation while the old tasks may still run."""
         run = self.runs[which % len(self.runs)]
         with contextlib.suppress(NothingStagedError):
-            plan = run_staging(PIPELINE, run.info, self.variables).read_plan()
+            plan = staging_of(PIPELINE, run.info, self.variables).read_plan()
             run.stale_batches = list(plan["batches"])
         run.stale, run.committed = run.chunks, False
         info = run.info
@@ -230,12 +233,12 @@ class CheckpointModel(RuleBasedStateMachine):
 
     def _deliver(self, run: ModelRun, chunk: Chunk) -> None:
         try:
-            plan = run_staging(PIPELINE, run.info, self.variables).read_plan()
+            plan = staging_of(PIPELINE, run.info, self.variables).read_plan()
         except NothingStagedError:
             return
         sender = sender_for(self.receiver, PipelineConfig.model_validate(plan["config"]))
         with contextlib.suppress(CircuitOpenError, StaleChunkError, NothingStagedError, Crash):
-            deliver_chunk(PIPELINE, run.info, chunk, variables=self.variables, sender=sender)
+            deliver_chunk(PIPELINE, run.info, chunk, sender=sender)
 
     @precondition(lambda self: any(run.chunks for run in self.runs))
     @rule(which=st.integers(0, 100), chunk=st.integers(0, 100), crash=st.none() | st.integers(1, 4))
@@ -273,7 +276,7 @@ class CheckpointModel(RuleBasedStateMachine):
         index = max(0, len(run.stale_batches) - 1 - index % 2)  # the last batches are the ones a re-run re-cuts
         batch = run.stale_batches[index]
         generation, count, first, last = marker_for(batch, run.info.try_number - 1)
-        staging = run_staging(PIPELINE, run.info, self.variables).with_generation(run.info.try_number)
+        staging = staging_of(PIPELINE, run.info, self.variables).with_generation(run.info.try_number)
         with contextlib.suppress(OSError):
             staging.mark(
                 index,
@@ -296,13 +299,15 @@ class CheckpointModel(RuleBasedStateMachine):
         run = self.runs[which % len(self.runs)]
         before = self.variables.get(CHECKPOINT)
         try:
-            plan = run_staging(PIPELINE, run.info, self.variables).read_plan()
+            plan = staging_of(PIPELINE, run.info, self.variables).read_plan()
         except NothingStagedError:
             return
         succeeded = False
         with contextlib.suppress(DeliveryIncompleteError, CircuitOpenError, CheckpointChangedError, NothingStagedError):
             with contextlib.suppress(DeadLettersKeptError):
-                commit_checkpoint(PIPELINE, run.info, variables=self.variables)
+                commit_checkpoint(
+                    PIPELINE, run.info, staging_url_of(PIPELINE, self.variables), variables=self.variables
+                )
             succeeded = True
         after = self.variables.get(CHECKPOINT)
         event(f"commit of a {plan['mode']} run: {'moved' if after != before else 'stayed'}")
@@ -328,9 +333,7 @@ class CheckpointModel(RuleBasedStateMachine):
         replay_run = RunInfo(dag_id="auth0_webhooks_replay", run_id=f"replay_{self.serial}")
         for chunk in replay.plan_replay(PIPELINE.dag_id, None, 1000, 2, variables=self.variables):
             with contextlib.suppress(Crash):
-                replay.replay_chunk(
-                    chunk, replay_run, variables=self.variables, sender=sender_for(self.receiver, config)
-                )
+                replay.replay_chunk(chunk, replay_run, sender=sender_for(self.receiver, config))
 
     @precondition(lambda self: self.variables.get(CHECKPOINT) is not None)
     @rule(back=st.integers(1, 5))

@@ -1,1 +1,4 @@
-"""Event mode: a trigger in the triggerer watches the tenant for new logs and schedules a run through an asset."""
+"""Event mode: a trigger in the triggerer watches the tenant for new logs and schedules a run through an asset.
+
+It imports ``run`` and below (hooks, pipelines); never ``steps`` or ``wiring``.
+"""

@@ -1,4 +1,4 @@
-"""Where a step runs: its DAG run, its backfill window, its settings and its staging.
+"""Where a step runs: its DAG run, its backfill window and its settings.
 
 Inside Airflow, :func:`current_run` reads the task's context; outside Airflow (tests, benchmarks)
 a step gets a :class:`RunInfo` built by the caller and
@@ -14,7 +14,6 @@ from typing import Any
 
 from auth0_log_webhooks.pipelines.config import PipelineConfig, parse_variable, resolve_config
 from auth0_log_webhooks.pipelines.definition import Pipeline
-from auth0_log_webhooks.run.staging import RunStaging
 from auth0_log_webhooks.run.variables import Variables
 
 
@@ -59,9 +58,3 @@ def load_config(pipeline: Pipeline, params: Mapping[str, Any] | None, variables:
     """
     variable = parse_variable(variables.get(pipeline.config_variable), pipeline.config_variable)
     return resolve_config({**pipeline.settings, **variable}, params, pipeline.config_variable)
-
-
-def run_staging(pipeline: Pipeline, run: RunInfo, variables: Variables) -> RunStaging:
-    """Return the run's staging: ``<staging_url>/<dag_id>/<run>``, where its fetch leaves the plan and batches."""
-    root = load_config(pipeline, None, variables).staging_root
-    return RunStaging.for_run(root, run.dag_id, run.run_id)

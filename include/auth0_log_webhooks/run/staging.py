@@ -330,14 +330,21 @@ def chunk_ranges(count: int, max_parts: int) -> Iterator[tuple[int, int]]:
 
 
 def plan_chunks(
-    batches: list[BatchRange], max_tasks: int, min_batches_per_task: int = 1, *, generation: int = 1
+    batches: list[BatchRange],
+    max_tasks: int,
+    min_batches_per_task: int = 1,
+    *,
+    generation: int,
+    staging_url: str,
 ) -> list[Chunk]:
     """Return one chunk of contiguous batches per delivery task: at most ``max_tasks``, and no more
     than one per ``min_batches_per_task`` batches (a task costs Airflow seconds; a batch, milliseconds);
-    each names the ``generation`` (fetch attempt) whose batches it carries."""
+    each names the ``generation`` (fetch attempt) whose batches it carries and the staging root."""
     tasks = min(max_tasks, -(-len(batches) // max(1, min_batches_per_task)))
     chunks = []
     for number, (start, stop) in enumerate(chunk_ranges(len(batches), tasks)):
         label = chunk_label(start, stop, batches[start:stop])
-        chunks.append(Chunk(chunk=number, start=start, stop=stop, label=label, generation=generation))
+        chunks.append(
+            Chunk(chunk=number, start=start, stop=stop, label=label, generation=generation, staging_url=staging_url)
+        )
     return chunks

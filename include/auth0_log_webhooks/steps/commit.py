@@ -1,9 +1,15 @@
-"""The commit step: move the checkpoint past what is settled, then fail loudly if anything is left."""
+"""The commit step: move the checkpoint past what is settled, then fail loudly if anything is left.
+
+:func:`commit` is the whole body of the ``commit`` task: it commits (:func:`commit_checkpoint`),
+fills the delivered asset's event with the run's counts, and starts the next run at once when
+reading stopped at ``max_logs_per_run`` (:mod:`~auth0_log_webhooks.steps.follow_up`).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from auth0_log_webhooks.contracts import Plan, RunSummary
@@ -14,10 +20,12 @@ from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.checkpoint_policy import CommitDecision, advanced, decide
-from auth0_log_webhooks.run.context import RunInfo, run_staging
+from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.settlement import check_counts, compare_and_set, matching
-from auth0_log_webhooks.run.staging import RunStaging
+from auth0_log_webhooks.run.staging import NothingStagedError, RunStaging
+from auth0_log_webhooks.run.task_io import ANSWERS_429, STAGING_URL, TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
+from auth0_log_webhooks.steps import follow_up
 from auth0_log_webhooks.wording import run_sentence
 
 log = logging.getLogger(__name__)
@@ -31,9 +39,38 @@ class DeadLettersKeptError(RuntimeError):
     """Some messages were kept as dead letters; the checkpoint passed them."""
 
 
+def commit(
+    pipeline: Pipeline,
+    run: RunInfo,
+    params: Mapping[str, Any] | None,
+    io: TaskIO,
+    *,
+    variables: Variables | None = None,
+) -> RunSummary:
+    """Run the commit task: commit the checkpoint, announce the run's counts, drain on if reading was capped.
+
+    The staging root is the one the run's fetch resolved and kept (none when the fetch did not finish).
+
+    :raises: what :func:`commit_checkpoint` raises; in Airflow, ``DagRunTriggerException`` to drain on.
+    """
+    summary = commit_checkpoint(pipeline, run, io.kept("fetch", STAGING_URL), variables=variables)
+    io.announce(
+        metrics.run_extra(
+            summary,
+            auth0_429=metrics.total(io.kept("fetch", ANSWERS_429)),
+            webhook_429=metrics.total(io.kept("deliver", ANSWERS_429)),
+        )
+    )
+    if follow_up.needs_follow_up(summary):
+        io.keep("return_value", summary)  # the follow-up ends the task before its return value is kept
+        io.follow_up(follow_up.follow_up(run, summary, params or {}))
+    return summary
+
+
 def commit_checkpoint(
     pipeline: Pipeline,
     run: RunInfo,
+    staging_url: str | None,
     *,
     variables: Variables | None = None,
 ) -> RunSummary:
@@ -44,6 +81,7 @@ def commit_checkpoint(
     the fetch started from (compare-and-set), never backwards, and never for a backfill window or a
     one-off run (params that changed what is selected or where reading starts).
 
+    :raises NothingStagedError: if the run's fetch did not finish (nothing is moved).
     :raises LedgerMismatchError: if the ledger does not add up (nothing is moved).
     :raises CheckpointChangedError: if the checkpoint changed since the fetch (nothing is moved).
     :raises CircuitOpenError: if the receiver refused everything (after committing what is settled).
@@ -51,7 +89,12 @@ def commit_checkpoint(
     :raises DeadLettersKeptError: if messages were kept as dead letters.
     """
     variables = variables or AirflowVariables()
-    staging = run_staging(pipeline, run, variables)
+    if not staging_url:
+        raise NothingStagedError(
+            f"The fetch of run {run.run_id} did not finish, so nothing was staged and the checkpoint stays where it "
+            "is. Its log says why; clear the fetch task to read the logs again."
+        )
+    staging = RunStaging.for_run(staging_url, run.dag_id, run.run_id)
     plan = staging.read_plan()
     done = staging.read_committed()
     if done is not None:  # a retried commit after one that succeeded: same answer, nothing moved

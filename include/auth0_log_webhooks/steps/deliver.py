@@ -1,4 +1,9 @@
-"""The deliver step: send one chunk's staged batches and record each batch's outcome in the ledger."""
+"""The deliver step: send one chunk's staged batches and record each batch's outcome in the ledger.
+
+:func:`deliver` is the whole body of a mapped ``deliver`` task: it labels the task, sends the
+chunk (:func:`deliver_chunk`), keeps the 429 count for the commit, and fails the task without a
+retry when the chunk kept dead letters (:func:`fail_if_chunk_kept_dead_letters`).
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,10 @@ from auth0_log_webhooks.delivery.sender import Failure, WebhookSender, open_send
 from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
-from auth0_log_webhooks.run.context import RunInfo, run_staging
+from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.settlement import marker_for, settles
-from auth0_log_webhooks.run.variables import AirflowVariables, Variables
+from auth0_log_webhooks.run.staging import RunStaging
+from auth0_log_webhooks.run.task_io import ANSWERS_429, TaskIO
 from auth0_log_webhooks.wording import delivery_sentence, plural
 
 log = logging.getLogger(__name__)
@@ -28,12 +34,38 @@ class StaleChunkError(RuntimeError):
     """The chunk belongs to a fetch attempt that was run again; the new attempt's tasks deliver its logs."""
 
 
+def deliver(
+    pipeline: Pipeline,
+    run: RunInfo,
+    chunk: Chunk,
+    io: TaskIO,
+    *,
+    sender: WebhookSender | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryReport:
+    """Run one mapped delivery task: label it, deliver its chunk, keep its 429 count, fail if it kept dead letters.
+
+    :raises StaleChunkError: if the run's fetch was run again after this chunk was planned.
+    :raises CircuitOpenError: if the receiver refused everything.
+    :raises DeadLettersInChunkError: if the chunk's batches are settled but kept dead letters (no retry helps).
+    """
+    io.label(chunk["label"])
+    report = deliver_chunk(pipeline, run, chunk, sender=sender, sleep=sleep)
+    io.keep(ANSWERS_429, report["answers_429"])  # kept even when the task turns red next
+    fail_if_chunk_kept_dead_letters(pipeline, run, chunk)
+    return report
+
+
+def chunk_staging(run: RunInfo, chunk: Chunk) -> RunStaging:
+    """Return the run's staging, under the root the run's fetch resolved (the chunk carries it)."""
+    return RunStaging.for_run(chunk["staging_url"], run.dag_id, run.run_id)
+
+
 def deliver_chunk(
     pipeline: Pipeline,
     run: RunInfo,
     chunk: Chunk,
     *,
-    variables: Variables | None = None,
     sender: WebhookSender | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DeliveryReport:
@@ -47,7 +79,7 @@ def deliver_chunk(
     :raises StaleChunkError: if the run's fetch was run again after this chunk was planned.
     :raises CircuitOpenError: if the receiver refused everything.
     """
-    staging = run_staging(pipeline, run, variables or AirflowVariables())
+    staging = chunk_staging(run, chunk)
     plan = staging.read_plan()
     if plan["generation"] != chunk["generation"]:
         raise StaleChunkError(
@@ -140,9 +172,7 @@ def _send_batch(
     return failures
 
 
-def fail_if_chunk_kept_dead_letters(
-    pipeline: Pipeline, run: RunInfo, chunk: Chunk, *, variables: Variables | None = None
-) -> None:
+def fail_if_chunk_kept_dead_letters(pipeline: Pipeline, run: RunInfo, chunk: Chunk) -> None:
     """Fail the delivery task if its batches kept dead letters (those still waiting for replay).
 
     Reads the ledger, so a retried or cleared task that skipped its settled batches still fails,
@@ -150,8 +180,7 @@ def fail_if_chunk_kept_dead_letters(
 
     :raises DeadLettersInChunkError: with the replay config of the chunk's entries.
     """
-    variables = variables or AirflowVariables()
-    staging = run_staging(pipeline, run, variables)
+    staging = chunk_staging(run, chunk).with_generation(chunk["generation"])
     outcomes = (staging.outcome(index) for index in range(chunk["start"], chunk["stop"]))
     entries = [entry for outcome in outcomes if outcome for entry in outcome["dead_letters"]]
     if not entries:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from auth0_log_webhooks.contracts import Chunk, Plan, ReadMode
+from auth0_log_webhooks.contracts import Chunk, FetchResult, Plan, ReadMode
 from auth0_log_webhooks.hooks.auth0 import Auth0Hook
 from auth0_log_webhooks.hooks.read_progress import ReadProgress, WaitTally, tracked
 from auth0_log_webhooks.log_ids import cursor_for_time
@@ -18,6 +18,7 @@ from auth0_log_webhooks.run.checkpoint_policy import start_cursor
 from auth0_log_webhooks.run.context import RunInfo, load_config
 from auth0_log_webhooks.run.kinds import check_expiry, check_start_from, one_off_reason
 from auth0_log_webhooks.run.staging import WINDOW_MARGIN, RunStaging, Stager, plan_chunks, prune
+from auth0_log_webhooks.run.task_io import ANSWERS_429, STAGING_URL, TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.wording import plural, reading_sentence, when
 
@@ -38,6 +39,26 @@ class LogSource(Protocol):
         ...
 
 
+def fetch(
+    pipeline: Pipeline,
+    run: RunInfo,
+    params: Mapping[str, Any] | None,
+    io: TaskIO,
+    *,
+    variables: Variables | None = None,
+    hook: LogSource | None = None,
+) -> list[Chunk]:
+    """Run the fetch task: stage the run's logs, keep the staging root and the 429 count for the commit,
+    and return the chunks the delivery tasks are mapped over.
+
+    :raises: what :func:`fetch_logs` raises.
+    """
+    fetched = fetch_logs(pipeline, run, params, variables=variables, hook=hook)
+    io.keep(STAGING_URL, fetched["staging_url"])
+    io.keep(ANSWERS_429, fetched["answers_429"])
+    return fetched["chunks"]
+
+
 def fetch_logs(
     pipeline: Pipeline,
     run: RunInfo,
@@ -46,11 +67,14 @@ def fetch_logs(
     variables: Variables | None = None,
     hook: LogSource | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> list[Chunk]:
-    """Pull, select and stage the run's logs with its plan; return one chunk per delivery task (for XCom).
+) -> FetchResult:
+    """Pull, select and stage the run's logs with its plan; return where they are staged and one chunk
+    per delivery task.
 
-    The staging generation is the task's try number, so a cleared and re-run fetch never shares
-    batches or ledger markers with the delivery tasks of an earlier try.
+    This is where the run's settings are resolved (pipelines file, config Variable, params), once:
+    the plan carries them and the result carries the staging root, so no later task reads the config
+    Variable again. The staging generation is the task's try number, so a cleared and re-run fetch
+    never shares batches or ledger markers with the delivery tasks of an earlier try.
 
     :raises ConfigError: if the config Variable or the params are invalid.
     :raises InvalidCheckpointError: if the checkpoint or ``start_from`` is malformed, or ``start_from`` lies in
@@ -112,9 +136,14 @@ def fetch_logs(
             repaired=manifest.repaired,
         )
     )
-    return plan_chunks(
-        manifest.batches, config.max_delivery_tasks, config.min_batches_per_task, generation=staging.generation
+    chunks = plan_chunks(
+        manifest.batches,
+        config.max_delivery_tasks,
+        config.min_batches_per_task,
+        generation=staging.generation,
+        staging_url=config.staging_root,
     )
+    return FetchResult(staging_url=config.staging_root, chunks=chunks, answers_429=source.waits.rate_limited)
 
 
 def _start(

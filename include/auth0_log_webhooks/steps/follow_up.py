@@ -17,6 +17,7 @@ from typing import Any
 
 from auth0_log_webhooks.contracts import RunSummary
 from auth0_log_webhooks.run.context import RunInfo
+from auth0_log_webhooks.run.task_io import FollowUpRun
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,8 @@ def needs_follow_up(summary: RunSummary) -> bool:
     return summary["more_to_read"]
 
 
-def follow_up(run: RunInfo, summary: RunSummary, params: Mapping[str, Any]) -> Exception:
-    """The exception that makes the running task trigger the next run of its DAG (raise it after success)."""
-    from airflow.sdk.exceptions import DagRunTriggerException
-
+def follow_up(run: RunInfo, summary: RunSummary, params: Mapping[str, Any]) -> FollowUpRun:
+    """The run that drains on from where ``run`` committed, with ``run``'s per-run overrides."""
     run_id = follow_up_run_id()
     log.info(
         "Run %s stopped at max_logs_per_run with more logs after checkpoint %s; starting run %s now "
@@ -52,17 +51,8 @@ def follow_up(run: RunInfo, summary: RunSummary, params: Mapping[str, Any]) -> E
         summary["checkpoint"],
         run_id,
     )
-    return DagRunTriggerException(
-        trigger_dag_id=run.dag_id,
-        dag_run_id=run_id,
+    return FollowUpRun(
+        run_id=run_id,
         conf=follow_up_conf(params),
-        logical_date=None,
-        reset_dag_run=False,
-        skip_when_already_exists=True,
-        wait_for_completion=False,
-        allowed_states=["success"],
-        failed_states=["failed"],
-        poke_interval=60,
-        deferrable=False,
         note=f"Drains the backlog left by {run.run_id} (it stopped at max_logs_per_run).",
     )

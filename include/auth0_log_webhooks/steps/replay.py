@@ -1,6 +1,8 @@
 """Replay dead letters: re-send kept messages through the same pool, remove what is delivered.
 
-Each kept message is re-encoded from its logs with the pipeline's current settings, so a fixed
+The replay DAG's three tasks call :func:`plan_replay` (choose), :func:`resend` (one mapped task a
+chunk) and :func:`summarise` (report). Each kept message is re-encoded from its logs with the
+pipeline's current settings, resolved once by ``choose`` and carried in every chunk, so a fixed
 format or secret applies; its webhook-id is derived from the same log ids, so a receiver that saw
 an earlier attempt recognises it.
 """
@@ -15,10 +17,12 @@ from auth0_log_webhooks.contracts import ReplayChunk, ReplayReport
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore, InvalidEntryError, split_entry_id
 from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError, dead_letter_advice
 from auth0_log_webhooks.delivery.sender import WebhookSender, open_sender
+from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.pipelines_file import pipeline_named
 from auth0_log_webhooks.run.context import RunInfo, load_config
 from auth0_log_webhooks.run.staging import chunk_ranges
+from auth0_log_webhooks.run.task_io import TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.wording import plural, replay_sentence
 
@@ -29,9 +33,14 @@ class ReplayIncompleteError(RuntimeError):
     """Some dead letters could not be delivered; they stay in the store."""
 
 
-def store_for(pipeline: Pipeline, variables: Variables) -> DeadLetterStore:
-    """Return the pipeline's dead-letter store (from its config Variable)."""
-    return DeadLetterStore(load_config(pipeline, None, variables).dead_letter_root)
+def store_for(config: PipelineConfig) -> DeadLetterStore:
+    """Return the dead-letter store of a pipeline with these settings."""
+    return DeadLetterStore(config.dead_letter_root)
+
+
+def pipeline_store(pipeline: Pipeline, variables: Variables) -> DeadLetterStore:
+    """Return a pipeline's dead-letter store as its config Variable names it now (for readers outside a run)."""
+    return store_for(load_config(pipeline, None, variables))
 
 
 def checked_entries(pipeline: Pipeline, entries: Sequence[object]) -> list[str]:
@@ -68,7 +77,8 @@ def plan_replay(
     """
     variables = variables or AirflowVariables()
     pipeline = pipeline_named(pipeline_name)
-    store = store_for(pipeline, variables)
+    config = load_config(pipeline, None, variables)
+    store = store_for(config)
     if entries:
         chosen = [store.get(entry).entry_id for entry in checked_entries(pipeline, entries)]
     else:
@@ -81,24 +91,41 @@ def plan_replay(
             pool=pipeline.pool,
             entries=chosen[start:stop],
             label=plural(stop - start, "dead letter"),
+            config=config.model_dump(mode="json"),
         )
         for start, stop in chunk_ranges(len(chosen), max_tasks)
     ]
+
+
+def resend(
+    chunk: ReplayChunk,
+    run: RunInfo,
+    io: TaskIO,
+    *,
+    sender: WebhookSender | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ReplayReport:
+    """Run one mapped resend task: label it, re-send its chunk, fail naming the answer if entries are still refused.
+
+    :raises DeadLettersInChunkError: if an entry is still refused (it stays kept).
+    """
+    io.label(chunk["label"])
+    report = replay_chunk(chunk, run, sender=sender, sleep=sleep)
+    fail_if_replay_left_entries(chunk, report, run)
+    return report
 
 
 def replay_chunk(
     chunk: ReplayChunk,
     run: RunInfo,
     *,
-    variables: Variables | None = None,
     sender: WebhookSender | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ReplayReport:
     """Re-send one chunk's entries; remove each delivered entry, keep the rest with their new failure."""
-    variables = variables or AirflowVariables()
     pipeline = pipeline_named(chunk["pipeline"])
-    config = load_config(pipeline, None, variables)
-    store = store_for(pipeline, variables)
+    config = PipelineConfig.model_validate(chunk["config"])
+    store = store_for(config)
     sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
     report = ReplayReport(delivered=0, still_failing=0, logs_delivered=0)
     for entry_id in checked_entries(pipeline, chunk["entries"]):
@@ -139,9 +166,7 @@ def summarise(reports: Sequence[ReplayReport]) -> ReplayReport:
     return total
 
 
-def fail_if_replay_left_entries(
-    chunk: ReplayChunk, report: ReplayReport, run: RunInfo, *, variables: Variables | None = None
-) -> None:
+def fail_if_replay_left_entries(chunk: ReplayChunk, report: ReplayReport, run: RunInfo) -> None:
     """Fail a replay task whose entries are still refused, saying what the webhook answered.
 
     The entries still failing are the chunk's that remain, or (a 413 split them) those this run wrote.
@@ -150,7 +175,7 @@ def fail_if_replay_left_entries(
     """
     if not report["still_failing"]:
         return
-    store = store_for(pipeline_named(chunk["pipeline"]), variables or AirflowVariables())
+    store = store_for(PipelineConfig.model_validate(chunk["config"]))
     mine = set(chunk["entries"])
     left = [
         letter

@@ -146,7 +146,7 @@ def send_daily_report(
     :raises RuntimeError: if the notice could not be sent.
     """
     from auth0_log_webhooks.monitoring import notices
-    from auth0_log_webhooks.steps.replay import store_for
+    from auth0_log_webhooks.steps.replay import pipeline_store
 
     variables = variables or AirflowVariables()
     moment = now or datetime.now(UTC)
@@ -155,7 +155,7 @@ def send_daily_report(
             p,
             [event for event in events(p) if event[0] >= moment - timedelta(hours=24)],
             variables.get(p.checkpoint_variable),
-            sum(1 for _ in store_for(p, variables).entries(p.dag_id)),
+            sum(1 for _ in pipeline_store(p, variables).entries(p.dag_id)),
             moment,
         )
         for p in pipelines.values()

@@ -1,8 +1,9 @@
-"""Build the DAGs: a pipeline's (fetch, deliver mapped in its pool, commit) and the replay DAG.
+"""A pipeline's DAG: fetch, deliver mapped in the pipeline's pool, commit; on a cron schedule or in event mode.
 
-Kept here rather than in ``dags/`` so each DAG file is a few lines and a new pipeline is a new
-:class:`~auth0_log_webhooks.pipelines.definition.Pipeline` entry. The tasks are thin: each reads its run from
-the Airflow context and calls one step of :mod:`auth0_log_webhooks.steps`.
+Kept here rather than in ``dags/`` so each DAG file is a few lines and a new pipeline is a new entry
+of the pipelines file. A task body is one call: it reads its run from the Airflow context and calls
+one step of :mod:`auth0_log_webhooks.steps` with an :class:`~auth0_log_webhooks.run.task_io.AirflowTaskIO`,
+the same steps the in-process runner of tests and benchmarks calls.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, get_current_context, task
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, task
 from airflow.sdk.bases.timetable import BaseTimetable
 from airflow.sdk.definitions.timetables.assets import AssetOrTimeSchedule
 
@@ -19,21 +20,15 @@ from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.monitoring.notices import WebhookNotifier
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.context import current_run
+from auth0_log_webhooks.run.task_io import AirflowTaskIO
 from auth0_log_webhooks.steps import commit as commit_step
 from auth0_log_webhooks.steps import deliver as deliver_step
 from auth0_log_webhooks.steps import fetch as fetch_step
-from auth0_log_webhooks.steps import follow_up
 from auth0_log_webhooks.wiring import trigger_form
 from auth0_log_webhooks.wiring.run_deadlines import run_deadline
 
 START_DATE = datetime(2026, 1, 1)
-ANSWERS_429 = "answers_429"  # the XCom key of the 429 answers fetch and each delivery waited out
 DEFAULT_ARGS: dict[str, Any] = {"owner": "auth0-log-webhooks", "retries": 2, "retry_delay": timedelta(seconds=30)}
-
-
-def _label_map_index(key: str, label: str) -> None:
-    """Give the running mapped task the label its ``map_index_template`` renders."""
-    get_current_context()[key] = label  # type: ignore[literal-required]
 
 
 MODES = ("cron", "event")
@@ -91,30 +86,21 @@ def pipeline_dag(
         @task(execution_timeout=timedelta(hours=2), on_failure_callback=WebhookNotifier())
         def fetch() -> list[Chunk]:
             """Read, select and stage the logs since the checkpoint; plan one chunk per delivery task."""
-            from auth0_log_webhooks.hooks.auth0 import Auth0Hook
-
             run, params = current_run()
-            hook = Auth0Hook(pipeline.auth0_conn_id)
-            chunks = fetch_step.fetch_logs(pipeline, run, params, hook=hook)
-            get_current_context()["ti"].xcom_push(key=ANSWERS_429, value=hook.waits.rate_limited)
-            return chunks
+            return fetch_step.fetch(pipeline, run, params, AirflowTaskIO())
 
-        @task(pool=pipeline.pool, map_index_template="{{ delivery_label }}", execution_timeout=timedelta(hours=2))
+        @task(pool=pipeline.pool, map_index_template="{{ task_label }}", execution_timeout=timedelta(hours=2))
         def deliver(chunk: Chunk) -> DeliveryReport:
             """POST one chunk's batches to the webhook, one request at a time."""
-            _label_map_index("delivery_label", chunk["label"])
             run, _ = current_run()
-            report = deliver_step.deliver_chunk(pipeline, run, chunk)
-            get_current_context()["ti"].xcom_push(key=ANSWERS_429, value=report["answers_429"])  # kept if red next
-            deliver_step.fail_if_chunk_kept_dead_letters(pipeline, run, chunk)  # settled, then red: no retry
-            return report
+            return deliver_step.deliver(pipeline, run, chunk, AirflowTaskIO())
+
+        delivered = metrics.delivered_asset(pipeline.dag_id)
 
         # all_done: commit runs after failed deliveries (to keep what is settled) and after a skipped
         # deliver (nothing was selected: the checkpoint still moves past the logs that were read). After
         # a failed fetch it fails too (nothing staged), so the run is never green when nothing was read.
-        delivered = metrics.delivered_asset(pipeline.dag_id)
-
-        # commit fails whenever the run left something behind: one failure notice per run, with its advice
+        # It fails whenever the run left something behind: one failure notice per run, with its advice.
         @task(
             trigger_rule="all_done",
             retries=0,
@@ -125,17 +111,7 @@ def pipeline_dag(
         def commit() -> RunSummary:
             """Advance the checkpoint past what is delivered or kept; fail if anything is left."""
             run, params = current_run()
-            summary = commit_step.commit_checkpoint(pipeline, run)
-            ti = get_current_context()["ti"]
-            get_current_context()["outlet_events"][delivered].extra = metrics.run_extra(
-                summary,
-                auth0_429=metrics.total(ti.xcom_pull(task_ids="fetch", key=ANSWERS_429)),
-                webhook_429=metrics.total(ti.xcom_pull(task_ids="deliver", key=ANSWERS_429)),
-            )
-            if follow_up.needs_follow_up(summary):
-                get_current_context()["ti"].xcom_push(key="return_value", value=summary)
-                raise follow_up.follow_up(run, summary, params)
-            return summary
+            return commit_step.commit(pipeline, run, params, AirflowTaskIO(outlet=delivered))
 
         chunks = fetch()
         [chunks, deliver.expand(chunk=chunks)] >> commit()

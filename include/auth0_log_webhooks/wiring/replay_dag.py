@@ -11,8 +11,9 @@ from airflow.sdk.exceptions import AirflowSkipException
 from auth0_log_webhooks.contracts import ReplayChunk, ReplayReport
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.context import current_run
+from auth0_log_webhooks.run.task_io import AirflowTaskIO
 from auth0_log_webhooks.steps import replay
-from auth0_log_webhooks.wiring.pipeline_dag import DEFAULT_ARGS, START_DATE, _label_map_index
+from auth0_log_webhooks.wiring.pipeline_dag import DEFAULT_ARGS, START_DATE
 
 
 def _task_id_part(name: str) -> str:
@@ -76,13 +77,10 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
 
         def resend(chunk: ReplayChunk) -> ReplayReport:
             """Re-send one chunk of dead letters, one request at a time."""
-            _label_map_index("replay_label", chunk["label"])
-            if chunk["pool"] != get_current_context()["task"].pool:
+            if chunk["pool"] != get_current_context()["task"].pool:  # one resend task per pool: not this one's
                 raise AirflowSkipException(f"{chunk['label']} are replayed in pool {chunk['pool']}")
             run, _ = current_run()
-            report = replay.replay_chunk(chunk, run)
-            replay.fail_if_replay_left_entries(chunk, report, run)
-            return report
+            return replay.resend(chunk, run, AirflowTaskIO())
 
         @task(trigger_rule="all_done_min_one_success", retries=0)
         def report(*per_pool: list[ReplayReport]) -> ReplayReport:
@@ -94,7 +92,7 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
             task(
                 task_id="resend" if len(pools) == 1 else f"resend_{_task_id_part(pool)}",
                 pool=pool,
-                map_index_template="{{ replay_label }}",
+                map_index_template="{{ task_label }}",
             )(resend).expand(chunk=chosen)
             for pool in pools
         ]

@@ -26,6 +26,8 @@ from auth0_log_webhooks.run.staging import (
 
 pytestmark = pytest.mark.unit
 
+STAGING_URL = "file:///staging"  # chunks only carry it
+
 RUN_ID = "manual__2026-11-26T05:00:00+00:00"
 
 
@@ -334,14 +336,14 @@ def test_chunks_label_their_batches_with_the_log_count_and_utc_times_not_log_ids
         batch(100, 101, 200),
         {"count": 40, "first": log_id(201), "last": log_id(240, later)},
     ]
-    chunks = plan_chunks(batches, max_tasks=2)
+    chunks = plan_chunks(batches, max_tasks=2, generation=1, staging_url=STAGING_URL)
     assert [(c["chunk"], c["start"], c["stop"]) for c in chunks] == [(0, 0, 1), (1, 1, 3)]
     assert chunks[0]["label"] == f"batch 0: 100 logs, {BASE:%Y-%m-%d %H:%M:%S}-{BASE:%H:%M:%S} UTC"
     assert chunks[1]["label"] == f"batches 1-2: 140 logs, {BASE:%Y-%m-%d %H:%M:%S}-{later:%H:%M:%S} UTC"
 
 
 def test_no_batch_means_no_chunk():
-    assert plan_chunks([], max_tasks=16) == []
+    assert plan_chunks([], max_tasks=16, generation=1, staging_url=STAGING_URL) == []
 
 
 @settings(max_examples=200, deadline=None)
@@ -349,7 +351,9 @@ def test_no_batch_means_no_chunk():
 def test_chunks_adapt_to_the_amount_covering_every_batch_once(count, max_tasks, per_task):
     """A small run pays for few tasks: one per ``min_batches_per_task`` batches, never over the cap."""
     batches = [batch(1, i + 1, i + 1) for i in range(count)]
-    chunks = plan_chunks(batches, max_tasks=max_tasks, min_batches_per_task=per_task)
+    chunks = plan_chunks(
+        batches, max_tasks=max_tasks, min_batches_per_task=per_task, generation=1, staging_url=STAGING_URL
+    )
     assert len(chunks) == min(max_tasks, -(-count // per_task))
     assert [i for c in chunks for i in range(c["start"], c["stop"])] == list(range(count))
 
@@ -358,7 +362,11 @@ def test_chunks_adapt_to_the_amount_covering_every_batch_once(count, max_tasks, 
 def test_the_default_gives_one_task_per_ten_batches_up_to_sixteen(batches, tasks):
     config = PipelineConfig()
     chunks = plan_chunks(
-        [batch(1, i + 1, i + 1) for i in range(batches)], config.max_delivery_tasks, config.min_batches_per_task
+        [batch(1, i + 1, i + 1) for i in range(batches)],
+        config.max_delivery_tasks,
+        config.min_batches_per_task,
+        generation=1,
+        staging_url=STAGING_URL,
     )
     assert len(chunks) == tasks
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from airflow.sdk.exceptions import DagRunTriggerException
 
 from auth0_log_webhooks.contracts import RunSummary
 from auth0_log_webhooks.run.context import RunInfo
@@ -25,12 +24,9 @@ def test_a_run_that_stopped_at_its_cap_asks_for_the_next_run_of_its_own_dag_at_o
     assert follow_up.needs_follow_up(summary(True))
     request = follow_up.follow_up(run, summary(True), params)
 
-    assert isinstance(request, DagRunTriggerException)
-    assert request.trigger_dag_id == run.dag_id
-    assert request.dag_run_id.startswith(follow_up.RUN_ID_PREFIX)
+    assert request.run_id.startswith(follow_up.RUN_ID_PREFIX)
     assert request.conf == {"batch_size": 50, "max_logs_per_run": 1000}  # never start_from: it would reread
-    assert not request.wait_for_completion
-    assert request.skip_when_already_exists
+    assert request.note == "Drains the backlog left by scheduled__x (it stopped at max_logs_per_run)."
 
 
 def test_a_run_that_read_everything_does_not_ask_for_another():

@@ -15,7 +15,7 @@ import pytest
 from auth0_log_webhooks.log_ids import InvalidCheckpointError
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-from auth0_log_webhooks.run.context import RunInfo, run_staging
+from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.kinds import ExpiredCheckpointError
 from auth0_log_webhooks.run.settlement import CheckpointChangedError, LedgerMismatchError
 from auth0_log_webhooks.run.staging import MalformedLogError
@@ -23,6 +23,7 @@ from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps.commit import DeliveryIncompleteError, commit_checkpoint
 from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver_chunk
 from auth0_log_webhooks.steps.fetch import fetch_logs
+from tests.builders import staging_of, staging_url_of
 from tests.memory import MemoryReceiver, MemoryTenant, sender_for
 
 pytestmark = pytest.mark.unit
@@ -58,27 +59,27 @@ def config_of(variables: InMemoryVariables) -> PipelineConfig:
 
 def deliver_all(chunks, variables, receiver, run=RUN):
     sender = sender_for(receiver, config_of(variables))
-    return [deliver_chunk(PIPELINE, run, chunk, variables=variables, sender=sender) for chunk in chunks]
+    return [deliver_chunk(PIPELINE, run, chunk, sender=sender) for chunk in chunks]
 
 
 def test_a_delivery_task_of_an_earlier_fetch_try_cannot_settle_a_re_cut_batch(tenant, receiver, variables):
     """The issue's stale writer: batch 1 is logs 101-130 in try 1 and 101-170 in try 2."""
     ids = tenant.add(["s"] * 130)
-    first_try = fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)
+    first_try = fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"]
     ids += tenant.add(["s"] * 40)
     second = RunInfo(dag_id=RUN.dag_id, run_id=RUN.run_id, try_number=2)
-    second_try = fetch_logs(PIPELINE, second, None, variables=variables, hook=tenant)
+    second_try = fetch_logs(PIPELINE, second, None, variables=variables, hook=tenant)["chunks"]
 
     with pytest.raises(StaleChunkError, match=r"planned by fetch try 1, but the run's fetch ran again \(try 2\)"):
         deliver_all(first_try, variables, receiver)
     assert receiver.arrivals == []
 
-    staging = run_staging(PIPELINE, RUN, variables).with_generation(2)
+    staging = staging_of(PIPELINE, RUN, variables).with_generation(2)
     stale = {"status": "delivered", "generation": 1, "count": 30, "first": ids[100], "last": ids[129]}
     staging.mark(1, {**stale, "delivered_logs": 30, "dead_lettered_logs": 0, "dead_letters": []})  # type: ignore[typeddict-item]
     deliver_all(second_try[:1], variables, receiver, second)
     with pytest.raises(DeliveryIncompleteError, match="1 of 2 batches were not delivered"):
-        commit_checkpoint(PIPELINE, second, variables=variables)
+        commit_checkpoint(PIPELINE, second, staging_url_of(PIPELINE, variables), variables=variables)
 
     assert variables.get(CHECKPOINT) == ids[99]  # the stale marker settles nothing: logs 131-170 stay ahead
 
@@ -86,35 +87,35 @@ def test_a_delivery_task_of_an_earlier_fetch_try_cannot_settle_a_re_cut_batch(te
 def test_a_commit_refuses_when_the_checkpoint_changed_since_the_fetch(tenant, receiver, variables):
     ids = tenant.add(["s"] * 50)
     variables.set(CHECKPOINT, ids[9])
-    deliver_all(fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant), variables, receiver)
+    deliver_all(fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"], variables, receiver)
     variables.set(CHECKPOINT, ids[4])  # a person (or another run) moved it meanwhile
 
     with pytest.raises(CheckpointChangedError, match=rf"changed from {ids[9]} to {ids[4]} after this run's fetch"):
-        commit_checkpoint(PIPELINE, RUN, variables=variables)
+        commit_checkpoint(PIPELINE, RUN, staging_url_of(PIPELINE, variables), variables=variables)
     assert variables.get(CHECKPOINT) == ids[4]
 
 
 def test_a_retried_commit_after_a_successful_one_answers_the_same_and_moves_nothing(tenant, receiver, variables):
     ids = tenant.add(["s"] * 50)
-    deliver_all(fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant), variables, receiver)
-    first = commit_checkpoint(PIPELINE, RUN, variables=variables)
+    deliver_all(fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"], variables, receiver)
+    first = commit_checkpoint(PIPELINE, RUN, staging_url_of(PIPELINE, variables), variables=variables)
     variables.set(CHECKPOINT, ids[-1])
 
-    assert commit_checkpoint(PIPELINE, RUN, variables=variables) == first
+    assert commit_checkpoint(PIPELINE, RUN, staging_url_of(PIPELINE, variables), variables=variables) == first
     assert variables.get(CHECKPOINT) == ids[-1]
 
 
 def test_a_ledger_that_does_not_add_up_moves_nothing(tenant, receiver, variables):
     ids = tenant.add(["s"] * 50)
     variables.set(CHECKPOINT, ids[0])
-    deliver_all(fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant), variables, receiver)
-    staging = run_staging(PIPELINE, RUN, variables).with_generation(1)
+    deliver_all(fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"], variables, receiver)
+    staging = staging_of(PIPELINE, RUN, variables).with_generation(1)
     marker = staging.outcome(0)
     assert marker is not None
     staging.mark(0, {**marker, "delivered_logs": marker["count"] - 1})
 
     with pytest.raises(LedgerMismatchError, match=r"selected 49 logs but its ledger marker accounts for 48"):
-        commit_checkpoint(PIPELINE, RUN, variables=variables)
+        commit_checkpoint(PIPELINE, RUN, staging_url_of(PIPELINE, variables), variables=variables)
     assert variables.get(CHECKPOINT) == ids[0]
 
 
@@ -124,7 +125,9 @@ def test_an_expired_checkpoint_fails_the_run_saying_how_many_hours_were_lost(ten
     variables.set(CHECKPOINT, ids[0])
 
     with pytest.raises(ExpiredCheckpointError, match=r"Logs dated in those 2\.0 hours .*\(lost upstream\)") as error:
-        fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant, now=lambda: tenant.start + timedelta(days=1))
+        fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant, now=lambda: tenant.start + timedelta(days=1))[
+            "chunks"
+        ]
     assert "restart_from_oldest" in str(error.value)
     assert variables.get(CHECKPOINT) == ids[0]
 
@@ -142,9 +145,9 @@ def test_restart_from_oldest_reads_on_and_says_what_was_lost(tenant, receiver, v
     later = tenant.start + timedelta(days=1)
 
     with caplog.at_level(logging.WARNING):
-        chunks = fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant, now=lambda: later)
+        chunks = fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant, now=lambda: later)["chunks"]
     deliver_all(chunks, variables, receiver)
-    commit_checkpoint(PIPELINE, RUN, variables=variables)
+    commit_checkpoint(PIPELINE, RUN, staging_url_of(PIPELINE, variables), variables=variables)
 
     assert "2.0 hours" in caplog.text
     assert "reads on from the oldest log" in caplog.text
@@ -167,7 +170,7 @@ def test_a_start_from_param_outside_what_the_tenant_holds_is_refused(tenant, var
     tenant.add(["s"] * 10)
 
     with pytest.raises(InvalidCheckpointError, match=message):
-        fetch_logs(PIPELINE, RUN, {"start_from": start_from}, variables=variables, hook=tenant)
+        fetch_logs(PIPELINE, RUN, {"start_from": start_from}, variables=variables, hook=tenant)["chunks"]
 
 
 def test_a_one_off_run_capped_by_max_logs_says_no_run_continues(tenant, receiver, variables):
@@ -175,9 +178,9 @@ def test_a_one_off_run_capped_by_max_logs_says_no_run_continues(tenant, receiver
     variables.set(CHECKPOINT, ids[-1])
     params = {"start_from": ids[0], "max_logs_per_run": 100, "batch_size": 50}
 
-    fetch_logs(PIPELINE, RUN, params, variables=variables, hook=tenant)
+    fetch_logs(PIPELINE, RUN, params, variables=variables, hook=tenant)["chunks"]
 
-    plan = run_staging(PIPELINE, RUN, variables).read_plan()
+    plan = staging_of(PIPELINE, RUN, variables).read_plan()
     assert plan["mode"] == "one_off"
     assert "does not commit, so no run continues from there" in plan["note"]
     assert "the next run continues" not in plan["note"]
@@ -189,11 +192,11 @@ def test_a_log_with_a_lone_surrogate_is_repaired_counted_and_delivered(tenant, r
     tenant.logs[1]["details"] = {"\udfff key": ["\ud83d\ude00 ok", "\udc00"]}
 
     with caplog.at_level(logging.WARNING):
-        chunks = fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)
+        chunks = fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"]
     deliver_all(chunks, variables, receiver)
-    commit_checkpoint(PIPELINE, RUN, variables=variables)
+    commit_checkpoint(PIPELINE, RUN, staging_url_of(PIPELINE, variables), variables=variables)
 
-    assert run_staging(PIPELINE, RUN, variables).read_plan()["repaired"] == 1
+    assert staging_of(PIPELINE, RUN, variables).read_plan()["repaired"] == 1
     assert "Repaired 1 logs whose text held lone UTF-16 surrogates" in caplog.text
     assert receiver.delivered() == set(ids)
     assert variables.get(CHECKPOINT) == ids[-1]
@@ -204,7 +207,7 @@ def test_a_log_without_an_id_stops_the_run_saying_how_to_step_past_it(tenant, va
     del tenant.logs[1]["log_id"]
 
     with pytest.raises(MalformedLogError, match=rf"set the checkpoint Variable to {ids[2]} \(the next log\)"):
-        fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)
+        fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"]
 
 
 def test_a_run_that_reads_nothing_never_moves_the_checkpoint(tenant, receiver, variables):
@@ -219,7 +222,7 @@ def test_a_run_that_reads_nothing_never_moves_the_checkpoint(tenant, receiver, v
         ),
     )
 
-    assert fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant) == []
-    commit_checkpoint(PIPELINE, RUN, variables=variables)
+    assert fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"] == []
+    commit_checkpoint(PIPELINE, RUN, staging_url_of(PIPELINE, variables), variables=variables)
 
     assert variables.get(CHECKPOINT) is None

@@ -1,0 +1,151 @@
+"""What a step hands to its task besides its return value: a label, values kept for later tasks, the
+delivered asset's extra and a follow-up run.
+
+A step is the whole body of a DAG task. What it needs from Airflow beyond its arguments goes
+through a :class:`TaskIO`: :class:`AirflowTaskIO` inside a task (the Task SDK's context: XCom,
+outlet events, ``DagRunTriggerException``), a :class:`RunRecord`'s view outside Airflow (the
+in-process runner of tests and benchmarks), so both run the same steps.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+ANSWERS_429 = "answers_429"
+"""The key under which fetch and each delivery keep the 429 answers they waited out."""
+
+STAGING_URL = "staging_url"
+"""The key under which fetch keeps the staging root it resolved, for the commit."""
+
+LABEL_KEY = "task_label"
+"""The context key a mapped task's ``map_index_template`` renders (``{{ task_label }}``)."""
+
+
+@dataclass(frozen=True)
+class FollowUpRun:
+    """Another run of the same DAG, started as soon as this one ends."""
+
+    run_id: str
+    conf: dict[str, Any]
+    note: str
+
+
+class TaskIO(Protocol):
+    """What a running task offers its step besides arguments and the return value."""
+
+    def label(self, text: str) -> None:
+        """Name the running mapped task in the UI (its ``map_index_template`` shows this)."""
+
+    def keep(self, key: str, value: Any) -> None:
+        """Keep ``value`` for later tasks of the run, also when this task fails afterwards."""
+
+    def kept(self, task_id: str, key: str) -> Any:
+        """Return what ``task_id`` kept under ``key``: one value, a list for a mapped task, or None."""
+
+    def announce(self, extra: dict[str, Any]) -> None:
+        """Set the extra of the asset event this task emits when it succeeds."""
+
+    def follow_up(self, run: FollowUpRun) -> None:
+        """Start ``run`` once this task succeeds (in Airflow: end the task by asking for it)."""
+
+
+class AirflowTaskIO:
+    """The Task SDK's context of the running task (XCom, outlet events, a triggered DAG run)."""
+
+    def __init__(self, outlet: Any = None) -> None:
+        """:param outlet: the asset whose event :meth:`announce` fills (the task's outlet)."""
+        self.outlet = outlet
+
+    @staticmethod
+    def _context() -> Any:
+        from airflow.sdk import get_current_context
+
+        return get_current_context()
+
+    def label(self, text: str) -> None:
+        """Give the running mapped task the label its ``map_index_template`` renders."""
+        self._context()[LABEL_KEY] = text
+
+    def keep(self, key: str, value: Any) -> None:
+        """Push an XCom under ``key``."""
+        self._context()["ti"].xcom_push(key=key, value=value)
+
+    def kept(self, task_id: str, key: str) -> Any:
+        """Pull the XCom ``key`` of ``task_id`` (a list for a mapped task)."""
+        return self._context()["ti"].xcom_pull(task_ids=task_id, key=key)
+
+    def announce(self, extra: dict[str, Any]) -> None:
+        """Set the extra of the outlet asset's event."""
+        self._context()["outlet_events"][self.outlet].extra = extra
+
+    def follow_up(self, run: FollowUpRun) -> None:
+        """Raise the exception that makes the task trigger ``run`` of its DAG, as ``TriggerDagRunOperator`` does.
+
+        :raises DagRunTriggerException: always; the task ends successfully and Airflow creates the run.
+        """
+        from airflow.sdk.exceptions import DagRunTriggerException
+
+        raise DagRunTriggerException(
+            trigger_dag_id=self._context()["dag_run"].dag_id,
+            dag_run_id=run.run_id,
+            conf=run.conf,
+            logical_date=None,
+            reset_dag_run=False,
+            skip_when_already_exists=True,
+            wait_for_completion=False,
+            allowed_states=["success"],
+            failed_states=["failed"],
+            poke_interval=60,
+            deferrable=False,
+            note=run.note,
+        )
+
+
+@dataclass
+class RunRecord:
+    """Outside Airflow: what a run's tasks kept, labelled, announced and asked for, by task id."""
+
+    values: dict[tuple[str, str], list[Any]] = field(default_factory=lambda: defaultdict(list))
+    labels: list[str] = field(default_factory=list)
+    extras: list[dict[str, Any]] = field(default_factory=list)
+    follow_ups: list[FollowUpRun] = field(default_factory=list)
+    mapped: set[str] = field(default_factory=set)
+
+    def task(self, task_id: str, *, mapped: bool = False) -> RecordedTask:
+        """Return the IO of task ``task_id`` of this run (``mapped``: its values are pulled as a list)."""
+        if mapped:
+            self.mapped.add(task_id)
+        return RecordedTask(self, task_id)
+
+
+@dataclass
+class RecordedTask:
+    """One task's :class:`TaskIO` in a :class:`RunRecord`."""
+
+    record: RunRecord
+    task_id: str
+
+    def label(self, text: str) -> None:
+        """Record the label."""
+        self.record.labels.append(text)
+
+    def keep(self, key: str, value: Any) -> None:
+        """Record ``value`` under this task and ``key``."""
+        self.record.values[(self.task_id, key)].append(value)
+
+    def kept(self, task_id: str, key: str) -> Any:
+        """Return what ``task_id`` kept, as Airflow would: a list for a mapped task, else the last value."""
+        values = self.record.values.get((task_id, key), [])
+        if task_id in self.record.mapped:
+            return list(values)
+        return values[-1] if values else None
+
+    def announce(self, extra: dict[str, Any]) -> None:
+        """Record the asset event's extra."""
+        self.record.extras.append(extra)
+
+    def follow_up(self, run: FollowUpRun) -> None:
+        """Record the follow-up run (the caller decides whether to start it)."""
+        self.record.follow_ups.append(run)
