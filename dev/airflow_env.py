@@ -120,7 +120,7 @@ class AirflowStandalone:
     def start(self, timeout: float = 240.0) -> None:
         """Start ``airflow standalone`` and wait until its API answers and the DAGs are parsed."""
         self.home.mkdir(parents=True, exist_ok=True)
-        log_file = (self.home / "standalone.log").open("wb")
+        log_file = (self.home / "standalone.log").open("ab")  # a restart appends: earlier runs stay readable
         self.process = subprocess.Popen(  # noqa: S603 - our own venv's airflow, fixed arguments
             [str(Path(self.python).parent / "airflow"), "standalone"],
             env=self.env(),
