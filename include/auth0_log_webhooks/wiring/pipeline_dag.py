@@ -1,4 +1,4 @@
-"""Build the DAGs: a pipeline's (fetch, deliver mapped in its pool, commit) and the replay DAG.
+"""Build a pipeline's DAG: fetch, deliver mapped in its pool, commit.
 
 Kept here rather than in ``dags/`` so each DAG file is a few lines and a new pipeline is a new
 :class:`~auth0_log_webhooks.pipelines.definition.Pipeline` entry. The tasks are thin: each reads its run from
