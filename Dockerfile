@@ -2,7 +2,7 @@
 # requirements.txt, then copy the project into /usr/local/airflow.
 # Pinning: the base image by tag (add @sha256:<digest> to pin it by digest), the packages it adds by
 # exact version in requirements.txt, this project with --no-deps. Local and CI installs (make install)
-# also check every package against the sha256 hashes in constraints.txt; see the README.
+# also check every package against the sha256 hashes in constraints.txt; see docs/dependencies.md.
 FROM astrocrpublic.azurecr.io/runtime:3.3-2
 
 # Install the library in include/ as a package: it registers the `auth0` connection type (an

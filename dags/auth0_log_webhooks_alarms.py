@@ -3,8 +3,8 @@
 Every 5 minutes (env ``AUTH0_LOG_WEBHOOKS_ALARMS_SCHEDULE``, a cron expression, overrides it): how far
 each pipeline's checkpoint is behind the tenant's newest log, and how long until the checkpoint's
 logs leave the tenant's log retention. When an alarm fires or clears, one message goes to the
-alerts webhook (Variable ``auth0_log_webhooks_alerts``, connection ``auth0_alerts_default``). See the
-README, "Watching it".
+alerts webhook (Variable ``auth0_log_webhooks_alerts``, connection ``auth0_alerts_default``). See
+docs/operations.md, "Watching it".
 """
 
 import os

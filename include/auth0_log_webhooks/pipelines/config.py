@@ -32,7 +32,7 @@ def default_root(kind: str) -> str:
 
 
 class PipelineConfig(BaseModel):
-    """What to fetch, how to cut it and how to deliver it. See README "Settings"."""
+    """What to fetch, how to cut it and how to deliver it. See docs/configuration.md, "Settings"."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -5,7 +5,7 @@ operations (``sapi`` success, ``fapi`` failure) are delivered, optionally only t
 ``details.request.path`` names one of the ``api_endpoints`` (the original's AUTH0_API_ENDPOINTS),
 and each log is sent as ``{date, request, response}`` plus its ``log_id``.
 
-How the endpoint filter treats the original's quirks (README "Management API webhooks"):
+How the endpoint filter treats the original's quirks (docs/configuration.md, "Management API webhooks"):
 
 * entries are trimmed and empty ones dropped, so ``"users, connections"`` selects both (the
   original kept the space and ``" connections"`` matched nothing); a leading ``/api/v2/`` or ``/``

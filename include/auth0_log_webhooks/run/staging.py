@@ -133,7 +133,7 @@ class RunStaging:
 
     @guarded("staging_url")
     def write_batch(self, index: int, logs: list[Mapping[str, Any]]) -> int:
-        """Stage one batch; return how many of its logs had text repaired (see :func:`intake.encode_log`)."""
+        """Stage one batch; return how many of its logs had text repaired (see :mod:`.log_encoding`)."""
         lines = [encode_log(log) for log in logs]
         self._batch(index).write_bytes(b"".join(line + b"\n" for line, _ in lines))
         return sum(1 for _, repaired in lines if repaired)

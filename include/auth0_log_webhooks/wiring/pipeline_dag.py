@@ -1,4 +1,4 @@
-"""A pipeline's DAG: fetch, deliver mapped in the pipeline's pool, commit; on a cron schedule or in event mode.
+"""Build a pipeline's DAG: fetch, deliver mapped in its pool, commit; on a cron schedule or in event mode.
 
 Kept here rather than in ``dags/`` so each DAG file is a few lines and a new pipeline is a new entry
 of the pipelines file. A task body is one call: it reads its run from the Airflow context and calls
