@@ -29,12 +29,12 @@ from auth0_log_webhooks.run.task_io import STAGING_URL, RunRecord
 from auth0_log_webhooks.run.variables import Variables
 from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit
-from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver
+from auth0_log_webhooks.steps.deliver import StaleChunkError, SupersededTryError, deliver
 from auth0_log_webhooks.steps.fetch import fetch
 
 _runs = itertools.count(1)
 
-TASK_FAILURES = (CircuitOpenError, StaleChunkError, DeadLettersInChunkError)
+TASK_FAILURES = (CircuitOpenError, StaleChunkError, SupersededTryError, DeadLettersInChunkError)
 """What fails a delivery task while its run goes on: commit runs all the same (trigger rule all_done)."""
 
 RUN_FAILURES = (DeliveryIncompleteError, DeadLettersKeptError, CircuitOpenError)

@@ -63,6 +63,18 @@ class Stack:
         assert summary["bad_signatures"] == 0
         return summary
 
+    def allowed_duplicates(self, dag_id: str, run_id: str, batch_size: int) -> int:
+        """Return how many logs of ``run_id`` a receiver may see twice: none, unless Airflow started a delivery
+        task again while its older try still ran (a reset after a missed scheduler heartbeat); the older try
+        then stops before its next batch, so at most the batch in flight goes twice, with the same webhook-id.
+        """
+        restarted = [
+            ti
+            for ti in self.airflow.task_instances(dag_id, run_id)
+            if ti["task_id"] == "deliver" and ti["try_number"] > 1
+        ]
+        return len(restarted) * batch_size
+
     def configure(self, config: dict[str, Any], connections: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         """Apply airflow_settings.yaml, set the config Variable to ``config``, unpause the DAG once parsed.
 

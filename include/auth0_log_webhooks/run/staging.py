@@ -123,6 +123,9 @@ class RunStaging:
     def _marker(self, index: int) -> ObjectStoragePath:
         return self.generation_path / "done" / f"{index:06d}.json"
 
+    def _claim(self, chunk: int) -> ObjectStoragePath:
+        return self.generation_path / "claims" / f"{chunk:04d}.json"
+
     @guarded("staging_url")
     def reset(self) -> None:
         """Remove what earlier tries of the fetch left, and create this generation's folders."""
@@ -172,6 +175,25 @@ class RunStaging:
         """Return a batch's recorded outcome, or None if it is not settled."""
         marker = self._marker(index)
         return cast(BatchOutcome, json.loads(marker.read_bytes())) if marker.exists() else None
+
+    @guarded("staging_url")
+    def claim(self, chunk: int, try_number: int) -> int:
+        """Record that try ``try_number`` of chunk ``chunk``'s delivery task sends it; return the newest try.
+
+        A try never takes a chunk from a newer one: the newest claim stays, and is returned.
+        """
+        newest = self.claimant(chunk)
+        if newest is not None and newest > try_number:
+            return newest
+        self._claim(chunk).parent.mkdir(parents=True, exist_ok=True)
+        self._claim(chunk).write_bytes(json.dumps({"try": try_number}).encode())
+        return try_number
+
+    @guarded("staging_url")
+    def claimant(self, chunk: int) -> int | None:
+        """Return the newest try of chunk ``chunk``'s delivery task that claimed it, or None."""
+        path = self._claim(chunk)
+        return int(json.loads(path.read_bytes())["try"]) if path.exists() else None
 
     @guarded("staging_url")
     def outcomes(self) -> dict[int, BatchOutcome]:

@@ -34,6 +34,10 @@ class StaleChunkError(RuntimeError):
     """The chunk belongs to a fetch attempt that was run again; the new attempt's tasks deliver its logs."""
 
 
+class SupersededTryError(RuntimeError):
+    """A newer try of the same delivery task took the chunk over; this try stops before its next batch."""
+
+
 def deliver(
     pipeline: Pipeline,
     run: RunInfo,
@@ -76,7 +80,13 @@ def deliver_chunk(
     batch then counts as settled, so the checkpoint may pass it. When the run's circuit opens (see
     :mod:`~auth0_log_webhooks.delivery.circuit`) the task stops sending and fails, leaving the rest unsettled.
 
+    The task's try claims the chunk before sending and checks the claim before each batch: when
+    Airflow starts the task again while an older try still runs (a reset after a missed scheduler
+    heartbeat, a cleared task), the older try stops before its next batch, so the two send at most
+    one batch twice (with the same webhook-id) instead of racing through the whole chunk.
+
     :raises StaleChunkError: if the run's fetch was run again after this chunk was planned.
+    :raises SupersededTryError: if a newer try of this task claimed the chunk.
     :raises CircuitOpenError: if the receiver refused everything.
     """
     staging = chunk_staging(run, chunk)
@@ -100,6 +110,7 @@ def deliver_chunk(
         report["skipped"] = chunk["stop"] - chunk["start"]
         return report
     staging = staging.with_generation(plan["generation"])
+    _check_claim(staging, run, chunk["chunk"], staging.claim(chunk["chunk"], run.try_number), chunk["start"])
     config = PipelineConfig.model_validate(plan["config"])
     sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
     letters = DeadLetterStore(config.dead_letter_root)
@@ -112,6 +123,7 @@ def deliver_chunk(
             if outcome is not None and settles(outcome, batch, plan["generation"]):
                 report["skipped"] += 1
                 continue
+            _check_claim(staging, run, chunk["chunk"], staging.claimant(chunk["chunk"]), index)
             logs = staging.read_batch(index)
             failures = _send_batch(sender, circuit, chunk["chunk"], index, logs)
             kept = [letters.put(pipeline.dag_id, f, dag_id=run.dag_id, run_id=run.run_id) for f in failures]
@@ -147,6 +159,19 @@ def deliver_chunk(
         metrics.record_rate_limited(pipeline.dag_id, report["answers_429"], metric="webhook_429")
         log.info("%s", delivery_sentence(report))
     return report
+
+
+def _check_claim(staging: RunStaging, run: RunInfo, chunk: int, newest: int | None, index: int) -> None:
+    """Stop this try if a newer try of the same task claimed the chunk.
+
+    :raises SupersededTryError: naming both tries and the batch this try stopped before.
+    """
+    if newest is not None and newest > run.try_number:
+        raise SupersededTryError(
+            f"Try {run.try_number} of this delivery task stopped before batch {index}: try {newest} took chunk "
+            f"{chunk} over (Airflow started the task again). Nothing is lost: try {newest} sends every batch not yet "
+            "settled."
+        )
 
 
 def _send_batch(

@@ -21,7 +21,7 @@ from auth0_log_webhooks.run.settlement import CheckpointChangedError, LedgerMism
 from auth0_log_webhooks.run.staging import MalformedLogError
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps.commit import DeliveryIncompleteError, commit_checkpoint
-from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver_chunk
+from auth0_log_webhooks.steps.deliver import StaleChunkError, SupersededTryError, deliver_chunk
 from auth0_log_webhooks.steps.fetch import fetch_logs
 from tests.builders import staging_of, staging_url_of
 from tests.memory import MemoryReceiver, MemoryTenant, sender_for
@@ -226,3 +226,31 @@ def test_a_run_that_reads_nothing_never_moves_the_checkpoint(tenant, receiver, v
     commit_checkpoint(PIPELINE, RUN, staging_url_of(PIPELINE, variables), variables=variables)
 
     assert variables.get(CHECKPOINT) is None
+
+
+def test_an_older_try_of_a_delivery_task_stops_before_its_next_batch_once_a_newer_try_claims_the_chunk(
+    tenant, receiver, variables
+):
+    """Airflow reset a running task (a missed scheduler heartbeat) and started try 2 while try 1 still runs."""
+    tenant.add(["s"] * 300)
+    chunks = fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"]
+    everything = {**chunks[0], "stop": chunks[-1]["stop"]}  # one task over the three batches
+    staging = staging_of(PIPELINE, RUN, variables).with_generation(everything["generation"])
+    second_try = RunInfo(dag_id=RUN.dag_id, run_id=RUN.run_id, try_number=2)
+    answers = receiver.answer
+
+    def answer_then_be_replaced(log_ids: tuple[str, ...]) -> int:
+        staging.claim(everything["chunk"], second_try.try_number)  # try 2 starts while batch 0 is in flight
+        return answers(log_ids)
+
+    receiver.answer = answer_then_be_replaced
+    with pytest.raises(SupersededTryError, match=r"Try 1 of this delivery task stopped before batch 1: try 2 took"):
+        deliver_chunk(PIPELINE, RUN, everything, sender=sender_for(receiver, config_of(variables)))
+    assert len(receiver.arrivals) == 1, "try 1 sent the batch in flight, then nothing more"
+
+    receiver.answer = answers
+    report = deliver_chunk(PIPELINE, second_try, everything, sender=sender_for(receiver, config_of(variables)))
+    assert (report["skipped"], report["batches"]) == (1, 2)  # batch 0 was settled by try 1
+    assert receiver.delivered() == {log["log_id"] for log in tenant.logs}
+    with pytest.raises(SupersededTryError):  # and try 1, coming back, never takes the chunk from try 2
+        deliver_chunk(PIPELINE, RUN, everything, sender=sender_for(receiver, config_of(variables)))
