@@ -8,10 +8,11 @@ The ``auth0_webhooks_replay`` DAG re-sends entries and removes those it delivere
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -132,6 +133,14 @@ class DeadLetterStore:
         if not self._file(pipeline, webhook_id).exists():
             raise KeyError(f"no dead letter {entry_id!r} under {self.root}")
         return self._load_checked(pipeline, webhook_id)
+
+    def still_kept(self, entry_ids: Iterable[str]) -> list[DeadLetter]:
+        """Return the entries of ``entry_ids`` that are still kept (those replayed meanwhile are gone)."""
+        letters = []
+        for entry_id in entry_ids:
+            with contextlib.suppress(KeyError):  # replayed (delivered and removed) since: nothing is kept any more
+                letters.append(self.get(entry_id))
+        return letters
 
     @guarded("dead_letter_url")
     def remove(self, letter: DeadLetter) -> None:

@@ -7,7 +7,6 @@ reading stopped at ``max_logs_per_run`` (:mod:`~auth0_log_webhooks.steps.follow_
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -131,10 +130,7 @@ def commit_checkpoint(
 
 def _raise_if_dead_letters(pipeline: Pipeline, plan: Plan, entries: list[str]) -> None:
     store = DeadLetterStore(PipelineConfig.model_validate(plan["config"]).dead_letter_root)
-    letters = []
-    for entry in entries:
-        with contextlib.suppress(KeyError):  # replayed (delivered and removed) since: nothing is kept any more
-            letters.append(store.get(entry))
+    letters = store.still_kept(entries)
     if letters:
         raise DeadLettersKeptError(
             dead_letter_advice(

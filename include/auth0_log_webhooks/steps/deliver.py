@@ -211,12 +211,7 @@ def fail_if_chunk_kept_dead_letters(pipeline: Pipeline, run: RunInfo, chunk: Chu
     if not entries:
         return
     store = DeadLetterStore(PipelineConfig.model_validate(staging.read_plan()["config"]).dead_letter_root)
-    letters = []
-    for entry in entries:
-        try:
-            letters.append(store.get(entry))
-        except KeyError:  # replayed since
-            continue
+    letters = store.still_kept(entries)
     if letters:
         raise DeadLettersInChunkError(
             dead_letter_advice(

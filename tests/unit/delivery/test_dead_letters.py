@@ -102,3 +102,10 @@ def test_an_entry_id_is_either_refused_or_two_plain_segments_that_rebuild_it(ent
 def test_get_refuses_a_malformed_entry_id_before_touching_the_store(store):
     with pytest.raises(KeyError, match=r"is not <pipeline>/msg_<40 lowercase hex digits>"):
         store.get("pipe/../../etc/passwd")
+
+
+def test_still_kept_leaves_out_entries_replayed_meanwhile(store):
+    kept = store.put("pipe", failure(1, 2), dag_id="pipe", run_id="r")
+    replayed = store.put("pipe", failure(3), dag_id="pipe", run_id="r")
+    store.remove(replayed)
+    assert [letter.entry_id for letter in store.still_kept([kept.entry_id, replayed.entry_id])] == [kept.entry_id]
