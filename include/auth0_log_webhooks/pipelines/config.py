@@ -25,6 +25,10 @@ class ConfigError(ValueError):
     """A setting is invalid; the message names the source and the field."""
 
 
+class ParamsError(ConfigError):
+    """A run's trigger params are invalid: the same params fail again, so retrying the run cannot help."""
+
+
 def default_root(kind: str) -> str:
     """Return ``file://<AIRFLOW_HOME>/auth0_log_webhooks/<kind>``, the local default of a storage URL."""
     home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
@@ -169,4 +173,4 @@ def resolve_config(
     try:
         return PipelineConfig.model_validate({**base.model_dump(), **overrides})
     except ValidationError as exc:
-        raise ConfigError(f"Trigger params are invalid: {_describe(exc)}") from None
+        raise ParamsError(f"Trigger params are invalid: {_describe(exc)}") from None

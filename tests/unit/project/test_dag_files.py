@@ -120,7 +120,8 @@ def test_the_trigger_form_titles_each_param_says_what_empty_means_and_labels_eve
         assert "Empty:" in (param.description or ""), name
         for choice in schema.get("enum", []):
             assert choice in schema["values_display"], (name, choice)
-        assert "boolean" not in schema["type"], f"{name}: a null boolean shows as an OFF toggle"
+        types = [kind for kind in schema["type"] if kind != "null"]
+        assert types[0] != "boolean", f"{name}: a null boolean shows as an OFF toggle"
 
 
 def test_the_settings_describe_every_connection_pool_and_variable_and_use_the_webhook_type():
@@ -141,9 +142,17 @@ def test_every_dag_file_defines_a_dag_the_dag_processor_finds(dagbag):
     assert {Path(dag.fileloc).stem for dag in dagbag.dags.values()} == files
 
 
-def test_the_management_pipeline_offers_no_type_or_level_override_and_uses_its_own_webhook(dagbag):
+def test_the_management_pipeline_offers_endpoint_filters_not_type_or_level_and_uses_its_own_webhook(dagbag):
     dag = dagbag.dags[MANAGEMENT_API.dag_id]
-    assert set(dag.params) == {"start_from", "batch_size", "send_as_batch", "format", "max_logs_per_run"}
+    assert set(dag.params) == {
+        "start_from",
+        "api_endpoints",
+        "endpoint_match",
+        "batch_size",
+        "send_as_batch",
+        "format",
+        "max_logs_per_run",
+    }
     assert MANAGEMENT_API.webhook_conn_id == "auth0_mgmt_webhook_default"
     assert dag.get_task("deliver").pool in POOLS
 
