@@ -23,7 +23,7 @@ from typing import Any
 
 from auth0_log_webhooks.pipelines.config import ParamsError
 
-SELECTING = ("start_from", "log_types", "log_level", "api_endpoints", "endpoint_match")
+SELECTING = ("start_from", "log_types", "log_level", "log_categories", "api_endpoints", "endpoint_match")
 """Per-run params that change what a run selects or where it reads from: they make the run one-off."""
 
 SHAPING = ("batch_size", "send_as_batch", "format", "max_logs_per_run")
@@ -49,6 +49,7 @@ NEVER_PER_RUN = (
 KIND_ONLY = {
     "log_types": "authentication",
     "log_level": "authentication",
+    "log_categories": "authentication",
     "api_endpoints": "management",
     "endpoint_match": "management",
 }

@@ -1,8 +1,8 @@
 """What kind of run a fetch starts, and whether where it starts is still readable.
 
-* A run whose params change what is selected (``log_types``, ``log_level``, ``api_endpoints``,
-  ``endpoint_match``: every name in ``pipelines/run_params.py``'s ``SELECTING``) or where reading starts
-  (``start_from``) is a **one-off** run, like a backfill: it delivers what it selects and never
+* A run whose params change what is selected (``log_types``, ``log_level``, ``log_categories``,
+  ``api_endpoints``, ``endpoint_match``: every name in ``pipelines/run_params.py``'s ``SELECTING``) or
+  where reading starts (``start_from``) is a **one-off** run, like a backfill: it delivers what it selects and never
   commits the live checkpoint, so a "Trigger DAG w/ config" can neither skip logs for the scheduled
   runs nor park the checkpoint in the future. Params that only shape messages (``batch_size``,
   ``send_as_batch``, ``format``) or cap the run (``max_logs_per_run``) leave it an ordinary run.

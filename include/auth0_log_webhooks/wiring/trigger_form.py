@@ -53,6 +53,13 @@ def trigger_params(kind: str = "authentication") -> dict[str, Param]:
             minimum=0,
             maximum=4,
         ),
+        "log_categories": optional(
+            ["string", "array"],
+            "Log Streams categories",
+            "Comma-separated Auth0 Log Streams categories to deliver, e.g. auth.login.fail,user.fail, or a Log "
+            'Stream\'s filters pasted as is: [{"type": "category", "name": "auth.login.fail"}]. Added to the log '
+            f"types and level above. Empty: {config} (by default no category filter). {ONE_OFF}",
+        ),
         "batch_size": optional(
             "integer",
             "Batch size",

@@ -29,6 +29,7 @@ def test_each_kind_declares_its_own_filters_and_the_shaping_params():
         "start_from",
         "log_types",
         "log_level",
+        "log_categories",
         "batch_size",
         "send_as_batch",
         "format",
@@ -56,9 +57,8 @@ def test_a_storage_setting_is_refused_naming_the_key_the_variable_and_the_allowe
     message = str(raised.value)
     assert "'staging_url' is never set per run (set it in Variable auth0_authentication_api_webhooks_config)" in message
     assert "stopped before reading any log" in message
-    assert (
-        "may hold only start_from, log_types, log_level, batch_size, send_as_batch, format, max_logs_per_run" in message
-    )
+    assert f"may hold only {', '.join(run_params('authentication'))}. Trigger the run again" in message
+    assert "log_categories, batch_size, send_as_batch, format, max_logs_per_run" in message
     assert "file:///tmp/elsewhere" not in message  # values may be secrets; keys only
 
 
