@@ -12,6 +12,7 @@ from airflow.dag_processing.dagbag import DagBag
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API
 from auth0_log_webhooks.pipelines.pipelines_file import DEFAULT_PATH, ENV_VAR
+from auth0_log_webhooks.pipelines.run_params import run_params
 
 pytestmark = pytest.mark.unit
 
@@ -105,17 +106,8 @@ def test_deliveries_run_in_the_settings_pool_and_commit_runs_after_failures(dagb
 
 def test_trigger_params_offer_the_originals_settings_with_no_override_by_default(dagbag):
     params = dagbag.dags[AUTHENTICATION_API.dag_id].params
-    names = {
-        "start_from",
-        "log_types",
-        "log_level",
-        "log_categories",
-        "batch_size",
-        "send_as_batch",
-        "format",
-        "max_logs_per_run",
-    }
-    assert set(params) == names
+    names = run_params("authentication")  # tests/unit/pipelines/test_run_params.py lists them
+    assert tuple(params) == names
     assert all(params[name] is None for name in names)
 
 
@@ -153,15 +145,9 @@ def test_every_dag_file_defines_a_dag_the_dag_processor_finds(dagbag):
 
 def test_the_management_pipeline_offers_endpoint_filters_not_type_or_level_and_uses_its_own_webhook(dagbag):
     dag = dagbag.dags[MANAGEMENT_API.dag_id]
-    assert set(dag.params) == {
-        "start_from",
-        "api_endpoints",
-        "endpoint_match",
-        "batch_size",
-        "send_as_batch",
-        "format",
-        "max_logs_per_run",
-    }
+    assert tuple(dag.params) == run_params("management")
+    assert "api_endpoints" in dag.params
+    assert "log_types" not in dag.params
     assert MANAGEMENT_API.webhook_conn_id == "auth0_mgmt_webhook_default"
     assert dag.get_task("deliver").pool in POOLS
 
