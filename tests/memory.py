@@ -100,8 +100,11 @@ class MemoryReceiver(BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         body = request.body or b""
         text = body.decode() if isinstance(body, bytes) else str(body)
-        parsed = json.loads(text)
-        logs = parsed if isinstance(parsed, list) else [parsed]
+        if request.headers.get("Content-Type", "").startswith("application/x-ndjson"):  # format: json_lines
+            logs = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            parsed = json.loads(text)
+            logs = parsed if isinstance(parsed, list) else [parsed]
         ids = tuple(log["log_id"] for log in logs)
         status = self.answer(ids)
         self.arrivals.append(Arrival(str(request.headers["webhook-id"]), ids, status))
