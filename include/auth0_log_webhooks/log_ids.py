@@ -93,7 +93,7 @@ def log_id_of(log: Mapping[str, Any]) -> str:
         value = log.get(key)
         if isinstance(value, str) and value:
             return value
-    raise ValueError(f"a log without a log_id ({shape(log)}, its log_id {shape(log.get('log_id'))})")
+    raise ValueError(f"log has no log_id ({shape(log)}; its log_id is {shape(log.get('log_id'))})")
 
 
 def log_time(log: Mapping[str, Any]) -> datetime:

@@ -21,14 +21,16 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError
 from auth0_log_webhooks.monitoring import health_page
 from auth0_log_webhooks.monitoring.notices import task_text
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.pii import PiiRule
 from auth0_log_webhooks.run.context import RunInfo
+from auth0_log_webhooks.run.staging import MalformedLogError
 from auth0_log_webhooks.run.task_io import RunRecord
 from auth0_log_webhooks.run.variables import InMemoryVariables
-from auth0_log_webhooks.steps.commit import commit
+from auth0_log_webhooks.steps.commit import DeadLettersKeptError, commit
 from auth0_log_webhooks.steps.deliver import deliver
 from auth0_log_webhooks.steps.fetch import fetch
 from auth0_log_webhooks.steps.replay import pipeline_store
@@ -126,7 +128,7 @@ def test_a_tenant_failure_names_the_log_without_its_personal_data(kind, variable
     findings = Findings()
     run = RunInfo(dag_id=PIPELINE.dag_id, run_id="manual__pii")
 
-    with pytest.raises(Exception) as failed:
+    with pytest.raises(MalformedLogError) as failed:
         fetch(PIPELINE, run, None, RunRecord().task("fetch"), variables=variables, hook=tenant)
 
     findings.failure(kind, failed.value, "fetch")
@@ -150,9 +152,9 @@ def test_refused_deliveries_keep_dead_letters_notices_events_and_the_page_free_o
     for chunk in chunks:
         try:
             deliver(PIPELINE, run, chunk, record.task("deliver", mapped=True), sender=sender_for(receiver, _config()))
-        except Exception as exc:  # a deliver task that kept dead letters fails
+        except DeadLettersInChunkError as exc:  # a deliver task that kept dead letters fails
             findings.failure("deliver", exc, "deliver")
-    with pytest.raises(Exception) as failed:
+    with pytest.raises(DeadLettersKeptError) as failed:
         commit(PIPELINE, run, None, record.task("commit"), variables=variables)
     findings.failure("commit", failed.value, "commit")
 
