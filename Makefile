@@ -33,7 +33,7 @@ $(STAMP): constraints.txt requirements.txt requirements-dev.txt pyproject.toml |
 
 install: $(STAMP)  ## create .venv with the pinned dependencies
 
-lint: install  ## ruff check and format check; mypy --strict on include/
+lint: install  ## ruff check and format check; mypy --strict on include/, tests/, dev/ and bench/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -14,11 +14,13 @@ import contextlib
 import ipaddress
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
+from tests.fixture_types import Handler, RawServer
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 _original_connect = socket.socket.connect
@@ -108,7 +110,7 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
 
 
 @pytest.fixture
-def raw_server() -> Iterator[Callable[[Callable[[socket.socket, bytes], None]], int]]:
+def raw_server() -> Iterator[RawServer]:
     """Start raw TCP servers on 127.0.0.1 that read a request's head and run ``handle(connection, head)``.
 
     Returns the port.
@@ -117,7 +119,7 @@ def raw_server() -> Iterator[Callable[[Callable[[socket.socket, bytes], None]], 
     """
     servers: list[socket.socket] = []
 
-    def start(handle: Callable[[socket.socket, bytes], None]) -> int:
+    def start(handle: Handler) -> int:
         server = socket.create_server(("127.0.0.1", 0))
         servers.append(server)
 

@@ -163,7 +163,7 @@ def _ip(rng: random.Random) -> str:
 class LogFactory:
     """Build log ``index`` of a tenant from the seed; the same inputs always give the same log."""
 
-    def __init__(self, seed: int, tenant_name: str = "emulator-tenant", environment_name: str = "prod-us-1"):
+    def __init__(self, seed: int, tenant_name: str = "emulator-tenant", environment_name: str = "prod-us-1") -> None:
         self.seed = seed
         self.tenant_name = tenant_name
         self.environment_name = environment_name

@@ -67,7 +67,7 @@ class TenantState:
         config: TenantConfig,
         wall: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
-    ):
+    ) -> None:
         self.config = config
         self.lock = threading.RLock()
         self.factory = LogFactory(config.seed, config.tenant_name)

@@ -104,6 +104,16 @@ class EmulatorHandle:
         """Every retained log_id in order (after ``after`` if given)."""
         return self._control("GET", "/log-ids", params={"after": after} if after else None)
 
+    def log(self, log_id: str) -> dict[str, Any]:
+        """The retained log with this id.
+
+        :raises KeyError: naming the id, when the tenant never had it or no longer retains it.
+        """
+        found = self.state.get_log(log_id)
+        if found is None:
+            raise KeyError(f"the emulator retains no log {log_id!r}")
+        return found
+
     def unmatched(self) -> list[tuple[str, str]]:
         """(method, path) of every request no route matched since start-up, resets included."""
         return self.state.unmatched_requests()

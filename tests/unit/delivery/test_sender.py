@@ -61,7 +61,7 @@ def waits() -> list[float]:
 
 
 @pytest.fixture
-def make_sender(waits):
+def make_sender(waits: list[float]):
     """Build a sender whose requests go to a scripted adapter; returns the sender and the adapter."""
 
     def make(*answers: Answer, respond=None, policy: DeliveryPolicy = POLICY, secrets=(SECRET,), now=None):
@@ -103,14 +103,14 @@ def sent_log_ids(request: requests.PreparedRequest) -> list[str]:
     ],
     ids=lambda value: str(value),
 )
-def test_classify_gives_each_status_class_its_verdict(status, verdict):
+def test_classify_gives_each_status_class_its_verdict(status: int, verdict: Any) -> None:
     assert classify(status) is verdict
 
 
 NOW = datetime(2026, 11, 26, 5, 0, 0, tzinfo=UTC)
 
 
-def test_a_2xx_delivers_the_exact_body_signed(make_sender):
+def test_a_2xx_delivers_the_exact_body_signed(make_sender) -> None:
     message = encode(logs(1, 2))
     sender, adapter = make_sender(OK)
     assert sender.send(message) == []
@@ -124,7 +124,7 @@ def test_a_2xx_delivers_the_exact_body_signed(make_sender):
     assert Webhook(SECRET).verify(request.body, dict(request.headers)) == logs(1, 2)
 
 
-def test_the_body_is_gzipped_and_the_signature_covers_the_uncompressed_text_when_gzip_is_on(make_sender):
+def test_the_body_is_gzipped_and_the_signature_covers_the_uncompressed_text_when_gzip_is_on(make_sender) -> None:
     message = encode(logs(1, 2), "json_lines")
     sender, adapter = make_sender(OK, policy=policy(gzip=True, format="json_lines"))
     assert sender.send(message) == []
@@ -136,7 +136,7 @@ def test_the_body_is_gzipped_and_the_signature_covers_the_uncompressed_text_when
     Webhook(SECRET).verify(text, dict(request.headers), json_parse=False)
 
 
-def test_requests_are_unsigned_when_no_secret_is_set(make_sender):
+def test_requests_are_unsigned_when_no_secret_is_set(make_sender) -> None:
     message = encode(logs(1))
     sender, adapter = make_sender(OK, secrets=())
     assert sender.send(message) == []
@@ -145,7 +145,9 @@ def test_requests_are_unsigned_when_no_secret_is_set(make_sender):
     assert request.headers["webhook-id"] == message.webhook_id
 
 
-def test_a_503_is_retried_with_the_same_id_and_a_fresh_signature_until_delivered(make_sender, waits):
+def test_a_503_is_retried_with_the_same_id_and_a_fresh_signature_until_delivered(
+    make_sender, waits: list[float]
+) -> None:
     message = encode(logs(1, 2))
     down = Answer(503, "busy")
     sender, adapter = make_sender(down, down, OK)
@@ -162,7 +164,7 @@ def test_a_503_is_retried_with_the_same_id_and_a_fresh_signature_until_delivered
     assert 1 <= waits[1] <= 2
 
 
-def test_backoff_never_exceeds_its_maximum_when_many_attempts_fail(make_sender, waits):
+def test_backoff_never_exceeds_its_maximum_when_many_attempts_fail(make_sender, waits: list[float]) -> None:
     sender, _ = make_sender(
         respond=lambda request: Answer(500),
         policy=policy(max_attempts=8, backoff_initial_seconds=1, backoff_max_seconds=3),
@@ -182,7 +184,9 @@ def test_backoff_never_exceeds_its_maximum_when_many_attempts_fail(make_sender, 
     ],
     ids=["seconds", "http-date", "bounded-by-retry-after-max", "zero-still-backs-off-a-little"],
 )
-def test_retry_after_is_honoured_within_bounds_when_the_server_asks_to_wait(make_sender, waits, retry_after, low, high):
+def test_retry_after_is_honoured_within_bounds_when_the_server_asks_to_wait(
+    make_sender, waits: list[float], retry_after: Any, low: float, high: float
+) -> None:
     limited = Answer(429, {"error": "slow down"}, {"Retry-After": retry_after})
     sender, adapter = make_sender(limited, OK, now=lambda: NOW)
     assert sender.send(encode(logs(1))) == []
@@ -191,14 +195,14 @@ def test_retry_after_is_honoured_within_bounds_when_the_server_asks_to_wait(make
     assert low <= waits[0] <= high
 
 
-def test_the_sender_counts_the_429_answers_it_waited_out_for_the_webhook_429_metric(make_sender):
+def test_the_sender_counts_the_429_answers_it_waited_out_for_the_webhook_429_metric(make_sender) -> None:
     limited = Answer(429, {"error": "slow down"}, {"Retry-After": "1"})
     sender, _ = make_sender(limited, Answer(503), limited, OK, now=lambda: NOW)
     assert sender.send(encode(logs(1))) == []
     assert (sender.requests_sent, sender.answers_429) == (4, 2)
 
 
-def test_a_failure_reports_the_last_answer_when_attempts_are_exhausted(make_sender, waits):
+def test_a_failure_reports_the_last_answer_when_attempts_are_exhausted(make_sender, waits: list[float]) -> None:
     message = encode(logs(1, 2))
     sender, adapter = make_sender(Answer(502, "bad gateway"), Answer(502, "bad gateway"), Answer(503), Answer(503, "x"))
     (failure,) = sender.send(message)
@@ -209,7 +213,7 @@ def test_a_failure_reports_the_last_answer_when_attempts_are_exhausted(make_send
     assert failure.reason == "gave up: HTTP 503 after 4 attempt(s)"
 
 
-def test_a_redirect_is_not_followed_and_fails_permanently(make_sender, waits):
+def test_a_redirect_is_not_followed_and_fails_permanently(make_sender, waits: list[float]) -> None:
     moved = Answer(301, "moved", {"Location": "https://elsewhere.example.com/hook"})
     sender, adapter = make_sender(moved)  # a followed redirect would be an unexpected second request
     (failure,) = sender.send(encode(logs(1)))
@@ -219,7 +223,7 @@ def test_a_redirect_is_not_followed_and_fails_permanently(make_sender, waits):
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 410, 422, 501], ids=lambda status: str(status))
-def test_a_permanent_status_fails_after_one_request(make_sender, waits, status):
+def test_a_permanent_status_fails_after_one_request(make_sender, waits: list[float], status: int) -> None:
     sender, adapter = make_sender(Answer(status, {"error": "no"}))
     (failure,) = sender.send(encode(logs(1, 2)))
     assert len(adapter.requests) == 1
@@ -229,7 +233,7 @@ def test_a_permanent_status_fails_after_one_request(make_sender, waits, status):
     assert failure.reason == f"permanent: HTTP {status} after 1 attempt(s)"
 
 
-def test_a_413_splits_the_message_in_halves_until_each_is_accepted(make_sender):
+def test_a_413_splits_the_message_in_halves_until_each_is_accepted(make_sender) -> None:
     lines = policy(format="json_lines", log_streams_envelope=True)
     original = encode(logs(*range(1, 8)), "json_lines", envelope=True)
 
@@ -251,7 +255,7 @@ def test_a_413_splits_the_message_in_halves_until_each_is_accepted(make_sender):
     assert len({r.headers["webhook-id"] for r in adapter.requests}) == len(adapter.requests)
 
 
-def test_only_the_too_large_log_fails_when_a_413_persists_down_to_one_log(make_sender):
+def test_only_the_too_large_log_fails_when_a_413_persists_down_to_one_log(make_sender) -> None:
     def respond(request: requests.PreparedRequest) -> Answer:
         return Answer(413) if log_id(3) in sent_log_ids(request) else OK
 
@@ -263,7 +267,7 @@ def test_only_the_too_large_log_fails_when_a_413_persists_down_to_one_log(make_s
     assert delivered == [[log_id(1), log_id(2)], [log_id(4)]]
 
 
-def test_a_413_on_a_single_log_fails_without_retrying(make_sender, waits):
+def test_a_413_on_a_single_log_fails_without_retrying(make_sender, waits: list[float]) -> None:
     message = encode(logs(1))
     sender, adapter = make_sender(Answer(413, "too large"))
     (failure,) = sender.send(message)
@@ -281,7 +285,7 @@ def test_a_413_on_a_single_log_fails_without_retrying(make_sender, waits):
     ],
     ids=["network", "read-timeout", "connect-timeout"],
 )
-def test_a_network_error_or_timeout_is_retried_until_delivered(make_sender, waits, error):
+def test_a_network_error_or_timeout_is_retried_until_delivered(make_sender, waits: list[float], error: Any) -> None:
     sender, adapter = make_sender(Answer(raises=error), OK)
     assert sender.send(encode(logs(1))) == []
     assert len(adapter.requests) == 2
@@ -296,7 +300,7 @@ def test_a_network_error_or_timeout_is_retried_until_delivered(make_sender, wait
     ],
     ids=["network", "timeout"],
 )
-def test_a_failure_says_what_went_wrong_when_no_answer_ever_came(make_sender, error, reason):
+def test_a_failure_says_what_went_wrong_when_no_answer_ever_came(make_sender, error: Any, reason: str) -> None:
     sender, adapter = make_sender(respond=lambda request: Answer(raises=error))
     (failure,) = sender.send(encode(logs(1)))
     assert len(adapter.requests) == 4
@@ -331,7 +335,7 @@ class StreamingAdapter(ScriptedAdapter):
         return response
 
 
-def test_a_hostile_endless_response_body_is_read_only_up_to_the_excerpt_size(waits):
+def test_a_hostile_endless_response_body_is_read_only_up_to_the_excerpt_size(waits: list[float]) -> None:
     body = EndlessBody()
     session = requests.Session()
     mount(session, StreamingAdapter(500, body))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 import requests
@@ -17,6 +18,7 @@ from auth0_log_webhooks.hooks.auth0 import (
 )
 from auth0_log_webhooks.log_ids import InvalidCheckpointError
 from tests.fakes import Answer, ScriptedAdapter, mount
+from tests.fixture_types import DefineConnection
 
 pytestmark = pytest.mark.unit
 
@@ -54,13 +56,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def hook(airflow_connection, clock) -> Auth0Hook:
+def hook(airflow_connection: DefineConnection, clock: Clock) -> Auth0Hook:
     """A hook on connection auth0_default pointing at a fake tenant."""
     airflow_connection("auth0_default", conn_type="auth0", host="acme.eu.auth0.com", login="cid", password="csecret")
     return Auth0Hook(retry=RetryPolicy(give_up_after_seconds=60), sleep=clock.sleep, clock=clock)
 
 
-def test_pages_follow_the_link_header_until_a_short_page(hook):
+def test_pages_follow_the_link_header_until_a_short_page(hook: Auth0Hook) -> None:
     next_url = f"https://acme.eu.auth0.com/api/v2/logs?from={log_id(2)}&take=2"
     adapter = mount(
         hook.get_conn(),
@@ -76,7 +78,7 @@ def test_pages_follow_the_link_header_until_a_short_page(hook):
     assert first.headers["Authorization"] == "Bearer tok-1"
 
 
-def test_the_token_is_reused_until_shortly_before_expiry(hook, clock):
+def test_the_token_is_reused_until_shortly_before_expiry(hook: Auth0Hook, clock: Clock) -> None:
     adapter = mount(hook.get_conn(), ScriptedAdapter(TOKEN, Answer(200, []), Answer(200, [])))
     list(hook.iter_log_pages(FROM))
     list(hook.iter_log_pages(FROM))
@@ -87,7 +89,7 @@ def test_the_token_is_reused_until_shortly_before_expiry(hook, clock):
     assert adapter.requests[0].url.endswith("/oauth/token")
 
 
-def test_a_401_refreshes_the_token_once(hook):
+def test_a_401_refreshes_the_token_once(hook: Auth0Hook) -> None:
     fresh = Answer(200, {"access_token": "tok-2", "expires_in": 86400})
     expired = Answer(401, {"statusCode": 401, "error": "Unauthorized", "message": "Expired token"})
     adapter = mount(hook.get_conn(), ScriptedAdapter(TOKEN, expired, fresh, Answer(200, page(1))))
@@ -95,7 +97,7 @@ def test_a_401_refreshes_the_token_once(hook):
     assert adapter.requests[-1].headers["Authorization"] == "Bearer tok-2"
 
 
-def test_bad_credentials_name_the_connection_and_client_but_not_the_secret(hook):
+def test_bad_credentials_name_the_connection_and_client_but_not_the_secret(hook: Auth0Hook) -> None:
     denied = Answer(401, {"error": "access_denied", "error_description": "Unauthorized"})
     mount(hook.get_conn(), ScriptedAdapter(denied))
     with pytest.raises(Auth0AuthenticationError, match=r"'auth0_default'.*'cid'.*401 access_denied") as info:
@@ -103,21 +105,21 @@ def test_bad_credentials_name_the_connection_and_client_but_not_the_secret(hook)
     assert "csecret" not in str(info.value)
 
 
-def test_a_missing_scope_says_to_grant_read_logs(hook):
+def test_a_missing_scope_says_to_grant_read_logs(hook: Auth0Hook) -> None:
     forbidden = Answer(403, {"statusCode": 403, "message": "Insufficient scope", "errorCode": "insufficient_scope"})
     mount(hook.get_conn(), ScriptedAdapter(TOKEN, forbidden))
     with pytest.raises(Auth0PermissionError, match=r"insufficient_scope.*read:logs"):
         list(hook.iter_log_pages(FROM))
 
 
-def test_a_malformed_checkpoint_is_refused_before_any_request(hook):
+def test_a_malformed_checkpoint_is_refused_before_any_request(hook: Auth0Hook) -> None:
     adapter = mount(hook.get_conn(), ScriptedAdapter())
     with pytest.raises(InvalidCheckpointError, match="'abc' is not an Auth0 log id"):
         list(hook.iter_log_pages("abc"))
     assert adapter.requests == []
 
 
-def test_an_unknown_tenant_is_named_without_retrying(hook):
+def test_an_unknown_tenant_is_named_without_retrying(hook: Auth0Hook) -> None:
     error = requests.exceptions.ConnectionError("NameResolutionError: Name or service not known")
     adapter = mount(hook.get_conn(), ScriptedAdapter(Answer(raises=error)))
     with pytest.raises(Auth0UnreachableError, match=r"Unknown Auth0 tenant.*acme.eu.auth0.com"):
@@ -125,7 +127,7 @@ def test_an_unknown_tenant_is_named_without_retrying(hook):
     assert len(adapter.requests) == 1
 
 
-def test_no_429_is_spent_when_remaining_reaches_zero(hook, clock):
+def test_no_429_is_spent_when_remaining_reaches_zero(hook: Auth0Hook, clock: Clock) -> None:
     reset = str(int(clock.now) + 7)
     exhausted = {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
     full_page = Answer(
@@ -139,7 +141,9 @@ def test_no_429_is_spent_when_remaining_reaches_zero(hook, clock):
     assert len(adapter.requests) == 3
 
 
-def test_rate_limit_waits_are_counted_for_the_progress_lines_not_logged_one_by_one(hook, clock, caplog):
+def test_rate_limit_waits_are_counted_for_the_progress_lines_not_logged_one_by_one(
+    hook: Auth0Hook, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
     exhausted = {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(clock.now) + 1)}
     answers = []
     for n in range(1, 29):
@@ -159,7 +163,9 @@ def test_rate_limit_waits_are_counted_for_the_progress_lines_not_logged_one_by_o
     [({"Retry-After": "3"}, 3.0), ({"X-RateLimit-Reset": "1800000005", "X-RateLimit-Remaining": "0"}, 5.0)],
     ids=["retry-after", "reset"],
 )
-def test_a_429_waits_for_what_the_server_asks_then_retries(hook, clock, headers, expected_wait):
+def test_a_429_waits_for_what_the_server_asks_then_retries(
+    hook: Auth0Hook, clock: Clock, headers: dict[str, Any], expected_wait: float
+) -> None:
     limited = Answer(429, {"statusCode": 429, "errorCode": "too_many_requests"}, headers)
     mount(hook.get_conn(), ScriptedAdapter(TOKEN, limited, Answer(200, page(1))))
     assert len(next(hook.iter_log_pages(FROM))) == 1
@@ -171,21 +177,23 @@ def test_a_429_waits_for_what_the_server_asks_then_retries(hook, clock, headers,
     [Answer(503, {"statusCode": 503}), Answer(raises=requests.exceptions.ConnectionError("reset by peer"))],
     ids=["503", "network"],
 )
-def test_server_and_network_errors_are_retried_with_growing_backoff(hook, clock, failure):
+def test_server_and_network_errors_are_retried_with_growing_backoff(
+    hook: Auth0Hook, clock: Clock, failure: Any
+) -> None:
     mount(hook.get_conn(), ScriptedAdapter(TOKEN, failure, failure, failure, Answer(200, page(1))))
     assert len(next(hook.iter_log_pages(FROM))) == 1
     assert len(clock.sleeps) == 3
     assert clock.sleeps[2] > clock.sleeps[0] / 2  # jittered within [ceiling/2, ceiling], ceilings 0.5, 1, 2
 
 
-def test_a_persistent_rate_limit_gives_up_with_a_clear_error(hook):
+def test_a_persistent_rate_limit_gives_up_with_a_clear_error(hook: Auth0Hook) -> None:
     limited = Answer(429, {"statusCode": 429}, {"Retry-After": "10"})
     mount(hook.get_conn(), ScriptedAdapter(respond=lambda r: TOKEN if r.url.endswith("token") else limited))
     with pytest.raises(Auth0RateLimitError, match="still rate limited after 60s"):
         list(hook.iter_log_pages(FROM))
 
 
-def test_a_persistent_outage_gives_up_with_a_clear_error(hook):
+def test_a_persistent_outage_gives_up_with_a_clear_error(hook: Auth0Hook) -> None:
     down = Answer(502, "<html>bad gateway</html>")
     mount(hook.get_conn(), ScriptedAdapter(respond=lambda r: TOKEN if r.url.endswith("token") else down))
     with pytest.raises(Auth0UnreachableError, match="GET /api/v2/logs: gave up after 60s: 502"):
@@ -201,20 +209,20 @@ def test_a_persistent_outage_gives_up_with_a_clear_error(hook):
     ],
     ids=["no-host", "no-secret", "http-remote"],
 )
-def test_a_bad_connection_is_named(airflow_connection, fields, message):
+def test_a_bad_connection_is_named(airflow_connection: DefineConnection, fields: dict[str, Any], message: str) -> None:
     airflow_connection("auth0_bad", conn_type="auth0", **fields)
     with pytest.raises(ValueError, match=f"'auth0_bad'.*{message}"):
         _ = Auth0Hook("auth0_bad").base_url
 
 
-def test_http_is_accepted_for_the_local_emulator(airflow_connection):
+def test_http_is_accepted_for_the_local_emulator(airflow_connection: DefineConnection) -> None:
     airflow_connection(
         "auth0_local", conn_type="auth0", host="127.0.0.1", port=8099, login="a", password="b", extra={"scheme": "http"}
     )
     assert Auth0Hook("auth0_local").base_url == "http://127.0.0.1:8099"
 
 
-def test_the_newest_logs_are_asked_for_by_date_descending(hook):
+def test_the_newest_logs_are_asked_for_by_date_descending(hook: Auth0Hook) -> None:
     adapter = mount(hook.get_conn(), ScriptedAdapter(TOKEN, Answer(200, page(7, 6))))
     assert [log["log_id"] for log in hook.newest_logs(2)] == [log_id(7), log_id(6)]
     assert "sort=date%3A-1&per_page=2&page=0" in adapter.requests[1].url

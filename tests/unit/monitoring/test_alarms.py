@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -33,7 +35,7 @@ def at(minutes_behind: float, newest_behind: float = 0.0) -> Measurement:
     )
 
 
-def test_the_lag_alarm_fires_once_with_both_dates_and_the_next_step():
+def test_the_lag_alarm_fires_once_with_both_dates_and_the_next_step() -> None:
     state, notices = evaluate({}, [at(45)], SETTINGS)
     (notice,) = notices
     assert (notice.alarm, notice.firing) == ("lag", True)
@@ -43,7 +45,7 @@ def test_the_lag_alarm_fires_once_with_both_dates_and_the_next_step():
     assert evaluate(state, [at(50)], SETTINGS)[1] == []  # still firing: no second notice
 
 
-def test_the_lag_alarm_clears_once_after_recovery():
+def test_the_lag_alarm_clears_once_after_recovery() -> None:
     state, _ = evaluate({}, [at(45)], SETTINGS)
     state, notices = evaluate(state, [at(1)], SETTINGS)
     assert [(n.alarm, n.firing) for n in notices] == [("lag", False)]
@@ -51,12 +53,12 @@ def test_the_lag_alarm_clears_once_after_recovery():
     assert evaluate(state, [at(1)], SETTINGS)[1] == []
 
 
-def test_a_quiet_tenant_is_not_behind_when_its_checkpoint_is_its_newest_log():
+def test_a_quiet_tenant_is_not_behind_when_its_checkpoint_is_its_newest_log() -> None:
     # No new logs for hours: the checkpoint is old, but nothing waits to be delivered.
     assert evaluate({}, [at(300, newest_behind=300)], SETTINGS)[1] == []
 
 
-def test_the_retention_alarm_fires_before_the_checkpoints_logs_leave_retention():
+def test_the_retention_alarm_fires_before_the_checkpoints_logs_leave_retention() -> None:
     _, notices = evaluate({}, [at(60 * 40, newest_behind=60 * 40)], SETTINGS)  # 40 h old of 48 h kept
     (notice,) = notices
     assert (notice.alarm, notice.firing) == ("retention", True)
@@ -64,13 +66,13 @@ def test_the_retention_alarm_fires_before_the_checkpoints_logs_leave_retention()
     assert "2-day log retention" in notice.text
 
 
-def test_a_pipeline_without_a_checkpoint_keeps_its_state():
+def test_a_pipeline_without_a_checkpoint_keeps_its_state() -> None:
     state = {"pipe": {"lag": True}}
     assert evaluate(state, [Measurement("pipe", None, None, NOW)], SETTINGS) == (state, [])
 
 
 @given(st.lists(st.floats(min_value=0, max_value=200), min_size=1, max_size=30))
-def test_notices_alternate_fire_and_clear_one_per_threshold_crossing(lags):
+def test_notices_alternate_fire_and_clear_one_per_threshold_crossing(lags: list[Any]) -> None:
     state: dict = {}
     sent = []
     for lag in lags:
@@ -82,14 +84,14 @@ def test_notices_alternate_fire_and_clear_one_per_threshold_crossing(lags):
     assert sent == [i % 2 == 0 for i in range(len(sent))]  # fire, clear, fire, ...
 
 
-def test_bad_alert_settings_name_the_variable_and_the_field():
+def test_bad_alert_settings_name_the_variable_and_the_field() -> None:
     with pytest.raises(ValueError, match=r"auth0_log_webhooks_alerts.*lag_alarm_minutes"):
         parse_settings('{"lag_alarm_minutes": -1}')
     assert parse_settings(None) == AlertSettings()
 
 
 @given(st.text(max_size=60))
-def test_any_text_in_the_settings_variable_gives_settings_or_a_clear_error(raw):
+def test_any_text_in_the_settings_variable_gives_settings_or_a_clear_error(raw: str) -> None:
     try:
         outcome = parse_settings(raw)
     except ValueError as exc:
@@ -97,7 +99,7 @@ def test_any_text_in_the_settings_variable_gives_settings_or_a_clear_error(raw):
     assert isinstance(outcome, AlertSettings) or outcome.startswith("Variable auth0_log_webhooks_alerts is ")
 
 
-def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending():
+def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending() -> None:
     variables = InMemoryVariables({AUTHENTICATION_API.checkpoint_variable: cursor_for_time(NOW - timedelta(hours=1))})
     failing, sent = [False], []
 
@@ -119,7 +121,7 @@ def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending()
     assert json.loads(variables.get(STATE_VARIABLE))[AUTHENTICATION_API.dag_id]["lag"] is True
 
 
-def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(tmp_path):
+def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(tmp_path: Path) -> None:
     from auth0_log_webhooks.wiring.alarm_dags import send_daily_report
 
     checkpoint = cursor_for_time(NOW - timedelta(minutes=3))
@@ -145,7 +147,7 @@ def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(t
     assert sent == [("auth0_alerts_default", {"event": "daily_report", "text": text})]
 
 
-def test_the_newest_log_is_the_newest_that_is_not_the_checks_own_token_request(monkeypatch):
+def test_the_newest_log_is_the_newest_that_is_not_the_checks_own_token_request(monkeypatch: pytest.MonkeyPatch) -> None:
     from auth0_log_webhooks.hooks.auth0 import Auth0Hook
     from auth0_log_webhooks.wiring.alarm_dags import newest_log_id
 

@@ -64,7 +64,7 @@ def healths():
     return result
 
 
-def test_the_numbers_are_the_checkpoint_as_a_date_the_lag_the_runs_and_the_waiting_dead_letters(healths):
+def test_the_numbers_are_the_checkpoint_as_a_date_the_lag_the_runs_and_the_waiting_dead_letters(healths) -> None:
     (numbers,) = as_json(healths)
     assert numbers["checkpoint_time"] == "2026-11-26 14:55:00 UTC"
     assert numbers["checkpoint_age_seconds"] == 300.0
@@ -75,7 +75,7 @@ def test_the_numbers_are_the_checkpoint_as_a_date_the_lag_the_runs_and_the_waiti
     assert (numbers["auth0_429_24h"], numbers["webhook_429_24h"]) == (3, 4)  # an event without them counts 0
 
 
-def test_the_page_shows_the_429s_of_the_last_24_hours_by_source(healths):
+def test_the_page_shows_the_429s_of_the_last_24_hours_by_source(healths) -> None:
     assert re.search(
         r"429s waited out, last 24 h</div><div class=\"value\">3 from Auth0, 4 from the webhook<", page(healths, NOW)
     )
@@ -83,7 +83,7 @@ def test_the_page_shows_the_429s_of_the_last_24_hours_by_source(healths):
     assert rate_limited_text([RunPoint(NOW, 5, 0)]) == "none"
 
 
-def test_the_page_shows_a_bar_per_run_and_a_replay_button_with_its_config(healths):
+def test_the_page_shows_a_bar_per_run_and_a_replay_button_with_its_config(healths) -> None:
     html = page(healths, NOW)
     assert len(re.findall(r"<g><title>", html)) == 3
     assert "14:50 UTC: 22 logs, 1 dead letter" in html
@@ -95,7 +95,7 @@ def test_the_page_shows_a_bar_per_run_and_a_replay_button_with_its_config(health
     assert '<text x="720" y="174" font-size="11" text-anchor="end">2026-11-26 15:00 UTC</text>' in html
 
 
-def test_an_idle_pipeline_says_so_instead_of_an_empty_chart():
+def test_an_idle_pipeline_says_so_instead_of_an_empty_chart() -> None:
     variables = InMemoryVariables()
     healths = gather(PIPELINES, variables=variables, events=lambda p, s: [], dead_letters=lambda p: [], now=NOW)
     html = page(healths, NOW)
@@ -104,7 +104,7 @@ def test_an_idle_pipeline_says_so_instead_of_an_empty_chart():
     assert "none yet" in html
 
 
-def test_text_from_receivers_is_escaped():
+def test_text_from_receivers_is_escaped() -> None:
     variables = InMemoryVariables()
     evil = letter(1, reason="<script>alert(1)</script>")
     healths = gather(PIPELINES, variables=variables, events=lambda p, s: [], dead_letters=lambda p: [evil], now=NOW)

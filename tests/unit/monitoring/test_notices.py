@@ -13,6 +13,7 @@ from auth0_log_webhooks.monitoring.alarms import ALERTS_VARIABLE
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from tests.conftest import ALERTS_URL
 from tests.fakes import Answer, ScriptedAdapter, mount
+from tests.fixture_types import DefineConnection
 
 pytestmark = pytest.mark.unit
 
@@ -24,7 +25,7 @@ def context(error: Exception | None = None, summary: dict | None = None):
     return {"ti": ti, "dag_run": SimpleNamespace(run_id="manual__1"), "exception": error}
 
 
-def test_a_failure_notice_carries_the_tasks_error_as_raised(alerts_receiver):
+def test_a_failure_notice_carries_the_tasks_error_as_raised(alerts_receiver: ScriptedAdapter) -> None:
     error = RuntimeError("78 logs not delivered: the webhook answered HTTP 410\nNext step: ...")
     notices.WebhookNotifier().notify(context(error))
     (request,) = alerts_receiver.requests
@@ -38,7 +39,9 @@ def test_a_failure_notice_carries_the_tasks_error_as_raised(alerts_receiver):
     assert request.headers["webhook-id"].startswith("msg_")
 
 
-def test_success_notices_are_sent_only_when_the_settings_ask_for_them(alerts_receiver, monkeypatch):
+def test_success_notices_are_sent_only_when_the_settings_ask_for_them(
+    alerts_receiver: ScriptedAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     summary = {"batches": 1, "settled_batches": 1, "delivered_logs": 5, "dead_letters": 0, "checkpoint": None}
     settings = {}
     monkeypatch.setattr(notices, "AirflowVariables", lambda: InMemoryVariables(settings))
@@ -50,12 +53,14 @@ def test_success_notices_are_sent_only_when_the_settings_ask_for_them(alerts_rec
     assert json.loads(request.body)["text"] == "dag run manual__1 succeeded. Delivered 5 logs; 1 of 1 batch settled."
 
 
-def test_without_the_alerts_connection_nothing_is_sent_and_the_log_says_so(caplog):
+def test_without_the_alerts_connection_nothing_is_sent_and_the_log_says_so(caplog: pytest.LogCaptureFixture) -> None:
     assert notices.send("no_such_connection", {"event": "failure", "text": "boom"}) is False
     assert "No connection no_such_connection: notification not sent: boom" in caplog.text
 
 
-def test_a_refusing_receiver_is_logged_not_raised(airflow_connection, monkeypatch, caplog):
+def test_a_refusing_receiver_is_logged_not_raised(
+    airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     airflow_connection("alerts", conn_type="auth0_webhook", host=URL)
     session = WebhookHook("alerts").get_conn()
     mount(session, ScriptedAdapter(Answer(500)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from airflow.sdk import ObjectStoragePath
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
@@ -26,7 +28,7 @@ PATH = ObjectStoragePath("s3://aws_staging@bucket/staging")
         OSError(5, "Internal Error"),
     ],
 )
-def test_unreachable_or_refusing_stores_are_store_errors(error):
+def test_unreachable_or_refusing_stores_are_store_errors(error: Any) -> None:
     assert is_store_error(error)
 
 
@@ -34,7 +36,7 @@ def test_unreachable_or_refusing_stores_are_store_errors(error):
     "error",
     [FileNotFoundError("plan.json"), IsADirectoryError(), ValueError("bad json"), KeyError("x"), TypeError()],
 )
-def test_missing_files_and_our_own_bugs_are_not_store_errors(error):
+def test_missing_files_and_our_own_bugs_are_not_store_errors(error: Any) -> None:
     assert not is_store_error(error)
 
 
@@ -50,7 +52,7 @@ def test_a_store_error_names_the_store_connection_setting_and_next_step_and_keep
     assert caught.value.__cause__ is cause
 
 
-def test_the_worker_is_named_as_airflow_reports_it(monkeypatch):
+def test_the_worker_is_named_as_airflow_reports_it(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AIRFLOW__CORE__HOSTNAME_CALLABLE", "tests.unit.run.test_store_errors.fixed_hostname")
     with pytest.raises(StoreUnavailableError, match="could not be used from worker worker-z: "), reaching(PATH, "x"):
         raise ConnectionRefusedError(111, "refused")
@@ -73,7 +75,7 @@ def test_a_missing_file_passes_through_unchanged():
 
 
 @given(st.text(max_size=2000))
-def test_the_message_is_bounded_whatever_the_library_says(detail):
+def test_the_message_is_bounded_whatever_the_library_says(detail: str):
     with pytest.raises(StoreUnavailableError) as caught, reaching(PATH, "staging_url"):
         raise OSError(detail)
     assert len(str(caught.value)) < 900

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def ledger(tmp_path):
+def ledger(tmp_path: Path):
     """A run's staging with a plan of two batches, for a delivery task over both."""
     variables = InMemoryVariables(
         {
@@ -55,7 +56,7 @@ def chunk_of(variables: InMemoryVariables) -> Chunk:
     return Chunk(chunk=0, start=0, stop=2, label="batches 0-1: 9 logs", generation=1, staging_url=staging_url)
 
 
-def test_a_delivery_task_whose_batches_kept_dead_letters_fails_without_retrying(ledger):
+def test_a_delivery_task_whose_batches_kept_dead_letters_fails_without_retrying(ledger) -> None:
     variables, run, staging, store = ledger
     letter = store.put(AUTHENTICATION_API.dag_id, failure(1, 4), dag_id=run.dag_id, run_id=run.run_id)
     staging.mark(0, BatchOutcome(status="delivered", delivered_logs=5, dead_letters=[]))
@@ -67,7 +68,7 @@ def test_a_delivery_task_whose_batches_kept_dead_letters_fails_without_retrying(
     assert letter.entry_id in str(caught.value)
 
 
-def test_a_delivery_task_passes_when_its_dead_letters_were_replayed_meanwhile(ledger):
+def test_a_delivery_task_passes_when_its_dead_letters_were_replayed_meanwhile(ledger) -> None:
     variables, run, staging, store = ledger
     letter = store.put(AUTHENTICATION_API.dag_id, failure(1, 4), dag_id=run.dag_id, run_id=run.run_id)
     staging.mark(0, BatchOutcome(status="dead_lettered", delivered_logs=0, dead_letters=[letter.entry_id]))
@@ -75,13 +76,13 @@ def test_a_delivery_task_passes_when_its_dead_letters_were_replayed_meanwhile(le
     fail_if_chunk_kept_dead_letters(AUTHENTICATION_API, run, chunk_of(variables))
 
 
-def test_a_delivery_task_passes_when_everything_was_delivered(ledger):
+def test_a_delivery_task_passes_when_everything_was_delivered(ledger) -> None:
     variables, run, staging, _ = ledger
     staging.mark(0, BatchOutcome(status="delivered", delivered_logs=5, dead_letters=[]))
     fail_if_chunk_kept_dead_letters(AUTHENTICATION_API, run, chunk_of(variables))
 
 
-def test_a_replay_refused_again_says_so_in_its_first_line_with_the_answer(ledger):
+def test_a_replay_refused_again_says_so_in_its_first_line_with_the_answer(ledger) -> None:
     variables, _, _, store = ledger
     letter = store.put(AUTHENTICATION_API.dag_id, failure(1, 4), dag_id="auth0_webhooks_replay", run_id="manual__r")
     chunk = ReplayChunk(
@@ -97,7 +98,7 @@ def test_a_replay_refused_again_says_so_in_its_first_line_with_the_answer(ledger
     assert str(caught.value).splitlines()[0] == "4 logs not delivered again (HTTP 410); kept as 1 dead letter."
 
 
-def test_a_delivery_task_of_a_second_fetch_try_reads_that_try_s_ledger(ledger):
+def test_a_delivery_task_of_a_second_fetch_try_reads_that_try_s_ledger(ledger) -> None:
     """A fetch that was cleared and run again stages generation 2: its tasks' dead letters are in g002."""
     variables, run, staging, store = ledger
     letter = store.put(AUTHENTICATION_API.dag_id, failure(1, 4), dag_id=run.dag_id, run_id=run.run_id)

@@ -20,7 +20,7 @@ def providers() -> ProvidersManager:
     return manager
 
 
-def test_the_auth0_connection_type_is_registered_with_its_hook(providers):
+def test_the_auth0_connection_type_is_registered_with_its_hook(providers: ProvidersManager) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         hook = providers.hooks["auth0"]
@@ -29,13 +29,13 @@ def test_the_auth0_connection_type_is_registered_with_its_hook(providers):
     assert hook.connection_testable
 
 
-def test_the_auth0_form_relabels_fields_and_offers_audience_and_scheme(providers):
+def test_the_auth0_form_relabels_fields_and_offers_audience_and_scheme(providers: ProvidersManager) -> None:
     behaviour = providers.field_behaviours["auth0"]
     assert behaviour["relabeling"] == {"host": "Tenant domain", "login": "Client ID", "password": "Client secret"}
     assert {"extra__auth0__audience", "extra__auth0__scheme"} <= set(providers.connection_form_widgets)
 
 
-def test_the_webhook_connection_type_is_registered_testable_with_labelled_fields(providers):
+def test_the_webhook_connection_type_is_registered_testable_with_labelled_fields(providers: ProvidersManager) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         hook = providers.hooks["auth0_webhook"]
