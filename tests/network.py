@@ -81,7 +81,9 @@ class FakeDNS:
         """Resolve ``name`` to each answer in turn (a list of addresses, or one address), the last repeating."""
         self.answers[name.lower()] = [[a] if isinstance(a, str) else list(a) for a in answers]
 
-    def getaddrinfo(self, host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0):
+    def getaddrinfo(
+        self, host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+    ) -> list[tuple[Any, ...]]:
         name = host.decode() if isinstance(host, bytes) else str(host)
         self.lookups.append(name)
         queue = self.answers.get(name.lower().rstrip("."))

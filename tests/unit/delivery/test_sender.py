@@ -329,9 +329,10 @@ class StreamingAdapter(ScriptedAdapter):
         super().__init__(Answer(status))
         self.body = body
 
-    def send(self, request, **kwargs):
-        response = super().send(request, **kwargs)
-        response._content, response._content_consumed, response.raw = False, False, self.body
+    def reply(self, request: requests.PreparedRequest) -> requests.Response:
+        response = super().reply(request)
+        response._content, response.raw = False, self.body  # type: ignore[assignment]  # requests' "not read yet"
+        response._content_consumed = False  # type: ignore[attr-defined]  # requests' own flag, missing from its stubs
         return response
 
 
