@@ -44,6 +44,12 @@ class OfflineAdapter(BaseAdapter):
         pass
 
 
+def body_text(request: requests.PreparedRequest) -> str:
+    """The body of ``request`` as text (requests keeps it as bytes, text or None)."""
+    body = request.body or b""
+    return body.decode() if isinstance(body, bytes) else body
+
+
 def response_to(
     request: requests.PreparedRequest, status: int, body: bytes, headers: Mapping[str, str] = {}, reason: str = "fake"
 ) -> requests.Response:

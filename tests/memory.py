@@ -20,7 +20,7 @@ import requests
 from auth0_log_webhooks.delivery.sender import DeliveryPolicy, WebhookSender
 from auth0_log_webhooks.hooks.read_progress import WaitTally
 from auth0_log_webhooks.pipelines.config import PipelineConfig
-from tests.fakes import OfflineAdapter, response_to
+from tests.fakes import OfflineAdapter, body_text, response_to
 
 URL = "https://receiver.example/hook"
 
@@ -97,9 +97,7 @@ class MemoryReceiver(OfflineAdapter):
         return {i for a in self.arrivals if 200 <= a.status < 300 for i in a.log_ids}
 
     def reply(self, request: requests.PreparedRequest) -> requests.Response:
-        body = request.body or b""
-        text = body.decode() if isinstance(body, bytes) else str(body)
-        parsed = json.loads(text)
+        parsed = json.loads(body_text(request))
         logs = parsed if isinstance(parsed, list) else [parsed]
         ids = tuple(log["log_id"] for log in logs)
         status = self.answer(ids)

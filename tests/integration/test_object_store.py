@@ -14,7 +14,6 @@ from datetime import timedelta
 
 import pytest
 
-from auth0_log_webhooks.contracts import BatchOutcome
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.run.staging import RunStaging, prune
@@ -24,6 +23,7 @@ from auth0_log_webhooks.steps.commit import DeadLettersKeptError
 from dev.airflow_env import free_port
 from dev.object_store import S3Server
 from dev.webhook_sink.testing import SinkHandle
+from tests.builders import settled
 from tests.fixture_types import Configure, DefineConnection, RunPipeline, TenantFactory, WireConnections
 from tests.unit.delivery.test_dead_letters import failure
 
@@ -100,7 +100,7 @@ def test_staging_round_trips_batches_plan_and_ledger_on_s3(s3: S3Server, store_c
     staging = RunStaging.for_run(f"s3://{store_connection}@{BUCKET}/roundtrip", "dag", "manual__2026-11-26T10:00:00")
     staging.reset()
     staging.write_batch(0, [{"log_id": "1", "description": "Zoë"}])
-    outcome = BatchOutcome(status="delivered", delivered_logs=1, dead_letters=[])
+    outcome = settled("delivered", 1, [])
     staging.mark(0, outcome)
     assert staging.read_batch(0) == [{"log_id": "1", "description": "Zoë"}]
     assert staging.outcomes() == {0: outcome}

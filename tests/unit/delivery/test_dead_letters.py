@@ -11,12 +11,9 @@ from hypothesis import strategies as st
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore, InvalidEntryError, split_entry_id
 from auth0_log_webhooks.delivery.payloads import encode
 from auth0_log_webhooks.delivery.sender import AttemptRecord, Failure
+from tests.builders import log_id
 
 pytestmark = pytest.mark.unit
-
-
-def log_id(n: int) -> str:
-    return "900" + "20261126050000" + f"{n:039d}"
 
 
 def failure(*numbers: int, status: int = 410) -> Failure:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import dead_letter_advice, undelivered_advice
-from tests.builders import failure
+from tests.builders import failure, log_id
 
 pytestmark = pytest.mark.unit
 
@@ -17,10 +18,6 @@ pytestmark = pytest.mark.unit
 # before the first line, leaving about 85 characters; the first line shares them with the class name.
 FIRST_LINE_MAX = 60
 LINE_MAX = 80
-
-
-def log_id(n: int) -> str:
-    return "900" + "20261126050000" + f"{n:039d}"
 
 
 @pytest.fixture
@@ -51,11 +48,12 @@ def test_the_first_line_says_how_many_logs_and_what_the_webhook_answered_in_a_sh
     assert all(len(line) <= LINE_MAX for line in text.splitlines()[:-1]), text
 
 
-def replay_config_in(text: str) -> dict:
+def replay_config_in(text: str) -> dict[str, Any]:
     """Return the JSON between the next step's "with this config" line and the dead letters' location."""
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if "with this config" in line) + 1
-    return json.loads("\n".join(lines[start : lines.index("Dead letters are kept in:")]))
+    config: dict[str, Any] = json.loads("\n".join(lines[start : lines.index("Dead letters are kept in:")]))
+    return config
 
 
 def test_the_next_step_is_a_replay_config_naming_each_entry_one_a_line(store: DeadLetterStore) -> None:

@@ -12,17 +12,14 @@ from collections.abc import Callable
 import pytest
 
 from auth0_log_webhooks.delivery.payloads import encode
-from auth0_log_webhooks.delivery.sender import open_sender
+from auth0_log_webhooks.delivery.sender import WebhookSender, open_sender
 from auth0_log_webhooks.pipelines.config import PipelineConfig
+from tests.builders import log_id
 from tests.fixture_types import DefineConnection, Handler, RawServer
 
 pytestmark = pytest.mark.unit
 
 TOKEN = "Bearer tok-0123456789abcdef"
-
-
-def log_id(n: int) -> str:
-    return "900" + "20261126050000" + f"{n:039d}"
 
 
 Receiver = Callable[[Handler], str]
@@ -34,7 +31,7 @@ def receiver(raw_server: RawServer) -> Receiver:
     return lambda handle: f"http://127.0.0.1:{raw_server(handle)}/hook"
 
 
-def sender_for(airflow_connection, url: str, timeout: float):
+def sender_for(airflow_connection: DefineConnection, url: str, timeout: float) -> WebhookSender:
     airflow_connection(
         "hostile",
         conn_type="http",

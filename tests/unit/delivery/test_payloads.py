@@ -6,15 +6,12 @@ from typing import Any
 import pytest
 
 from auth0_log_webhooks.delivery.payloads import JSON, NDJSON, encode, messages_for, split, webhook_id_for
+from tests.builders import log_id
 
 pytestmark = pytest.mark.unit
 
 
-def log_id(n: int) -> str:
-    return "900" + "20261126050000" + f"{n:039d}"
-
-
-def logs(*numbers: int) -> list[dict]:
+def logs(*numbers: int) -> list[dict[str, Any]]:
     return [{"log_id": log_id(n), "type": "s", "description": "Zoë logged in"} for n in numbers]
 
 

@@ -17,6 +17,7 @@ from auth0_log_webhooks.hooks.auth0 import (
     RetryPolicy,
 )
 from auth0_log_webhooks.log_ids import InvalidCheckpointError
+from tests.builders import log_id
 from tests.fakes import Answer, ScriptedAdapter, mount
 from tests.fixture_types import DefineConnection
 
@@ -24,10 +25,6 @@ pytestmark = pytest.mark.unit
 
 FROM = "900" + "20261126050000" + "0" * 39
 TOKEN = Answer(200, {"access_token": "tok-1", "expires_in": 86400, "token_type": "Bearer", "scope": "read:logs"})
-
-
-def log_id(n: int) -> str:
-    return "900" + "20261126050000" + f"{n:039d}"
 
 
 def page(*numbers: int) -> list[dict]:

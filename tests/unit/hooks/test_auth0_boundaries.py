@@ -9,6 +9,7 @@ import time
 import pytest
 
 from auth0_log_webhooks.hooks.auth0 import Auth0Error, Auth0Hook, RetryPolicy
+from tests.builders import log_id
 from tests.fakes import Answer, ScriptedAdapter, mount
 from tests.fixture_types import DefineConnection, RawServer
 
@@ -17,10 +18,6 @@ pytestmark = pytest.mark.unit
 TENANT = "https://acme.eu.auth0.com"
 FROM = "900" + "20261126050000" + "0" * 39
 TOKEN = Answer(200, {"access_token": "tok-1", "expires_in": 86400})
-
-
-def log_id(n: int) -> str:
-    return "900" + "20261126050000" + f"{n:039d}"
 
 
 def page(*numbers: int) -> list[dict]:

@@ -7,13 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auth0_log_webhooks.contracts import BatchOutcome, BatchRange
+from auth0_log_webhooks.contracts import BatchRange
 from auth0_log_webhooks.log_ids import (
     InvalidCheckpointError,
     cursor_for_time,
     time_of,
 )
 from auth0_log_webhooks.run.checkpoint_policy import advanced, decide, start_cursor
+from tests.builders import settled
 
 pytestmark = pytest.mark.unit
 
@@ -37,7 +38,7 @@ def batch(count: int, first: int, last: int) -> BatchRange:
 
 BATCHES = [batch(2, 1, 2), batch(2, 4, 5), batch(1, 7, 7)]
 START, END = log_id(0), log_id(9)  # logs 8 and 9 were read but not selected
-DELIVERED = BatchOutcome(status="delivered", delivered_logs=2, dead_letters=[])
+DELIVERED = settled("delivered", 2, [])
 
 
 def test_the_checkpoint_passes_unselected_logs_when_every_batch_is_settled() -> None:
@@ -58,7 +59,7 @@ def test_there_is_no_checkpoint_when_the_first_batch_is_unsettled() -> None:
 
 def test_dead_lettered_batches_count_as_settled_and_their_entries_are_listed() -> None:
     # A 413 split: one half of batch 1 was delivered, the other kept.
-    letters = BatchOutcome(status="dead_lettered", delivered_logs=1, dead_letters=["p/msg_a"])
+    letters = settled("dead_lettered", 1, ["p/msg_a"])
     decision = decide(BATCHES, END, {0: DELIVERED, 1: letters, 2: DELIVERED})
     assert (decision.settled, decision.checkpoint) == (3, log_id(9))
     assert decision.dead_letters == ("p/msg_a",)

@@ -24,6 +24,7 @@ from auth0_log_webhooks.run.staging import (
     prune,
     run_key,
 )
+from tests.builders import settled
 
 pytestmark = pytest.mark.unit
 
@@ -63,7 +64,7 @@ def plan(**fields: Any) -> Plan:
 
 
 def delivered(logs: int) -> BatchOutcome:
-    return BatchOutcome(status="delivered", delivered_logs=logs, dead_letters=[])
+    return settled("delivered", logs, [])
 
 
 @pytest.fixture
@@ -143,7 +144,7 @@ def test_a_missing_plan_is_an_error_that_names_the_folder_and_the_next_step(stag
 
 def test_the_ledger_records_each_settled_batch(staging: RunStaging) -> None:
     assert staging.outcomes() == {}
-    letters = BatchOutcome(status="dead_lettered", delivered_logs=0, dead_letters=["p/msg_1"])
+    letters = settled("dead_lettered", 0, ["p/msg_1"])
     staging.mark(0, delivered(3))
     staging.mark(12, letters)
     assert staging.outcome(0) == delivered(3)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from auth0_log_webhooks.contracts import BatchRange, Chunk, DeliveryReport
 from auth0_log_webhooks.log_ids import InvalidCheckpointError
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
@@ -24,7 +25,7 @@ from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps.commit import DeliveryIncompleteError, commit_checkpoint
 from auth0_log_webhooks.steps.deliver import StaleChunkError, SupersededTryError, deliver_chunk
 from auth0_log_webhooks.steps.fetch import fetch_logs
-from tests.builders import staging_of, staging_url_of
+from tests.builders import settled, staging_of, staging_url_of
 from tests.memory import MemoryReceiver, MemoryTenant, sender_for
 
 pytestmark = pytest.mark.unit
@@ -58,7 +59,9 @@ def config_of(variables: InMemoryVariables) -> PipelineConfig:
     return PipelineConfig.model_validate(json.loads(variables.get(PIPELINE.config_variable) or "{}"))
 
 
-def deliver_all(chunks, variables, receiver, run=RUN):
+def deliver_all(
+    chunks: list[Chunk], variables: InMemoryVariables, receiver: MemoryReceiver, run: RunInfo = RUN
+) -> list[DeliveryReport]:
     sender = sender_for(receiver, config_of(variables))
     return [deliver_chunk(PIPELINE, run, chunk, sender=sender) for chunk in chunks]
 
@@ -78,8 +81,8 @@ def test_a_delivery_task_of_an_earlier_fetch_try_cannot_settle_a_re_cut_batch(
     assert receiver.arrivals == []
 
     staging = staging_of(PIPELINE, RUN, variables).with_generation(2)
-    stale = {"status": "delivered", "generation": 1, "count": 30, "first": ids[100], "last": ids[129]}
-    staging.mark(1, {**stale, "delivered_logs": 30, "dead_lettered_logs": 0, "dead_letters": []})  # type: ignore[typeddict-item]
+    stale = BatchRange(count=30, first=ids[100], last=ids[129])
+    staging.mark(1, settled("delivered", 30, batch=stale, generation=1))
     deliver_all(second_try[:1], variables, receiver, second)
     with pytest.raises(DeliveryIncompleteError, match="1 of 2 batches were not delivered"):
         commit_checkpoint(PIPELINE, second, staging_url_of(PIPELINE, variables), variables=variables)
@@ -257,7 +260,8 @@ def test_an_older_try_of_a_delivery_task_stops_before_its_next_batch_once_a_newe
     """Airflow reset a running task (a missed scheduler heartbeat) and started try 2 while try 1 still runs."""
     tenant.add(["s"] * 300)
     chunks = fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"]
-    everything = {**chunks[0], "stop": chunks[-1]["stop"]}  # one task over the three batches
+    everything = chunks[0].copy()  # one task over the three batches
+    everything["stop"] = chunks[-1]["stop"]
     staging = staging_of(PIPELINE, RUN, variables).with_generation(everything["generation"])
     second_try = RunInfo(dag_id=RUN.dag_id, run_id=RUN.run_id, try_number=2)
     answers = receiver.answer
