@@ -78,7 +78,7 @@ def test_a_run_delivers_every_selected_log_after_the_checkpoint_and_moves_it_to_
     assert extra["lag_seconds"] >= 0
 
 
-def asset_event_extras(dag_run) -> list[dict]:
+def asset_event_extras(dag_run) -> list[dict[str, Any]]:
     """Return the extras of the asset events a run's commit emitted (test code may read the metadata DB)."""
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session

@@ -18,6 +18,7 @@ import json
 import os
 import time
 from datetime import datetime
+from typing import Any
 
 import pytest
 import yaml
@@ -43,7 +44,7 @@ def secret() -> str:
     return "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
 
-def runs_of(stack: Stack) -> list[dict]:
+def runs_of(stack: Stack) -> list[dict[str, Any]]:
     return stack.airflow.api("GET", f"/dags/{EVENT}/dagRuns", params={"limit": 100})["dag_runs"]
 
 

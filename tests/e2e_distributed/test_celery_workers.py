@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+from typing import Any
 
 import pytest
 
@@ -81,7 +82,7 @@ def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed
     }
 
 
-def _delivering(distributed: DistributedStack, run_id: str) -> dict | None:
+def _delivering(distributed: DistributedStack, run_id: str) -> dict[str, Any] | None:
     """A delivery task instance running on a worker while a request is in flight, if any."""
     if distributed.sink.state.summary()["in_flight"] < 1:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from tests.fixture_types import Configure, RunPipeline, TenantFactory, WireConne
 pytestmark = pytest.mark.integration
 
 
-def log_date(log: dict) -> datetime:
+def log_date(log: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(log["date"].replace("Z", "+00:00"))
 
 

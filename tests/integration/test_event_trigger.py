@@ -7,6 +7,7 @@ and the connection through the Task SDK (``AIRFLOW_VAR_*``/``AIRFLOW_CONN_*`` ou
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -43,11 +44,11 @@ def trigger(**kw) -> Auth0LogsTrigger:
     return Auth0LogsTrigger(auth0_conn_id="auth0_default", checkpoint_variable=CHECKPOINT, **kw)
 
 
-def events_within(watcher: Auth0LogsTrigger, seconds: float, during=None) -> list[dict]:
+def events_within(watcher: Auth0LogsTrigger, seconds: float, during=None) -> list[dict[str, Any]]:
     """Run the trigger's event loop for ``seconds``; ``during()`` runs once it has polled."""
 
-    async def collect() -> list[dict]:
-        events: list[dict] = []
+    async def collect() -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
 
         async def consume() -> None:
             async for event in watcher.run():

@@ -25,7 +25,7 @@ def log_id(n: int, at: datetime = BASE) -> str:
     return "900" + at.strftime("%Y%m%d%H%M%S") + f"{n:039d}"
 
 
-def log(n: int, code: str = "s", at: datetime = BASE) -> dict:
+def log(n: int, code: str = "s", at: datetime = BASE) -> dict[str, Any]:
     return {"log_id": log_id(n, at), "type": code, "date": at.isoformat().replace("+00:00", "Z")}
 
 

@@ -8,7 +8,7 @@ headers: tests/unit/http/test_headers.py; response excerpts: tests/unit/http/tes
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -55,7 +55,7 @@ def outcome(call: Callable[[], Any], *errors: type[Exception]) -> tuple[Any, str
 
 
 @pytest.fixture(scope="module")
-def hook_factory():
+def hook_factory() -> Iterator[Callable[[], Auth0Hook]]:
     """Hooks on a fake tenant (a module fixture: hypothesis runs each example without new fixtures)."""
     env = {
         "AIRFLOW_CONN_AUTH0_DEFAULT": json.dumps(
@@ -72,7 +72,7 @@ def hook_factory():
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bodies=st.lists(PAGE_BODY, min_size=1, max_size=3), links=st.lists(LINK, min_size=3, max_size=3))
 def test_any_log_pages_and_link_headers_yield_pages_of_logs_or_a_clear_error(
-    hook_factory, bodies: list[Any], links: list[Any]
+    hook_factory: Callable[[], Auth0Hook], bodies: list[Any], links: list[Any]
 ) -> None:
     hook = hook_factory()
     answers = [Answer(200, {"access_token": "t", "expires_in": 60})]
@@ -86,7 +86,7 @@ def test_any_log_pages_and_link_headers_yield_pages_of_logs_or_a_clear_error(
         MalformedLogError,
     )
     assert message or all(isinstance(item, dict) for item in logs)
-    assert all(r.url.startswith(f"{TENANT}/") for r in adapter.requests)  # the token never left the tenant
+    assert all(str(r.url).startswith(f"{TENANT}/") for r in adapter.requests)  # the token never left the tenant
 
 
 @given(st.text(max_size=300))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auth0_log_webhooks.contracts import DeliveryReport, RunSummary
+from auth0_log_webhooks.contracts import BatchRange, DeliveryReport, RunSummary
 from auth0_log_webhooks.log_ids import cursor_for_time
 from auth0_log_webhooks.wording import (
     chunk_label,
@@ -81,7 +81,7 @@ def test_durations_read_at_a_glance(seconds: float, expected: str) -> None:
 
 
 def test_a_chunk_label_has_its_batches_logs_and_times() -> None:
-    batches = [{"count": 1, "first": cursor_for_time(AT), "last": cursor_for_time(AT)}]
+    batches = [BatchRange(count=1, first=cursor_for_time(AT), last=cursor_for_time(AT))]
     assert chunk_label(7, 8, batches) == "batch 7: 1 log, 2026-11-26 14:02:11-14:02:11 UTC"
 
 
@@ -97,7 +97,12 @@ def test_a_delivery_report_reads_as_a_sentence() -> None:
 
 def test_a_run_summary_reads_as_a_sentence_with_the_checkpoint_as_a_date() -> None:
     summary = RunSummary(
-        batches=3, settled_batches=3, delivered_logs=300, dead_letters=1, checkpoint=cursor_for_time(AT)
+        batches=3,
+        settled_batches=3,
+        delivered_logs=300,
+        dead_letters=1,
+        checkpoint=cursor_for_time(AT),
+        more_to_read=False,
     )
     assert run_sentence(summary) == (
         "Delivered 300 logs; 3 of 3 batches settled, 1 dead letter kept. "

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -33,7 +34,7 @@ def validators() -> dict[str, jsonschema.Draft7Validator]:
     return result
 
 
-def _as_schema_document(log: dict) -> dict:
+def _as_schema_document(log: dict[str, Any]) -> dict[str, Any]:
     """The API says ``isMobile``; the schemas say ``is_mobile``."""
     document = dict(log)
     if "isMobile" in document:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.dev
 SCHEMA_DIR = SHARED / "auth0-log-schemas" / "schemas" / "log-types"
 
 
-def _sdk_accepts(log: dict) -> None:
+def _sdk_accepts(log: dict[str, Any]) -> None:
     """The official Python SDK's Management API ``Log`` model parses the log, details as a mapping."""
     parsed = Log.model_validate(log)
     assert parsed.log_id == log["log_id"]
@@ -42,7 +43,7 @@ def _schema(code: str) -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(json.loads(Path(SCHEMA_DIR / f"{code}.schema.json").read_text()))
 
 
-def _logs_of(tenant, code: str) -> list[dict]:
+def _logs_of(tenant, code: str) -> list[dict[str, Any]]:
     return [log for i in tenant.all_log_ids() if (log := tenant.log(i))["type"] == code]
 
 

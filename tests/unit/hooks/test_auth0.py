@@ -27,7 +27,7 @@ FROM = "900" + "20261126050000" + "0" * 39
 TOKEN = Answer(200, {"access_token": "tok-1", "expires_in": 86400, "token_type": "Bearer", "scope": "read:logs"})
 
 
-def page(*numbers: int) -> list[dict]:
+def page(*numbers: int) -> list[dict[str, Any]]:
     return [{"log_id": log_id(n), "_id": log_id(n), "type": "s"} for n in numbers]
 
 
@@ -69,7 +69,7 @@ def test_pages_follow_the_link_header_until_a_short_page(hook: Auth0Hook) -> Non
     assert [[e["log_id"] for e in p] for p in pages] == [[log_id(1), log_id(2)], [log_id(3)]]
     token_request, first, second = adapter.requests
     assert token_request.url == "https://acme.eu.auth0.com/oauth/token"
-    assert "audience=https%3A%2F%2Facme.eu.auth0.com%2Fapi%2Fv2%2F" in token_request.body
+    assert "audience=https%3A%2F%2Facme.eu.auth0.com%2Fapi%2Fv2%2F" in str(token_request.body)
     assert first.url == f"https://acme.eu.auth0.com/api/v2/logs?from={FROM}&take=2"
     assert second.url == next_url
     assert first.headers["Authorization"] == "Bearer tok-1"
@@ -79,11 +79,11 @@ def test_the_token_is_reused_until_shortly_before_expiry(hook: Auth0Hook, clock:
     adapter = mount(hook.get_conn(), ScriptedAdapter(TOKEN, Answer(200, []), Answer(200, [])))
     list(hook.iter_log_pages(FROM))
     list(hook.iter_log_pages(FROM))
-    assert [r.url.split("?")[0].rsplit("/", 1)[-1] for r in adapter.requests] == ["token", "logs", "logs"]
+    assert [str(r.url).split("?")[0].rsplit("/", 1)[-1] for r in adapter.requests] == ["token", "logs", "logs"]
     clock.now += 86400 - 30
     mount(hook.get_conn(), adapter := ScriptedAdapter(TOKEN, Answer(200, [])))
     list(hook.iter_log_pages(FROM))
-    assert adapter.requests[0].url.endswith("/oauth/token")
+    assert str(adapter.requests[0].url).endswith("/oauth/token")
 
 
 def test_a_401_refreshes_the_token_once(hook: Auth0Hook) -> None:
@@ -185,14 +185,14 @@ def test_server_and_network_errors_are_retried_with_growing_backoff(
 
 def test_a_persistent_rate_limit_gives_up_with_a_clear_error(hook: Auth0Hook) -> None:
     limited = Answer(429, {"statusCode": 429}, {"Retry-After": "10"})
-    mount(hook.get_conn(), ScriptedAdapter(respond=lambda r: TOKEN if r.url.endswith("token") else limited))
+    mount(hook.get_conn(), ScriptedAdapter(respond=lambda r: TOKEN if str(r.url).endswith("token") else limited))
     with pytest.raises(Auth0RateLimitError, match="still rate limited after 60s"):
         list(hook.iter_log_pages(FROM))
 
 
 def test_a_persistent_outage_gives_up_with_a_clear_error(hook: Auth0Hook) -> None:
     down = Answer(502, "<html>bad gateway</html>")
-    mount(hook.get_conn(), ScriptedAdapter(respond=lambda r: TOKEN if r.url.endswith("token") else down))
+    mount(hook.get_conn(), ScriptedAdapter(respond=lambda r: TOKEN if str(r.url).endswith("token") else down))
     with pytest.raises(Auth0UnreachableError, match="GET /api/v2/logs: gave up after 60s: 502"):
         list(hook.iter_log_pages(FROM))
 
@@ -222,4 +222,4 @@ def test_http_is_accepted_for_the_local_emulator(airflow_connection: DefineConne
 def test_the_newest_logs_are_asked_for_by_date_descending(hook: Auth0Hook) -> None:
     adapter = mount(hook.get_conn(), ScriptedAdapter(TOKEN, Answer(200, page(7, 6))))
     assert [log["log_id"] for log in hook.newest_logs(2)] == [log_id(7), log_id(6)]
-    assert "sort=date%3A-1&per_page=2&page=0" in adapter.requests[1].url
+    assert "sort=date%3A-1&per_page=2&page=0" in str(adapter.requests[1].url)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import socket
 import time
+from typing import Any
 
 import pytest
+import requests
 
 from auth0_log_webhooks.hooks.auth0 import Auth0Error, Auth0Hook, RetryPolicy
 from tests.builders import log_id
@@ -20,7 +22,7 @@ FROM = "900" + "20261126050000" + "0" * 39
 TOKEN = Answer(200, {"access_token": "tok-1", "expires_in": 86400})
 
 
-def page(*numbers: int) -> list[dict]:
+def page(*numbers: int) -> list[dict[str, Any]]:
     return [{"log_id": log_id(n), "type": "s"} for n in numbers]
 
 
@@ -46,10 +48,10 @@ def hook(airflow_connection: DefineConnection) -> Auth0Hook:
 def test_a_next_link_off_the_tenants_logs_endpoint_is_refused_and_the_token_never_leaves(
     hook: Auth0Hook, link: str
 ) -> None:
-    def answer(request) -> Answer:
-        if request.url.endswith("/oauth/token"):
+    def answer(request: requests.PreparedRequest) -> Answer:
+        if str(request.url).endswith("/oauth/token"):
             return TOKEN
-        if request.url.startswith(f"{TENANT}/api/v2/logs?"):
+        if str(request.url).startswith(f"{TENANT}/api/v2/logs?"):
             return Answer(200, page(1, 2), {"Link": f'<{link}>; rel="next"'})
         return Answer(401)  # a hostile host asks for a fresh token: it must never get to ask
 
@@ -58,7 +60,7 @@ def test_a_next_link_off_the_tenants_logs_endpoint_is_refused_and_the_token_neve
     assert next(pages) == page(1, 2)  # what was read before the bad link is still delivered
     with pytest.raises(Auth0Error, match=r"next page link .* not the tenant's logs endpoint"):
         next(pages)
-    assert all(r.url.startswith(f"{TENANT}/") for r in adapter.requests)
+    assert all(str(r.url).startswith(f"{TENANT}/") for r in adapter.requests)
     assert len(adapter.requests) == 2  # one token, one page: no request to the link, no token refresh
 
 
@@ -116,7 +118,9 @@ def dripping_tenant(raw_server: RawServer) -> int:
     return raw_server(drip_token)
 
 
-def test_each_attempt_on_the_tenant_has_a_total_deadline(airflow_connection: DefineConnection, dripping_tenant) -> None:
+def test_each_attempt_on_the_tenant_has_a_total_deadline(
+    airflow_connection: DefineConnection, dripping_tenant: int
+) -> None:
     airflow_connection(
         "auth0_slow",
         conn_type="auth0",

@@ -5,9 +5,10 @@ import os
 from typing import Any
 
 import pytest
+import requests
 
 from auth0_log_webhooks.hooks.webhook import WebhookHook
-from tests.fakes import Answer, ScriptedAdapter, mount
+from tests.fakes import Answer, ScriptedAdapter, body_text, mount
 from tests.fixture_types import DefineConnection
 
 pytestmark = pytest.mark.unit
@@ -19,7 +20,7 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
 
-def post_once(hook: WebhookHook):
+def post_once(hook: WebhookHook) -> requests.PreparedRequest:
     """Send one request through the hook's session and return what went over the wire."""
     session = hook.get_conn()
     adapter = mount(session, ScriptedAdapter(Answer(204)))
@@ -53,7 +54,7 @@ def test_no_authorization_header_is_sent_when_the_connection_has_no_credentials(
 def test_extras_become_headers_but_signing_secrets_and_options_are_never_sent(
     airflow_connection: DefineConnection,
 ) -> None:
-    extra = {
+    extra: dict[str, Any] = {
         "X-Api-Key": "k-123",
         "X-Tenant": "acme",
         "signing_secret": new_secret(),
@@ -141,7 +142,7 @@ def test_a_malformed_signing_secret_is_refused_naming_the_connection_not_the_sec
 # -- the Test button -----------------------------------------------------------------------------
 
 
-def scripted(hook: WebhookHook, monkeypatch, *answers: Answer) -> ScriptedAdapter:
+def scripted(hook: WebhookHook, monkeypatch: pytest.MonkeyPatch, *answers: Answer) -> ScriptedAdapter:
     """Route the hook's sessions to a scripted adapter (test_connection opens its own session)."""
     session = hook.get_conn()
     adapter = mount(session, ScriptedAdapter(*answers))
@@ -170,7 +171,7 @@ def test_the_test_button_sends_a_signed_empty_batch_marked_as_a_test(
     assert (request.method, request.url, request.body) == ("POST", URL, b"[]")
     assert request.headers["x-auth0-log-webhooks-test"] == "true"
     assert request.headers["Authorization"] == "Bearer t"
-    assert Webhook(secret).verify(request.body, dict(request.headers)) == []
+    assert Webhook(secret).verify(body_text(request), dict(request.headers)) == []
 
 
 def test_the_test_button_fails_with_the_status_when_the_webhook_refuses(

@@ -70,7 +70,7 @@ def _host(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 
 
-def post(airflow_connection, url: str, extra: dict[str, Any] | None = None) -> requests.Response:
+def post(airflow_connection: DefineConnection, url: str, extra: dict[str, Any] | None = None) -> requests.Response:
     """Send one POST through the webhook hook's own session, as the sender does."""
     airflow_connection("hook", conn_type="http", host=url, extra=extra or {})
     hook = WebhookHook("hook")

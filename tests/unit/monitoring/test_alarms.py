@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from auth0_log_webhooks.log_ids import cursor_for_time
 from auth0_log_webhooks.monitoring.alarms import STATE_VARIABLE, AlertSettings, Measurement, evaluate, parse_settings
-from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, Pipeline
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.wiring.alarm_dags import check_alarms
 
@@ -73,7 +74,7 @@ def test_a_pipeline_without_a_checkpoint_keeps_its_state() -> None:
 
 @given(st.lists(st.floats(min_value=0, max_value=200), min_size=1, max_size=30))
 def test_notices_alternate_fire_and_clear_one_per_threshold_crossing(lags: list[Any]) -> None:
-    state: dict = {}
+    state: dict[str, dict[str, bool]] = {}
     sent = []
     for lag in lags:
         state, notices = evaluate(state, [at(lag)], SETTINGS)
@@ -92,6 +93,7 @@ def test_bad_alert_settings_name_the_variable_and_the_field() -> None:
 
 @given(st.text(max_size=60))
 def test_any_text_in_the_settings_variable_gives_settings_or_a_clear_error(raw: str) -> None:
+    outcome: AlertSettings | str
     try:
         outcome = parse_settings(raw)
     except ValueError as exc:
@@ -101,13 +103,13 @@ def test_any_text_in_the_settings_variable_gives_settings_or_a_clear_error(raw: 
 
 def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending() -> None:
     variables = InMemoryVariables({AUTHENTICATION_API.checkpoint_variable: cursor_for_time(NOW - timedelta(hours=1))})
-    failing, sent = [False], []
+    failing, sent = [False], list[tuple[str, object]]()
 
-    def send(conn_id, payload):
+    def send(conn_id: str, payload: Mapping[str, object]) -> bool:
         sent.append((conn_id, payload["event"]))
         return not failing[0]
 
-    def newest(_):
+    def newest(_: Pipeline) -> str:
         return cursor_for_time(NOW)
 
     failing[0] = True
@@ -118,7 +120,7 @@ def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending()
     check_alarms(PIPELINES, variables=variables, newest=newest, send=send, now=NOW)
     check_alarms(PIPELINES, variables=variables, newest=newest, send=send, now=NOW)
     assert sent == [("auth0_alerts_default", "lag_alarm"), ("auth0_alerts_default", "lag_alarm")]
-    assert json.loads(variables.get(STATE_VARIABLE))[AUTHENTICATION_API.dag_id]["lag"] is True
+    assert json.loads(variables.get(STATE_VARIABLE) or "{}")[AUTHENTICATION_API.dag_id]["lag"] is True
 
 
 def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(tmp_path: Path) -> None:
@@ -131,15 +133,18 @@ def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(t
             AUTHENTICATION_API.config_variable: json.dumps({"dead_letter_url": f"file://{tmp_path}/dead"}),
         }
     )
-    events = [
+    events: list[tuple[datetime, Mapping[str, Any]]] = [
         (NOW - timedelta(hours=25), {"logs_delivered": 999, "dead_letters": 9}),  # older than a day: left out
         (NOW - timedelta(hours=3), {"logs_delivered": 1200, "dead_letters": 0}),
         (NOW - timedelta(minutes=3), {"logs_delivered": 34, "dead_letters": 1}),
     ]
-    sent = []
-    text = send_daily_report(
-        PIPELINES, lambda p: events, variables=variables, send=lambda c, p: sent.append((c, p)) or True, now=NOW
-    )
+    sent: list[tuple[str, Mapping[str, object]]] = []
+
+    def send(conn_id: str, payload: Mapping[str, object]) -> bool:
+        sent.append((conn_id, payload))
+        return True
+
+    text = send_daily_report(PIPELINES, lambda p: events, variables=variables, send=send, now=NOW)
     assert text == (
         f"{AUTHENTICATION_API.dag_id}, last 24 hours: 1,234 logs delivered in 2 successful runs, 1 dead letter kept; "
         "0 dead letters waiting for replay. Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."

@@ -20,17 +20,34 @@ class Recorder:
     """Stands in for Airflow's Stats and remembers every call."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str, float, dict]] = []
+        self.calls: list[tuple[str, str, float | None, dict[str, str] | None]] = []
 
-    def incr(self, stat, count=None, rate=None, *, tags=None) -> None:
+    def incr(
+        self, stat: str, count: int | None = None, rate: float | None = None, *, tags: dict[str, str] | None = None
+    ) -> None:
         self.calls.append(("incr", stat, count, tags))
 
-    def gauge(self, stat, value, rate=None, delta=None, *, tags=None) -> None:
+    def gauge(
+        self,
+        stat: str,
+        value: float,
+        rate: float | None = None,
+        delta: bool | None = None,
+        *,
+        tags: dict[str, str] | None = None,
+    ) -> None:
         self.calls.append(("gauge", stat, value, tags))
 
 
 def summary(checkpoint: str | None, delivered: int = 300, dead: int = 1) -> RunSummary:
-    return RunSummary(batches=3, settled_batches=3, delivered_logs=delivered, dead_letters=dead, checkpoint=checkpoint)
+    return RunSummary(
+        batches=3,
+        settled_batches=3,
+        delivered_logs=delivered,
+        dead_letters=dead,
+        checkpoint=checkpoint,
+        more_to_read=False,
+    )
 
 
 def test_the_lag_is_how_far_the_checkpoints_log_is_behind_now() -> None:

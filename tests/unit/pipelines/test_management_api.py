@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auth0_log_webhooks.pipelines.management_api import EndpointFilter, normalise_endpoints, reshape
+from auth0_log_webhooks.pipelines.management_api import EndpointFilter, EndpointMatch, normalise_endpoints, reshape
 
 pytestmark = pytest.mark.unit
 
@@ -29,8 +29,8 @@ PATHS = [
 ]
 
 
-def mgmt(path: str | None, code: str = "sapi") -> dict:
-    log: dict = {"type": code, "log_id": "900", "date": "2026-11-26T10:00:00.000Z"}
+def mgmt(path: str | None, code: str = "sapi") -> dict[str, Any]:
+    log: dict[str, Any] = {"type": code, "log_id": "900", "date": "2026-11-26T10:00:00.000Z"}
     if path is not None:
         log["details"] = {"request": {"method": "get", "path": path}, "response": {"statusCode": 200, "body": {}}}
     return log
@@ -72,7 +72,7 @@ def test_no_endpoints_select_every_operation_even_without_a_request_path() -> No
         ),
     ],
 )
-def test_endpoints_select_calls_to_them_by_the_chosen_rule(match: str, expected: list[Any]) -> None:
+def test_endpoints_select_calls_to_them_by_the_chosen_rule(match: EndpointMatch, expected: list[Any]) -> None:
     assert selected(EndpointFilter(["users", "roles"], match)) == expected
 
 
@@ -133,7 +133,7 @@ JSONISH = st.recursive(
     match=st.sampled_from(["segment", "substring"]),
 )
 def test_any_log_from_outside_is_filtered_and_reshaped_without_raising(
-    details: Any, code: str, endpoints: list[Any], match: str
+    details: Any, code: str, endpoints: list[Any], match: EndpointMatch
 ) -> None:
     log = {"type": code, "log_id": "900", "date": "d", "details": details}
     accepted = EndpointFilter(endpoints, match).accepts(log)

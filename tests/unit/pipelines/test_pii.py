@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auth0_log_webhooks.pipelines.pii import MASK, PiiPathError, PiiRule, keyed_hash, parse_path, redactor
+from auth0_log_webhooks.pipelines.pii import MASK, Method, PiiPathError, PiiRule, keyed_hash, parse_path, redactor
 
 pytestmark = pytest.mark.unit
 
@@ -21,7 +21,7 @@ KEY = b"pii-test-key-0123456789"
 EMAIL = "jane.doe@example.com"
 
 
-def login_log() -> dict:
+def login_log() -> dict[str, Any]:
     return {
         "log_id": "900",
         "type": "s",
@@ -100,7 +100,7 @@ DOCS = st.recursive(
 )
 
 
-def plant(doc, secret_places: list[bool]):
+def plant(doc: Any, secret_places: list[bool]) -> Any:
     """Put {"email": SECRET} into every dict of ``doc`` whose turn in ``secret_places`` is True."""
     if isinstance(doc, dict):
         out = {k: plant(v, secret_places) for k, v in doc.items()}
@@ -118,7 +118,7 @@ def plant(doc, secret_places: list[bool]):
     method=st.sampled_from(["mask", "hash", "remove"]),
 )
 def test_no_raw_value_is_left_anywhere_a_double_star_rule_names(
-    doc: dict[Any, Any], places: list[Any], method: str
+    doc: dict[Any, Any], places: list[Any], method: Method
 ) -> None:
     log = plant(doc, places)
     out = redactor([PiiRule("**.email", method)], KEY)(log)

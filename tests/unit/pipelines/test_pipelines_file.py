@@ -15,7 +15,7 @@ from auth0_log_webhooks.pipelines import pipelines_file
 from auth0_log_webhooks.pipelines.config import ConfigError
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API, Pipeline
 from auth0_log_webhooks.pipelines.management_api import EndpointFilter
-from auth0_log_webhooks.pipelines.pii import MASK
+from auth0_log_webhooks.pipelines.pii import MASK, PiiRule
 from auth0_log_webhooks.pipelines.pipelines_file import ENV_VAR, load_pipelines, main, parse_entries
 from auth0_log_webhooks.run.context import load_config
 from auth0_log_webhooks.run.variables import InMemoryVariables
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.unit
 GOOD = {"id": "tenant_b_logs", "kind": "authentication", "webhook_connection": "lake_webhook"}
 
 
-def write(tmp_path: Path, entries: list, **top) -> Path:
+def write(tmp_path: Path, entries: list[Any], **top: Any) -> Path:
     path = tmp_path / "pipelines.yaml"
     path.write_text(yaml.safe_dump({"pipelines": entries, **top}))
     return path
@@ -212,8 +212,8 @@ def test_a_management_pipeline_masks_before_it_reshapes(airflow_connection: Defi
         title="m",
         kind="management",
         pii=(
-            pipelines_file.PiiRule("details.request.auth.user.email", "mask"),
-            pipelines_file.PiiRule("details.request.ip", "hash"),
+            PiiRule("details.request.auth.user.email", "mask"),
+            PiiRule("details.request.ip", "hash"),
         ),
         pii_key_conn_id="pii_key",
     )
@@ -232,7 +232,7 @@ def test_a_management_pipeline_masks_before_it_reshapes(airflow_connection: Defi
 
 def test_a_hash_rule_without_a_key_password_fails_naming_the_connection(airflow_connection: DefineConnection) -> None:
     airflow_connection("pii_key", conn_type="generic")
-    pipeline = Pipeline(dag_id="a", title="a", pii=(pipelines_file.PiiRule("ip", "hash"),), pii_key_conn_id="pii_key")
+    pipeline = Pipeline(dag_id="a", title="a", pii=(PiiRule("ip", "hash"),), pii_key_conn_id="pii_key")
     with pytest.raises(ValueError, match="Connection pii_key has no password"):
         pipeline.transformer()
 
@@ -261,12 +261,10 @@ def test_any_document_yields_pipelines_or_errors_and_never_raises(document: Any)
 def test_the_hash_key_is_masked_in_task_logs(
     airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    masked = []
+    masked: list[str] = []
     monkeypatch.setattr("airflow.sdk.log.mask_secret", masked.append)
     airflow_connection("pii_key", conn_type="generic", password="k" * 32)
-    Pipeline(
-        dag_id="a", title="a", pii=(pipelines_file.PiiRule("ip", "hash"),), pii_key_conn_id="pii_key"
-    ).transformer()
+    Pipeline(dag_id="a", title="a", pii=(PiiRule("ip", "hash"),), pii_key_conn_id="pii_key").transformer()
     assert "k" * 32 in masked
 
 

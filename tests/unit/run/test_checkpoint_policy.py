@@ -26,7 +26,7 @@ def log_id(n: int, at: datetime = BASE) -> str:
     return "900" + at.strftime("%Y%m%d%H%M%S") + f"{n:039d}"
 
 
-def log(n: int, code: str = "s", at: datetime = BASE) -> dict:
+def log(n: int, code: str = "s", at: datetime = BASE) -> dict[str, Any]:
     return {"log_id": log_id(n, at), "type": code, "date": at.isoformat().replace("+00:00", "Z")}
 
 
@@ -97,11 +97,11 @@ CONFIGURED = "2026-11-01T00:00:00Z"
 class Oldest:
     """The tenant's oldest retained log, counting the lookups."""
 
-    def __init__(self, item: dict | None) -> None:
+    def __init__(self, item: dict[str, Any] | None) -> None:
         self.item = item
         self.calls = 0
 
-    def __call__(self) -> dict | None:
+    def __call__(self) -> dict[str, Any] | None:
         self.calls += 1
         return self.item
 

@@ -2,6 +2,7 @@
 
 import itertools
 import re
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ def log_id(n: int, at: datetime = BASE) -> str:
     return "900" + at.strftime("%Y%m%d%H%M%S") + f"{n:039d}"
 
 
-def log(n: int, code: str = "s", at: datetime = BASE) -> dict:
+def log(n: int, code: str = "s", at: datetime = BASE) -> dict[str, Any]:
     return {"log_id": log_id(n, at), "type": code, "date": at.isoformat().replace("+00:00", "Z")}
 
 
@@ -58,6 +59,9 @@ def plan(**fields: Any) -> Plan:
         batches=[],
         note="",
         created_at=BASE.isoformat(),
+        generation=1,
+        checkpoint_at_fetch=None,
+        repaired=0,
         config={},
     )
     return Plan(**{**defaults, **fields})  # type: ignore[typeddict-item]
@@ -111,7 +115,7 @@ def test_run_keys_are_one_short_safe_segment_and_distinct_for_distinct_run_ids(f
 
 
 def test_a_batch_reads_back_as_the_logs_written(staging: RunStaging) -> None:
-    batch = [
+    batch: list[Mapping[str, Any]] = [
         {"log_id": log_id(1), "type": "s", "details": {"ip": "203.0.113.7", "tags": [1, None]}},
         {"log_id": log_id(2), "type": "f", "description": "Zoë\nline two", "user_id": None},
     ]
@@ -208,19 +212,24 @@ def test_prune_removes_only_staging_older_than_the_retention(tmp_path: Path) -> 
 # -- cutting batches -------------------------------------------------------------------------------------------
 
 
-def stager(staging: RunStaging, **overrides) -> Stager:
-    settings = {"accept": TypeLevelFilter(), "transform": lambda x: x, "batch_size": 3, "max_logs": 1000}
+def stager(staging: RunStaging, **overrides: Any) -> Stager:
+    settings: dict[str, Any] = {
+        "accept": TypeLevelFilter(),
+        "transform": lambda x: x,
+        "batch_size": 3,
+        "max_logs": 1000,
+    }
     return Stager(staging, **{**settings, **overrides})
 
 
 class Pages:
     """Pages served lazily, counting how many the stager asked for."""
 
-    def __init__(self, *pages: list[dict]) -> None:
+    def __init__(self, *pages: list[dict[str, Any]]) -> None:
         self.pages = pages
         self.served = 0
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
         for page in self.pages:
             self.served += 1
             yield page
@@ -342,7 +351,7 @@ def test_chunks_label_their_batches_with_the_log_count_and_utc_times_not_log_ids
     batches = [
         batch(100, 1, 100),
         batch(100, 101, 200),
-        {"count": 40, "first": log_id(201), "last": log_id(240, later)},
+        BatchRange(count=40, first=log_id(201), last=log_id(240, later)),
     ]
     chunks = plan_chunks(batches, max_tasks=2, generation=1, staging_url=STAGING_URL)
     assert [(c["chunk"], c["start"], c["stop"]) for c in chunks] == [(0, 0, 1), (1, 1, 3)]

@@ -15,7 +15,7 @@ def providers() -> ProvidersManager:
     """Airflow's registry of installed providers, as the API server builds the connection forms from it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ProvidersManager.hooks moved to the task SDK in 3.3; the UI still reads it
-        manager = ProvidersManager()
+        manager = ProvidersManager()  # type: ignore[no-untyped-call]  # Airflow leaves its __init__ untyped
         _ = manager.hooks
     return manager
 
@@ -24,6 +24,7 @@ def test_the_auth0_connection_type_is_registered_with_its_hook(providers: Provid
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         hook = providers.hooks["auth0"]
+    assert hook is not None
     assert hook.hook_class_name == "auth0_log_webhooks.hooks.auth0.Auth0Hook"
     assert hook.connection_id_attribute_name == "auth0_conn_id"
     assert hook.connection_testable
@@ -39,6 +40,7 @@ def test_the_webhook_connection_type_is_registered_testable_with_labelled_fields
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         hook = providers.hooks["auth0_webhook"]
+    assert hook is not None
     assert (hook.hook_class_name, hook.hook_name) == (
         "auth0_log_webhooks.hooks.webhook.WebhookHook",
         "Webhook endpoint (Standard Webhooks)",

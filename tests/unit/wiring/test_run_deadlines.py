@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from airflow.serialization.serialized_objects import DagSerialization
@@ -14,7 +16,7 @@ from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, Pipeline
 from auth0_log_webhooks.pipelines.pipelines_file import load_pipelines
 from auth0_log_webhooks.wiring import run_deadlines
 from auth0_log_webhooks.wiring.pipeline_dag import pipeline_dag
-from tests.fakes import ScriptedAdapter
+from tests.fakes import ScriptedAdapter, body_text
 
 pytestmark = pytest.mark.unit
 
@@ -32,7 +34,8 @@ CONTEXT = {
 
 def test_the_pipeline_dag_carries_a_deadline_an_hour_after_a_run_is_queued_and_it_survives_serialization() -> None:
     dag = DagSerialization.from_dict(DagSerialization.to_dict(pipeline_dag(AUTHENTICATION_API)))
-    (alert,) = dag.deadline
+    alerts: Any = dag.deadline  # serialized: the alerts as dicts, which Airflow's types do not say
+    (alert,) = alerts
     assert alert["reference"] == {"reference_type": "DagRunQueuedAtDeadline"}
     assert alert["interval"]["__data__"] == 3600.0
     callback = alert["callback"]
@@ -49,7 +52,10 @@ def test_the_pipelines_file_sets_the_deadline_or_turns_it_off(tmp_path: Path) ->
     path = tmp_path / "pipelines.yaml"
     path.write_text(json.dumps({"pipelines": entries}))
     pipelines = load_pipelines(path).pipelines
-    (alert,) = pipeline_dag(pipelines["fast"]).deadline
+    deadline = pipeline_dag(pipelines["fast"]).deadline
+    assert isinstance(deadline, list)
+    (alert,) = deadline
+    assert isinstance(alert.interval, timedelta)
     assert alert.interval.total_seconds() == 15 * 60
     assert not pipeline_dag(pipelines["off"]).deadline
 
@@ -57,7 +63,7 @@ def test_the_pipelines_file_sets_the_deadline_or_turns_it_off(tmp_path: Path) ->
 def test_a_missed_deadline_sends_one_readable_notice_to_the_alerts_connection(alerts_receiver: ScriptedAdapter) -> None:
     assert asyncio.run(run_deadlines.notify_overdue(minutes=60, context=CONTEXT)) is True
     (request,) = alerts_receiver.requests
-    body = json.loads(request.body)
+    body = json.loads(body_text(request))
     assert body["text"] == (
         f"Run deadline missed: {AUTHENTICATION_API.dag_id} run scheduled__2026-11-26T14:00:00+00:00 was queued at "
         "2026-11-26 14:00:03 UTC and is still running 60 min later. Until it ends, the checkpoint stays where it is "
