@@ -40,6 +40,8 @@ ALWAYS_REFUSED = [
     ("240.0.0.1", "reserved or broadcast"),
     ("::ffff:169.254.169.254", "cloud metadata"),
     ("64:ff9b::a9fe:a9fe", "cloud metadata"),
+    ("::169.254.169.254", "cloud metadata"),  # IPv4-compatible
+    ("::ffff:0:169.254.169.254", "cloud metadata"),  # IPv4-translated
 ]
 PRIVATE = [
     ("127.0.0.1", "loopback"),
@@ -55,6 +57,8 @@ PRIVATE = [
     ("64:ff9b::a00:1", "private"),
     ("2002:a00:1::1", "private"),
     ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "private"),  # Teredo, client 10.0.0.1
+    ("::127.0.0.1", "loopback"),  # IPv4-compatible
+    ("::ffff:0:a00:1", "private"),  # IPv4-translated ::ffff:0:10.0.0.1
 ]
 
 
