@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -54,7 +56,7 @@ SECRET = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
         "html-input",
     ],
 )
-def test_credential_looking_values_are_redacted_and_the_rest_kept(text, kept, gone):
+def test_credential_looking_values_are_redacted_and_the_rest_kept(text: str, kept: str, gone: str) -> None:
     result = redact(text)
     assert kept in result
     assert gone not in result
@@ -62,13 +64,13 @@ def test_credential_looking_values_are_redacted_and_the_rest_kept(text, kept, go
 
 
 @given(st.text(max_size=300), SECRET, st.text(max_size=300))
-def test_a_known_secret_never_survives_wherever_it_appears(before, secret, after):
+def test_a_known_secret_never_survives_wherever_it_appears(before: str, secret: Any, after: str) -> None:
     text = excerpt(f"{before}{secret}{after}".encode(), known_secrets=[secret], limit=100_000)
     assert secret not in text
 
 
 @given(st.binary(max_size=5000), st.integers(1, 3000))
-def test_an_excerpt_of_any_bytes_is_bounded_and_has_no_control_characters(data, limit):
+def test_an_excerpt_of_any_bytes_is_bounded_and_has_no_control_characters(data: bytes, limit: int) -> None:
     text = excerpt(data, limit=limit)
     assert len(text) <= limit + len(" [...]")
     assert all(c in "\n\t" or c >= " " for c in text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -14,41 +15,44 @@ from auth0_log_webhooks.pipelines import pipelines_file
 from auth0_log_webhooks.pipelines.config import ConfigError
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API, Pipeline
 from auth0_log_webhooks.pipelines.management_api import EndpointFilter
-from auth0_log_webhooks.pipelines.pii import MASK
+from auth0_log_webhooks.pipelines.pii import MASK, PiiRule
 from auth0_log_webhooks.pipelines.pipelines_file import ENV_VAR, load_pipelines, main, parse_entries
 from auth0_log_webhooks.run.context import load_config
 from auth0_log_webhooks.run.variables import InMemoryVariables
+from tests.fixture_types import DefineConnection
 
 pytestmark = pytest.mark.unit
 
 GOOD = {"id": "tenant_b_logs", "kind": "authentication", "webhook_connection": "lake_webhook"}
 
 
-def write(tmp_path: Path, entries: list, **top) -> Path:
+def write(tmp_path: Path, entries: list[Any], **top: Any) -> Path:
     path = tmp_path / "pipelines.yaml"
     path.write_text(yaml.safe_dump({"pipelines": entries, **top}))
     return path
 
 
-def test_the_shipped_file_declares_the_two_default_pipelines_exactly():
+def test_the_shipped_file_declares_the_two_default_pipelines_exactly() -> None:
     loaded = load_pipelines(pipelines_file.DEFAULT_PATH)
     assert loaded.errors == []
     assert loaded.pipelines == {AUTHENTICATION_API.dag_id: AUTHENTICATION_API, MANAGEMENT_API.dag_id: MANAGEMENT_API}
 
 
-def test_the_committed_json_schema_is_current():
+def test_the_committed_json_schema_is_current() -> None:
     committed = json.loads(pipelines_file.SCHEMA_PATH.read_text())
     assert committed == pipelines_file.json_schema(), (
         "run: python -m auth0_log_webhooks.pipelines.pipelines_file schema"
     )
 
 
-def test_the_environment_variable_names_another_file(tmp_path, monkeypatch):
+def test_the_environment_variable_names_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_VAR, str(write(tmp_path, [GOOD])))
     assert list(load_pipelines().pipelines) == ["tenant_b_logs"]
 
 
-def test_the_airflow_setting_names_the_file_and_wins_over_the_environment_variable(tmp_path, monkeypatch):
+def test_the_airflow_setting_names_the_file_and_wins_over_the_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     setting = tmp_path / "setting"
     setting.mkdir()
     monkeypatch.setenv("AIRFLOW__AUTH0_LOG_WEBHOOKS__PIPELINES_FILE", str(write(setting, [{**GOOD, "id": "chosen"}])))
@@ -56,7 +60,7 @@ def test_the_airflow_setting_names_the_file_and_wins_over_the_environment_variab
     assert list(load_pipelines().pipelines) == ["chosen"]
 
 
-def test_without_a_setting_the_package_default_file_is_read(monkeypatch):
+def test_without_a_setting_the_package_default_file_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AIRFLOW__AUTH0_LOG_WEBHOOKS__PIPELINES_FILE", raising=False)
     monkeypatch.delenv(ENV_VAR, raising=False)
     assert pipelines_file.pipelines_path() == pipelines_file.DEFAULT_PATH
@@ -124,14 +128,16 @@ def test_without_a_setting_the_package_default_file_is_read(monkeypatch):
         pytest.param("just text", "entry 2: Input should be a valid dictionary", id="not-a-mapping"),
     ],
 )
-def test_a_bad_entry_is_reported_by_entry_and_field_and_the_others_still_load(tmp_path, entry, expected):
+def test_a_bad_entry_is_reported_by_entry_and_field_and_the_others_still_load(
+    tmp_path: Path, entry: dict[str, Any] | str, expected: str
+) -> None:
     loaded = load_pipelines(write(tmp_path, [{**GOOD, "id": "first"}, entry]))
     assert list(loaded.pipelines) == ["first"]
     assert len(loaded.errors) == 1
     assert expected in loaded.errors[0]
 
 
-def test_a_repeated_id_is_an_error_of_the_later_entry(tmp_path):
+def test_a_repeated_id_is_an_error_of_the_later_entry(tmp_path: Path) -> None:
     loaded = load_pipelines(write(tmp_path, [GOOD, GOOD]))
     assert list(loaded.pipelines) == ["tenant_b_logs"]
     assert loaded.errors == [
@@ -140,7 +146,7 @@ def test_a_repeated_id_is_an_error_of_the_later_entry(tmp_path):
     ]
 
 
-def test_invalid_yaml_is_reported_with_its_line(tmp_path):
+def test_invalid_yaml_is_reported_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "pipelines.yaml"
     path.write_text("pipelines:\n  - id: a\n    kind: [authentication\n")
     loaded = load_pipelines(path)
@@ -148,7 +154,7 @@ def test_invalid_yaml_is_reported_with_its_line(tmp_path):
     assert loaded.errors[0].startswith("not valid YAML at line 4")
 
 
-def test_raise_errors_names_the_file_and_every_bad_entry(tmp_path):
+def test_raise_errors_names_the_file_and_every_bad_entry(tmp_path: Path) -> None:
     path = write(tmp_path, [GOOD, {**GOOD, "id": "two", "schedule": "nope"}, {"id": "three"}])
     with pytest.raises(pipelines_file.PipelinesFileError) as caught:
         load_pipelines(path).raise_errors()
@@ -158,7 +164,7 @@ def test_raise_errors_names_the_file_and_every_bad_entry(tmp_path):
     assert "- entry 3 ('three'): kind: Field required; webhook_connection: Field required" in message
 
 
-def test_the_cli_checks_a_file_and_prints_the_schema(tmp_path, capsys):
+def test_the_cli_checks_a_file_and_prints_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(write(tmp_path, [GOOD]))]) == 0
     assert "1 pipelines: tenant_b_logs (authentication)" in capsys.readouterr().out
     assert main(["check", str(write(tmp_path, [{**GOOD, "kind": "x"}]))]) == 1
@@ -167,7 +173,7 @@ def test_the_cli_checks_a_file_and_prints_the_schema(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["title"] == "auth0-log-webhooks pipelines"
 
 
-def test_an_entry_becomes_a_pipeline_whose_settings_are_the_defaults_under_the_variable(tmp_path):
+def test_an_entry_becomes_a_pipeline_whose_settings_are_the_defaults_under_the_variable(tmp_path: Path) -> None:
     entry = {
         **GOOD,
         "kind": "management",
@@ -197,7 +203,7 @@ def test_an_entry_becomes_a_pipeline_whose_settings_are_the_defaults_under_the_v
     assert selector.match == "substring"
 
 
-def test_a_log_streams_filter_pasted_into_the_file_selects_its_categories(tmp_path):
+def test_a_log_streams_filter_pasted_into_the_file_selects_its_categories(tmp_path: Path) -> None:
     log_stream_filters = [{"type": "category", "name": "auth.login.fail"}, {"type": "category", "name": "user.fail"}]
     entry = {**GOOD, "filters": {"log_types": ["s"], "log_categories": log_stream_filters}}
     pipeline = load_pipelines(write(tmp_path, [entry])).pipelines["tenant_b_logs"]
@@ -206,7 +212,7 @@ def test_a_log_streams_filter_pasted_into_the_file_selects_its_categories(tmp_pa
     assert selected == ["s", "f", "fu", "fcp"]  # s by type; f, fu login failures; fcp a user failure
 
 
-def test_a_filter_of_the_other_kind_in_the_variable_fails_the_run_naming_it():
+def test_a_filter_of_the_other_kind_in_the_variable_fails_the_run_naming_it() -> None:
     variables = InMemoryVariables({MANAGEMENT_API.config_variable: '{"log_types": ["s"]}'})
     with pytest.raises(ConfigError, match="management pipeline: it delivers sapi and fapi logs only"):
         MANAGEMENT_API.select(load_config(MANAGEMENT_API, None, variables))
@@ -218,15 +224,15 @@ def test_a_filter_of_the_other_kind_in_the_variable_fails_the_run_naming_it():
         AUTHENTICATION_API.select(load_config(AUTHENTICATION_API, None, variables))
 
 
-def test_a_management_pipeline_masks_before_it_reshapes(airflow_connection):
+def test_a_management_pipeline_masks_before_it_reshapes(airflow_connection: DefineConnection) -> None:
     airflow_connection("pii_key", conn_type="generic", password="k" * 32)
     pipeline = Pipeline(
         dag_id="m",
         title="m",
         kind="management",
         pii=(
-            pipelines_file.PiiRule("details.request.auth.user.email", "mask"),
-            pipelines_file.PiiRule("details.request.ip", "hash"),
+            PiiRule("details.request.auth.user.email", "mask"),
+            PiiRule("details.request.ip", "hash"),
         ),
         pii_key_conn_id="pii_key",
     )
@@ -243,9 +249,9 @@ def test_a_management_pipeline_masks_before_it_reshapes(airflow_connection):
     assert set(out) == {"date", "request", "response", "log_id"}
 
 
-def test_a_hash_rule_without_a_key_password_fails_naming_the_connection(airflow_connection):
+def test_a_hash_rule_without_a_key_password_fails_naming_the_connection(airflow_connection: DefineConnection) -> None:
     airflow_connection("pii_key", conn_type="generic")
-    pipeline = Pipeline(dag_id="a", title="a", pii=(pipelines_file.PiiRule("ip", "hash"),), pii_key_conn_id="pii_key")
+    pipeline = Pipeline(dag_id="a", title="a", pii=(PiiRule("ip", "hash"),), pii_key_conn_id="pii_key")
     with pytest.raises(ValueError, match="Connection pii_key has no password"):
         pipeline.transformer()
 
@@ -265,23 +271,23 @@ YAMLISH = st.recursive(
 
 
 @given(document=YAMLISH | st.fixed_dictionaries({"pipelines": st.lists(YAMLISH, max_size=4)}))
-def test_any_document_yields_pipelines_or_errors_and_never_raises(document):
+def test_any_document_yields_pipelines_or_errors_and_never_raises(document: Any) -> None:
     loaded = parse_entries(document, Path("p.yaml"))
     assert loaded.pipelines or loaded.errors or document == {"pipelines": []}
     assert all(isinstance(error, str) and error for error in loaded.errors)
 
 
-def test_the_hash_key_is_masked_in_task_logs(airflow_connection, monkeypatch):
-    masked = []
+def test_the_hash_key_is_masked_in_task_logs(
+    airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    masked: list[str] = []
     monkeypatch.setattr("airflow.sdk.log.mask_secret", masked.append)
     airflow_connection("pii_key", conn_type="generic", password="k" * 32)
-    Pipeline(
-        dag_id="a", title="a", pii=(pipelines_file.PiiRule("ip", "hash"),), pii_key_conn_id="pii_key"
-    ).transformer()
+    Pipeline(dag_id="a", title="a", pii=(PiiRule("ip", "hash"),), pii_key_conn_id="pii_key").transformer()
     assert "k" * 32 in masked
 
 
-def test_an_entry_chooses_event_mode_and_its_read_budget(tmp_path):
+def test_an_entry_chooses_event_mode_and_its_read_budget(tmp_path: Path) -> None:
     entry = {**GOOD, "mode": "event", "event_reads_per_minute": 6}
     pipeline = load_pipelines(write(tmp_path, [entry])).pipelines["tenant_b_logs"]
     assert (pipeline.mode, pipeline.event_reads_per_minute) == ("event", 6)
@@ -291,7 +297,7 @@ def test_an_entry_chooses_event_mode_and_its_read_budget(tmp_path):
 @pytest.mark.parametrize(
     ("field", "value"), [("mode", "sometimes"), ("event_reads_per_minute", 0), ("event_reads_per_minute", 100)]
 )
-def test_a_bad_mode_or_read_budget_is_an_error_naming_the_field(tmp_path, field, value):
+def test_a_bad_mode_or_read_budget_is_an_error_naming_the_field(tmp_path: Path, field: str, value: str | int) -> None:
     loaded = load_pipelines(write(tmp_path, [{**GOOD, field: value}]))
     assert loaded.pipelines == {}
     assert field in " ".join(str(error) for error in loaded.errors)
