@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,11 +20,11 @@ from typing import Any
 
 import pytest
 import requests
-from requests.structures import CaseInsensitiveDict
 
 from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError
 from auth0_log_webhooks.monitoring import health_page
 from auth0_log_webhooks.monitoring.notices import task_text
+from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.pii import PiiRule
 from auth0_log_webhooks.run.context import RunInfo
@@ -34,6 +35,7 @@ from auth0_log_webhooks.steps.commit import DeadLettersKeptError, commit
 from auth0_log_webhooks.steps.deliver import deliver
 from auth0_log_webhooks.steps.fetch import fetch
 from auth0_log_webhooks.steps.replay import pipeline_store
+from tests.fakes import body_text, response_to
 from tests.memory import MemoryReceiver, MemoryTenant, sender_for
 
 pytestmark = pytest.mark.unit
@@ -59,12 +61,10 @@ class EchoingReceiver(MemoryReceiver):
     def __init__(self) -> None:
         super().__init__(answer=lambda ids: 400)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        response = super().send(request, **kwargs)
-        body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
-        response._content = b"<html><body>Rejected: " + body + b"</body></html>"
-        response.headers = CaseInsensitiveDict({"Content-Type": "text/html"})
-        return response
+    def reply(self, request: requests.PreparedRequest) -> requests.Response:
+        super().reply(request)  # records the arrival
+        echoed = b"<html><body>Rejected: " + body_text(request).encode() + b"</body></html>"
+        return response_to(request, 400, echoed, {"Content-Type": "text/html"})
 
 
 @pytest.fixture
@@ -104,11 +104,11 @@ class PageTenant(MemoryTenant):
         self.checkpoint = self.add(["s"])[0]
         self.page = page
 
-    def iter_log_pages(self, from_: str):
+    def iter_log_pages(self, from_: str) -> Iterator[list[Any]]:
         yield self.page
 
 
-TENANT_FAILURES = {
+TENANT_FAILURES: dict[str, Callable[[list[str]], list[Any]]] = {
     "a log without a log_id": lambda ids: [{"log_id": ids[0], "type": "s"}, personal(), {"log_id": ids[1]}],
     "a log without a log_id, last in its page": lambda ids: [{"log_id": ids[0], "type": "s"}, personal()],
     "a log_id that is the email": lambda ids: [personal(EMAIL)],
@@ -119,7 +119,9 @@ TENANT_FAILURES = {
 
 
 @pytest.mark.parametrize("kind", TENANT_FAILURES)
-def test_a_tenant_failure_names_the_log_without_its_personal_data(kind, variables, tmp_path, caplog):
+def test_a_tenant_failure_names_the_log_without_its_personal_data(
+    kind: str, variables: InMemoryVariables, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     later = MemoryTenant()
     later.add(["s"] * 3)
@@ -139,8 +141,8 @@ def test_a_tenant_failure_names_the_log_without_its_personal_data(kind, variable
 
 
 def test_refused_deliveries_keep_dead_letters_notices_events_and_the_page_free_of_personal_data(
-    variables, tmp_path, caplog
-):
+    variables: InMemoryVariables, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     tenant = MemoryTenant()
     for log_id in tenant.add(["s"] * 3):
@@ -151,7 +153,9 @@ def test_refused_deliveries_keep_dead_letters_notices_events_and_the_page_free_o
     chunks = fetch(PIPELINE, run, None, record.task("fetch"), variables=variables, hook=tenant)
     for chunk in chunks:
         try:
-            deliver(PIPELINE, run, chunk, record.task("deliver", mapped=True), sender=sender_for(receiver, _config()))
+            deliver(
+                PIPELINE, run, chunk, record.task("deliver", mapped=True), sender=sender_for(receiver, PipelineConfig())
+            )
         except DeadLettersInChunkError as exc:  # a deliver task that kept dead letters fails
             findings.failure("deliver", exc, "deliver")
     with pytest.raises(DeadLettersKeptError) as failed:
@@ -175,9 +179,3 @@ def test_refused_deliveries_keep_dead_letters_notices_events_and_the_page_free_o
     findings.files(tmp_path)
     assert any(EMAIL not in text and "****" in text for text in findings.texts.values())
     assert findings.leaks() == []
-
-
-def _config():
-    from auth0_log_webhooks.pipelines.config import PipelineConfig
-
-    return PipelineConfig()
