@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -223,3 +225,36 @@ def test_the_newest_logs_are_asked_for_by_date_descending(hook: Auth0Hook) -> No
     adapter = mount(hook.get_conn(), ScriptedAdapter(TOKEN, Answer(200, page(7, 6))))
     assert [log["log_id"] for log in hook.newest_logs(2)] == [log_id(7), log_id(6)]
     assert "sort=date%3A-1&per_page=2&page=0" in str(adapter.requests[1].url)
+
+
+def stalled(release: threading.Event) -> ScriptedAdapter:
+    """A tenant that answers nothing until ``release`` is set (at most 30 s)."""
+    return ScriptedAdapter(respond=lambda request: Answer(200, {}) if release.wait(30) else Answer(504))
+
+
+def test_the_test_button_answers_within_its_total_deadline_when_the_tenant_stalls(
+    hook: Auth0Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("auth0_log_webhooks.hooks.auth0.TEST_SECONDS", 0.5)
+    release = threading.Event()
+    mount(hook.get_conn(), stalled(release))
+    started = time.monotonic()
+    try:
+        ok, message = hook.test_connection()
+    finally:
+        release.set()
+    assert time.monotonic() - started < 10
+    assert (ok, message) == (
+        False,
+        "Auth0 tenant acme.eu.auth0.com gave no complete answer within 0.5 seconds; check the domain and that the "
+        "Airflow API server can reach it.",
+    )
+
+
+def test_the_test_button_turns_an_unexpected_error_into_a_sentence(hook: Auth0Hook) -> None:
+    mount(hook.get_conn(), ScriptedAdapter(Answer(raises=RuntimeError("boom"))))
+    ok, message = hook.test_connection()
+    assert not ok
+    assert message == (
+        "Testing connection 'auth0_default' failed unexpectedly (RuntimeError); the API server's log has the details."
+    )

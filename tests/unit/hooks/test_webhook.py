@@ -2,6 +2,8 @@
 
 import base64
 import os
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -196,3 +198,48 @@ def test_the_test_button_names_a_bad_secret_without_showing_it(
     assert "'hook'" in message
     assert "not-a-secret-value" not in message
     assert adapter.requests == []
+
+
+def test_the_test_button_turns_an_egress_refusal_into_a_sentence_naming_the_extra(
+    airflow_connection: DefineConnection,
+) -> None:
+    airflow_connection("hook", conn_type="auth0_webhook", host="https://10.1.2.3/hook")
+    ok, message = WebhookHook("hook").test_connection()
+    assert not ok
+    assert message.startswith("Connection 'hook': Refusing https://10.1.2.3:443/hook: 10.1.2.3 is a private")
+    assert message.endswith("set the connection extra allow_private_network to true.")
+
+
+def test_the_test_button_answers_within_its_total_deadline_when_the_webhook_stalls(
+    airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("auth0_log_webhooks.hooks.webhook.TEST_SECONDS", 0.5)
+    airflow_connection("hook", conn_type="auth0_webhook", host=URL)
+    hook = WebhookHook("hook")
+    release = threading.Event()
+    session = hook.get_conn()
+    mount(session, ScriptedAdapter(respond=lambda request: Answer(200) if release.wait(30) else Answer(504)))
+    monkeypatch.setattr(hook, "get_conn", lambda *args, **kwargs: session)
+    started = time.monotonic()
+    try:
+        ok, message = hook.test_connection()
+    finally:
+        release.set()
+    assert time.monotonic() - started < 10
+    assert (ok, message) == (
+        False,
+        "The webhook of connection 'hook' gave no complete answer within 0.5 seconds; check the URL and that the "
+        "receiver answers an empty batch quickly.",
+    )
+
+
+def test_the_test_button_turns_an_unexpected_error_into_a_sentence(
+    airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    airflow_connection("hook", conn_type="auth0_webhook", host=URL)
+    hook = WebhookHook("hook")
+    scripted(hook, monkeypatch, Answer(raises=RuntimeError("boom")))
+    assert hook.test_connection() == (
+        False,
+        "Testing connection 'hook' failed unexpectedly (RuntimeError); the API server's log has the details.",
+    )
