@@ -40,6 +40,13 @@ def test_a_failure_notice_carries_the_tasks_error_as_raised(alerts_receiver: Scr
     assert request.headers["webhook-id"].startswith("msg_")
 
 
+def test_a_failure_notice_is_bounded_and_redacted_whatever_the_error_held() -> None:
+    error = ValueError("Auth0 said: " + "x" * 1_000_000 + " token=abcdef123456")
+    text = notices.task_text(context(ValueError("retry at postgres://app:hunter22@db/x")), "failure")
+    assert "hunter22" not in text
+    assert len(notices.task_text(context(error), "failure")) < notices.MAX_DETAIL_CHARS + 200
+
+
 def test_success_notices_are_sent_only_when_the_settings_ask_for_them(
     alerts_receiver: ScriptedAdapter, monkeypatch: pytest.MonkeyPatch
 ) -> None:

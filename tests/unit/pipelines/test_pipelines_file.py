@@ -79,7 +79,9 @@ def test_without_a_setting_the_package_default_file_is_read(monkeypatch: pytest.
         pytest.param({**GOOD, "schedule": "61 * * * *"}, "schedule: '61 * * * *' is not a cron", id="cron"),
         pytest.param({**GOOD, "id": "bad id"}, "entry 2 ('bad id'): id: String should match", id="id"),
         pytest.param(
-            {**GOOD, "id": "auth0_webhooks_replay"}, "id: 'auth0_webhooks_replay' is the replay", id="reserved"
+            {**GOOD, "id": "auth0_webhooks_replay"},
+            "id: 'auth0_webhooks_replay' is the id of the replay",
+            id="reserved",
         ),
         pytest.param({**GOOD, "pool_size": 3}, "pool_size: Extra inputs are not permitted", id="unknown-field"),
         pytest.param({**GOOD, "format": "xml"}, "format: Input should be 'json_array' or 'json_lines'", id="format"),
@@ -141,9 +143,43 @@ def test_a_repeated_id_is_an_error_of_the_later_entry(tmp_path: Path) -> None:
     loaded = load_pipelines(write(tmp_path, [GOOD, GOOD]))
     assert list(loaded.pipelines) == ["tenant_b_logs"]
     assert loaded.errors == [
-        "entry 2 ('tenant_b_logs'): id: 'tenant_b_logs' is already used by an earlier entry; each pipeline needs "
-        "its own id (its checkpoint, config Variable, staging and dead letters are named after it)"
+        "entry 2 ('tenant_b_logs'): id: 'tenant_b_logs' is already used by entry 1 ('tenant_b_logs'); each "
+        "pipeline needs its own id (its checkpoint, config Variable, staging and dead letters are named after it)"
     ]
+
+
+@pytest.mark.parametrize("later", ["a-b", "a_b", "A.B", "A_b"])
+def test_ids_equal_once_case_and_punctuation_are_set_aside_are_an_error_naming_both(tmp_path: Path, later: str) -> None:
+    loaded = load_pipelines(write(tmp_path, [{**GOOD, "id": "a.b"}, {**GOOD, "id": later}]))
+    assert list(loaded.pipelines) == ["a.b"]
+    (error,) = loaded.errors
+    assert error.startswith(f"entry 2 ({later!r}): id: {later!r} clashes with entry 1 ('a.b'): both are A_B")
+    assert "A_B_SCHEDULE and A_B_MODE" in error
+
+
+@pytest.mark.parametrize(
+    ("pipeline_id", "dag"),
+    [
+        ("auth0_log_webhooks_alarms", "the alarms DAG ('auth0_log_webhooks_alarms')"),
+        ("auth0_log_webhooks_daily_report", "the daily report DAG ('auth0_log_webhooks_daily_report')"),
+        ("Auth0-Webhooks-Replay", "the replay DAG ('auth0_webhooks_replay')"),
+    ],
+)
+def test_an_id_of_another_dag_of_the_project_is_an_error_naming_that_dag(
+    tmp_path: Path, pipeline_id: str, dag: str
+) -> None:
+    loaded = load_pipelines(write(tmp_path, [{**GOOD, "id": pipeline_id}]))
+    assert loaded.pipelines == {}
+    (error,) = loaded.errors
+    assert f"id: {pipeline_id!r}" in error
+    assert dag in error
+
+
+def test_the_reserved_ids_are_the_project_dags_the_dag_files_build() -> None:
+    from auth0_log_webhooks.wiring import dag_files
+
+    built = {dag_files.REPLAY_DAG_ID, dag_files.ALARMS_DAG_ID, dag_files.REPORT_DAG_ID}
+    assert set(pipelines_file.PROJECT_DAGS) == built
 
 
 def test_invalid_yaml_is_reported_with_its_line(tmp_path: Path) -> None:
