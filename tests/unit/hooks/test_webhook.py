@@ -2,15 +2,13 @@
 
 import base64
 import os
-import threading
-import time
 from typing import Any
 
 import pytest
 import requests
 
 from auth0_log_webhooks.hooks.webhook import WebhookHook
-from tests.fakes import Answer, ScriptedAdapter, body_text, mount
+from tests.fakes import Answer, ScriptedAdapter, Stall, body_text, mount
 from tests.fixture_types import DefineConnection
 
 pytestmark = pytest.mark.unit
@@ -216,17 +214,13 @@ def test_the_test_button_answers_within_its_total_deadline_when_the_webhook_stal
     monkeypatch.setattr("auth0_log_webhooks.hooks.webhook.TEST_SECONDS", 0.5)
     airflow_connection("hook", conn_type="auth0_webhook", host=URL)
     hook = WebhookHook("hook")
-    release = threading.Event()
+    stall = Stall(Answer(200))
     session = hook.get_conn()
-    mount(session, ScriptedAdapter(respond=lambda request: Answer(200) if release.wait(30) else Answer(504)))
+    mount(session, stall.adapter)
     monkeypatch.setattr(hook, "get_conn", lambda *args, **kwargs: session)
-    started = time.monotonic()
-    try:
-        ok, message = hook.test_connection()
-    finally:
-        release.set()
-    assert time.monotonic() - started < 10
-    assert (ok, message) == (
+    answer, seconds = stall.timed(hook.test_connection)
+    assert seconds < 10
+    assert answer == (
         False,
         "The webhook of connection 'hook' gave no complete answer within 0.5 seconds; check the URL and that the "
         "receiver answers an empty batch quickly.",
