@@ -24,6 +24,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -49,7 +50,7 @@ def say(message: str) -> None:
 
 def connections(
     tenant_domain: str, client_id: str, client_secret: str, sink_url: str, secret: str, alerts_url: str
-) -> dict:
+) -> dict[str, Any]:
     """Return airflow_settings.yaml-style entries pointing at the local emulator, sink and alerts receiver."""
     host, port = tenant_domain.split(":")
     return {
@@ -106,7 +107,7 @@ def first_run(airflow: AirflowStandalone, waiter: Waiter) -> str:
 
     def started() -> str | None:
         runs = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"]
-        return runs[0]["dag_run_id"] if runs else None
+        return str(runs[0]["dag_run_id"]) if runs else None
 
     return waiter.until("the scheduler to start the first run", started)
 

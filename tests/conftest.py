@@ -6,11 +6,18 @@ import base64
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+from tests.fixture_types import DefineConnection, WireConnections
+
+if TYPE_CHECKING:
+    from dev.auth0_tenant.testing import EmulatorHandle
+    from dev.webhook_sink.testing import SinkHandle
+    from tests.fakes import ScriptedAdapter
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -20,11 +27,17 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="auth0-webhooks-te
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
 
+# One hypothesis profile for the whole suite: no per-example deadline and no "too slow" health check,
+# since a busy laptop or CI runner makes any example slow now and then; the model layer's profile
+# (tests/model/conftest.py) builds on this one and only sets its example counts.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
+
 pytest_plugins = ["dev.auth0_tenant.testing", "dev.webhook_sink.testing", "tests.network"]
 
 
 @pytest.fixture
-def airflow_connection(monkeypatch: pytest.MonkeyPatch):
+def airflow_connection(monkeypatch: pytest.MonkeyPatch) -> DefineConnection:
     """Define Airflow connections as AIRFLOW_CONN_* variables, as the HTTP provider's tests do: no DB."""
 
     def define(conn_id: str, **fields: object) -> None:
@@ -37,7 +50,7 @@ ALERTS_URL = "https://hooks.slack.example/services/T0/B0/x"
 
 
 @pytest.fixture
-def alerts_receiver(airflow_connection, monkeypatch: pytest.MonkeyPatch) -> Any:
+def alerts_receiver(airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch) -> ScriptedAdapter:
     """The alerts connection ``auth0_alerts_default`` at ALERTS_URL, its requests answered 200 by a scripted adapter."""
     from auth0_log_webhooks.hooks.webhook import WebhookHook
     from tests.fakes import Answer, ScriptedAdapter, mount
@@ -62,12 +75,12 @@ def signing_secret() -> str:
 
 
 @pytest.fixture
-def wire_connections(airflow_connection) -> Callable[..., None]:
+def wire_connections(airflow_connection: DefineConnection) -> WireConnections:
     """Point auth0_default at an emulator and auth0_webhook_default at a sink (as AIRFLOW_CONN_*)."""
 
     def wire(
-        tenant: Any,
-        sink: Any,
+        tenant: EmulatorHandle,
+        sink: SinkHandle,
         *,
         secret: str | None = None,
         authorization: str | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
-import time
+from typing import Any
 
 import pytest
 
@@ -23,21 +23,23 @@ from tests.e2e_distributed.conftest import (
     STAGING_URL,
     STORE_CONN_ID,
     DistributedStack,
-    wait_for,
 )
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
 WORKERS = {"worker-a", "worker-b"}
 
 
-def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storage(distributed: DistributedStack):
+def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storage(
+    distributed: DistributedStack,
+) -> None:
     before = distributed.fresh_start()
     distributed.tenant.add_logs(1000)
     distributed.sink.state.add_faults({"delay_seconds": 0.3})  # deliveries overlap, so the pool fills both workers
     run_id = distributed.airflow.trigger(DAG_ID, {"batch_size": 50})
     run_prefix = f"staging/{DAG_ID}/{run_key(run_id)}/"
-    staged = wait_for(
+    staged = wait_until(
         lambda: [key for key in distributed.s3.keys(BUCKET, run_prefix) if "/batches/" in key],
         "the fetch to stage batches on S3",
     )
@@ -56,7 +58,7 @@ def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storag
     assert not (distributed.cluster.home / "auth0_log_webhooks").exists()
 
 
-def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed: DistributedStack):
+def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed: DistributedStack) -> None:
     shared = distributed.workdir / "shared"  # what an NFS or EFS mount at the same path on every worker is
     config = {"staging_url": f"file://{shared}/staging", "dead_letter_url": f"file://{shared}/dead", **SPREAD}
     distributed.airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))
@@ -65,7 +67,7 @@ def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed
         distributed.tenant.add_logs(600)
         distributed.sink.state.add_faults({"delay_seconds": 0.3})
         run_id = distributed.airflow.trigger(DAG_ID, {"batch_size": 50})
-        wait_for(lambda: (shared / "staging" / DAG_ID / run_key(run_id) / "plan.json").exists(), "the plan")
+        wait_until(lambda: (shared / "staging" / DAG_ID / run_key(run_id) / "plan.json").exists(), "the plan")
         assert distributed.airflow.wait_for_run(DAG_ID, run_id, timeout=400) == "success"
     finally:
         default = {"staging_url": STAGING_URL, "dead_letter_url": DEAD_LETTER_URL, **SPREAD}
@@ -80,7 +82,7 @@ def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed
     }
 
 
-def _delivering(distributed: DistributedStack, run_id: str) -> dict | None:
+def _delivering(distributed: DistributedStack, run_id: str) -> dict[str, Any] | None:
     """A delivery task instance running on a worker while a request is in flight, if any."""
     if distributed.sink.state.summary()["in_flight"] < 1:
         return None
@@ -91,14 +93,16 @@ def _delivering(distributed: DistributedStack, run_id: str) -> dict | None:
 
 
 @pytest.mark.timeout(900)
-def test_a_worker_killed_mid_delivery_loses_nothing_and_its_tasks_finish_on_the_other(distributed: DistributedStack):
+def test_a_worker_killed_mid_delivery_loses_nothing_and_its_tasks_finish_on_the_other(
+    distributed: DistributedStack,
+) -> None:
     before = distributed.fresh_start()
     distributed.tenant.add_logs(1500)
     distributed.sink.state.add_faults({"delay_seconds": 1.0})
     run_id = distributed.airflow.trigger(DAG_ID, {"batch_size": 50})
-    victim = wait_for(lambda: _delivering(distributed, run_id), "a delivery with a request in flight")
+    victim = wait_until(lambda: _delivering(distributed, run_id), "a delivery with a request in flight")
     dead = victim["hostname"]
-    time.sleep(0.5)
+    wait_until(lambda: distributed.answered() >= 1, "a first batch answered, so the retry has something not to resend")
     try:
         distributed.cluster.stop_worker(dead, signal.SIGKILL)  # the worker, its pool and its tasks die at once
         assert distributed.airflow.wait_for_run(DAG_ID, run_id, timeout=600) == "success"
@@ -120,7 +124,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_its_tasks_finish_on_the_
 @pytest.mark.timeout(900)
 def test_a_worker_that_cannot_reach_the_object_store_fails_clearly_and_a_healthy_one_delivers(
     distributed: DistributedStack,
-):
+) -> None:
     cluster = distributed.cluster
     before = distributed.fresh_start()
     distributed.tenant.add_logs(200)
@@ -139,7 +143,7 @@ def test_a_worker_that_cannot_reach_the_object_store_fails_clearly_and_a_healthy
         cluster.start_worker("worker-c", {f"AIRFLOW_CONN_{STORE_CONN_ID.upper()}": json.dumps(conn_env)})
         cluster.wait_for_workers(("worker-c",))
         run_id = distributed.airflow.trigger(DAG_ID)
-        fetch = wait_for(
+        fetch = wait_until(
             lambda: next(
                 (
                     ti

@@ -10,11 +10,11 @@ off screen.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from auth0_log_webhooks.delivery.dead_letters import DeadLetter
+from auth0_log_webhooks.delivery.dead_letters import DeadLetter, DeadLetterStore
 from auth0_log_webhooks.wording import plural, when
 
 REPLAY_DAG_ID = "auth0_webhooks_replay"
@@ -90,3 +90,29 @@ def undelivered_advice(*, undelivered: int, batches: int, checkpoint: str | None
             "Next step: fix the webhook if it is down; the next run delivers these batches again, nothing is lost.",
         ]
     )
+
+
+def fail_if_still_kept(
+    store: DeadLetterStore,
+    entries: Iterable[str],
+    *,
+    pipeline: str,
+    where_logged: str,
+    checkpoint_passed: bool,
+    error: type[Exception] = DeadLettersInChunkError,
+) -> None:
+    """Raise ``error`` with :func:`dead_letter_advice` if any of ``entries`` is still kept (not replayed meanwhile).
+
+    The one rule for "this task kept dead letters": the delivery task's guard and the commit both use it.
+    """
+    letters = store.still_kept(entries)
+    if letters:
+        raise error(
+            dead_letter_advice(
+                letters=letters,
+                pipeline=pipeline,
+                location=store.location(pipeline),
+                where_logged=where_logged,
+                checkpoint_passed=checkpoint_passed,
+            )
+        )

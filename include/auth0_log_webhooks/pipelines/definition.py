@@ -1,7 +1,7 @@
 """Pipelines: one entry per logs-to-webhook DAG, built from the same parts.
 
 A pipeline names its connections, pool, schedule, Variables, the kind of logs it delivers and how
-it shapes them. Pipelines are declared in ``include/pipelines.yaml`` (see
+it shapes them. Pipelines are declared in a pipelines file (see
 :mod:`auth0_log_webhooks.pipelines.pipelines_file`); the DAG files only turn entries into DAGs, so another
 tenant, receiver or kind is a new entry, not new code. Everything a pipeline keeps (checkpoint,
 config Variable, staging, dead letters) is named after its id, so pipelines share nothing but the
@@ -65,22 +65,22 @@ class Pipeline:
         return f"{self.dag_id}_config"
 
     def select(self, config: PipelineConfig) -> LogFilter:
-        """Return the run's log filter: by type and level, or Management API operations by endpoint.
+        """Return the run's log filter: by type, level and category, or Management API operations by endpoint.
 
         :raises ConfigError: if the settings hold a filter of the other kind.
         """
         if self.kind == "management":
-            if config.log_types or config.log_level is not None:
+            if config.log_types or config.log_level is not None or config.log_categories:
                 raise ConfigError(
-                    f"{self.dag_id} is a management pipeline: it delivers sapi and fapi logs only, so log_types "
-                    "and log_level do not apply; select endpoints with api_endpoints instead"
+                    f"{self.dag_id} is a management pipeline: it delivers sapi and fapi logs only, so log_types, "
+                    "log_level and log_categories do not apply; select endpoints with api_endpoints instead"
                 )
             return EndpointFilter(config.api_endpoints, config.endpoint_match)
         if config.api_endpoints:
             raise ConfigError(
                 f"{self.dag_id} is an authentication pipeline: api_endpoints applies to management pipelines only"
             )
-        return TypeLevelFilter(config.log_types, config.log_level)
+        return TypeLevelFilter(config.log_types, config.log_level, categories=config.log_categories)
 
     def transformer(self) -> Transform:
         """Return what turns a selected log into what is staged: PII rules, then the kind's payload shape.
@@ -108,7 +108,7 @@ AUTHENTICATION_API = Pipeline(
     dag_id="auth0_authentication_api_webhooks",
     title="Authentication API webhooks",
 )
-"""The first default entry of ``include/pipelines.yaml`` (a test keeps the two equal)."""
+"""The first default entry of the packaged pipelines file ``data/pipelines.yaml`` (a test keeps the two equal)."""
 
 MANAGEMENT_API = Pipeline(
     dag_id="auth0_management_api_webhooks",
@@ -116,4 +116,4 @@ MANAGEMENT_API = Pipeline(
     kind="management",
     webhook_conn_id="auth0_mgmt_webhook_default",
 )
-"""The second default entry of ``include/pipelines.yaml`` (a test keeps the two equal)."""
+"""The second default entry of the packaged pipelines file ``data/pipelines.yaml`` (a test keeps the two equal)."""

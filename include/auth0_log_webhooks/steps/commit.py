@@ -14,7 +14,7 @@ from typing import Any
 from auth0_log_webhooks.contracts import Plan, RunSummary
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError, RunCircuit, describe
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
-from auth0_log_webhooks.delivery.failure_advice import dead_letter_advice, undelivered_advice
+from auth0_log_webhooks.delivery.failure_advice import fail_if_still_kept, undelivered_advice
 from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
@@ -129,18 +129,14 @@ def commit_checkpoint(
 
 
 def _raise_if_dead_letters(pipeline: Pipeline, plan: Plan, entries: list[str]) -> None:
-    store = DeadLetterStore(PipelineConfig.model_validate(plan["config"]).dead_letter_root)
-    letters = store.still_kept(entries)
-    if letters:
-        raise DeadLettersKeptError(
-            dead_letter_advice(
-                letters=letters,
-                pipeline=pipeline.dag_id,
-                location=store.location(pipeline.dag_id),
-                where_logged="the failed deliver tasks of this run",
-                checkpoint_passed=plan["mode"] == "checkpoint",
-            )
-        )
+    fail_if_still_kept(
+        DeadLetterStore(PipelineConfig.model_validate(plan["config"]).dead_letter_root),
+        entries,
+        pipeline=pipeline.dag_id,
+        where_logged="the failed deliver tasks of this run",
+        checkpoint_passed=plan["mode"] == "checkpoint",
+        error=DeadLettersKeptError,
+    )
 
 
 def _raise_if_incomplete(

@@ -15,7 +15,7 @@ from typing import Any
 from auth0_log_webhooks.contracts import BatchOutcome, Chunk, DeliveryReport
 from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, RunCircuit
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
-from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError, dead_letter_advice
+from auth0_log_webhooks.delivery.failure_advice import fail_if_still_kept
 from auth0_log_webhooks.delivery.payloads import messages_for
 from auth0_log_webhooks.delivery.sender import Failure, WebhookSender, open_sender
 from auth0_log_webhooks.monitoring import metrics
@@ -211,14 +211,10 @@ def fail_if_chunk_kept_dead_letters(pipeline: Pipeline, run: RunInfo, chunk: Chu
     if not entries:
         return
     store = DeadLetterStore(PipelineConfig.model_validate(staging.read_plan()["config"]).dead_letter_root)
-    letters = store.still_kept(entries)
-    if letters:
-        raise DeadLettersInChunkError(
-            dead_letter_advice(
-                letters=letters,
-                pipeline=pipeline.dag_id,
-                location=store.location(pipeline.dag_id),
-                where_logged="this task's log; its warnings name each batch and entry",
-                checkpoint_passed=False,
-            )
-        )
+    fail_if_still_kept(
+        store,
+        entries,
+        pipeline=pipeline.dag_id,
+        where_logged="this task's log; its warnings name each batch and entry",
+        checkpoint_passed=False,
+    )
