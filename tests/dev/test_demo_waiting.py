@@ -52,8 +52,8 @@ class SlowAirflow:
         self.stopped = True
 
 
-def test_a_start_slower_than_the_old_fixed_240_seconds_is_waited_for_and_the_wait_is_shown(tmp_path):
-    clock, lines = FakeClock(), []
+def test_a_start_slower_than_the_old_fixed_240_seconds_is_waited_for_and_the_wait_is_shown(tmp_path: Path) -> None:
+    clock, lines = FakeClock(), list[str]()
     airflow = SlowAirflow(tmp_path, clock, ready_after=420)
     waiter = Waiter(20 * 60, report=lines.append, clock=clock.clock, sleep=clock.sleep)
     demo.start_airflow(airflow, waiter)  # type: ignore[arg-type]
@@ -63,7 +63,7 @@ def test_a_start_slower_than_the_old_fixed_240_seconds_is_waited_for_and_the_wai
     assert lines[-1] == f"Airflow to start and answer at {airflow.url}: done after 420 s"
 
 
-def test_the_wait_gives_up_at_its_limit_and_says_what_it_waited_for():
+def test_the_wait_gives_up_at_its_limit_and_says_what_it_waited_for() -> None:
     clock = FakeClock()
     waiter = Waiter(90, report=lambda _: None, clock=clock.clock, sleep=clock.sleep)
     with pytest.raises(WaitTimeout, match=r"^gave up waiting for the first run after 90 s$"):
@@ -72,8 +72,8 @@ def test_the_wait_gives_up_at_its_limit_and_says_what_it_waited_for():
 
 
 def test_make_demo_on_a_machine_too_busy_for_the_limit_ends_with_one_sentence_no_traceback(
-    tmp_path, monkeypatch, capsys
-):
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     clock = FakeClock()
     started: list[SlowAirflow] = []
 
@@ -97,7 +97,9 @@ def test_make_demo_on_a_machine_too_busy_for_the_limit_ends_with_one_sentence_no
     assert started[0].stopped
 
 
-def test_the_limit_comes_from_the_environment_and_a_bad_one_is_refused(monkeypatch, capsys):
+def test_the_limit_comes_from_the_environment_and_a_bad_one_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DEMO_WAIT_MINUTES", "0")
     with pytest.raises(SystemExit) as exited:
         demo.main([])
