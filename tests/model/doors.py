@@ -35,5 +35,6 @@ def through_airflow(conf: dict[str, Any]) -> dict[str, Any]:
         SERIALIZED.params.deep_merge(conf).validate()
     except ParamValidationError as exc:
         raise ConfRefusedError(str(exc)) from None
-    dag = SimpleNamespace(params=copy.deepcopy(DAG.params))
-    return dict(process_params(dag, SimpleNamespace(params=None), copy.deepcopy(conf), suppress_exception=False))
+    dag: Any = SimpleNamespace(params=copy.deepcopy(DAG.params))  # process_params reads .params only
+    task: Any = SimpleNamespace(params=None)
+    return dict(process_params(dag, task, copy.deepcopy(conf), suppress_exception=False))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,7 +43,7 @@ class NoTaskIO:
 
 
 @pytest.fixture
-def variables(tmp_path) -> InMemoryVariables:
+def variables(tmp_path: Path) -> InMemoryVariables:
     storage = {"staging_url": f"file://{tmp_path}/staging", "dead_letter_url": f"file://{tmp_path}/dead"}
     return InMemoryVariables(
         {AUTHENTICATION_API.config_variable: json.dumps(storage), MANAGEMENT_API.config_variable: json.dumps(storage)}
@@ -56,7 +57,14 @@ def management_logs(tenant: MemoryTenant, count: int) -> list[str]:
     return ids
 
 
-def run_through(pipeline: Pipeline, run: RunInfo, params: Any, variables, tenant, receiver) -> None:
+def run_through(
+    pipeline: Pipeline,
+    run: RunInfo,
+    params: Any,
+    variables: InMemoryVariables,
+    tenant: MemoryTenant,
+    receiver: MemoryReceiver,
+) -> None:
     chunks = fetch_logs(pipeline, run, params, variables=variables, hook=tenant)["chunks"]
     config = PipelineConfig.model_validate(staging_of(pipeline, run, variables).read_plan()["config"])
     sender = sender_for(receiver, config)
@@ -70,7 +78,9 @@ def run_through(pipeline: Pipeline, run: RunInfo, params: Any, variables, tenant
     [{"api_endpoints": "no-such-endpoint"}, {"staging_url": "file:///tmp/elsewhere"}, {"dead_letter_url": "s3://x"}],
     ids=["other-kinds-filter", "staging_url", "dead_letter_url"],
 )
-def test_an_undeclared_key_fails_the_run_before_it_reads_anything(variables, conf, tmp_path):
+def test_an_undeclared_key_fails_the_run_before_it_reads_anything(
+    variables: InMemoryVariables, conf: dict[str, Any], tmp_path: Path
+) -> None:
     tenant = CountingTenant()
     tenant.add(["s"] * 20)
     run = RunInfo(dag_id=AUTHENTICATION_API.dag_id, run_id="manual__conf")
@@ -89,7 +99,9 @@ def test_an_undeclared_key_fails_the_run_before_it_reads_anything(variables, con
 @pytest.mark.parametrize(
     "conf", [{"api_endpoints": "no-such-endpoint"}, {"endpoint_match": "substring"}], ids=["endpoints", "match"]
 )
-def test_a_management_run_narrowed_by_conf_is_one_off_and_the_next_run_delivers_every_log(variables, conf):
+def test_a_management_run_narrowed_by_conf_is_one_off_and_the_next_run_delivers_every_log(
+    variables: InMemoryVariables, conf: dict[str, Any]
+) -> None:
     """The issue's loss: a run selecting no endpoint delivered 0 and committed; the next run delivered 0 too."""
     tenant, receiver = MemoryTenant(), MemoryReceiver()
     variables.set(
@@ -108,7 +120,7 @@ def test_a_management_run_narrowed_by_conf_is_one_off_and_the_next_run_delivers_
     assert variables.get(MANAGEMENT_API.checkpoint_variable) == ids[-1]
 
 
-def test_json_typed_params_resolve_like_the_forms_text(variables):
+def test_json_typed_params_resolve_like_the_forms_text(variables: InMemoryVariables) -> None:
     tenant = MemoryTenant()
     tenant.add(["s", "f", "fp"] * 5)
     typed = RunInfo(AUTHENTICATION_API.dag_id, "manual__typed")

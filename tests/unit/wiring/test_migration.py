@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from pathlib import Path
 
 import pytest
 import yaml
@@ -32,7 +33,9 @@ EXTENSION_SECRET=platform
 """
 
 
-def test_an_export_becomes_connections_variables_the_pool_and_an_entry_and_says_so(tmp_path, capsys):
+def test_an_export_becomes_connections_variables_the_pool_and_an_entry_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = tmp_path / "extension.env"
     source.write_text(EXPORT)
 
@@ -66,7 +69,7 @@ def test_an_export_becomes_connections_variables_the_pool_and_an_entry_and_says_
     assert "s3cr3t" not in printed
 
 
-def test_endpoints_make_a_management_pipeline_with_the_originals_substring_rule():
+def test_endpoints_make_a_management_pipeline_with_the_originals_substring_rule() -> None:
     made = migrate({"WEBHOOK_URL": "https://hooks.example.com/mgmt", "AUTH0_API_ENDPOINTS": "users, connections"})
 
     assert made.entry["kind"] == "management"
@@ -75,7 +78,9 @@ def test_endpoints_make_a_management_pipeline_with_the_originals_substring_rule(
     assert config == {"api_endpoints": ["users", "connections"], "endpoint_match": "substring"}
 
 
-def test_an_unknown_key_stops_the_migration_with_a_did_you_mean(tmp_path, capsys):
+def test_an_unknown_key_stops_the_migration_with_a_did_you_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = tmp_path / "extension.env"
     source.write_text("WEBHOOK_URL=https://hooks.example.com\nBATCHSIZE=50\nFAVOURITE_COLOUR=blue\n")
 
@@ -97,11 +102,11 @@ def test_an_unknown_key_stops_the_migration_with_a_did_you_mean(tmp_path, capsys
     ],
     ids=["bad-value", "no-webhook", "not-key-value", "twice"],
 )
-def test_what_cannot_be_migrated_is_named(text, message):
+def test_what_cannot_be_migrated_is_named(text: str, message: str) -> None:
     with pytest.raises(MigrationError, match=message):
         migrate(parse_export(text))
 
 
-def test_the_package_prints_its_usage_for_an_unknown_command(capsys):
+def test_the_package_prints_its_usage_for_an_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert package_main(["nothing"]) == 2
     assert "migrate FILE" in capsys.readouterr().err

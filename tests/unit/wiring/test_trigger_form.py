@@ -43,14 +43,16 @@ def through_airflow(pipeline: Pipeline, conf: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("conf", "expected"), TYPED, ids=[json.dumps(conf) for conf, _ in TYPED])
-def test_json_typed_conf_passes_airflows_checks_and_sets_the_runs_settings(conf, expected):
+def test_json_typed_conf_passes_airflows_checks_and_sets_the_runs_settings(
+    conf: dict[str, Any], expected: dict[str, Any]
+) -> None:
     params = through_airflow(AUTHENTICATION_API, conf)
 
     config = load_config(AUTHENTICATION_API, params, InMemoryVariables())
     assert {name: getattr(config, name) for name in expected} == expected
 
 
-def test_management_filters_accept_a_list_or_the_originals_comma_separated_text():
+def test_management_filters_accept_a_list_or_the_originals_comma_separated_text() -> None:
     for conf in ({"api_endpoints": ["users", "connections"]}, {"api_endpoints": "users,connections"}):
         params = through_airflow(MANAGEMENT_API, {**conf, "endpoint_match": "substring"})
         config = load_config(MANAGEMENT_API, params, InMemoryVariables())
@@ -60,7 +62,7 @@ def test_management_filters_accept_a_list_or_the_originals_comma_separated_text(
 @pytest.mark.parametrize(
     "conf", [{"staging_url": "file:///tmp/x"}, {"api_endpoints": "no-such-endpoint"}, {"BATCH_SIZE": 5}]
 )
-def test_airflow_lets_an_undeclared_key_through_and_the_run_refuses_it(conf):
+def test_airflow_lets_an_undeclared_key_through_and_the_run_refuses_it(conf: dict[str, Any]) -> None:
     params = through_airflow(AUTHENTICATION_API, conf)
 
     assert set(conf) <= set(params)  # Airflow merges every key of the conf into the params
@@ -69,7 +71,7 @@ def test_airflow_lets_an_undeclared_key_through_and_the_run_refuses_it(conf):
 
 
 @pytest.mark.parametrize("conf", [{"send_as_batch": "sometimes"}, {"log_types": 5}, {"log_level": 9}])
-def test_a_value_of_the_wrong_type_is_refused_when_the_run_is_created(conf):
+def test_a_value_of_the_wrong_type_is_refused_when_the_run_is_created(conf: dict[str, Any]) -> None:
     from airflow.exceptions import ParamValidationError
 
     with pytest.raises(ParamValidationError, match=f"Invalid input for param {next(iter(conf))}"):
@@ -77,5 +79,5 @@ def test_a_value_of_the_wrong_type_is_refused_when_the_run_is_created(conf):
 
 
 @pytest.mark.parametrize("pipeline", [AUTHENTICATION_API, MANAGEMENT_API], ids=lambda p: p.kind)
-def test_the_dag_declares_exactly_the_params_the_fetch_accepts(pipeline):
+def test_the_dag_declares_exactly_the_params_the_fetch_accepts(pipeline: Pipeline) -> None:
     assert tuple(pipeline_dag(pipeline).params) == run_params(pipeline.kind)
