@@ -10,7 +10,7 @@ reads the extension's settings (``WEBHOOK_URL=...``, ``BATCH_SIZE=50``; blank li
   project's own ``airflow_settings.yaml`` (``astro dev start`` applies it);
 * ``connections.json`` and ``variables.json``: the same for ``airflow connections import`` and
   ``airflow variables import`` on an Airflow without the Astro CLI;
-* ``pipelines_entry.yaml``: the pipeline's entry for ``include/pipelines.yaml``.
+* ``pipelines_entry.yaml``: the pipeline's entry for the pipelines file.
 
 It prints what it made, secrets masked. A key it does not know stops it (nothing is written) with the
 nearest original name; a setting with no place here (the extension platform's own) is listed as skipped.
@@ -244,8 +244,8 @@ def describe(made: Migration, out: Path | None = None) -> str:
         lines.append(
             f"Wrote {out}/airflow_settings.yaml (astro dev start applies it), {out}/connections.json and "
             f"{out}/variables.json (airflow connections import / airflow variables import), and "
-            f"{out}/pipelines_entry.yaml: add it to include/pipelines.yaml (skip it if the entry {made.entry['id']} "
-            "is there already), then run python -m auth0_log_webhooks.pipelines.pipelines_file check."
+            f"{out}/pipelines_entry.yaml: add it to your pipelines file (skip it if the entry {made.entry['id']} "
+            "is there already; python -m auth0_log_webhooks.pipelines.pipelines_file check names the file and checks it)."
         )
     return "\n".join(lines)
 
