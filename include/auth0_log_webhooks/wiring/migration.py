@@ -245,7 +245,7 @@ def describe(made: Migration, out: Path | None = None) -> str:
             f"Wrote {out}/airflow_settings.yaml (astro dev start applies it), {out}/connections.json and "
             f"{out}/variables.json (airflow connections import / airflow variables import), and "
             f"{out}/pipelines_entry.yaml: add it to your pipelines file (skip it if the entry {made.entry['id']} "
-            "is there already; python -m auth0_log_webhooks.pipelines.pipelines_file check names the file and checks it)."
+            "is there already; python -m auth0_log_webhooks.pipelines.pipelines_file check names and checks it)."
         )
     return "\n".join(lines)
 
