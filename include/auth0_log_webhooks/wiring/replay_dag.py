@@ -85,7 +85,8 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
         @task(trigger_rule="all_done_min_one_success", retries=0)
         def report(*per_pool: list[ReplayReport]) -> ReplayReport:
             """Fail the run if any dead letter is still refused."""
-            return replay.summarise([r for reports in per_pool for r in reports if r])
+            run, params = current_run()
+            return replay.summarise([r for reports in per_pool for r in reports if r], params["pipeline"], run)
 
         chosen = choose()
         resent = [

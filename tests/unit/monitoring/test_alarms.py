@@ -10,14 +10,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auth0_log_webhooks.log_ids import cursor_for_time
-from auth0_log_webhooks.monitoring.alarms import STATE_VARIABLE, AlertSettings, Measurement, evaluate, parse_settings
+from auth0_log_webhooks.monitoring.alarms import (
+    ALERTS_VARIABLE,
+    STATE_VARIABLE,
+    AlertSettings,
+    Measurement,
+    evaluate,
+    parse_settings,
+)
+from auth0_log_webhooks.monitoring.run_history import record_failed_run, record_replay
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.run.variables import InMemoryVariables
-from auth0_log_webhooks.wiring.alarm_dags import check_alarms
+from auth0_log_webhooks.wiring.alarm_dags import check_alarms, send_daily_report
 
 pytestmark = pytest.mark.unit
 
 PIPELINES = {AUTHENTICATION_API.dag_id: AUTHENTICATION_API}
+DAG_ID = AUTHENTICATION_API.dag_id
 
 NOW = datetime(2026, 11, 26, 15, 0, 0, tzinfo=UTC)
 SETTINGS = AlertSettings(lag_alarm_minutes=30, retention_days=2, retention_warning_hours=12)
@@ -119,30 +128,88 @@ def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending()
     assert json.loads(variables.get(STATE_VARIABLE))[AUTHENTICATION_API.dag_id]["lag"] is True
 
 
-def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(tmp_path):
-    from auth0_log_webhooks.wiring.alarm_dags import send_daily_report
-
-    checkpoint = cursor_for_time(NOW - timedelta(minutes=3))
-    variables = InMemoryVariables(
+def report_variables(tmp_path, **alerts) -> InMemoryVariables:
+    """A pipeline 3 minutes behind, its dead letters under tmp_path, the alert settings ``alerts``."""
+    return InMemoryVariables(
         {
-            AUTHENTICATION_API.checkpoint_variable: checkpoint,
+            AUTHENTICATION_API.checkpoint_variable: cursor_for_time(NOW - timedelta(minutes=3)),
             AUTHENTICATION_API.config_variable: json.dumps({"dead_letter_url": f"file://{tmp_path}/dead"}),
+            ALERTS_VARIABLE: json.dumps(alerts),
         }
     )
-    events = [
-        (NOW - timedelta(hours=25), {"logs_delivered": 999, "dead_letters": 9}),  # older than a day: left out
-        (NOW - timedelta(hours=3), {"logs_delivered": 1200, "dead_letters": 0}),
-        (NOW - timedelta(minutes=3), {"logs_delivered": 34, "dead_letters": 1}),
-    ]
-    sent = []
+
+
+REPORT_EVENTS = [
+    (NOW - timedelta(hours=25), {"logs_delivered": 999, "dead_letters": 9}),  # older than a day: left out
+    (NOW - timedelta(hours=3), {"logs_delivered": 1200, "dead_letters": 0}),
+    (NOW - timedelta(minutes=3), {"logs_delivered": 34, "dead_letters": 0}),
+]
+
+
+def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(tmp_path):
+    variables, sent = report_variables(tmp_path), []
     text = send_daily_report(
-        PIPELINES, lambda p: events, variables=variables, send=lambda c, p: sent.append((c, p)) or True, now=NOW
+        PIPELINES,
+        lambda p: REPORT_EVENTS,
+        variables=variables,
+        send=lambda c, p: sent.append((c, p)) or True,
+        now=NOW,
     )
     assert text == (
-        f"{AUTHENTICATION_API.dag_id}, last 24 hours: 1,234 logs delivered in 2 successful runs, 1 dead letter kept; "
-        "0 dead letters waiting for replay. Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."
+        f"{AUTHENTICATION_API.dag_id}, last 24 hours: 1,234 logs delivered in 2 runs, all successful; "
+        "0 dead letters kept, 0 replayed; 0 dead letters waiting for replay. "
+        "Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."
     )
     assert sent == [("auth0_alerts_default", {"event": "daily_report", "text": text})]
+
+
+def test_the_daily_report_counts_failed_runs_their_dead_letters_and_replays_and_names_the_last_failure(tmp_path):
+    variables = report_variables(tmp_path)
+    summary = {"delivered_logs": 54, "dead_letters": 2, "batches": 3, "settled_batches": 3}
+    record_failed_run(
+        variables,
+        DAG_ID,
+        "scheduled__1",
+        "2 dead letters kept (146 logs)\nthe advice",
+        summary,
+        now=NOW - timedelta(hours=2),
+    )
+    record_failed_run(
+        variables, DAG_ID, "scheduled__2", RuntimeError("The fetch did not finish"), now=NOW - timedelta(hours=1)
+    )
+    record_replay(
+        variables,
+        DAG_ID,
+        "manual__replay",
+        {"delivered": 2, "still_failing": 0, "logs_delivered": 146},
+        now=NOW - timedelta(minutes=30),
+    )
+    text = send_daily_report(PIPELINES, lambda p: REPORT_EVENTS, variables=variables, send=lambda c, p: True, now=NOW)
+    assert text == (
+        f"{DAG_ID}, last 24 hours: 1,288 logs delivered in 4 runs (2 failed); 2 dead letters kept, 2 replayed; "
+        "0 dead letters waiting for replay. Last failure: 2026-11-26 14:00:00 UTC, run scheduled__2: "
+        "The fetch did not finish. Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."
+    )
+
+
+def test_the_on_failure_report_is_sent_only_after_a_failure(tmp_path):
+    variables, sent = report_variables(tmp_path, daily_report="on_failure"), []
+
+    def report() -> str:
+        return send_daily_report(
+            PIPELINES, lambda p: REPORT_EVENTS, variables=variables, send=lambda c, p: sent.append(p) or True, now=NOW
+        )
+
+    assert report().startswith("Not sent: no run or replay failed in the last 24 hours and no dead letter waits")
+    assert sent == []
+    record_failed_run(variables, DAG_ID, "scheduled__1", "boom", now=NOW - timedelta(hours=23))
+    assert "(1 failed)" in report()
+    assert len(sent) == 1
+
+
+def test_an_unknown_daily_report_mode_names_the_choices():
+    with pytest.raises(ValueError, match="daily_report: Input should be 'always' or 'on_failure'"):
+        parse_settings('{"daily_report": "weekly"}')
 
 
 def test_the_newest_log_is_the_newest_that_is_not_the_checks_own_token_request(monkeypatch):
