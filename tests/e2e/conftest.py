@@ -47,6 +47,11 @@ class Stack:
         self.sink.state.reset()
         return self.airflow.variable(AUTHENTICATION_API.checkpoint_variable)
 
+    def answered(self) -> int:
+        """How many deliveries the sink has answered since :meth:`fresh_start` (it records them on arrival)."""
+        summary = self.sink.state.summary()
+        return int(summary["requests"]) - int(summary["in_flight"])
+
     def selected_after(self, checkpoint: str | None) -> list[str]:
         """The log ids after ``checkpoint`` that the default filter selects (all but sapi/fapi)."""
         ids = self.tenant.all_log_ids(checkpoint)

@@ -7,28 +7,17 @@ from __future__ import annotations
 
 import os
 import signal
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from tests.e2e.conftest import Stack
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DAG_ID = AUTHENTICATION_API.dag_id
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 180.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise TimeoutError(f"timed out waiting for {what}")
 
 
 def running_delivery(stack: Stack, run_id: str) -> dict[str, Any] | None:
@@ -46,8 +35,8 @@ def test_a_delivery_task_killed_mid_run_is_retried_without_resending_what_it_del
     stack.tenant.add_logs(1500)
     stack.sink.state.add_faults({"delay_seconds": 1.0})
     run_id = stack.airflow.trigger(DAG_ID, {"batch_size": 50, "max_logs_per_run": 100000})
-    victim = wait_for(lambda: running_delivery(stack, run_id), "a delivery task with a request in flight")
-    time.sleep(0.5)
+    victim = wait_until(lambda: running_delivery(stack, run_id), "a delivery task with a request in flight", every=0.3)
+    wait_until(lambda: stack.answered() >= 1, "a first batch answered, so the retry has something not to resend")
     os.kill(victim["pid"], signal.SIGKILL)
 
     assert stack.airflow.wait_for_run(DAG_ID, run_id, timeout=300) == "success"
@@ -65,8 +54,8 @@ def test_a_scheduler_crash_mid_run_loses_nothing(stack: Stack):
     stack.tenant.add_logs(1500)
     stack.sink.state.add_faults({"delay_seconds": 1.0})
     run_id = stack.airflow.trigger(DAG_ID, {"batch_size": 50})
-    wait_for(lambda: running_delivery(stack, run_id), "deliveries under way")
-    time.sleep(2)
+    wait_until(lambda: running_delivery(stack, run_id), "deliveries under way", every=0.3)
+    wait_until(lambda: stack.answered() >= 2, "two batches answered before the crash")
     stack.airflow.kill()  # scheduler, executor, workers and API server die at once
     stack.airflow.start()
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
@@ -51,19 +50,6 @@ class DistributedStack(Stack):
             for ti in self.airflow.task_instances(DAG_ID, run_id)
             if ti.get("hostname") and task_id in (None, ti["task_id"])
         }
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 180.0, every: float = 0.5) -> Any:
-    """Poll ``condition`` until it returns something truthy, and return that."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 
 import pytest
 
@@ -23,8 +22,8 @@ from tests.e2e_distributed.conftest import (
     STAGING_URL,
     STORE_CONN_ID,
     DistributedStack,
-    wait_for,
 )
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
@@ -37,7 +36,7 @@ def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storag
     distributed.sink.state.add_faults({"delay_seconds": 0.3})  # deliveries overlap, so the pool fills both workers
     run_id = distributed.airflow.trigger(DAG_ID, {"batch_size": 50})
     run_prefix = f"staging/{DAG_ID}/{run_key(run_id)}/"
-    staged = wait_for(
+    staged = wait_until(
         lambda: [key for key in distributed.s3.keys(BUCKET, run_prefix) if "/batches/" in key],
         "the fetch to stage batches on S3",
     )
@@ -65,7 +64,7 @@ def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed
         distributed.tenant.add_logs(600)
         distributed.sink.state.add_faults({"delay_seconds": 0.3})
         run_id = distributed.airflow.trigger(DAG_ID, {"batch_size": 50})
-        wait_for(lambda: (shared / "staging" / DAG_ID / run_key(run_id) / "plan.json").exists(), "the plan")
+        wait_until(lambda: (shared / "staging" / DAG_ID / run_key(run_id) / "plan.json").exists(), "the plan")
         assert distributed.airflow.wait_for_run(DAG_ID, run_id, timeout=400) == "success"
     finally:
         default = {"staging_url": STAGING_URL, "dead_letter_url": DEAD_LETTER_URL, **SPREAD}
@@ -96,9 +95,9 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_its_tasks_finish_on_the_
     distributed.tenant.add_logs(1500)
     distributed.sink.state.add_faults({"delay_seconds": 1.0})
     run_id = distributed.airflow.trigger(DAG_ID, {"batch_size": 50})
-    victim = wait_for(lambda: _delivering(distributed, run_id), "a delivery with a request in flight")
+    victim = wait_until(lambda: _delivering(distributed, run_id), "a delivery with a request in flight")
     dead = victim["hostname"]
-    time.sleep(0.5)
+    wait_until(lambda: distributed.answered() >= 1, "a first batch answered, so the retry has something not to resend")
     try:
         distributed.cluster.stop_worker(dead, signal.SIGKILL)  # the worker, its pool and its tasks die at once
         assert distributed.airflow.wait_for_run(DAG_ID, run_id, timeout=600) == "success"
@@ -139,7 +138,7 @@ def test_a_worker_that_cannot_reach_the_object_store_fails_clearly_and_a_healthy
         cluster.start_worker("worker-c", {f"AIRFLOW_CONN_{STORE_CONN_ID.upper()}": json.dumps(conn_env)})
         cluster.wait_for_workers(("worker-c",))
         run_id = distributed.airflow.trigger(DAG_ID)
-        fetch = wait_for(
+        fetch = wait_until(
             lambda: next(
                 (
                     ti

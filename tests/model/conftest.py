@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "model",
+    parent=settings.get_profile("suite"),  # tests/conftest.py: no deadline, "too slow" suppressed
     max_examples=int(os.environ.get("MODEL_EXAMPLES", "1000")),
     stateful_step_count=int(os.environ.get("MODEL_STEPS", "30")),
-    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     derandomize="MODEL_RANDOM" not in os.environ,  # make test: the same 1,000 examples every time
     print_blob=True,

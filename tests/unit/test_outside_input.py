@@ -157,7 +157,7 @@ def test_any_replay_entries_are_ids_of_the_chosen_pipeline_or_refused(entries: l
         assert len(webhook_id) == 44
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     host=HOSTS | st.builds(lambda s, h: f"{s}://{h}/hook", st.sampled_from(["http", "https", "ftp"]), HOSTS),
     extra=st.dictionaries(

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from auth0_log_webhooks.log_ids import parse_start_from
-from auth0_log_webhooks.pipelines.log_types import parse_level
+from auth0_log_webhooks.pipelines.log_types import parse_categories, parse_level
 from auth0_log_webhooks.pipelines.management_api import normalise_endpoints
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -38,6 +38,9 @@ class PipelineConfig(BaseModel):
 
     log_types: tuple[str, ...] = Field(default=(), description="codes to send (LOG_TYPES)")
     log_level: int | None = Field(default=None, description="0 debug .. 4 critical, and above (LOG_LEVEL)")
+    log_categories: tuple[str, ...] = Field(
+        default=(), description="Log Streams categories such as auth.login.fail, or a Log Stream's filters JSON"
+    )
     batch_size: int = Field(default=100, ge=1, le=1000, description="logs per batch (BATCH_SIZE)")
     send_as_batch: bool = Field(default=True, description="one POST per batch, else one per log")
     start_from: str | None = Field(default=None, description="log id or ISO date to start from")
@@ -89,6 +92,11 @@ class PipelineConfig(BaseModel):
             if bad:
                 raise ValueError(f"not log type codes: {bad!r}")
         return value
+
+    @field_validator("log_categories", mode="before")
+    @classmethod
+    def _categories(cls, value: Any) -> Any:
+        return parse_categories(value)
 
     @field_validator("api_endpoints", mode="before")
     @classmethod

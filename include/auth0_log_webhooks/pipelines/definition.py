@@ -65,22 +65,22 @@ class Pipeline:
         return f"{self.dag_id}_config"
 
     def select(self, config: PipelineConfig) -> LogFilter:
-        """Return the run's log filter: by type and level, or Management API operations by endpoint.
+        """Return the run's log filter: by type, level and category, or Management API operations by endpoint.
 
         :raises ConfigError: if the settings hold a filter of the other kind.
         """
         if self.kind == "management":
-            if config.log_types or config.log_level is not None:
+            if config.log_types or config.log_level is not None or config.log_categories:
                 raise ConfigError(
-                    f"{self.dag_id} is a management pipeline: it delivers sapi and fapi logs only, so log_types "
-                    "and log_level do not apply; select endpoints with api_endpoints instead"
+                    f"{self.dag_id} is a management pipeline: it delivers sapi and fapi logs only, so log_types, "
+                    "log_level and log_categories do not apply; select endpoints with api_endpoints instead"
                 )
             return EndpointFilter(config.api_endpoints, config.endpoint_match)
         if config.api_endpoints:
             raise ConfigError(
                 f"{self.dag_id} is an authentication pipeline: api_endpoints applies to management pipelines only"
             )
-        return TypeLevelFilter(config.log_types, config.log_level)
+        return TypeLevelFilter(config.log_types, config.log_level, categories=config.log_categories)
 
     def transformer(self) -> Transform:
         """Return what turns a selected log into what is staged: PII rules, then the kind's payload shape.

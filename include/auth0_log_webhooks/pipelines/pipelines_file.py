@@ -33,8 +33,11 @@ ENV_VAR = "AUTH0_LOG_WEBHOOKS_PIPELINES"
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "pipelines.yaml"
 SCHEMA_PATH = DEFAULT_PATH.with_name("pipelines.schema.json")
 RESERVED_IDS = frozenset({"auth0_webhooks_replay"})
-FILTER_FIELDS = ("log_types", "log_level", "api_endpoints", "endpoint_match")
-KIND_FILTERS = {"authentication": ("log_types", "log_level"), "management": ("api_endpoints", "endpoint_match")}
+FILTER_FIELDS = ("log_types", "log_level", "log_categories", "api_endpoints", "endpoint_match")
+KIND_FILTERS = {
+    "authentication": ("log_types", "log_level", "log_categories"),
+    "management": ("api_endpoints", "endpoint_match"),
+}
 
 
 class PipelinesFileError(ValueError):
@@ -48,6 +51,15 @@ class Filters(BaseModel):
 
     log_types: list[str] | str | None = Field(None, description="authentication: type codes (LOG_TYPES)")
     log_level: int | str | None = Field(None, description="authentication: 0 debug .. 4 critical (LOG_LEVEL)")
+    log_categories: list[str | dict[str, str]] | str | None = Field(
+        None,
+        title="Log Streams categories",
+        description=(
+            "authentication: Auth0 Log Streams categories such as auth.login.fail, user.success, or a Log "
+            'Stream\'s filters pasted as is ([{"type": "category", "name": "auth.login.fail"}]); '
+            "a union with log_types and log_level"
+        ),
+    )
     api_endpoints: list[str] | str | None = Field(
         None, description="management: endpoints such as users, connections (AUTH0_API_ENDPOINTS)"
     )

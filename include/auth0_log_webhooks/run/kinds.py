@@ -1,6 +1,6 @@
 """What kind of run a fetch starts, and whether where it starts is still readable.
 
-* A run whose params change what is selected (``log_types``, ``log_level``) or where reading starts
+* A run whose params change what is selected (``log_types``, ``log_level``, ``log_categories``) or where reading starts
   (``start_from``) is a **one-off** run, like a backfill: it delivers what it selects and never
   commits the live checkpoint, so a "Trigger DAG w/ config" can neither skip logs for the scheduled
   runs nor park the checkpoint in the future. Params that only shape messages (``batch_size``,
@@ -23,7 +23,7 @@ from auth0_log_webhooks.pipelines.config import PipelineConfig
 
 log = logging.getLogger(__name__)
 
-SELECTING = ("log_types", "log_level")
+SELECTING = ("log_types", "log_level", "log_categories")
 """Settings a param may change only in a one-off run."""
 
 EXPIRY_CHECK_AFTER = timedelta(hours=1)

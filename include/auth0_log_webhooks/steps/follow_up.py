@@ -22,7 +22,15 @@ from auth0_log_webhooks.run.task_io import FollowUpRun
 log = logging.getLogger(__name__)
 
 RUN_ID_PREFIX = "drain__"
-CARRIED_PARAMS = ("log_types", "log_level", "batch_size", "send_as_batch", "format", "max_logs_per_run")
+CARRIED_PARAMS = (
+    "log_types",
+    "log_level",
+    "log_categories",
+    "batch_size",
+    "send_as_batch",
+    "format",
+    "max_logs_per_run",
+)
 """Per-run overrides a follow-up keeps; ``start_from`` is not one (the follow-up reads on from the checkpoint)."""
 
 

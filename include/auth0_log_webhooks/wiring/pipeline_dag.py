@@ -70,7 +70,7 @@ def pipeline_dag(
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        # A management pipeline delivers sapi/fapi only: its type and level filters are not offered.
+        # A management pipeline delivers sapi/fapi only: its type, level and category filters are not offered.
         params={
             k: v
             for k, v in trigger_form.trigger_params().items()

@@ -39,6 +39,13 @@ def trigger_params() -> dict[str, Param]:
             minimum=0,
             maximum=4,
         ),
+        "log_categories": optional(
+            "string",
+            "Log Streams categories",
+            "Comma-separated Auth0 Log Streams categories to deliver, e.g. auth.login.fail,user.fail, or a Log "
+            'Stream\'s filters pasted as is: [{"type": "category", "name": "auth.login.fail"}]. Added to the log '
+            f"types and level above. Empty: {config} (by default no category filter).",
+        ),
         "batch_size": optional(
             "integer",
             "Batch size",

@@ -10,6 +10,8 @@ from email.utils import format_datetime
 import pytest
 import requests
 
+from tests.waiting import wait_until
+
 pytestmark = pytest.mark.dev
 
 
@@ -49,13 +51,13 @@ def test_random_faults_repeat_when_seed_is_the_same(webhook_sink):
 
 
 def test_random_faults_stop_when_duration_is_over(webhook_sink):
-    webhook_sink.add_fault(status=503, probability=1.0, seed=1, duration_seconds=0.3)
+    # Long enough that the first request lands inside it on a loaded machine; then poll for its end.
+    posted = time.monotonic()
+    webhook_sink.add_fault(status=503, probability=1.0, seed=1, duration_seconds=3)
 
-    before = _post(webhook_sink.hook_url).status_code
-    time.sleep(0.4)
-    after = _post(webhook_sink.hook_url).status_code
-
-    assert (before, after) == (503, 200)
+    assert _post(webhook_sink.hook_url).status_code == 503
+    wait_until(lambda: _post(webhook_sink.hook_url).status_code == 200, "the 503 fault to end", timeout=60, every=0.2)
+    assert time.monotonic() - posted >= 3  # not before its duration was over
 
 
 @pytest.mark.parametrize(
@@ -94,8 +96,8 @@ def test_client_times_out_while_others_are_served_when_hang_fault_set(webhook_si
     webhook_sink.add_fault(hang=True, count=1)
 
     with ThreadPoolExecutor(1) as pool:
-        hanging = pool.submit(_post, webhook_sink.hook_url, "hung", 0.5)
-        time.sleep(0.1)
+        hanging = pool.submit(_post, webhook_sink.hook_url, "hung", 2)
+        wait_until(lambda: webhook_sink.summary()["in_flight"], "the first request to reach the sink", every=0.05)
         served = _post(webhook_sink.hook_url, "served")
         with pytest.raises(requests.exceptions.Timeout):
             hanging.result()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auth0_log_webhooks.event_mode.new_logs import OWN_TRAFFIC_TYPES, Debounce, foreign_logs, is_own_traffic
@@ -37,7 +37,6 @@ logs = st.lists(
 )
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)  # 2 shared cores
 @given(logs)
 def test_foreign_logs_are_exactly_the_others_in_order(page):
     foreign = foreign_logs(page, OURS)
@@ -58,7 +57,7 @@ def test_one_backlog_fires_once_until_the_checkpoint_moves_or_the_refire_time_pa
     assert debounce.should_fire("c1", 1, 61.0)  # the run was lost: ask again
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.floats(0, 30, allow_nan=False)), min_size=1, max_size=60)
 )

@@ -19,6 +19,13 @@ def test_log_types_accept_the_originals_comma_separated_string():
     assert config.log_types == ("s", "f", "fp")
 
 
+def test_log_categories_take_a_log_streams_filter_json_as_is_from_the_variable_or_a_param():
+    variable = parse_variable('{"log_categories": [{"type": "category", "name": "auth.signup.fail"}]}', NAME)
+    assert resolve_config(variable, None, NAME).log_categories == ("auth.signup.fail",)
+    param = '[{"type": "category", "name": "scim.event"}]'  # the trigger form's text field
+    assert resolve_config(variable, {"log_categories": param}, NAME).log_categories == ("scim.event",)
+
+
 def test_params_override_the_variable_only_where_set():
     config = resolve_config({"batch_size": 50, "log_level": 3}, {"batch_size": 10, "log_level": None}, NAME)
     assert (config.batch_size, config.log_level) == (10, 3)
@@ -31,11 +38,12 @@ def test_params_override_the_variable_only_where_set():
         ({"batch_size": 1001}, "batch_size"),
         ({"log_level": 7}, "log_level"),
         ({"log_types": ["s", "Not A Code"]}, "log_types"),
+        ({"log_categories": ["login.fail"]}, "log_categories"),
         ({"start_from": "last tuesday"}, "start_from"),
         ({"format": "xml"}, "format"),
         ({"bacth_size": 10}, "bacth_size"),
     ],
-    ids=["zero-batch", "huge-batch", "level", "type", "start-from", "format", "typo"],
+    ids=["zero-batch", "huge-batch", "level", "type", "category", "start-from", "format", "typo"],
 )
 def test_an_invalid_variable_names_the_variable_and_the_field(variable, field):
     with pytest.raises(ConfigError, match=rf"Variable {NAME} is invalid: {field}"):

@@ -44,3 +44,20 @@ def test_unknown_codes_are_logged_once(caplog):
             selector.accepts({"type": "brand_new_code"})
     assert [r.getMessage() for r in caplog.records].count(caplog.records[0].getMessage()) == 1
     assert "brand_new_code" in caplog.records[0].getMessage()
+
+
+def test_log_streams_categories_select_their_codes():
+    # s is auth.login.success, f auth.login.fail, seccft auth.token_exchange.success, limit_wc
+    # system.notification, pla other; brand_new_code is unknown, so no category filter drops it.
+    selector = TypeLevelFilter(categories=["auth.login.fail", "system.notification"])
+    assert types_accepted(selector, CODES) == ["f", "limit_wc", "brand_new_code"]
+
+
+def test_categories_add_to_types_and_level():
+    selector = TypeLevelFilter(log_types=["s"], log_level=4, categories=["auth.token_exchange.success"])
+    assert types_accepted(selector, CODES) == ["s", "seccft", "limit_wc", "brand_new_code"]
+
+
+def test_management_categories_select_management_operations_as_a_level_would():
+    selector = TypeLevelFilter(categories=["management.success", "management.fail"])
+    assert types_accepted(selector, CODES) == ["sapi", "fapi", "brand_new_code"]

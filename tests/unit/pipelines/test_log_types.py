@@ -1,10 +1,20 @@
 """The level table: every catalog code has a level, the original's levels are kept, the rule is applied."""
 
 import csv
+import json
 
 import pytest
 
-from auth0_log_webhooks.pipelines.log_types import UNKNOWN_LEVEL, catalog, derive_level, level_of, parse_level
+from auth0_log_webhooks.pipelines.log_types import (
+    CATEGORIES,
+    UNKNOWN_LEVEL,
+    catalog,
+    category_of,
+    derive_level,
+    level_of,
+    parse_categories,
+    parse_level,
+)
 from tests.shared_data import SHARED, require
 
 pytestmark = pytest.mark.unit
@@ -70,9 +80,76 @@ def test_level_table_is_tab_separated_with_its_header():
 
     text = resources.files("auth0_log_webhooks").joinpath("data/log_types.tsv").read_text("utf-8")
     rows = [line.split("\t") for line in text.splitlines() if not line.startswith("#")]
-    assert rows[0] == ["code", "event", "level", "level_source"]
+    assert rows[0] == ["code", "event", "level", "level_source", "category", "category_source"]
     assert len(rows) == 1 + 185
     for row in rows[1:]:
-        assert len(row) == 4, row
+        assert len(row) == 6, row
         assert row[2] in {"0", "1", "2", "3", "4"}, row
         assert row[3] in {"original", "rule"}, row
+        assert row[4] in CATEGORIES, row
+        assert row[5] in {"stream", "catalog", "rule"}, row
+
+
+def test_categories_follow_log_streams_then_the_catalog():
+    """A code has the Log Stream filter's category where Auth0 lists one, else its catalog folder's."""
+    for row in reference_rows():
+        entry = catalog()[row["code"]]
+        if row["stream_category"]:
+            assert (entry.category, entry.category_source) == (row["stream_category"], "stream"), row["code"]
+        elif row["catalog_category"]:
+            folder = entry.category.replace(".", "-").replace("_", "-")
+            assert (folder, entry.category_source) == (row["catalog_category"], "catalog"), row["code"]
+        else:
+            expected = "management.fail" if row["code"] == "fapi" else "other"
+            assert (entry.category, entry.category_source) == (expected, "rule"), row["code"]
+
+
+@pytest.mark.parametrize(
+    ("code", "category"),
+    [
+        ("f", "auth.login.fail"),
+        ("s", "auth.login.success"),
+        ("sapi", "management.success"),
+        ("fapi", "management.fail"),
+    ],
+)
+def test_category_of_known_codes(code, category):
+    assert category_of(code) == category
+
+
+def test_category_of_an_unknown_code_is_none():
+    assert category_of("a_code_auth0_adds_next_year") is None
+
+
+LOG_STREAM_FILTERS = '[{"type": "category", "name": "auth.login.fail"}, {"type": "category", "name": "user.fail"}]'
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        LOG_STREAM_FILTERS,
+        json.loads(LOG_STREAM_FILTERS),
+        "auth.login.fail, user.fail",
+        ["auth.login.fail", "user.fail", "auth.login.fail"],
+        [{"type": "category", "name": "auth.login.fail"}, "user.fail"],
+    ],
+    ids=["filters-json-text", "filters-json", "comma-separated", "names", "mixed"],
+)
+def test_parse_categories_accepts_a_log_streams_filter_as_is(value):
+    assert parse_categories(value) == ("auth.login.fail", "user.fail")
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("auth.login.failure", "'auth.login.failure'"),
+        ([{"type": "type", "name": "auth.login.fail"}], "'type': 'type'"),
+        ('[{"type": "category", "name": ', "not valid JSON"),
+        (42, "list of category names"),
+    ],
+    ids=["misspelt", "not-a-category-filter", "broken-json", "not-a-list"],
+)
+def test_parse_categories_names_what_is_wrong_and_what_is_accepted(value, named):
+    with pytest.raises(ValueError, match=r"categor|JSON") as caught:
+        parse_categories(value)
+    assert named in str(caught.value)

@@ -80,6 +80,16 @@ def test_the_environment_variable_names_another_file(tmp_path, monkeypatch):
         ),
         pytest.param({**GOOD, "filters": {"log_level": 9}}, "filters.log_level: ", id="level"),
         pytest.param(
+            {**GOOD, "filters": {"log_categories": ["auth.login.failure"]}},
+            "filters.log_categories: not Log Streams categories: 'auth.login.failure'; use auth.login.fail",
+            id="category",
+        ),
+        pytest.param(
+            {**GOOD, "kind": "management", "filters": {"log_categories": ["management.success"]}},
+            "filters.log_categories does not apply to a management pipeline",
+            id="categories-on-management",
+        ),
+        pytest.param(
             {**GOOD, "pii": {"fields": [{"path": "a..b", "method": "mask"}]}},
             "pii.fields.0.path: 'a..b' is not a dotted path",
             id="pii-path",
@@ -170,9 +180,21 @@ def test_an_entry_becomes_a_pipeline_whose_settings_are_the_defaults_under_the_v
     assert selector.match == "substring"
 
 
+def test_a_log_streams_filter_pasted_into_the_file_selects_its_categories(tmp_path):
+    log_stream_filters = [{"type": "category", "name": "auth.login.fail"}, {"type": "category", "name": "user.fail"}]
+    entry = {**GOOD, "filters": {"log_types": ["s"], "log_categories": log_stream_filters}}
+    pipeline = load_pipelines(write(tmp_path, [entry])).pipelines["tenant_b_logs"]
+    selector = pipeline.select(load_config(pipeline, None, InMemoryVariables()))
+    selected = [code for code in ("s", "f", "fu", "fcp", "ss", "sapi") if selector.accepts({"type": code})]
+    assert selected == ["s", "f", "fu", "fcp"]  # s by type; f, fu login failures; fcp a user failure
+
+
 def test_a_filter_of_the_other_kind_in_the_variable_fails_the_run_naming_it():
     variables = InMemoryVariables({MANAGEMENT_API.config_variable: '{"log_types": ["s"]}'})
     with pytest.raises(ConfigError, match="management pipeline: it delivers sapi and fapi logs only"):
+        MANAGEMENT_API.select(load_config(MANAGEMENT_API, None, variables))
+    variables = InMemoryVariables({MANAGEMENT_API.config_variable: '{"log_categories": ["management.fail"]}'})
+    with pytest.raises(ConfigError, match="log_types, log_level and log_categories do not apply"):
         MANAGEMENT_API.select(load_config(MANAGEMENT_API, None, variables))
     variables = InMemoryVariables({AUTHENTICATION_API.config_variable: '{"api_endpoints": "users"}'})
     with pytest.raises(ConfigError, match="api_endpoints applies to management pipelines only"):

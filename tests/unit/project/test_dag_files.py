@@ -105,7 +105,16 @@ def test_deliveries_run_in_the_settings_pool_and_commit_runs_after_failures(dagb
 
 def test_trigger_params_offer_the_originals_settings_with_no_override_by_default(dagbag):
     params = dagbag.dags[AUTHENTICATION_API.dag_id].params
-    names = {"start_from", "log_types", "log_level", "batch_size", "send_as_batch", "format", "max_logs_per_run"}
+    names = {
+        "start_from",
+        "log_types",
+        "log_level",
+        "log_categories",
+        "batch_size",
+        "send_as_batch",
+        "format",
+        "max_logs_per_run",
+    }
     assert set(params) == names
     assert all(params[name] is None for name in names)
 

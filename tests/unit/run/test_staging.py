@@ -346,7 +346,7 @@ def test_no_batch_means_no_chunk():
     assert plan_chunks([], max_tasks=16, generation=1, staging_url=STAGING_URL) == []
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(count=st.integers(0, 3000), max_tasks=st.integers(1, 1024), per_task=st.integers(1, 200))
 def test_chunks_adapt_to_the_amount_covering_every_batch_once(count, max_tasks, per_task):
     """A small run pays for few tasks: one per ``min_batches_per_task`` batches, never over the cap."""

@@ -254,3 +254,18 @@ def test_an_older_try_of_a_delivery_task_stops_before_its_next_batch_once_a_newe
     assert receiver.delivered() == {log["log_id"] for log in tenant.logs}
     with pytest.raises(SupersededTryError):  # and try 1, coming back, never takes the chunk from try 2
         deliver_chunk(PIPELINE, RUN, everything, sender=sender_for(receiver, config_of(variables)))
+
+
+def test_a_log_streams_category_param_delivers_that_category_once_off_and_leaves_the_checkpoint(
+    tenant, receiver, variables
+):
+    ids = tenant.add(["s", "f", "fu", "fp", "ss", "seccft"])
+    variables.set(CHECKPOINT, ids[0])
+    params = {"start_from": ids[0], "log_categories": '[{"type": "category", "name": "auth.login.fail"}]'}
+
+    deliver_all(fetch_logs(PIPELINE, RUN, params, variables=variables, hook=tenant)["chunks"], variables, receiver)
+    commit_checkpoint(PIPELINE, RUN, staging_url_of(PIPELINE, variables), variables=variables)
+
+    assert receiver.delivered() == {ids[1], ids[2], ids[3]}  # f, fu, fp: Auth0's Login - Failure category
+    assert "log_categories param" in staging_of(PIPELINE, RUN, variables).read_plan()["note"]
+    assert variables.get(CHECKPOINT) == ids[0]
