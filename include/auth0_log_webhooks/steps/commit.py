@@ -173,7 +173,7 @@ def _raise_if_incomplete(
     state = RunCircuit(staging.generation_path / "circuit", threshold).state()
     if state is not None:
         raise CircuitOpenError(
-            f"{describe(state)}.\n{left}, once the webhook answers. No dead letter was kept for them."
+            f"{describe(state)}\n{left}, once the webhook answers. No dead letter was kept for them."
         )
     raise DeliveryIncompleteError(
         undelivered_advice(
