@@ -87,7 +87,9 @@ def _payload(notice: Notice) -> dict[str, object]:
     }
 
 
-def _watch_dag(dag_id: str, schedule: str, doc_md: str | None, *, retries: int, tag: str = "alarms") -> DAG:
+def _watch_dag(
+    dag_id: str, schedule: str, doc_md: str | None, *, retries: int, description: str, tag: str = "alarms"
+) -> DAG:
     """Return a watch DAG's frame: one run at a time, no catch-up, tagged ``tag`` (alarms or reports)."""
     return DAG(
         dag_id=dag_id,
@@ -96,6 +98,7 @@ def _watch_dag(dag_id: str, schedule: str, doc_md: str | None, *, retries: int, 
         catchup=False,
         max_active_runs=1,
         tags=["auth0", "webhooks", tag],
+        description=description,
         doc_md=doc_md,
         default_args={"owner": "auth0-log-webhooks", "retries": retries, "retry_delay": timedelta(minutes=5)},
     )
@@ -105,9 +108,10 @@ def alarms_dag(
     pipelines: Mapping[str, Pipeline], *, dag_id: str, schedule: str = "*/5 * * * *", doc_md: str | None = None
 ) -> DAG:
     """Return the DAG that checks the lag and retention alarms of ``pipelines``."""
-    with _watch_dag(dag_id, schedule, doc_md, retries=0) as dag:
+    about = "Lag and retention alarms of the Auth0 log pipelines: one notice when an alarm fires or clears"
+    with _watch_dag(dag_id, schedule, doc_md, retries=0, description=about) as dag:
 
-        @task(execution_timeout=timedelta(minutes=5))
+        @task(execution_timeout=timedelta(minutes=5), show_return_value_in_logs=False)
         def check() -> int:
             """Measure lag and retention margin; notify when an alarm fires or clears."""
             return len(check_alarms(pipelines))
@@ -208,9 +212,10 @@ def report_dag(
 
     assets = {p.dag_id: delivered_asset(p.dag_id) for p in pipelines.values()}
     schedule = schedule or report_schedule(os.environ.get(REPORT_HOUR_ENV))
-    with _watch_dag(dag_id, schedule, doc_md, retries=1, tag="reports") as dag:
+    about = "Daily report of the Auth0 log pipelines to the alerts webhook: runs, failures, logs and dead letters"
+    with _watch_dag(dag_id, schedule, doc_md, retries=1, description=about, tag="reports") as dag:
 
-        @task(inlets=list(assets.values()))
+        @task(inlets=list(assets.values()), show_return_value_in_logs=False)
         def report() -> str:
             """Send the last 24 hours of each pipeline to the alerts webhook."""
             from airflow.sdk import get_current_context
