@@ -65,3 +65,43 @@ def mount(session: requests.Session, adapter: ScriptedAdapter) -> ScriptedAdapte
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return adapter
+
+
+class ScriptedTenant:
+    """A scripted tenant: a token on /oauth/token, then ``pages`` (repeated forever) on /api/v2/logs."""
+
+    CONNECTION = {"conn_type": "auth0", "host": "acme.eu.auth0.com", "login": "ours", "password": "s"}
+    """The ``auth0_default`` connection it stands behind (as ``AIRFLOW_CONN_AUTH0_DEFAULT`` JSON)."""
+
+    def __init__(self, *pages: Answer) -> None:
+        self.pages = list(pages)
+        self.adapter = ScriptedAdapter(respond=self.answer)
+        self.served = 0
+
+    def answer(self, request: requests.PreparedRequest) -> Answer:
+        if request.path_url.startswith("/oauth/token"):
+            return Answer(200, {"access_token": "tok-of-the-watcher", "expires_in": 86400})
+        page = self.pages[min(self.served, len(self.pages) - 1)]
+        self.served += 1
+        return page
+
+    @property
+    def tokens(self) -> int:
+        return sum(1 for r in self.adapter.requests if r.path_url.startswith("/oauth/token"))
+
+    @property
+    def log_reads(self) -> int:
+        return len(self.adapter.requests) - self.tokens
+
+    def hook(self, clock: list[float]) -> Any:
+        """An ``Auth0Hook`` on ``auth0_default`` whose requests this tenant answers, sleeping on ``clock``."""
+        from auth0_log_webhooks.hooks.auth0 import Auth0Hook, RetryPolicy
+
+        def sleep(seconds: float) -> None:
+            clock[0] += seconds
+
+        hook = Auth0Hook(
+            "auth0_default", retry=RetryPolicy(give_up_after_seconds=5), sleep=sleep, clock=lambda: clock[0]
+        )
+        mount(hook.get_conn(), self.adapter)
+        return hook

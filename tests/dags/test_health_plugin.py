@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-from tests.conftest import REPO
 
 pytestmark = pytest.mark.dag
 
 
 def load_plugin():
-    """Import plugins/auth0_health.py as the plugins manager would (plugins/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("auth0_health", REPO / "plugins" / "auth0_health.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The plugin's module, which the package's ``airflow.plugins`` entry point names."""
+    from auth0_log_webhooks.wiring import health_plugin
+
+    return health_plugin
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ class Stack:
 
     @property
     def pipelines_file(self) -> Path:
-        """The pipelines file Airflow reads (a copy of include/pipelines.yaml a test may extend)."""
+        """The pipelines file Airflow reads (a copy of the packaged default a test may extend)."""
         return self.workdir / "pipelines.yaml"
 
     def fresh_start(self) -> str | None:

@@ -1,13 +1,15 @@
-"""The declarative pipelines file: ``include/pipelines.yaml``, one entry per pipeline DAG.
+"""The declarative pipelines file: one entry per pipeline DAG, by default the one the package ships.
 
 Each entry is validated on its own, so a bad entry is reported (naming the entry and the field)
 while the others still load: ``dags/auth0_log_pipelines.py`` builds a DAG per valid entry and
 ``dags/auth0_pipelines_file_check.py`` fails its import with the errors, which the Airflow UI shows
-as an import error. The environment variable ``AUTH0_LOG_WEBHOOKS_PIPELINES`` names another file.
+as an import error. Which file is read: the Airflow setting ``[auth0_log_webhooks] pipelines_file``
+(environment variable ``AIRFLOW__AUTH0_LOG_WEBHOOKS__PIPELINES_FILE``), else the environment
+variable ``AUTH0_LOG_WEBHOOKS_PIPELINES``, else ``auth0_log_webhooks/data/pipelines.yaml`` in the package.
 
 ``python -m auth0_log_webhooks.pipelines.pipelines_file check [PATH]`` validates a file (exit status 1 and the
-errors if it is invalid); ``... schema`` prints the JSON Schema (kept in ``include/pipelines.schema.json``
-for editors).
+errors if it is invalid); ``... schema`` prints the JSON Schema (shipped beside the default file as
+``data/pipelines.schema.json``, for editors).
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ from auth0_log_webhooks.pipelines.definition import DEFAULT_POOL, Pipeline
 from auth0_log_webhooks.pipelines.pii import PiiPathError, PiiRule, parse_path
 
 ENV_VAR = "AUTH0_LOG_WEBHOOKS_PIPELINES"
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "pipelines.yaml"
+CONFIG_SECTION = "auth0_log_webhooks"
+CONFIG_OPTION = "pipelines_file"
+"""The Airflow setting ``[auth0_log_webhooks] pipelines_file`` naming the pipelines file (it wins over ``ENV_VAR``)."""
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "pipelines.yaml"
 SCHEMA_PATH = DEFAULT_PATH.with_name("pipelines.schema.json")
 RESERVED_IDS = frozenset({"auth0_webhooks_replay"})
 FILTER_FIELDS = ("log_types", "log_level", "log_categories", "api_endpoints", "endpoint_match")
@@ -234,8 +239,15 @@ class LoadedPipelines:
 
 
 def pipelines_path() -> Path:
-    """Return the pipelines file in use: ``$AUTH0_LOG_WEBHOOKS_PIPELINES``, else ``include/pipelines.yaml``."""
-    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
+    """Return the pipelines file in use.
+
+    The Airflow setting ``[auth0_log_webhooks] pipelines_file`` if set, else ``$AUTH0_LOG_WEBHOOKS_PIPELINES``,
+    else the default file the package ships (:data:`DEFAULT_PATH`).
+    """
+    from airflow.sdk import conf
+
+    configured = conf.get(CONFIG_SECTION, CONFIG_OPTION, fallback=None)
+    return Path(configured or os.environ.get(ENV_VAR) or DEFAULT_PATH)
 
 
 def _entry_name(index: int, raw: Any) -> str:
@@ -247,7 +259,7 @@ def parse_entries(document: Any, path: Path) -> LoadedPipelines:
     """Validate each entry of a parsed pipelines document on its own; keep the valid, report the rest."""
     loaded = LoadedPipelines(path)
     if not isinstance(document, Mapping) or not isinstance(document.get("pipelines"), list):
-        loaded.errors.append("the file must be a mapping with a 'pipelines' list (see include/pipelines.yaml)")
+        loaded.errors.append(f"the file must be a mapping with a 'pipelines' list (see {DEFAULT_PATH})")
         return loaded
     unknown = sorted(str(key) for key in document if key != "pipelines")
     if unknown:

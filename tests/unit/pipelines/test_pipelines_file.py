@@ -48,6 +48,23 @@ def test_the_environment_variable_names_another_file(tmp_path, monkeypatch):
     assert list(load_pipelines().pipelines) == ["tenant_b_logs"]
 
 
+def test_the_airflow_setting_names_the_file_and_wins_over_the_environment_variable(tmp_path, monkeypatch):
+    setting = tmp_path / "setting"
+    setting.mkdir()
+    monkeypatch.setenv("AIRFLOW__AUTH0_LOG_WEBHOOKS__PIPELINES_FILE", str(write(setting, [{**GOOD, "id": "chosen"}])))
+    monkeypatch.setenv(ENV_VAR, str(write(tmp_path, [GOOD])))
+    assert list(load_pipelines().pipelines) == ["chosen"]
+
+
+def test_without_a_setting_the_package_default_file_is_read(monkeypatch):
+    monkeypatch.delenv("AIRFLOW__AUTH0_LOG_WEBHOOKS__PIPELINES_FILE", raising=False)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert pipelines_file.pipelines_path() == pipelines_file.DEFAULT_PATH
+    package = Path(pipelines_file.__file__).resolve().parents[1]
+    assert pipelines_file.DEFAULT_PATH.is_relative_to(package)  # shipped in the wheel, not beside it
+    assert pipelines_file.SCHEMA_PATH.is_relative_to(package)
+
+
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [

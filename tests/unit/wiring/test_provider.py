@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import pytest
@@ -51,3 +52,68 @@ def test_the_webhook_connection_type_is_registered_testable_with_labelled_fields
     fields = {"signing_secret", "timeout", "verify"}
     assert {f"extra__auth0_webhook__{name}" for name in fields} <= set(widgets)
     assert widgets["extra__auth0_webhook__signing_secret"].is_sensitive  # masked in the form and the API
+
+
+def test_the_provider_info_passes_airflows_own_schema_and_lists_every_part():
+    import json
+    from importlib.resources import files
+
+    import jsonschema
+
+    from auth0_log_webhooks.wiring.provider import get_provider_info
+
+    info = get_provider_info()
+    schema = json.loads(files("airflow").joinpath("provider_info.schema.json").read_text())
+    jsonschema.validate(info, schema)
+    assert [t["connection-type"] for t in info["connection-types"]] == ["auth0", "auth0_webhook"]
+    assert info["triggers"][0]["python-modules"] == ["auth0_log_webhooks.event_mode.trigger"]
+    assert info["notifications"] == ["auth0_log_webhooks.monitoring.notices.WebhookNotifier"]
+    assert [p["plugin-class"] for p in info["plugins"]] == ["auth0_log_webhooks.wiring.health_plugin.Auth0HealthPlugin"]
+    assert set(info["config"]["auth0_log_webhooks"]["options"]) == {"pipelines_file"}
+
+
+def test_every_class_and_module_the_provider_info_names_imports():
+    from airflow.sdk.module_loading import import_string
+
+    from auth0_log_webhooks.wiring.provider import get_provider_info
+
+    info = get_provider_info()
+    names = [
+        *(t["hook-class-name"] for t in info["connection-types"]),
+        *info["notifications"],
+        *(p["plugin-class"] for p in info["plugins"]),
+    ]
+    modules = [m for kind in ("hooks", "triggers") for entry in info[kind] for m in entry["python-modules"]]
+    assert all(import_string(name) for name in names)
+    assert all(importlib.import_module(module) for module in modules)
+
+
+def test_the_versions_list_the_installed_version_first_the_one_in_the_package():
+    from importlib.metadata import version
+
+    import auth0_log_webhooks
+    from auth0_log_webhooks.wiring.provider import get_provider_info
+
+    versions = get_provider_info()["versions"]
+    assert versions[0] == version("auth0-log-webhooks") == auth0_log_webhooks.__version__
+    assert len(set(versions)) == len(versions)
+
+
+def test_airflow_lists_the_plugin_notifier_and_trigger_of_the_provider(providers):
+    providers.initialize_providers_plugins()
+    providers.initialize_providers_notifications()
+    providers.initialize_providers_triggers()
+    assert [(p.name, p.provider_name) for p in providers.plugins if p.provider_name == "auth0-log-webhooks"] == [
+        ("auth0_log_webhooks_health", "auth0-log-webhooks")
+    ]
+    assert "auth0_log_webhooks.monitoring.notices.WebhookNotifier" in providers.notification
+    assert any(t.package_name == "auth0-log-webhooks" for t in providers.trigger)
+
+
+def test_the_health_page_plugin_is_registered_by_the_package_entry_point():
+    from importlib.metadata import entry_points
+
+    from auth0_log_webhooks.wiring.health_plugin import Auth0HealthPlugin
+
+    (entry,) = [e for e in entry_points(group="airflow.plugins") if e.name == "auth0_log_webhooks_health"]
+    assert entry.load() is Auth0HealthPlugin
