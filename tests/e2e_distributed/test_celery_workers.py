@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,9 @@ pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 WORKERS = {"worker-a", "worker-b"}
 
 
-def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storage(distributed: DistributedStack):
+def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storage(
+    distributed: DistributedStack,
+) -> None:
     before = distributed.fresh_start()
     distributed.tenant.add_logs(1000)
     distributed.sink.state.add_faults({"delay_seconds": 0.3})  # deliveries overlap, so the pool fills both workers
@@ -55,7 +58,7 @@ def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storag
     assert not (distributed.cluster.home / "auth0_log_webhooks").exists()
 
 
-def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed: DistributedStack):
+def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed: DistributedStack) -> None:
     shared = distributed.workdir / "shared"  # what an NFS or EFS mount at the same path on every worker is
     config = {"staging_url": f"file://{shared}/staging", "dead_letter_url": f"file://{shared}/dead", **SPREAD}
     distributed.airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))
@@ -79,7 +82,7 @@ def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed
     }
 
 
-def _delivering(distributed: DistributedStack, run_id: str) -> dict | None:
+def _delivering(distributed: DistributedStack, run_id: str) -> dict[str, Any] | None:
     """A delivery task instance running on a worker while a request is in flight, if any."""
     if distributed.sink.state.summary()["in_flight"] < 1:
         return None
@@ -90,7 +93,9 @@ def _delivering(distributed: DistributedStack, run_id: str) -> dict | None:
 
 
 @pytest.mark.timeout(900)
-def test_a_worker_killed_mid_delivery_loses_nothing_and_its_tasks_finish_on_the_other(distributed: DistributedStack):
+def test_a_worker_killed_mid_delivery_loses_nothing_and_its_tasks_finish_on_the_other(
+    distributed: DistributedStack,
+) -> None:
     before = distributed.fresh_start()
     distributed.tenant.add_logs(1500)
     distributed.sink.state.add_faults({"delay_seconds": 1.0})
@@ -119,7 +124,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_its_tasks_finish_on_the_
 @pytest.mark.timeout(900)
 def test_a_worker_that_cannot_reach_the_object_store_fails_clearly_and_a_healthy_one_delivers(
     distributed: DistributedStack,
-):
+) -> None:
     cluster = distributed.cluster
     before = distributed.fresh_start()
     distributed.tenant.add_logs(200)

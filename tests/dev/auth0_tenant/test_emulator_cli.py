@@ -14,7 +14,7 @@ pytestmark = pytest.mark.dev
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_cli_serves_tokens_and_logs_when_started_on_port_zero():
+def test_cli_serves_tokens_and_logs_when_started_on_port_zero() -> None:
     command = [sys.executable, "-m", "dev.auth0_tenant", "--port", "0", "--logs", "20", "--seed", "4"]
     command += [
         "--client-id",
