@@ -38,7 +38,7 @@ def open_connection_form(tab: Any, stack: Stack, type_text: str, type_name: str)
     tab.get_by_text(type_name).last.click()
 
 
-def test_the_dag_list_shows_each_dags_description_and_the_report_is_tagged_reports(stack: Stack, tab: Any):
+def test_the_dag_list_shows_each_dags_description_and_the_report_is_tagged_reports(stack: Stack, tab: Any) -> None:
     tab.goto(f"{stack.airflow.url}/dags", wait_until="networkidle")
     tab.get_by_text(DAG_ID).first.wait_for()
     shot(tab, "dag-list")
@@ -50,7 +50,7 @@ def test_the_dag_list_shows_each_dags_description_and_the_report_is_tagged_repor
     shot(tab, "dag-page-description")
 
 
-def test_the_auth0_connection_forms_scheme_offers_no_null(stack: Stack, tab: Any):
+def test_the_auth0_connection_forms_scheme_offers_no_null(stack: Stack, tab: Any) -> None:
     open_connection_form(tab, stack, "Auth0 Management", "Auth0 Management API")
     tab.get_by_text("Tenant domain").first.wait_for()
     tab.get_by_text("Extra Fields", exact=True).first.click()
@@ -59,7 +59,7 @@ def test_the_auth0_connection_forms_scheme_offers_no_null(stack: Stack, tab: Any
     assert tab.get_by_text("null", exact=True).count() == 0
 
 
-def test_the_webhook_connection_form_has_the_egress_switches_with_labels_and_help(stack: Stack, tab: Any):
+def test_the_webhook_connection_form_has_the_egress_switches_with_labels_and_help(stack: Stack, tab: Any) -> None:
     open_connection_form(tab, stack, "Webhook endpoint", "Webhook endpoint (Standard Webhooks)")
     tab.get_by_text("Webhook URL").first.wait_for()
     tab.get_by_text("Extra Fields", exact=True).first.click()
@@ -70,7 +70,7 @@ def test_the_webhook_connection_form_has_the_egress_switches_with_labels_and_hel
         assert tab.get_by_text(text).first.is_visible(), text
 
 
-def test_the_trigger_and_backfill_forms_say_which_params_make_a_one_off_run(stack: Stack, tab: Any):
+def test_the_trigger_and_backfill_forms_say_which_params_make_a_one_off_run(stack: Stack, tab: Any) -> None:
     tab.goto(f"{stack.airflow.url}/dags/{DAG_ID}", wait_until="networkidle")
     tab.get_by_role("button", name="Trigger").first.click()
     tab.get_by_text("Start from").first.wait_for()
@@ -82,7 +82,9 @@ def test_the_trigger_and_backfill_forms_say_which_params_make_a_one_off_run(stac
     assert tab.get_by_text("after the checkpoint (the last log delivered)").count() == 0
 
 
-def test_a_delivery_task_stopped_by_the_circuit_fails_once_with_a_short_first_line_and_advice(stack: Stack, tab: Any):
+def test_a_delivery_task_stopped_by_the_circuit_fails_once_with_a_short_first_line_and_advice(
+    stack: Stack, tab: Any
+) -> None:
     airflow = stack.airflow
     stack.fresh_start()
     stack.sink.state.add_faults({"status": 401})  # the receiver refuses the credentials: the circuit opens
@@ -116,7 +118,7 @@ def test_a_delivery_task_stopped_by_the_circuit_fails_once_with_a_short_first_li
     assert json.dumps(numbers["last_failure"]).find(run) > 0
 
 
-def test_a_successful_tasks_log_ends_without_its_return_value(stack: Stack):
+def test_a_successful_tasks_log_ends_without_its_return_value(stack: Stack) -> None:
     airflow = stack.airflow
     stack.fresh_start()
     stack.tenant.add_logs(5)

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auth0_log_webhooks.log_ids import cursor_for_time
 from auth0_log_webhooks.contracts import ReplayReport, RunSummary
+from auth0_log_webhooks.log_ids import cursor_for_time
 from auth0_log_webhooks.monitoring.alarms import (
     ALERTS_VARIABLE,
     STATE_VARIABLE,

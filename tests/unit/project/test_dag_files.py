@@ -213,7 +213,7 @@ def test_parsing_the_dag_files_loads_no_providers_asset_handlers() -> None:
     assert done.stdout.strip().splitlines()[-1] == "not loaded"
 
 
-def test_every_dag_says_in_a_line_what_it_does_and_no_task_ends_its_log_with_its_return_value(dagbag):
+def test_every_dag_says_in_a_line_what_it_does_and_no_task_ends_its_log_with_its_return_value(dagbag: DagBag) -> None:
     """Found in the UI: no DAG had a description, and every task log ended with a 2,000-character dict."""
     for dag in dagbag.dags.values():
         assert dag.description, dag.dag_id
@@ -227,7 +227,7 @@ def test_every_dag_says_in_a_line_what_it_does_and_no_task_ends_its_log_with_its
     )
 
 
-def test_the_daily_report_is_tagged_reports_and_the_alarms_alarms(dagbag):
+def test_the_daily_report_is_tagged_reports_and_the_alarms_alarms(dagbag: DagBag) -> None:
     assert "reports" in dagbag.dags["auth0_log_webhooks_daily_report"].tags
     assert "alarms" not in dagbag.dags["auth0_log_webhooks_daily_report"].tags
     assert "alarms" in dagbag.dags["auth0_log_webhooks_alarms"].tags

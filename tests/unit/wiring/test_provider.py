@@ -123,7 +123,7 @@ def test_the_health_page_plugin_is_registered_by_the_package_entry_point() -> No
     assert entry.load() is Auth0HealthPlugin
 
 
-def test_the_webhook_form_offers_the_egress_switches_as_labelled_fields_with_help(providers):
+def test_the_webhook_form_offers_the_egress_switches_as_labelled_fields_with_help(providers: ProvidersManager) -> None:
     """Found in the UI: allow_private_network and allow_insecure_http existed only as JSON extras."""
     widgets = providers.connection_form_widgets
     for name, label in (
@@ -137,7 +137,7 @@ def test_the_webhook_form_offers_the_egress_switches_as_labelled_fields_with_hel
         assert field["description"].startswith("Off: ")
 
 
-def test_no_choice_of_a_connection_form_shows_as_null(providers):
+def test_no_choice_of_a_connection_form_shows_as_null(providers: ProvidersManager) -> None:
     """Found in the UI: the auth0 form's Scheme offered a choice labelled null."""
     for name, widget in providers.connection_form_widgets.items():
         if not name.startswith(("extra__auth0__", "extra__auth0_webhook__")):

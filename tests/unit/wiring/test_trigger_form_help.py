@@ -13,18 +13,18 @@ NARROWING = ("start_from", "log_types", "log_level", "log_categories")
 
 
 @pytest.mark.parametrize("name", NARROWING)
-def test_a_param_that_narrows_the_run_says_it_makes_a_one_off_run_that_leaves_the_checkpoint_alone(name):
-    help_text = trigger_params()[name].description
+def test_a_param_that_narrows_the_run_says_it_makes_a_one_off_run_that_leaves_the_checkpoint_alone(name: str) -> None:
+    help_text = trigger_params()[name].description or ""
     assert "one-off run" in help_text
     assert "leaves the checkpoint alone" in help_text
 
 
-def test_the_start_from_help_is_true_in_the_backfill_form_too():
-    help_text = trigger_params()["start_from"].description
+def test_the_start_from_help_is_true_in_the_backfill_form_too() -> None:
+    help_text = trigger_params()["start_from"].description or ""
     assert "a backfill run reads its own date range" in help_text
 
 
-def test_params_that_only_shape_messages_do_not_claim_a_one_off_run():
+def test_params_that_only_shape_messages_do_not_claim_a_one_off_run() -> None:
     for name, param in trigger_params().items():
         if name not in NARROWING:
             assert "one-off" not in (param.description or ""), name
