@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from types import ModuleType
 
 import pytest
+from fastapi.testclient import TestClient
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from tests.dags.conftest import MetadataVariables
@@ -13,7 +15,7 @@ from tests.fixture_types import DefineConnection, RunDag, SinkFactory, TenantFac
 pytestmark = pytest.mark.dag
 
 
-def load_plugin():
+def load_plugin() -> ModuleType:
     """The plugin's module, which the package's ``airflow.plugins`` entry point names."""
     from auth0_log_webhooks.wiring import health_plugin
 
@@ -21,7 +23,7 @@ def load_plugin():
 
 
 @pytest.fixture
-def client(airflow_db: None):
+def client(airflow_db: None) -> TestClient:
     """The plugin's app with a signed-in user (the UI's token cookie stands in the real stack)."""
     from airflow.api_fastapi.core_api.security import get_user
     from fastapi.testclient import TestClient
@@ -37,7 +39,7 @@ def test_the_health_page_shows_the_committed_run_and_the_checkpoint_as_a_date(
     wire_connections: WireConnections,
     variables: MetadataVariables,
     run_dag: RunDag,
-    client,
+    client: TestClient,
 ) -> None:
     tenant = auth0_tenant_factory(logs=150, seed=5, history_days=1, rate_limit_per_minute=0)
     sink = webhook_sink_factory()
@@ -63,7 +65,7 @@ def test_the_429s_a_run_waited_out_reach_its_asset_event_and_the_health_page(
     wire_connections: WireConnections,
     variables: MetadataVariables,
     run_dag: RunDag,
-    client,
+    client: TestClient,
 ) -> None:
     tenant = auth0_tenant_factory(logs=150, seed=7, history_days=1, rate_limit_per_minute=0)
     sink = webhook_sink_factory()

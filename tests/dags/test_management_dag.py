@@ -43,7 +43,7 @@ def test_a_run_sends_the_chosen_endpoints_calls_to_its_own_webhook_and_moves_its
     assert task_states(dag_run)[("commit", -1)] == "success"
     calls = [
         log
-        for log in map(tenant.state.get_log, tenant.all_log_ids())
+        for log in map(tenant.log, tenant.all_log_ids())
         if log["type"] in ("sapi", "fapi")
         and (log.get("details") or {}).get("request", {}).get("path", "").startswith("/api/v2/users")
     ]

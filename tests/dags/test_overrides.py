@@ -25,13 +25,13 @@ CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory: TenantFactory):
+def tenant(auth0_tenant_factory: TenantFactory) -> EmulatorHandle:
     """1,500 logs over the last 2 days, no rate limit."""
     return auth0_tenant_factory(logs=1500, seed=29, history_days=2, rate_limit_per_minute=0, **FIXED_SET)
 
 
 @pytest.fixture
-def sink(tenant: EmulatorHandle, webhook_sink_factory: SinkFactory, wire_connections: WireConnections):
+def sink(tenant: EmulatorHandle, webhook_sink_factory: SinkFactory, wire_connections: WireConnections) -> SinkHandle:
     handle = webhook_sink_factory()
     wire_connections(tenant, handle)
     return handle

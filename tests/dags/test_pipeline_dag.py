@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
 LABEL = r"batch(es)? \d+(-\d+)?: [\d,]+ logs?, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d ?-.* UTC"
 
 
-def selected(tenant, after: str | None = None, codes: set[str] | None = None) -> list[str]:
+def selected(tenant: EmulatorHandle, after: str | None = None, codes: set[str] | None = None) -> list[str]:
     """The log ids after ``after`` that the default filter (all but sapi/fapi), or ``codes``, selects."""
     ids = tenant.all_log_ids(after)
     if codes is None:
@@ -33,7 +34,7 @@ def selected(tenant, after: str | None = None, codes: set[str] | None = None) ->
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory: TenantFactory):
+def tenant(auth0_tenant_factory: TenantFactory) -> EmulatorHandle:
     """600 logs over the last 2 days, no rate limit."""
     return auth0_tenant_factory(logs=600, seed=23, history_days=2, rate_limit_per_minute=0, **FIXED_SET)
 
@@ -41,21 +42,25 @@ def tenant(auth0_tenant_factory: TenantFactory):
 @pytest.fixture
 def sink(
     tenant: EmulatorHandle, webhook_sink_factory: SinkFactory, wire_connections: WireConnections, signing_secret: str
-):
+) -> SinkHandle:
     """A sink checking signatures, wired as auth0_webhook_default (and the tenant as auth0_default)."""
     handle = webhook_sink_factory(secrets=(signing_secret,))
     wire_connections(tenant, handle, secret=signing_secret)
     return handle
 
 
+RunPipelineDag = Callable[..., Any]
+"""The ``run`` fixture: run the pipeline DAG with this conf (keywords as for ``run_dag``); return its DagRun."""
+
+
 @pytest.fixture
-def run(run_dag: RunDag):
+def run(run_dag: RunDag) -> RunPipelineDag:
     """Run the pipeline DAG (keywords as for run_dag)."""
     return lambda conf=None, **kw: run_dag(DAG_ID, conf, **kw)
 
 
 def test_a_run_delivers_every_selected_log_after_the_checkpoint_and_moves_it_to_the_last_read(
-    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
 ) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[199])
@@ -78,7 +83,7 @@ def test_a_run_delivers_every_selected_log_after_the_checkpoint_and_moves_it_to_
     assert extra["lag_seconds"] >= 0
 
 
-def asset_event_extras(dag_run) -> list[dict[str, Any]]:
+def asset_event_extras(dag_run: Any) -> list[dict[str, Any]]:
     """Return the extras of the asset events a run's commit emitted (test code may read the metadata DB)."""
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session
@@ -92,7 +97,7 @@ def asset_event_extras(dag_run) -> list[dict[str, Any]]:
 
 
 def test_the_next_run_delivers_only_what_is_new(
-    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
 ) -> None:
     run()
     delivered = sink.log_ids()
@@ -118,7 +123,12 @@ def test_the_next_run_delivers_only_what_is_new(
     ids=["batch_size", "send_as_batch", "format"],
 )
 def test_a_shaping_param_changes_how_the_run_sends(
-    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run, conf: dict[str, Any], check: Any
+    tenant: EmulatorHandle,
+    sink: SinkHandle,
+    variables: MetadataVariables,
+    run: RunPipelineDag,
+    conf: dict[str, Any],
+    check: Any,
 ) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[-60])
@@ -140,7 +150,7 @@ def test_a_selecting_param_delivers_only_what_it_selects(
     tenant: EmulatorHandle,
     sink: SinkHandle,
     variables: MetadataVariables,
-    run,
+    run: RunPipelineDag,
     conf: dict[str, Any],
     codes: set[Any] | None,
 ) -> None:
@@ -159,7 +169,7 @@ def test_a_selecting_param_delivers_only_what_it_selects(
 
 
 def test_max_logs_per_run_stops_the_run_on_a_batch_boundary(
-    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
 ) -> None:
     assert run({"max_logs_per_run": 250, "batch_size": 50}).state == "success"
 
@@ -167,11 +177,11 @@ def test_max_logs_per_run_stops_the_run_on_a_batch_boundary(
     assert delivered == selected(tenant)[: len(delivered)]  # a prefix of the selection, in whole batches
     assert len(delivered) % 50 == 0
     assert 250 <= len(tenant.all_log_ids(None)[: tenant.all_log_ids().index(delivered[-1]) + 1]) < 300
-    assert variables.get(CHECKPOINT) < tenant.all_log_ids()[-1]
+    assert (variables.get(CHECKPOINT) or "") < tenant.all_log_ids()[-1]
 
 
 def test_a_start_from_param_rereads_from_that_date_and_the_checkpoint_never_moves_backwards(
-    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
 ) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[500])
@@ -186,7 +196,7 @@ def test_a_start_from_param_rereads_from_that_date_and_the_checkpoint_never_move
 
 
 def test_a_run_that_selects_nothing_still_moves_the_checkpoint_past_what_it_read(
-    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
 ) -> None:
     variables.set(CHECKPOINT, tenant.all_log_ids()[-1])
     sapi = tenant.add_raw_logs([{"type": "sapi", "description": "Update a client"} for _ in range(5)])
@@ -200,7 +210,11 @@ def test_a_run_that_selects_nothing_still_moves_the_checkpoint_past_what_it_read
 
 
 def test_failing_deliveries_fail_the_run_and_the_checkpoint_stays_before_them(
-    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run, monkeypatch: pytest.MonkeyPatch
+    tenant: EmulatorHandle,
+    sink: SinkHandle,
+    variables: MetadataVariables,
+    run: RunPipelineDag,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[-250])
@@ -217,7 +231,7 @@ def test_failing_deliveries_fail_the_run_and_the_checkpoint_stays_before_them(
 
 
 def test_dead_lettered_messages_fail_their_delivery_task_and_commit_and_the_checkpoint_passes_them(
-    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run, configure: Configure
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag, configure: Configure
 ) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[-120])
@@ -232,7 +246,9 @@ def test_dead_lettered_messages_fail_their_delivery_task_and_commit_and_the_chec
     # The delivery task that kept them is red too, where a person looks first (it used to be green).
     assert {state for (task, _), state in states.items() if task == "deliver"} == {"failed"}
     assert variables.get(CHECKPOINT) == ids[-1]
-    dead = json.loads(variables.get(AUTHENTICATION_API.config_variable))["dead_letter_url"].removeprefix("file://")
+    dead = json.loads(variables.get(AUTHENTICATION_API.config_variable) or "{}")["dead_letter_url"].removeprefix(
+        "file://"
+    )
     from pathlib import Path
 
     kept = [json.loads(p.read_text()) for p in (Path(dead) / DAG_ID).glob("*.json")]
@@ -240,7 +256,7 @@ def test_dead_lettered_messages_fail_their_delivery_task_and_commit_and_the_chec
 
 
 def test_a_backfill_run_delivers_its_interval_and_leaves_the_checkpoint_alone(
-    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
 ) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[-1])
@@ -256,14 +272,14 @@ def test_a_backfill_run_delivers_its_interval_and_leaves_the_checkpoint_alone(
     assert variables.get(CHECKPOINT) == ids[-1]
 
 
-def _drain_runs() -> list:
+def _drain_runs() -> list[Any]:
     from airflow.models.dagrun import DagRun
 
     return [r for r in DagRun.find(dag_id=DAG_ID) if r.run_id.startswith("drain__")]
 
 
 def test_a_run_stopped_at_max_logs_per_run_starts_the_next_at_once_and_one_that_caught_up_does_not(
-    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
 ) -> None:
     before = {r.run_id for r in _drain_runs()}
     assert run({"max_logs_per_run": 250, "batch_size": 50, "start_from": None}).state == "success"

@@ -37,19 +37,21 @@ def kept(
     return sorted(entry_ids(variables))
 
 
-def letter_files(variables) -> list[Path]:
+def letter_files(variables: MetadataVariables) -> list[Path]:
     """The pipeline's dead-letter files in its dead_letter_url."""
-    root = json.loads(variables.get(AUTHENTICATION_API.config_variable))["dead_letter_url"].removeprefix("file://")
+    root = json.loads(variables.get(AUTHENTICATION_API.config_variable) or "{}")["dead_letter_url"].removeprefix(
+        "file://"
+    )
     return sorted((Path(root) / PIPELINE).glob("*.json"))
 
 
-def entry_ids(variables) -> list[str]:
+def entry_ids(variables: MetadataVariables) -> list[str]:
     """The pipeline's dead-letter entry ids."""
     return [f"{PIPELINE}/{path.stem}" for path in letter_files(variables)]
 
 
 def test_a_replay_run_resends_every_dead_letter_and_removes_them(
-    kept, webhook_sink: SinkHandle, variables: MetadataVariables, run_dag: RunDag
+    kept: list[str], webhook_sink: SinkHandle, variables: MetadataVariables, run_dag: RunDag
 ) -> None:
     assert len(kept) == 3
     logs = {log_id for path in letter_files(variables) for log_id in json.loads(path.read_text())["log_ids"]}
@@ -64,7 +66,9 @@ def test_a_replay_run_resends_every_dead_letter_and_removes_them(
     assert set(webhook_sink.log_ids()) == logs
 
 
-def test_a_replay_of_named_entries_leaves_the_others_kept(kept, variables: MetadataVariables, run_dag: RunDag) -> None:
+def test_a_replay_of_named_entries_leaves_the_others_kept(
+    kept: list[str], variables: MetadataVariables, run_dag: RunDag
+) -> None:
     dag_run = run_dag("auth0_webhooks_replay", {"pipeline": PIPELINE, "entries": kept[:1]})
 
     assert dag_run.state == "success"
@@ -72,7 +76,7 @@ def test_a_replay_of_named_entries_leaves_the_others_kept(kept, variables: Metad
 
 
 def test_a_replay_that_is_still_refused_fails_its_resend_task_and_keeps_the_entries(
-    kept, webhook_sink: SinkHandle, variables: MetadataVariables, run_dag: RunDag
+    kept: list[str], webhook_sink: SinkHandle, variables: MetadataVariables, run_dag: RunDag
 ) -> None:
     webhook_sink.add_fault(status=410)
 

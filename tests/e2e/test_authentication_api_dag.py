@@ -18,7 +18,12 @@ LABEL = re.compile(r"batch(es)? \d+(-\d+)?: ([\d,]+) logs?, \d{4}-\d\d-\d\d \d\d
 
 def logs_in(labels: list[str]) -> int:
     """Sum the log counts the delivery tasks' labels show (``batches 4-6: 1,300 logs, <dates> UTC``)."""
-    return sum(int(LABEL.fullmatch(label).group(3).replace(",", "")) for label in labels)  # type: ignore[union-attr]
+    total = 0
+    for label in labels:
+        match = LABEL.fullmatch(label)
+        assert match, f"not a delivery task label: {label!r}"
+        total += int(match.group(3).replace(",", ""))
+    return total
 
 
 def test_two_runs_deliver_each_log_once_and_the_pool_bounds_the_calls_in_flight(stack: Stack) -> None:

@@ -45,7 +45,8 @@ def secret() -> str:
 
 
 def runs_of(stack: Stack) -> list[dict[str, Any]]:
-    return stack.airflow.api("GET", f"/dags/{EVENT}/dagRuns", params={"limit": 100})["dag_runs"]
+    runs: list[dict[str, Any]] = stack.airflow.api("GET", f"/dags/{EVENT}/dagRuns", params={"limit": 100})["dag_runs"]
+    return runs
 
 
 def add_event_pipeline(

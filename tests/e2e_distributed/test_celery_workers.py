@@ -40,7 +40,7 @@ def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storag
     run_id = distributed.airflow.trigger(DAG_ID, {"batch_size": 50})
     run_prefix = f"staging/{DAG_ID}/{run_key(run_id)}/"
     staged = wait_until(
-        lambda: [key for key in distributed.s3.keys(BUCKET, run_prefix) if "/batches/" in key],
+        lambda: [key for key in distributed.object_store.keys(BUCKET, run_prefix) if "/batches/" in key],
         "the fetch to stage batches on S3",
     )
 
@@ -54,7 +54,10 @@ def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storag
     assert all(key.startswith(f"{run_prefix}g001/batches/") for key in staged), staged[:5]  # fetch's first try
     # The successful run removed its batches and ledger from S3, keeping only its plan and commit record
     # (a retried commit answers from them), and nothing was ever staged on local disk.
-    assert sorted(distributed.s3.keys(BUCKET, run_prefix)) == [f"{run_prefix}committed.json", f"{run_prefix}plan.json"]
+    assert sorted(distributed.object_store.keys(BUCKET, run_prefix)) == [
+        f"{run_prefix}committed.json",
+        f"{run_prefix}plan.json",
+    ]
     assert not (distributed.cluster.home / "auth0_log_webhooks").exists()
 
 
@@ -128,7 +131,7 @@ def test_a_worker_that_cannot_reach_the_object_store_fails_clearly_and_a_healthy
     cluster = distributed.cluster
     before = distributed.fresh_start()
     distributed.tenant.add_logs(200)
-    unreachable = distributed.s3.connection(endpoint_url=f"http://127.0.0.1:{free_port()}")
+    unreachable = distributed.object_store.connection(endpoint_url=f"http://127.0.0.1:{free_port()}")
     unreachable["conn_extra"]["config_kwargs"] = {"retries": {"max_attempts": 1}, "connect_timeout": 2}
     conn_env = {
         "conn_type": "aws",

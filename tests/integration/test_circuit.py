@@ -26,7 +26,7 @@ CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory: TenantFactory):
+def tenant(auth0_tenant_factory: TenantFactory) -> EmulatorHandle:
     """300 logs, 286 selected: six batches of 50, one delivery task (so the order is known)."""
     return auth0_tenant_factory(logs=300, seed=17, rate_limit_per_minute=0, **FIXED_SET)
 

@@ -25,6 +25,7 @@ from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError
 from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle
+from dev.runner import RunOutcome
 from dev.webhook_sink.testing import SinkHandle
 from tests.fixture_types import (
     Configure,
@@ -43,19 +44,21 @@ UNSELECTED_TYPES = ("sapi", "fapi")
 DEFAULT_MAX_ATTEMPTS = 6
 
 
-def selected(tenant, ids: list[str] | None = None) -> list[str]:
+def selected(tenant: EmulatorHandle, ids: list[str] | None = None) -> list[str]:
     """Return the log ids (of ``ids``, default all) the default filter selects: all but sapi/fapi."""
     ids = tenant.all_log_ids() if ids is None else ids
     return [i for i in ids if tenant.log(i)["type"] not in UNSELECTED_TYPES]
 
 
-def fetched_ids(tenant, outcome: dict[str, Any]) -> list[str]:
+def fetched_ids(tenant: EmulatorHandle, outcome: RunOutcome) -> list[str]:
     """Return the log ids a run fetched (its start cursor excluded, its end cursor included)."""
     plan = outcome.plan
-    return [i for i in tenant.all_log_ids(plan["start_cursor"]) if i <= plan["end_cursor"]]
+    end = plan["end_cursor"]
+    assert end is not None, "the run read no log"
+    return [i for i in tenant.all_log_ids(plan["start_cursor"]) if i <= end]
 
 
-def assert_nothing_lost(sink, letters: list[dict[str, Any]], expected: list[str]) -> None:
+def assert_nothing_lost(sink: SinkHandle, letters: list[dict[str, Any]], expected: list[str]) -> None:
     """Every expected log reached the sink or a dead letter; every duplicate has one webhook-id."""
     delivered = set(sink.log_ids())
     kept = {log_id for letter in letters for log_id in letter["log_ids"]}
@@ -66,7 +69,7 @@ def assert_nothing_lost(sink, letters: list[dict[str, Any]], expected: list[str]
     assert summary["logs_without_id"] == 0
 
 
-def attempts_by_webhook_id(sink) -> dict[str, list[dict[str, Any]]]:
+def attempts_by_webhook_id(sink: SinkHandle) -> dict[str, list[dict[str, Any]]]:
     """Group the recorded requests by webhook-id, in arrival order."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in sink.requests():
@@ -75,7 +78,7 @@ def attempts_by_webhook_id(sink) -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory: TenantFactory):
+def tenant(auth0_tenant_factory: TenantFactory) -> EmulatorHandle:
     """An emulated tenant with 300 logs (286 selected: three batches of at most 100) and no rate limit."""
     return auth0_tenant_factory(logs=300, seed=11, rate_limit_per_minute=0, **FIXED_SET)
 

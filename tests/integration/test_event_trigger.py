@@ -7,6 +7,7 @@ and the connection through the Task SDK (``AIRFLOW_VAR_*``/``AIRFLOW_CONN_*`` ou
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,26 +26,34 @@ CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory: TenantFactory, webhook_sink: SinkHandle, wire_connections: WireConnections):
+def tenant(
+    auth0_tenant_factory: TenantFactory, webhook_sink: SinkHandle, wire_connections: WireConnections
+) -> EmulatorHandle:
     """A tenant with its own-traffic logs on (as Auth0), wired as auth0_default."""
     handle = auth0_tenant_factory(logs=50, seed=3, rate_limit_burst=10, rate_limit_per_minute=100)
     wire_connections(handle, webhook_sink)
     return handle
 
 
+SetCheckpoint = Callable[[str], None]
+"""The ``checkpoint`` fixture: set the checkpoint Variable (as ``AIRFLOW_VAR_*``)."""
+
+
 @pytest.fixture
-def checkpoint(monkeypatch: pytest.MonkeyPatch):
+def checkpoint(monkeypatch: pytest.MonkeyPatch) -> SetCheckpoint:
     def set_to(value: str) -> None:
         monkeypatch.setenv(f"AIRFLOW_VAR_{CHECKPOINT.upper()}", value)
 
     return set_to
 
 
-def trigger(**kw) -> Auth0LogsTrigger:
+def trigger(**kw: Any) -> Auth0LogsTrigger:
     return Auth0LogsTrigger(auth0_conn_id="auth0_default", checkpoint_variable=CHECKPOINT, **kw)
 
 
-def events_within(watcher: Auth0LogsTrigger, seconds: float, during=None) -> list[dict[str, Any]]:
+def events_within(
+    watcher: Auth0LogsTrigger, seconds: float, during: Callable[[], object] | None = None
+) -> list[dict[str, Any]]:
     """Run the trigger's event loop for ``seconds``; ``during()`` runs once it has polled."""
 
     async def collect() -> list[dict[str, Any]]:
@@ -66,7 +75,9 @@ def events_within(watcher: Auth0LogsTrigger, seconds: float, during=None) -> lis
     return asyncio.run(collect())
 
 
-def test_an_idle_tenant_that_logs_each_token_exchange_fires_no_event(tenant: EmulatorHandle, checkpoint) -> None:
+def test_an_idle_tenant_that_logs_each_token_exchange_fires_no_event(
+    tenant: EmulatorHandle, checkpoint: SetCheckpoint
+) -> None:
     checkpoint(tenant.all_log_ids()[-1])
     tenant.token()  # someone's earlier run: its seccft log waits after the checkpoint
     events = events_within(trigger(poll_interval=0.2), 2.0)
@@ -78,7 +89,7 @@ def test_an_idle_tenant_that_logs_each_token_exchange_fires_no_event(tenant: Emu
 
 
 def test_new_logs_fire_one_event_naming_the_first_until_the_checkpoint_moves(
-    tenant: EmulatorHandle, checkpoint
+    tenant: EmulatorHandle, checkpoint: SetCheckpoint
 ) -> None:
     checkpoint(tenant.all_log_ids()[-1])
 
@@ -91,7 +102,9 @@ def test_new_logs_fire_one_event_naming_the_first_until_the_checkpoint_moves(
     assert event["checkpoint"] == tenant.all_log_ids()[49]
 
 
-def test_poll_once_fires_again_once_the_checkpoint_moved_and_more_arrived(tenant: EmulatorHandle, checkpoint) -> None:
+def test_poll_once_fires_again_once_the_checkpoint_moved_and_more_arrived(
+    tenant: EmulatorHandle, checkpoint: SetCheckpoint
+) -> None:
     hook, debounce = Auth0Hook("auth0_default"), Debounce(refire_after=600)
     first = tenant.add_logs(2)
     checkpoint(tenant.all_log_ids()[49])
@@ -100,11 +113,13 @@ def test_poll_once_fires_again_once_the_checkpoint_moved_and_more_arrived(tenant
     checkpoint(first[-1])  # the run committed
     assert trigger().poll_once(hook, debounce, now=2.0) is None  # nothing but its own traffic since
     tenant.add_logs(1)
-    assert trigger().poll_once(hook, debounce, now=3.0)["new_logs_seen"] == 1
+    fired = trigger().poll_once(hook, debounce, now=3.0)
+    assert fired is not None
+    assert fired["new_logs_seen"] == 1
 
 
 def test_a_failing_tenant_does_not_stop_the_watcher(
-    tenant: EmulatorHandle, checkpoint, monkeypatch: pytest.MonkeyPatch
+    tenant: EmulatorHandle, checkpoint: SetCheckpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("auth0_log_webhooks.event_mode.trigger.ERROR_PAUSE_SECONDS", 0.1)
     checkpoint("not-a-log-id")

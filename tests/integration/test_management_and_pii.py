@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,12 +21,12 @@ PII_KEY = "pii-hash-key-" + "9" * 32
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory: TenantFactory):
+def tenant(auth0_tenant_factory: TenantFactory) -> EmulatorHandle:
     """800 logs over a day, no rate limit."""
     return auth0_tenant_factory(logs=800, seed=5, history_days=1, rate_limit_per_minute=0)
 
 
-def storage(tmp_path: Path, pipeline: Pipeline, **settings) -> InMemoryVariables:
+def storage(tmp_path: Path, pipeline: Pipeline, **settings: Any) -> InMemoryVariables:
     config = {"staging_url": f"file://{tmp_path}/staging", "dead_letter_url": f"file://{tmp_path}/dead", **settings}
     return InMemoryVariables({pipeline.config_variable: json.dumps(config)})
 

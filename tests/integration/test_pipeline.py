@@ -19,13 +19,13 @@ pytestmark = pytest.mark.integration
 CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
 
 
-def selected_ids(tenant, after: str | None = None) -> list[str]:
+def selected_ids(tenant: EmulatorHandle, after: str | None = None) -> list[str]:
     """The log ids the default filter selects: everything but Management API operations."""
     return [i for i in tenant.all_log_ids(after) if tenant.log(i)["type"] not in ("sapi", "fapi")]
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory: TenantFactory):
+def tenant(auth0_tenant_factory: TenantFactory) -> EmulatorHandle:
     """An emulated tenant with 2,500 logs and no rate limit."""
     return auth0_tenant_factory(logs=2500, seed=7, rate_limit_per_minute=0, **FIXED_SET)
 
@@ -43,6 +43,7 @@ def test_two_runs_deliver_every_selected_log_exactly_once(
 
     first = run_pipeline()
     expected = selected_ids(tenant)
+    assert first.summary is not None
     assert first.summary["delivered_logs"] == len(expected)
     assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 
 from tests.dev.auth0_tenant.emulator_helpers import ZERO_CURSOR, Api
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.dev
 LINK = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
 
 
-def _next_url(response) -> str:
+def _next_url(response: requests.Response) -> str:
     match = LINK.match(response.headers["Link"])
     assert match, response.headers["Link"]
     return match.group("url")

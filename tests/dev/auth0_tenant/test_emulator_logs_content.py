@@ -49,7 +49,7 @@ def _store(logs: int, seed: int = 5) -> LogStore:
 
 
 def test_served_logs_validate_against_official_schemas_when_paged_over_http(
-    api_factory: Callable[..., Api], validators
+    api_factory: Callable[..., Api], validators: dict[str, jsonschema.Draft7Validator]
 ) -> None:
     api = api_factory(logs=5000, seed=3)
     cursor, failures, checked = ZERO_CURSOR, [], 0
@@ -63,7 +63,9 @@ def test_served_logs_validate_against_official_schemas_when_paged_over_http(
     assert failures == []
 
 
-def test_every_schema_code_is_emitted_when_sampling_20000_logs(validators) -> None:
+def test_every_schema_code_is_emitted_when_sampling_20000_logs(
+    validators: dict[str, jsonschema.Draft7Validator],
+) -> None:
     store = _store(20_000)
     counts = collections.Counter(store.get(i)["type"] for i in range(store.total))
     assert set(validators) <= set(counts)

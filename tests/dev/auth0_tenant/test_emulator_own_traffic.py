@@ -43,7 +43,7 @@ def _schema(code: str) -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(json.loads(Path(SCHEMA_DIR / f"{code}.schema.json").read_text()))
 
 
-def _logs_of(tenant, code: str) -> list[dict[str, Any]]:
+def _logs_of(tenant: EmulatorHandle, code: str) -> list[dict[str, Any]]:
     return [log for i in tenant.all_log_ids() if (log := tenant.log(i))["type"] == code]
 
 

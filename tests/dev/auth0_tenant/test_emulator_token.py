@@ -14,8 +14,8 @@ from tests.fixture_types import TenantFactory
 pytestmark = pytest.mark.dev
 
 
-def _body(tenant, **overrides):
-    body = {
+def _body(tenant: EmulatorHandle, **overrides: str | None) -> dict[str, str]:
+    body: dict[str, str | None] = {
         "grant_type": "client_credentials",
         "client_id": tenant.client_id,
         "client_secret": tenant.client_secret,
@@ -28,8 +28,10 @@ def _body(tenant, **overrides):
 @pytest.mark.parametrize("encoding", ["form", "json"])
 def test_token_is_issued_when_credentials_are_right(auth0_tenant: EmulatorHandle, encoding: str) -> None:
     body = _body(auth0_tenant)
-    kwargs = {"data": body} if encoding == "form" else {"json": body}
-    response = requests.post(f"{auth0_tenant.url}/oauth/token", timeout=10, **kwargs)
+    if encoding == "form":
+        response = requests.post(f"{auth0_tenant.url}/oauth/token", timeout=10, data=body)
+    else:
+        response = requests.post(f"{auth0_tenant.url}/oauth/token", timeout=10, json=body)
     assert response.status_code == 200
     token = response.json()
     assert set(token) == {"access_token", "expires_in", "scope", "token_type"}
@@ -98,7 +100,7 @@ def test_token_request_is_denied_when_audience_is_another_api(auth0_tenant: Emul
     }
 
 
-def _unauthorized(message):
+def _unauthorized(message: str) -> dict[str, Any]:
     return {"statusCode": 401, "error": "Unauthorized", "message": message, "attributes": {"error": message}}
 
 

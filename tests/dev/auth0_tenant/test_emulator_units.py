@@ -109,6 +109,8 @@ def test_date_interval_spans_its_precision_when_parsed(text: str, width_ms: int)
 def test_bounds_come_from_top_level_and_when_ranges_present() -> None:
     bounds = bounds_of(parse("type:s AND log_id:[900a TO 900z] AND date:[2024-01-01 TO 2024-01-02}"))
     assert (bounds.min_id, bounds.max_id) == ("900a", "900z")
+    assert bounds.max_ms is not None
+    assert bounds.min_ms is not None
     assert bounds.max_ms - bounds.min_ms == 86_400_000
     assert bounds_of(parse("type:s OR log_id:[1 TO 2]")).min_id is None
     assert isinstance(parse("log_id:[1 TO *]"), Range)

@@ -141,6 +141,7 @@ def test_cli_records_survive_when_sink_stops_or_crashes(tmp_path: Path, stop_sig
     command = [sys.executable, "-m", "dev.webhook_sink", "--port", "0", "--record", str(record)]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
+        assert process.stdout is not None
         line = process.stdout.readline().strip()
         assert line.startswith("listening on http://127.0.0.1:")
         url = line.removeprefix("listening on ")
@@ -148,7 +149,8 @@ def test_cli_records_survive_when_sink_stops_or_crashes(tmp_path: Path, stop_sig
     finally:
         process.send_signal(stop_signal)
         process.wait(timeout=10)
-        process.stdout.close()
+        if process.stdout:
+            process.stdout.close()
 
     assert process.returncode == return_code
     result = _summary_cli("--record", str(record), "--json")

@@ -17,7 +17,7 @@ from tests.waiting import wait_until
 pytestmark = pytest.mark.dev
 
 
-def _post(url: str, log_id: str = "f1", timeout: float = 5, **kwargs) -> requests.Response:
+def _post(url: str, log_id: str = "f1", timeout: float = 5, **kwargs: Any) -> requests.Response:
     return requests.post(url, json=[{"log_id": log_id}], timeout=timeout, **kwargs)
 
 
