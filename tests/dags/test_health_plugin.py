@@ -128,8 +128,14 @@ def test_the_daily_report_dag_reads_the_runs_asset_events_and_sends_the_report(
 
 
 def test_the_daily_report_and_the_health_page_count_a_failed_run_and_name_it(
-    auth0_tenant_factory, webhook_sink_factory, wire_connections, airflow_connection, variables, run_dag, client
-):
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    airflow_connection: DefineConnection,
+    variables: MetadataVariables,
+    run_dag: RunDag,
+    client: TestClient,
+) -> None:
     from dev.alerts_receiver import AlertsReceiver
 
     tenant = auth0_tenant_factory(logs=120, seed=8, history_days=1, rate_limit_per_minute=0)

@@ -140,8 +140,13 @@ def test_a_stop_answer_to_half_of_a_split_batch_opens_the_circuit(
 
 
 def test_a_delivery_task_stopped_by_the_circuit_fails_without_retrying_and_says_what_to_do(
-    tenant, webhook_sink, wire_connections, configure, run_pipeline, dead_letters
-):
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    configure: Configure,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+) -> None:
     """Found in the UI: it retried twice for nothing (about 80 s), its first line was cut off, no replay advice."""
     from airflow.sdk.exceptions import AirflowFailException
 
