@@ -14,7 +14,11 @@ from airflow.sdk import Param
 
 from auth0_log_webhooks.pipelines.run_params import run_params
 
-ONE_OFF = "A one-off run: it delivers what it selects and leaves the checkpoint where it is."
+ONE_OFF = (
+    "Different from the config Variable, this is a one-off run: it delivers what it selects and leaves the "
+    "checkpoint alone, so scheduled runs still deliver every log."
+)
+"""What the form says of every param that narrows what a run selects (docs/guarantees.md, "Runs with params")."""
 
 
 def trigger_params(kind: str = "authentication") -> dict[str, Param]:
@@ -35,21 +39,22 @@ def trigger_params(kind: str = "authentication") -> dict[str, Param]:
         "start_from": optional(
             "string",
             "Start from",
-            "A log id or an ISO date (2026-11-01 or 2026-11-01T12:00:00Z) to read from in this run. "
-            f"Empty: after the checkpoint (the last log delivered). {ONE_OFF}",
+            "A log id or an ISO date (2026-11-01 or 2026-11-01T12:00:00Z) to read from. Set, this is a one-off run: "
+            "it delivers from there and leaves the checkpoint alone. Empty: a triggered run reads on from the "
+            "pipeline's checkpoint; a backfill run reads its own date range.",
         ),
         "log_types": optional(
             ["string", "array"],
             "Log types",
-            f"Comma-separated log type codes to deliver, e.g. s,f,fp (LOG_TYPES), or a JSON list. Empty: {config} "
-            f"(by default every type but the Management API's sapi and fapi). {ONE_OFF}",
+            f"Comma-separated log type codes to deliver, e.g. s,f,fp (LOG_TYPES), or a JSON list. {ONE_OFF} "
+            f"Empty: {config} (by default every type but the Management API's sapi and fapi).",
             **text_or_list,
         ),
         "log_level": optional(
             "integer",
             "Minimum log level",
             f"Deliver logs of this level and above: 0 debug, 1 info, 2 warning, 3 error, 4 critical "
-            f"(LOG_LEVEL). Empty: {config} (by default no level filter). {ONE_OFF}",
+            f"(LOG_LEVEL). {ONE_OFF} Empty: {config} (by default no level filter).",
             minimum=0,
             maximum=4,
         ),
@@ -58,7 +63,7 @@ def trigger_params(kind: str = "authentication") -> dict[str, Param]:
             "Log Streams categories",
             "Comma-separated Auth0 Log Streams categories to deliver, e.g. auth.login.fail,user.fail, or a Log "
             'Stream\'s filters pasted as is: [{"type": "category", "name": "auth.login.fail"}]. Added to the log '
-            f"types and level above. Empty: {config} (by default no category filter). {ONE_OFF}",
+            f"types and level above. {ONE_OFF} Empty: {config} (by default no category filter).",
         ),
         "batch_size": optional(
             "integer",
@@ -71,13 +76,13 @@ def trigger_params(kind: str = "authentication") -> dict[str, Param]:
             ["string", "array"],
             "API endpoints",
             "Comma-separated Management API endpoints whose calls to deliver, e.g. users,connections "
-            f"(AUTH0_API_ENDPOINTS), or a JSON list. Empty: {config} (by default every endpoint). {ONE_OFF}",
+            f"(AUTH0_API_ENDPOINTS), or a JSON list. {ONE_OFF} Empty: {config} (by default every endpoint).",
             **text_or_list,
         ),
         "endpoint_match": optional(
             "string",
             "Endpoint match",
-            f"How an endpoint matches a request path. Empty: {config} (default: by path segment). {ONE_OFF}",
+            f"How an endpoint matches a request path. {ONE_OFF} Empty: {config} (default: by path segment).",
             enum=[None, "segment", "substring"],
             values_display={
                 None: "As configured (default: by path segment)",
