@@ -25,7 +25,7 @@ from auth0_log_webhooks.steps import commit as commit_step
 from auth0_log_webhooks.steps import deliver as deliver_step
 from auth0_log_webhooks.steps import fetch as fetch_step
 from auth0_log_webhooks.wiring import trigger_form
-from auth0_log_webhooks.wiring.run_deadlines import run_deadline
+from auth0_log_webhooks.wiring.run_deadlines import DeadlineDAG, run_deadline
 
 START_DATE = datetime(2026, 1, 1)
 DEFAULT_ARGS: dict[str, Any] = {"owner": "auth0-log-webhooks", "retries": 2, "retry_delay": timedelta(seconds=30)}
@@ -59,7 +59,7 @@ def pipeline_dag(
     pipeline: Pipeline, *, schedule: str | None = None, mode: str | None = None, doc_md: str | None = None
 ) -> DAG:
     """Return the DAG of ``pipeline``; ``schedule`` and ``mode`` override the pipeline's."""
-    with DAG(
+    with DeadlineDAG(
         dag_id=pipeline.dag_id,
         # Runs cover the period between two ticks. Scheduled and manual runs read since the
         # checkpoint; backfill runs deliver exactly the logs dated in their [start, end) and leave
