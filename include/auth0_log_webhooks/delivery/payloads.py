@@ -8,7 +8,9 @@ Formats (the Log Streams custom webhook offers the same three):
 * ``send_as_batch=False``: one POST per log, ``application/json``, the log object itself.
 
 ``log_streams_envelope`` wraps every log as ``{"log_id": ..., "data": log}``, as Auth0 Log Streams
-do. The body is serialised once; retries resend the same bytes.
+do. ``omit_log_id`` sends each log without its ``log_id`` key (a management pipeline's payload is the
+original's ``{date, request, response}`` unless ``add_log_id`` is set); the message still knows its
+log ids. The body is serialised once; retries resend the same bytes.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Message:
     body: str
     content_type: str
     logs: tuple[Mapping[str, Any], ...]
+    """The logs as staged, each with its ``log_id`` (dead letters keep these)."""
 
 
 def webhook_id_for(log_ids: Sequence[str]) -> str:
@@ -51,15 +54,16 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def encode(logs: Sequence[Mapping[str, Any]], fmt: str = "json_array", envelope: bool = False) -> Message:
+def encode(
+    logs: Sequence[Mapping[str, Any]], fmt: str = "json_array", envelope: bool = False, omit_log_id: bool = False
+) -> Message:
     """Encode logs as one message in ``fmt`` (``json_array``, ``json_lines`` or ``json_object``).
 
     :raises ValueError: for an unknown format, or ``json_object`` with other than one log.
     """
     log_ids = tuple(log_id_of(log) for log in logs)
-    items: list[Any] = (
-        [{"log_id": i, "data": log} for i, log in zip(log_ids, logs, strict=True)] if envelope else list(logs)
-    )
+    sent = [{k: v for k, v in log.items() if k != "log_id"} for log in logs] if omit_log_id else list(logs)
+    items: list[Any] = [{"log_id": i, "data": log} for i, log in zip(log_ids, sent, strict=True)] if envelope else sent
     if fmt == "json_array":
         body, content_type = _dumps(items), JSON
     elif fmt == "json_lines":
@@ -73,16 +77,19 @@ def encode(logs: Sequence[Mapping[str, Any]], fmt: str = "json_array", envelope:
     return Message(webhook_id_for(log_ids), log_ids, body, content_type, tuple(logs))
 
 
-def messages_for(logs: Sequence[Mapping[str, Any]], *, send_as_batch: bool, fmt: str, envelope: bool) -> list[Message]:
+def messages_for(
+    logs: Sequence[Mapping[str, Any]], *, send_as_batch: bool, fmt: str, envelope: bool, omit_log_id: bool = False
+) -> list[Message]:
     """Return the messages that deliver a batch: one for the batch, or one per log."""
     if not logs:
         return []
     if send_as_batch:
-        return [encode(logs, fmt, envelope)]
-    return [encode([log], "json_object", envelope) for log in logs]
+        return [encode(logs, fmt, envelope, omit_log_id)]
+    return [encode([log], "json_object", envelope, omit_log_id) for log in logs]
 
 
-def split(message: Message, fmt: str, envelope: bool) -> tuple[Message, Message]:
+def split(message: Message, fmt: str, envelope: bool, omit_log_id: bool = False) -> tuple[Message, Message]:
     """Split a message into two halves (after a 413); each half gets its own stable id."""
     half = len(message.logs) // 2
-    return encode(message.logs[:half], fmt, envelope), encode(message.logs[half:], fmt, envelope)
+    first, second = message.logs[:half], message.logs[half:]
+    return encode(first, fmt, envelope, omit_log_id), encode(second, fmt, envelope, omit_log_id)

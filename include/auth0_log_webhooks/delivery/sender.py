@@ -75,10 +75,17 @@ class DeliveryPolicy:
     envelope: bool
     gzip: bool
     send_as_batch: bool
+    omit_log_id: bool = False
 
     @classmethod
-    def from_config(cls, config: PipelineConfig, timeout_seconds: float) -> DeliveryPolicy:
-        """Return the policy of a run's settings and the webhook connection's timeout."""
+    def from_config(
+        cls, config: PipelineConfig, timeout_seconds: float, kind: str = "authentication"
+    ) -> DeliveryPolicy:
+        """Return the policy of a run's settings and the webhook connection's timeout.
+
+        A ``management`` pipeline sends the original's ``{date, request, response}``, without
+        ``log_id`` unless ``add_log_id`` is set; an authentication log is sent as Auth0 returned it.
+        """
         return cls(
             max_attempts=config.max_attempts,
             backoff_initial_seconds=config.backoff_initial_seconds,
@@ -89,6 +96,7 @@ class DeliveryPolicy:
             envelope=config.log_streams_envelope,
             gzip=config.gzip,
             send_as_batch=config.send_as_batch,
+            omit_log_id=kind == "management" and not config.add_log_id,
         )
 
 
@@ -198,7 +206,11 @@ class WebhookSender:
     def deliver_batch(self, logs: Sequence[Mapping[str, Any]]) -> list[Failure]:
         """Deliver a batch as the policy shapes it (one message, or one per log); return what failed."""
         messages = messages_for(
-            logs, send_as_batch=self.policy.send_as_batch, fmt=self.policy.fmt, envelope=self.policy.envelope
+            logs,
+            send_as_batch=self.policy.send_as_batch,
+            fmt=self.policy.fmt,
+            envelope=self.policy.envelope,
+            omit_log_id=self.policy.omit_log_id,
         )
         return [failure for message in messages for failure in self.send(message)]
 
@@ -210,7 +222,7 @@ class WebhookSender:
             return []
         except _FinalAnswer as final:
             if final.verdict is Verdict.SPLIT and len(message.logs) > 1:
-                first, second = split(message, self.policy.fmt, self.policy.envelope)
+                first, second = split(message, self.policy.fmt, self.policy.envelope, self.policy.omit_log_id)
                 log.warning(
                     "413 for %d logs (webhook-id %s); sending them as two halves", len(message.logs), message.webhook_id
                 )
@@ -302,9 +314,13 @@ class WebhookSender:
 
 
 def open_sender(
-    webhook_conn_id: str, config: PipelineConfig, *, sleep: Callable[[float], None] = time.sleep
+    webhook_conn_id: str,
+    config: PipelineConfig,
+    *,
+    kind: str = "authentication",
+    sleep: Callable[[float], None] = time.sleep,
 ) -> WebhookSender:
-    """Return a sender for a webhook connection, shaped and retried as ``config`` says."""
+    """Return a sender for a webhook connection, shaped (for a pipeline of ``kind``) and retried as ``config`` says."""
     hook = WebhookHook(webhook_conn_id)
-    policy = DeliveryPolicy.from_config(config, hook.timeout())
+    policy = DeliveryPolicy.from_config(config, hook.timeout(), kind)
     return WebhookSender(hook.get_conn(), hook.url(), hook.signing_secrets(), policy, sleep=sleep)

@@ -112,7 +112,7 @@ def deliver_chunk(
     staging = staging.with_generation(plan["generation"])
     _check_claim(staging, run, chunk["chunk"], staging.claim(chunk["chunk"], run.try_number), chunk["start"])
     config = PipelineConfig.model_validate(plan["config"])
-    sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
+    sender = sender or open_sender(pipeline.webhook_conn_id, config, kind=pipeline.kind, sleep=sleep)
     letters = DeadLetterStore(config.dead_letter_root)
     circuit = RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures)
     requests_before, limited_before = sender.requests_sent, sender.answers_429
@@ -183,7 +183,14 @@ def _send_batch(
     """
     policy = sender.policy
     failures: list[Failure] = []
-    for message in messages_for(logs, send_as_batch=policy.send_as_batch, fmt=policy.fmt, envelope=policy.envelope):
+    messages = messages_for(
+        logs,
+        send_as_batch=policy.send_as_batch,
+        fmt=policy.fmt,
+        envelope=policy.envelope,
+        omit_log_id=policy.omit_log_id,
+    )
+    for message in messages:
         circuit.check()
         failed = sender.send(message)
         if not failed:
