@@ -188,4 +188,6 @@ def test_the_connections_list_test_button_works_for_a_connection_without_a_port(
     assert json.loads(answer.request.post_data or "{}").get("port") == 0  # what the list sends
     assert answer.status == 200, answer.text()[:300]
     assert answer.json() == {"status": True, "message": expected}
+    page.get_by_text("Test Connection Successful").first.wait_for(timeout=30_000)  # the toast, with the message
+    assert page.get_by_text(expected).first.is_visible()
     shot(page, f"connections-list-test-{conn_type}")
