@@ -161,7 +161,7 @@ def test_the_connections_list_test_button_works_for_a_connection_without_a_port(
     # Airflow's list sends such a connection as "port": 0; without the package's plugin (wiring/
     # connection_test_button.py) the API server answers 400 "The host or port to test differs from the stored
     # connection".
-    conn_id = f"button_test_{conn_type}"
+    conn_id = {"auth0": "list_test_tenant", "auth0_webhook": "list_test_webhook"}[conn_type]  # neither in the other
     if conn_type == "auth0":  # the emulator's port inside the host, as a tenant domain may carry it
         entry = {
             "conn_type": "auth0",
