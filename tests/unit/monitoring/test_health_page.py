@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from auth0_log_webhooks.delivery.dead_letters import DeadLetter, DeadLetterSummary
 from auth0_log_webhooks.log_ids import cursor_for_time
-from auth0_log_webhooks.monitoring.health_page import PipelineHealth, RunPoint, as_json, gather, page, rate_limited_text
+from auth0_log_webhooks.monitoring.health_page import PipelineHealth, as_json, gather, page, rate_limited_text
+from auth0_log_webhooks.monitoring.run_history import RunPoint
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, Pipeline
 from auth0_log_webhooks.run.variables import InMemoryVariables
 
@@ -109,7 +110,8 @@ def test_an_idle_pipeline_says_so_instead_of_an_empty_chart() -> None:
     variables = InMemoryVariables()
     healths = gather(PIPELINES, variables=variables, events=lambda p, s: [], dead_letters=lambda p: kept(), now=NOW)
     html = page(healths, NOW)
-    assert "No run committed in the last 24 hours." in html
+    assert "No run ended in the last 24 hours." in html
+    assert "No run failed in the last 24 hours." in html
     assert "No dead letters waiting." in html
     assert "none yet" in html
 
@@ -164,3 +166,32 @@ def test_many_dead_letters_are_counted_and_replayed_as_all_without_listing_each(
     assert numbers["dead_letters_waiting"] == 500
     assert numbers["replay_config"] == {"pipeline": DAG_ID}  # all of the pipeline's
     assert "500 entries<" in page(healths, NOW)
+
+
+def test_a_failed_run_is_counted_and_named_on_the_page() -> None:
+    from auth0_log_webhooks.contracts import ReplayReport, RunSummary
+    from auth0_log_webhooks.monitoring.run_history import record_failed_run, record_replay
+
+    variables = InMemoryVariables()
+    summary = RunSummary(
+        batches=1, settled_batches=1, delivered_logs=20, dead_letters=3, checkpoint=None, more_to_read=False
+    )
+    record_failed_run(variables, DAG_ID, "scheduled__9", "3 dead letters kept\nadvice", summary, now=NOW)
+    record_replay(variables, DAG_ID, "manual__r", ReplayReport(delivered=1, still_failing=0, logs_delivered=9), now=NOW)
+    events: list[tuple[datetime, Mapping[str, Any]]] = [
+        (NOW - timedelta(hours=1), {"logs_delivered": 100, "dead_letters": 0})
+    ]
+    healths = gather(
+        PIPELINES, variables=variables, events=lambda p, s: events, dead_letters=lambda p: kept(letter(1)), now=NOW
+    )
+    html = page(healths, NOW)
+    assert "120 logs in 2 runs (1 failed)" in html
+    assert "3 dead letters kept, 1 replayed" in html
+    assert "Last failed run: 2026-11-26 15:00:00 UTC, run scheduled__9: 3 dead letters kept" in html
+    assert "15:00 UTC: 20 logs, 3 dead letters, failed" in html
+    (numbers,) = as_json(healths)
+    assert (numbers["failed_runs_24h"], numbers["dead_letters_kept_24h"], numbers["dead_letters_replayed_24h"]) == (
+        1,
+        3,
+        1,
+    )
