@@ -183,7 +183,14 @@ def _send_batch(
     """
     policy = sender.policy
     failures: list[Failure] = []
-    for message in messages_for(logs, send_as_batch=policy.send_as_batch, fmt=policy.fmt, envelope=policy.envelope):
+    messages = messages_for(
+        logs,
+        send_as_batch=policy.send_as_batch,
+        fmt=policy.fmt,
+        envelope=policy.envelope,
+        source=policy.event_source,
+    )
+    for message in messages:
         circuit.check()
         failed = sender.send(message)
         if not failed:
