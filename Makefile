@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml requirements-uv.txt | sha1sum | cut -c1-12)
 UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 
-.PHONY: help install lint format test test-unit test-dev test-model test-dags test-integration test-e2e chromium test-distributed soak demo bench bench-distributed lock lock-uv clean
+.PHONY: help install lint format dist test test-unit test-dev test-model test-dags test-integration test-e2e chromium test-distributed soak demo bench bench-distributed lock lock-uv clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "%-18s %s\n", $$1, $$2 }'
@@ -33,7 +33,14 @@ $(STAMP): constraints.txt requirements.txt requirements-dev.txt pyproject.toml |
 
 install: $(STAMP)  ## create .venv with the pinned dependencies
 
-lint: install  ## ruff check and format check; mypy --strict on include/
+# The distribution any Airflow 3.3 installs (docs/installing.md): built from the sdist, with the locked
+# setuptools (no build isolation, so no unpinned build backend is fetched).
+dist: install  ## build the sdist and the wheel into dist/
+	rm -rf dist
+	$(BIN)/uv build --quiet --python $(BIN)/python --no-build-isolation --out-dir dist
+	@ls dist
+
+lint: install  ## ruff check and format check; mypy --strict on include/, tests/, dev/ and bench/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -75,7 +82,7 @@ test-distributed: install  ## the real DAGs on PostgreSQL, Celery (2 workers on 
 	$(BIN)/pytest -m distributed
 
 demo: install  ## run the main DAG end to end against the local emulator and sink
-	$(BIN)/python -m dev.demo
+	$(BIN)/python -m dev.demo $(ARGS)
 
 bench: install  ## throughput and memory benchmarks; prints their numbers
 	$(BIN)/python -m bench

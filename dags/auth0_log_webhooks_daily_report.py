@@ -1,12 +1,6 @@
-"""Daily report of the Auth0 log webhook pipelines (an Apache Airflow DAG; the original extension's daily Slack report).
-
-At 07:00 UTC: per pipeline, the logs delivered over the last 24 hours (from the asset events its
-committed runs left), the dead letters kept and still waiting for replay, and the checkpoint as a
-date. Sent to the alerts webhook (Variable ``auth0_log_webhooks_alerts``, connection
-``auth0_alerts_default``).
-"""
+"""Auth0 log webhooks: the Airflow DAG of the daily report (auth0_log_webhooks.wiring.dag_files)."""
 
 from auth0_log_webhooks.pipelines.pipelines_file import load_pipelines
-from auth0_log_webhooks.wiring.alarm_dags import report_dag
+from auth0_log_webhooks.wiring.dag_files import report_dags
 
-dag = report_dag(load_pipelines().pipelines, dag_id="auth0_log_webhooks_daily_report", doc_md=__doc__)
+globals().update(report_dags(load_pipelines().pipelines))

@@ -6,6 +6,6 @@ built by `auth0_log_pipelines.py` and only this file fails: its error names the 
 each bad entry and its field. It defines no DAG.
 """
 
-from auth0_log_webhooks.pipelines.pipelines_file import load_pipelines
+from auth0_log_webhooks.wiring.dag_files import check_pipelines_file
 
-load_pipelines().raise_errors()
+check_pipelines_file()

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
+from types import ModuleType
 
 import pytest
+from fastapi.testclient import TestClient
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-from tests.conftest import REPO
+from tests.dags.conftest import MetadataVariables
+from tests.fixture_types import DefineConnection, RunDag, SinkFactory, TenantFactory, WireConnections
 
 pytestmark = pytest.mark.dag
 
 
-def load_plugin():
-    """Import plugins/auth0_health.py as the plugins manager would (plugins/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("auth0_health", REPO / "plugins" / "auth0_health.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_plugin() -> ModuleType:
+    """The plugin's module, which the package's ``airflow.plugins`` entry point names."""
+    from auth0_log_webhooks.wiring import health_plugin
+
+    return health_plugin
 
 
 @pytest.fixture
-def client(airflow_db):
+def client(airflow_db: None) -> TestClient:
     """The plugin's app with a signed-in user (the UI's token cookie stands in the real stack)."""
     from airflow.api_fastapi.core_api.security import get_user
     from fastapi.testclient import TestClient
@@ -33,8 +34,13 @@ def client(airflow_db):
 
 
 def test_the_health_page_shows_the_committed_run_and_the_checkpoint_as_a_date(
-    auth0_tenant_factory, webhook_sink_factory, wire_connections, variables, run_dag, client
-):
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    variables: MetadataVariables,
+    run_dag: RunDag,
+    client: TestClient,
+) -> None:
     tenant = auth0_tenant_factory(logs=150, seed=5, history_days=1, rate_limit_per_minute=0)
     sink = webhook_sink_factory()
     wire_connections(tenant, sink)
@@ -54,8 +60,13 @@ def test_the_health_page_shows_the_committed_run_and_the_checkpoint_as_a_date(
 
 
 def test_the_429s_a_run_waited_out_reach_its_asset_event_and_the_health_page(
-    auth0_tenant_factory, webhook_sink_factory, wire_connections, variables, run_dag, client
-):
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    variables: MetadataVariables,
+    run_dag: RunDag,
+    client: TestClient,
+) -> None:
     tenant = auth0_tenant_factory(logs=150, seed=7, history_days=1, rate_limit_per_minute=0)
     sink = webhook_sink_factory()
     wire_connections(tenant, sink)
@@ -75,7 +86,7 @@ def test_the_429s_a_run_waited_out_reach_its_asset_event_and_the_health_page(
     )
 
 
-def test_the_plugin_registers_its_app_and_a_nav_entry_under_a_prefix_airflow_allows():
+def test_the_plugin_registers_its_app_and_a_nav_entry_under_a_prefix_airflow_allows() -> None:
     from airflow.api_fastapi.app import RESERVED_URL_PREFIXES
 
     plugin = load_plugin().Auth0HealthPlugin
@@ -85,8 +96,13 @@ def test_the_plugin_registers_its_app_and_a_nav_entry_under_a_prefix_airflow_all
 
 
 def test_the_daily_report_dag_reads_the_runs_asset_events_and_sends_the_report(
-    auth0_tenant_factory, webhook_sink_factory, wire_connections, airflow_connection, variables, run_dag
-):
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    airflow_connection: DefineConnection,
+    variables: MetadataVariables,
+    run_dag: RunDag,
+) -> None:
     from dev.alerts_receiver import AlertsReceiver
 
     tenant = auth0_tenant_factory(logs=120, seed=6, history_days=1, rate_limit_per_minute=0)
@@ -109,3 +125,37 @@ def test_the_daily_report_dag_reads_the_runs_asset_events_and_sends_the_report(
     delivered = re.search(r"last 24 hours: ([\d,]+) logs? delivered", line)
     assert delivered is not None, line
     assert int(delivered.group(1).replace(",", "")) >= len(sink.log_ids())  # the run above counts
+
+
+def test_the_daily_report_and_the_health_page_count_a_failed_run_and_name_it(
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    airflow_connection: DefineConnection,
+    variables: MetadataVariables,
+    run_dag: RunDag,
+    client: TestClient,
+) -> None:
+    from dev.alerts_receiver import AlertsReceiver
+
+    tenant = auth0_tenant_factory(logs=120, seed=8, history_days=1, rate_limit_per_minute=0)
+    sink = webhook_sink_factory()
+    wire_connections(tenant, sink)
+    sink.add_fault(status=400)  # every batch is refused: kept as dead letters, the run fails
+    receiver = AlertsReceiver()
+    airflow_connection(
+        "auth0_alerts_default", conn_type="auth0_webhook", host=receiver.url, extra={"allow_private_network": True}
+    )
+    try:
+        failed = run_dag(AUTHENTICATION_API.dag_id)
+        assert failed.state == "failed"
+        assert run_dag("auth0_log_webhooks_daily_report").state == "success"
+    finally:
+        receiver.stop()
+    report = next(n for n in receiver.notices if n["event"] == "daily_report")
+    line = next(li for li in report["text"].splitlines() if li.startswith(f"{AUTHENTICATION_API.dag_id}, "))
+    assert re.search(r"in \d+ runs? \(1 failed\); [1-9][\d,]* dead letters? kept", line), line
+    assert f"run {failed.run_id}: " in line, line
+    numbers = next(n for n in client.get("/api").json() if n["dag_id"] == AUTHENTICATION_API.dag_id)
+    assert numbers["failed_runs_24h"] == 1
+    assert numbers["last_failure"] in line

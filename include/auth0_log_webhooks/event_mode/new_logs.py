@@ -14,15 +14,111 @@ exists would therefore feed itself: each run's token request is the next run's r
 
 An idle tenant then costs no event-triggered run at all; the cron safety net (every 5 minutes by
 default) bounds the runs an hour at 12 in either mode.
+
+Pages come from the tenant, so they are checked before anything is read out of them
+(:func:`checked_page`): a page whose items are not log objects, or whose ``type`` or ``client_id``
+is not a short string, is a :class:`MalformedPageError` that names positions and kinds, never
+values. What the watcher reports about the first new log (:func:`first_log`) is its id and date
+only if they are well formed. A failed poll is counted by :class:`PollFailures`, which says when a
+failure is worth a log line, so a tenant that keeps answering garbage costs one line every
+:data:`FAILURE_LOG_EVERY` seconds, not one a poll.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from auth0_log_webhooks.log_ids import is_log_id
+from auth0_log_webhooks.wording import plural
+
 OWN_TRAFFIC_TYPES = frozenset({"seccft", "feccft", "api_limit", "api_limit_warning"})
+
+
+MAX_FIELD_CHARS = 200
+"""The longest ``type`` or ``client_id`` a log may have (Auth0's are a few dozen characters)."""
+MAX_DATE_CHARS = 40
+FAILURE_LOG_EVERY = 600.0
+"""Seconds between log lines about the same failure repeating."""
+CHECKED_FIELDS = ("type", "client_id")
+
+
+class MalformedPageError(ValueError):
+    """A page of logs from the tenant that the watcher cannot read: it names positions and kinds, not values."""
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def checked_page(page: object) -> list[Mapping[str, Any]]:
+    """Return ``page`` if it is a list of log objects whose ``type`` and ``client_id`` are short strings.
+
+    :raises MalformedPageError: saying how many items are unusable and the first one's position and kind.
+    """
+    if not isinstance(page, list):
+        raise MalformedPageError(f"Auth0 answered a {_kind(page)} where a list of logs belongs")
+    problems: list[str] = []
+    for position, item in enumerate(page, start=1):
+        if not isinstance(item, Mapping):
+            problems.append(f"item {position} is a {_kind(item)}, not a log object")
+            continue
+        for name in CHECKED_FIELDS:
+            value = item.get(name)
+            if value is not None and not isinstance(value, str):
+                problems.append(f"item {position} has a {name} that is a {_kind(value)}, not text")
+            elif isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+                problems.append(f"item {position} has a {name} of {len(value):,} characters")
+    if problems:
+        raise MalformedPageError(
+            f"Auth0 answered a page of {plural(len(page), 'log')} that the watcher cannot read: "
+            f"{plural(len(problems), 'problem')}, the first: {problems[0]}. A scheduled run reads the same page "
+            "and says how to step past it"
+        )
+    return page
+
+
+def first_log(log: Mapping[str, Any]) -> dict[str, str | None]:
+    """Return the id and date of a new log for the event and the log line, each None unless well formed."""
+    log_id, date = log.get("log_id"), log.get("date")
+    if isinstance(date, str) and len(date) <= MAX_DATE_CHARS:
+        try:
+            datetime.fromisoformat(date.replace("Z", "+00:00"))
+        except ValueError:
+            date = None
+    else:
+        date = None
+    return {"first_log_id": log_id if is_log_id(log_id) else None, "first_log_date": date}
+
+
+@dataclass
+class PollFailures:
+    """Failed polls in a row, and when the last log line about them was written."""
+
+    in_a_row: int = 0
+    total: int = 0
+    last_logged_text: str | None = None
+    last_logged_at: float | None = None
+
+    def failed(self, text: str, now: float) -> bool:
+        """Count a failed poll; return whether to write a log line about it (new text, or a while since)."""
+        self.in_a_row += 1
+        self.total += 1
+        due = (
+            text != self.last_logged_text
+            or self.last_logged_at is None
+            or now - self.last_logged_at >= FAILURE_LOG_EVERY
+        )
+        if due:
+            self.last_logged_text, self.last_logged_at = text, now
+        return due
+
+    def succeeded(self) -> int:
+        """Count a good poll; return how many failed polls came right before it."""
+        before, self.in_a_row, self.last_logged_text = self.in_a_row, 0, None
+        return before
 
 
 def is_own_traffic(log: Mapping[str, Any], client_id: str) -> bool:

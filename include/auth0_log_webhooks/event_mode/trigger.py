@@ -9,8 +9,10 @@ asset whose ``AssetWatcher`` holds it; the pipeline DAG is scheduled on that ass
 expression (``AssetOrTimeSchedule``), so the cron schedule stays as a safety net.
 
 The trigger keeps one hook, hence one cached token, for its lifetime: polling does not write a
-``seccft`` log per poll. Nothing secret goes into the trigger's kwargs (they are stored in the
-metadata DB): it reads the connection and the checkpoint Variable through the Task SDK.
+``seccft`` log per poll, and no poll raises (a failed one is counted, logged and followed by a
+longer pause), so the triggerer never re-creates the trigger and its hook. Nothing secret goes into
+the trigger's kwargs (they are stored in the metadata DB): it reads the connection and the
+checkpoint Variable through the Task SDK.
 """
 
 from __future__ import annotations
@@ -18,21 +20,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from airflow.sdk import Asset, AssetWatcher
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from auth0_log_webhooks.event_mode.new_logs import Debounce, foreign_logs
-from auth0_log_webhooks.hooks.auth0 import PAGE_SIZE, Auth0Error, Auth0Hook
+from auth0_log_webhooks.event_mode.new_logs import Debounce, PollFailures, checked_page, first_log, foreign_logs
+from auth0_log_webhooks.hooks.auth0 import PAGE_SIZE, Auth0Hook
+from auth0_log_webhooks.http.redaction import excerpt
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.variables import AirflowVariables
+from auth0_log_webhooks.wording import plural
 
 log = logging.getLogger(__name__)
 
 ERROR_PAUSE_SECONDS = 60.0
 """How long the watcher waits after a failed poll (the cron schedule still runs meanwhile)."""
+MAX_ERROR_CHARS = 300
+"""The most of a failure's text a log line quotes (the tenant chooses part of it)."""
 
 
 class Auth0LogsTrigger(BaseEventTrigger):
@@ -66,46 +72,69 @@ class Auth0LogsTrigger(BaseEventTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll forever; yield one event per backlog (debounced)."""
-        hook = Auth0Hook(self.auth0_conn_id)
-        debounce = Debounce(self.refire_after)
+        """Poll forever; yield one event per backlog (debounced). Never raises: see :meth:`watch_once`."""
+        hook = self.make_hook()
+        debounce, failures = Debounce(self.refire_after), PollFailures()
         while True:
-            pause = self.poll_interval
-            try:
-                payload = await asyncio.to_thread(self.poll_once, hook, debounce)
-            except (Auth0Error, ValueError, OSError) as exc:
-                log.warning(
-                    "Watching tenant logs through connection %r failed: %s. Trying again in %.0fs; the cron "
-                    "schedule keeps delivering meanwhile.",
-                    self.auth0_conn_id,
-                    exc,
-                    ERROR_PAUSE_SECONDS,
-                )
-                payload, pause = None, max(pause, ERROR_PAUSE_SECONDS)
+            payload, pause = await asyncio.to_thread(self.watch_once, hook, debounce, failures)
             if payload is not None:
                 yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
             await asyncio.sleep(pause)
 
+    def make_hook(self) -> Auth0Hook:
+        """The one hook (hence the one cached token) the trigger keeps for its lifetime."""
+        return Auth0Hook(self.auth0_conn_id)
+
+    def watch_once(
+        self, hook: Auth0Hook, debounce: Debounce, failures: PollFailures, now: float | None = None
+    ) -> tuple[dict[str, Any] | None, float]:
+        """One poll that never raises: the event's payload (or None) and the seconds to wait before the next.
+
+        Whatever goes wrong (the tenant, the page it answered, the Variable, a bug) is a failed poll:
+        counted, logged when new or every ``FAILURE_LOG_EVERY`` seconds, and followed by a longer pause.
+        A trigger that raised would be re-created by the triggerer with a new hook, so a bad page would
+        cost a token exchange per poll; here the hook and its token survive.
+        """
+        moment = time.time() if now is None else now
+        try:
+            payload = self.poll_once(hook, debounce, moment)
+        except Exception as exc:  # the trigger must outlive anything a poll meets
+            text = excerpt(str(exc).encode(), limit=MAX_ERROR_CHARS) or type(exc).__name__
+            if failures.failed(text, moment):
+                log.warning(
+                    "Watching tenant logs through connection %r failed (%s, %s in a row, %s since the watcher "
+                    "started): %s. Trying again in %.0fs; the cron schedule keeps delivering meanwhile.",
+                    self.auth0_conn_id,
+                    type(exc).__name__,
+                    plural(failures.in_a_row, "failed poll"),
+                    f"{failures.total:,}",
+                    text,
+                    max(self.poll_interval, ERROR_PAUSE_SECONDS),
+                )
+            return None, max(self.poll_interval, ERROR_PAUSE_SECONDS)
+        before = failures.succeeded()
+        if before:
+            log.info("Watching tenant logs works again after %s", plural(before, "failed poll"))
+        return payload, self.poll_interval
+
     def poll_once(self, hook: Auth0Hook, debounce: Debounce, now: float | None = None) -> dict[str, Any] | None:
-        """One read after the checkpoint; the event's payload if a run should start, else None."""
+        """One read after the checkpoint; the event's payload if a run should start, else None.
+
+        :raises MalformedPageError: if the tenant's page is not a list of log objects with text types.
+        """
         checkpoint = AirflowVariables().get(self.checkpoint_variable)
         if checkpoint is None:  # a new pipeline: its first run finds where to start
-            new: list[Any] = [{}]
+            new: list[Mapping[str, Any]] = [{}]
         else:
-            page = next(iter(hook.iter_log_pages(checkpoint, PAGE_SIZE)), [])
+            page = checked_page(next(iter(hook.iter_log_pages(checkpoint, PAGE_SIZE)), []))
             new = foreign_logs(page, hook.client_id)
         moment = time.time() if now is None else now
         if not debounce.should_fire(checkpoint, len(new), moment):
             return None
         debounce.fired(checkpoint, moment)
-        first = new[0]
-        log.info("New logs after checkpoint %s (first %s); asking for a run", checkpoint, first.get("log_id"))
-        return {
-            "checkpoint": checkpoint,
-            "new_logs_seen": len(new),
-            "first_log_id": first.get("log_id"),
-            "first_log_date": first.get("date"),
-        }
+        first = first_log(new[0])
+        log.info("New logs after checkpoint %s (first %s); asking for a run", checkpoint, first["first_log_id"])
+        return {"checkpoint": checkpoint, "new_logs_seen": len(new), **first}
 
 
 def tenant_logs_asset(pipeline: Pipeline) -> Asset:

@@ -1,37 +1,29 @@
-"""The health page: per pipeline, the checkpoint as a date, the lag, logs delivered per run over 24 hours,
-the 429 answers waited out (from Auth0 and from the webhook), dead letters waiting (with a one-click
-replay) and the last errors. Served inside the Airflow UI by
-``plugins/auth0_health.py``; this module gathers and renders, so it is tested without a web server.
+"""The health page: per pipeline, the checkpoint as a date, the lag, logs delivered per run over 24 hours
+(failed runs counted, the last one named), dead letters kept, replayed and waiting (with a one-click
+replay), the 429 answers waited out (from Auth0 and from the webhook) and the last errors. Served inside
+the Airflow UI by ``plugins/auth0_health.py``; this module gathers and renders, so it is tested without
+a web server.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from auth0_log_webhooks.delivery.dead_letters import DeadLetter
 from auth0_log_webhooks.delivery.failure_advice import REPLAY_DAG_ID, replay_config
+from auth0_log_webhooks.monitoring import run_history
+from auth0_log_webhooks.monitoring.run_history import ReplayPoint, RunPoint, Window
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.variables import Variables
 from auth0_log_webhooks.wording import duration, log_id_time, plural, when
 
 WINDOW = timedelta(hours=24)
 LAST_ERRORS = 5
-
-
-@dataclass(frozen=True)
-class RunPoint:
-    """One committed run: when, how many logs it delivered, how many dead letters it kept, its 429s."""
-
-    at: datetime
-    logs: int
-    dead_letters: int
-    auth0_429: int = 0
-    webhook_429: int = 0
 
 
 @dataclass
@@ -45,6 +37,12 @@ class PipelineHealth:
     runs: list[RunPoint] = field(default_factory=list)
     lag_at_last_commit: float | None = None
     waiting: list[DeadLetter] = field(default_factory=list)
+    replays: list[ReplayPoint] = field(default_factory=list)
+
+    @property
+    def window(self) -> Window:
+        """Return the last 24 hours' runs and replays with their sums."""
+        return Window(self.runs, self.replays)
 
     def checkpoint_age(self) -> float | None:
         """Return how old the checkpoint's log is now, in seconds."""
@@ -70,25 +68,6 @@ def _utc(iso: str) -> str:
     return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def run_points(events: Iterable[tuple[datetime, Mapping[str, Any]]]) -> list[RunPoint]:
-    """Turn asset events (timestamp, extra) into run points, oldest first."""
-
-    def count(extra: Mapping[str, Any], key: str) -> int:
-        return int(extra.get(key) or 0)
-
-    points = [
-        RunPoint(
-            at,
-            count(extra, "logs_delivered"),
-            count(extra, "dead_letters"),
-            count(extra, "auth0_429"),
-            count(extra, "webhook_429"),
-        )
-        for at, extra in events
-    ]
-    return sorted(points, key=lambda p: p.at)
-
-
 def gather(
     pipelines: Mapping[str, Pipeline],
     *,
@@ -97,21 +76,24 @@ def gather(
     dead_letters: Callable[[Pipeline], list[DeadLetter]],
     now: datetime | None = None,
 ) -> list[PipelineHealth]:
-    """Collect every pipeline's health: Variables, the last 24 hours of asset events, the dead letters."""
+    """Collect every pipeline's health: Variables, the last 24 hours of asset events, failed runs and
+    replays (:mod:`~auth0_log_webhooks.monitoring.run_history`), the dead letters."""
     moment = now or datetime.now(UTC)
     result = []
     for pipeline in pipelines.values():
         recent = events(pipeline, moment - WINDOW)
         last = max(recent, key=lambda event: event[0])[1] if recent else {}
+        day = run_history.window(variables, pipeline.dag_id, recent, moment - WINDOW)
         result.append(
             PipelineHealth(
                 dag_id=pipeline.dag_id,
                 title=pipeline.title,
                 checkpoint=variables.get(pipeline.checkpoint_variable),
                 now=moment,
-                runs=run_points(recent),
+                runs=day.runs,
                 lag_at_last_commit=last.get("lag_seconds"),
                 waiting=dead_letters(pipeline),
+                replays=day.replays,
             )
         )
     return result
@@ -123,13 +105,16 @@ def gather(
 def chart(runs: Sequence[RunPoint], now: datetime, width: int = 720, height: int = 160) -> str:
     """Return an SVG bar chart of logs delivered per run over the last 24 hours (dead letters in red)."""
     if not runs:
-        return '<p class="empty">No run committed in the last 24 hours.</p>'
+        return '<p class="empty">No run ended in the last 24 hours.</p>'
     start, top = now - WINDOW, max(max(r.logs + r.dead_letters for r in runs), 1)
     bars = []
     for run in runs:
         x = max(0.0, (run.at - start).total_seconds() / WINDOW.total_seconds()) * (width - 6)
         h_ok, h_dead = run.logs / top * (height - 20), run.dead_letters / top * (height - 20)
-        label = html.escape(f"{run.at:%H:%M} UTC: {plural(run.logs, 'log')}, {plural(run.dead_letters, 'dead letter')}")
+        outcome = ", failed" if run.failed else ""
+        label = html.escape(
+            f"{run.at:%H:%M} UTC: {plural(run.logs, 'log')}, {plural(run.dead_letters, 'dead letter')}{outcome}"
+        )
         bars.append(
             f'<g><title>{label}</title><rect x="{x:.1f}" y="{height - h_ok:.1f}" width="5" height="{h_ok:.1f}" '
             f'fill="#2f855a"/><rect x="{x:.1f}" y="{height - h_ok - h_dead:.1f}" width="5" height="{h_dead:.1f}" '
@@ -169,14 +154,16 @@ def rate_limited_text(runs: Sequence[RunPoint]) -> str:
 
 def section(health: PipelineHealth) -> str:
     """Return one pipeline's section of the page."""
-    delivered = sum(r.logs for r in health.runs)
+    day = health.window
     waiting_logs = sum(len(letter.log_ids) for letter in health.waiting)
+    last_failure = day.last_failure_text()
     stats = "".join(
         [
             _stat("Checkpoint", html.escape(when(health.checkpoint))),
             _stat("Checkpoint age", _age(health.checkpoint_age())),
             _stat("Lag at last commit", _age(health.lag_at_last_commit)),
-            _stat("Delivered, last 24 h", f"{plural(delivered, 'log')} in {plural(len(health.runs), 'run')}"),
+            _stat("Delivered, last 24 h", f"{plural(day.delivered, 'log')} in {html.escape(day.runs_text())}"),
+            _stat("Dead letters, last 24 h", html.escape(day.dead_letters_text())),
             _stat("429s waited out, last 24 h", html.escape(rate_limited_text(health.runs))),
             _stat(
                 "Dead letters waiting",
@@ -192,9 +179,14 @@ def section(health: PipelineHealth) -> str:
         else "<p>No dead letters waiting.</p>"
     )
     errors = "".join(f"<li>{html.escape(line)}</li>" for line in health.last_errors()) or "<li>None.</li>"
+    failure = (
+        f'<p class="failure">Last failed run: {html.escape(last_failure)}</p>'
+        if last_failure
+        else "<p>No run failed in the last 24 hours.</p>"
+    )
     return (
         f'<section id="{html.escape(health.dag_id)}"><h2>{html.escape(health.title)} '
-        f'<small>{html.escape(health.dag_id)}</small></h2><div class="stats">{stats}</div>'
+        f'<small>{html.escape(health.dag_id)}</small></h2><div class="stats">{stats}</div>{failure}'
         f"<h3>Logs delivered per run, last 24 hours</h3>{chart(health.runs, health.now)}"
         f"<h3>Dead letters</h3>{replay}<h3>Last errors</h3><ul>{errors}</ul></section>"
     )
@@ -205,6 +197,7 @@ body{font-family:system-ui,sans-serif;margin:16px;color:#1a202c;max-width:960px}
 h2 small{font-weight:normal;color:#718096;font-size:0.7em}
 .stats{display:flex;flex-wrap:wrap;gap:12px}.stat{border:1px solid #e2e8f0;border-radius:6px;padding:8px 12px}
 .label{font-size:12px;color:#718096}.value{font-size:16px}li{overflow-wrap:anywhere}
+p.failure{color:#c53030;overflow-wrap:anywhere}
 code{overflow-wrap:anywhere}button.replay{padding:6px 12px}
 """
 
@@ -241,6 +234,10 @@ def as_json(healths: Sequence[PipelineHealth]) -> list[dict[str, Any]]:
             "checkpoint_age_seconds": h.checkpoint_age(),
             "lag_at_last_commit_seconds": h.lag_at_last_commit,
             "runs_24h": len(h.runs),
+            "failed_runs_24h": len(h.window.failed),
+            "last_failure": h.window.last_failure_text(),
+            "dead_letters_kept_24h": h.window.dead_letters_kept,
+            "dead_letters_replayed_24h": h.window.replayed,
             "runs": [
                 {
                     "at": r.at.isoformat(),
@@ -248,10 +245,12 @@ def as_json(healths: Sequence[PipelineHealth]) -> list[dict[str, Any]]:
                     "dead_letters": r.dead_letters,
                     "auth0_429": r.auth0_429,
                     "webhook_429": r.webhook_429,
+                    "run_id": r.run_id,
+                    "failed": r.failed,
                 }
                 for r in h.runs
             ],
-            "logs_delivered_24h": sum(r.logs for r in h.runs),
+            "logs_delivered_24h": h.window.delivered,
             "auth0_429_24h": sum(r.auth0_429 for r in h.runs),
             "webhook_429_24h": sum(r.webhook_429 for r in h.runs),
             "dead_letters_waiting": len(h.waiting),

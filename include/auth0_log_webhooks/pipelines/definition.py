@@ -1,7 +1,7 @@
 """Pipelines: one entry per logs-to-webhook DAG, built from the same parts.
 
 A pipeline names its connections, pool, schedule, Variables, the kind of logs it delivers and how
-it shapes them. Pipelines are declared in ``include/pipelines.yaml`` (see
+it shapes them. Pipelines are declared in a pipelines file (see
 :mod:`auth0_log_webhooks.pipelines.pipelines_file`); the DAG files only turn entries into DAGs, so another
 tenant, receiver or kind is a new entry, not new code. Everything a pipeline keeps (checkpoint,
 config Variable, staging, dead letters) is named after its id, so pipelines share nothing but the
@@ -108,7 +108,7 @@ AUTHENTICATION_API = Pipeline(
     dag_id="auth0_authentication_api_webhooks",
     title="Authentication API webhooks",
 )
-"""The first default entry of ``include/pipelines.yaml`` (a test keeps the two equal)."""
+"""The first default entry of the packaged pipelines file ``data/pipelines.yaml`` (a test keeps the two equal)."""
 
 MANAGEMENT_API = Pipeline(
     dag_id="auth0_management_api_webhooks",
@@ -116,4 +116,4 @@ MANAGEMENT_API = Pipeline(
     kind="management",
     webhook_conn_id="auth0_mgmt_webhook_default",
 )
-"""The second default entry of ``include/pipelines.yaml`` (a test keeps the two equal)."""
+"""The second default entry of the packaged pipelines file ``data/pipelines.yaml`` (a test keeps the two equal)."""

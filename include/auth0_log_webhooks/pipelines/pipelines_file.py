@@ -1,13 +1,15 @@
-"""The declarative pipelines file: ``include/pipelines.yaml``, one entry per pipeline DAG.
+"""The declarative pipelines file: one entry per pipeline DAG, by default the one the package ships.
 
 Each entry is validated on its own, so a bad entry is reported (naming the entry and the field)
 while the others still load: ``dags/auth0_log_pipelines.py`` builds a DAG per valid entry and
 ``dags/auth0_pipelines_file_check.py`` fails its import with the errors, which the Airflow UI shows
-as an import error. The environment variable ``AUTH0_LOG_WEBHOOKS_PIPELINES`` names another file.
+as an import error. Which file is read: the Airflow setting ``[auth0_log_webhooks] pipelines_file``
+(environment variable ``AIRFLOW__AUTH0_LOG_WEBHOOKS__PIPELINES_FILE``), else the environment
+variable ``AUTH0_LOG_WEBHOOKS_PIPELINES``, else ``auth0_log_webhooks/data/pipelines.yaml`` in the package.
 
 ``python -m auth0_log_webhooks.pipelines.pipelines_file check [PATH]`` validates a file (exit status 1 and the
-errors if it is invalid); ``... schema`` prints the JSON Schema (kept in ``include/pipelines.schema.json``
-for editors).
+errors if it is invalid); ``... schema`` prints the JSON Schema (shipped beside the default file as
+``data/pipelines.schema.json``, for editors).
 """
 
 from __future__ import annotations
@@ -30,9 +32,17 @@ from auth0_log_webhooks.pipelines.definition import DEFAULT_POOL, Pipeline
 from auth0_log_webhooks.pipelines.pii import PiiPathError, PiiRule, parse_path
 
 ENV_VAR = "AUTH0_LOG_WEBHOOKS_PIPELINES"
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "pipelines.yaml"
+CONFIG_SECTION = "auth0_log_webhooks"
+CONFIG_OPTION = "pipelines_file"
+"""The Airflow setting ``[auth0_log_webhooks] pipelines_file`` naming the pipelines file (it wins over ``ENV_VAR``)."""
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "pipelines.yaml"
 SCHEMA_PATH = DEFAULT_PATH.with_name("pipelines.schema.json")
-RESERVED_IDS = frozenset({"auth0_webhooks_replay"})
+PROJECT_DAGS: Mapping[str, str] = {
+    "auth0_webhooks_replay": "the replay DAG",
+    "auth0_log_webhooks_alarms": "the alarms DAG",
+    "auth0_log_webhooks_daily_report": "the daily report DAG",
+}
+"""The project's other DAGs (``wiring/dag_files.py`` builds them; a test keeps the two equal): not pipeline ids."""
 FILTER_FIELDS = ("log_types", "log_level", "log_categories", "api_endpoints", "endpoint_match")
 KIND_FILTERS = {
     "authentication": ("log_types", "log_level", "log_categories"),
@@ -144,8 +154,10 @@ class Entry(BaseModel):
     @field_validator("id")
     @classmethod
     def _not_reserved(cls, value: str) -> str:
-        if value in RESERVED_IDS:
-            raise ValueError(f"{value!r} is the replay DAG's id; choose another")
+        for other, what in PROJECT_DAGS.items():
+            if id_key(value) == id_key(other):
+                same = "is" if value == other else "differs only in case or punctuation from"
+                raise ValueError(f"{value!r} {same} the id of {what} ({other!r}) of this project; choose another id")
         return value
 
     @field_validator("settings")
@@ -236,8 +248,15 @@ class LoadedPipelines:
 
 
 def pipelines_path() -> Path:
-    """Return the pipelines file in use: ``$AUTH0_LOG_WEBHOOKS_PIPELINES``, else ``include/pipelines.yaml``."""
-    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
+    """Return the pipelines file in use.
+
+    The Airflow setting ``[auth0_log_webhooks] pipelines_file`` if set, else ``$AUTH0_LOG_WEBHOOKS_PIPELINES``,
+    else the default file the package ships (:data:`DEFAULT_PATH`).
+    """
+    from airflow.sdk import conf
+
+    configured = conf.get(CONFIG_SECTION, CONFIG_OPTION, fallback=None)
+    return Path(configured or os.environ.get(ENV_VAR) or DEFAULT_PATH)
 
 
 def _entry_name(index: int, raw: Any) -> str:
@@ -249,8 +268,9 @@ def parse_entries(document: Any, path: Path) -> LoadedPipelines:
     """Validate each entry of a parsed pipelines document on its own; keep the valid, report the rest."""
     loaded = LoadedPipelines(path)
     if not isinstance(document, Mapping) or not isinstance(document.get("pipelines"), list):
-        loaded.errors.append("the file must be a mapping with a 'pipelines' list (see include/pipelines.yaml)")
+        loaded.errors.append(f"the file must be a mapping with a 'pipelines' list (see {DEFAULT_PATH})")
         return loaded
+    seen: dict[str, tuple[int, str]] = {}  # id_key -> (index, id) of the entry that took it
     unknown = sorted(str(key) for key in document if key != "pipelines")
     if unknown:
         loaded.errors.append(f"unknown top-level keys {unknown}: only 'pipelines' is read")
@@ -261,12 +281,22 @@ def parse_entries(document: Any, path: Path) -> LoadedPipelines:
         except ValidationError as exc:
             loaded.errors.append(f"{name}: {_describe(exc)}")
             continue
-        if entry.id in loaded.pipelines:
+        earlier = seen.get(id_key(entry.id))
+        if earlier is not None:
+            other = f"entry {earlier[0] + 1} ({earlier[1]!r})"
+            clash = (
+                f"is already used by {other}"
+                if earlier[1] == entry.id
+                else f"clashes with {other}: both are {id_key(entry.id)} once case and punctuation are set aside, "
+                f"so they would share the environment overrides {schedule_env_var(entry.id)} and "
+                f"{mode_env_var(entry.id)} and collide in case-insensitive stores"
+            )
             loaded.errors.append(
-                f"{name}: id: {entry.id!r} is already used by an earlier entry; each pipeline needs its own id "
-                "(its checkpoint, config Variable, staging and dead letters are named after it)"
+                f"{name}: id: {entry.id!r} {clash}; each pipeline needs its own id (its checkpoint, config "
+                "Variable, staging and dead letters are named after it)"
             )
             continue
+        seen[id_key(entry.id)] = (index, entry.id)
         loaded.pipelines[entry.id] = entry.to_pipeline()
     return loaded
 
@@ -302,14 +332,23 @@ def pipeline_named(name: str) -> Pipeline:
 _ID = re.compile(r"[^A-Za-z0-9]")
 
 
+def id_key(dag_id: str) -> str:
+    """Return what two ids must not share: upper case, every character but letters and digits an ``_``.
+
+    Environment overrides (``<ID>_SCHEDULE``), case-insensitive object stores and databases see
+    ``a.b``, ``a-b``, ``A_B`` and ``a_b`` as one name.
+    """
+    return _ID.sub("_", dag_id).upper()
+
+
 def schedule_env_var(dag_id: str) -> str:
     """Return the environment variable that overrides a pipeline's schedule (``<ID>_SCHEDULE``)."""
-    return _ID.sub("_", dag_id).upper() + "_SCHEDULE"
+    return id_key(dag_id) + "_SCHEDULE"
 
 
 def mode_env_var(dag_id: str) -> str:
     """Return the environment variable that overrides a pipeline's mode (``<ID>_MODE``)."""
-    return _ID.sub("_", dag_id).upper() + "_MODE"
+    return id_key(dag_id) + "_MODE"
 
 
 def json_schema() -> dict[str, Any]:

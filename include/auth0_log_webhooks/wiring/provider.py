@@ -1,30 +1,54 @@
-"""Airflow provider metadata: registers the ``auth0`` and ``auth0_webhook`` connection types and their forms.
+"""Airflow provider metadata: the connection types and their forms, hooks, trigger, notifier, plugin and setting.
 
-Airflow discovers this through the ``apache_airflow_provider`` entry point in pyproject.toml;
-Airflow 3.2+ reads connection forms declaratively from here (``conn-fields``, ``ui-field-behaviour``).
+Airflow discovers this through the ``apache_airflow_provider`` entry point in pyproject.toml
+(``airflow providers list`` shows the package); Airflow 3.2+ reads connection forms declaratively
+from here (``conn-fields``, ``ui-field-behaviour``). The setting ``[auth0_log_webhooks] pipelines_file``
+is declared here so ``airflow config list`` shows it with its description.
 """
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any
+
+DISTRIBUTION = "auth0-log-webhooks"
+INTEGRATION = "Auth0"
+RELEASED_VERSIONS = ("0.1.0",)
+"""Versions released before this one, newest first (the provider metadata lists every version)."""
 
 
 def get_provider_info() -> dict[str, Any]:
     """Return the provider description Airflow's ProvidersManager validates and registers."""
     return {
-        "package-name": "auth0-log-webhooks",
+        "package-name": DISTRIBUTION,
         "name": "Auth0 log webhooks",
-        "description": "Deliver an Auth0 tenant's logs to a webhook.",
-        "versions": ["0.1.0"],
+        "description": "Ship an Auth0 tenant's logs to webhooks: checkpointed, pooled, signed, nothing lost.",
+        "versions": [version(DISTRIBUTION), *RELEASED_VERSIONS],
+        "integrations": [
+            {
+                "integration-name": INTEGRATION,
+                "external-doc-url": "https://auth0.com/docs/api/management/v2/logs/get-logs",
+                "tags": ["service"],
+            }
+        ],
         "hooks": [
             {
-                "integration-name": "Auth0",
+                "integration-name": INTEGRATION,
                 "python-modules": [
                     "auth0_log_webhooks.hooks.auth0",
                     "auth0_log_webhooks.hooks.webhook",
                 ],
             }
         ],
+        "triggers": [{"integration-name": INTEGRATION, "python-modules": ["auth0_log_webhooks.event_mode.trigger"]}],
+        "notifications": ["auth0_log_webhooks.monitoring.notices.WebhookNotifier"],
+        "plugins": [
+            {
+                "name": "auth0_log_webhooks_health",
+                "plugin-class": "auth0_log_webhooks.wiring.health_plugin.Auth0HealthPlugin",
+            }
+        ],
+        "config": CONFIG,
         "connection-types": [
             {
                 "hook-class-name": "auth0_log_webhooks.hooks.auth0.Auth0Hook",
@@ -53,7 +77,16 @@ def get_provider_info() -> dict[str, Any]:
                     "scheme": {
                         "label": "Scheme",
                         "description": "https (default); http is accepted only for loopback hosts (local emulator)",
-                        "schema": {"type": ["string", "null"], "enum": ["https", "http", None]},
+                        # No null choice: the form would show it as "null"; an unset scheme means https.
+                        "schema": {
+                            "type": "string",
+                            "enum": ["https", "http"],
+                            "default": "https",
+                            "values_display": {
+                                "https": "https",
+                                "http": "http (loopback hosts only: a local emulator)",
+                            },
+                        },
                     },
                 },
             },
@@ -96,5 +129,36 @@ WEBHOOK_CONNECTION_TYPE: dict[str, Any] = {
             "description": "On unless the endpoint is a test server with a self-signed certificate.",
             "schema": {"type": "boolean", "default": True},
         },
+        "allow_private_network": {
+            "label": "Allow a private network address",
+            "description": "Off: the Webhook URL may not reach a loopback, private (10/8, 172.16/12, 192.168/16) "
+            "or other non-public address, whatever its name resolves to. Turn on only for a receiver on your own "
+            "network (link-local and cloud metadata addresses stay refused).",
+            "schema": {"type": "boolean", "default": False},
+        },
+        "allow_insecure_http": {
+            "label": "Allow plain http",
+            "description": "Off: the Webhook URL must be https (http only to localhost), since every request carries "
+            "the Authorization header and the logs. Turn on only inside a network you trust.",
+            "schema": {"type": "boolean", "default": False},
+        },
     },
+}
+
+
+CONFIG: dict[str, Any] = {
+    "auth0_log_webhooks": {
+        "description": "Settings of the Auth0 log webhooks pipelines.",
+        "options": {
+            "pipelines_file": {
+                "description": "The pipelines file: one DAG per entry. Empty: the environment variable "
+                "AUTH0_LOG_WEBHOOKS_PIPELINES, else the example file the package ships (two pipelines on the "
+                "connections auth0_default, auth0_webhook_default and auth0_mgmt_webhook_default).",
+                "version_added": "0.2.0",
+                "type": "string",
+                "example": "/opt/airflow/config/auth0_pipelines.yaml",
+                "default": "",
+            }
+        },
+    }
 }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import pytest
+from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings.http import HTTPMessage, from_http
 from cloudevents.core.formats.json import JSONFormat
 
@@ -22,16 +24,16 @@ def log_id(n: int) -> str:
     return "900" + "20261126050000" + f"{n:039d}"
 
 
-def auth0_log(n: int, code: str = "fp") -> dict:
+def auth0_log(n: int, code: str = "fp") -> dict[str, Any]:
     return {"log_id": log_id(n), "type": code, "date": f"2026-11-26T05:00:0{n}.123Z", "description": "Zoë"}
 
 
-def parsed_batch(body: str) -> list:
+def parsed_batch(body: str) -> list[BaseCloudEvent]:
     """Each event of a batch, read by the SDK (it has no batch reader; the array's items are events)."""
     return [JSONFormat().read(None, orjson.dumps(item)) for item in json.loads(body)]
 
 
-def assert_is_the_log(event, log: dict) -> None:
+def assert_is_the_log(event: BaseCloudEvent, log: dict[str, Any]) -> None:
     assert event.get_specversion() == "1.0"
     assert event.get_id() == log["log_id"]
     assert event.get_source() == SOURCE
@@ -41,7 +43,7 @@ def assert_is_the_log(event, log: dict) -> None:
     assert event.get_data() == log
 
 
-def test_a_batch_is_one_cloudevents_batch_whose_events_are_the_logs():
+def test_a_batch_is_one_cloudevents_batch_whose_events_are_the_logs() -> None:
     batch = [auth0_log(1), auth0_log(2, "s")]
     message = encode(batch, "cloudevents", source=SOURCE)
 
@@ -53,7 +55,7 @@ def test_a_batch_is_one_cloudevents_batch_whose_events_are_the_logs():
     assert message.log_ids == (log_id(1), log_id(2))
 
 
-def test_one_request_per_log_is_a_structured_event_the_sdk_reads_from_the_http_request():
+def test_one_request_per_log_is_a_structured_event_the_sdk_reads_from_the_http_request() -> None:
     batch = [auth0_log(1), auth0_log(2, "seccft")]
     messages = messages_for(batch, send_as_batch=False, fmt="cloudevents", envelope=False, source=SOURCE)
 
@@ -63,7 +65,7 @@ def test_one_request_per_log_is_a_structured_event_the_sdk_reads_from_the_http_r
         assert_is_the_log(event, log)
 
 
-def test_time_is_the_log_date_in_utc_and_a_log_without_type_or_date_still_makes_a_valid_event():
+def test_time_is_the_log_date_in_utc_and_a_log_without_type_or_date_still_makes_a_valid_event() -> None:
     # Without a date the time is the one in the log id (the SDK would otherwise read "now").
     offset = {"log_id": log_id(1), "type": "s", "date": "2026-11-26T06:00:00+01:00"}
     bare = {"log_id": log_id(2)}
@@ -75,19 +77,19 @@ def test_time_is_the_log_date_in_utc_and_a_log_without_type_or_date_still_makes_
     assert events[1].get_time() == datetime(2026, 11, 26, 5, tzinfo=UTC)
 
 
-def test_a_413_split_keeps_both_halves_cloudevents_batches():
+def test_a_413_split_keeps_both_halves_cloudevents_batches() -> None:
     message = encode([auth0_log(n) for n in range(1, 5)], "cloudevents", source=SOURCE)
     halves = split(message, "cloudevents", False, source=SOURCE)
     assert [h.content_type for h in halves] == [CLOUDEVENTS_BATCH, CLOUDEVENTS_BATCH]
     assert [len(parsed_batch(h.body)) for h in halves] == [2, 2]
 
 
-def test_events_without_a_source_are_refused():
+def test_events_without_a_source_are_refused() -> None:
     with pytest.raises(ValueError, match="CloudEvents need a source"):
         encode([auth0_log(1)], "cloudevents")
 
 
-def test_the_source_defaults_to_the_tenant_and_a_set_one_is_kept():
+def test_the_source_defaults_to_the_tenant_and_a_set_one_is_kept() -> None:
     asked: list[str] = []
 
     def domain() -> str:
@@ -101,6 +103,6 @@ def test_the_source_defaults_to_the_tenant_and_a_set_one_is_kept():
     assert asked == ["domain"]  # the connection is looked up only when events need it
 
 
-def test_the_log_streams_envelope_with_cloudevents_is_refused_naming_both():
+def test_the_log_streams_envelope_with_cloudevents_is_refused_naming_both() -> None:
     with pytest.raises(ConfigError, match="log_streams_envelope does not apply to format cloudevents"):
         resolve_config({"format": "cloudevents", "log_streams_envelope": True}, None, "x_config")

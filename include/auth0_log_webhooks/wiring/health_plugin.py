@@ -1,9 +1,11 @@
-"""The Auth0 log webhooks health page, inside the Airflow UI (Airflow 3 plugin: a FastAPI app and a nav entry).
+"""The health page inside the Airflow UI: an Airflow 3 plugin (a FastAPI app and a nav entry) the package registers.
 
-The page is served by the API server at ``/log-webhooks-health/`` to signed-in users only (Airflow's own
-token, the cookie the UI sets), and shown in the UI's navigation as "Auth0 log webhooks" through an
-external view. What it shows is gathered and rendered by :mod:`auth0_log_webhooks.monitoring.health_page`; this file
-only reads Airflow's metadata (Variables, asset events), which the API server may do.
+Airflow loads it through the package's ``airflow.plugins`` entry point, so installing the package is
+enough: no file goes into the plugins folder. The page is served by the API server at
+``/log-webhooks-health/`` to signed-in users only (Airflow's own token, the cookie the UI sets), and
+shown in the UI's navigation as "Auth0 log webhooks" through an external view. What it shows is
+gathered and rendered by :mod:`auth0_log_webhooks.monitoring.health_page`; this module only reads
+Airflow's metadata (Variables, asset events), which the API server may do.
 """
 
 from __future__ import annotations

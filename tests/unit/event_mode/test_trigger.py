@@ -1,0 +1,158 @@
+"""The event-mode trigger against a hostile tenant: it never dies, never re-exchanges its token, bounds what it repeats.
+
+The trigger runs in the triggerer; if its ``run()`` raised, the triggerer would re-create it (a new
+hook, a new token exchange, a new ``seccft`` log in the tenant) on every poll of a bad page. Here the
+tenant is a scripted transport and the checkpoint an ``AIRFLOW_VAR_*`` variable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from auth0_log_webhooks.event_mode import trigger as trigger_module
+from auth0_log_webhooks.event_mode.new_logs import FAILURE_LOG_EVERY, Debounce, PollFailures
+from auth0_log_webhooks.event_mode.trigger import Auth0LogsTrigger
+from tests.fakes import Answer, ScriptedTenant
+
+pytestmark = pytest.mark.unit
+
+CHECKPOINT_VARIABLE = "watched_checkpoint"
+CHECKPOINT = "900" + "20261126050000" + "0" * 39
+NEW_ID = "900" + "20261126050001" + "0" * 38 + "1"
+
+
+@pytest.fixture
+def tenant_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection and the checkpoint as AIRFLOW_* variables."""
+    monkeypatch.setenv("AIRFLOW_CONN_AUTH0_DEFAULT", json.dumps(ScriptedTenant.CONNECTION))
+    monkeypatch.setenv(f"AIRFLOW_VAR_{CHECKPOINT_VARIABLE.upper()}", CHECKPOINT)
+
+
+def watcher(**kw: Any) -> Auth0LogsTrigger:
+    return Auth0LogsTrigger(auth0_conn_id="auth0_default", checkpoint_variable=CHECKPOINT_VARIABLE, **kw)
+
+
+def run_until(
+    trigger: Auth0LogsTrigger, tenant: ScriptedTenant, reads: int, timeout: float = 60.0
+) -> list[dict[str, Any]]:
+    """Drive ``trigger.run()`` as the triggerer does until the tenant served ``reads`` log reads; return its events.
+
+    Whatever ``run()`` raises is raised here (the triggerer would re-create the trigger).
+    """
+
+    async def drive() -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+
+        async def consume() -> None:
+            async for event in trigger.run():
+                events.append(event.payload)
+
+        task = asyncio.create_task(consume())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while tenant.log_reads < reads and not task.done() and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        if task.done():
+            task.result()  # re-raise what killed the trigger
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert tenant.log_reads >= reads, f"only {tenant.log_reads} reads within {timeout}s"
+        return events
+
+    return asyncio.run(drive())
+
+
+FastTrigger = Callable[[ScriptedTenant], Auth0LogsTrigger]
+"""The ``fast_trigger`` fixture: a watcher on a scripted tenant."""
+
+
+@pytest.fixture
+def fast_trigger(monkeypatch: pytest.MonkeyPatch, tenant_env: None) -> FastTrigger:
+    """Polls and pauses after failures of a millisecond, and ``Auth0Hook`` built on the scripted tenant."""
+    monkeypatch.setattr(trigger_module, "ERROR_PAUSE_SECONDS", 0.001)
+
+    def build(tenant: ScriptedTenant) -> Auth0LogsTrigger:
+        clock = [1_800_000_000.0]
+        monkeypatch.setattr(trigger_module, "Auth0Hook", lambda conn_id: tenant.hook(clock))
+        return watcher(poll_interval=0.001)
+
+    return build
+
+
+@pytest.mark.parametrize(
+    ("name", "page"),
+    [
+        ("an item that is a string", ["not a log"]),
+        ("a type that is a list", [{"log_id": NEW_ID, "type": ["s"], "client_id": "other"}]),
+        ("a client_id that is an object", [{"log_id": NEW_ID, "type": "seccft", "client_id": {"a": 1}}]),
+        ("an item that is null", [None]),
+    ],
+)
+def test_a_malformed_page_is_a_failed_poll_not_a_dead_trigger_nor_a_token_per_poll(
+    fast_trigger: FastTrigger, name: str, page: list[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    tenant = ScriptedTenant(Answer(200, page))
+    caplog.set_level(logging.WARNING, logger=trigger_module.__name__)
+
+    events = run_until(fast_trigger(tenant), tenant, reads=5)
+
+    assert events == []
+    assert tenant.tokens == 1  # one hook, one token, for the trigger's whole life
+    warnings = [r.getMessage() for r in caplog.records if r.name == trigger_module.__name__]
+    assert len(warnings) == 1, warnings  # the same failure again is counted, not logged each poll
+    assert "cannot read" in warnings[0]
+    assert "item 1" in warnings[0]
+
+
+def test_the_watcher_fires_once_the_tenant_answers_good_pages_again(
+    fast_trigger: FastTrigger, caplog: pytest.LogCaptureFixture
+) -> None:
+    tenant = ScriptedTenant(Answer(200, ["bad"]), Answer(200, ["bad"]), Answer(200, [{"log_id": NEW_ID, "type": "s"}]))
+    caplog.set_level(logging.INFO, logger=trigger_module.__name__)
+
+    events = run_until(fast_trigger(tenant), tenant, reads=4)
+
+    assert events
+    assert events[0]["first_log_id"] == NEW_ID
+    assert tenant.tokens == 1
+    assert any("works again after 2 failed polls" in r.getMessage() for r in caplog.records)
+
+
+def test_a_huge_log_id_stays_out_of_the_asset_event_and_the_log_line(
+    tenant_env: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    huge = "9" * 2_000_000
+    tenant = ScriptedTenant(Answer(200, [{"log_id": huge, "type": "s", "date": "x" * 100_000}]))
+    caplog.set_level(logging.INFO, logger=trigger_module.__name__)
+
+    payload = watcher().poll_once(tenant.hook([1_800_000_000.0]), Debounce(600), now=0.0)
+
+    assert payload == {"checkpoint": CHECKPOINT, "new_logs_seen": 1, "first_log_id": None, "first_log_date": None}
+    assert len(json.dumps(payload)) < 200
+    assert all(len(r.getMessage()) < 1000 for r in caplog.records)
+
+
+def test_a_well_formed_first_log_is_named_by_its_id_and_date(tenant_env: None) -> None:
+    tenant = ScriptedTenant(Answer(200, [{"log_id": NEW_ID, "type": "s", "date": "2026-11-26T05:00:01.123Z"}]))
+    payload = watcher().poll_once(tenant.hook([1_800_000_000.0]), Debounce(600), now=0.0)
+    assert payload is not None
+    assert payload["first_log_id"] == NEW_ID
+    assert payload["first_log_date"] == "2026-11-26T05:00:01.123Z"
+
+
+def test_a_failure_that_repeats_is_logged_again_after_a_while_and_a_new_one_at_once() -> None:
+    failures = PollFailures()
+    assert failures.failed("boom", 0.0)
+    assert not failures.failed("boom", 1.0)
+    assert failures.failed("other", 2.0)
+    assert failures.failed("other", 2.0 + FAILURE_LOG_EVERY)
+    assert failures.in_a_row == 4
+    assert failures.succeeded() == 4
+    assert failures.in_a_row == 0
+    assert failures.total == 4

@@ -1,0 +1,59 @@
+"""A deployment's DAG file is three lines: every DAG of the pipelines file, found by the DAG processor."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+import yaml
+from airflow.dag_processing.dagbag import DagBag
+
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API
+from auth0_log_webhooks.pipelines.pipelines_file import ENV_VAR, PipelinesFileError
+from auth0_log_webhooks.wiring.dag_files import check_pipelines_file
+
+pytestmark = pytest.mark.unit
+
+THREE_LINES = (
+    '"""Auth0 log webhooks: the Airflow DAGs of every pipeline in the pipelines file."""\n'
+    "from auth0_log_webhooks.wiring.dag_files import build_dags\n"
+    "build_dags(globals())\n"
+)
+"""The DAG file docs/installing.md tells a deployment to add."""
+
+WATCH = {"auth0_webhooks_replay", "auth0_log_webhooks_alarms", "auth0_log_webhooks_daily_report"}
+
+
+@pytest.fixture
+def dag_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "auth0_log_webhooks.py").write_text(THREE_LINES)
+    return folder
+
+
+def test_the_three_line_dag_file_builds_every_dag_of_the_default_pipelines(
+    dag_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    bag = DagBag(dag_folder=str(dag_folder), safe_mode=True)
+    assert bag.import_errors == {}
+    assert set(bag.dags) == {AUTHENTICATION_API.dag_id, MANAGEMENT_API.dag_id, *WATCH}
+
+
+def test_a_bad_entry_is_logged_and_left_out_and_the_check_names_it(
+    dag_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "pipelines.yaml"
+    good = {"id": "tenant_a", "kind": "authentication", "webhook_connection": "a"}
+    path.write_text(
+        yaml.safe_dump({"pipelines": [good, {"id": "tenant_b", "kind": "audit", "webhook_connection": "b"}]})
+    )
+    monkeypatch.setenv(ENV_VAR, str(path))
+    with caplog.at_level(logging.WARNING, logger="auth0_log_webhooks.wiring.dag_files"):
+        bag = DagBag(dag_folder=str(dag_folder), safe_mode=True)
+    assert set(bag.dags) == {"tenant_a", *WATCH}
+    assert "entry 2 ('tenant_b'): kind: Input should be" in caplog.text
+    with pytest.raises(PipelinesFileError, match=r"has 1 invalid pipeline entry"):
+        check_pipelines_file()
