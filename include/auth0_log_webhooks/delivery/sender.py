@@ -94,6 +94,12 @@ class DeliveryPolicy:
             event_source=config.cloudevents_source or "",
         )
 
+    def messages(self, logs: Sequence[Mapping[str, Any]]) -> list[Message]:
+        """Return the messages that deliver a batch, shaped as this policy says."""
+        return messages_for(
+            logs, send_as_batch=self.send_as_batch, fmt=self.fmt, envelope=self.envelope, source=self.event_source
+        )
+
 
 @dataclass(frozen=True)
 class AttemptRecord:
@@ -200,15 +206,7 @@ class WebhookSender:
 
     def deliver_batch(self, logs: Sequence[Mapping[str, Any]]) -> list[Failure]:
         """Deliver a batch as the policy shapes it (one message, or one per log); return what failed."""
-        policy = self.policy
-        messages = messages_for(
-            logs,
-            send_as_batch=policy.send_as_batch,
-            fmt=policy.fmt,
-            envelope=policy.envelope,
-            source=policy.event_source,
-        )
-        return [failure for message in messages for failure in self.send(message)]
+        return [failure for message in self.policy.messages(logs) for failure in self.send(message)]
 
     def send(self, message: Message) -> list[Failure]:
         """Deliver a message (splitting it on 413); return what could not be delivered."""
