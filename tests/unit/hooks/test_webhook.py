@@ -205,7 +205,9 @@ def test_the_test_button_turns_an_egress_refusal_into_a_sentence_naming_the_extr
     ok, message = WebhookHook("hook").test_connection()
     assert not ok
     assert message.startswith("Connection 'hook': Refusing https://10.1.2.3:443/hook: 10.1.2.3 is a private")
-    assert message.endswith("(extra allow_private_network).")
+    assert message.endswith(
+        'turn on "Allow a private network address" in the connection (extra allow_private_network).'
+    )
 
 
 def test_the_test_button_answers_within_its_total_deadline_when_the_webhook_stalls(
