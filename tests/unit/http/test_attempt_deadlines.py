@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
 import time
 
 import pytest
 
+from auth0_log_webhooks.http import attempt_deadlines
 from auth0_log_webhooks.http.attempt_deadlines import Deadline, bound_connect_timeout, watch_socket
 
 pytestmark = pytest.mark.unit
@@ -62,3 +65,34 @@ def test_deadlines_still_fire_in_a_forked_child() -> None:
             os._exit(code)  # never return into the parent's pytest
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_child_forked_while_the_watchdog_held_its_lock_still_gets_deadlines() -> None:
+    """The watchdog thread holds its lock for an instant at each wake-up; a fork then (likelier on a
+    loaded machine) gave the child a lock held by a thread it does not have: its first deadline hung."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with attempt_deadlines._WATCHDOG._cond:  # as the watchdog thread does
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(30)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            signal.alarm(20)  # a child that hangs is killed by SIGALRM instead of hanging the suite
+            left, _right = socket.socketpair()
+            left.settimeout(5)
+            with Deadline(0.2):
+                watch_socket(left)
+                code = 0 if left.recv(10) == b"" else 1
+        finally:
+            os._exit(code)
+    release.set()
+    holder.join()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child's deadline never fired (-14: it hung)"
