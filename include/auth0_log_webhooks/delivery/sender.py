@@ -30,6 +30,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from auth0_log_webhooks.delivery.payloads import Message, messages_for, split
 from auth0_log_webhooks.hooks.webhook import WebhookHook
 from auth0_log_webhooks.http.attempt_deadlines import Deadline
+from auth0_log_webhooks.http.oauth2 import TokenError
 from auth0_log_webhooks.http.redaction import excerpt
 from auth0_log_webhooks.http.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 from auth0_log_webhooks.http.signing import signature_headers
@@ -162,6 +163,9 @@ def session_secrets(session: requests.Session) -> list[str]:
     password = getattr(auth, "password", None) or (auth[1] if isinstance(auth, tuple) and len(auth) == 2 else None)
     if password:
         found.append(str(password))
+    oauth2_secrets = getattr(auth, "secrets", None)
+    if callable(oauth2_secrets):  # OAuth2: the client secret and the current token
+        found += [str(value) for value in oauth2_secrets()]
     found += [value.split(" ", 1)[1] for value in found if " " in value]  # the token without "Bearer "
     return [value for value in found if value]
 
@@ -202,7 +206,6 @@ class WebhookSender:
         self.requests_sent = 0
         self.answers_429 = 0  # for the webhook_429 metric
         self._attempts = 0
-        self._known_secrets = [*self.secrets, *session_secrets(session)]
 
     def deliver_batch(self, logs: Sequence[Mapping[str, Any]]) -> list[Failure]:
         """Deliver a batch as the policy shapes it (one message, or one per log); return what failed."""
@@ -286,6 +289,8 @@ class WebhookSender:
                     allow_redirects=False,
                     stream=True,
                 )
+            except TokenError as exc:  # its message names the token endpoint and its answer, never a secret
+                raise _RetryableFailure(AttemptRecord(None, f"no OAuth2 token: {exc}", "")) from None
             except requests.RequestException as exc:
                 if deadline.expired or isinstance(exc, requests.Timeout):
                     raise _RetryableFailure(AttemptRecord(None, f"no answer within {timeout:g}s", "")) from None
@@ -293,7 +298,9 @@ class WebhookSender:
             if deadline.expired:  # the headers were cut short by the deadline: the status means nothing
                 response.close()
                 raise _RetryableFailure(AttemptRecord(None, f"no answer within {timeout:g}s", ""))
-            record = AttemptRecord(response.status_code, None, _excerpt(response, self._known_secrets))
+            record = AttemptRecord(
+                response.status_code, None, _excerpt(response, [*self.secrets, *session_secrets(self.session)])
+            )
         elapsed_ms = (time.monotonic() - started) * 1000
         log.debug(
             "POST %s -> %s in %.0f ms (%s)", safe_url(self.url), response.status_code, elapsed_ms, message.webhook_id
