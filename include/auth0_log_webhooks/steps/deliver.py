@@ -16,7 +16,6 @@ from auth0_log_webhooks.contracts import BatchOutcome, Chunk, DeliveryReport
 from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, CircuitOpenError, RunCircuit
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import circuit_open_advice, fail_if_still_kept
-from auth0_log_webhooks.delivery.payloads import messages_for
 from auth0_log_webhooks.delivery.sender import Failure, WebhookSender, open_sender
 from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.pipelines.config import PipelineConfig
@@ -189,14 +188,7 @@ def _send_batch(
     """
     policy = sender.policy
     failures: list[Failure] = []
-    messages = messages_for(
-        logs,
-        send_as_batch=policy.send_as_batch,
-        fmt=policy.fmt,
-        envelope=policy.envelope,
-        omit_log_id=policy.omit_log_id,
-    )
-    for message in messages:
+    for message in policy.messages(logs):
         circuit.check()
         failed = sender.send(message)
         if not failed:

@@ -17,6 +17,7 @@ from auth0_log_webhooks.contracts import ReplayChunk, ReplayReport
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore, InvalidEntryError, split_entry_id
 from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError, dead_letter_advice
 from auth0_log_webhooks.delivery.sender import WebhookSender, open_sender
+from auth0_log_webhooks.hooks.auth0 import Auth0Hook
 from auth0_log_webhooks.monitoring import run_history
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
@@ -78,7 +79,7 @@ def plan_replay(
     """
     variables = variables or AirflowVariables()
     pipeline = pipeline_named(pipeline_name)
-    config = load_config(pipeline, None, variables)
+    config = load_config(pipeline, None, variables).with_tenant(lambda: Auth0Hook(pipeline.auth0_conn_id).domain)
     store = store_for(config)
     if entries:
         chosen = [store.get(entry).entry_id for entry in checked_entries(pipeline, entries)]

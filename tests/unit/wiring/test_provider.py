@@ -55,6 +55,9 @@ def test_the_webhook_connection_type_is_registered_testable_with_labelled_fields
     fields = {"signing_secret", "timeout", "verify"}
     assert {f"extra__auth0_webhook__{name}" for name in fields} <= set(widgets)
     assert widgets["extra__auth0_webhook__signing_secret"].is_sensitive  # masked in the form and the API
+    oauth2 = ("oauth2_token_url", "oauth2_client_id", "oauth2_client_secret", "oauth2_scope", "oauth2_audience")
+    assert {f"extra__auth0_webhook__{name}" for name in oauth2} <= set(widgets)
+    assert widgets["extra__auth0_webhook__oauth2_client_secret"].is_sensitive
 
 
 def test_the_provider_info_passes_airflows_own_schema_and_lists_every_part() -> None:
