@@ -31,6 +31,8 @@ SHAPING = ("batch_size", "send_as_batch", "format", "max_logs_per_run")
 
 NEVER_PER_RUN = (
     "log_streams_envelope",
+    "cloudevents_source",
+    "add_log_id",
     "gzip",
     "max_attempts",
     "backoff_initial_seconds",

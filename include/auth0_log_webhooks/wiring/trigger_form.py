@@ -103,13 +103,14 @@ def trigger_params(kind: str = "authentication") -> dict[str, Param]:
         "format": optional(
             "string",
             "Body format",
-            f"A JSON array per request, or one JSON object per line (application/x-ndjson). Empty: {config} "
-            "(default: JSON array).",
-            enum=[None, "json_array", "json_lines"],
+            f"A JSON array per request, one JSON object per line (application/x-ndjson), or CloudEvents 1.0 "
+            f"(application/cloudevents-batch+json, one event per log). Empty: {config} (default: JSON array).",
+            enum=[None, "json_array", "json_lines", "cloudevents"],
             values_display={
                 None: "As configured (default: JSON array)",
                 "json_array": "JSON array",
                 "json_lines": "JSON lines (NDJSON)",
+                "cloudevents": "CloudEvents 1.0",
             },
         ),
         "max_logs_per_run": optional(
