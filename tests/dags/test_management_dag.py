@@ -77,7 +77,7 @@ def test_a_run_whose_conf_selects_no_endpoint_is_one_off_and_the_next_run_delive
         extra={"allow_private_network": "true"},
     )
     storage = {"staging_url": f"file://{tmp_path}/staging", "dead_letter_url": f"file://{tmp_path}/dead"}
-    variables.set(MANAGEMENT_API.config_variable, json.dumps(storage))
+    variables.set(MANAGEMENT_API.config_variable, json.dumps({**storage, "add_log_id": True}))  # the sink counts ids
     ids = tenant.all_log_ids()
     variables.set(MANAGEMENT_API.checkpoint_variable, ids[299])
 
