@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from auth0_log_webhooks.delivery.dead_letters import DeadLetter
+from auth0_log_webhooks.delivery.dead_letters import DeadLetter, DeadLetterSummary
 from auth0_log_webhooks.monitoring.health_page import as_json, gather
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, Pipeline
 from auth0_log_webhooks.run.variables import InMemoryVariables
@@ -63,6 +63,9 @@ def test_the_report_counts_a_failed_run_its_dead_letters_and_their_replay(
     def waiting(pipeline: Pipeline) -> list[DeadLetter]:
         return list(pipeline_store(pipeline, variables).entries(pipeline.dag_id))
 
+    def summary(pipeline: Pipeline) -> DeadLetterSummary:
+        return DeadLetterSummary.of(waiting(pipeline))
+
     def recent(pipeline: Pipeline, since: datetime | None = None) -> list[tuple[datetime, Mapping[str, Any]]]:
         return events
 
@@ -81,13 +84,17 @@ def test_the_report_counts_a_failed_run_its_dead_letters_and_their_replay(
     assert f"{delivered:,} logs delivered in 2 runs (1 failed); {kept} dead letters kept, 0 replayed; " in text
     assert f"{kept} dead letters waiting for replay" in text
     assert re.search(rf"Last failure: \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC, run {failed.run.run_id}: \S", text), text
-    (health,) = as_json(gather(PIPELINES, variables=variables, events=recent, dead_letters=waiting))
+    (health,) = as_json(
+        gather(PIPELINES, variables=variables, events=recent, dead_letters=lambda p: DeadLetterSummary.of(waiting(p)))
+    )
     assert (health["runs_24h"], health["failed_runs_24h"], health["dead_letters_kept_24h"]) == (2, 1, kept)
     assert health["last_failure"] in text
 
     assert replay_dead_letters().error is None
     text = report()
     assert f"in 2 runs (1 failed); {kept} dead letters kept, {kept} replayed; 0 dead letters waiting" in text
-    (health,) = as_json(gather(PIPELINES, variables=variables, events=recent, dead_letters=waiting))
+    (health,) = as_json(
+        gather(PIPELINES, variables=variables, events=recent, dead_letters=lambda p: DeadLetterSummary.of(waiting(p)))
+    )
     assert health["dead_letters_replayed_24h"] == kept
     assert len(sent) == 2

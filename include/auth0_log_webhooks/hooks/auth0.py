@@ -200,6 +200,11 @@ class Auth0Hook(BaseHook):
         return self._connection_settings()["client_id"]
 
     @property
+    def domain(self) -> str:
+        """The tenant's domain (``host[:port]``), as the connection names it."""
+        return self._connection_settings()["domain"]
+
+    @property
     def base_url(self) -> str:
         """``scheme://domain[:port]`` of the tenant."""
         return self._connection_settings()["base_url"]

@@ -101,6 +101,12 @@ class _Watchdog:
             heapq.heappush(self._heap, (ends_at, next(self._order), deadline))
             self._cond.notify()
 
+    def after_fork_in_child(self) -> None:
+        """Give a forked child its own lock: the parent's may have been held by the watchdog thread,
+        which the child does not have, and every deadline of the child would wait on it forever."""
+        self._cond = threading.Condition()
+        self._pid = 0  # the child's first deadline starts its own watchdog thread
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -116,6 +122,7 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.after_fork_in_child)
 
 
 def _shutdown(sock: socket.socket) -> None:

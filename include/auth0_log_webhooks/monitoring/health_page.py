@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from auth0_log_webhooks.delivery.dead_letters import DeadLetter
+from auth0_log_webhooks.delivery.dead_letters import DeadLetterSummary
 from auth0_log_webhooks.delivery.failure_advice import REPLAY_DAG_ID, replay_config
 from auth0_log_webhooks.monitoring import run_history
 from auth0_log_webhooks.monitoring.run_history import ReplayPoint, RunPoint, Window
@@ -24,6 +25,7 @@ from auth0_log_webhooks.wording import duration, log_id_time, plural, when
 
 WINDOW = timedelta(hours=24)
 LAST_ERRORS = 5
+"""The newest dead letters the page reads (and shows the reasons of); the others are only counted."""
 
 
 @dataclass
@@ -36,7 +38,7 @@ class PipelineHealth:
     now: datetime
     runs: list[RunPoint] = field(default_factory=list)
     lag_at_last_commit: float | None = None
-    waiting: list[DeadLetter] = field(default_factory=list)
+    waiting: DeadLetterSummary = field(default_factory=lambda: DeadLetterSummary([], []))
     replays: list[ReplayPoint] = field(default_factory=list)
 
     @property
@@ -49,9 +51,16 @@ class PipelineHealth:
         moment = log_id_time(self.checkpoint)
         return None if moment is None else max(0.0, (self.now - moment).total_seconds())
 
+    def waiting_text(self) -> str:
+        """Return the dead letters waiting: ``2 entries (30 logs)``, or ``340 entries`` if only the newest were read."""
+        entries = plural(self.waiting.count, "entry", "entries")
+        if not self.waiting.complete:
+            return entries
+        return f"{entries} ({plural(sum(len(letter.log_ids) for letter in self.waiting.newest), 'log')})"
+
     def last_errors(self) -> list[str]:
         """Return the newest dead letters' reasons, newest first, as sentences."""
-        newest = sorted(self.waiting, key=lambda letter: letter.created_at, reverse=True)[:LAST_ERRORS]
+        newest = sorted(self.waiting.newest, key=lambda letter: letter.created_at, reverse=True)[:LAST_ERRORS]
         return [
             f"{_utc(letter.created_at)}: {plural(len(letter.log_ids), 'log')} kept, {letter.reason} "
             f"(run {letter.run_id})"
@@ -68,12 +77,19 @@ def _utc(iso: str) -> str:
     return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _number(value: Any) -> float | None:
+    """Return a finite, non-negative number from an asset event's extra, or None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and 0 <= value < 1e15 else None
+
+
 def gather(
     pipelines: Mapping[str, Pipeline],
     *,
     variables: Variables,
     events: Callable[[Pipeline, datetime], list[tuple[datetime, Mapping[str, Any]]]],
-    dead_letters: Callable[[Pipeline], list[DeadLetter]],
+    dead_letters: Callable[[Pipeline], DeadLetterSummary],
     now: datetime | None = None,
 ) -> list[PipelineHealth]:
     """Collect every pipeline's health: Variables, the last 24 hours of asset events, failed runs and
@@ -81,7 +97,7 @@ def gather(
     moment = now or datetime.now(UTC)
     result = []
     for pipeline in pipelines.values():
-        recent = events(pipeline, moment - WINDOW)
+        recent = [(at, extra if isinstance(extra, Mapping) else {}) for at, extra in events(pipeline, moment - WINDOW)]
         last = max(recent, key=lambda event: event[0])[1] if recent else {}
         day = run_history.window(variables, pipeline.dag_id, recent, moment - WINDOW)
         result.append(
@@ -91,7 +107,7 @@ def gather(
                 checkpoint=variables.get(pipeline.checkpoint_variable),
                 now=moment,
                 runs=day.runs,
-                lag_at_last_commit=last.get("lag_seconds"),
+                lag_at_last_commit=_number(last.get("lag_seconds")),
                 waiting=dead_letters(pipeline),
                 replays=day.replays,
             )
@@ -158,7 +174,6 @@ def rate_limited_text(runs: Sequence[RunPoint]) -> str:
 def section(health: PipelineHealth) -> str:
     """Return one pipeline's section of the page."""
     day = health.window
-    waiting_logs = sum(len(letter.log_ids) for letter in health.waiting)
     last_failure = day.last_failure_text()
     stats = "".join(
         [
@@ -168,17 +183,15 @@ def section(health: PipelineHealth) -> str:
             _stat("Delivered, last 24 h", f"{plural(day.delivered, 'log')} in {html.escape(day.runs_text())}"),
             _stat("Dead letters, last 24 h", html.escape(day.dead_letters_text())),
             _stat("429s waited out, last 24 h", html.escape(rate_limited_text(health.runs))),
-            _stat(
-                "Dead letters waiting",
-                f"{plural(len(health.waiting), 'entry', 'entries')} ({plural(waiting_logs, 'log')})",
-            ),
+            _stat("Dead letters waiting", html.escape(health.waiting_text())),
         ]
     )
-    conf = replay_config(health.dag_id, [letter.entry_id for letter in health.waiting])
+    conf = replay_config(health.dag_id, health.waiting.entry_ids)
     replay = (
-        f'<p><button class="replay" data-conf="{html.escape(conf)}">Replay {plural(len(health.waiting), "dead letter")}'
-        f"</button> triggers {REPLAY_DAG_ID} with <code>{html.escape(conf)}</code></p>"
-        if health.waiting
+        f'<p><button class="replay" data-conf="{html.escape(conf)}">Replay '
+        f"{plural(health.waiting.count, 'dead letter')}</button> triggers {REPLAY_DAG_ID} with "
+        f"<code>{html.escape(conf)}</code></p>"
+        if health.waiting.count
         else "<p>No dead letters waiting.</p>"
     )
     errors = "".join(f"<li>{html.escape(line)}</li>" for line in health.last_errors()) or "<li>None.</li>"
@@ -219,7 +232,9 @@ for (const button of document.querySelectorAll("button.replay")) {{
 
 def page(healths: Sequence[PipelineHealth], now: datetime) -> str:
     """Return the whole health page (self-contained HTML: no external assets)."""
-    body = "".join(section(h) for h in healths) or "<p>No pipeline is defined.</p>"
+    body = "".join(section(h) for h in healths) or (
+        "<p>No pipeline to show: none is defined, or your Airflow role may not read the DAG of any.</p>"
+    )
     return (
         '<!doctype html><html><head><meta charset="utf-8"><title>Auth0 log webhooks: health</title>'
         f"<style>{STYLE}</style></head><body><h1>Auth0 log webhooks: health</h1>"
@@ -256,8 +271,8 @@ def as_json(healths: Sequence[PipelineHealth]) -> list[dict[str, Any]]:
             "logs_delivered_24h": h.window.delivered,
             "auth0_429_24h": sum(r.auth0_429 for r in h.runs),
             "webhook_429_24h": sum(r.webhook_429 for r in h.runs),
-            "dead_letters_waiting": len(h.waiting),
-            "replay_config": json.loads(replay_config(h.dag_id, [letter.entry_id for letter in h.waiting])),
+            "dead_letters_waiting": h.waiting.count,
+            "replay_config": json.loads(replay_config(h.dag_id, h.waiting.entry_ids)),
             "last_errors": h.last_errors(),
         }
         for h in healths

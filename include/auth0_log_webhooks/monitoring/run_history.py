@@ -31,6 +31,9 @@ KEEP = timedelta(days=7)
 MOST = 500
 """At most this many records are kept per Variable (the newest)."""
 
+RUN_ID_CHARS = 250
+"""Airflow's longest run id: an event's ``run_id`` beyond it is cut (the extra may hold anything)."""
+
 ERROR_CHARS = 300
 """A failure's error is kept as its first line, cut to this many characters."""
 
@@ -109,8 +112,9 @@ def _at(record: Mapping[str, Any]) -> datetime | None:
 
 
 def _count(record: Mapping[str, Any], key: str) -> int:
+    """Return a count from a record or an asset event's extra: a non-negative int, else 0 (anything may be there)."""
     value = record.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**15 else 0
 
 
 def record_failed_run(
@@ -176,7 +180,7 @@ def committed_runs(events: Iterable[tuple[datetime, Mapping[str, Any]]]) -> list
             _count(extra, "dead_letters"),
             _count(extra, "auth0_429"),
             _count(extra, "webhook_429"),
-            run_id=str(extra.get("run_id") or "") or None,
+            run_id=str(extra.get("run_id") or "")[:RUN_ID_CHARS] or None,
         )
         for at, extra in events
     ]

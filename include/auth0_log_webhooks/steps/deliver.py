@@ -16,7 +16,6 @@ from auth0_log_webhooks.contracts import BatchOutcome, Chunk, DeliveryReport
 from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, CircuitOpenError, RunCircuit
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import circuit_open_advice, fail_if_still_kept
-from auth0_log_webhooks.delivery.payloads import messages_for
 from auth0_log_webhooks.delivery.sender import Failure, WebhookSender, open_sender
 from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.pipelines.config import PipelineConfig
@@ -118,7 +117,7 @@ def deliver_chunk(
     staging = staging.with_generation(plan["generation"])
     _check_claim(staging, run, chunk["chunk"], staging.claim(chunk["chunk"], run.try_number), chunk["start"])
     config = PipelineConfig.model_validate(plan["config"])
-    sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
+    sender = sender or open_sender(pipeline.webhook_conn_id, config, kind=pipeline.kind, sleep=sleep)
     letters = DeadLetterStore(config.dead_letter_root)
     circuit = RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures)
     requests_before, limited_before = sender.requests_sent, sender.answers_429
@@ -189,7 +188,7 @@ def _send_batch(
     """
     policy = sender.policy
     failures: list[Failure] = []
-    for message in messages_for(logs, send_as_batch=policy.send_as_batch, fmt=policy.fmt, envelope=policy.envelope):
+    for message in policy.messages(logs):
         circuit.check()
         failed = sender.send(message)
         if not failed:

@@ -17,6 +17,7 @@ from auth0_log_webhooks.contracts import ReplayChunk, ReplayReport
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore, InvalidEntryError, split_entry_id
 from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError, dead_letter_advice
 from auth0_log_webhooks.delivery.sender import WebhookSender, open_sender
+from auth0_log_webhooks.hooks.auth0 import Auth0Hook
 from auth0_log_webhooks.monitoring import run_history
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
@@ -78,7 +79,7 @@ def plan_replay(
     """
     variables = variables or AirflowVariables()
     pipeline = pipeline_named(pipeline_name)
-    config = load_config(pipeline, None, variables)
+    config = load_config(pipeline, None, variables).with_tenant(lambda: Auth0Hook(pipeline.auth0_conn_id).domain)
     store = store_for(config)
     if entries:
         chosen = [store.get(entry).entry_id for entry in checked_entries(pipeline, entries)]
@@ -127,7 +128,7 @@ def replay_chunk(
     pipeline = pipeline_named(chunk["pipeline"])
     config = PipelineConfig.model_validate(chunk["config"])
     store = store_for(config)
-    sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
+    sender = sender or open_sender(pipeline.webhook_conn_id, config, kind=pipeline.kind, sleep=sleep)
     report = ReplayReport(delivered=0, still_failing=0, logs_delivered=0)
     for entry_id in checked_entries(pipeline, chunk["entries"]):
         letter = store.get(entry_id)  # its content is checked to name this same pipeline and webhook id
