@@ -40,7 +40,7 @@ dist: install  ## build the sdist and the wheel into dist/
 	$(BIN)/uv build --quiet --python $(BIN)/python --no-build-isolation --out-dir dist
 	@ls dist
 
-lint: install  ## ruff check and format check; mypy --strict on include/
+lint: install  ## ruff check and format check; mypy --strict on include/, tests/, dev/ and bench/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

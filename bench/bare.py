@@ -44,7 +44,7 @@ def bare_fetch(base_url: str, client_id: str, client_secret: str) -> tuple[list[
     )
     token.raise_for_status()
     session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-    oldest = session.get(f"{base_url}/api/v2/logs", params={"sort": "date:1", "per_page": 1, "page": 0}, timeout=30)
+    oldest = session.get(f"{base_url}/api/v2/logs", params={"sort": "date:1", "per_page": "1", "page": "0"}, timeout=30)
     oldest.raise_for_status()
     gets = 1
     url: str | None = f"{base_url}/api/v2/logs"

@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import requests
 
@@ -64,7 +64,7 @@ class Emulator(ServerProcess):
 
     def counters(self) -> dict[str, int]:
         """requests, log_requests, rate_limited, tokens_issued, faults_served, unmatched."""
-        return self.control("GET", "/__emulator/counters")
+        return cast(dict[str, int], self.control("GET", "/__emulator/counters"))
 
 
 @dataclass
@@ -78,7 +78,7 @@ class Sink(ServerProcess):
 
     def summary(self) -> dict[str, Any]:
         """The sink's tally of the current session (requests, logs_received, unique_log_ids...)."""
-        return self.control("GET", "/__sink/summary")
+        return cast(dict[str, Any], self.control("GET", "/__sink/summary"))
 
     def reset(self) -> None:
         """Start a new session: forget the counters (the record file keeps its history)."""

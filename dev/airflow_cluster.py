@@ -29,6 +29,7 @@ import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -47,7 +48,7 @@ def worker_hostname() -> str:
     return os.environ.get(WORKER_ENV) or socket.getfqdn()
 
 
-def _admin_connection():  # type: ignore[no-untyped-def]
+def _admin_connection() -> Any:
     import psycopg2
 
     connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")

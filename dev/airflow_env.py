@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import requests
 import yaml
@@ -31,7 +31,7 @@ def free_port() -> int:
     """Return a TCP port that is free right now on 127.0.0.1."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def connection_json(conn: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,7 +181,9 @@ class AirflowStandalone:
         return response.json() if response.content else None
 
     def apply_settings(
-        self, settings_file: Path = REPO / "airflow_settings.yaml", connections: Mapping[str, Mapping[str, Any]] = ()
+        self,
+        settings_file: Path = REPO / "airflow_settings.yaml",
+        connections: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """Create the pools, variables and connections of airflow_settings.yaml, as ``astro dev start`` does.
 
@@ -199,7 +201,7 @@ class AirflowStandalone:
             }
             self._put("/variables", body["key"], body)
         entries = {c["conn_id"]: c for c in settings.get("connections") or []}
-        entries.update({conn_id: {"conn_id": conn_id, **c} for conn_id, c in dict(connections).items()})
+        entries.update({conn_id: {"conn_id": conn_id, **c} for conn_id, c in dict(connections or {}).items()})
         for entry in entries.values():
             body = connection_json(entry)
             self._put("/connections", body["connection_id"], body)
@@ -219,7 +221,7 @@ class AirflowStandalone:
     def variable(self, key: str) -> str | None:
         """Return a Variable's value, or None."""
         try:
-            return self.api("GET", f"/variables/{key}")["value"]
+            return cast(str | None, self.api("GET", f"/variables/{key}")["value"])
         except RuntimeError:
             return None
 
@@ -244,13 +246,13 @@ class AirflowStandalone:
         body: dict[str, Any] = {"logical_date": None, "conf": dict(conf or {})}
         if run_id:
             body["dag_run_id"] = run_id
-        return self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
+        return str(self.api("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"])
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600.0) -> str:
         """Wait for a run to finish and return its state."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            state: str = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
             if state in FINISHED:
                 return state
             time.sleep(1)
@@ -258,9 +260,8 @@ class AirflowStandalone:
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         """Return the run's task instances (mapped ones included)."""
-        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})[
-            "task_instances"
-        ]
+        found = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})
+        return cast(list[dict[str, Any]], found["task_instances"])
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int = 1) -> str:
         """Return a task instance's log: one JSON object per line (the API's structured entries).

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import time
+from typing import Any
 
 from auth0_log_webhooks.monitoring.alarms import ALERTS_VARIABLE
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
@@ -36,7 +37,7 @@ def say(message: str) -> None:
 
 def connections(
     tenant_domain: str, client_id: str, client_secret: str, sink_url: str, secret: str, alerts_url: str
-) -> dict:
+) -> dict[str, Any]:
     """Return airflow_settings.yaml-style entries pointing at the local emulator, sink and alerts receiver."""
     host, port = tenant_domain.split(":")
     return {
@@ -94,7 +95,7 @@ def first_run(airflow: AirflowStandalone, timeout: float = 120.0) -> str:
     while time.monotonic() < deadline:
         runs = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"]
         if runs:
-            return runs[0]["dag_run_id"]
+            return str(runs[0]["dag_run_id"])
         time.sleep(1)
     raise TimeoutError("the scheduler did not start a run after unpausing")
 

@@ -70,7 +70,7 @@ def start_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, log_level:
     sock = _bind(host, port)
     real_port = sock.getsockname()[1]
     server = uvicorn.Server(_config(app, host, real_port, log_level))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # not the main thread
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # not the main thread
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, BatchStatus
 from auth0_log_webhooks.delivery.payloads import encode
 from auth0_log_webhooks.delivery.sender import AttemptRecord, Failure
 from auth0_log_webhooks.pipelines.definition import Pipeline
@@ -30,3 +31,29 @@ def failure(first: int, count: int, status: int = 410) -> Failure:
     message = encode([{"log_id": log_id(n), "type": "f"} for n in range(first, first + count)])
     record = AttemptRecord(status, None, '{"error":"gone"}', attempts=1)
     return Failure(message, f"permanent: {record.describe()}", record)
+
+
+def settled(
+    status: BatchStatus,
+    delivered_logs: int,
+    dead_letters: list[str] | None = None,
+    *,
+    batch: BatchRange | None = None,
+    generation: int = 1,
+) -> BatchOutcome:
+    """Return a batch's settled outcome as the delivery ledger records it.
+
+    With ``batch`` the outcome names that batch of ``generation`` (as a delivery task writes it, so
+    commit counts it); without, it names no staged batch (count 0, no log ids).
+    """
+    letters = dead_letters or []
+    return BatchOutcome(
+        status=status,
+        generation=generation,
+        count=batch["count"] if batch else 0,
+        first=batch["first"] if batch else "",
+        last=batch["last"] if batch else "",
+        delivered_logs=delivered_logs,
+        dead_lettered_logs=0 if status == "delivered" else (batch["count"] if batch else 0) - delivered_logs,
+        dead_letters=letters,
+    )

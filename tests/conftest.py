@@ -6,12 +6,18 @@ import base64
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.fixture_types import DefineConnection, WireConnections
+
+if TYPE_CHECKING:
+    from dev.auth0_tenant.testing import EmulatorHandle
+    from dev.webhook_sink.testing import SinkHandle
+    from tests.fakes import ScriptedAdapter
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,7 +37,7 @@ pytest_plugins = ["dev.auth0_tenant.testing", "dev.webhook_sink.testing", "tests
 
 
 @pytest.fixture
-def airflow_connection(monkeypatch: pytest.MonkeyPatch):
+def airflow_connection(monkeypatch: pytest.MonkeyPatch) -> DefineConnection:
     """Define Airflow connections as AIRFLOW_CONN_* variables, as the HTTP provider's tests do: no DB."""
 
     def define(conn_id: str, **fields: object) -> None:
@@ -44,7 +50,7 @@ ALERTS_URL = "https://hooks.slack.example/services/T0/B0/x"
 
 
 @pytest.fixture
-def alerts_receiver(airflow_connection, monkeypatch: pytest.MonkeyPatch) -> Any:
+def alerts_receiver(airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch) -> ScriptedAdapter:
     """The alerts connection ``auth0_alerts_default`` at ALERTS_URL, its requests answered 200 by a scripted adapter."""
     from auth0_log_webhooks.hooks.webhook import WebhookHook
     from tests.fakes import Answer, ScriptedAdapter, mount
@@ -69,12 +75,12 @@ def signing_secret() -> str:
 
 
 @pytest.fixture
-def wire_connections(airflow_connection) -> Callable[..., None]:
+def wire_connections(airflow_connection: DefineConnection) -> WireConnections:
     """Point auth0_default at an emulator and auth0_webhook_default at a sink (as AIRFLOW_CONN_*)."""
 
     def wire(
-        tenant: Any,
-        sink: Any,
+        tenant: EmulatorHandle,
+        sink: SinkHandle,
         *,
         secret: str | None = None,
         authorization: str | None = None,

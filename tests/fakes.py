@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,49 @@ class Answer:
     raises: Exception | None = None
 
 
-class ScriptedAdapter(BaseAdapter):
+class OfflineAdapter(BaseAdapter):
+    """A requests transport that never reaches the network: a subclass answers each request in ``reply``."""
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        return self.reply(request)
+
+    def reply(self, request: requests.PreparedRequest) -> requests.Response:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def body_text(request: requests.PreparedRequest) -> str:
+    """The body of ``request`` as text (requests keeps it as bytes, text or None)."""
+    body = request.body or b""
+    return body.decode() if isinstance(body, bytes) else body
+
+
+def response_to(
+    request: requests.PreparedRequest, status: int, body: bytes, headers: Mapping[str, str] = {}, reason: str = "fake"
+) -> requests.Response:
+    """Return a response to ``request`` whose whole ``body`` is already read, as requests builds one."""
+    response = requests.Response()
+    response.status_code = status
+    response.reason = reason
+    response.headers = CaseInsensitiveDict(headers)
+    response._content = body
+    response._content_consumed = True  # type: ignore[attr-defined]  # requests' own flag, missing from its stubs
+    response.url = request.url or ""
+    response.request = request
+    return response
+
+
+class ScriptedAdapter(OfflineAdapter):
     """Answer requests from a queue (or a function of the request) and record every request."""
 
     def __init__(self, *answers: Answer, respond: Callable[[requests.PreparedRequest], Answer] | None = None) -> None:
@@ -32,7 +74,7 @@ class ScriptedAdapter(BaseAdapter):
         self.respond = respond
         self.requests: list[requests.PreparedRequest] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def reply(self, request: requests.PreparedRequest) -> requests.Response:
         self.requests.append(request)
         if self.respond:
             answer = self.respond(request)
@@ -42,22 +84,14 @@ class ScriptedAdapter(BaseAdapter):
             raise AssertionError(f"unexpected request: {request.method} {request.url}")
         if answer.raises:
             raise answer.raises
-        response = requests.Response()
-        response.status_code = answer.status
-        response.reason = "scripted"
-        response.headers = CaseInsensitiveDict(answer.headers)
+        headers = dict(answer.headers)
         body = answer.body
         if body is not None and not isinstance(body, str | bytes):
             body = json.dumps(body)
-            response.headers.setdefault("Content-Type", "application/json")
-        response._content = body.encode() if isinstance(body, str) else (body or b"")
-        response._content_consumed = True
-        response.url = request.url or ""
-        response.request = request
-        return response
-
-    def close(self) -> None:
-        pass
+            headers.setdefault("Content-Type", "application/json")
+        return response_to(
+            request, answer.status, body.encode() if isinstance(body, str) else (body or b""), headers, "scripted"
+        )
 
 
 def mount(session: requests.Session, adapter: ScriptedAdapter) -> ScriptedAdapter:

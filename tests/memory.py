@@ -16,12 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
 
 from auth0_log_webhooks.delivery.sender import DeliveryPolicy, WebhookSender
 from auth0_log_webhooks.hooks.read_progress import WaitTally
 from auth0_log_webhooks.pipelines.config import PipelineConfig
+from tests.fakes import OfflineAdapter, body_text, response_to
 
 URL = "https://receiver.example/hook"
 
@@ -85,7 +84,7 @@ class Arrival:
     status: int
 
 
-class MemoryReceiver(BaseAdapter):
+class MemoryReceiver(OfflineAdapter):
     """A webhook receiver in memory: ``answer(log_ids)`` gives the status (or raises :class:`Crash`)."""
 
     def __init__(self, answer: Callable[[tuple[str, ...]], int] = lambda ids: 200) -> None:
@@ -97,26 +96,13 @@ class MemoryReceiver(BaseAdapter):
         """Return the log ids accepted (2xx) at least once."""
         return {i for a in self.arrivals if 200 <= a.status < 300 for i in a.log_ids}
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        body = request.body or b""
-        text = body.decode() if isinstance(body, bytes) else str(body)
-        parsed = json.loads(text)
+    def reply(self, request: requests.PreparedRequest) -> requests.Response:
+        parsed = json.loads(body_text(request))
         logs = parsed if isinstance(parsed, list) else [parsed]
         ids = tuple(log["log_id"] for log in logs)
         status = self.answer(ids)
         self.arrivals.append(Arrival(str(request.headers["webhook-id"]), ids, status))
-        response = requests.Response()
-        response.status_code = status
-        response.reason = "memory"
-        response.headers = CaseInsensitiveDict()
-        response._content = b""
-        response._content_consumed = True
-        response.url = request.url or URL
-        response.request = request
-        return response
-
-    def close(self) -> None:
-        pass
+        return response_to(request, status, b"", reason="memory")
 
 
 def sender_for(receiver: MemoryReceiver, config: PipelineConfig) -> WebhookSender:

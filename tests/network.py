@@ -14,11 +14,13 @@ import contextlib
 import ipaddress
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
+from tests.fixture_types import Handler, RawServer
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 _original_connect = socket.socket.connect
@@ -79,7 +81,9 @@ class FakeDNS:
         """Resolve ``name`` to each answer in turn (a list of addresses, or one address), the last repeating."""
         self.answers[name.lower()] = [[a] if isinstance(a, str) else list(a) for a in answers]
 
-    def getaddrinfo(self, host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0):
+    def getaddrinfo(
+        self, host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+    ) -> list[tuple[Any, ...]]:
         name = host.decode() if isinstance(host, bytes) else str(host)
         self.lookups.append(name)
         queue = self.answers.get(name.lower().rstrip("."))
@@ -108,7 +112,7 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
 
 
 @pytest.fixture
-def raw_server() -> Iterator[Callable[[Callable[[socket.socket, bytes], None]], int]]:
+def raw_server() -> Iterator[RawServer]:
     """Start raw TCP servers on 127.0.0.1 that read a request's head and run ``handle(connection, head)``.
 
     Returns the port.
@@ -117,7 +121,7 @@ def raw_server() -> Iterator[Callable[[Callable[[socket.socket, bytes], None]], 
     """
     servers: list[socket.socket] = []
 
-    def start(handle: Callable[[socket.socket, bytes], None]) -> int:
+    def start(handle: Handler) -> int:
         server = socket.create_server(("127.0.0.1", 0))
         servers.append(server)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -61,7 +61,7 @@ api = APIRouter(prefix="/api/v2")
 
 def tenant_of(request: Request) -> TenantState:
     """The app's single state object."""
-    return request.app.state.tenant
+    return cast(TenantState, request.app.state.tenant)
 
 
 def require_token(request: Request) -> None:
@@ -162,7 +162,7 @@ def _bool_param(params: Any, name: str, default: bool) -> bool:
     if raw is None or raw == "":
         return default
     if raw.lower() in ("true", "false"):
-        return raw.lower() == "true"
+        return bool(raw.lower() == "true")
     raise query_validation_error(name, f"Expected type boolean but found type string ({raw})", _MEANINGS[name])
 
 

@@ -90,7 +90,7 @@ def _string(schema: dict[str, Any], name: str, rng: random.Random) -> str:
     if example is None:
         example = f"{name or 'value'}_{rng.randrange(16**6):06x}"
     max_length = schema.get("maxLength")
-    return example[:max_length] if max_length else example
+    return str(example[:max_length] if max_length else example)
 
 
 def _scalar(schema: dict[str, Any], kind: str | None, name: str, rng: random.Random) -> Any:

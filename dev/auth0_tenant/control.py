@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -53,7 +53,7 @@ class Clock(BaseModel):
 
 
 def _tenant(request: Request) -> TenantState:
-    return request.app.state.tenant
+    return cast(TenantState, request.app.state.tenant)
 
 
 @router.post("/logs")

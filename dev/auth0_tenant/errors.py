@@ -29,7 +29,7 @@ CHECKPOINT_DOCS = "https://auth0.com/docs/logs/retrieve-log-events-using-mgmt-ap
 class Auth0Error(Exception):
     """An HTTP error with the exact JSON body (and extra headers) Auth0 would send."""
 
-    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{status}: {body}")
         self.status = status
         self.body = body

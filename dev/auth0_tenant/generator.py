@@ -163,7 +163,7 @@ def _ip(rng: random.Random) -> str:
 class LogFactory:
     """Build log ``index`` of a tenant from the seed; the same inputs always give the same log."""
 
-    def __init__(self, seed: int, tenant_name: str = "emulator-tenant", environment_name: str = "prod-us-1"):
+    def __init__(self, seed: int, tenant_name: str = "emulator-tenant", environment_name: str = "prod-us-1") -> None:
         self.seed = seed
         self.tenant_name = tenant_name
         self.environment_name = environment_name
@@ -253,7 +253,7 @@ class LogFactory:
     def _description(self, code: str) -> str:
         if code in FAILURE_MESSAGES:
             return FAILURE_MESSAGES[code][0]
-        return CATALOG[code]["description"]
+        return str(CATALOG[code]["description"])
 
     def _details(self, code: str, rng: random.Random, log: dict[str, Any], date_ms: float) -> Any:
         template = _TEMPLATES.get(code)
@@ -292,7 +292,7 @@ def _location(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def _login_details(factory: LogFactory, rng: random.Random, log: dict[str, Any], date_ms: float) -> dict:
+def _login_details(factory: LogFactory, rng: random.Random, log: dict[str, Any], date_ms: float) -> dict[str, Any]:
     session_id = _hex(rng, 32)
     elapsed = _between(rng, 400, 25_000)
     started = int(date_ms) - elapsed
@@ -319,7 +319,7 @@ def _login_details(factory: LogFactory, rng: random.Random, log: dict[str, Any],
     }
 
 
-def _failure_details(factory: LogFactory, rng: random.Random, log: dict[str, Any], date_ms: float) -> dict:
+def _failure_details(factory: LogFactory, rng: random.Random, log: dict[str, Any], date_ms: float) -> dict[str, Any]:
     message, oauth_error = FAILURE_MESSAGES[log["type"]]
     details: dict[str, Any] = {"error": {"message": message}, "transaction_id": _hex(rng, 16)}
     if log["type"] == "f":
@@ -328,7 +328,7 @@ def _failure_details(factory: LogFactory, rng: random.Random, log: dict[str, Any
     return details
 
 
-def _token_details(factory: LogFactory, rng: random.Random, log: dict[str, Any], date_ms: float) -> dict:
+def _token_details(factory: LogFactory, rng: random.Random, log: dict[str, Any], date_ms: float) -> dict[str, Any]:
     details: dict[str, Any] = {"access_token_jti": _hex(rng, 32)}
     if log["type"] == "seccft":
         details["actions"] = {"executions": [_hex(rng, 24)]} if rng.random() < 0.3 else {"executions": []}
@@ -339,7 +339,7 @@ def _token_details(factory: LogFactory, rng: random.Random, log: dict[str, Any],
     return details
 
 
-def _mgmt_details(factory: LogFactory, rng: random.Random, log: dict[str, Any], date_ms: float) -> dict:
+def _mgmt_details(factory: LogFactory, rng: random.Random, log: dict[str, Any], date_ms: float) -> dict[str, Any]:
     method, path, status = _pick(rng, MGMT_CALLS)
     if log["type"] == "mgmt_api_read":
         method, status = "GET", 200
@@ -372,7 +372,7 @@ def _mgmt_details(factory: LogFactory, rng: random.Random, log: dict[str, Any], 
     return details
 
 
-def _logout_details(factory: LogFactory, rng: random.Random, log: dict[str, Any], date_ms: float) -> dict:
+def _logout_details(factory: LogFactory, rng: random.Random, log: dict[str, Any], date_ms: float) -> dict[str, Any]:
     return {
         "return_to": "https://shop.example.com/",
         "allowed_logout_url": ["https://shop.example.com/"],

@@ -57,7 +57,7 @@ def make_log_id(index: int, time_ms: float, seed: int) -> str:
 class _Lazy:
     """A read-only sequence view ``[lo, hi)`` for :mod:`bisect` whose items are computed."""
 
-    def __init__(self, size: int, item: Any):
+    def __init__(self, size: int, item: Any) -> None:
         self._size = size
         self._item = item
 
@@ -71,7 +71,7 @@ class _Lazy:
 class LogStore:
     """Segments of lazily generated logs; not thread-safe (the tenant state holds the lock)."""
 
-    def __init__(self, factory: LogFactory):
+    def __init__(self, factory: LogFactory) -> None:
         self.factory = factory
         self.segments: list[Segment] = []
         self._starts: list[int] = []

@@ -40,7 +40,7 @@ def _with_headers(send: Any, headers: dict[str, str]) -> Any:
 class GuardMiddleware:
     """Counters, rate limiting and fault injection for the emulated Auth0 routes."""
 
-    def __init__(self, app: Any, tenant: TenantState):
+    def __init__(self, app: Any, tenant: TenantState) -> None:
         self.app = app
         self.tenant = tenant
 

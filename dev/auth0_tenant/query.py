@@ -243,7 +243,7 @@ def make_term(name: str | None, value: str, phrase: bool = False) -> Node:
 class _Parser:
     """Recursive descent over the query text."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
 

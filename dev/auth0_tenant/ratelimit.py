@@ -43,7 +43,7 @@ class TokenBucket:
     :param clock: a monotonic clock in seconds (injectable for tests).
     """
 
-    def __init__(self, burst: int, per_minute: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, burst: int, per_minute: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self.configure(burst, per_minute)

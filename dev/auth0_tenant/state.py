@@ -67,7 +67,7 @@ class TenantState:
         config: TenantConfig,
         wall: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
-    ):
+    ) -> None:
         self.config = config
         self.lock = threading.RLock()
         self.factory = LogFactory(config.seed, config.tenant_name)
@@ -354,7 +354,7 @@ class TenantState:
         return matches
 
     def _first_matches(self, node: Node, order: range, need: int) -> list[dict[str, Any]]:
-        matches = []
+        matches: list[dict[str, Any]] = []
         for index in order:
             if len(matches) >= need:
                 break

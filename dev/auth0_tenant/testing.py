@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -61,15 +61,15 @@ class EmulatorHandle:
         }
         response = self._session.post(f"{self.url}/oauth/token", data=body, timeout=30)
         response.raise_for_status()
-        return response.json()["access_token"]
+        return str(response.json()["access_token"])
 
     def add_logs(self, n: int) -> list[str]:
         """Append ``n`` generated logs dated now; return their ids."""
-        return self._control("POST", "/logs", json={"count": n})["log_ids"]
+        return cast(list[str], self._control("POST", "/logs", json={"count": n})["log_ids"])
 
     def add_raw_logs(self, logs: list[dict[str, Any]]) -> list[str]:
         """Append raw log objects (ids assigned); return their ids."""
-        return self._control("POST", "/logs", json={"logs": logs})["log_ids"]
+        return cast(list[str], self._control("POST", "/logs", json={"logs": logs})["log_ids"])
 
     def set_rate_limit(self, burst: int, per_minute: float) -> None:
         """Reconfigure the rate limit (``per_minute`` 0: off)."""
@@ -98,11 +98,21 @@ class EmulatorHandle:
 
     def counters(self) -> dict[str, int]:
         """requests, log_requests, rate_limited, tokens_issued, faults_served, unmatched."""
-        return self._control("GET", "/counters")
+        return cast(dict[str, int], self._control("GET", "/counters"))
 
     def all_log_ids(self, after: str | None = None) -> list[str]:
         """Every retained log_id in order (after ``after`` if given)."""
-        return self._control("GET", "/log-ids", params={"after": after} if after else None)
+        return cast(list[str], self._control("GET", "/log-ids", params={"after": after} if after else None))
+
+    def log(self, log_id: str) -> dict[str, Any]:
+        """The retained log with this id.
+
+        :raises KeyError: naming the id, when the tenant never had it or no longer retains it.
+        """
+        found = self.state.get_log(log_id)
+        if found is None:
+            raise KeyError(f"the emulator retains no log {log_id!r}")
+        return found
 
     def unmatched(self) -> list[tuple[str, str]]:
         """(method, path) of every request no route matched since start-up, resets included."""

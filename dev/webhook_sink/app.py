@@ -174,7 +174,9 @@ class SinkApp:
         elif outcome.action == "reset":
             await _reset_connection(send, receive)
         else:
-            payload = {"accepted": outcome.logs.count} if outcome.why == "ok" else {"error": outcome.why}
+            payload: dict[str, object] = (
+                {"accepted": outcome.logs.count} if outcome.why == "ok" else {"error": outcome.why}
+            )
             if outcome.detail:
                 payload["detail"] = outcome.detail
             await _respond(send, outcome.status or 500, payload, outcome.headers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -50,19 +50,19 @@ class SinkHandle:
 
     def summary(self) -> dict[str, Any]:
         """Return the sink's summary (requests, logs, duplicates, in-flight, statuses...)."""
-        return self._control("GET", "summary")
+        return cast(dict[str, Any], self._control("GET", "summary"))
 
     def log_ids(self) -> list[str]:
         """Return the unique delivered log ids in arrival order."""
-        return self._control("GET", "log-ids")
+        return cast(list[str], self._control("GET", "log-ids"))
 
     def check(self, expected_ids: Iterable[str]) -> dict[str, Any]:
         """Compare delivered log ids with ``expected_ids``."""
-        return self._control("POST", "check", json={"expected_log_ids": list(expected_ids)})
+        return cast(dict[str, Any], self._control("POST", "check", json={"expected_log_ids": list(expected_ids)}))
 
     def requests(self, since: int = 0) -> list[dict[str, Any]]:
         """Return the recorded requests of this session with ``seq > since``."""
-        return self._control("GET", "requests", params={"since": since})
+        return cast(list[dict[str, Any]], self._control("GET", "requests", params={"since": since}))
 
     def reset(self) -> None:
         """Forget records and faults (the file keeps its history behind a reset marker)."""

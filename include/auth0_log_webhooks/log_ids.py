@@ -36,7 +36,8 @@ def time_of(log_id: str) -> datetime:
     """Return the UTC time embedded in a log id."""
     match = LOG_ID_PATTERN.match(log_id)
     if not match:
-        raise InvalidCheckpointError(f"{log_id!r} is not an Auth0 log id (56 digits starting with 900)")
+        quoted = repr(log_id) if len(log_id) <= 80 else shape(log_id)
+        raise InvalidCheckpointError(f"{quoted} is not an Auth0 log id (56 digits starting with 900)")
     return datetime.strptime(match.group(1), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 
@@ -68,16 +69,31 @@ def cursor_before(moment: datetime, margin: timedelta = timedelta(minutes=5)) ->
     return cursor_for_time(moment - margin)
 
 
+def shape(value: object) -> str:
+    """Say what kind of JSON value ``value`` is and how big, never what it holds (it may be personal data)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return f"a string of {len(value):,} character{'s' if len(value) != 1 else ''}"
+    if isinstance(value, Mapping):
+        return f"an object with {len(value):,} field{'s' if len(value) != 1 else ''}"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value):,} item{'s' if len(value) != 1 else ''}"
+    return "a number" if isinstance(value, int | float) else f"a {type(value).__name__}"
+
+
 def log_id_of(log: Mapping[str, Any]) -> str:
     """Return a log's id: ``log_id``, else the legacy ``_id`` (the one rule every module uses).
 
-    :raises ValueError: if neither is a string, quoting the start of the log.
+    :raises ValueError: if neither is a string, saying what the log is without quoting it.
     """
     for key in ("log_id", "_id"):
         value = log.get(key)
         if isinstance(value, str) and value:
             return value
-    raise ValueError(f"log has no log_id: {str(dict(log))[:200]}")
+    raise ValueError(f"log has no log_id ({shape(log)}; its log_id is {shape(log.get('log_id'))})")
 
 
 def log_time(log: Mapping[str, Any]) -> datetime:
@@ -89,4 +105,7 @@ def log_time(log: Mapping[str, Any]) -> datetime:
             return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
         except ValueError:
             pass
-    return time_of(log_id_of(log))
+    log_id = log_id_of(log)
+    if not is_log_id(log_id):  # the id is the tenant's text: say what it is, never quote it
+        raise ValueError(f"a log with neither a valid date nor a valid log_id (its log_id is {shape(log_id)})")
+    return time_of(log_id)

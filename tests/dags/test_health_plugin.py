@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+from types import ModuleType
 
 import pytest
+from fastapi.testclient import TestClient
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from tests.dags.conftest import MetadataVariables
+from tests.fixture_types import DefineConnection, RunDag, SinkFactory, TenantFactory, WireConnections
 
 pytestmark = pytest.mark.dag
 
 
-def load_plugin():
+def load_plugin() -> ModuleType:
     """The plugin's module, which the package's ``airflow.plugins`` entry point names."""
     from auth0_log_webhooks.wiring import health_plugin
 
@@ -19,7 +23,7 @@ def load_plugin():
 
 
 @pytest.fixture
-def client(airflow_db):
+def client(airflow_db: None) -> TestClient:
     """The plugin's app with a signed-in user (the UI's token cookie stands in the real stack)."""
     from airflow.api_fastapi.core_api.security import get_user
     from fastapi.testclient import TestClient
@@ -30,8 +34,13 @@ def client(airflow_db):
 
 
 def test_the_health_page_shows_the_committed_run_and_the_checkpoint_as_a_date(
-    auth0_tenant_factory, webhook_sink_factory, wire_connections, variables, run_dag, client
-):
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    variables: MetadataVariables,
+    run_dag: RunDag,
+    client: TestClient,
+) -> None:
     tenant = auth0_tenant_factory(logs=150, seed=5, history_days=1, rate_limit_per_minute=0)
     sink = webhook_sink_factory()
     wire_connections(tenant, sink)
@@ -51,8 +60,13 @@ def test_the_health_page_shows_the_committed_run_and_the_checkpoint_as_a_date(
 
 
 def test_the_429s_a_run_waited_out_reach_its_asset_event_and_the_health_page(
-    auth0_tenant_factory, webhook_sink_factory, wire_connections, variables, run_dag, client
-):
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    variables: MetadataVariables,
+    run_dag: RunDag,
+    client: TestClient,
+) -> None:
     tenant = auth0_tenant_factory(logs=150, seed=7, history_days=1, rate_limit_per_minute=0)
     sink = webhook_sink_factory()
     wire_connections(tenant, sink)
@@ -72,7 +86,7 @@ def test_the_429s_a_run_waited_out_reach_its_asset_event_and_the_health_page(
     )
 
 
-def test_the_plugin_registers_its_app_and_a_nav_entry_under_a_prefix_airflow_allows():
+def test_the_plugin_registers_its_app_and_a_nav_entry_under_a_prefix_airflow_allows() -> None:
     from airflow.api_fastapi.app import RESERVED_URL_PREFIXES
 
     plugin = load_plugin().Auth0HealthPlugin
@@ -82,8 +96,13 @@ def test_the_plugin_registers_its_app_and_a_nav_entry_under_a_prefix_airflow_all
 
 
 def test_the_daily_report_dag_reads_the_runs_asset_events_and_sends_the_report(
-    auth0_tenant_factory, webhook_sink_factory, wire_connections, airflow_connection, variables, run_dag
-):
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    airflow_connection: DefineConnection,
+    variables: MetadataVariables,
+    run_dag: RunDag,
+) -> None:
     from dev.alerts_receiver import AlertsReceiver
 
     tenant = auth0_tenant_factory(logs=120, seed=6, history_days=1, rate_limit_per_minute=0)

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from auth0_log_webhooks.pipelines.definition import MANAGEMENT_API
-from tests.dags.conftest import task_states
+from tests.dags.conftest import MetadataVariables, task_states
+from tests.fixture_types import DefineConnection, RunDag, SinkFactory, TenantFactory, WireConnections
 
 pytestmark = pytest.mark.dag
 
 
 def test_a_run_sends_the_chosen_endpoints_calls_to_its_own_webhook_and_moves_its_own_checkpoint(
-    auth0_tenant_factory,
-    webhook_sink_factory,
-    wire_connections,
-    airflow_connection,
-    signing_secret,
-    variables,
-    run_dag,
-    tmp_path,
-):
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    airflow_connection: DefineConnection,
+    signing_secret: str,
+    variables: MetadataVariables,
+    run_dag: RunDag,
+    tmp_path: Path,
+) -> None:
     tenant = auth0_tenant_factory(logs=600, seed=23, history_days=2, rate_limit_per_minute=0)
     authentication_sink, sink = webhook_sink_factory(), webhook_sink_factory(secrets=(signing_secret,))
     wire_connections(tenant, authentication_sink)
@@ -41,7 +43,7 @@ def test_a_run_sends_the_chosen_endpoints_calls_to_its_own_webhook_and_moves_its
     assert task_states(dag_run)[("commit", -1)] == "success"
     calls = [
         log
-        for log in map(tenant.state.get_log, tenant.all_log_ids())
+        for log in map(tenant.log, tenant.all_log_ids())
         if log["type"] in ("sapi", "fapi")
         and (log.get("details") or {}).get("request", {}).get("path", "").startswith("/api/v2/users")
     ]

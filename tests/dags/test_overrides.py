@@ -7,12 +7,16 @@ future is refused. The scheduled runs after them deliver every log after the che
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-from dev.auth0_tenant.testing import FIXED_SET
-from tests.dags.conftest import task_states
+from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle
+from dev.webhook_sink.testing import SinkHandle
+from tests.dags.conftest import MetadataVariables, task_states
 from tests.dags.test_pipeline_dag import selected
+from tests.fixture_types import RunDag, SinkFactory, TenantFactory, WireConnections
 
 pytestmark = pytest.mark.dag
 
@@ -21,13 +25,13 @@ CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory):
+def tenant(auth0_tenant_factory: TenantFactory) -> EmulatorHandle:
     """1,500 logs over the last 2 days, no rate limit."""
     return auth0_tenant_factory(logs=1500, seed=29, history_days=2, rate_limit_per_minute=0, **FIXED_SET)
 
 
 @pytest.fixture
-def sink(tenant, webhook_sink_factory, wire_connections):
+def sink(tenant: EmulatorHandle, webhook_sink_factory: SinkFactory, wire_connections: WireConnections) -> SinkHandle:
     handle = webhook_sink_factory()
     wire_connections(tenant, handle)
     return handle
@@ -39,8 +43,8 @@ def sink(tenant, webhook_sink_factory, wire_connections):
     ids=["log_types", "log_level", "start_from-log-id-ahead"],
 )
 def test_override_runs_then_a_plain_run_deliver_every_log_after_the_checkpoint(
-    tenant, sink, variables, run_dag, override
-):
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run_dag: RunDag, override: dict[str, Any]
+) -> None:
     """The issue's scenario: a checkpoint a third of the way into 1,500 logs, two override runs, a plain run."""
     ids = tenant.all_log_ids()
     checkpoint = ids[499]
@@ -69,7 +73,9 @@ def test_override_runs_then_a_plain_run_deliver_every_log_after_the_checkpoint(
     assert variables.get(CHECKPOINT) == ids[-1]
 
 
-def test_a_shaping_param_is_an_ordinary_run_that_commits(tenant, sink, variables, run_dag):
+def test_a_shaping_param_is_an_ordinary_run_that_commits(
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run_dag: RunDag
+) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[-80])
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from auth0_log_webhooks.log_ids import cursor_for_time, log_time
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-from dev.auth0_tenant.testing import FIXED_SET
-from tests.dags.conftest import task_states
+from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle
+from dev.webhook_sink.testing import SinkHandle
+from tests.dags.conftest import MetadataVariables, task_states
+from tests.fixture_types import Configure, RunDag, SinkFactory, TenantFactory, WireConnections
 
 pytestmark = pytest.mark.dag
 
@@ -21,37 +25,43 @@ CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
 LABEL = r"batch(es)? \d+(-\d+)?: [\d,]+ logs?, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d ?-.* UTC"
 
 
-def selected(tenant, after: str | None = None, codes: set[str] | None = None) -> list[str]:
+def selected(tenant: EmulatorHandle, after: str | None = None, codes: set[str] | None = None) -> list[str]:
     """The log ids after ``after`` that the default filter (all but sapi/fapi), or ``codes``, selects."""
     ids = tenant.all_log_ids(after)
     if codes is None:
-        return [i for i in ids if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
-    return [i for i in ids if tenant.state.get_log(i)["type"] in codes]
+        return [i for i in ids if tenant.log(i)["type"] not in ("sapi", "fapi")]
+    return [i for i in ids if tenant.log(i)["type"] in codes]
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory):
+def tenant(auth0_tenant_factory: TenantFactory) -> EmulatorHandle:
     """600 logs over the last 2 days, no rate limit."""
     return auth0_tenant_factory(logs=600, seed=23, history_days=2, rate_limit_per_minute=0, **FIXED_SET)
 
 
 @pytest.fixture
-def sink(tenant, webhook_sink_factory, wire_connections, signing_secret):
+def sink(
+    tenant: EmulatorHandle, webhook_sink_factory: SinkFactory, wire_connections: WireConnections, signing_secret: str
+) -> SinkHandle:
     """A sink checking signatures, wired as auth0_webhook_default (and the tenant as auth0_default)."""
     handle = webhook_sink_factory(secrets=(signing_secret,))
     wire_connections(tenant, handle, secret=signing_secret)
     return handle
 
 
+RunPipelineDag = Callable[..., Any]
+"""The ``run`` fixture: run the pipeline DAG with this conf (keywords as for ``run_dag``); return its DagRun."""
+
+
 @pytest.fixture
-def run(run_dag):
+def run(run_dag: RunDag) -> RunPipelineDag:
     """Run the pipeline DAG (keywords as for run_dag)."""
     return lambda conf=None, **kw: run_dag(DAG_ID, conf, **kw)
 
 
 def test_a_run_delivers_every_selected_log_after_the_checkpoint_and_moves_it_to_the_last_read(
-    tenant, sink, variables, run
-):
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
+) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[199])
 
@@ -73,7 +83,7 @@ def test_a_run_delivers_every_selected_log_after_the_checkpoint_and_moves_it_to_
     assert extra["lag_seconds"] >= 0
 
 
-def asset_event_extras(dag_run) -> list[dict]:
+def asset_event_extras(dag_run: Any) -> list[dict[str, Any]]:
     """Return the extras of the asset events a run's commit emitted (test code may read the metadata DB)."""
     from airflow.models.asset import AssetEvent
     from airflow.utils.session import create_session
@@ -86,7 +96,9 @@ def asset_event_extras(dag_run) -> list[dict]:
         return list(session.scalars(query))
 
 
-def test_the_next_run_delivers_only_what_is_new(tenant, sink, variables, run):
+def test_the_next_run_delivers_only_what_is_new(
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
+) -> None:
     run()
     delivered = sink.log_ids()
     new = tenant.add_logs(150)
@@ -110,7 +122,14 @@ def test_the_next_run_delivers_only_what_is_new(tenant, sink, variables, run):
     ],
     ids=["batch_size", "send_as_batch", "format"],
 )
-def test_a_shaping_param_changes_how_the_run_sends(tenant, sink, variables, run, conf, check):
+def test_a_shaping_param_changes_how_the_run_sends(
+    tenant: EmulatorHandle,
+    sink: SinkHandle,
+    variables: MetadataVariables,
+    run: RunPipelineDag,
+    conf: dict[str, Any],
+    check: Any,
+) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[-60])
 
@@ -127,7 +146,14 @@ def test_a_shaping_param_changes_how_the_run_sends(tenant, sink, variables, run,
     [({"log_types": "s,f"}, {"s", "f"}), ({"log_level": 3}, None)],
     ids=["log_types", "log_level"],
 )
-def test_a_selecting_param_delivers_only_what_it_selects(tenant, sink, variables, run, conf, codes):
+def test_a_selecting_param_delivers_only_what_it_selects(
+    tenant: EmulatorHandle,
+    sink: SinkHandle,
+    variables: MetadataVariables,
+    run: RunPipelineDag,
+    conf: dict[str, Any],
+    codes: set[Any] | None,
+) -> None:
     from auth0_log_webhooks.pipelines.log_types import level_of
 
     ids = tenant.all_log_ids()
@@ -137,27 +163,29 @@ def test_a_selecting_param_delivers_only_what_it_selects(tenant, sink, variables
 
     after = tenant.all_log_ids(ids[299])
     if codes is None:
-        codes = {tenant.state.get_log(i)["type"] for i in after if level_of(tenant.state.get_log(i)["type"]) >= 3}
+        codes = {tenant.log(i)["type"] for i in after if level_of(tenant.log(i)["type"]) >= 3}
     assert codes, "the tenant should hold some logs of the selection"
     assert sorted(sink.log_ids()) == selected(tenant, ids[299], codes)
 
 
-def test_max_logs_per_run_stops_the_run_on_a_batch_boundary(tenant, sink, variables, run):
+def test_max_logs_per_run_stops_the_run_on_a_batch_boundary(
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
+) -> None:
     assert run({"max_logs_per_run": 250, "batch_size": 50}).state == "success"
 
     delivered = sorted(sink.log_ids())
     assert delivered == selected(tenant)[: len(delivered)]  # a prefix of the selection, in whole batches
     assert len(delivered) % 50 == 0
     assert 250 <= len(tenant.all_log_ids(None)[: tenant.all_log_ids().index(delivered[-1]) + 1]) < 300
-    assert variables.get(CHECKPOINT) < tenant.all_log_ids()[-1]
+    assert (variables.get(CHECKPOINT) or "") < tenant.all_log_ids()[-1]
 
 
 def test_a_start_from_param_rereads_from_that_date_and_the_checkpoint_never_moves_backwards(
-    tenant, sink, variables, run
-):
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
+) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[500])
-    start = log_time(tenant.state.get_log(ids[100]))
+    start = log_time(tenant.log(ids[100]))
 
     dag_run = run({"start_from": start.isoformat(), "max_logs_per_run": 100, "batch_size": 50})
 
@@ -167,7 +195,9 @@ def test_a_start_from_param_rereads_from_that_date_and_the_checkpoint_never_move
     assert variables.get(CHECKPOINT) == ids[500]  # ...and left the checkpoint where it was
 
 
-def test_a_run_that_selects_nothing_still_moves_the_checkpoint_past_what_it_read(tenant, sink, variables, run):
+def test_a_run_that_selects_nothing_still_moves_the_checkpoint_past_what_it_read(
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
+) -> None:
     variables.set(CHECKPOINT, tenant.all_log_ids()[-1])
     sapi = tenant.add_raw_logs([{"type": "sapi", "description": "Update a client"} for _ in range(5)])
 
@@ -180,8 +210,12 @@ def test_a_run_that_selects_nothing_still_moves_the_checkpoint_past_what_it_read
 
 
 def test_failing_deliveries_fail_the_run_and_the_checkpoint_stays_before_them(
-    tenant, sink, variables, run, monkeypatch
-):
+    tenant: EmulatorHandle,
+    sink: SinkHandle,
+    variables: MetadataVariables,
+    run: RunPipelineDag,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[-250])
     monkeypatch.delenv("AIRFLOW_CONN_AUTH0_WEBHOOK_DEFAULT")  # no webhook connection: every delivery task fails
@@ -197,8 +231,8 @@ def test_failing_deliveries_fail_the_run_and_the_checkpoint_stays_before_them(
 
 
 def test_dead_lettered_messages_fail_their_delivery_task_and_commit_and_the_checkpoint_passes_them(
-    tenant, sink, variables, run, configure
-):
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag, configure: Configure
+) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[-120])
     configure(max_attempts=1)
@@ -212,37 +246,41 @@ def test_dead_lettered_messages_fail_their_delivery_task_and_commit_and_the_chec
     # The delivery task that kept them is red too, where a person looks first (it used to be green).
     assert {state for (task, _), state in states.items() if task == "deliver"} == {"failed"}
     assert variables.get(CHECKPOINT) == ids[-1]
-    dead = json.loads(variables.get(AUTHENTICATION_API.config_variable))["dead_letter_url"].removeprefix("file://")
+    dead = json.loads(variables.get(AUTHENTICATION_API.config_variable) or "{}")["dead_letter_url"].removeprefix(
+        "file://"
+    )
     from pathlib import Path
 
     kept = [json.loads(p.read_text()) for p in (Path(dead) / DAG_ID).glob("*.json")]
     assert sorted(i for letter in kept for i in letter["log_ids"]) == selected(tenant, ids[-120])
 
 
-def test_a_backfill_run_delivers_its_interval_and_leaves_the_checkpoint_alone(tenant, sink, variables, run):
+def test_a_backfill_run_delivers_its_interval_and_leaves_the_checkpoint_alone(
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
+) -> None:
     ids = tenant.all_log_ids()
     variables.set(CHECKPOINT, ids[-1])
-    end = log_time(tenant.state.get_log(ids[300])).replace(second=0, microsecond=0)
+    end = log_time(tenant.log(ids[300])).replace(second=0, microsecond=0)
     end -= timedelta(minutes=end.minute % 5)  # a tick of the */5 schedule: the run covers [end - 5 min, end)
 
     dag_run = run(backfill_of=end)
 
     assert dag_run.state == "success"
     assert str(dag_run.run_type) == "backfill"
-    in_window = [i for i in selected(tenant) if end - timedelta(minutes=5) <= log_time(tenant.state.get_log(i)) < end]
+    in_window = [i for i in selected(tenant) if end - timedelta(minutes=5) <= log_time(tenant.log(i)) < end]
     assert sorted(sink.log_ids()) == sorted(in_window)
     assert variables.get(CHECKPOINT) == ids[-1]
 
 
-def _drain_runs() -> list:
+def _drain_runs() -> list[Any]:
     from airflow.models.dagrun import DagRun
 
     return [r for r in DagRun.find(dag_id=DAG_ID) if r.run_id.startswith("drain__")]
 
 
 def test_a_run_stopped_at_max_logs_per_run_starts_the_next_at_once_and_one_that_caught_up_does_not(
-    tenant, sink, variables, run
-):
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
+) -> None:
     before = {r.run_id for r in _drain_runs()}
     assert run({"max_logs_per_run": 250, "batch_size": 50, "start_from": None}).state == "success"
     (follow_up,) = [r for r in _drain_runs() if r.run_id not in before]

@@ -7,6 +7,7 @@ Each case runs a small test file in a separate pytest session (pytester) with th
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 import pytest
 
@@ -20,8 +21,12 @@ import requests
 """
 
 
+RunInner = Callable[[str], pytest.RunResult]
+"""The ``run_inner`` fixture: run one test body in its own pytest session."""
+
+
 @pytest.fixture
-def run_inner(pytester: pytest.Pytester):
+def run_inner(pytester: pytest.Pytester) -> RunInner:
     """Run one test body (using the emulator or sink fixtures) in its own pytest session."""
     pytester.makeini("[pytest]\nmarkers =\n    allow_unexpected_requests: sends unexpected requests on purpose\n")
 
@@ -81,14 +86,14 @@ def run_inner(pytester: pytest.Pytester):
         ),
     ],
 )
-def test_unexpected_request_fails_the_test_at_teardown_naming_it(run_inner, body, named):
+def test_unexpected_request_fails_the_test_at_teardown_naming_it(run_inner: RunInner, body: str, named: str) -> None:
     result = run_inner(body)
 
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_inner*", f"*1 unexpected request(s): {named};*"])
 
 
-def test_unexpected_requests_beyond_the_first_five_are_counted_not_listed(run_inner):
+def test_unexpected_requests_beyond_the_first_five_are_counted_not_listed(run_inner: RunInner) -> None:
     result = run_inner(
         """
         def test_inner(auth0_tenant):
@@ -101,7 +106,7 @@ def test_unexpected_requests_beyond_the_first_five_are_counted_not_listed(run_in
     result.stdout.fnmatch_lines(["*7 unexpected request(s): GET /nothing-0, *, GET /nothing-4 and 2 more;*"])
 
 
-def test_unexpected_requests_pass_when_the_test_allows_them(run_inner):
+def test_unexpected_requests_pass_when_the_test_allows_them(run_inner: RunInner) -> None:
     result = run_inner(
         """
         @pytest.mark.allow_unexpected_requests
@@ -114,7 +119,7 @@ def test_unexpected_requests_pass_when_the_test_allows_them(run_inner):
     result.assert_outcomes(passed=1)
 
 
-def test_served_requests_pass_when_nothing_unexpected_is_sent(run_inner):
+def test_served_requests_pass_when_nothing_unexpected_is_sent(run_inner: RunInner) -> None:
     result = run_inner(
         """
         def test_inner(auth0_tenant, webhook_sink):

@@ -55,9 +55,9 @@ class Stack:
     def selected_after(self, checkpoint: str | None) -> list[str]:
         """The log ids after ``checkpoint`` that the default filter selects (all but sapi/fapi)."""
         ids = self.tenant.all_log_ids(checkpoint)
-        return [i for i in ids if self.tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+        return [i for i in ids if self.tenant.log(i)["type"] not in ("sapi", "fapi")]
 
-    def assert_all_delivered_since(self, checkpoint: str | None) -> dict:
+    def assert_all_delivered_since(self, checkpoint: str | None) -> dict[str, Any]:
         """Assert every selected log after ``checkpoint`` reached the sink and duplicates share a webhook-id."""
         expected = self.selected_after(checkpoint)
         received = set(self.sink.state.log_ids())
@@ -120,7 +120,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("scans_task_logs") is not None)
 
 
-def auth0_connection(tenant: EmulatorHandle) -> dict:
+def auth0_connection(tenant: EmulatorHandle) -> dict[str, Any]:
     """Return the airflow_settings.yaml entry of an ``auth0`` connection to an emulator."""
     host, port = tenant.domain.split(":")
     return {

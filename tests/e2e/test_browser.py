@@ -90,7 +90,7 @@ def failed_run(stack: Stack) -> str:
     return run
 
 
-def test_a_failed_runs_reason_and_next_step_are_readable_without_scrolling_sideways(stack: Stack, page: Any):
+def test_a_failed_runs_reason_and_next_step_are_readable_without_scrolling_sideways(stack: Stack, page: Any) -> None:
     run = failed_run(stack)
     page.goto(f"{stack.airflow.url}/dags/{DAG_ID}/runs/{run}/tasks/commit", wait_until="networkidle")
     page.get_by_text("not delivered (HTTP 400)").first.wait_for(timeout=60_000)
@@ -112,7 +112,7 @@ def test_a_failed_runs_reason_and_next_step_are_readable_without_scrolling_sidew
         assert right <= VIEWPORT["width"] - 16, (text, right)  # readable without scrolling sideways
 
 
-def test_the_health_page_shows_the_stacks_numbers(stack: Stack, page: Any):
+def test_the_health_page_shows_the_stacks_numbers(stack: Stack, page: Any) -> None:
     page.goto(f"{stack.airflow.url}/log-webhooks-health/", wait_until="networkidle")
     answer = page.request.get(f"{stack.airflow.url}/log-webhooks-health/api")
     assert answer.ok, (answer.status, answer.text()[:300])
@@ -124,7 +124,7 @@ def test_the_health_page_shows_the_stacks_numbers(stack: Stack, page: Any):
     assert section.locator("svg.chart g").count() == pipeline["runs_24h"]
 
 
-def test_the_webhook_connection_form_shows_labelled_fields(stack: Stack, page: Any):
+def test_the_webhook_connection_form_shows_labelled_fields(stack: Stack, page: Any) -> None:
     page.goto(f"{stack.airflow.url}/connections", wait_until="networkidle")
     page.get_by_role("button", name="Add Connection").first.click()
     page.get_by_text("Connection Type").first.wait_for()
@@ -144,7 +144,7 @@ def test_the_webhook_connection_form_shows_labelled_fields(stack: Stack, page: A
         assert page.get_by_text(label).first.is_visible(), label
 
 
-def test_the_trigger_form_shows_titles_and_what_empty_means(stack: Stack, page: Any):
+def test_the_trigger_form_shows_titles_and_what_empty_means(stack: Stack, page: Any) -> None:
     page.goto(f"{stack.airflow.url}/dags/{DAG_ID}", wait_until="networkidle")
     page.get_by_role("button", name="Trigger").first.click()
     page.get_by_text("Start from").first.wait_for()

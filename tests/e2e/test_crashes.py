@@ -30,7 +30,7 @@ def running_delivery(stack: Stack, run_id: str) -> dict[str, Any] | None:
     return None
 
 
-def test_a_delivery_task_killed_mid_run_is_retried_without_resending_what_it_delivered(stack: Stack):
+def test_a_delivery_task_killed_mid_run_is_retried_without_resending_what_it_delivered(stack: Stack) -> None:
     before = stack.fresh_start()
     stack.tenant.add_logs(1500)
     stack.sink.state.add_faults({"delay_seconds": 1.0})
@@ -49,7 +49,7 @@ def test_a_delivery_task_killed_mid_run_is_retried_without_resending_what_it_del
 
 
 @pytest.mark.timeout(900)  # a restart (about a minute) and up to two runs of 1,500 slow deliveries
-def test_a_scheduler_crash_mid_run_loses_nothing(stack: Stack):
+def test_a_scheduler_crash_mid_run_loses_nothing(stack: Stack) -> None:
     before = stack.fresh_start()
     stack.tenant.add_logs(1500)
     stack.sink.state.add_faults({"delay_seconds": 1.0})

@@ -18,6 +18,7 @@ import json
 import os
 import time
 from datetime import datetime
+from typing import Any
 
 import pytest
 import yaml
@@ -43,8 +44,9 @@ def secret() -> str:
     return "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
 
-def runs_of(stack: Stack) -> list[dict]:
-    return stack.airflow.api("GET", f"/dags/{EVENT}/dagRuns", params={"limit": 100})["dag_runs"]
+def runs_of(stack: Stack) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = stack.airflow.api("GET", f"/dags/{EVENT}/dagRuns", params={"limit": 100})["dag_runs"]
+    return runs
 
 
 def add_event_pipeline(
@@ -103,12 +105,12 @@ def arrival_seconds(tenant: EmulatorHandle, receiver: SinkServer, log_ids: list[
         if request["status"] == 200:
             for log_id in request["log_ids"]:
                 first.setdefault(log_id, request["received_at"])
-    dates = {i: datetime.fromisoformat(tenant.state.get_log(i)["date"].replace("Z", "+00:00")) for i in log_ids}
+    dates = {i: datetime.fromisoformat(tenant.log(i)["date"].replace("Z", "+00:00")) for i in log_ids}
     return [first[i] - dates[i].timestamp() for i in log_ids if i in first]
 
 
 @pytest.mark.timeout(600)
-def test_event_mode_delivers_new_logs_without_a_tick_and_an_idle_tenant_does_not_loop(stack: Stack):
+def test_event_mode_delivers_new_logs_without_a_tick_and_an_idle_tenant_does_not_loop(stack: Stack) -> None:
     airflow = stack.airflow
     tenant = start_emulator(logs=300, seed=41, history_days=1, client_secret="e2e-tenant-e-" + os.urandom(8).hex())
     assert tenant.config.token_logs  # every token exchange writes a seccft log, as on Auth0
@@ -127,7 +129,7 @@ def test_event_mode_delivers_new_logs_without_a_tick_and_an_idle_tenant_does_not
         history_runs = runs_of(stack)
         assert [run["run_type"] for run in history_runs][:1] == ["scheduled"], history_runs
         assert [run["run_type"] for run in history_runs[1:]] in ([], ["asset_triggered"]), history_runs
-        selected = [i for i in tenant.all_log_ids() if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+        selected = [i for i in tenant.all_log_ids() if tenant.log(i)["type"] not in ("sapi", "fapi")]
         assert set(selected) <= set(receiver.state.log_ids())  # the history, as any first run
 
         # The dag-processor registers the watcher once the DAG is unpaused; then it reads every 5 s.
@@ -163,7 +165,7 @@ def test_event_mode_delivers_new_logs_without_a_tick_and_an_idle_tenant_does_not
         time.sleep(max(0.0, idle_until - time.monotonic()))
         idle_runs = runs_of(stack)[runs_before_idle:]
         checkpoint = airflow.variable(f"{EVENT}_checkpoint")
-        waiting = [tenant.state.get_log(i) for i in tenant.all_log_ids(checkpoint)]
+        waiting = [tenant.log(i) for i in tenant.all_log_ids(checkpoint)]
         assert sum(log["type"] == "seccft" for log in waiting) >= OWN_EXCHANGES_WHILE_IDLE, waiting
         assert len(idle_runs) <= IDLE_RUN_BOUND, idle_runs
         assert tenant.counters()["log_requests"] > reads_before_wait  # the watcher kept reading meanwhile

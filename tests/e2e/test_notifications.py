@@ -71,7 +71,7 @@ def check_alarms(stack: Stack) -> None:
 
 def test_a_failing_webhook_raises_notices_and_the_lag_alarm_which_clear_after_recovery(
     stack: Stack, receiver: AlertsReceiver
-):
+) -> None:
     airflow = stack.airflow
     airflow.wait_for_dag(ALARMS_DAG)
     airflow.unpause(ALARMS_DAG)

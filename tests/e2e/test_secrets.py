@@ -27,7 +27,7 @@ def leaked_secrets(logs: Path, secrets: Sequence[str]) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.scans_task_logs
-def test_no_secret_appears_in_any_task_log(stack: Stack, request: pytest.FixtureRequest):
+def test_no_secret_appears_in_any_task_log(stack: Stack, request: pytest.FixtureRequest) -> None:
     items = request.session.items
     later = [item.nodeid for item in items[items.index(request.node) + 1 :] if item.get_closest_marker("e2e")]
     assert not later, f"the scan must run after every other e2e test, not before {later}"
@@ -36,7 +36,7 @@ def test_no_secret_appears_in_any_task_log(stack: Stack, request: pytest.Fixture
     assert not leaked_secrets(logs, stack.secrets())
 
 
-def test_scan_names_the_task_log_a_secret_was_written_into(tmp_path: Path):
+def test_scan_names_the_task_log_a_secret_was_written_into(tmp_path: Path) -> None:
     task = tmp_path / "dag_id=d" / "run_id=r" / "task_id=deliver"
     task.mkdir(parents=True)
     (task / "attempt=1.log").write_text("POST http://127.0.0.1/hook: 200\n")
@@ -48,7 +48,7 @@ def test_scan_names_the_task_log_a_secret_was_written_into(tmp_path: Path):
     assert found == [f"secret #2 in {task / 'attempt=2.log'}"]
 
 
-def test_scan_finds_nothing_when_no_task_log_holds_a_secret(tmp_path: Path):
+def test_scan_finds_nothing_when_no_task_log_holds_a_secret(tmp_path: Path) -> None:
     (tmp_path / "attempt=1.log").write_text("delivered 100 logs\n")
 
     assert leaked_secrets(tmp_path, ["whsec_abc", "e2e-webhook-credential"]) == []

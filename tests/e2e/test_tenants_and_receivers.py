@@ -23,11 +23,12 @@ import yaml
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API
 from auth0_log_webhooks.pipelines.pii import keyed_hash
 from dev.airflow_env import connection_json
-from dev.auth0_tenant.testing import FIXED_SET, start_emulator
+from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle, start_emulator
 from dev.strict import describe_unexpected
-from dev.webhook_sink.app import start_sink
+from dev.webhook_sink.app import SinkServer, start_sink
 from dev.webhook_sink.config import SinkConfig
 from tests.e2e.conftest import Stack, auth0_connection, wait_for_runs
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -42,13 +43,13 @@ def secret() -> str:
 
 
 def wait_for_import_error(stack: Stack, needle: str, timeout: float = 120) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def found() -> str | None:
         for error in stack.airflow.api("GET", "/importErrors")["import_errors"]:
             if needle in error["stack_trace"]:
-                return error["filename"] + "\n" + error["stack_trace"]
-        time.sleep(2)
-    raise TimeoutError(f"no import error mentioning {needle!r}")
+                return f"{error['filename']}\n{error['stack_trace']}"
+        return None
+
+    return wait_until(found, f"an import error mentioning {needle!r}", timeout=timeout, every=2)
 
 
 def wait_until_no_import_errors(stack: Stack, timeout: float = 120) -> None:
@@ -66,8 +67,8 @@ def wait_until_replay_offers(stack: Stack, pipeline: str, timeout: float = 120) 
         time.sleep(2)
 
 
-def users_calls(tenant, after: str | None = None) -> list[str]:
-    logs = [tenant.state.get_log(i) for i in tenant.all_log_ids(after)]
+def users_calls(tenant: EmulatorHandle, after: str | None = None) -> list[str]:
+    logs = [tenant.log(i) for i in tenant.all_log_ids(after)]
     return [
         log["log_id"]
         for log in logs
@@ -77,11 +78,13 @@ def users_calls(tenant, after: str | None = None) -> list[str]:
     ]
 
 
-def logins(tenant, after: str | None = None) -> list[str]:
-    return [i for i in tenant.all_log_ids(after) if tenant.state.get_log(i)["type"] in LOGINS]
+def logins(tenant: EmulatorHandle, after: str | None = None) -> list[str]:
+    return [i for i in tenant.all_log_ids(after) if tenant.log(i)["type"] in LOGINS]
 
 
-def assert_shaped_per_pipeline(receiver_b, tenant_b, mgmt_ids: set[str], pii_key: str) -> None:
+def assert_shaped_per_pipeline(
+    receiver_b: SinkServer, tenant_b: EmulatorHandle, mgmt_ids: set[str], pii_key: str
+) -> None:
     """Management payloads are {date, request, response, log_id}; tenant B's user names are hashed with the key."""
     tenant_b_ids = set(logins(tenant_b))
     for request in receiver_b.state.requests(limit=10_000):
@@ -90,13 +93,19 @@ def assert_shaped_per_pipeline(receiver_b, tenant_b, mgmt_ids: set[str], pii_key
                 assert set(item) == {"date", "request", "response", "log_id"}
                 assert item["request"]["path"].startswith(PATH_B)
             else:
-                raw = tenant_b.state.get_log(item["log_id"])
+                raw = tenant_b.log(item["log_id"])
                 assert item["log_id"] in tenant_b_ids
                 assert item.get("user_name") == keyed_hash(raw["user_name"], pii_key.encode())
 
 
 def add_tenant_b_and_receiver_b(
-    stack: Stack, tenant_b, receiver_b, secret_b: str, pii_key: str, original: str, start_a: str | None
+    stack: Stack,
+    tenant_b: EmulatorHandle,
+    receiver_b: SinkServer,
+    secret_b: str,
+    pii_key: str,
+    original: str,
+    start_a: str | None,
 ) -> None:
     """Create B's connections, pool and Variables, and add its pipelines (and a broken one) to the file.
 
@@ -146,7 +155,7 @@ def add_tenant_b_and_receiver_b(
 
 
 @pytest.mark.timeout(900)  # on top of the stack's start: about ten DAG runs, two of them replays
-def test_two_tenants_two_receivers_each_gets_its_logs_once_and_one_down_does_not_stop_the_other(stack: Stack):
+def test_two_tenants_two_receivers_each_gets_its_logs_once_and_one_down_does_not_stop_the_other(stack: Stack) -> None:
     airflow = stack.airflow
     tenant_b = start_emulator(logs=600, seed=29, history_days=1, rate_limit_per_minute=0, **FIXED_SET)
     secret_b, pii_key = secret(), "pii-key-" + os.urandom(16).hex()

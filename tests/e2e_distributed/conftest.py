@@ -38,6 +38,12 @@ class DistributedStack(Stack):
     s3: S3Server | None = None
 
     @property
+    def object_store(self) -> S3Server:
+        """The S3 server the session started (``s3`` is None only before that)."""
+        assert self.s3 is not None
+        return self.s3
+
+    @property
     def cluster(self) -> ClusterStack:
         """The Airflow cluster (``airflow`` typed as what it is here)."""
         assert isinstance(self.airflow, ClusterStack)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+from typing import Any
 
 import pytest
 
@@ -30,14 +31,16 @@ pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 WORKERS = {"worker-a", "worker-b"}
 
 
-def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storage(distributed: DistributedStack):
+def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storage(
+    distributed: DistributedStack,
+) -> None:
     before = distributed.fresh_start()
     distributed.tenant.add_logs(1000)
     distributed.sink.state.add_faults({"delay_seconds": 0.3})  # deliveries overlap, so the pool fills both workers
     run_id = distributed.airflow.trigger(DAG_ID, {"batch_size": 50})
     run_prefix = f"staging/{DAG_ID}/{run_key(run_id)}/"
     staged = wait_until(
-        lambda: [key for key in distributed.s3.keys(BUCKET, run_prefix) if "/batches/" in key],
+        lambda: [key for key in distributed.object_store.keys(BUCKET, run_prefix) if "/batches/" in key],
         "the fetch to stage batches on S3",
     )
 
@@ -51,11 +54,14 @@ def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storag
     assert all(key.startswith(f"{run_prefix}g001/batches/") for key in staged), staged[:5]  # fetch's first try
     # The successful run removed its batches and ledger from S3, keeping only its plan and commit record
     # (a retried commit answers from them), and nothing was ever staged on local disk.
-    assert sorted(distributed.s3.keys(BUCKET, run_prefix)) == [f"{run_prefix}committed.json", f"{run_prefix}plan.json"]
+    assert sorted(distributed.object_store.keys(BUCKET, run_prefix)) == [
+        f"{run_prefix}committed.json",
+        f"{run_prefix}plan.json",
+    ]
     assert not (distributed.cluster.home / "auth0_log_webhooks").exists()
 
 
-def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed: DistributedStack):
+def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed: DistributedStack) -> None:
     shared = distributed.workdir / "shared"  # what an NFS or EFS mount at the same path on every worker is
     config = {"staging_url": f"file://{shared}/staging", "dead_letter_url": f"file://{shared}/dead", **SPREAD}
     distributed.airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))
@@ -79,7 +85,7 @@ def test_a_shared_folder_is_the_simple_alternative_to_object_storage(distributed
     }
 
 
-def _delivering(distributed: DistributedStack, run_id: str) -> dict | None:
+def _delivering(distributed: DistributedStack, run_id: str) -> dict[str, Any] | None:
     """A delivery task instance running on a worker while a request is in flight, if any."""
     if distributed.sink.state.summary()["in_flight"] < 1:
         return None
@@ -90,7 +96,9 @@ def _delivering(distributed: DistributedStack, run_id: str) -> dict | None:
 
 
 @pytest.mark.timeout(900)
-def test_a_worker_killed_mid_delivery_loses_nothing_and_its_tasks_finish_on_the_other(distributed: DistributedStack):
+def test_a_worker_killed_mid_delivery_loses_nothing_and_its_tasks_finish_on_the_other(
+    distributed: DistributedStack,
+) -> None:
     before = distributed.fresh_start()
     distributed.tenant.add_logs(1500)
     distributed.sink.state.add_faults({"delay_seconds": 1.0})
@@ -119,11 +127,11 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_its_tasks_finish_on_the_
 @pytest.mark.timeout(900)
 def test_a_worker_that_cannot_reach_the_object_store_fails_clearly_and_a_healthy_one_delivers(
     distributed: DistributedStack,
-):
+) -> None:
     cluster = distributed.cluster
     before = distributed.fresh_start()
     distributed.tenant.add_logs(200)
-    unreachable = distributed.s3.connection(endpoint_url=f"http://127.0.0.1:{free_port()}")
+    unreachable = distributed.object_store.connection(endpoint_url=f"http://127.0.0.1:{free_port()}")
     unreachable["conn_extra"]["config_kwargs"] = {"retries": {"max_attempts": 1}, "connect_timeout": 2}
     conn_env = {
         "conn_type": "aws",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,14 +16,14 @@ from dev.runner import run_pipeline as run_in_process
 
 
 @pytest.fixture
-def variables(tmp_path) -> InMemoryVariables:
+def variables(tmp_path: Path) -> InMemoryVariables:
     """The pipeline's Variables, with staging and dead letters under this test's tmp_path."""
     config = {"staging_url": f"file://{tmp_path}/staging", "dead_letter_url": f"file://{tmp_path}/dead"}
     return InMemoryVariables({AUTHENTICATION_API.config_variable: json.dumps(config)})
 
 
 @pytest.fixture
-def run_pipeline(variables) -> Callable[..., RunOutcome]:
+def run_pipeline(variables: InMemoryVariables) -> Callable[..., RunOutcome]:
     """Run the Authentication API pipeline's steps in this process (dev.runner), with this test's Variables.
 
     Keywords go to :func:`dev.runner.run_pipeline`: ``deliver`` picks the chunks delivered, ``sleep``
@@ -36,7 +37,7 @@ def run_pipeline(variables) -> Callable[..., RunOutcome]:
 
 
 @pytest.fixture
-def configure(variables) -> Callable[..., None]:
+def configure(variables: InMemoryVariables) -> Callable[..., None]:
     """Merge settings (max_attempts, format, gzip...) into the pipeline's JSON config Variable."""
 
     def merge(**settings: Any) -> None:
@@ -48,7 +49,7 @@ def configure(variables) -> Callable[..., None]:
 
 
 @pytest.fixture
-def dead_letters(tmp_path) -> Callable[[], list[dict[str, Any]]]:
+def dead_letters(tmp_path: Path) -> Callable[[], list[dict[str, Any]]]:
     """Return the pipeline's dead letters (as stored, one dict per file) under tmp_path/dead."""
 
     def read() -> list[dict[str, Any]]:
@@ -61,7 +62,7 @@ def dead_letters(tmp_path) -> Callable[[], list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def replay_dead_letters(variables) -> Callable[..., ReplayOutcome]:
+def replay_dead_letters(variables: InMemoryVariables) -> Callable[..., ReplayOutcome]:
     """Replay the pipeline's dead letters as the auth0_webhooks_replay DAG would (dev.runner.run_replay)."""
 
     def run(entries: list[str] | None = None, **kw: Any) -> ReplayOutcome:

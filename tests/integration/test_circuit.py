@@ -12,7 +12,10 @@ import pytest
 
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-from dev.auth0_tenant.testing import FIXED_SET
+from auth0_log_webhooks.run.variables import InMemoryVariables
+from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle
+from dev.webhook_sink.testing import SinkHandle
+from tests.fixture_types import Configure, ReadDeadLetters, RunPipeline, TenantFactory, WireConnections
 from tests.integration.test_delivery_faults import assert_nothing_lost, selected
 
 pytestmark = pytest.mark.integration
@@ -21,15 +24,22 @@ CHECKPOINT = AUTHENTICATION_API.checkpoint_variable
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory):
+def tenant(auth0_tenant_factory: TenantFactory) -> EmulatorHandle:
     """300 logs, 286 selected: six batches of 50, one delivery task (so the order is known)."""
     return auth0_tenant_factory(logs=300, seed=17, rate_limit_per_minute=0, **FIXED_SET)
 
 
 @pytest.mark.parametrize("status", [401, 403, 410], ids=lambda status: f"http{status}")
 def test_a_stop_answer_stops_sending_keeps_no_dead_letter_and_the_next_run_resumes(
-    status, tenant, webhook_sink, wire_connections, configure, run_pipeline, dead_letters, variables
-):
+    status: int,
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    configure: Configure,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+    variables: InMemoryVariables,
+) -> None:
     wire_connections(tenant, webhook_sink)
     configure(batch_size=50, max_delivery_tasks=1)
     webhook_sink.add_faults([{"delay_seconds": 0.01, "count": 2}, {"status": status}])
@@ -54,8 +64,14 @@ def test_a_stop_answer_stops_sending_keeps_no_dead_letter_and_the_next_run_resum
 
 
 def test_consecutive_failed_messages_open_the_circuit_across_batches(
-    tenant, webhook_sink, wire_connections, configure, run_pipeline, dead_letters, variables
-):
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    configure: Configure,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+    variables: InMemoryVariables,
+) -> None:
     """A total outage: the first failed message is kept, the second opens the circuit, four batches are untried."""
     wire_connections(tenant, webhook_sink)
     configure(batch_size=50, max_delivery_tasks=1, max_attempts=2, circuit_breaker_failures=2)
@@ -78,7 +94,13 @@ def test_consecutive_failed_messages_open_the_circuit_across_batches(
     assert_nothing_lost(webhook_sink, dead_letters(), selected(tenant))
 
 
-def test_a_delivered_message_ends_the_streak(tenant, webhook_sink, wire_connections, configure, run_pipeline):
+def test_a_delivered_message_ends_the_streak(
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    configure: Configure,
+    run_pipeline: RunPipeline,
+) -> None:
     """Failures that are not in a row are dead letters, not an outage: the run sends every batch."""
     wire_connections(tenant, webhook_sink)
     configure(batch_size=50, max_delivery_tasks=1, max_attempts=1, circuit_breaker_failures=2)
@@ -92,8 +114,14 @@ def test_a_delivered_message_ends_the_streak(tenant, webhook_sink, wire_connecti
 
 
 def test_a_stop_answer_to_half_of_a_split_batch_opens_the_circuit(
-    tenant, webhook_sink, wire_connections, configure, run_pipeline, dead_letters, variables
-):
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    configure: Configure,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+    variables: InMemoryVariables,
+) -> None:
     """Found by make soak: a 413 split the batch, one half got 401, the other 400; the 401 was dead-lettered."""
     wire_connections(tenant, webhook_sink)
     configure(batch_size=50, max_delivery_tasks=1, max_attempts=1)

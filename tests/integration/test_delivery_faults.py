@@ -22,8 +22,20 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError
-from dev.auth0_tenant.testing import FIXED_SET
+from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle
+from dev.runner import RunOutcome
+from dev.webhook_sink.testing import SinkHandle
+from tests.fixture_types import (
+    Configure,
+    ReadDeadLetters,
+    ReplayDeadLetters,
+    RunPipeline,
+    SinkFactory,
+    TenantFactory,
+    WireConnections,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -32,19 +44,21 @@ UNSELECTED_TYPES = ("sapi", "fapi")
 DEFAULT_MAX_ATTEMPTS = 6
 
 
-def selected(tenant, ids: list[str] | None = None) -> list[str]:
+def selected(tenant: EmulatorHandle, ids: list[str] | None = None) -> list[str]:
     """Return the log ids (of ``ids``, default all) the default filter selects: all but sapi/fapi."""
     ids = tenant.all_log_ids() if ids is None else ids
-    return [i for i in ids if tenant.state.get_log(i)["type"] not in UNSELECTED_TYPES]
+    return [i for i in ids if tenant.log(i)["type"] not in UNSELECTED_TYPES]
 
 
-def fetched_ids(tenant, outcome: dict[str, Any]) -> list[str]:
+def fetched_ids(tenant: EmulatorHandle, outcome: RunOutcome) -> list[str]:
     """Return the log ids a run fetched (its start cursor excluded, its end cursor included)."""
     plan = outcome.plan
-    return [i for i in tenant.all_log_ids(plan["start_cursor"]) if i <= plan["end_cursor"]]
+    end = plan["end_cursor"]
+    assert end is not None, "the run read no log"
+    return [i for i in tenant.all_log_ids(plan["start_cursor"]) if i <= end]
 
 
-def assert_nothing_lost(sink, letters: list[dict[str, Any]], expected: list[str]) -> None:
+def assert_nothing_lost(sink: SinkHandle, letters: list[dict[str, Any]], expected: list[str]) -> None:
     """Every expected log reached the sink or a dead letter; every duplicate has one webhook-id."""
     delivered = set(sink.log_ids())
     kept = {log_id for letter in letters for log_id in letter["log_ids"]}
@@ -55,7 +69,7 @@ def assert_nothing_lost(sink, letters: list[dict[str, Any]], expected: list[str]
     assert summary["logs_without_id"] == 0
 
 
-def attempts_by_webhook_id(sink) -> dict[str, list[dict[str, Any]]]:
+def attempts_by_webhook_id(sink: SinkHandle) -> dict[str, list[dict[str, Any]]]:
     """Group the recorded requests by webhook-id, in arrival order."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in sink.requests():
@@ -64,7 +78,7 @@ def attempts_by_webhook_id(sink) -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory):
+def tenant(auth0_tenant_factory: TenantFactory) -> EmulatorHandle:
     """An emulated tenant with 300 logs (286 selected: three batches of at most 100) and no rate limit."""
     return auth0_tenant_factory(logs=300, seed=11, rate_limit_per_minute=0, **FIXED_SET)
 
@@ -74,8 +88,13 @@ def tenant(auth0_tenant_factory):
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504], ids=lambda status: f"http{status}")
 def test_every_log_is_delivered_when_the_sink_answers_a_burst_of_5xx(
-    status, tenant, webhook_sink, wire_connections, run_pipeline, dead_letters
-):
+    status: int,
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+) -> None:
     """A burst one shorter than max_attempts is absorbed by the first batch's retries."""
     burst = DEFAULT_MAX_ATTEMPTS - 1
     wire_connections(tenant, webhook_sink)
@@ -105,8 +124,17 @@ def test_every_log_is_delivered_when_the_sink_answers_a_burst_of_5xx(
     ],
 )
 def test_waits_honour_retry_after_when_the_sink_answers_429(
-    retry_after, settings, low, high, tenant, webhook_sink, wire_connections, run_pipeline, configure, dead_letters
-):
+    retry_after: str,
+    settings: dict[str, Any],
+    low: int,
+    high: int,
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    configure: Configure,
+    dead_letters: ReadDeadLetters,
+) -> None:
     """The sender waits what Retry-After asks (seconds or an HTTP date), up to retry_after_max_seconds."""
     if retry_after == "http-date+30s":
         retry_after = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
@@ -129,8 +157,12 @@ def test_waits_honour_retry_after_when_the_sink_answers_429(
 
 
 def test_waits_back_off_exponentially_within_bounds_when_no_retry_after_is_given(
-    tenant, webhook_sink, wire_connections, run_pipeline, configure
-):
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    configure: Configure,
+) -> None:
     """Without Retry-After, attempt n waits a jittered [c/2, c] with c = min(max, initial * 2**(n-1))."""
     configure(backoff_initial_seconds=2, backoff_max_seconds=5)
     wire_connections(tenant, webhook_sink)
@@ -158,8 +190,14 @@ def test_waits_back_off_exponentially_within_bounds_when_no_retry_after_is_given
     ],
 )
 def test_a_batch_is_retried_and_delivered_when_the_sink_times_out_and_then_recovers(
-    fault, duplicates, tenant, webhook_sink, wire_connections, run_pipeline, dead_letters
-):
+    fault: dict[str, Any],
+    duplicates: bool,
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+) -> None:
     """Two attempts get no answer within the 1 s timeout; the third is answered.
 
     A late answer is still a delivery for the sink (it recorded the request before answering), so
@@ -187,8 +225,14 @@ def test_a_batch_is_retried_and_delivered_when_the_sink_times_out_and_then_recov
 
 
 def test_a_batch_is_dead_lettered_with_the_timeout_when_the_sink_never_answers_in_time(
-    tenant, webhook_sink, wire_connections, run_pipeline, configure, dead_letters, variables
-):
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    configure: Configure,
+    dead_letters: ReadDeadLetters,
+    variables: InMemoryVariables,
+) -> None:
     """max_attempts hangs in a row exhaust the first batch: it is kept, the rest is delivered."""
     configure(max_attempts=2)
     wire_connections(tenant, webhook_sink, timeout=1)
@@ -211,8 +255,13 @@ def test_a_batch_is_dead_lettered_with_the_timeout_when_the_sink_never_answers_i
 
 @pytest.mark.parametrize("resets", [1, 5], ids=lambda n: f"{n}-resets")
 def test_a_batch_is_retried_and_delivered_when_the_sink_resets_connections(
-    resets, tenant, webhook_sink, wire_connections, run_pipeline, dead_letters
-):
+    resets: int,
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+) -> None:
     wire_connections(tenant, webhook_sink)
     webhook_sink.add_fault(reset=True, count=resets)
 
@@ -232,8 +281,12 @@ def test_a_batch_is_retried_and_delivered_when_the_sink_resets_connections(
 
 
 def test_every_log_is_delivered_in_halves_when_the_sink_rejects_large_bodies(
-    tenant, webhook_sink, wire_connections, run_pipeline, dead_letters
-):
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+) -> None:
     """A 30 KB limit (a batch is ~110 KB, a log ~1 KB): batches are halved until they fit."""
     limit = 30_000
     wire_connections(tenant, webhook_sink)
@@ -259,8 +312,14 @@ def test_every_log_is_delivered_in_halves_when_the_sink_rejects_large_bodies(
 
 
 def test_a_single_log_is_dead_lettered_with_413_when_it_is_too_large_on_its_own(
-    tenant, webhook_sink, wire_connections, run_pipeline, configure, dead_letters, variables
-):
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    configure: Configure,
+    dead_letters: ReadDeadLetters,
+    variables: InMemoryVariables,
+) -> None:
     """Two logs per batch, one batch per run, a 100-byte limit: each log ends up in its own dead letter."""
     configure(batch_size=2, max_logs_per_run=2)
     wire_connections(tenant, webhook_sink)
@@ -286,8 +345,13 @@ def test_a_single_log_is_dead_lettered_with_413_when_it_is_too_large_on_its_own(
 
 
 def test_only_the_oversized_log_is_dead_lettered_when_one_log_exceeds_the_limit(
-    tenant, webhook_sink, wire_connections, run_pipeline, dead_letters, variables
-):
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+    variables: InMemoryVariables,
+) -> None:
     """A 60 KB log among ~1 KB ones, a 50 KB limit: the others are delivered in halves, it is kept."""
     big = tenant.add_raw_logs([{"type": "f", "description": "x" * 60_000}])
     wire_connections(tenant, webhook_sink)
@@ -310,15 +374,15 @@ def test_only_the_oversized_log_is_dead_lettered_when_one_log_exceeds_the_limit(
 
 @pytest.mark.parametrize("status", [400, 404, 422], ids=lambda status: f"http{status}")
 def test_batches_are_dead_lettered_and_replayed_when_the_sink_rejects_them_permanently(
-    status,
-    tenant,
-    webhook_sink,
-    wire_connections,
-    run_pipeline,
-    replay_dead_letters,
-    dead_letters,
-    variables,
-):
+    status: int,
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    replay_dead_letters: ReplayDeadLetters,
+    dead_letters: ReadDeadLetters,
+    variables: InMemoryVariables,
+) -> None:
     """A permanent answer is not retried; the batches are kept, passed, and replayed once the sink is fixed."""
     wire_connections(tenant, webhook_sink)
     webhook_sink.add_fault(status=status)
@@ -353,15 +417,15 @@ def test_batches_are_dead_lettered_and_replayed_when_the_sink_rejects_them_perma
 
 
 def test_every_log_is_delivered_after_replays_when_the_sink_flaps_over_several_runs(
-    auth0_tenant_factory,
-    webhook_sink,
-    wire_connections,
-    run_pipeline,
-    configure,
-    replay_dead_letters,
-    dead_letters,
-    variables,
-):
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    configure: Configure,
+    replay_dead_letters: ReplayDeadLetters,
+    dead_letters: ReadDeadLetters,
+    variables: InMemoryVariables,
+) -> None:
     """Random 500s and 503s (about 40% of requests, seeded), three attempts per message.
 
     Some batches exhaust their attempts and are dead-lettered; each run still passes them. Replays,
@@ -407,8 +471,13 @@ def test_every_log_is_delivered_after_replays_when_the_sink_flaps_over_several_r
 
 
 def test_every_attempt_is_freshly_signed_when_the_sink_fails_in_various_ways(
-    tenant, webhook_sink_factory, wire_connections, signing_secret, run_pipeline, dead_letters
-):
+    tenant: EmulatorHandle,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    signing_secret: str,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+) -> None:
     """A late 503, a reset, a 429 and a 500 in a row: every attempt carries a valid, fresh signature."""
     sink = webhook_sink_factory(secrets=(signing_secret,))
     wire_connections(tenant, sink, secret=signing_secret)
@@ -493,16 +562,16 @@ def _everything(record: dict[str, Any]) -> None:
     ],
 )
 def test_every_log_is_delivered_and_verified_when_the_format_is_changed(
-    settings,
-    check_request,
-    auth0_tenant_factory,
-    webhook_sink_factory,
-    wire_connections,
-    signing_secret,
-    run_pipeline,
-    configure,
-    dead_letters,
-):
+    settings: dict[str, Any],
+    check_request: Any,
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    signing_secret: str,
+    run_pipeline: RunPipeline,
+    configure: Configure,
+    dead_letters: ReadDeadLetters,
+) -> None:
     """Each format arrives complete and signed (over the uncompressed body with gzip), even after a 503."""
     tenant = auth0_tenant_factory(logs=120, seed=13, rate_limit_per_minute=0)
     sink = webhook_sink_factory(secrets=(signing_secret,))

@@ -9,7 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError
+from dev.webhook_sink.testing import SinkHandle
+from tests.fixture_types import DefineConnection, RawServer, RunPipeline, TenantFactory, WireConnections
 
 pytestmark = pytest.mark.integration
 
@@ -23,8 +26,13 @@ def echo_request_in_a_400(conn: socket.socket, head: bytes) -> None:
 
 
 def test_a_receiver_echoing_the_authorization_header_leaves_no_secret_in_the_dead_letters(
-    auth0_tenant_factory, raw_server, wire_connections, signing_secret, run_pipeline, tmp_path: Path
-):
+    auth0_tenant_factory: TenantFactory,
+    raw_server: RawServer,
+    wire_connections: WireConnections,
+    signing_secret: str,
+    run_pipeline: RunPipeline,
+    tmp_path: Path,
+) -> None:
     tenant = auth0_tenant_factory(logs=30, seed=5, rate_limit_per_minute=0)
     receiver = SimpleNamespace(hook_url=f"http://127.0.0.1:{raw_server(echo_request_in_a_400)}/hook")
     wire_connections(tenant, receiver, secret=signing_secret, authorization=AUTHORIZATION)
@@ -41,8 +49,13 @@ def test_a_receiver_echoing_the_authorization_header_leaves_no_secret_in_the_dea
 
 
 def test_a_webhook_on_a_private_address_fails_the_delivery_naming_the_url_and_sends_nothing(
-    auth0_tenant_factory, webhook_sink, airflow_connection, wire_connections, run_pipeline, variables
-):
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink: SinkHandle,
+    airflow_connection: DefineConnection,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    variables: InMemoryVariables,
+) -> None:
     """Without allow_private_network the sink on 127.0.0.1 is refused; the checkpoint does not move."""
     from auth0_log_webhooks.http.egress import EgressRefusedError
 

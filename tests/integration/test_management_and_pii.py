@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from auth0_log_webhooks.pipelines.definition import MANAGEMENT_API, Pipeline
 from auth0_log_webhooks.pipelines.pii import MASK, PiiRule, keyed_hash
 from auth0_log_webhooks.run.variables import InMemoryVariables
+from dev.auth0_tenant.testing import EmulatorHandle
 from dev.runner import run_pipeline
+from tests.fixture_types import DefineConnection, SinkFactory, TenantFactory, WireConnections
 
 pytestmark = pytest.mark.integration
 
@@ -18,19 +21,24 @@ PII_KEY = "pii-hash-key-" + "9" * 32
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory):
+def tenant(auth0_tenant_factory: TenantFactory) -> EmulatorHandle:
     """800 logs over a day, no rate limit."""
     return auth0_tenant_factory(logs=800, seed=5, history_days=1, rate_limit_per_minute=0)
 
 
-def storage(tmp_path: Path, pipeline: Pipeline, **settings) -> InMemoryVariables:
+def storage(tmp_path: Path, pipeline: Pipeline, **settings: Any) -> InMemoryVariables:
     config = {"staging_url": f"file://{tmp_path}/staging", "dead_letter_url": f"file://{tmp_path}/dead", **settings}
     return InMemoryVariables({pipeline.config_variable: json.dumps(config)})
 
 
 def test_the_management_pipeline_sends_only_calls_to_the_chosen_endpoints_as_date_request_response(
-    tenant, webhook_sink_factory, airflow_connection, wire_connections, signing_secret, tmp_path
-):
+    tenant: EmulatorHandle,
+    webhook_sink_factory: SinkFactory,
+    airflow_connection: DefineConnection,
+    wire_connections: WireConnections,
+    signing_secret: str,
+    tmp_path: Path,
+) -> None:
     sink = webhook_sink_factory(secrets=(signing_secret,))
     wire_connections(tenant, sink)  # auth0_default; the authentication pipeline's webhook is not used
     airflow_connection(
@@ -44,7 +52,7 @@ def test_the_management_pipeline_sends_only_calls_to_the_chosen_endpoints_as_dat
     outcome = run_pipeline(MANAGEMENT_API, variables)
 
     assert outcome.error is None
-    logs = [tenant.state.get_log(i) for i in tenant.all_log_ids()]
+    logs = [tenant.log(i) for i in tenant.all_log_ids()]
     expected = [
         log["log_id"]
         for log in logs
@@ -72,8 +80,13 @@ def test_the_management_pipeline_sends_only_calls_to_the_chosen_endpoints_as_dat
 
 
 def test_pii_is_masked_hashed_or_removed_before_staging_so_no_raw_value_rests_anywhere(
-    tenant, webhook_sink_factory, airflow_connection, wire_connections, signing_secret, tmp_path
-):
+    tenant: EmulatorHandle,
+    webhook_sink_factory: SinkFactory,
+    airflow_connection: DefineConnection,
+    wire_connections: WireConnections,
+    signing_secret: str,
+    tmp_path: Path,
+) -> None:
     pipeline = Pipeline(
         dag_id="tenant_pii",
         title="PII",
@@ -98,9 +111,7 @@ def test_pii_is_masked_hashed_or_removed_before_staging_so_no_raw_value_rests_an
     outcome = run_pipeline(pipeline, variables, deliver_if=lambda chunk: chunk != 0)
 
     assert outcome.error is not None
-    selected = [
-        tenant.state.get_log(i) for i in tenant.all_log_ids() if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")
-    ]
+    selected = [tenant.log(i) for i in tenant.all_log_ids() if tenant.log(i)["type"] not in ("sapi", "fapi")]
     raw = {log["user_name"] for log in selected if log.get("user_name")} | {
         log["ip"] for log in selected if log.get("ip")
     }

@@ -14,14 +14,17 @@ from datetime import timedelta
 
 import pytest
 
-from auth0_log_webhooks.contracts import BatchOutcome
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.run.staging import RunStaging, prune
 from auth0_log_webhooks.run.store_errors import StoreUnavailableError
+from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError
 from dev.airflow_env import free_port
 from dev.object_store import S3Server
+from dev.webhook_sink.testing import SinkHandle
+from tests.builders import settled
+from tests.fixture_types import Configure, DefineConnection, RunPipeline, TenantFactory, WireConnections
 from tests.unit.delivery.test_dead_letters import failure
 
 pytestmark = pytest.mark.integration
@@ -39,7 +42,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 
 
 @pytest.fixture
-def store_connection(s3: S3Server, airflow_connection) -> str:
+def store_connection(s3: S3Server, airflow_connection: DefineConnection) -> str:
     """Define the connection ``aws_store`` reaching the S3 server; return its id."""
     conn = s3.connection()
     airflow_connection(
@@ -49,7 +52,7 @@ def store_connection(s3: S3Server, airflow_connection) -> str:
 
 
 @pytest.fixture
-def unreachable_connection(s3: S3Server, airflow_connection) -> str:
+def unreachable_connection(s3: S3Server, airflow_connection: DefineConnection) -> str:
     """Define the connection ``aws_nowhere``: the right credentials, an endpoint nothing listens on."""
     conn = s3.connection(endpoint_url=f"http://127.0.0.1:{free_port()}")
     extra = {**conn["conn_extra"], "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 2}}
@@ -60,8 +63,15 @@ def unreachable_connection(s3: S3Server, airflow_connection) -> str:
 
 
 def test_a_run_stages_and_keeps_dead_letters_on_s3_and_leaves_nothing_staged(
-    s3, store_connection, auth0_tenant_factory, webhook_sink, wire_connections, run_pipeline, configure, variables
-):
+    s3: S3Server,
+    store_connection: str,
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    configure: Configure,
+    variables: InMemoryVariables,
+) -> None:
     tenant = auth0_tenant_factory(logs=600, seed=5, rate_limit_per_minute=0)
     wire_connections(tenant, webhook_sink)
     root = f"s3://{store_connection}@{BUCKET}/{time.time_ns()}"
@@ -75,7 +85,7 @@ def test_a_run_stages_and_keeps_dead_letters_on_s3_and_leaves_nothing_staged(
     kept = s3.keys(BUCKET, f"{prefix}/dead/")
     assert len(kept) == 1, kept
     letter = json.loads(s3.client().get_object(Bucket=BUCKET, Key=kept[0])["Body"].read())
-    selected = [i for i in tenant.all_log_ids() if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+    selected = [i for i in tenant.all_log_ids() if tenant.log(i)["type"] not in ("sapi", "fapi")]
     assert letter["log_ids"] == selected[:100]
     assert webhook_sink.log_ids() == selected[100:]
     assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]
@@ -86,11 +96,11 @@ def test_a_run_stages_and_keeps_dead_letters_on_s3_and_leaves_nothing_staged(
     assert left == {"plan.json", "committed.json"}
 
 
-def test_staging_round_trips_batches_plan_and_ledger_on_s3(s3, store_connection):
+def test_staging_round_trips_batches_plan_and_ledger_on_s3(s3: S3Server, store_connection: str) -> None:
     staging = RunStaging.for_run(f"s3://{store_connection}@{BUCKET}/roundtrip", "dag", "manual__2026-11-26T10:00:00")
     staging.reset()
     staging.write_batch(0, [{"log_id": "1", "description": "Zoë"}])
-    outcome = BatchOutcome(status="delivered", delivered_logs=1, dead_letters=[])
+    outcome = settled("delivered", 1, [])
     staging.mark(0, outcome)
     assert staging.read_batch(0) == [{"log_id": "1", "description": "Zoë"}]
     assert staging.outcomes() == {0: outcome}
@@ -106,7 +116,9 @@ def _assert_names_the_store(error: StoreUnavailableError, url: str, setting: str
     assert "clear the task to retry" in message, message
 
 
-def test_an_unreachable_staging_store_fails_naming_the_store_connection_and_setting(unreachable_connection):
+def test_an_unreachable_staging_store_fails_naming_the_store_connection_and_setting(
+    unreachable_connection: str,
+) -> None:
     root = f"s3://{unreachable_connection}@{BUCKET}/staging"
     staging = RunStaging.for_run(root, "dag", "run")
     with pytest.raises(StoreUnavailableError) as caught:
@@ -120,7 +132,9 @@ def test_an_unreachable_staging_store_fails_naming_the_store_connection_and_sett
     _assert_names_the_store(caught.value, f"{root}/dag", "staging_url")
 
 
-def test_an_unreachable_dead_letter_store_fails_naming_it_and_keeps_no_secret(unreachable_connection, s3):
+def test_an_unreachable_dead_letter_store_fails_naming_it_and_keeps_no_secret(
+    unreachable_connection: str, s3: S3Server
+) -> None:
     root = f"s3://{unreachable_connection}@{BUCKET}/dead"
     store = DeadLetterStore(root)
     with pytest.raises(StoreUnavailableError) as caught:
@@ -132,7 +146,7 @@ def test_an_unreachable_dead_letter_store_fails_naming_it_and_keeps_no_secret(un
     _assert_names_the_store(caught.value, root, "dead_letter_url")
 
 
-def test_a_missing_file_is_not_a_store_error(store_connection):
+def test_a_missing_file_is_not_a_store_error(store_connection: str) -> None:
     staging = RunStaging.for_run(f"s3://{store_connection}@{BUCKET}/missing", "dag", "run")
     assert staging.outcome(3) is None
     with pytest.raises(FileNotFoundError):

@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from auth0_log_webhooks.contracts import ReplayChunk
+from auth0_log_webhooks.contracts import ReplayChunk, ReplayReport
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.run.context import RunInfo, load_config
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError
+from dev.auth0_tenant.testing import EmulatorHandle
+from dev.webhook_sink.testing import SinkHandle
+from tests.fixture_types import (
+    Configure,
+    ReadDeadLetters,
+    ReplayDeadLetters,
+    RunPipeline,
+    TenantFactory,
+    WireConnections,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +37,9 @@ DAG_ID = AUTHENTICATION_API.dag_id
 REPLAY_RUN = RunInfo(dag_id="auth0_webhooks_replay", run_id="manual__replay")
 
 
-def selected(tenant) -> list[str]:
+def selected(tenant: EmulatorHandle) -> list[str]:
     """Return the log ids the default filter selects: all but sapi/fapi."""
-    return [i for i in tenant.all_log_ids() if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+    return [i for i in tenant.all_log_ids() if tenant.log(i)["type"] not in ("sapi", "fapi")]
 
 
 def entry_id(letter: dict[str, Any]) -> str:
@@ -36,13 +47,19 @@ def entry_id(letter: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def tenant(auth0_tenant_factory):
+def tenant(auth0_tenant_factory: TenantFactory) -> EmulatorHandle:
     """300 logs, 286 selected: three batches."""
     return auth0_tenant_factory(logs=300, seed=17, rate_limit_per_minute=0)
 
 
 @pytest.fixture
-def kept(tenant, webhook_sink, wire_connections, run_pipeline, dead_letters) -> list[dict[str, Any]]:
+def kept(
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+) -> list[dict[str, Any]]:
     """Run once against a sink rejecting everything with 400; return the dead letters, oldest first."""
     wire_connections(tenant, webhook_sink)
     webhook_sink.add_fault(status=400)
@@ -63,7 +80,9 @@ def chunk_of(entries: list[str], variables: InMemoryVariables) -> ReplayChunk:
 # -- plan_replay -------------------------------------------------------------------------------------
 
 
-def test_plan_selects_every_entry_oldest_first_when_no_entry_is_named(kept, variables):
+def test_plan_selects_every_entry_oldest_first_when_no_entry_is_named(
+    kept: list[dict[str, Any]], variables: InMemoryVariables
+) -> None:
     plan = replay.plan_replay(DAG_ID, None, 1000, 2, variables=variables)
 
     assert [chunk["pipeline"] for chunk in plan] == [DAG_ID, DAG_ID]
@@ -71,7 +90,9 @@ def test_plan_selects_every_entry_oldest_first_when_no_entry_is_named(kept, vari
     assert [chunk["label"] for chunk in plan] == ["1 dead letter", "2 dead letters"]
 
 
-def test_plan_selects_only_the_named_entries_when_entries_are_given(kept, variables):
+def test_plan_selects_only_the_named_entries_when_entries_are_given(
+    kept: list[dict[str, Any]], variables: InMemoryVariables
+) -> None:
     named = [entry_id(kept[2]), entry_id(kept[0])]
 
     plan = replay.plan_replay(DAG_ID, named, 1000, 4, variables=variables)
@@ -79,7 +100,9 @@ def test_plan_selects_only_the_named_entries_when_entries_are_given(kept, variab
     assert [entry for chunk in plan for entry in chunk["entries"]] == named
 
 
-def test_plan_selects_each_entry_once_when_an_entry_is_named_twice(kept, variables):
+def test_plan_selects_each_entry_once_when_an_entry_is_named_twice(
+    kept: list[dict[str, Any]], variables: InMemoryVariables
+) -> None:
     """A repeated id would make the second replay of it fail (the first removed it)."""
     named = [entry_id(kept[1]), entry_id(kept[1])]
 
@@ -88,24 +111,30 @@ def test_plan_selects_each_entry_once_when_an_entry_is_named_twice(kept, variabl
     assert [entry for chunk in plan for entry in chunk["entries"]] == [entry_id(kept[1])]
 
 
-def test_plan_takes_the_oldest_entries_when_there_are_more_than_max_entries(kept, variables):
+def test_plan_takes_the_oldest_entries_when_there_are_more_than_max_entries(
+    kept: list[dict[str, Any]], variables: InMemoryVariables
+) -> None:
     plan = replay.plan_replay(DAG_ID, None, 2, 4, variables=variables)
 
     assert [entry for chunk in plan for entry in chunk["entries"]] == [entry_id(letter) for letter in kept[:2]]
 
 
-def test_plan_is_empty_when_there_are_no_dead_letters(variables):
+def test_plan_is_empty_when_there_are_no_dead_letters(variables: InMemoryVariables) -> None:
     assert replay.plan_replay(DAG_ID, None, 1000, 4, variables=variables) == []
 
 
-def test_plan_raises_key_error_naming_the_entry_when_an_entry_is_unknown(kept, variables):
+def test_plan_raises_key_error_naming_the_entry_when_an_entry_is_unknown(
+    kept: list[dict[str, Any]], variables: InMemoryVariables
+) -> None:
     unknown = f"{DAG_ID}/msg_{'0' * 40}"
 
     with pytest.raises(KeyError, match=re.escape(unknown)):
         replay.plan_replay(DAG_ID, [entry_id(kept[0]), unknown], 1000, 4, variables=variables)
 
 
-def test_plan_raises_value_error_listing_known_pipelines_when_the_pipeline_is_unknown(variables):
+def test_plan_raises_value_error_listing_known_pipelines_when_the_pipeline_is_unknown(
+    variables: InMemoryVariables,
+) -> None:
     with pytest.raises(ValueError, match=rf"unknown pipeline 'nope'; known: {DAG_ID}"):
         replay.plan_replay("nope", None, 1000, 4, variables=variables)
 
@@ -114,8 +143,12 @@ def test_plan_raises_value_error_listing_known_pipelines_when_the_pipeline_is_un
 
 
 def test_replay_delivers_and_removes_every_entry_when_the_sink_has_recovered(
-    kept, tenant, webhook_sink, replay_dead_letters, dead_letters
-):
+    kept: list[dict[str, Any]],
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    replay_dead_letters: ReplayDeadLetters,
+    dead_letters: ReadDeadLetters,
+) -> None:
     outcome = replay_dead_letters(max_tasks=2)
 
     assert outcome.summary == {"delivered": 3, "still_failing": 0, "logs_delivered": len(selected(tenant))}
@@ -126,10 +159,14 @@ def test_replay_delivers_and_removes_every_entry_when_the_sink_has_recovered(
 
 
 def test_replay_only_sends_the_named_entries_when_entries_are_given(
-    kept, webhook_sink, replay_dead_letters, dead_letters
-):
+    kept: list[dict[str, Any]],
+    webhook_sink: SinkHandle,
+    replay_dead_letters: ReplayDeadLetters,
+    dead_letters: ReadDeadLetters,
+) -> None:
     outcome = replay_dead_letters([entry_id(kept[1])])
 
+    assert outcome.summary is not None
     assert outcome.summary["delivered"] == 1
     assert webhook_sink.log_ids() == kept[1]["log_ids"]
     assert [letter["webhook_id"] for letter in dead_letters()] == sorted(
@@ -138,8 +175,13 @@ def test_replay_only_sends_the_named_entries_when_entries_are_given(
 
 
 def test_replay_keeps_a_failing_entry_with_its_new_status_when_the_sink_still_fails(
-    kept, tenant, webhook_sink, configure, replay_dead_letters, dead_letters
-):
+    kept: list[dict[str, Any]],
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    configure: Configure,
+    replay_dead_letters: ReplayDeadLetters,
+    dead_letters: ReadDeadLetters,
+) -> None:
     """The first entry meets two 503s (max_attempts 2): it stays, now saying 503; the others go."""
     configure(max_attempts=2)
     webhook_sink.add_fault(status=503, count=2)
@@ -176,8 +218,11 @@ def test_replay_keeps_a_failing_entry_with_its_new_status_when_the_sink_still_fa
 
 
 def test_replay_keeps_the_undelivered_half_when_a_split_half_still_fails(
-    kept, webhook_sink, replay_dead_letters, dead_letters
-):
+    kept: list[dict[str, Any]],
+    webhook_sink: SinkHandle,
+    replay_dead_letters: ReplayDeadLetters,
+    dead_letters: ReadDeadLetters,
+) -> None:
     """A 413 splits the first entry; its first half is rejected (400) and kept, the second delivered."""
     webhook_sink.add_faults([{"max_body_bytes": 60_000, "count": 1}, {"status": 400, "count": 1}])
 
@@ -195,12 +240,17 @@ def test_replay_keeps_the_undelivered_half_when_a_split_half_still_fails(
 
 
 def test_replay_re_encodes_with_the_current_settings_and_keeps_the_webhook_id_when_the_format_changed(
-    kept, webhook_sink, configure, replay_dead_letters, dead_letters
-):
+    kept: list[dict[str, Any]],
+    webhook_sink: SinkHandle,
+    configure: Configure,
+    replay_dead_letters: ReplayDeadLetters,
+    dead_letters: ReadDeadLetters,
+) -> None:
     configure(format="json_lines", gzip=True)
 
     outcome = replay_dead_letters()
 
+    assert outcome.summary is not None
     assert outcome.summary["delivered"] == 3
     records = [r for r in webhook_sink.requests() if r["status"] == 200]
     assert {r["headers"]["content-type"] for r in records} == {"application/x-ndjson"}
@@ -209,11 +259,13 @@ def test_replay_re_encodes_with_the_current_settings_and_keeps_the_webhook_id_wh
     assert dead_letters() == []
 
 
-def test_replay_keeps_the_entry_when_recording_its_new_failure_fails(kept, webhook_sink, variables, monkeypatch):
+def test_replay_keeps_the_entry_when_recording_its_new_failure_fails(
+    kept: list[dict[str, Any]], webhook_sink: SinkHandle, variables: InMemoryVariables, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """If the store cannot write the new failure, the old entry must still be there: nothing is lost."""
     webhook_sink.add_fault(status=400)
 
-    def broken_put(self, *args: Any, **kwargs: Any) -> None:
+    def broken_put(self: DeadLetterStore, *args: Any, **kwargs: Any) -> None:
         raise OSError("object storage unavailable")
 
     monkeypatch.setattr(DeadLetterStore, "put", broken_put)
@@ -227,26 +279,26 @@ def test_replay_keeps_the_entry_when_recording_its_new_failure_fails(kept, webho
     assert store.get(entry_id(kept[0])).log_ids == kept[0]["log_ids"]
 
 
-def test_summarise_adds_up_the_chunks_when_every_entry_was_delivered():
+def test_summarise_adds_up_the_chunks_when_every_entry_was_delivered() -> None:
     reports = [
-        {"delivered": 2, "still_failing": 0, "logs_delivered": 150},
-        {"delivered": 1, "still_failing": 0, "logs_delivered": 86},
+        ReplayReport(delivered=2, still_failing=0, logs_delivered=150),
+        ReplayReport(delivered=1, still_failing=0, logs_delivered=86),
     ]
 
     assert replay.summarise(reports) == {"delivered": 3, "still_failing": 0, "logs_delivered": 236}
 
 
-def test_summarise_raises_replay_incomplete_when_some_entries_still_fail():
+def test_summarise_raises_replay_incomplete_when_some_entries_still_fail() -> None:
     reports = [
-        {"delivered": 2, "still_failing": 0, "logs_delivered": 150},
-        {"delivered": 0, "still_failing": 1, "logs_delivered": 0},
+        ReplayReport(delivered=2, still_failing=0, logs_delivered=150),
+        ReplayReport(delivered=0, still_failing=1, logs_delivered=0),
     ]
 
     with pytest.raises(replay.ReplayIncompleteError, match=r"1 dead letter could not be delivered.*2 were delivered"):
         replay.summarise(reports)
 
 
-def test_dead_letter_files_hold_what_replay_needs(kept):
+def test_dead_letter_files_hold_what_replay_needs(kept: list[dict[str, Any]]) -> None:
     """Every kept file names its pipeline, webhook-id, the logs and the last answer (as JSON)."""
     for letter in kept:
         assert letter["pipeline"] == DAG_ID
@@ -258,7 +310,7 @@ def test_dead_letter_files_hold_what_replay_needs(kept):
 # -- entry ids are validated before anything is read, sent or deleted ---------------------------------
 
 
-def _planted_letter(kept: list[dict[str, Any]], path) -> None:
+def _planted_letter(kept: list[dict[str, Any]], path: Path) -> None:
     """Write a copy of a kept letter where an entry id that is a path would reach."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(kept[0]))
@@ -278,8 +330,8 @@ def _planted_letter(kept: list[dict[str, Any]], path) -> None:
     ids=["other-pipeline", "dotdot", "dotdot-after-id", "absolute", "uppercase", "suffix", "empty"],
 )
 def test_an_entry_that_is_not_an_id_of_the_chosen_pipeline_is_refused_and_nothing_is_sent_or_deleted(
-    kept, tmp_path, webhook_sink, variables, entry
-):
+    kept: list[dict[str, Any]], tmp_path: Path, webhook_sink: SinkHandle, variables: InMemoryVariables, entry: Any
+) -> None:
     planted = [tmp_path / "dead" / "other_pipeline" / f"msg_{'a' * 40}.json", tmp_path / "elsewhere" / "f.json"]
     for path in planted:
         _planted_letter(kept, path)
@@ -296,8 +348,12 @@ def test_an_entry_that_is_not_an_id_of_the_chosen_pipeline_is_refused_and_nothin
 
 
 def test_a_letter_whose_content_names_another_entry_is_neither_sent_nor_deleted(
-    kept, tmp_path, webhook_sink, variables, dead_letters
-):
+    kept: list[dict[str, Any]],
+    tmp_path: Path,
+    webhook_sink: SinkHandle,
+    variables: InMemoryVariables,
+    dead_letters: ReadDeadLetters,
+) -> None:
     """A file renamed (or edited) so its name and content disagree is refused by name, left in place."""
     target = tmp_path / "dead" / DAG_ID / f"{kept[1]['webhook_id']}.json"
     target.write_text(json.dumps({**kept[1], "webhook_id": kept[0]["webhook_id"]}))

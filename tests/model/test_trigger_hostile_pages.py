@@ -9,6 +9,8 @@ reaches the asset event. (The same trigger, one finding at a time: tests/unit/ev
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -26,7 +28,7 @@ NEW_ID = "900" + "20261126050001" + "0" * 38 + "1"
 
 
 @pytest.fixture(scope="module")
-def tenant_env():
+def tenant_env() -> Iterator[None]:
     """The connection and the checkpoint as AIRFLOW_* variables (a module fixture, for hypothesis)."""
     mp = pytest.MonkeyPatch()
     mp.setenv("AIRFLOW_CONN_AUTH0_DEFAULT", json.dumps(ScriptedTenant.CONNECTION))
@@ -60,7 +62,7 @@ ANSWER = st.builds(Answer, status=st.sampled_from([200, 200, 200, 400, 403, 404,
 
 @settings(settings.get_profile("model"))
 @given(answers=st.lists(ANSWER, min_size=1, max_size=4))
-def test_any_hostile_pages_never_raise_and_cost_one_token(tenant_env, answers):
+def test_any_hostile_pages_never_raise_and_cost_one_token(tenant_env: None, answers: list[Any]) -> None:
     tenant = ScriptedTenant(*answers)
     clock = [1_800_000_000.0]
     hook, debounce, failures = tenant.hook(clock), Debounce(600), PollFailures()

@@ -1,6 +1,7 @@
 """Log ids: the format, the time inside an id, dates turned into cursors, a log's id and time."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -24,11 +25,11 @@ def log_id(n: int, at: datetime = BASE) -> str:
     return "900" + at.strftime("%Y%m%d%H%M%S") + f"{n:039d}"
 
 
-def log(n: int, code: str = "s", at: datetime = BASE) -> dict:
+def log(n: int, code: str = "s", at: datetime = BASE) -> dict[str, Any]:
     return {"log_id": log_id(n, at), "type": code, "date": at.isoformat().replace("+00:00", "Z")}
 
 
-def test_a_documented_log_id_is_accepted():
+def test_a_documented_log_id_is_accepted() -> None:
     assert is_log_id(LOG_ID)
     assert parse_start_from(LOG_ID) == LOG_ID
     assert time_of(LOG_ID) == datetime(2021, 12, 1, 18, 51, 32, tzinfo=UTC)
@@ -43,19 +44,19 @@ def test_a_documented_log_id_is_accepted():
     ],
     ids=["date", "utc", "offset"],
 )
-def test_an_iso_date_becomes_the_cursor_of_its_second(value, cursor):
+def test_an_iso_date_becomes_the_cursor_of_its_second(value: str, cursor: Any) -> None:
     assert parse_start_from(value) == cursor
     assert is_log_id(cursor)
 
 
-def test_a_cursor_sorts_before_every_log_of_its_second_and_after_earlier_ones():
+def test_a_cursor_sorts_before_every_log_of_its_second_and_after_earlier_ones() -> None:
     cursor = cursor_for_time(datetime(2021, 12, 1, 18, 51, 32, tzinfo=UTC))
     assert cursor < LOG_ID
     assert cursor_for_time(datetime(2021, 12, 1, 18, 51, 33, tzinfo=UTC)) > LOG_ID
 
 
 @pytest.mark.parametrize("value", ["yesterday", "12345", LOG_ID + "0", "800" + LOG_ID[3:]])
-def test_a_bad_start_from_names_the_setting_and_the_value(value):
+def test_a_bad_start_from_names_the_setting_and_the_value(value: Any) -> None:
     with pytest.raises(InvalidCheckpointError, match=f"start_from {value!r}"):
         parse_start_from(value)
 
@@ -73,16 +74,16 @@ def test_a_bad_start_from_names_the_setting_and_the_value(value):
     ],
     ids=["log_id", "underscore-id", "null-log_id", "empty-log_id"],
 )
-def test_a_logs_id_is_its_log_id_else_its_underscore_id(item, expected):
+def test_a_logs_id_is_its_log_id_else_its_underscore_id(item: dict[str, Any], expected: Any) -> None:
     assert log_id_of(item) == expected
 
 
 @pytest.mark.parametrize("item", [{}, {"log_id": None}, {"log_id": 5, "_id": None}], ids=["none", "null", "number"])
-def test_a_log_without_an_id_is_an_error_quoting_it(item):
+def test_a_log_without_an_id_is_an_error_quoting_it(item: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="log has no log_id"):
         log_id_of(item)
 
 
-def test_a_logs_time_is_its_date_in_utc_else_the_time_in_its_id():
+def test_a_logs_time_is_its_date_in_utc_else_the_time_in_its_id() -> None:
     assert log_time({"date": "2026-11-26T06:00:00+01:00", "log_id": LOG_ID}) == datetime(2026, 11, 26, 5, tzinfo=UTC)
     assert log_time({"date": "not a date", "log_id": LOG_ID}) == time_of(LOG_ID)

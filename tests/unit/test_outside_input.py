@@ -8,7 +8,7 @@ headers: tests/unit/http/test_headers.py; response excerpts: tests/unit/http/tes
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -55,7 +55,7 @@ def outcome(call: Callable[[], Any], *errors: type[Exception]) -> tuple[Any, str
 
 
 @pytest.fixture(scope="module")
-def hook_factory():
+def hook_factory() -> Iterator[Callable[[], Auth0Hook]]:
     """Hooks on a fake tenant (a module fixture: hypothesis runs each example without new fixtures)."""
     env = {
         "AIRFLOW_CONN_AUTH0_DEFAULT": json.dumps(
@@ -71,7 +71,9 @@ def hook_factory():
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bodies=st.lists(PAGE_BODY, min_size=1, max_size=3), links=st.lists(LINK, min_size=3, max_size=3))
-def test_any_log_pages_and_link_headers_yield_pages_of_logs_or_a_clear_error(hook_factory, bodies, links):
+def test_any_log_pages_and_link_headers_yield_pages_of_logs_or_a_clear_error(
+    hook_factory: Callable[[], Auth0Hook], bodies: list[Any], links: list[Any]
+) -> None:
     hook = hook_factory()
     answers = [Answer(200, {"access_token": "t", "expires_in": 60})]
     answers += [Answer(200, body, {"Link": link}) for body, link in zip(bodies, links, strict=False)]
@@ -84,17 +86,17 @@ def test_any_log_pages_and_link_headers_yield_pages_of_logs_or_a_clear_error(hoo
         MalformedLogError,
     )
     assert message or all(isinstance(item, dict) for item in logs)
-    assert all(r.url.startswith(f"{TENANT}/") for r in adapter.requests)  # the token never left the tenant
+    assert all(str(r.url).startswith(f"{TENANT}/") for r in adapter.requests)  # the token never left the tenant
 
 
 @given(st.text(max_size=300))
-def test_any_link_header_gives_none_or_a_url(value):
+def test_any_link_header_gives_none_or_a_url(value: str) -> None:
     url = next_link({"link": value})
     assert url is None or (isinstance(url, str) and url)
 
 
 @given(st.text(max_size=120))
-def test_any_url_parses_to_a_strict_target_or_is_refused_with_a_reason(url):
+def test_any_url_parses_to_a_strict_target_or_is_refused_with_a_reason(url: str) -> None:
     target, message = outcome(lambda: parse_target(url), InvalidTargetError)
     if message:
         return
@@ -115,7 +117,9 @@ HOSTS = st.text(max_size=60) | st.sampled_from(
     scheme=st.none() | st.sampled_from(["http", "https", "HTTP", "ftp", ""]),
     extra=st.dictionaries(st.sampled_from(["audience", "scheme", "x"]), JSON, max_size=2),
 )
-def test_any_auth0_connection_is_settings_for_one_host_or_an_error_naming_it(host, port, scheme, extra):
+def test_any_auth0_connection_is_settings_for_one_host_or_an_error_naming_it(
+    host: Any, port: int | None, scheme: str | None, extra: dict[Any, Any]
+) -> None:
     if scheme is not None:
         extra = {**extra, "scheme": scheme}
     conn = SimpleNamespace(host=host, port=port, login="cid", password="secret", extra_dejson=extra)
@@ -129,7 +133,7 @@ def test_any_auth0_connection_is_settings_for_one_host_or_an_error_naming_it(hos
 
 
 @given(st.dictionaries(st.sampled_from(["allow_private_network", "allow_insecure_http", "other"]), JSON, max_size=3))
-def test_any_policy_extras_are_booleans_or_an_error_naming_the_extra(extra):
+def test_any_policy_extras_are_booleans_or_an_error_naming_the_extra(extra: dict[Any, Any]) -> None:
     policy, message = outcome(lambda: EgressPolicy.from_extra(extra, "fuzzed"), ValueError)
     if message:
         assert "Connection 'fuzzed': extra allow_" in message
@@ -146,7 +150,7 @@ ENTRY = st.text(max_size=80) | st.builds(
 
 
 @given(st.lists(ENTRY | JSON, max_size=4))
-def test_any_replay_entries_are_ids_of_the_chosen_pipeline_or_refused(entries: list[Any]):
+def test_any_replay_entries_are_ids_of_the_chosen_pipeline_or_refused(entries: list[Any]) -> None:
     checked, message = outcome(lambda: checked_entries(AUTHENTICATION_API, entries), InvalidEntryError)
     if message:
         assert "dead letter entr" in message
@@ -164,7 +168,7 @@ def test_any_replay_entries_are_ids_of_the_chosen_pipeline_or_refused(entries: l
         st.sampled_from(["allow_private_network", "allow_insecure_http", "timeout"]), JSON, max_size=3
     ),
 )
-def test_any_webhook_connection_gives_an_allowed_url_or_an_error_naming_it(host, extra):
+def test_any_webhook_connection_gives_an_allowed_url_or_an_error_naming_it(host: Any, extra: dict[Any, Any]) -> None:
     from auth0_log_webhooks.hooks.webhook import WebhookHook
     from auth0_log_webhooks.http.egress import EgressRefusedError
 

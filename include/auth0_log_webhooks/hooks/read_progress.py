@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from auth0_log_webhooks.log_ids import log_id_of
+from auth0_log_webhooks.log_ids import is_log_id, log_id_of
 from auth0_log_webhooks.wording import duration, plural, when
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,9 @@ def tracked(
     for page in pages:
         progress.pages += 1
         progress.logs += len(page)
-        if page:
-            progress.last_id = log_id_of(page[-1])
+        last = page[-1] if page else None
+        if isinstance(last, dict) and is_log_id(last.get("log_id")):  # a malformed one is the stager's to refuse
+            progress.last_id = log_id_of(last)
         if clock() - last_report >= every_seconds:
             log.info("%s", progress.sentence(waits))
             last_report = clock()

@@ -12,8 +12,9 @@ In the spirit of Stripe's smokescreen and Svix's SSRF guard:
   checked when the socket is opened (:class:`GuardedAdapter`), and the socket connects to exactly
   the addresses checked, so DNS rebinding cannot swap them.
 
-Address classes (IPv4-mapped, NAT64, 6to4 and Teredo IPv6 addresses are judged by the IPv4 address
-they embed):
+Address classes (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible ``::a.b.c.d``, IPv4-translated
+``::ffff:0:a.b.c.d``, NAT64, 6to4 and Teredo IPv6 addresses are judged by the IPv4 address they
+embed):
 
 * always refused: link-local (``169.254.0.0/16``, ``fe80::/10``), cloud metadata endpoints
   (``169.254.169.254``, ``fd00:ec2::254``, ``100.100.100.200``), unspecified, multicast, broadcast
@@ -55,6 +56,8 @@ METADATA_ADDRESSES = frozenset(
 )
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+LOW_32_BITS = (ipaddress.ip_network("::/96"), ipaddress.ip_network("::ffff:0:0:0/96"))
+"""IPv4-compatible (RFC 4291, deprecated) and IPv4-translated (RFC 2765) addresses: IPv4 in the last 32 bits."""
 POLICY_EXTRAS = ("allow_private_network", "allow_insecure_http")
 _sending: ContextVar[str | None] = ContextVar("auth0_log_webhooks_sending", default=None)
 
@@ -150,10 +153,10 @@ def parse_target(url: str) -> Target:
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """Return the IPv4 address an IPv4-mapped, NAT64, 6to4 or Teredo address carries, if any."""
+    """Return the IPv4 address an IPv4-mapped, -compatible or -translated, NAT64, 6to4 or Teredo address carries."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
-    if any(address in net for net in NAT64):
+    if int(address) > 1 and any(address in net for net in (*NAT64, *LOW_32_BITS)):  # not :: or ::1
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if address.sixtofour is not None:
         return address.sixtofour

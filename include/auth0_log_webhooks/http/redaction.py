@@ -2,9 +2,22 @@
 
 A webhook's error page may echo the request's ``Authorization`` header, and an internal service's
 403 may list its own keys. A dead letter keeps at most :data:`EXCERPT_CHARS` characters of the
-answer, with values that look like credentials replaced by ``[redacted]``: the connection's own
-secrets wherever they appear, ``Bearer``/``Basic`` tokens, JWTs, ``whsec_`` secrets, AWS access key
-ids, private key blocks, and the values of keys named like secrets in JSON, headers or query strings.
+answer, with values that look like credentials replaced by ``[redacted]``. This is the one list of
+what redaction covers (SECURITY.md points here):
+
+* the connection's own secrets (the ``known_secrets`` given), wherever they appear;
+* ``Bearer``/``Basic``/``Digest``/``Token`` credentials, JWTs (``eyJ...``), ``whsec_`` signing
+  secrets, AWS access key ids (``AKIA``/``ASIA``), Slack tokens (``xoxb-``, ``xoxp-``, ``xoxa-``,
+  ``xoxr-``, ``xoxs-``, ``xoxo-``, ``xapp-``), PEM private key blocks;
+* the user and password of a URL (``scheme://user:pass@host`` keeps ``scheme://[redacted]@host``);
+* the value of a key named like a secret (``password``, ``token``, ``api_key``, ``secret``,
+  ``authorization``, ``cookie``, ``session``, ``signature``, ``key`` and names ending in them) in JSON
+  or Python reprs, ``key=value`` query strings and forms, ``key: value`` headers and YAML, HTML
+  tables and definition lists (the cell after a ``<th>``/``<td>``/``<dt>`` naming it) and HTML
+  inputs (``<input name="password" value="...">``).
+
+Anything else is kept: redaction recognises credentials by shape and name, so a secret with
+neither (a bare random string in prose) passes, unless it is one of the connection's own.
 """
 
 from __future__ import annotations
@@ -19,6 +32,10 @@ _KEY_NAMES = (
     "authorization|auth|credential|cookie|session|signature|sig|key"
 )
 _SECRET_KEY = rf"(?:[A-Za-z0-9_.-]*(?:{_KEY_NAMES}))"
+_LABEL = rf"(?:[A-Za-z0-9_. -]*(?:{_KEY_NAMES}))"
+"""A secret's name as a person writes it in a table: ``API Key``, ``Client secret``."""
+_CELL = r"<(?:t[hd]|dt)\b[^>]*>"
+_CELL_END = r"</(?:t[hd]|dt)\s*>"
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL), REDACTED),
     (re.compile(r"(?i)\b(bearer|basic|token|digest)(\s+)[A-Za-z0-9._~+/=-]{6,}"), rf"\g<1>\g<2>{REDACTED}"),
@@ -35,6 +52,22 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), REDACTED),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]{8,}"), REDACTED),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
+    (re.compile(r"\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]{8,}"), REDACTED),
+    # scheme://user:password@host and scheme://token@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@<>\"']+@"), rf"\g<1>{REDACTED}@"),
+    # <th>Password</th><td>value</td>, <td>api key:</td><td>value</td>, <dt>token</dt><dd>value</dd>
+    (
+        re.compile(
+            rf"(?is)({_CELL}\s*{_LABEL}\s*:?\s*{_CELL_END}\s*<(?:t[hd]|dd)\b[^>]*>)"
+            r"(?:(?!</(?:t[hd]|dd)\s*>).)*"
+        ),
+        rf"\g<1>{REDACTED}",
+    ),
+    # <input name="password" value="..."> (either attribute first)
+    (
+        re.compile(rf"""(?is)(<input\b[^>]*\bname\s*=\s*["']?{_SECRET_KEY}["']?[^>]*\bvalue\s*=\s*)(["'])[^"']*\2"""),
+        rf"\g<1>\g<2>{REDACTED}\g<2>",
+    ),
 ]
 
 

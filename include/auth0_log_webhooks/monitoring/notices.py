@@ -19,6 +19,7 @@ from typing import Any, cast
 from airflow.sdk import BaseNotifier
 
 from auth0_log_webhooks.contracts import RunSummary
+from auth0_log_webhooks.http.redaction import excerpt
 from auth0_log_webhooks.monitoring.alarms import ALERTS_VARIABLE, AlertSettings, parse_settings
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.wording import run_sentence
@@ -26,6 +27,8 @@ from auth0_log_webhooks.wording import run_sentence
 log = logging.getLogger(__name__)
 
 EVENT_HEADER = "x-auth0-log-webhooks-event"
+MAX_DETAIL_CHARS = 2000
+"""The most of a failure's message a notice carries (redacted like a receiver's answer); the task log has the rest."""
 
 
 def send(conn_id: str, payload: Mapping[str, Any]) -> bool:
@@ -64,7 +67,8 @@ def task_text(context: Mapping[str, Any], event: str) -> str:
     task_id = getattr(ti, "task_id", "?")
     if event == "failure":
         error = context.get("exception")
-        detail = str(error).strip() if error else "no error message (see the task log)"
+        detail = excerpt(str(error).strip().encode(), limit=MAX_DETAIL_CHARS) if error else ""
+        detail = detail or "no error message (see the task log)"
         return f"{dag_id} failed in task {task_id} of run {run_id}:\n{detail}"
     summary = ti.xcom_pull(task_ids=task_id) if ti is not None else None
     said = run_sentence(cast(RunSummary, summary)) if isinstance(summary, dict) and "delivered_logs" in summary else ""

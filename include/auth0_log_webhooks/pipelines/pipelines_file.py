@@ -37,7 +37,12 @@ CONFIG_OPTION = "pipelines_file"
 """The Airflow setting ``[auth0_log_webhooks] pipelines_file`` naming the pipelines file (it wins over ``ENV_VAR``)."""
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "pipelines.yaml"
 SCHEMA_PATH = DEFAULT_PATH.with_name("pipelines.schema.json")
-RESERVED_IDS = frozenset({"auth0_webhooks_replay"})
+PROJECT_DAGS: Mapping[str, str] = {
+    "auth0_webhooks_replay": "the replay DAG",
+    "auth0_log_webhooks_alarms": "the alarms DAG",
+    "auth0_log_webhooks_daily_report": "the daily report DAG",
+}
+"""The project's other DAGs (``wiring/dag_files.py`` builds them; a test keeps the two equal): not pipeline ids."""
 FILTER_FIELDS = ("log_types", "log_level", "log_categories", "api_endpoints", "endpoint_match")
 KIND_FILTERS = {
     "authentication": ("log_types", "log_level", "log_categories"),
@@ -147,8 +152,10 @@ class Entry(BaseModel):
     @field_validator("id")
     @classmethod
     def _not_reserved(cls, value: str) -> str:
-        if value in RESERVED_IDS:
-            raise ValueError(f"{value!r} is the replay DAG's id; choose another")
+        for other, what in PROJECT_DAGS.items():
+            if id_key(value) == id_key(other):
+                same = "is" if value == other else "differs only in case or punctuation from"
+                raise ValueError(f"{value!r} {same} the id of {what} ({other!r}) of this project; choose another id")
         return value
 
     @field_validator("settings")
@@ -261,6 +268,7 @@ def parse_entries(document: Any, path: Path) -> LoadedPipelines:
     if not isinstance(document, Mapping) or not isinstance(document.get("pipelines"), list):
         loaded.errors.append(f"the file must be a mapping with a 'pipelines' list (see {DEFAULT_PATH})")
         return loaded
+    seen: dict[str, tuple[int, str]] = {}  # id_key -> (index, id) of the entry that took it
     unknown = sorted(str(key) for key in document if key != "pipelines")
     if unknown:
         loaded.errors.append(f"unknown top-level keys {unknown}: only 'pipelines' is read")
@@ -271,12 +279,22 @@ def parse_entries(document: Any, path: Path) -> LoadedPipelines:
         except ValidationError as exc:
             loaded.errors.append(f"{name}: {_describe(exc)}")
             continue
-        if entry.id in loaded.pipelines:
+        earlier = seen.get(id_key(entry.id))
+        if earlier is not None:
+            other = f"entry {earlier[0] + 1} ({earlier[1]!r})"
+            clash = (
+                f"is already used by {other}"
+                if earlier[1] == entry.id
+                else f"clashes with {other}: both are {id_key(entry.id)} once case and punctuation are set aside, "
+                f"so they would share the environment overrides {schedule_env_var(entry.id)} and "
+                f"{mode_env_var(entry.id)} and collide in case-insensitive stores"
+            )
             loaded.errors.append(
-                f"{name}: id: {entry.id!r} is already used by an earlier entry; each pipeline needs its own id "
-                "(its checkpoint, config Variable, staging and dead letters are named after it)"
+                f"{name}: id: {entry.id!r} {clash}; each pipeline needs its own id (its checkpoint, config "
+                "Variable, staging and dead letters are named after it)"
             )
             continue
+        seen[id_key(entry.id)] = (index, entry.id)
         loaded.pipelines[entry.id] = entry.to_pipeline()
     return loaded
 
@@ -312,14 +330,23 @@ def pipeline_named(name: str) -> Pipeline:
 _ID = re.compile(r"[^A-Za-z0-9]")
 
 
+def id_key(dag_id: str) -> str:
+    """Return what two ids must not share: upper case, every character but letters and digits an ``_``.
+
+    Environment overrides (``<ID>_SCHEDULE``), case-insensitive object stores and databases see
+    ``a.b``, ``a-b``, ``A_B`` and ``a_b`` as one name.
+    """
+    return _ID.sub("_", dag_id).upper()
+
+
 def schedule_env_var(dag_id: str) -> str:
     """Return the environment variable that overrides a pipeline's schedule (``<ID>_SCHEDULE``)."""
-    return _ID.sub("_", dag_id).upper() + "_SCHEDULE"
+    return id_key(dag_id) + "_SCHEDULE"
 
 
 def mode_env_var(dag_id: str) -> str:
     """Return the environment variable that overrides a pipeline's mode (``<ID>_MODE``)."""
-    return _ID.sub("_", dag_id).upper() + "_MODE"
+    return id_key(dag_id) + "_MODE"
 
 
 def json_schema() -> dict[str, Any]:

@@ -5,16 +5,23 @@ into a ``str`` that no UTF-8 encoder accepts. Such a log is repaired (each lone 
 U+FFFD, the replacement character), staged and delivered; the fetch counts the repairs in its log
 line and plan. A log without an id cannot be placed at all: the run stops with a message saying how
 to step past it.
+
+Such a message is made before the pipeline's personal-data rules could run (they apply to logs that
+can be placed), so it never quotes the log: :func:`describe_log` says what it is (its size, a known
+type code, a well-formed date, what its log_id is), which finds it in the tenant without repeating
+an email or an IP address into task logs, notices and the health page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-from auth0_log_webhooks.log_ids import is_log_id, log_id_of
+from auth0_log_webhooks.log_ids import is_log_id, log_id_of, shape
+from auth0_log_webhooks.pipelines.log_types import catalog
 
 
 def repair_text(value: str) -> str:
@@ -61,6 +68,29 @@ def _next_id(page: Sequence[Any], after: Any) -> str | None:
     return None
 
 
+MAX_DATE_CHARS = 40
+
+
+def describe_log(item: Any) -> str:
+    """Say what a log from the tenant is, never quoting a value: shape, known type code, date, what its log_id is."""
+    if not isinstance(item, Mapping):
+        return shape(item)
+    parts = [shape(item)]
+    code = item.get("type")
+    if isinstance(code, str) and code in catalog():
+        parts.append(f"type {code!r}")
+    date = item.get("date")
+    if isinstance(date, str) and len(date) <= MAX_DATE_CHARS:
+        try:
+            datetime.fromisoformat(date.replace("Z", "+00:00"))
+            parts.append(f"dated {date}")
+        except ValueError:
+            pass
+    log_id = item.get("log_id", item.get("_id"))
+    parts.append("no log_id" if log_id is None else f"a log_id that is {shape(log_id)}")
+    return ", ".join(parts)
+
+
 def missing_id_error(item: Any, previous: str, page: Sequence[Any]) -> str:
     """Return the message of a log without a valid id: what it is, and how to step past it."""
     following = _next_id(page, item)
@@ -71,7 +101,7 @@ def missing_id_error(item: Any, previous: str, page: Sequence[Any]) -> str:
         f"{previous}) to step past it"
     )
     return (
-        f"Auth0 returned a log without a valid log_id after {previous}: {str(item)[:200]}. The run stops so "
+        f"Auth0 returned a log without a valid log_id after {previous} ({describe_log(item)}). The run stops so "
         f"that nothing after it is skipped silently. To deliver the logs after it, {then}; this log is not "
         "delivered."
     )

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.dev
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_cli_serves_tokens_and_logs_when_started_on_port_zero():
+def test_cli_serves_tokens_and_logs_when_started_on_port_zero() -> None:
     command = [sys.executable, "-m", "dev.auth0_tenant", "--port", "0", "--logs", "20", "--seed", "4"]
     command += [
         "--client-id",
@@ -27,6 +27,7 @@ def test_cli_serves_tokens_and_logs_when_started_on_port_zero():
     ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
+        assert process.stdout is not None
         line = process.stdout.readline().strip()
         assert line.startswith("listening on http://127.0.0.1:")
         url = line.removeprefix("listening on ")

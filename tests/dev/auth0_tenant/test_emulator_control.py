@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
 
-from tests.dev.auth0_tenant.emulator_helpers import ZERO_CURSOR
+from tests.dev.auth0_tenant.emulator_helpers import ZERO_CURSOR, Api
 
 pytestmark = pytest.mark.dev
 
@@ -38,7 +40,7 @@ pytestmark = pytest.mark.dev
         ),
     ],
 )
-def test_next_requests_fail_then_recover_when_fault_injected(api, status, expected):
+def test_next_requests_fail_then_recover_when_fault_injected(api: Api, status: int, expected: dict[str, Any]) -> None:
     api.tenant.fail_next(2, status)
     responses = [api.get("/api/v2/logs", per_page=1) for _ in range(3)]
     assert [r.status_code for r in responses] == [status, status, 200]
@@ -49,14 +51,14 @@ def test_next_requests_fail_then_recover_when_fault_injected(api, status, expect
     assert api.tenant.counters()["faults_served"] == 2
 
 
-def test_response_is_delayed_when_latency_fault_injected(api):
+def test_response_is_delayed_when_latency_fault_injected(api: Api) -> None:
     api.tenant.fail_next(1, 0, latency=0.3)
     started = time.monotonic()
     assert api.get("/api/v2/logs", per_page=1).status_code == 200
     assert time.monotonic() - started >= 0.3
 
 
-def test_fault_applies_only_to_its_path_when_prefix_given(api):
+def test_fault_applies_only_to_its_path_when_prefix_given(api: Api) -> None:
     api.tenant.fail_next(1, 503, path_prefix="/oauth/token")
     assert api.get("/api/v2/logs", per_page=1).status_code == 200
     with pytest.raises(requests.HTTPError):
@@ -65,7 +67,7 @@ def test_fault_applies_only_to_its_path_when_prefix_given(api):
 
 
 @pytest.mark.allow_unexpected_requests
-def test_counters_count_requests_when_api_is_used(api):
+def test_counters_count_requests_when_api_is_used(api: Api) -> None:
     api.get("/api/v2/logs", per_page=1)
     api.get("/api/v2/logs/" + ZERO_CURSOR)
     api.get("/api/v2/nothing-here")
@@ -81,7 +83,7 @@ def test_counters_count_requests_when_api_is_used(api):
     }
 
 
-def test_added_logs_are_served_after_existing_ones_when_appended(api):
+def test_added_logs_are_served_after_existing_ones_when_appended(api: Api) -> None:
     before = api.tenant.all_log_ids()
     added = api.tenant.add_logs(25)
     raw = api.tenant.add_raw_logs([{"type": "f", "description": "Wrong password", "client_name": "Raw"}])
@@ -93,7 +95,7 @@ def test_added_logs_are_served_after_existing_ones_when_appended(api):
     assert api.logs(q='client_name:"Raw"') == [page[-1]]
 
 
-def test_old_logs_disappear_when_past_retention(api_factory):
+def test_old_logs_disappear_when_past_retention(api_factory: Callable[..., Api]) -> None:
     api = api_factory(logs=1000, retention_days=1)
     ids = api.tenant.all_log_ids()
     oldest = ids[0]
@@ -108,7 +110,7 @@ def test_old_logs_disappear_when_past_retention(api_factory):
     assert sorted(searched) == retained
 
 
-def test_new_logs_appear_when_live_traffic_is_on(api_factory):
+def test_new_logs_appear_when_live_traffic_is_on(api_factory: Callable[..., Api]) -> None:
     api = api_factory(logs=100, events_per_second=20)
     start = len(api.tenant.all_log_ids())
     api.tenant.advance_clock(10)
@@ -119,7 +121,7 @@ def test_new_logs_appear_when_live_traffic_is_on(api_factory):
     assert api.logs(**{"from": after[-2], "take": 1})[0]["log_id"] == after[-1]
 
 
-def test_state_returns_to_start_when_reset(api):
+def test_state_returns_to_start_when_reset(api: Api) -> None:
     ids = api.tenant.all_log_ids()
     api.tenant.add_logs(5)
     api.tenant.fail_next(5, 500)
@@ -129,7 +131,7 @@ def test_state_returns_to_start_when_reset(api):
     assert api.get("/api/v2/logs").status_code == 401  # tokens are gone too
 
 
-def test_log_ids_stream_as_ndjson_when_asked(api):
+def test_log_ids_stream_as_ndjson_when_asked(api: Api) -> None:
     ids = api.tenant.all_log_ids()
     response = requests.get(
         f"{api.tenant.url}/__emulator/log-ids", params={"after": ids[900], "format": "ndjson"}, timeout=10

@@ -5,15 +5,17 @@ from __future__ import annotations
 import collections
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 
 from dev.auth0_tenant.generator import CATALOG, LogFactory
 from dev.auth0_tenant.logstore import LOG_ID_PATTERN, LogStore
-from tests.dev.auth0_tenant.emulator_helpers import ZERO_CURSOR
+from tests.dev.auth0_tenant.emulator_helpers import ZERO_CURSOR, Api
 from tests.shared_data import SHARED, require
 
 pytestmark = pytest.mark.dev
@@ -32,7 +34,7 @@ def validators() -> dict[str, jsonschema.Draft7Validator]:
     return result
 
 
-def _as_schema_document(log: dict) -> dict:
+def _as_schema_document(log: dict[str, Any]) -> dict[str, Any]:
     """The API says ``isMobile``; the schemas say ``is_mobile``."""
     document = dict(log)
     if "isMobile" in document:
@@ -46,7 +48,9 @@ def _store(logs: int, seed: int = 5) -> LogStore:
     return store
 
 
-def test_served_logs_validate_against_official_schemas_when_paged_over_http(api_factory, validators):
+def test_served_logs_validate_against_official_schemas_when_paged_over_http(
+    api_factory: Callable[..., Api], validators: dict[str, jsonschema.Draft7Validator]
+) -> None:
     api = api_factory(logs=5000, seed=3)
     cursor, failures, checked = ZERO_CURSOR, [], 0
     while page := api.logs(**{"from": cursor, "take": 100}):
@@ -59,7 +63,9 @@ def test_served_logs_validate_against_official_schemas_when_paged_over_http(api_
     assert failures == []
 
 
-def test_every_schema_code_is_emitted_when_sampling_20000_logs(validators):
+def test_every_schema_code_is_emitted_when_sampling_20000_logs(
+    validators: dict[str, jsonschema.Draft7Validator],
+) -> None:
     store = _store(20_000)
     counts = collections.Counter(store.get(i)["type"] for i in range(store.total))
     assert set(validators) <= set(counts)
@@ -70,7 +76,7 @@ def test_every_schema_code_is_emitted_when_sampling_20000_logs(validators):
     assert counts["f"] + counts["fp"] + counts["fu"] > 0.03 * store.total
 
 
-def test_sapi_logs_carry_management_paths_when_generated():
+def test_sapi_logs_carry_management_paths_when_generated() -> None:
     store = _store(3000)
     sapi = [store.get(i) for i in range(store.total) if store.get(i)["type"] == "sapi"]
     paths = {log["details"]["request"]["path"].split("/")[3] for log in sapi}
@@ -79,13 +85,13 @@ def test_sapi_logs_carry_management_paths_when_generated():
     assert {"get", "post", "patch"} <= methods
 
 
-def test_logs_are_identical_when_seed_is_the_same():
+def test_logs_are_identical_when_seed_is_the_same() -> None:
     first, second, other = _store(300, seed=9), _store(300, seed=9), _store(300, seed=10)
     assert [first.get(i) for i in range(300)] == [second.get(i) for i in range(300)]
     assert [first.get(i) for i in range(300)] != [other.get(i) for i in range(300)]
 
 
-def test_log_ids_are_increasing_56_digit_ids_close_to_date_when_generated():
+def test_log_ids_are_increasing_56_digit_ids_close_to_date_when_generated() -> None:
     store = _store(2000)
     logs = [store.get(i) for i in range(store.total)]
     ids = [log["log_id"] for log in logs]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -20,6 +21,8 @@ from pydantic import ValidationError
 
 from dev.auth0_tenant.generator import CATALOG, LogFactory
 from dev.auth0_tenant.logstore import LogStore
+from dev.auth0_tenant.testing import EmulatorHandle
+from tests.fixture_types import TenantFactory
 from tests.shared_data import SHARED, require
 
 pytestmark = pytest.mark.dev
@@ -27,7 +30,7 @@ pytestmark = pytest.mark.dev
 SCHEMA_DIR = SHARED / "auth0-log-schemas" / "schemas" / "log-types"
 
 
-def _sdk_accepts(log: dict) -> None:
+def _sdk_accepts(log: dict[str, Any]) -> None:
     """The official Python SDK's Management API ``Log`` model parses the log, details as a mapping."""
     parsed = Log.model_validate(log)
     assert parsed.log_id == log["log_id"]
@@ -40,11 +43,11 @@ def _schema(code: str) -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(json.loads(Path(SCHEMA_DIR / f"{code}.schema.json").read_text()))
 
 
-def _logs_of(tenant, code: str) -> list[dict]:
-    return [log for i in tenant.all_log_ids() if (log := tenant.state.get_log(i))["type"] == code]
+def _logs_of(tenant: EmulatorHandle, code: str) -> list[dict[str, Any]]:
+    return [log for i in tenant.all_log_ids() if (log := tenant.log(i))["type"] == code]
 
 
-def test_a_token_exchange_writes_a_seccft_log_with_the_client_id(auth0_tenant_factory):
+def test_a_token_exchange_writes_a_seccft_log_with_the_client_id(auth0_tenant_factory: TenantFactory) -> None:
     tenant = auth0_tenant_factory(logs=3, rate_limit_per_minute=0)
     tenant.token()
     (log,) = _logs_of(tenant, "seccft")[-1:]
@@ -56,12 +59,12 @@ def test_a_token_exchange_writes_a_seccft_log_with_the_client_id(auth0_tenant_fa
     assert tenant.counters()["own_logs"] == 1
 
 
-def test_a_refused_token_exchange_writes_a_feccft_log_and_no_token(auth0_tenant_factory):
+def test_a_refused_token_exchange_writes_a_feccft_log_and_no_token(auth0_tenant_factory: TenantFactory) -> None:
     tenant = auth0_tenant_factory(logs=3, rate_limit_per_minute=0)
     before = len(tenant.all_log_ids())
     with pytest.raises(requests.HTTPError):
         tenant.token(client_secret="wrong")
-    new = [tenant.state.get_log(i) for i in tenant.all_log_ids()[before:]]
+    new = [tenant.log(i) for i in tenant.all_log_ids()[before:]]
     assert [log["type"] for log in new] == ["feccft"]
     assert new[0]["client_id"] == tenant.client_id
     assert new[0]["details"]["error"]["message"] == "Unauthorized"
@@ -70,19 +73,19 @@ def test_a_refused_token_exchange_writes_a_feccft_log_and_no_token(auth0_tenant_
     _sdk_accepts(new[0])
 
 
-def test_a_429_writes_an_api_limit_log_naming_the_request(auth0_tenant_factory):
+def test_a_429_writes_an_api_limit_log_naming_the_request(auth0_tenant_factory: TenantFactory) -> None:
     tenant = auth0_tenant_factory(logs=3, rate_limit_burst=1, rate_limit_per_minute=1)
     headers = {"Authorization": f"Bearer {tenant.token()}"}
     statuses = [requests.get(f"{tenant.url}/api/v2/logs", headers=headers, timeout=10).status_code for _ in range(2)]
     assert statuses == [200, 429]
-    (log,) = [tenant.state.get_log(i) for i in tenant.all_log_ids() if tenant.state.get_log(i)["type"] == "api_limit"]
+    (log,) = [tenant.log(i) for i in tenant.all_log_ids() if tenant.log(i)["type"] == "api_limit"]
     assert log["details"]["limit"]["size"] == 1
     assert log["details"]["request"] == {"method": "get", "path": "/api/v2/logs"}
     assert list(_schema("api_limit").iter_errors(log)) == []
     _sdk_accepts(log)
 
 
-def test_the_switches_keep_a_fixed_set_of_logs(auth0_tenant_factory):
+def test_the_switches_keep_a_fixed_set_of_logs(auth0_tenant_factory: TenantFactory) -> None:
     tenant = auth0_tenant_factory(
         logs=3, rate_limit_burst=1, rate_limit_per_minute=1, token_logs=False, api_limit_logs=False
     )
@@ -95,7 +98,9 @@ def test_the_switches_keep_a_fixed_set_of_logs(auth0_tenant_factory):
     assert tenant.counters()["own_logs"] == 0
 
 
-def test_rate_limit_headers_come_with_every_response_even_when_limiting_is_off(auth0_tenant_factory):
+def test_rate_limit_headers_come_with_every_response_even_when_limiting_is_off(
+    auth0_tenant_factory: TenantFactory,
+) -> None:
     tenant = auth0_tenant_factory(logs=3, rate_limit_burst=10, rate_limit_per_minute=0)
     response = requests.get(
         f"{tenant.url}/api/v2/logs", headers={"Authorization": f"Bearer {tenant.token()}"}, timeout=10
@@ -110,13 +115,13 @@ def test_rate_limit_headers_come_with_every_response_even_when_limiting_is_off(a
     assert "X-RateLimit-Limit" not in response.headers
 
 
-def test_an_unsupported_grant_answers_400_as_auth0_does(auth0_tenant):
+def test_an_unsupported_grant_answers_400_as_auth0_does(auth0_tenant: EmulatorHandle) -> None:
     response = requests.post(f"{auth0_tenant.url}/oauth/token", data={"grant_type": "password"}, timeout=10)
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
 
 
-def test_every_catalog_code_carries_details_as_an_object_when_it_has_details():
+def test_every_catalog_code_carries_details_as_an_object_when_it_has_details() -> None:
     assert [
         code for code, entry in CATALOG.items() if "details" in entry and not isinstance(entry["details"], dict)
     ] == []
@@ -124,7 +129,7 @@ def test_every_catalog_code_carries_details_as_an_object_when_it_has_details():
 
 @settings(max_examples=60)
 @given(seed=st.integers(0, 2**32), start=st.integers(0, 50_000))
-def test_the_official_sdk_model_accepts_every_generated_log(seed, start):
+def test_the_official_sdk_model_accepts_every_generated_log(seed: int, start: int) -> None:
     """Any window of any seed: the SDK's Log model parses each log (string details used to fail)."""
     store = LogStore(LogFactory(seed))
     store.append(start + 200, 1_750_000_000_000, 50.0)
@@ -132,7 +137,7 @@ def test_the_official_sdk_model_accepts_every_generated_log(seed, start):
         _sdk_accepts(store.get(index))
 
 
-def test_the_official_sdk_model_accepts_every_type_in_the_catalog():
+def test_the_official_sdk_model_accepts_every_type_in_the_catalog() -> None:
     store = LogStore(LogFactory(3))
     store.append(8192, 1_750_000_000_000, 50.0)  # two coverage blocks: every code at least twice
     codes = set()
@@ -146,7 +151,7 @@ def test_the_official_sdk_model_accepts_every_type_in_the_catalog():
     assert codes == set(CATALOG)
 
 
-def test_own_traffic_logs_can_be_turned_on_and_off_while_running(auth0_tenant):
+def test_own_traffic_logs_can_be_turned_on_and_off_while_running(auth0_tenant: EmulatorHandle) -> None:
     before = len(auth0_tenant.all_log_ids())
     auth0_tenant.log_own_traffic(True)
     auth0_tenant.token()

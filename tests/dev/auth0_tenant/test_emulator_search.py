@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from dev.auth0_tenant.testing import start_emulator
-from tests.dev.auth0_tenant.emulator_helpers import connect
+from tests.dev.auth0_tenant.emulator_helpers import Api, connect
 
 pytestmark = pytest.mark.dev
 
@@ -16,8 +16,12 @@ Log = dict[str, Any]
 QueryCase = Callable[[list[Log]], tuple[str, Callable[[Log], bool]]]
 
 
+SearchApi = tuple[Api, list[Log]]
+"""The ``search_api`` fixture: a client of a 5,000-log tenant, and every log it holds."""
+
+
 @pytest.fixture(scope="module")
-def search_api():
+def search_api() -> Iterator[SearchApi]:
     """One 5,000-log tenant for the module (searches only read), plus every log for brute force."""
     tenant = start_emulator(logs=5000, seed=11, rate_limit_per_minute=0)
     client = connect(tenant)
@@ -27,7 +31,7 @@ def search_api():
     tenant.stop()
 
 
-def _search_all(api, q: str) -> list[str]:
+def _search_all(api: Api, q: str) -> list[str]:
     ids: list[str] = []
     for page in range(10):
         batch = api.logs(q=q, page=page, per_page=100)
@@ -106,7 +110,7 @@ def _grouped(logs: list[Log]) -> tuple[str, Callable[[Log], bool]]:
     ],
     ids=lambda case: case.__name__.strip("_"),
 )
-def test_results_equal_brute_force_filter_when_querying(search_api, case: QueryCase):
+def test_results_equal_brute_force_filter_when_querying(search_api: SearchApi, case: QueryCase) -> None:
     api, logs = search_api
     q, predicate = case(logs)
     expected = sorted((log["log_id"] for log in logs if predicate(log)), reverse=True)[:1000]
@@ -114,7 +118,7 @@ def test_results_equal_brute_force_filter_when_querying(search_api, case: QueryC
     assert _search_all(api, q) == expected
 
 
-def test_search_alias_works_when_q_is_absent(search_api):
+def test_search_alias_works_when_q_is_absent(search_api: SearchApi) -> None:
     api, _ = search_api
     assert api.logs(search="type:sapi", per_page=20) == api.logs(q="type:sapi", per_page=20)
 
@@ -123,7 +127,7 @@ def test_search_alias_works_when_q_is_absent(search_api):
     ("page", "status"),
     [pytest.param(9, 200, id="page-9-last-allowed"), pytest.param(10, 400, id="page-10-past-1000")],
 )
-def test_search_stops_at_1000_results_when_paging_deep(search_api, page, status):
+def test_search_stops_at_1000_results_when_paging_deep(search_api: SearchApi, page: int, status: int) -> None:
     api, _ = search_api
     response = api.get("/api/v2/logs", page=page, per_page=100)
     assert response.status_code == status
@@ -140,7 +144,7 @@ def test_search_stops_at_1000_results_when_paging_deep(search_api, page, status)
         assert len(response.json()) == 100
 
 
-def test_default_order_is_descending_log_id_when_sort_absent(search_api):
+def test_default_order_is_descending_log_id_when_sort_absent(search_api: SearchApi) -> None:
     api, logs = search_api
     page = api.logs(per_page=30)
     assert [log["log_id"] for log in page] == [log["log_id"] for log in reversed(logs[-30:])]
@@ -148,7 +152,9 @@ def test_default_order_is_descending_log_id_when_sort_absent(search_api):
 
 @pytest.mark.parametrize("page_number", [0, 2, 9])
 @pytest.mark.parametrize("direction", [1, -1])
-def test_results_are_ordered_by_date_when_sorting_on_date(search_api, direction, page_number):
+def test_results_are_ordered_by_date_when_sorting_on_date(
+    search_api: SearchApi, direction: int, page_number: int
+) -> None:
     api, logs = search_api
     page = api.logs(q="type:s", sort=f"date:{direction}", per_page=100, page=page_number)
     matching = sorted((log for log in logs if log["type"] == "s"), key=lambda log: (log["date"], log["log_id"]))
@@ -158,7 +164,7 @@ def test_results_are_ordered_by_date_when_sorting_on_date(search_api, direction,
     assert [log["log_id"] for log in page] == [log["log_id"] for log in window]
 
 
-def test_envelope_reports_page_when_include_totals(search_api):
+def test_envelope_reports_page_when_include_totals(search_api: SearchApi) -> None:
     api, _ = search_api
     body = api.logs(q="type:s", page=3, per_page=25, include_totals="true")
     assert set(body) == {"start", "limit", "length", "total", "logs"}
@@ -173,7 +179,7 @@ def test_envelope_reports_page_when_include_totals(search_api):
         pytest.param("false", lambda log: not {"log_id", "type"} & set(log) and "date" in log, id="exclude"),
     ],
 )
-def test_only_selected_fields_return_when_fields_given(search_api, include, check):
+def test_only_selected_fields_return_when_fields_given(search_api: SearchApi, include: str, check: Any) -> None:
     api, _ = search_api
     page = api.logs(fields="log_id,type", include_fields=include, per_page=20)
     assert len(page) == 20
@@ -191,7 +197,9 @@ def test_only_selected_fields_return_when_fields_given(search_api, include, chec
         pytest.param("log_id:[1 2]", "Expected 'TO'", id="range-without-to"),
     ],
 )
-def test_invalid_query_answers_400_naming_problem_when_q_is_malformed(search_api, q, problem):
+def test_invalid_query_answers_400_naming_problem_when_q_is_malformed(
+    search_api: SearchApi, q: str, problem: str
+) -> None:
     api, _ = search_api
     response = api.get("/api/v2/logs", q=q)
     assert response.status_code == 400
@@ -210,14 +218,16 @@ def test_invalid_query_answers_400_naming_problem_when_q_is_malformed(search_api
         ({"include_totals": "yes"}, "include_totals"),
     ],
 )
-def test_bad_search_parameter_answers_400_when_out_of_range(search_api, params, parameter):
+def test_bad_search_parameter_answers_400_when_out_of_range(
+    search_api: SearchApi, params: dict[str, Any], parameter: str
+) -> None:
     api, _ = search_api
     response = api.get("/api/v2/logs", **params)
     assert response.status_code == 400
     assert f"on property {parameter}" in response.json()["message"]
 
 
-def test_log_is_returned_when_fetched_by_id(api):
+def test_log_is_returned_when_fetched_by_id(api: Api) -> None:
     listed = api.logs(per_page=5)[2]
     response = api.get(f"/api/v2/logs/{listed['log_id']}")
     assert response.status_code == 200
@@ -226,7 +236,7 @@ def test_log_is_returned_when_fetched_by_id(api):
 
 
 @pytest.mark.parametrize("log_id", ["900" + "1" * 53, "not-a-log-id"])
-def test_404_inexistent_log_when_id_unknown(api, log_id):
+def test_404_inexistent_log_when_id_unknown(api: Api, log_id: Any) -> None:
     response = api.get(f"/api/v2/logs/{log_id}")
     assert response.status_code == 404
     assert response.json() == {

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 
+from dev.auth0_tenant.testing import EmulatorHandle
 from tests.dev.auth0_tenant.emulator_helpers import Api
+from tests.fixture_types import TenantFactory
 
 pytestmark = pytest.mark.dev
 
 
-def _body(tenant, **overrides):
-    body = {
+def _body(tenant: EmulatorHandle, **overrides: str | None) -> dict[str, str]:
+    body: dict[str, str | None] = {
         "grant_type": "client_credentials",
         "client_id": tenant.client_id,
         "client_secret": tenant.client_secret,
@@ -22,10 +26,12 @@ def _body(tenant, **overrides):
 
 
 @pytest.mark.parametrize("encoding", ["form", "json"])
-def test_token_is_issued_when_credentials_are_right(auth0_tenant, encoding):
+def test_token_is_issued_when_credentials_are_right(auth0_tenant: EmulatorHandle, encoding: str) -> None:
     body = _body(auth0_tenant)
-    kwargs = {"data": body} if encoding == "form" else {"json": body}
-    response = requests.post(f"{auth0_tenant.url}/oauth/token", timeout=10, **kwargs)
+    if encoding == "form":
+        response = requests.post(f"{auth0_tenant.url}/oauth/token", timeout=10, data=body)
+    else:
+        response = requests.post(f"{auth0_tenant.url}/oauth/token", timeout=10, json=body)
     assert response.status_code == 200
     token = response.json()
     assert set(token) == {"access_token", "expires_in", "scope", "token_type"}
@@ -35,7 +41,7 @@ def test_token_is_issued_when_credentials_are_right(auth0_tenant, encoding):
     assert auth0_tenant.counters()["tokens_issued"] == 1
 
 
-def test_https_audience_is_accepted_when_host_matches(auth0_tenant):
+def test_https_audience_is_accepted_when_host_matches(auth0_tenant: EmulatorHandle) -> None:
     body = _body(auth0_tenant, audience=f"https://{auth0_tenant.domain}/api/v2/")
     assert requests.post(f"{auth0_tenant.url}/oauth/token", data=body, timeout=10).status_code == 200
 
@@ -75,13 +81,15 @@ def test_https_audience_is_accepted_when_host_matches(auth0_tenant):
         ),
     ],
 )
-def test_token_request_fails_with_auth0_body_when_invalid(auth0_tenant, overrides, status, expected):
+def test_token_request_fails_with_auth0_body_when_invalid(
+    auth0_tenant: EmulatorHandle, overrides: dict[str, Any], status: int, expected: dict[str, Any]
+) -> None:
     response = requests.post(f"{auth0_tenant.url}/oauth/token", data=_body(auth0_tenant, **overrides), timeout=10)
     assert response.status_code == status
     assert response.json() == expected
 
 
-def test_token_request_is_denied_when_audience_is_another_api(auth0_tenant):
+def test_token_request_is_denied_when_audience_is_another_api(auth0_tenant: EmulatorHandle) -> None:
     audience = "https://example.auth0.com/api/v2/"
     response = requests.post(f"{auth0_tenant.url}/oauth/token", data=_body(auth0_tenant, audience=audience), timeout=10)
     assert response.status_code == 403
@@ -92,7 +100,7 @@ def test_token_request_is_denied_when_audience_is_another_api(auth0_tenant):
     }
 
 
-def _unauthorized(message):
+def _unauthorized(message: str) -> dict[str, Any]:
     return {"statusCode": 401, "error": "Unauthorized", "message": message, "attributes": {"error": message}}
 
 
@@ -117,14 +125,16 @@ def _unauthorized(message):
     ],
 )
 @pytest.mark.parametrize("path", ["/api/v2/logs", "/api/v2/logs/900" + "1" * 53])
-def test_api_rejects_request_when_token_is_missing_or_invalid(auth0_tenant, headers, status, expected, path):
+def test_api_rejects_request_when_token_is_missing_or_invalid(
+    auth0_tenant: EmulatorHandle, headers: dict[str, Any], status: int, expected: Any, path: Any
+) -> None:
     response = requests.get(f"{auth0_tenant.url}{path}", headers=headers, timeout=10)
     assert response.status_code == status
     assert response.json() == expected
 
 
 @pytest.mark.parametrize("how", ["ttl-elapsed", "expire-endpoint"])
-def test_api_answers_expired_token_when_token_outlived(auth0_tenant_factory, how):
+def test_api_answers_expired_token_when_token_outlived(auth0_tenant_factory: TenantFactory, how: str) -> None:
     tenant = auth0_tenant_factory(logs=10, rate_limit_per_minute=0, token_ttl=1)
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {tenant.token()}"
@@ -148,7 +158,9 @@ def test_api_answers_expired_token_when_token_outlived(auth0_tenant_factory, how
         pytest.param("read:logs read:users", "read:users", id="narrowed-request"),
     ],
 )
-def test_api_answers_insufficient_scope_when_token_lacks_read_logs(auth0_tenant_factory, configured, requested):
+def test_api_answers_insufficient_scope_when_token_lacks_read_logs(
+    auth0_tenant_factory: TenantFactory, configured: str, requested: str | None
+) -> None:
     tenant = auth0_tenant_factory(logs=10, rate_limit_per_minute=0, scope=configured)
     token = tenant.token(scope=requested) if requested else tenant.token()
     response = requests.get(f"{tenant.url}/api/v2/logs", headers={"Authorization": f"Bearer {token}"}, timeout=10)

@@ -72,11 +72,11 @@ class FakeClock:
         ("", True),
     ],
 )
-def test_query_matches_log_when_parsed(q, matches):
+def test_query_matches_log_when_parsed(q: str, matches: bool) -> None:
     assert parse(q).match(LOG) is matches
 
 
-def test_precedence_is_not_and_or_when_mixed():
+def test_precedence_is_not_and_or_when_mixed() -> None:
     node = parse("a OR b c NOT d")
     assert node == Or([Term(None, "a"), And([Term(None, "b"), Term(None, "c"), Not(Term(None, "d"))])])
 
@@ -85,7 +85,7 @@ def test_precedence_is_not_and_or_when_mixed():
     "q",
     ["type:(s", "type:s)", "bogus:x", "date:[nope TO *]", '"open', "user_name:*ab", "ip:[1 2]", "type:", "[a TO b]"],
 )
-def test_query_error_when_syntax_is_invalid(q):
+def test_query_error_when_syntax_is_invalid(q: str) -> None:
     with pytest.raises(QueryError):
         parse(q)
 
@@ -101,21 +101,23 @@ def test_query_error_when_syntax_is_invalid(q):
         ("2024-02-03T04:05:06.7", 1),
     ],
 )
-def test_date_interval_spans_its_precision_when_parsed(text, width_ms):
+def test_date_interval_spans_its_precision_when_parsed(text: str, width_ms: int) -> None:
     start, end = parse_date_interval(text)
     assert end - start == width_ms
 
 
-def test_bounds_come_from_top_level_and_when_ranges_present():
+def test_bounds_come_from_top_level_and_when_ranges_present() -> None:
     bounds = bounds_of(parse("type:s AND log_id:[900a TO 900z] AND date:[2024-01-01 TO 2024-01-02}"))
     assert (bounds.min_id, bounds.max_id) == ("900a", "900z")
+    assert bounds.max_ms is not None
+    assert bounds.min_ms is not None
     assert bounds.max_ms - bounds.min_ms == 86_400_000
     assert bounds_of(parse("type:s OR log_id:[1 TO 2]")).min_id is None
     assert isinstance(parse("log_id:[1 TO *]"), Range)
     assert isinstance(parse("date:[2024 TO *]"), DateRange)
 
 
-def test_bucket_counts_down_then_refuses_when_burst_is_used():
+def test_bucket_counts_down_then_refuses_when_burst_is_used() -> None:
     clock = FakeClock()
     bucket = TokenBucket(burst=10, per_minute=60, clock=clock)
     decisions = [bucket.acquire() for _ in range(11)]
@@ -127,7 +129,7 @@ def test_bucket_counts_down_then_refuses_when_burst_is_used():
     assert decisions[0].reset_in == 0.0
 
 
-def test_bucket_reset_header_is_next_token_time_when_empty():
+def test_bucket_reset_header_is_next_token_time_when_empty() -> None:
     clock = FakeClock()
     bucket = TokenBucket(burst=2, per_minute=60, clock=clock)
     bucket.acquire()
@@ -143,7 +145,7 @@ def test_bucket_reset_header_is_next_token_time_when_empty():
     }
 
 
-def test_bucket_sustains_its_rate_when_requests_keep_coming():
+def test_bucket_sustains_its_rate_when_requests_keep_coming() -> None:
     clock = FakeClock()
     bucket = TokenBucket(burst=10, per_minute=100, clock=clock)
     allowed = 0
@@ -153,7 +155,7 @@ def test_bucket_sustains_its_rate_when_requests_keep_coming():
     assert allowed == pytest.approx(10 + 100 * 10, abs=2)
 
 
-def test_bucket_refills_to_burst_but_not_beyond_when_idle():
+def test_bucket_refills_to_burst_but_not_beyond_when_idle() -> None:
     clock = FakeClock()
     bucket = TokenBucket(burst=3, per_minute=60, clock=clock)
     for _ in range(3):
@@ -162,7 +164,7 @@ def test_bucket_refills_to_burst_but_not_beyond_when_idle():
     assert [bucket.acquire().allowed for _ in range(4)] == [True, True, True, False]
 
 
-def test_bucket_allows_everything_when_disabled():
+def test_bucket_allows_everything_when_disabled() -> None:
     bucket = TokenBucket(burst=10, per_minute=0, clock=FakeClock())
     assert not bucket.enabled
     assert all(bucket.acquire().allowed for _ in range(100))

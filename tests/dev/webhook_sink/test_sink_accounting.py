@@ -9,9 +9,12 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+
+from dev.webhook_sink.testing import SinkHandle
 
 pytestmark = pytest.mark.dev
 
@@ -24,7 +27,7 @@ def _deliver(url: str, log_ids: list[str], webhook_id: str) -> int:
 
 
 @pytest.mark.parametrize("concurrency", [1, 4, 12])
-def test_max_in_flight_equals_concurrency_when_requests_overlap(webhook_sink, concurrency):
+def test_max_in_flight_equals_concurrency_when_requests_overlap(webhook_sink: SinkHandle, concurrency: int) -> None:
     webhook_sink.add_fault(delay_seconds=0.5)
     barrier = threading.Barrier(concurrency)
 
@@ -40,7 +43,7 @@ def test_max_in_flight_equals_concurrency_when_requests_overlap(webhook_sink, co
     assert (summary["max_in_flight"], summary["in_flight"]) == (concurrency, 0)
 
 
-def test_duplicates_are_counted_when_same_webhook_id_is_retried(webhook_sink):
+def test_duplicates_are_counted_when_same_webhook_id_is_retried(webhook_sink: SinkHandle) -> None:
     webhook_sink.add_fault(status=503, count=1)
     for _ in range(3):  # 503, then two successful copies of the same batch
         _deliver(webhook_sink.hook_url, ["d1", "d2"], "msg_a")
@@ -54,14 +57,14 @@ def test_duplicates_are_counted_when_same_webhook_id_is_retried(webhook_sink):
     assert (summary["webhook_ids"], summary["accepted_requests"], summary["requests"]) == (2, 3, 4)
 
 
-def test_duplicates_are_flagged_when_webhook_id_differs(webhook_sink):
+def test_duplicates_are_flagged_when_webhook_id_differs(webhook_sink: SinkHandle) -> None:
     _deliver(webhook_sink.hook_url, ["d1"], "msg_a")
     _deliver(webhook_sink.hook_url, ["d1"], "msg_b")
 
     assert webhook_sink.summary()["duplicates_with_same_webhook_id"] is False
 
 
-def test_check_reports_missing_and_unexpected_when_sets_differ(webhook_sink):
+def test_check_reports_missing_and_unexpected_when_sets_differ(webhook_sink: SinkHandle) -> None:
     _deliver(webhook_sink.hook_url, ["a", "b", "x"], "msg_1")
     _deliver(webhook_sink.hook_url, ["b"], "msg_2")
 
@@ -77,7 +80,7 @@ def test_check_reports_missing_and_unexpected_when_sets_differ(webhook_sink):
     assert webhook_sink.check(["a", "b"])["ok"] is True
 
 
-def test_counters_restart_when_sink_is_reset(webhook_sink):
+def test_counters_restart_when_sink_is_reset(webhook_sink: SinkHandle) -> None:
     webhook_sink.add_fault(status=500)
     _deliver(webhook_sink.hook_url, ["r1"], "msg_1")
 
@@ -101,7 +104,9 @@ def _summary_cli(*args: str) -> subprocess.CompletedProcess[str]:
     [(["a", "b"], 0, 0), (["a", "b", "c"], 1, 1)],
     ids=["all-delivered", "one-missing"],
 )
-def test_summary_cli_exits_1_when_expected_logs_are_missing(webhook_sink, tmp_path, expected, exit_code, missing_count):
+def test_summary_cli_exits_1_when_expected_logs_are_missing(
+    webhook_sink: SinkHandle, tmp_path: Path, expected: list[Any], exit_code: int, missing_count: int
+) -> None:
     _deliver(webhook_sink.hook_url, ["a", "b"], "msg_1")
     _deliver(webhook_sink.hook_url, ["b"], "msg_1")
     expected_file = tmp_path / "expected.txt"
@@ -117,7 +122,7 @@ def test_summary_cli_exits_1_when_expected_logs_are_missing(webhook_sink, tmp_pa
     assert report["summary"] | {"in_flight": 0} == webhook_sink.summary()
 
 
-def test_summary_cli_prints_text_when_json_not_requested(webhook_sink):
+def test_summary_cli_prints_text_when_json_not_requested(webhook_sink: SinkHandle) -> None:
     _deliver(webhook_sink.hook_url, ["a"], "msg_1")
 
     result = _summary_cli("--record", str(webhook_sink.record_path))
@@ -131,11 +136,12 @@ def test_summary_cli_prints_text_when_json_not_requested(webhook_sink):
     [(signal.SIGTERM, 0), (signal.SIGKILL, -signal.SIGKILL)],
     ids=["sigterm", "crash"],
 )
-def test_cli_records_survive_when_sink_stops_or_crashes(tmp_path, stop_signal, return_code):
+def test_cli_records_survive_when_sink_stops_or_crashes(tmp_path: Path, stop_signal: Any, return_code: Any) -> None:
     record = tmp_path / "cli.jsonl"
     command = [sys.executable, "-m", "dev.webhook_sink", "--port", "0", "--record", str(record)]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
+        assert process.stdout is not None
         line = process.stdout.readline().strip()
         assert line.startswith("listening on http://127.0.0.1:")
         url = line.removeprefix("listening on ")
@@ -143,7 +149,8 @@ def test_cli_records_survive_when_sink_stops_or_crashes(tmp_path, stop_signal, r
     finally:
         process.send_signal(stop_signal)
         process.wait(timeout=10)
-        process.stdout.close()
+        if process.stdout:
+            process.stdout.close()
 
     assert process.returncode == return_code
     result = _summary_cli("--record", str(record), "--json")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+from typing import Any
 
 import pytest
 import requests
+
+from dev.webhook_sink.testing import SinkHandle
+from tests.fixture_types import SinkFactory
 
 pytestmark = pytest.mark.dev
 
@@ -32,7 +36,9 @@ ENVELOPE = json.dumps([{"log_id": "e1", "data": {"type": "s"}}, {"data": {"log_i
         ),
     ],
 )
-def test_log_ids_are_recorded_when_body_has_format(webhook_sink, body, headers, log_ids):
+def test_log_ids_are_recorded_when_body_has_format(
+    webhook_sink: SinkHandle, body: Any, headers: dict[str, Any], log_ids: list[Any]
+) -> None:
     response = requests.post(webhook_sink.hook_url, data=body, headers=headers, timeout=5)
 
     assert response.status_code == 200
@@ -54,7 +60,9 @@ def test_log_ids_are_recorded_when_body_has_format(webhook_sink, body, headers, 
         pytest.param(b"\xff\xfe\x00", {"content-type": "application/x-ndjson"}, id="binary"),
     ],
 )
-def test_malformed_body_is_answered_400_and_recorded_when_unparseable(webhook_sink, body, headers):
+def test_malformed_body_is_answered_400_and_recorded_when_unparseable(
+    webhook_sink: SinkHandle, body: bytes, headers: dict[str, Any]
+) -> None:
     response = requests.post(webhook_sink.hook_url, data=body, headers=headers, timeout=5)
 
     assert response.status_code == 400
@@ -63,7 +71,7 @@ def test_malformed_body_is_answered_400_and_recorded_when_unparseable(webhook_si
     assert webhook_sink.summary()["accepted_requests"] == 0
 
 
-def test_record_file_is_parseable_when_server_still_runs(webhook_sink):
+def test_record_file_is_parseable_when_server_still_runs(webhook_sink: SinkHandle) -> None:
     for number in range(5):
         requests.post(webhook_sink.hook_url, json=[{"log_id": f"r{number}"}], timeout=5)
 
@@ -75,7 +83,7 @@ def test_record_file_is_parseable_when_server_still_runs(webhook_sink):
     assert all(r["headers"]["content-type"] == "application/json" for r in records[1:])
 
 
-def test_record_file_keeps_undecodable_body_as_base64_when_not_utf8(webhook_sink):
+def test_record_file_keeps_undecodable_body_as_base64_when_not_utf8(webhook_sink: SinkHandle) -> None:
     requests.post(webhook_sink.hook_url, data=b"\xff\xfe", timeout=5)
 
     (record,) = webhook_sink.requests()
@@ -83,7 +91,7 @@ def test_record_file_keeps_undecodable_body_as_base64_when_not_utf8(webhook_sink
 
 
 @pytest.mark.allow_unexpected_requests
-def test_unexpected_request_surfaces_when_method_is_not_post(webhook_sink):
+def test_unexpected_request_surfaces_when_method_is_not_post(webhook_sink: SinkHandle) -> None:
     response = requests.get(webhook_sink.hook_url, timeout=5)
     unknown = requests.get(f"{webhook_sink.url}/__sink/nothing-here", timeout=5)
 
@@ -93,7 +101,7 @@ def test_unexpected_request_surfaces_when_method_is_not_post(webhook_sink):
         webhook_sink.assert_no_unexpected()
 
 
-def test_authorization_is_enforced_when_configured(webhook_sink_factory):
+def test_authorization_is_enforced_when_configured(webhook_sink_factory: SinkFactory) -> None:
     sink = webhook_sink_factory(authorization="Bearer good")
 
     wrong = requests.post(sink.hook_url, json={"log_id": "x"}, headers={"Authorization": "Bearer bad"}, timeout=5)

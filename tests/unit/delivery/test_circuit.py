@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 from airflow.sdk import ObjectStoragePath
@@ -13,14 +14,14 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def tasks(tmp_path):
+def tasks(tmp_path: Path) -> list[RunCircuit]:
     """Two delivery tasks' views of one run's circuit (threshold 3), on one clock."""
     clock = itertools.count(1.0)
     path = ObjectStoragePath(f"file://{tmp_path}/circuit")
     return [RunCircuit(path, 3, clock=lambda: float(next(clock))) for _ in range(2)]
 
 
-def test_failures_in_a_row_across_tasks_open_the_circuit_for_every_task(tasks):
+def test_failures_in_a_row_across_tasks_open_the_circuit_for_every_task(tasks: list[RunCircuit]) -> None:
     first, second = tasks
     first.failed(0, 0, 503, "gave up: HTTP 503 after 6 attempt(s)")
     second.failed(1, 4, 503, "gave up: HTTP 503 after 6 attempt(s)")
@@ -31,7 +32,7 @@ def test_failures_in_a_row_across_tasks_open_the_circuit_for_every_task(tasks):
         second.check()
 
 
-def test_a_delivery_by_any_task_ends_the_streak(tasks):
+def test_a_delivery_by_any_task_ends_the_streak(tasks: list[RunCircuit]) -> None:
     first, second = tasks
     first.failed(0, 0, 500, "gave up")
     first.failed(0, 1, 500, "gave up")
@@ -45,7 +46,9 @@ def test_a_delivery_by_any_task_ends_the_streak(tasks):
 
 
 @pytest.mark.parametrize("status", [401, 403, 410])
-def test_a_stop_answer_opens_the_circuit_at_once(tasks, status):
+def test_a_stop_answer_opens_the_circuit_at_once(tasks: list[RunCircuit], status: int) -> None:
     with pytest.raises(CircuitOpenError, match=rf"^Webhook answered HTTP {status}: stopped sending at batch 7"):
         tasks[0].failed(0, 7, status, f"permanent: HTTP {status} after 1 attempt(s)")
-    assert tasks[1].state()["status"] == status
+    state = tasks[1].state()
+    assert state is not None
+    assert state["status"] == status

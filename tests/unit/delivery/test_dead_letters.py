@@ -1,6 +1,8 @@
 """Dead letters in a local folder: kept with their reason, listed, fetched, removed, never doubled."""
 
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -9,12 +11,9 @@ from hypothesis import strategies as st
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore, InvalidEntryError, split_entry_id
 from auth0_log_webhooks.delivery.payloads import encode
 from auth0_log_webhooks.delivery.sender import AttemptRecord, Failure
+from tests.builders import log_id
 
 pytestmark = pytest.mark.unit
-
-
-def log_id(n: int) -> str:
-    return "900" + "20261126050000" + f"{n:039d}"
 
 
 def failure(*numbers: int, status: int = 410) -> Failure:
@@ -24,12 +23,12 @@ def failure(*numbers: int, status: int = 410) -> Failure:
 
 
 @pytest.fixture
-def store(tmp_path) -> DeadLetterStore:
+def store(tmp_path: Path) -> DeadLetterStore:
     """A dead letter store in a temporary folder."""
     return DeadLetterStore(f"file://{tmp_path}/dead_letters")
 
 
-def test_a_kept_message_reads_back_with_its_logs_and_last_answer(store):
+def test_a_kept_message_reads_back_with_its_logs_and_last_answer(store: DeadLetterStore) -> None:
     kept = failure(1, 2)
     letter = store.put("pipe", kept, dag_id="dag", run_id="manual__1")
     assert letter.entry_id == f"pipe/{kept.message.webhook_id}"
@@ -45,7 +44,7 @@ def test_a_kept_message_reads_back_with_its_logs_and_last_answer(store):
     )
 
 
-def test_entries_list_every_pipeline_oldest_first_or_one_pipeline_when_named(store):
+def test_entries_list_every_pipeline_oldest_first_or_one_pipeline_when_named(store: DeadLetterStore) -> None:
     later = store.put("pipe", failure(5), dag_id="dag", run_id="r")
     earlier = store.put("pipe", failure(1, 2), dag_id="dag", run_id="r")
     other = store.put("other", failure(3), dag_id="dag2", run_id="r")
@@ -53,19 +52,19 @@ def test_entries_list_every_pipeline_oldest_first_or_one_pipeline_when_named(sto
     assert [e.entry_id for e in store.entries("pipe")] == [earlier.entry_id, later.entry_id]
 
 
-def test_entries_are_empty_when_nothing_was_kept(store):
+def test_entries_are_empty_when_nothing_was_kept(store: DeadLetterStore) -> None:
     assert list(store.entries()) == []
     assert list(store.entries("pipe")) == []
 
 
-def test_keeping_the_same_message_twice_keeps_one_entry(store):
+def test_keeping_the_same_message_twice_keeps_one_entry(store: DeadLetterStore) -> None:
     store.put("pipe", failure(1, 2, status=410), dag_id="dag", run_id="first")
     store.put("pipe", failure(1, 2, status=400), dag_id="dag", run_id="second")
     (entry,) = store.entries()
     assert (entry.run_id, entry.last_status) == ("second", 400)
 
 
-def test_a_removed_entry_is_gone(store):
+def test_a_removed_entry_is_gone(store: DeadLetterStore) -> None:
     letter = store.put("pipe", failure(1), dag_id="dag", run_id="r")
     kept = store.put("pipe", failure(2), dag_id="dag", run_id="r")
     store.remove(letter)
@@ -75,7 +74,7 @@ def test_a_removed_entry_is_gone(store):
 
 
 @pytest.mark.parametrize("entry_id", ["pipe/msg_unknown", "pipe", "nowhere/msg_x"], ids=["unknown", "no-id", "no-pipe"])
-def test_get_names_the_entry_when_it_does_not_exist(store, entry_id):
+def test_get_names_the_entry_when_it_does_not_exist(store: DeadLetterStore, entry_id: str) -> None:
     store.put("pipe", failure(1), dag_id="dag", run_id="r")
     with pytest.raises(KeyError, match=f"no dead letter '{entry_id}'"):
         store.get(entry_id)
@@ -85,7 +84,7 @@ def test_get_names_the_entry_when_it_does_not_exist(store, entry_id):
     st.text(max_size=120)
     | st.builds(lambda a, b: f"{a}/msg_{b}", st.text(max_size=20), st.text("0123456789abcdef./", max_size=44))
 )
-def test_an_entry_id_is_either_refused_or_two_plain_segments_that_rebuild_it(entry_id):
+def test_an_entry_id_is_either_refused_or_two_plain_segments_that_rebuild_it(entry_id: Any) -> None:
     try:
         pipeline, webhook_id = split_entry_id(entry_id)
     except InvalidEntryError as exc:
@@ -99,12 +98,12 @@ def test_an_entry_id_is_either_refused_or_two_plain_segments_that_rebuild_it(ent
     assert not message or "is not <pipeline>/msg_<40 lowercase hex digits>" in message
 
 
-def test_get_refuses_a_malformed_entry_id_before_touching_the_store(store):
+def test_get_refuses_a_malformed_entry_id_before_touching_the_store(store: DeadLetterStore) -> None:
     with pytest.raises(KeyError, match=r"is not <pipeline>/msg_<40 lowercase hex digits>"):
         store.get("pipe/../../etc/passwd")
 
 
-def test_still_kept_leaves_out_entries_replayed_meanwhile(store):
+def test_still_kept_leaves_out_entries_replayed_meanwhile(store: DeadLetterStore) -> None:
     kept = store.put("pipe", failure(1, 2), dag_id="pipe", run_id="r")
     replayed = store.put("pipe", failure(3), dag_id="pipe", run_id="r")
     store.remove(replayed)

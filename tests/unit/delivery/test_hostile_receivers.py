@@ -12,25 +12,26 @@ from collections.abc import Callable
 import pytest
 
 from auth0_log_webhooks.delivery.payloads import encode
-from auth0_log_webhooks.delivery.sender import open_sender
+from auth0_log_webhooks.delivery.sender import WebhookSender, open_sender
 from auth0_log_webhooks.pipelines.config import PipelineConfig
+from tests.builders import log_id
+from tests.fixture_types import DefineConnection, Handler, RawServer
 
 pytestmark = pytest.mark.unit
 
 TOKEN = "Bearer tok-0123456789abcdef"
 
 
-def log_id(n: int) -> str:
-    return "900" + "20261126050000" + f"{n:039d}"
+Receiver = Callable[[Handler], str]
 
 
 @pytest.fixture
-def receiver(raw_server) -> Callable[[Callable[[socket.socket, bytes], None]], str]:
+def receiver(raw_server: RawServer) -> Receiver:
     """Start a raw receiver (tests/network.py) running ``handle(connection)``; return its webhook URL."""
     return lambda handle: f"http://127.0.0.1:{raw_server(handle)}/hook"
 
 
-def sender_for(airflow_connection, url: str, timeout: float):
+def sender_for(airflow_connection: DefineConnection, url: str, timeout: float) -> WebhookSender:
     airflow_connection(
         "hostile",
         conn_type="http",
@@ -50,7 +51,9 @@ def drip_headers(conn: socket.socket, head: bytes) -> None:
     conn.sendall(b"Content-Length: 0\r\n\r\n")
 
 
-def test_a_receiver_dripping_headers_cannot_hold_an_attempt_past_its_timeout(airflow_connection, receiver):
+def test_a_receiver_dripping_headers_cannot_hold_an_attempt_past_its_timeout(
+    airflow_connection: DefineConnection, receiver: Receiver
+) -> None:
     sender = sender_for(airflow_connection, receiver(drip_headers), timeout=1)
     started = time.monotonic()
     (failure,) = sender.send(encode([{"log_id": log_id(1), "type": "s"}]))
@@ -59,7 +62,9 @@ def test_a_receiver_dripping_headers_cannot_hold_an_attempt_past_its_timeout(air
     assert elapsed < 3, f"one 1-second attempt took {elapsed:.1f}s"  # without a total deadline: 6 s
 
 
-def test_a_403_page_full_of_keys_and_the_echoed_token_is_kept_redacted(airflow_connection, receiver):
+def test_a_403_page_full_of_keys_and_the_echoed_token_is_kept_redacted(
+    airflow_connection: DefineConnection, receiver: Receiver
+) -> None:
     body = (
         b'{"error": "forbidden", "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", '
         b'"echo": {"authorization": "' + TOKEN.encode() + b'"}, "hint": "AKIAIOSFODNN7EXAMPLE", '
@@ -78,7 +83,9 @@ def test_a_403_page_full_of_keys_and_the_echoed_token_is_kept_redacted(airflow_c
         assert secret not in kept
 
 
-def test_a_receiver_that_answers_nothing_after_accepting_is_bounded_by_the_timeout(airflow_connection, receiver):
+def test_a_receiver_that_answers_nothing_after_accepting_is_bounded_by_the_timeout(
+    airflow_connection: DefineConnection, receiver: Receiver
+) -> None:
     sender = sender_for(airflow_connection, receiver(lambda conn, head: time.sleep(5)), timeout=0.5)
     started = time.monotonic()
     (failure,) = sender.send(encode([{"log_id": log_id(1), "type": "s"}]))

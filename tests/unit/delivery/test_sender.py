@@ -5,6 +5,7 @@ import gzip
 import io
 import json
 import os
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -12,12 +13,14 @@ from typing import Any
 import pytest
 import requests
 from standardwebhooks.webhooks import Webhook
+from typing_extensions import Buffer
 
 from auth0_log_webhooks.delivery.payloads import encode, webhook_id_for
 from auth0_log_webhooks.delivery.sender import RESPONSE_EXCERPT_BYTES, DeliveryPolicy, Verdict, WebhookSender, classify
 from auth0_log_webhooks.http.retrying import USER_AGENT
 from auth0_log_webhooks.pipelines.config import PipelineConfig
-from tests.fakes import Answer, ScriptedAdapter, mount
+from tests.builders import log_id
+from tests.fakes import Answer, ScriptedAdapter, body_text, mount
 
 pytestmark = pytest.mark.unit
 
@@ -34,11 +37,7 @@ POLICY = policy(max_attempts=4, backoff_initial_seconds=1, backoff_max_seconds=8
 OK = Answer(204)
 
 
-def log_id(n: int) -> str:
-    return "900" + "20261126050000" + f"{n:039d}"
-
-
-def logs(*numbers: int) -> list[dict]:
+def logs(*numbers: int) -> list[dict[str, Any]]:
     return [{"log_id": log_id(n), "type": "s", "user_name": "zoë@example.com"} for n in numbers]
 
 
@@ -60,11 +59,20 @@ def waits() -> list[float]:
     return []
 
 
+MakeSender = Callable[..., tuple[WebhookSender, ScriptedAdapter]]
+
+
 @pytest.fixture
-def make_sender(waits):
+def make_sender(waits: list[float]) -> MakeSender:
     """Build a sender whose requests go to a scripted adapter; returns the sender and the adapter."""
 
-    def make(*answers: Answer, respond=None, policy: DeliveryPolicy = POLICY, secrets=(SECRET,), now=None):
+    def make(
+        *answers: Answer,
+        respond: Callable[[requests.PreparedRequest], Answer] | None = None,
+        policy: DeliveryPolicy = POLICY,
+        secrets: Sequence[str] = (SECRET,),
+        now: Callable[[], datetime] | None = None,
+    ) -> tuple[WebhookSender, ScriptedAdapter]:
         session = requests.Session()
         adapter = mount(session, ScriptedAdapter(*answers, respond=respond))
         sender = WebhookSender(session, URL, secrets, policy, sleep=waits.append, now=now or Clock())
@@ -74,7 +82,7 @@ def make_sender(waits):
 
 
 def sent_log_ids(request: requests.PreparedRequest) -> list[str]:
-    return [log["log_id"] for log in json.loads(request.body)]
+    return [log["log_id"] for log in json.loads(body_text(request))]
 
 
 @pytest.mark.parametrize(
@@ -103,14 +111,14 @@ def sent_log_ids(request: requests.PreparedRequest) -> list[str]:
     ],
     ids=lambda value: str(value),
 )
-def test_classify_gives_each_status_class_its_verdict(status, verdict):
+def test_classify_gives_each_status_class_its_verdict(status: int, verdict: Any) -> None:
     assert classify(status) is verdict
 
 
 NOW = datetime(2026, 11, 26, 5, 0, 0, tzinfo=UTC)
 
 
-def test_a_2xx_delivers_the_exact_body_signed(make_sender):
+def test_a_2xx_delivers_the_exact_body_signed(make_sender: MakeSender) -> None:
     message = encode(logs(1, 2))
     sender, adapter = make_sender(OK)
     assert sender.send(message) == []
@@ -124,19 +132,22 @@ def test_a_2xx_delivers_the_exact_body_signed(make_sender):
     assert Webhook(SECRET).verify(request.body, dict(request.headers)) == logs(1, 2)
 
 
-def test_the_body_is_gzipped_and_the_signature_covers_the_uncompressed_text_when_gzip_is_on(make_sender):
+def test_the_body_is_gzipped_and_the_signature_covers_the_uncompressed_text_when_gzip_is_on(
+    make_sender: MakeSender,
+) -> None:
     message = encode(logs(1, 2), "json_lines")
     sender, adapter = make_sender(OK, policy=policy(gzip=True, format="json_lines"))
     assert sender.send(message) == []
     (request,) = adapter.requests
     assert request.headers["Content-Encoding"] == "gzip"
     assert request.headers["Content-Type"] == "application/x-ndjson"
+    assert isinstance(request.body, bytes)
     text = gzip.decompress(request.body)
     assert text == message.body.encode()
     Webhook(SECRET).verify(text, dict(request.headers), json_parse=False)
 
 
-def test_requests_are_unsigned_when_no_secret_is_set(make_sender):
+def test_requests_are_unsigned_when_no_secret_is_set(make_sender: MakeSender) -> None:
     message = encode(logs(1))
     sender, adapter = make_sender(OK, secrets=())
     assert sender.send(message) == []
@@ -145,7 +156,9 @@ def test_requests_are_unsigned_when_no_secret_is_set(make_sender):
     assert request.headers["webhook-id"] == message.webhook_id
 
 
-def test_a_503_is_retried_with_the_same_id_and_a_fresh_signature_until_delivered(make_sender, waits):
+def test_a_503_is_retried_with_the_same_id_and_a_fresh_signature_until_delivered(
+    make_sender: MakeSender, waits: list[float]
+) -> None:
     message = encode(logs(1, 2))
     down = Answer(503, "busy")
     sender, adapter = make_sender(down, down, OK)
@@ -156,13 +169,13 @@ def test_a_503_is_retried_with_the_same_id_and_a_fresh_signature_until_delivered
     timestamps = [int(r.headers["webhook-timestamp"]) for r in adapter.requests]
     assert timestamps == sorted(set(timestamps))
     for request in adapter.requests:
-        Webhook(SECRET).verify(request.body, dict(request.headers))
+        Webhook(SECRET).verify(body_text(request), dict(request.headers))
     assert len(waits) == 2
     assert 0.5 <= waits[0] <= 1
     assert 1 <= waits[1] <= 2
 
 
-def test_backoff_never_exceeds_its_maximum_when_many_attempts_fail(make_sender, waits):
+def test_backoff_never_exceeds_its_maximum_when_many_attempts_fail(make_sender: MakeSender, waits: list[float]) -> None:
     sender, _ = make_sender(
         respond=lambda request: Answer(500),
         policy=policy(max_attempts=8, backoff_initial_seconds=1, backoff_max_seconds=3),
@@ -182,7 +195,9 @@ def test_backoff_never_exceeds_its_maximum_when_many_attempts_fail(make_sender, 
     ],
     ids=["seconds", "http-date", "bounded-by-retry-after-max", "zero-still-backs-off-a-little"],
 )
-def test_retry_after_is_honoured_within_bounds_when_the_server_asks_to_wait(make_sender, waits, retry_after, low, high):
+def test_retry_after_is_honoured_within_bounds_when_the_server_asks_to_wait(
+    make_sender: MakeSender, waits: list[float], retry_after: Any, low: float, high: float
+) -> None:
     limited = Answer(429, {"error": "slow down"}, {"Retry-After": retry_after})
     sender, adapter = make_sender(limited, OK, now=lambda: NOW)
     assert sender.send(encode(logs(1))) == []
@@ -191,14 +206,16 @@ def test_retry_after_is_honoured_within_bounds_when_the_server_asks_to_wait(make
     assert low <= waits[0] <= high
 
 
-def test_the_sender_counts_the_429_answers_it_waited_out_for_the_webhook_429_metric(make_sender):
+def test_the_sender_counts_the_429_answers_it_waited_out_for_the_webhook_429_metric(make_sender: MakeSender) -> None:
     limited = Answer(429, {"error": "slow down"}, {"Retry-After": "1"})
     sender, _ = make_sender(limited, Answer(503), limited, OK, now=lambda: NOW)
     assert sender.send(encode(logs(1))) == []
     assert (sender.requests_sent, sender.answers_429) == (4, 2)
 
 
-def test_a_failure_reports_the_last_answer_when_attempts_are_exhausted(make_sender, waits):
+def test_a_failure_reports_the_last_answer_when_attempts_are_exhausted(
+    make_sender: MakeSender, waits: list[float]
+) -> None:
     message = encode(logs(1, 2))
     sender, adapter = make_sender(Answer(502, "bad gateway"), Answer(502, "bad gateway"), Answer(503), Answer(503, "x"))
     (failure,) = sender.send(message)
@@ -209,7 +226,7 @@ def test_a_failure_reports_the_last_answer_when_attempts_are_exhausted(make_send
     assert failure.reason == "gave up: HTTP 503 after 4 attempt(s)"
 
 
-def test_a_redirect_is_not_followed_and_fails_permanently(make_sender, waits):
+def test_a_redirect_is_not_followed_and_fails_permanently(make_sender: MakeSender, waits: list[float]) -> None:
     moved = Answer(301, "moved", {"Location": "https://elsewhere.example.com/hook"})
     sender, adapter = make_sender(moved)  # a followed redirect would be an unexpected second request
     (failure,) = sender.send(encode(logs(1)))
@@ -219,7 +236,7 @@ def test_a_redirect_is_not_followed_and_fails_permanently(make_sender, waits):
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 410, 422, 501], ids=lambda status: str(status))
-def test_a_permanent_status_fails_after_one_request(make_sender, waits, status):
+def test_a_permanent_status_fails_after_one_request(make_sender: MakeSender, waits: list[float], status: int) -> None:
     sender, adapter = make_sender(Answer(status, {"error": "no"}))
     (failure,) = sender.send(encode(logs(1, 2)))
     assert len(adapter.requests) == 1
@@ -229,12 +246,12 @@ def test_a_permanent_status_fails_after_one_request(make_sender, waits, status):
     assert failure.reason == f"permanent: HTTP {status} after 1 attempt(s)"
 
 
-def test_a_413_splits_the_message_in_halves_until_each_is_accepted(make_sender):
+def test_a_413_splits_the_message_in_halves_until_each_is_accepted(make_sender: MakeSender) -> None:
     lines = policy(format="json_lines", log_streams_envelope=True)
     original = encode(logs(*range(1, 8)), "json_lines", envelope=True)
 
     def ids_in(request: requests.PreparedRequest) -> list[str]:
-        return [json.loads(line)["log_id"] for line in request.body.decode().split("\n")]
+        return [json.loads(line)["log_id"] for line in body_text(request).split("\n")]
 
     def respond(request: requests.PreparedRequest) -> Answer:
         return Answer(413, "too large") if len(ids_in(request)) > 2 else OK
@@ -247,11 +264,11 @@ def test_a_413_splits_the_message_in_halves_until_each_is_accepted(make_sender):
     assert [i for ids in accepted for i in ids] == list(original.log_ids)  # every log exactly once, in order
     for request in adapter.requests:
         assert request.headers["webhook-id"] == webhook_id_for(ids_in(request))
-        Webhook(SECRET).verify(request.body, dict(request.headers), json_parse=False)
+        Webhook(SECRET).verify(body_text(request), dict(request.headers), json_parse=False)
     assert len({r.headers["webhook-id"] for r in adapter.requests}) == len(adapter.requests)
 
 
-def test_only_the_too_large_log_fails_when_a_413_persists_down_to_one_log(make_sender):
+def test_only_the_too_large_log_fails_when_a_413_persists_down_to_one_log(make_sender: MakeSender) -> None:
     def respond(request: requests.PreparedRequest) -> Answer:
         return Answer(413) if log_id(3) in sent_log_ids(request) else OK
 
@@ -263,7 +280,7 @@ def test_only_the_too_large_log_fails_when_a_413_persists_down_to_one_log(make_s
     assert delivered == [[log_id(1), log_id(2)], [log_id(4)]]
 
 
-def test_a_413_on_a_single_log_fails_without_retrying(make_sender, waits):
+def test_a_413_on_a_single_log_fails_without_retrying(make_sender: MakeSender, waits: list[float]) -> None:
     message = encode(logs(1))
     sender, adapter = make_sender(Answer(413, "too large"))
     (failure,) = sender.send(message)
@@ -281,7 +298,9 @@ def test_a_413_on_a_single_log_fails_without_retrying(make_sender, waits):
     ],
     ids=["network", "read-timeout", "connect-timeout"],
 )
-def test_a_network_error_or_timeout_is_retried_until_delivered(make_sender, waits, error):
+def test_a_network_error_or_timeout_is_retried_until_delivered(
+    make_sender: MakeSender, waits: list[float], error: Any
+) -> None:
     sender, adapter = make_sender(Answer(raises=error), OK)
     assert sender.send(encode(logs(1))) == []
     assert len(adapter.requests) == 2
@@ -296,7 +315,9 @@ def test_a_network_error_or_timeout_is_retried_until_delivered(make_sender, wait
     ],
     ids=["network", "timeout"],
 )
-def test_a_failure_says_what_went_wrong_when_no_answer_ever_came(make_sender, error, reason):
+def test_a_failure_says_what_went_wrong_when_no_answer_ever_came(
+    make_sender: MakeSender, error: Any, reason: str
+) -> None:
     sender, adapter = make_sender(respond=lambda request: Answer(raises=error))
     (failure,) = sender.send(encode(logs(1)))
     assert len(adapter.requests) == 4
@@ -312,7 +333,8 @@ class EndlessBody(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: Buffer) -> int:
+        buffer = memoryview(buffer).cast("B")
         buffer[:] = b"\xc3\xa9" * (len(buffer) // 2) + b"x" * (len(buffer) % 2)
         self.read_bytes += len(buffer)
         return len(buffer)
@@ -325,13 +347,14 @@ class StreamingAdapter(ScriptedAdapter):
         super().__init__(Answer(status))
         self.body = body
 
-    def send(self, request, **kwargs):
-        response = super().send(request, **kwargs)
-        response._content, response._content_consumed, response.raw = False, False, self.body
+    def reply(self, request: requests.PreparedRequest) -> requests.Response:
+        response = super().reply(request)
+        response._content, response.raw = False, self.body  # type: ignore[assignment]  # requests' "not read yet"
+        response._content_consumed = False  # type: ignore[attr-defined]  # requests' own flag, missing from its stubs
         return response
 
 
-def test_a_hostile_endless_response_body_is_read_only_up_to_the_excerpt_size(waits):
+def test_a_hostile_endless_response_body_is_read_only_up_to_the_excerpt_size(waits: list[float]) -> None:
     body = EndlessBody()
     session = requests.Session()
     mount(session, StreamingAdapter(500, body))

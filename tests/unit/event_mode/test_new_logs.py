@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -16,12 +17,12 @@ OURS, THEIRS = "pipeline-client", "someone-else"
 
 
 @pytest.mark.parametrize("code", sorted(OWN_TRAFFIC_TYPES))
-def test_the_pipelines_own_token_exchanges_and_429s_do_not_count(code):
+def test_the_pipelines_own_token_exchanges_and_429s_do_not_count(code: Any) -> None:
     assert is_own_traffic({"type": code, "client_id": OURS}, OURS)
     assert not is_own_traffic({"type": code, "client_id": THEIRS}, OURS)  # another client's exchange is news
 
 
-def test_any_other_log_of_the_pipelines_client_counts():
+def test_any_other_log_of_the_pipelines_client_counts() -> None:
     assert not is_own_traffic({"type": "s", "client_id": OURS}, OURS)
     assert not is_own_traffic({"type": "seccft"}, OURS)
 
@@ -38,17 +39,17 @@ logs = st.lists(
 
 
 @given(logs)
-def test_foreign_logs_are_exactly_the_others_in_order(page):
+def test_foreign_logs_are_exactly_the_others_in_order(page: Any) -> None:
     foreign = foreign_logs(page, OURS)
     assert foreign == [log for log in page if not is_own_traffic(log, OURS)]
     assert all(not (log["type"] in OWN_TRAFFIC_TYPES and log["client_id"] == OURS) for log in foreign)
 
 
-def test_nothing_new_never_fires():
+def test_nothing_new_never_fires() -> None:
     assert not Debounce(60).should_fire("c1", 0, 0.0)
 
 
-def test_one_backlog_fires_once_until_the_checkpoint_moves_or_the_refire_time_passes():
+def test_one_backlog_fires_once_until_the_checkpoint_moves_or_the_refire_time_passes() -> None:
     debounce = Debounce(refire_after=60)
     assert debounce.should_fire("c1", 5, 0.0)
     debounce.fired("c1", 0.0)
@@ -61,7 +62,7 @@ def test_one_backlog_fires_once_until_the_checkpoint_moves_or_the_refire_time_pa
 @given(
     st.lists(st.tuples(st.booleans(), st.integers(0, 3), st.floats(0, 30, allow_nan=False)), min_size=1, max_size=60)
 )
-def test_at_most_one_request_per_checkpoint_per_refire_window(steps):
+def test_at_most_one_request_per_checkpoint_per_refire_window(steps: list[Any]) -> None:
     """Whatever the polls see, the same checkpoint never asks twice within ``refire_after``."""
     debounce, checkpoint, now, fires = Debounce(refire_after=60), 0, 0.0, []
     for moved, new, elapsed in steps:

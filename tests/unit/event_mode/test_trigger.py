@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -26,24 +28,26 @@ NEW_ID = "900" + "20261126050001" + "0" * 38 + "1"
 
 
 @pytest.fixture
-def tenant_env(monkeypatch):
+def tenant_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """The connection and the checkpoint as AIRFLOW_* variables."""
     monkeypatch.setenv("AIRFLOW_CONN_AUTH0_DEFAULT", json.dumps(ScriptedTenant.CONNECTION))
     monkeypatch.setenv(f"AIRFLOW_VAR_{CHECKPOINT_VARIABLE.upper()}", CHECKPOINT)
 
 
-def watcher(**kw) -> Auth0LogsTrigger:
+def watcher(**kw: Any) -> Auth0LogsTrigger:
     return Auth0LogsTrigger(auth0_conn_id="auth0_default", checkpoint_variable=CHECKPOINT_VARIABLE, **kw)
 
 
-def run_until(trigger: Auth0LogsTrigger, tenant: ScriptedTenant, reads: int, timeout: float = 60.0) -> list[dict]:
+def run_until(
+    trigger: Auth0LogsTrigger, tenant: ScriptedTenant, reads: int, timeout: float = 60.0
+) -> list[dict[str, Any]]:
     """Drive ``trigger.run()`` as the triggerer does until the tenant served ``reads`` log reads; return its events.
 
     Whatever ``run()`` raises is raised here (the triggerer would re-create the trigger).
     """
 
-    async def drive() -> list[dict]:
-        events: list[dict] = []
+    async def drive() -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
 
         async def consume() -> None:
             async for event in trigger.run():
@@ -64,8 +68,12 @@ def run_until(trigger: Auth0LogsTrigger, tenant: ScriptedTenant, reads: int, tim
     return asyncio.run(drive())
 
 
+FastTrigger = Callable[[ScriptedTenant], Auth0LogsTrigger]
+"""The ``fast_trigger`` fixture: a watcher on a scripted tenant."""
+
+
 @pytest.fixture
-def fast_trigger(monkeypatch, tenant_env):
+def fast_trigger(monkeypatch: pytest.MonkeyPatch, tenant_env: None) -> FastTrigger:
     """Polls and pauses after failures of a millisecond, and ``Auth0Hook`` built on the scripted tenant."""
     monkeypatch.setattr(trigger_module, "ERROR_PAUSE_SECONDS", 0.001)
 
@@ -86,7 +94,9 @@ def fast_trigger(monkeypatch, tenant_env):
         ("an item that is null", [None]),
     ],
 )
-def test_a_malformed_page_is_a_failed_poll_not_a_dead_trigger_nor_a_token_per_poll(fast_trigger, name, page, caplog):
+def test_a_malformed_page_is_a_failed_poll_not_a_dead_trigger_nor_a_token_per_poll(
+    fast_trigger: FastTrigger, name: str, page: list[Any], caplog: pytest.LogCaptureFixture
+) -> None:
     tenant = ScriptedTenant(Answer(200, page))
     caplog.set_level(logging.WARNING, logger=trigger_module.__name__)
 
@@ -100,7 +110,9 @@ def test_a_malformed_page_is_a_failed_poll_not_a_dead_trigger_nor_a_token_per_po
     assert "item 1" in warnings[0]
 
 
-def test_the_watcher_fires_once_the_tenant_answers_good_pages_again(fast_trigger, caplog):
+def test_the_watcher_fires_once_the_tenant_answers_good_pages_again(
+    fast_trigger: FastTrigger, caplog: pytest.LogCaptureFixture
+) -> None:
     tenant = ScriptedTenant(Answer(200, ["bad"]), Answer(200, ["bad"]), Answer(200, [{"log_id": NEW_ID, "type": "s"}]))
     caplog.set_level(logging.INFO, logger=trigger_module.__name__)
 
@@ -112,7 +124,9 @@ def test_the_watcher_fires_once_the_tenant_answers_good_pages_again(fast_trigger
     assert any("works again after 2 failed polls" in r.getMessage() for r in caplog.records)
 
 
-def test_a_huge_log_id_stays_out_of_the_asset_event_and_the_log_line(tenant_env, caplog):
+def test_a_huge_log_id_stays_out_of_the_asset_event_and_the_log_line(
+    tenant_env: None, caplog: pytest.LogCaptureFixture
+) -> None:
     huge = "9" * 2_000_000
     tenant = ScriptedTenant(Answer(200, [{"log_id": huge, "type": "s", "date": "x" * 100_000}]))
     caplog.set_level(logging.INFO, logger=trigger_module.__name__)
@@ -124,14 +138,15 @@ def test_a_huge_log_id_stays_out_of_the_asset_event_and_the_log_line(tenant_env,
     assert all(len(r.getMessage()) < 1000 for r in caplog.records)
 
 
-def test_a_well_formed_first_log_is_named_by_its_id_and_date(tenant_env):
+def test_a_well_formed_first_log_is_named_by_its_id_and_date(tenant_env: None) -> None:
     tenant = ScriptedTenant(Answer(200, [{"log_id": NEW_ID, "type": "s", "date": "2026-11-26T05:00:01.123Z"}]))
     payload = watcher().poll_once(tenant.hook([1_800_000_000.0]), Debounce(600), now=0.0)
+    assert payload is not None
     assert payload["first_log_id"] == NEW_ID
     assert payload["first_log_date"] == "2026-11-26T05:00:01.123Z"
 
 
-def test_a_failure_that_repeats_is_logged_again_after_a_while_and_a_new_one_at_once():
+def test_a_failure_that_repeats_is_logged_again_after_a_while_and_a_new_one_at_once() -> None:
     failures = PollFailures()
     assert failures.failed("boom", 0.0)
     assert not failures.failed("boom", 1.0)

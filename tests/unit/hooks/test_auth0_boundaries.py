@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import socket
 import time
+from typing import Any
 
 import pytest
+import requests
 
 from auth0_log_webhooks.hooks.auth0 import Auth0Error, Auth0Hook, RetryPolicy
+from tests.builders import log_id
 from tests.fakes import Answer, ScriptedAdapter, mount
+from tests.fixture_types import DefineConnection, RawServer
 
 pytestmark = pytest.mark.unit
 
@@ -18,16 +22,12 @@ FROM = "900" + "20261126050000" + "0" * 39
 TOKEN = Answer(200, {"access_token": "tok-1", "expires_in": 86400})
 
 
-def log_id(n: int) -> str:
-    return "900" + "20261126050000" + f"{n:039d}"
-
-
-def page(*numbers: int) -> list[dict]:
+def page(*numbers: int) -> list[dict[str, Any]]:
     return [{"log_id": log_id(n), "type": "s"} for n in numbers]
 
 
 @pytest.fixture
-def hook(airflow_connection) -> Auth0Hook:
+def hook(airflow_connection: DefineConnection) -> Auth0Hook:
     airflow_connection("auth0_default", conn_type="auth0", host="acme.eu.auth0.com", login="cid", password="csecret")
     return Auth0Hook(retry=RetryPolicy(give_up_after_seconds=5), sleep=lambda _: None)
 
@@ -45,11 +45,13 @@ def hook(airflow_connection) -> Auth0Hook:
     ],
     ids=["other-host", "other-port", "downgrade", "other-path", "suffix-host", "backslash", "scheme-relative"],
 )
-def test_a_next_link_off_the_tenants_logs_endpoint_is_refused_and_the_token_never_leaves(hook, link):
-    def answer(request) -> Answer:
-        if request.url.endswith("/oauth/token"):
+def test_a_next_link_off_the_tenants_logs_endpoint_is_refused_and_the_token_never_leaves(
+    hook: Auth0Hook, link: str
+) -> None:
+    def answer(request: requests.PreparedRequest) -> Answer:
+        if str(request.url).endswith("/oauth/token"):
             return TOKEN
-        if request.url.startswith(f"{TENANT}/api/v2/logs?"):
+        if str(request.url).startswith(f"{TENANT}/api/v2/logs?"):
             return Answer(200, page(1, 2), {"Link": f'<{link}>; rel="next"'})
         return Answer(401)  # a hostile host asks for a fresh token: it must never get to ask
 
@@ -58,11 +60,11 @@ def test_a_next_link_off_the_tenants_logs_endpoint_is_refused_and_the_token_neve
     assert next(pages) == page(1, 2)  # what was read before the bad link is still delivered
     with pytest.raises(Auth0Error, match=r"next page link .* not the tenant's logs endpoint"):
         next(pages)
-    assert all(r.url.startswith(f"{TENANT}/") for r in adapter.requests)
+    assert all(str(r.url).startswith(f"{TENANT}/") for r in adapter.requests)
     assert len(adapter.requests) == 2  # one token, one page: no request to the link, no token refresh
 
 
-def test_a_next_link_on_the_same_endpoint_with_a_default_port_is_followed(hook):
+def test_a_next_link_on_the_same_endpoint_with_a_default_port_is_followed(hook: Auth0Hook) -> None:
     link = "https://ACME.eu.auth0.com:443/api/v2/logs?from=" + log_id(2)
     adapter = mount(
         hook.get_conn(),
@@ -76,13 +78,15 @@ def test_a_next_link_on_the_same_endpoint_with_a_default_port_is_followed(hook):
     "host",
     ["evil.example:8080\\@127.0.0.1", "evil.example:8080@127.0.0.1", "127.0.0.1/../evil", "evil.example#@127.0.0.1"],
 )
-def test_a_host_that_hides_another_host_is_refused_even_for_http_to_loopback(airflow_connection, host):
+def test_a_host_that_hides_another_host_is_refused_even_for_http_to_loopback(
+    airflow_connection: DefineConnection, host: str
+) -> None:
     airflow_connection("auth0_tricky", conn_type="auth0", host=host, login="a", password="b", extra={"scheme": "http"})
     with pytest.raises(ValueError, match=r"'auth0_tricky'"):
         _ = Auth0Hook("auth0_tricky").base_url
 
 
-def test_a_body_over_the_cap_is_refused_rather_than_read_whole(hook):
+def test_a_body_over_the_cap_is_refused_rather_than_read_whole(hook: Auth0Hook) -> None:
     big = [{"log_id": log_id(n), "type": "s", "description": "x" * 200_000} for n in range(1, 101)]  # ~20 MB
     mount(hook.get_conn(), ScriptedAdapter(TOKEN, Answer(200, big)))
     with pytest.raises(Auth0Error, match=r"answered more than 16 MiB"):
@@ -90,7 +94,7 @@ def test_a_body_over_the_cap_is_refused_rather_than_read_whole(hook):
 
 
 @pytest.mark.parametrize("body", ["<html>502</html>", "", '{"access_token": 5}', "[1,2]"])
-def test_a_token_answer_that_is_not_a_token_is_a_clear_error(hook, body):
+def test_a_token_answer_that_is_not_a_token_is_a_clear_error(hook: Auth0Hook, body: str) -> None:
     mount(hook.get_conn(), ScriptedAdapter(Answer(200, body)))
     with pytest.raises(
         Auth0Error, match=r"oauth/token answered 200 with a body that is not JSON|answered no access_token"
@@ -109,12 +113,14 @@ def drip_token(conn: socket.socket, head: bytes) -> None:
 
 
 @pytest.fixture
-def dripping_tenant(raw_server) -> int:
+def dripping_tenant(raw_server: RawServer) -> int:
     """A raw tenant on 127.0.0.1 whose every answer drips for 6 s (tests/network.py)."""
     return raw_server(drip_token)
 
 
-def test_each_attempt_on_the_tenant_has_a_total_deadline(airflow_connection, dripping_tenant):
+def test_each_attempt_on_the_tenant_has_a_total_deadline(
+    airflow_connection: DefineConnection, dripping_tenant: int
+) -> None:
     airflow_connection(
         "auth0_slow",
         conn_type="auth0",

@@ -26,7 +26,7 @@ class Ticks:
         return self.now
 
 
-def test_waits_are_summarised_in_one_sentence():
+def test_waits_are_summarised_in_one_sentence() -> None:
     tally = WaitTally()
     for _ in range(28):
         tally.add(1.0)
@@ -35,7 +35,9 @@ def test_waits_are_summarised_in_one_sentence():
     assert WaitTally().sentence() == "no rate-limit waits"
 
 
-def test_progress_lines_say_pages_logs_and_the_date_reached_at_most_every_period(caplog):
+def test_progress_lines_say_pages_logs_and_the_date_reached_at_most_every_period(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     pages = [[{"log_id": cursor_for_time(AT)}] * 100 for _ in range(9)]
     progress, tally = ReadProgress(), WaitTally()
     tally.add(3.0)

@@ -2,11 +2,14 @@
 
 import base64
 import os
+from typing import Any
 
 import pytest
+import requests
 
 from auth0_log_webhooks.hooks.webhook import WebhookHook
-from tests.fakes import Answer, ScriptedAdapter, mount
+from tests.fakes import Answer, ScriptedAdapter, body_text, mount
+from tests.fixture_types import DefineConnection
 
 pytestmark = pytest.mark.unit
 
@@ -17,7 +20,7 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
 
-def post_once(hook: WebhookHook):
+def post_once(hook: WebhookHook) -> requests.PreparedRequest:
     """Send one request through the hook's session and return what went over the wire."""
     session = hook.get_conn()
     adapter = mount(session, ScriptedAdapter(Answer(204)))
@@ -26,26 +29,32 @@ def post_once(hook: WebhookHook):
     return request
 
 
-def test_the_password_is_the_authorization_header_verbatim_when_there_is_no_login(airflow_connection):
+def test_the_password_is_the_authorization_header_verbatim_when_there_is_no_login(
+    airflow_connection: DefineConnection,
+) -> None:
     airflow_connection("auth0_webhook_default", conn_type="http", host=URL, password="Bearer s3cr3t-token")
     request = post_once(WebhookHook())
     assert request.url == URL
     assert request.headers["Authorization"] == "Bearer s3cr3t-token"
 
 
-def test_login_and_password_are_basic_auth(airflow_connection):
+def test_login_and_password_are_basic_auth(airflow_connection: DefineConnection) -> None:
     airflow_connection("hook", conn_type="http", host=URL, login="user", password="pa:ss")
     request = post_once(WebhookHook("hook"))
     assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"user:pa:ss").decode()
 
 
-def test_no_authorization_header_is_sent_when_the_connection_has_no_credentials(airflow_connection):
+def test_no_authorization_header_is_sent_when_the_connection_has_no_credentials(
+    airflow_connection: DefineConnection,
+) -> None:
     airflow_connection("hook", conn_type="http", host=URL)
     assert "Authorization" not in post_once(WebhookHook("hook")).headers
 
 
-def test_extras_become_headers_but_signing_secrets_and_options_are_never_sent(airflow_connection):
-    extra = {
+def test_extras_become_headers_but_signing_secrets_and_options_are_never_sent(
+    airflow_connection: DefineConnection,
+) -> None:
+    extra: dict[str, Any] = {
         "X-Api-Key": "k-123",
         "X-Tenant": "acme",
         "signing_secret": new_secret(),
@@ -73,18 +82,22 @@ def test_extras_become_headers_but_signing_secrets_and_options_are_never_sent(ai
     ],
     ids=["full-url", "with-query", "host-and-port"],
 )
-def test_url_is_the_webhook_address_of_the_connection(airflow_connection, fields, url):
+def test_url_is_the_webhook_address_of_the_connection(
+    airflow_connection: DefineConnection, fields: dict[str, Any], url: Any
+) -> None:
     airflow_connection("hook", conn_type="http", **fields)
     assert WebhookHook("hook").url() == url
 
 
 @pytest.mark.parametrize(("extra", "seconds"), [({}, 30.0), ({"timeout": 7.5}, 7.5), ({"timeout": "12"}, 12.0)])
-def test_timeout_defaults_to_30_seconds_or_reads_the_extra(airflow_connection, extra, seconds):
+def test_timeout_defaults_to_30_seconds_or_reads_the_extra(
+    airflow_connection: DefineConnection, extra: dict[str, Any], seconds: float
+) -> None:
     airflow_connection("hook", conn_type="http", host=URL, extra=extra)
     assert WebhookHook("hook").timeout() == seconds
 
 
-def test_a_timeout_that_is_not_a_number_is_refused_naming_the_connection(airflow_connection):
+def test_a_timeout_that_is_not_a_number_is_refused_naming_the_connection(airflow_connection: DefineConnection) -> None:
     airflow_connection("hook", conn_type="http", host=URL, extra={"timeout": "soon"})
     with pytest.raises(ValueError, match="Connection 'hook': extra timeout must be a number"):
         WebhookHook("hook").timeout()
@@ -104,7 +117,9 @@ OLD, NEW = new_secret(), new_secret()
     ],
     ids=["none", "one", "space-separated", "comma-separated", "list"],
 )
-def test_signing_secrets_are_read_from_the_extra(airflow_connection, extra, secrets):
+def test_signing_secrets_are_read_from_the_extra(
+    airflow_connection: DefineConnection, extra: dict[str, Any], secrets: list[Any]
+) -> None:
     airflow_connection("hook", conn_type="http", host=URL, extra=extra)
     assert WebhookHook("hook").signing_secrets() == secrets
 
@@ -114,7 +129,9 @@ def test_signing_secrets_are_read_from_the_extra(airflow_connection, extra, secr
     ["s3cr3t-but-no-prefix-at-all", "whsec_short", "whsec_not*base64*at*all*not*base64"],
     ids=["no-prefix", "too-short", "not-base64"],
 )
-def test_a_malformed_signing_secret_is_refused_naming_the_connection_not_the_secret(airflow_connection, bad):
+def test_a_malformed_signing_secret_is_refused_naming_the_connection_not_the_secret(
+    airflow_connection: DefineConnection, bad: str
+) -> None:
     airflow_connection("hook", conn_type="http", host=URL, extra={"signing_secret": f"{OLD} {bad}"})
     with pytest.raises(ValueError, match="Connection 'hook': a signing secret is not 'whsec_'") as info:
         WebhookHook("hook").signing_secrets()
@@ -125,7 +142,7 @@ def test_a_malformed_signing_secret_is_refused_naming_the_connection_not_the_sec
 # -- the Test button -----------------------------------------------------------------------------
 
 
-def scripted(hook: WebhookHook, monkeypatch, *answers: Answer) -> ScriptedAdapter:
+def scripted(hook: WebhookHook, monkeypatch: pytest.MonkeyPatch, *answers: Answer) -> ScriptedAdapter:
     """Route the hook's sessions to a scripted adapter (test_connection opens its own session)."""
     session = hook.get_conn()
     adapter = mount(session, ScriptedAdapter(*answers))
@@ -134,7 +151,9 @@ def scripted(hook: WebhookHook, monkeypatch, *answers: Answer) -> ScriptedAdapte
 
 
 @pytest.mark.parametrize("conn_type", ["auth0_webhook", "http"])
-def test_the_test_button_sends_a_signed_empty_batch_marked_as_a_test(airflow_connection, monkeypatch, conn_type):
+def test_the_test_button_sends_a_signed_empty_batch_marked_as_a_test(
+    airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch, conn_type: str
+) -> None:
     from standardwebhooks.webhooks import Webhook
 
     secret = new_secret()
@@ -152,10 +171,12 @@ def test_the_test_button_sends_a_signed_empty_batch_marked_as_a_test(airflow_con
     assert (request.method, request.url, request.body) == ("POST", URL, b"[]")
     assert request.headers["x-auth0-log-webhooks-test"] == "true"
     assert request.headers["Authorization"] == "Bearer t"
-    assert Webhook(secret).verify(request.body, dict(request.headers)) == []
+    assert Webhook(secret).verify(body_text(request), dict(request.headers)) == []
 
 
-def test_the_test_button_fails_with_the_status_when_the_webhook_refuses(airflow_connection, monkeypatch):
+def test_the_test_button_fails_with_the_status_when_the_webhook_refuses(
+    airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
     airflow_connection("hook", conn_type="auth0_webhook", host=URL)
     hook = WebhookHook("hook")
     scripted(hook, monkeypatch, Answer(410))
@@ -164,7 +185,9 @@ def test_the_test_button_fails_with_the_status_when_the_webhook_refuses(airflow_
     assert message.startswith("The webhook answered HTTP 410 to a test request (unsigned, an empty batch); it must")
 
 
-def test_the_test_button_names_a_bad_secret_without_showing_it(airflow_connection, monkeypatch):
+def test_the_test_button_names_a_bad_secret_without_showing_it(
+    airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
     airflow_connection("hook", conn_type="auth0_webhook", host=URL, extra={"signing_secret": "not-a-secret-value"})
     hook = WebhookHook("hook")
     adapter = scripted(hook, monkeypatch, Answer(204))

@@ -13,7 +13,7 @@ from auth0_log_webhooks.http.attempt_deadlines import Deadline, bound_connect_ti
 pytestmark = pytest.mark.unit
 
 
-def test_a_blocked_read_on_a_watched_socket_returns_when_the_deadline_passes():
+def test_a_blocked_read_on_a_watched_socket_returns_when_the_deadline_passes() -> None:
     left, right = socket.socketpair()
     with left, right, Deadline(0.3) as deadline:
         watch_socket(left)
@@ -23,7 +23,7 @@ def test_a_blocked_read_on_a_watched_socket_returns_when_the_deadline_passes():
         assert deadline.expired
 
 
-def test_a_deadline_that_ended_in_time_never_touches_its_sockets_afterwards():
+def test_a_deadline_that_ended_in_time_never_touches_its_sockets_afterwards() -> None:
     left, right = socket.socketpair()
     with left, right:
         with Deadline(0.2) as deadline:
@@ -34,7 +34,7 @@ def test_a_deadline_that_ended_in_time_never_touches_its_sockets_afterwards():
         assert not deadline.expired
 
 
-def test_outside_a_deadline_sockets_are_not_watched_and_connect_timeouts_are_unchanged():
+def test_outside_a_deadline_sockets_are_not_watched_and_connect_timeouts_are_unchanged() -> None:
     left, right = socket.socketpair()
     with left, right:
         watch_socket(left)
@@ -46,7 +46,7 @@ def test_outside_a_deadline_sockets_are_not_watched_and_connect_timeouts_are_unc
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_deadlines_still_fire_in_a_forked_child():
+def test_deadlines_still_fire_in_a_forked_child() -> None:
     with Deadline(0.01):  # the parent's watchdog thread is running now
         pass
     pid = os.fork()

@@ -16,6 +16,9 @@ import pytest
 import requests
 
 from auth0_log_webhooks.hooks.webhook import WebhookHook
+from dev.webhook_sink.testing import SinkHandle
+from tests.fixture_types import DefineConnection, RawServer
+from tests.network import FakeDNS, NetworkGuard
 
 pytestmark = pytest.mark.unit
 
@@ -37,6 +40,8 @@ ALWAYS_REFUSED = [
     ("240.0.0.1", "reserved or broadcast"),
     ("::ffff:169.254.169.254", "cloud metadata"),
     ("64:ff9b::a9fe:a9fe", "cloud metadata"),
+    ("::169.254.169.254", "cloud metadata"),  # IPv4-compatible
+    ("::ffff:0:169.254.169.254", "cloud metadata"),  # IPv4-translated
 ]
 PRIVATE = [
     ("127.0.0.1", "loopback"),
@@ -52,6 +57,8 @@ PRIVATE = [
     ("64:ff9b::a00:1", "private"),
     ("2002:a00:1::1", "private"),
     ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "private"),  # Teredo, client 10.0.0.1
+    ("::127.0.0.1", "loopback"),  # IPv4-compatible
+    ("::ffff:0:a00:1", "private"),  # IPv4-translated ::ffff:0:10.0.0.1
 ]
 
 
@@ -67,7 +74,7 @@ def _host(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 
 
-def post(airflow_connection, url: str, extra: dict[str, Any] | None = None) -> requests.Response:
+def post(airflow_connection: DefineConnection, url: str, extra: dict[str, Any] | None = None) -> requests.Response:
     """Send one POST through the webhook hook's own session, as the sender does."""
     airflow_connection("hook", conn_type="http", host=url, extra=extra or {})
     hook = WebhookHook("hook")
@@ -77,8 +84,13 @@ def post(airflow_connection, url: str, extra: dict[str, Any] | None = None) -> r
 @pytest.mark.parametrize(("address", "rule"), ALWAYS_REFUSED)
 @pytest.mark.parametrize("extra", [{}, PRIVATE_NET], ids=["default", "allow-private"])
 def test_metadata_link_local_and_unroutable_addresses_are_refused_even_when_private_networks_are_allowed(
-    airflow_connection, fake_dns, network_guard, address, rule, extra
-):
+    airflow_connection: DefineConnection,
+    fake_dns: FakeDNS,
+    network_guard: NetworkGuard,
+    address: Any,
+    rule: Any,
+    extra: Any,
+) -> None:
     fake_dns.add("sneaky.example.com", address)
     for url in (f"https://{_host(address)}/hook", "https://sneaky.example.com/hook"):
         with refused(rf"Refusing https://.*{rule}.*never allowed"):
@@ -88,8 +100,8 @@ def test_metadata_link_local_and_unroutable_addresses_are_refused_even_when_priv
 
 @pytest.mark.parametrize(("address", "rule"), PRIVATE)
 def test_private_loopback_and_cgnat_addresses_are_refused_by_default_naming_the_url_and_the_rule(
-    airflow_connection, fake_dns, network_guard, address, rule
-):
+    airflow_connection: DefineConnection, fake_dns: FakeDNS, network_guard: NetworkGuard, address: Any, rule: Any
+) -> None:
     fake_dns.add("internal.example.com", address)
     for url in (f"https://{_host(address)}:8443/hook", "https://internal.example.com:8443/hook"):
         with refused(rf"Refusing https://.*:8443/hook: .*{rule}.*allow_private_network"):
@@ -99,8 +111,8 @@ def test_private_loopback_and_cgnat_addresses_are_refused_by_default_naming_the_
 
 @pytest.mark.parametrize(("address", "rule"), [p for p in PRIVATE if "loopback" not in p[1]])
 def test_private_addresses_are_allowed_when_the_connection_says_so(
-    airflow_connection, fake_dns, network_guard, address, rule
-):
+    airflow_connection: DefineConnection, fake_dns: FakeDNS, network_guard: NetworkGuard, address: Any, rule: Any
+) -> None:
     fake_dns.add("internal.example.com", address)
     with pytest.raises(requests.ConnectionError):  # the test guard stops it: the policy let it through
         post(airflow_connection, "https://internal.example.com/hook", PRIVATE_NET)
@@ -108,7 +120,9 @@ def test_private_addresses_are_allowed_when_the_connection_says_so(
 
 
 @pytest.mark.parametrize("address", [PUBLIC_V4, PUBLIC_V6])
-def test_public_addresses_are_allowed_by_literal_and_by_name(airflow_connection, fake_dns, network_guard, address):
+def test_public_addresses_are_allowed_by_literal_and_by_name(
+    airflow_connection: DefineConnection, fake_dns: FakeDNS, network_guard: NetworkGuard, address: Any
+) -> None:
     fake_dns.add("hooks.example.com", address)
     for url in (f"https://{_host(address)}/hook", "https://hooks.example.com/hook"):
         with pytest.raises(requests.ConnectionError):
@@ -116,14 +130,18 @@ def test_public_addresses_are_allowed_by_literal_and_by_name(airflow_connection,
     assert network_guard.refused == [(address, 443), (address, 443)]
 
 
-def test_a_name_with_one_private_answer_among_public_ones_is_refused(airflow_connection, fake_dns, network_guard):
+def test_a_name_with_one_private_answer_among_public_ones_is_refused(
+    airflow_connection: DefineConnection, fake_dns: FakeDNS, network_guard: NetworkGuard
+) -> None:
     fake_dns.add("mixed.example.com", [PUBLIC_V4, "10.0.0.7"])
     with refused(r"10\.0\.0\.7 is a private"):
         post(airflow_connection, "https://mixed.example.com/hook")
     assert network_guard.refused == []
 
 
-def test_dns_rebinding_from_public_to_private_is_caught_at_connect_time(airflow_connection, fake_dns, network_guard):
+def test_dns_rebinding_from_public_to_private_is_caught_at_connect_time(
+    airflow_connection: DefineConnection, fake_dns: FakeDNS, network_guard: NetworkGuard
+) -> None:
     """The first lookup answers public, every later one private: each connection checks its own answer."""
     fake_dns.add("rebind.example.com", PUBLIC_V4, "169.254.169.254")
     airflow_connection("hook", conn_type="http", host="https://rebind.example.com/hook")
@@ -137,7 +155,9 @@ def test_dns_rebinding_from_public_to_private_is_caught_at_connect_time(airflow_
     assert fake_dns.lookups.count("rebind.example.com") == 2
 
 
-def test_loopback_is_reached_when_allowed_by_literal_and_by_name(airflow_connection, fake_dns, webhook_sink):
+def test_loopback_is_reached_when_allowed_by_literal_and_by_name(
+    airflow_connection: DefineConnection, fake_dns: FakeDNS, webhook_sink: SinkHandle
+) -> None:
     port = webhook_sink.hook_url.split(":")[2].split("/")[0]
     fake_dns.add("sink.internal.example", "127.0.0.1")
     literal = post(airflow_connection, f"http://127.0.0.1:{port}/hook", PRIVATE_NET)
@@ -153,8 +173,8 @@ def test_loopback_is_reached_when_allowed_by_literal_and_by_name(airflow_connect
     ids=["http", "no-scheme", "backslash-userinfo"],
 )
 def test_plain_http_to_a_host_that_is_not_loopback_is_refused_unless_allowed(
-    airflow_connection, fake_dns, network_guard, host
-):
+    airflow_connection: DefineConnection, fake_dns: FakeDNS, network_guard: NetworkGuard, host: str
+) -> None:
     fake_dns.add("hooks.example.com", PUBLIC_V4)
     fake_dns.add("evil.example", PUBLIC_V4)
     with refused(r"Refusing http://(hooks|evil)\.example.*plain http.*allow_insecure_http"):
@@ -179,7 +199,9 @@ def test_plain_http_to_a_host_that_is_not_loopback_is_refused_unless_allowed(
         "https://hooks.example.com:0/hook",
     ],
 )
-def test_urls_outside_the_strict_syntax_are_refused_before_any_lookup(airflow_connection, fake_dns, url):
+def test_urls_outside_the_strict_syntax_are_refused_before_any_lookup(
+    airflow_connection: DefineConnection, fake_dns: FakeDNS, url: str
+) -> None:
     from auth0_log_webhooks.http.egress import InvalidTargetError
 
     airflow_connection("hook", conn_type="http", host=url)
@@ -189,21 +211,21 @@ def test_urls_outside_the_strict_syntax_are_refused_before_any_lookup(airflow_co
 
 
 @pytest.mark.parametrize("value", ["yes", 1, "maybe", None])
-def test_policy_extras_must_be_true_or_false(value):
+def test_policy_extras_must_be_true_or_false(value: str | int | None) -> None:
     from auth0_log_webhooks.http.egress import EgressPolicy
 
     with pytest.raises(ValueError, match=r"Connection 'hook': extra allow_private_network must be true or false"):
         EgressPolicy.from_extra({"allow_private_network": value}, "hook")
 
 
-def test_policy_extras_are_not_sent_as_headers(airflow_connection, webhook_sink):
+def test_policy_extras_are_not_sent_as_headers(airflow_connection: DefineConnection, webhook_sink: SinkHandle) -> None:
     response = post(airflow_connection, webhook_sink.hook_url, {**PRIVATE_NET, "allow_insecure_http": "true"})
     (request,) = webhook_sink.requests()
     assert response.status_code == 200
     assert not {"allow_private_network", "allow_insecure_http"} & {name.lower() for name in request["headers"]}
 
 
-def test_every_always_refused_address_is_classed_forbidden_and_every_private_one_private():
+def test_every_always_refused_address_is_classed_forbidden_and_every_private_one_private() -> None:
     from auth0_log_webhooks.http.egress import address_class
 
     assert {address_class(ipaddress.ip_address(a))[0] for a, _ in ALWAYS_REFUSED} == {"forbidden"}
@@ -212,8 +234,8 @@ def test_every_always_refused_address_is_classed_forbidden_and_every_private_one
 
 
 def test_through_a_proxy_the_target_is_still_checked_before_anything_is_sent(
-    airflow_connection, fake_dns, network_guard, raw_server
-):
+    airflow_connection: DefineConnection, fake_dns: FakeDNS, network_guard: NetworkGuard, raw_server: RawServer
+) -> None:
     proxy_requests: list[bytes] = []
     proxy = f"http://127.0.0.1:{raw_server(lambda conn, head: proxy_requests.append(head))}"
     fake_dns.add("internal.example.com", "10.0.0.9")

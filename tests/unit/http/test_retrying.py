@@ -3,6 +3,7 @@
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -30,12 +31,14 @@ NOW = datetime(2026, 11, 26, 5, 0, 0, tzinfo=UTC)
     ],
     ids=["seconds", "padded", "http-date", "naive-date", "past-date", "garbage", "negative", "empty", "absent"],
 )
-def test_parse_retry_after_reads_seconds_or_an_http_date(value, seconds):
+def test_parse_retry_after_reads_seconds_or_an_http_date(value: Any, seconds: float | None) -> None:
     assert parse_retry_after(value, NOW) == seconds
 
 
 @pytest.mark.parametrize(("attempt", "low", "high"), [(1, 0.5, 1), (2, 1, 2), (3, 2, 4), (9, 15, 30)])
-def test_backoff_doubles_from_the_initial_wait_with_jitter_in_the_upper_half(attempt, low, high):
+def test_backoff_doubles_from_the_initial_wait_with_jitter_in_the_upper_half(
+    attempt: int, low: float, high: int
+) -> None:
     waits = [backoff_seconds(attempt, 1, 30, rng=random.Random(seed)) for seed in range(200)]
     assert low <= min(waits)
     assert max(waits) <= high
@@ -43,7 +46,9 @@ def test_backoff_doubles_from_the_initial_wait_with_jitter_in_the_upper_half(att
 
 
 @given(attempt=st.integers(1, 10_000), initial=st.floats(0, 3600), maximum=st.floats(0, 3600))
-def test_backoff_stays_within_half_and_all_of_its_ceiling_for_any_attempt(attempt, initial, maximum):
+def test_backoff_stays_within_half_and_all_of_its_ceiling_for_any_attempt(
+    attempt: int, initial: float, maximum: float
+) -> None:
     wait = backoff_seconds(attempt, initial, maximum)
     ceiling = min(maximum, initial * 2 ** min(attempt - 1, 30))
     assert ceiling / 2 <= wait <= ceiling

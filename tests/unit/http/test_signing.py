@@ -18,7 +18,7 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
 
-def test_a_receiver_verifies_the_signature_when_one_secret_is_set():
+def test_a_receiver_verifies_the_signature_when_one_secret_is_set() -> None:
     secret = new_secret()
     headers = signature_headers([secret], "msg_abc", datetime.now(UTC), BODY)
     assert Webhook(secret).verify(BODY, headers) == [
@@ -26,7 +26,7 @@ def test_a_receiver_verifies_the_signature_when_one_secret_is_set():
     ]
 
 
-def test_the_headers_carry_the_id_and_the_attempts_unix_time():
+def test_the_headers_carry_the_id_and_the_attempts_unix_time() -> None:
     moment = datetime(2026, 11, 26, 5, 0, 7, tzinfo=UTC)
     headers = signature_headers([new_secret()], "msg_abc", moment, BODY)
     assert headers["webhook-id"] == "msg_abc"
@@ -49,14 +49,14 @@ def test_a_receiver_verifies_the_signature_when_the_attempt_time_is_not_in_utc(z
     assert abs(int(headers["webhook-timestamp"]) - datetime.now(UTC).timestamp()) < 60
 
 
-def test_a_receiver_rejects_the_signature_when_the_body_was_changed():
+def test_a_receiver_rejects_the_signature_when_the_body_was_changed() -> None:
     secret = new_secret()
     headers = signature_headers([secret], "msg_abc", datetime.now(UTC), BODY)
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(BODY.replace('"s"', '"f"'), headers)
 
 
-def test_each_secret_gets_its_own_signature_when_secrets_are_rotated():
+def test_each_secret_gets_its_own_signature_when_secrets_are_rotated() -> None:
     old, new = new_secret(), new_secret()
     headers = signature_headers([old, new], "msg_abc", datetime.now(UTC), BODY)
     signatures = headers["webhook-signature"].split(" ")
@@ -68,7 +68,7 @@ def test_each_secret_gets_its_own_signature_when_secrets_are_rotated():
             Webhook(other).verify(BODY, {**headers, "webhook-signature": mine})
 
 
-def test_no_signature_header_is_sent_when_no_secret_is_set():
+def test_no_signature_header_is_sent_when_no_secret_is_set() -> None:
     moment = datetime.now(UTC)
     headers = signature_headers([], "msg_abc", moment, BODY)
     assert headers == {"webhook-id": "msg_abc", "webhook-timestamp": str(int(moment.timestamp()))}

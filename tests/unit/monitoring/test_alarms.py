@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -11,7 +14,7 @@ from hypothesis import strategies as st
 
 from auth0_log_webhooks.log_ids import cursor_for_time
 from auth0_log_webhooks.monitoring.alarms import STATE_VARIABLE, AlertSettings, Measurement, evaluate, parse_settings
-from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, Pipeline
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.wiring.alarm_dags import check_alarms
 
@@ -33,7 +36,7 @@ def at(minutes_behind: float, newest_behind: float = 0.0) -> Measurement:
     )
 
 
-def test_the_lag_alarm_fires_once_with_both_dates_and_the_next_step():
+def test_the_lag_alarm_fires_once_with_both_dates_and_the_next_step() -> None:
     state, notices = evaluate({}, [at(45)], SETTINGS)
     (notice,) = notices
     assert (notice.alarm, notice.firing) == ("lag", True)
@@ -43,7 +46,7 @@ def test_the_lag_alarm_fires_once_with_both_dates_and_the_next_step():
     assert evaluate(state, [at(50)], SETTINGS)[1] == []  # still firing: no second notice
 
 
-def test_the_lag_alarm_clears_once_after_recovery():
+def test_the_lag_alarm_clears_once_after_recovery() -> None:
     state, _ = evaluate({}, [at(45)], SETTINGS)
     state, notices = evaluate(state, [at(1)], SETTINGS)
     assert [(n.alarm, n.firing) for n in notices] == [("lag", False)]
@@ -51,12 +54,12 @@ def test_the_lag_alarm_clears_once_after_recovery():
     assert evaluate(state, [at(1)], SETTINGS)[1] == []
 
 
-def test_a_quiet_tenant_is_not_behind_when_its_checkpoint_is_its_newest_log():
+def test_a_quiet_tenant_is_not_behind_when_its_checkpoint_is_its_newest_log() -> None:
     # No new logs for hours: the checkpoint is old, but nothing waits to be delivered.
     assert evaluate({}, [at(300, newest_behind=300)], SETTINGS)[1] == []
 
 
-def test_the_retention_alarm_fires_before_the_checkpoints_logs_leave_retention():
+def test_the_retention_alarm_fires_before_the_checkpoints_logs_leave_retention() -> None:
     _, notices = evaluate({}, [at(60 * 40, newest_behind=60 * 40)], SETTINGS)  # 40 h old of 48 h kept
     (notice,) = notices
     assert (notice.alarm, notice.firing) == ("retention", True)
@@ -64,14 +67,14 @@ def test_the_retention_alarm_fires_before_the_checkpoints_logs_leave_retention()
     assert "2-day log retention" in notice.text
 
 
-def test_a_pipeline_without_a_checkpoint_keeps_its_state():
+def test_a_pipeline_without_a_checkpoint_keeps_its_state() -> None:
     state = {"pipe": {"lag": True}}
     assert evaluate(state, [Measurement("pipe", None, None, NOW)], SETTINGS) == (state, [])
 
 
 @given(st.lists(st.floats(min_value=0, max_value=200), min_size=1, max_size=30))
-def test_notices_alternate_fire_and_clear_one_per_threshold_crossing(lags):
-    state: dict = {}
+def test_notices_alternate_fire_and_clear_one_per_threshold_crossing(lags: list[Any]) -> None:
+    state: dict[str, dict[str, bool]] = {}
     sent = []
     for lag in lags:
         state, notices = evaluate(state, [at(lag)], SETTINGS)
@@ -82,14 +85,15 @@ def test_notices_alternate_fire_and_clear_one_per_threshold_crossing(lags):
     assert sent == [i % 2 == 0 for i in range(len(sent))]  # fire, clear, fire, ...
 
 
-def test_bad_alert_settings_name_the_variable_and_the_field():
+def test_bad_alert_settings_name_the_variable_and_the_field() -> None:
     with pytest.raises(ValueError, match=r"auth0_log_webhooks_alerts.*lag_alarm_minutes"):
         parse_settings('{"lag_alarm_minutes": -1}')
     assert parse_settings(None) == AlertSettings()
 
 
 @given(st.text(max_size=60))
-def test_any_text_in_the_settings_variable_gives_settings_or_a_clear_error(raw):
+def test_any_text_in_the_settings_variable_gives_settings_or_a_clear_error(raw: str) -> None:
+    outcome: AlertSettings | str
     try:
         outcome = parse_settings(raw)
     except ValueError as exc:
@@ -97,15 +101,15 @@ def test_any_text_in_the_settings_variable_gives_settings_or_a_clear_error(raw):
     assert isinstance(outcome, AlertSettings) or outcome.startswith("Variable auth0_log_webhooks_alerts is ")
 
 
-def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending():
+def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending() -> None:
     variables = InMemoryVariables({AUTHENTICATION_API.checkpoint_variable: cursor_for_time(NOW - timedelta(hours=1))})
-    failing, sent = [False], []
+    failing, sent = [False], list[tuple[str, object]]()
 
-    def send(conn_id, payload):
+    def send(conn_id: str, payload: Mapping[str, object]) -> bool:
         sent.append((conn_id, payload["event"]))
         return not failing[0]
 
-    def newest(_):
+    def newest(_: Pipeline) -> str:
         return cursor_for_time(NOW)
 
     failing[0] = True
@@ -116,10 +120,10 @@ def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending()
     check_alarms(PIPELINES, variables=variables, newest=newest, send=send, now=NOW)
     check_alarms(PIPELINES, variables=variables, newest=newest, send=send, now=NOW)
     assert sent == [("auth0_alerts_default", "lag_alarm"), ("auth0_alerts_default", "lag_alarm")]
-    assert json.loads(variables.get(STATE_VARIABLE))[AUTHENTICATION_API.dag_id]["lag"] is True
+    assert json.loads(variables.get(STATE_VARIABLE) or "{}")[AUTHENTICATION_API.dag_id]["lag"] is True
 
 
-def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(tmp_path):
+def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(tmp_path: Path) -> None:
     from auth0_log_webhooks.wiring.alarm_dags import send_daily_report
 
     checkpoint = cursor_for_time(NOW - timedelta(minutes=3))
@@ -129,15 +133,18 @@ def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(t
             AUTHENTICATION_API.config_variable: json.dumps({"dead_letter_url": f"file://{tmp_path}/dead"}),
         }
     )
-    events = [
+    events: list[tuple[datetime, Mapping[str, Any]]] = [
         (NOW - timedelta(hours=25), {"logs_delivered": 999, "dead_letters": 9}),  # older than a day: left out
         (NOW - timedelta(hours=3), {"logs_delivered": 1200, "dead_letters": 0}),
         (NOW - timedelta(minutes=3), {"logs_delivered": 34, "dead_letters": 1}),
     ]
-    sent = []
-    text = send_daily_report(
-        PIPELINES, lambda p: events, variables=variables, send=lambda c, p: sent.append((c, p)) or True, now=NOW
-    )
+    sent: list[tuple[str, Mapping[str, object]]] = []
+
+    def send(conn_id: str, payload: Mapping[str, object]) -> bool:
+        sent.append((conn_id, payload))
+        return True
+
+    text = send_daily_report(PIPELINES, lambda p: events, variables=variables, send=send, now=NOW)
     assert text == (
         f"{AUTHENTICATION_API.dag_id}, last 24 hours: 1,234 logs delivered in 2 successful runs, 1 dead letter kept; "
         "0 dead letters waiting for replay. Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."
@@ -145,7 +152,7 @@ def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(t
     assert sent == [("auth0_alerts_default", {"event": "daily_report", "text": text})]
 
 
-def test_the_newest_log_is_the_newest_that_is_not_the_checks_own_token_request(monkeypatch):
+def test_the_newest_log_is_the_newest_that_is_not_the_checks_own_token_request(monkeypatch: pytest.MonkeyPatch) -> None:
     from auth0_log_webhooks.hooks.auth0 import Auth0Hook
     from auth0_log_webhooks.wiring.alarm_dags import newest_log_id
 

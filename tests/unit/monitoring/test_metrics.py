@@ -20,25 +20,42 @@ class Recorder:
     """Stands in for Airflow's Stats and remembers every call."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str, float, dict]] = []
+        self.calls: list[tuple[str, str, float | None, dict[str, str] | None]] = []
 
-    def incr(self, stat, count=None, rate=None, *, tags=None):
+    def incr(
+        self, stat: str, count: int | None = None, rate: float | None = None, *, tags: dict[str, str] | None = None
+    ) -> None:
         self.calls.append(("incr", stat, count, tags))
 
-    def gauge(self, stat, value, rate=None, delta=None, *, tags=None):
+    def gauge(
+        self,
+        stat: str,
+        value: float,
+        rate: float | None = None,
+        delta: bool | None = None,
+        *,
+        tags: dict[str, str] | None = None,
+    ) -> None:
         self.calls.append(("gauge", stat, value, tags))
 
 
 def summary(checkpoint: str | None, delivered: int = 300, dead: int = 1) -> RunSummary:
-    return RunSummary(batches=3, settled_batches=3, delivered_logs=delivered, dead_letters=dead, checkpoint=checkpoint)
+    return RunSummary(
+        batches=3,
+        settled_batches=3,
+        delivered_logs=delivered,
+        dead_letters=dead,
+        checkpoint=checkpoint,
+        more_to_read=False,
+    )
 
 
-def test_the_lag_is_how_far_the_checkpoints_log_is_behind_now():
+def test_the_lag_is_how_far_the_checkpoints_log_is_behind_now() -> None:
     assert lag_seconds(cursor_for_time(NOW - timedelta(minutes=7)), NOW) == 420.0
     assert lag_seconds(None, NOW) is None
 
 
-def test_a_run_emits_delivered_dead_lettered_and_lag_tagged_with_its_dag():
+def test_a_run_emits_delivered_dead_lettered_and_lag_tagged_with_its_dag() -> None:
     recorder = Recorder()
     record_run("dag", summary(cursor_for_time(NOW - timedelta(seconds=90))), stats=lambda: recorder, now=NOW)
     tags = {"dag_id": "dag"}
@@ -49,7 +66,7 @@ def test_a_run_emits_delivered_dead_lettered_and_lag_tagged_with_its_dag():
     ]
 
 
-def test_a_backfill_run_without_a_checkpoint_emits_no_lag():
+def test_a_backfill_run_without_a_checkpoint_emits_no_lag() -> None:
     recorder = Recorder()
     record_run("dag", summary(None), stats=lambda: recorder, now=NOW)
     assert [call[1] for call in recorder.calls] == [
@@ -58,7 +75,7 @@ def test_a_backfill_run_without_a_checkpoint_emits_no_lag():
     ]
 
 
-def test_429s_are_counted_only_when_there_were_some():
+def test_429s_are_counted_only_when_there_were_some() -> None:
     recorder = Recorder()
     record_rate_limited("dag", 0, stats=lambda: recorder)
     record_rate_limited("dag", 3, stats=lambda: recorder)
@@ -69,7 +86,7 @@ def test_429s_are_counted_only_when_there_were_some():
     ]
 
 
-def test_the_asset_event_extra_holds_counts_the_checkpoint_as_a_date_and_the_lag_as_plain_json():
+def test_the_asset_event_extra_holds_counts_the_checkpoint_as_a_date_and_the_lag_as_plain_json() -> None:
     checkpoint = cursor_for_time(NOW - timedelta(minutes=2))
     extra = run_extra(summary(checkpoint), auth0_429=3, webhook_429=1, now=NOW)
     assert json.loads(json.dumps(extra)) == {
@@ -84,5 +101,5 @@ def test_the_asset_event_extra_holds_counts_the_checkpoint_as_a_date_and_the_lag
     }
 
 
-def test_the_429_total_adds_a_mapped_tasks_counts_as_xcom_gives_them():
+def test_the_429_total_adds_a_mapped_tasks_counts_as_xcom_gives_them() -> None:
     assert (total(None), total(3), total([2, None, 5]), total([])) == (0, 3, 7, 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -12,23 +13,24 @@ from auth0_log_webhooks.monitoring import notices
 from auth0_log_webhooks.monitoring.alarms import ALERTS_VARIABLE
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from tests.conftest import ALERTS_URL
-from tests.fakes import Answer, ScriptedAdapter, mount
+from tests.fakes import Answer, ScriptedAdapter, body_text, mount
+from tests.fixture_types import DefineConnection
 
 pytestmark = pytest.mark.unit
 
 URL = ALERTS_URL
 
 
-def context(error: Exception | None = None, summary: dict | None = None):
+def context(error: Exception | None = None, summary: dict[str, Any] | None = None) -> dict[str, Any]:
     ti = SimpleNamespace(dag_id="dag", run_id="manual__1", task_id="commit", xcom_pull=lambda task_ids: summary)
     return {"ti": ti, "dag_run": SimpleNamespace(run_id="manual__1"), "exception": error}
 
 
-def test_a_failure_notice_carries_the_tasks_error_as_raised(alerts_receiver):
+def test_a_failure_notice_carries_the_tasks_error_as_raised(alerts_receiver: ScriptedAdapter) -> None:
     error = RuntimeError("78 logs not delivered: the webhook answered HTTP 410\nNext step: ...")
     notices.WebhookNotifier().notify(context(error))
     (request,) = alerts_receiver.requests
-    body = json.loads(request.body)
+    body = json.loads(body_text(request))
     assert body["text"] == (
         "dag failed in task commit of run manual__1:\n"
         "78 logs not delivered: the webhook answered HTTP 410\nNext step: ..."
@@ -38,24 +40,37 @@ def test_a_failure_notice_carries_the_tasks_error_as_raised(alerts_receiver):
     assert request.headers["webhook-id"].startswith("msg_")
 
 
-def test_success_notices_are_sent_only_when_the_settings_ask_for_them(alerts_receiver, monkeypatch):
+def test_a_failure_notice_is_bounded_and_redacted_whatever_the_error_held() -> None:
+    error = ValueError("Auth0 said: " + "x" * 1_000_000 + " token=abcdef123456")
+    text = notices.task_text(context(ValueError("retry at postgres://app:hunter22@db/x")), "failure")
+    assert "hunter22" not in text
+    assert len(notices.task_text(context(error), "failure")) < notices.MAX_DETAIL_CHARS + 200
+
+
+def test_success_notices_are_sent_only_when_the_settings_ask_for_them(
+    alerts_receiver: ScriptedAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     summary = {"batches": 1, "settled_batches": 1, "delivered_logs": 5, "dead_letters": 0, "checkpoint": None}
-    settings = {}
+    settings: dict[str, str] = {}
     monkeypatch.setattr(notices, "AirflowVariables", lambda: InMemoryVariables(settings))
     notices.WebhookNotifier("success").notify(context(summary=summary))
     assert alerts_receiver.requests == []
     settings[ALERTS_VARIABLE] = '{"notify_success": true}'
     notices.WebhookNotifier("success").notify(context(summary=summary))
     (request,) = alerts_receiver.requests
-    assert json.loads(request.body)["text"] == "dag run manual__1 succeeded. Delivered 5 logs; 1 of 1 batch settled."
+    assert (
+        json.loads(body_text(request))["text"] == "dag run manual__1 succeeded. Delivered 5 logs; 1 of 1 batch settled."
+    )
 
 
-def test_without_the_alerts_connection_nothing_is_sent_and_the_log_says_so(caplog):
+def test_without_the_alerts_connection_nothing_is_sent_and_the_log_says_so(caplog: pytest.LogCaptureFixture) -> None:
     assert notices.send("no_such_connection", {"event": "failure", "text": "boom"}) is False
     assert "No connection no_such_connection: notification not sent: boom" in caplog.text
 
 
-def test_a_refusing_receiver_is_logged_not_raised(airflow_connection, monkeypatch, caplog):
+def test_a_refusing_receiver_is_logged_not_raised(
+    airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     airflow_connection("alerts", conn_type="auth0_webhook", host=URL)
     session = WebhookHook("alerts").get_conn()
     mount(session, ScriptedAdapter(Answer(500)))

@@ -2,6 +2,7 @@
 
 import csv
 import json
+from typing import Any
 
 import pytest
 
@@ -27,13 +28,13 @@ def reference_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
-def test_every_reference_code_has_a_level():
+def test_every_reference_code_has_a_level() -> None:
     rows = reference_rows()
     assert len(rows) == 185
     assert {row["code"] for row in rows} == set(catalog())
 
 
-def test_original_levels_are_kept_and_others_follow_the_rule():
+def test_original_levels_are_kept_and_others_follow_the_rule() -> None:
     for row in reference_rows():
         entry = catalog()[row["code"]]
         if row["level"]:
@@ -56,26 +57,26 @@ def test_original_levels_are_kept_and_others_follow_the_rule():
     ],
     ids=["info", "failed-name", "fail-category", "warning-name", "limit-code", "success"],
 )
-def test_derive_level_when_the_original_had_no_level(code, event, category, level):
+def test_derive_level_when_the_original_had_no_level(code: str, event: str, category: str, level: int) -> None:
     assert derive_level(code, event, category) == level
 
 
-def test_level_of_unknown_code_is_the_highest_so_no_level_filter_drops_it():
+def test_level_of_unknown_code_is_the_highest_so_no_level_filter_drops_it() -> None:
     assert level_of("a_code_auth0_adds_next_year") == UNKNOWN_LEVEL == 4
 
 
 @pytest.mark.parametrize(("value", "level"), [(0, 0), ("4", 4), ("Warning", 2), (" error ", 3)])
-def test_parse_level_accepts_numbers_and_names(value, level):
+def test_parse_level_accepts_numbers_and_names(value: int | str, level: int) -> None:
     assert parse_level(value) == level
 
 
 @pytest.mark.parametrize("value", [5, -1, "loud"])
-def test_parse_level_names_what_is_wrong(value):
+def test_parse_level_names_what_is_wrong(value: int | str) -> None:
     with pytest.raises(ValueError, match="level"):
         parse_level(value)
 
 
-def test_level_table_is_tab_separated_with_its_header():
+def test_level_table_is_tab_separated_with_its_header() -> None:
     from importlib import resources  # appended here, leaving the module's imports as they were
 
     text = resources.files("auth0_log_webhooks").joinpath("data/log_types.tsv").read_text("utf-8")
@@ -90,7 +91,7 @@ def test_level_table_is_tab_separated_with_its_header():
         assert row[5] in {"stream", "catalog", "rule"}, row
 
 
-def test_categories_follow_log_streams_then_the_catalog():
+def test_categories_follow_log_streams_then_the_catalog() -> None:
     """A code has the Log Stream filter's category where Auth0 lists one, else its catalog folder's."""
     for row in reference_rows():
         entry = catalog()[row["code"]]
@@ -113,11 +114,11 @@ def test_categories_follow_log_streams_then_the_catalog():
         ("fapi", "management.fail"),
     ],
 )
-def test_category_of_known_codes(code, category):
+def test_category_of_known_codes(code: str, category: str) -> None:
     assert category_of(code) == category
 
 
-def test_category_of_an_unknown_code_is_none():
+def test_category_of_an_unknown_code_is_none() -> None:
     assert category_of("a_code_auth0_adds_next_year") is None
 
 
@@ -135,7 +136,7 @@ LOG_STREAM_FILTERS = '[{"type": "category", "name": "auth.login.fail"}, {"type":
     ],
     ids=["filters-json-text", "filters-json", "comma-separated", "names", "mixed"],
 )
-def test_parse_categories_accepts_a_log_streams_filter_as_is(value):
+def test_parse_categories_accepts_a_log_streams_filter_as_is(value: Any) -> None:
     assert parse_categories(value) == ("auth.login.fail", "user.fail")
 
 
@@ -149,7 +150,7 @@ def test_parse_categories_accepts_a_log_streams_filter_as_is(value):
     ],
     ids=["misspelt", "not-a-category-filter", "broken-json", "not-a-list"],
 )
-def test_parse_categories_names_what_is_wrong_and_what_is_accepted(value, named):
+def test_parse_categories_names_what_is_wrong_and_what_is_accepted(value: str | list[Any] | int, named: str) -> None:
     with pytest.raises(ValueError, match=r"categor|JSON") as caught:
         parse_categories(value)
     assert named in str(caught.value)

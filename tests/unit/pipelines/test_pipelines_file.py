@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -14,41 +15,44 @@ from auth0_log_webhooks.pipelines import pipelines_file
 from auth0_log_webhooks.pipelines.config import ConfigError
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API, Pipeline
 from auth0_log_webhooks.pipelines.management_api import EndpointFilter
-from auth0_log_webhooks.pipelines.pii import MASK
+from auth0_log_webhooks.pipelines.pii import MASK, PiiRule
 from auth0_log_webhooks.pipelines.pipelines_file import ENV_VAR, load_pipelines, main, parse_entries
 from auth0_log_webhooks.run.context import load_config
 from auth0_log_webhooks.run.variables import InMemoryVariables
+from tests.fixture_types import DefineConnection
 
 pytestmark = pytest.mark.unit
 
 GOOD = {"id": "tenant_b_logs", "kind": "authentication", "webhook_connection": "lake_webhook"}
 
 
-def write(tmp_path: Path, entries: list, **top) -> Path:
+def write(tmp_path: Path, entries: list[Any], **top: Any) -> Path:
     path = tmp_path / "pipelines.yaml"
     path.write_text(yaml.safe_dump({"pipelines": entries, **top}))
     return path
 
 
-def test_the_shipped_file_declares_the_two_default_pipelines_exactly():
+def test_the_shipped_file_declares_the_two_default_pipelines_exactly() -> None:
     loaded = load_pipelines(pipelines_file.DEFAULT_PATH)
     assert loaded.errors == []
     assert loaded.pipelines == {AUTHENTICATION_API.dag_id: AUTHENTICATION_API, MANAGEMENT_API.dag_id: MANAGEMENT_API}
 
 
-def test_the_committed_json_schema_is_current():
+def test_the_committed_json_schema_is_current() -> None:
     committed = json.loads(pipelines_file.SCHEMA_PATH.read_text())
     assert committed == pipelines_file.json_schema(), (
         "run: python -m auth0_log_webhooks.pipelines.pipelines_file schema"
     )
 
 
-def test_the_environment_variable_names_another_file(tmp_path, monkeypatch):
+def test_the_environment_variable_names_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_VAR, str(write(tmp_path, [GOOD])))
     assert list(load_pipelines().pipelines) == ["tenant_b_logs"]
 
 
-def test_the_airflow_setting_names_the_file_and_wins_over_the_environment_variable(tmp_path, monkeypatch):
+def test_the_airflow_setting_names_the_file_and_wins_over_the_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     setting = tmp_path / "setting"
     setting.mkdir()
     monkeypatch.setenv("AIRFLOW__AUTH0_LOG_WEBHOOKS__PIPELINES_FILE", str(write(setting, [{**GOOD, "id": "chosen"}])))
@@ -56,7 +60,7 @@ def test_the_airflow_setting_names_the_file_and_wins_over_the_environment_variab
     assert list(load_pipelines().pipelines) == ["chosen"]
 
 
-def test_without_a_setting_the_package_default_file_is_read(monkeypatch):
+def test_without_a_setting_the_package_default_file_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AIRFLOW__AUTH0_LOG_WEBHOOKS__PIPELINES_FILE", raising=False)
     monkeypatch.delenv(ENV_VAR, raising=False)
     assert pipelines_file.pipelines_path() == pipelines_file.DEFAULT_PATH
@@ -75,7 +79,9 @@ def test_without_a_setting_the_package_default_file_is_read(monkeypatch):
         pytest.param({**GOOD, "schedule": "61 * * * *"}, "schedule: '61 * * * *' is not a cron", id="cron"),
         pytest.param({**GOOD, "id": "bad id"}, "entry 2 ('bad id'): id: String should match", id="id"),
         pytest.param(
-            {**GOOD, "id": "auth0_webhooks_replay"}, "id: 'auth0_webhooks_replay' is the replay", id="reserved"
+            {**GOOD, "id": "auth0_webhooks_replay"},
+            "id: 'auth0_webhooks_replay' is the id of the replay",
+            id="reserved",
         ),
         pytest.param({**GOOD, "pool_size": 3}, "pool_size: Extra inputs are not permitted", id="unknown-field"),
         pytest.param({**GOOD, "format": "xml"}, "format: Input should be 'json_array' or 'json_lines'", id="format"),
@@ -124,23 +130,59 @@ def test_without_a_setting_the_package_default_file_is_read(monkeypatch):
         pytest.param("just text", "entry 2: Input should be a valid dictionary", id="not-a-mapping"),
     ],
 )
-def test_a_bad_entry_is_reported_by_entry_and_field_and_the_others_still_load(tmp_path, entry, expected):
+def test_a_bad_entry_is_reported_by_entry_and_field_and_the_others_still_load(
+    tmp_path: Path, entry: dict[str, Any] | str, expected: str
+) -> None:
     loaded = load_pipelines(write(tmp_path, [{**GOOD, "id": "first"}, entry]))
     assert list(loaded.pipelines) == ["first"]
     assert len(loaded.errors) == 1
     assert expected in loaded.errors[0]
 
 
-def test_a_repeated_id_is_an_error_of_the_later_entry(tmp_path):
+def test_a_repeated_id_is_an_error_of_the_later_entry(tmp_path: Path) -> None:
     loaded = load_pipelines(write(tmp_path, [GOOD, GOOD]))
     assert list(loaded.pipelines) == ["tenant_b_logs"]
     assert loaded.errors == [
-        "entry 2 ('tenant_b_logs'): id: 'tenant_b_logs' is already used by an earlier entry; each pipeline needs "
-        "its own id (its checkpoint, config Variable, staging and dead letters are named after it)"
+        "entry 2 ('tenant_b_logs'): id: 'tenant_b_logs' is already used by entry 1 ('tenant_b_logs'); each "
+        "pipeline needs its own id (its checkpoint, config Variable, staging and dead letters are named after it)"
     ]
 
 
-def test_invalid_yaml_is_reported_with_its_line(tmp_path):
+@pytest.mark.parametrize("later", ["a-b", "a_b", "A.B", "A_b"])
+def test_ids_equal_once_case_and_punctuation_are_set_aside_are_an_error_naming_both(tmp_path: Path, later: str) -> None:
+    loaded = load_pipelines(write(tmp_path, [{**GOOD, "id": "a.b"}, {**GOOD, "id": later}]))
+    assert list(loaded.pipelines) == ["a.b"]
+    (error,) = loaded.errors
+    assert error.startswith(f"entry 2 ({later!r}): id: {later!r} clashes with entry 1 ('a.b'): both are A_B")
+    assert "A_B_SCHEDULE and A_B_MODE" in error
+
+
+@pytest.mark.parametrize(
+    ("pipeline_id", "dag"),
+    [
+        ("auth0_log_webhooks_alarms", "the alarms DAG ('auth0_log_webhooks_alarms')"),
+        ("auth0_log_webhooks_daily_report", "the daily report DAG ('auth0_log_webhooks_daily_report')"),
+        ("Auth0-Webhooks-Replay", "the replay DAG ('auth0_webhooks_replay')"),
+    ],
+)
+def test_an_id_of_another_dag_of_the_project_is_an_error_naming_that_dag(
+    tmp_path: Path, pipeline_id: str, dag: str
+) -> None:
+    loaded = load_pipelines(write(tmp_path, [{**GOOD, "id": pipeline_id}]))
+    assert loaded.pipelines == {}
+    (error,) = loaded.errors
+    assert f"id: {pipeline_id!r}" in error
+    assert dag in error
+
+
+def test_the_reserved_ids_are_the_project_dags_the_dag_files_build() -> None:
+    from auth0_log_webhooks.wiring import dag_files
+
+    built = {dag_files.REPLAY_DAG_ID, dag_files.ALARMS_DAG_ID, dag_files.REPORT_DAG_ID}
+    assert set(pipelines_file.PROJECT_DAGS) == built
+
+
+def test_invalid_yaml_is_reported_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "pipelines.yaml"
     path.write_text("pipelines:\n  - id: a\n    kind: [authentication\n")
     loaded = load_pipelines(path)
@@ -148,7 +190,7 @@ def test_invalid_yaml_is_reported_with_its_line(tmp_path):
     assert loaded.errors[0].startswith("not valid YAML at line 4")
 
 
-def test_raise_errors_names_the_file_and_every_bad_entry(tmp_path):
+def test_raise_errors_names_the_file_and_every_bad_entry(tmp_path: Path) -> None:
     path = write(tmp_path, [GOOD, {**GOOD, "id": "two", "schedule": "nope"}, {"id": "three"}])
     with pytest.raises(pipelines_file.PipelinesFileError) as caught:
         load_pipelines(path).raise_errors()
@@ -158,7 +200,7 @@ def test_raise_errors_names_the_file_and_every_bad_entry(tmp_path):
     assert "- entry 3 ('three'): kind: Field required; webhook_connection: Field required" in message
 
 
-def test_the_cli_checks_a_file_and_prints_the_schema(tmp_path, capsys):
+def test_the_cli_checks_a_file_and_prints_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(write(tmp_path, [GOOD]))]) == 0
     assert "1 pipelines: tenant_b_logs (authentication)" in capsys.readouterr().out
     assert main(["check", str(write(tmp_path, [{**GOOD, "kind": "x"}]))]) == 1
@@ -167,7 +209,7 @@ def test_the_cli_checks_a_file_and_prints_the_schema(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["title"] == "auth0-log-webhooks pipelines"
 
 
-def test_an_entry_becomes_a_pipeline_whose_settings_are_the_defaults_under_the_variable(tmp_path):
+def test_an_entry_becomes_a_pipeline_whose_settings_are_the_defaults_under_the_variable(tmp_path: Path) -> None:
     entry = {
         **GOOD,
         "kind": "management",
@@ -197,7 +239,7 @@ def test_an_entry_becomes_a_pipeline_whose_settings_are_the_defaults_under_the_v
     assert selector.match == "substring"
 
 
-def test_a_log_streams_filter_pasted_into_the_file_selects_its_categories(tmp_path):
+def test_a_log_streams_filter_pasted_into_the_file_selects_its_categories(tmp_path: Path) -> None:
     log_stream_filters = [{"type": "category", "name": "auth.login.fail"}, {"type": "category", "name": "user.fail"}]
     entry = {**GOOD, "filters": {"log_types": ["s"], "log_categories": log_stream_filters}}
     pipeline = load_pipelines(write(tmp_path, [entry])).pipelines["tenant_b_logs"]
@@ -206,7 +248,7 @@ def test_a_log_streams_filter_pasted_into_the_file_selects_its_categories(tmp_pa
     assert selected == ["s", "f", "fu", "fcp"]  # s by type; f, fu login failures; fcp a user failure
 
 
-def test_a_filter_of_the_other_kind_in_the_variable_fails_the_run_naming_it():
+def test_a_filter_of_the_other_kind_in_the_variable_fails_the_run_naming_it() -> None:
     variables = InMemoryVariables({MANAGEMENT_API.config_variable: '{"log_types": ["s"]}'})
     with pytest.raises(ConfigError, match="management pipeline: it delivers sapi and fapi logs only"):
         MANAGEMENT_API.select(load_config(MANAGEMENT_API, None, variables))
@@ -218,15 +260,15 @@ def test_a_filter_of_the_other_kind_in_the_variable_fails_the_run_naming_it():
         AUTHENTICATION_API.select(load_config(AUTHENTICATION_API, None, variables))
 
 
-def test_a_management_pipeline_masks_before_it_reshapes(airflow_connection):
+def test_a_management_pipeline_masks_before_it_reshapes(airflow_connection: DefineConnection) -> None:
     airflow_connection("pii_key", conn_type="generic", password="k" * 32)
     pipeline = Pipeline(
         dag_id="m",
         title="m",
         kind="management",
         pii=(
-            pipelines_file.PiiRule("details.request.auth.user.email", "mask"),
-            pipelines_file.PiiRule("details.request.ip", "hash"),
+            PiiRule("details.request.auth.user.email", "mask"),
+            PiiRule("details.request.ip", "hash"),
         ),
         pii_key_conn_id="pii_key",
     )
@@ -243,9 +285,9 @@ def test_a_management_pipeline_masks_before_it_reshapes(airflow_connection):
     assert set(out) == {"date", "request", "response", "log_id"}
 
 
-def test_a_hash_rule_without_a_key_password_fails_naming_the_connection(airflow_connection):
+def test_a_hash_rule_without_a_key_password_fails_naming_the_connection(airflow_connection: DefineConnection) -> None:
     airflow_connection("pii_key", conn_type="generic")
-    pipeline = Pipeline(dag_id="a", title="a", pii=(pipelines_file.PiiRule("ip", "hash"),), pii_key_conn_id="pii_key")
+    pipeline = Pipeline(dag_id="a", title="a", pii=(PiiRule("ip", "hash"),), pii_key_conn_id="pii_key")
     with pytest.raises(ValueError, match="Connection pii_key has no password"):
         pipeline.transformer()
 
@@ -265,23 +307,23 @@ YAMLISH = st.recursive(
 
 
 @given(document=YAMLISH | st.fixed_dictionaries({"pipelines": st.lists(YAMLISH, max_size=4)}))
-def test_any_document_yields_pipelines_or_errors_and_never_raises(document):
+def test_any_document_yields_pipelines_or_errors_and_never_raises(document: Any) -> None:
     loaded = parse_entries(document, Path("p.yaml"))
     assert loaded.pipelines or loaded.errors or document == {"pipelines": []}
     assert all(isinstance(error, str) and error for error in loaded.errors)
 
 
-def test_the_hash_key_is_masked_in_task_logs(airflow_connection, monkeypatch):
-    masked = []
+def test_the_hash_key_is_masked_in_task_logs(
+    airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    masked: list[str] = []
     monkeypatch.setattr("airflow.sdk.log.mask_secret", masked.append)
     airflow_connection("pii_key", conn_type="generic", password="k" * 32)
-    Pipeline(
-        dag_id="a", title="a", pii=(pipelines_file.PiiRule("ip", "hash"),), pii_key_conn_id="pii_key"
-    ).transformer()
+    Pipeline(dag_id="a", title="a", pii=(PiiRule("ip", "hash"),), pii_key_conn_id="pii_key").transformer()
     assert "k" * 32 in masked
 
 
-def test_an_entry_chooses_event_mode_and_its_read_budget(tmp_path):
+def test_an_entry_chooses_event_mode_and_its_read_budget(tmp_path: Path) -> None:
     entry = {**GOOD, "mode": "event", "event_reads_per_minute": 6}
     pipeline = load_pipelines(write(tmp_path, [entry])).pipelines["tenant_b_logs"]
     assert (pipeline.mode, pipeline.event_reads_per_minute) == ("event", 6)
@@ -291,7 +333,7 @@ def test_an_entry_chooses_event_mode_and_its_read_budget(tmp_path):
 @pytest.mark.parametrize(
     ("field", "value"), [("mode", "sometimes"), ("event_reads_per_minute", 0), ("event_reads_per_minute", 100)]
 )
-def test_a_bad_mode_or_read_budget_is_an_error_naming_the_field(tmp_path, field, value):
+def test_a_bad_mode_or_read_budget_is_an_error_naming_the_field(tmp_path: Path, field: str, value: str | int) -> None:
     loaded = load_pipelines(write(tmp_path, [{**GOOD, field: value}]))
     assert loaded.pipelines == {}
     assert field in " ".join(str(error) for error in loaded.errors)

@@ -66,13 +66,13 @@ def modules() -> list[tuple[str, Path]]:
     return found
 
 
-def test_every_package_and_foundation_module_has_a_layer():
+def test_every_package_and_foundation_module_has_a_layer() -> None:
     units = {unit for unit, _ in modules()}
     assert units <= set().union(*LAYERS), f"give these a layer in LAYERS: {sorted(units - set().union(*LAYERS))}"
 
 
 @pytest.mark.parametrize(("unit", "path"), modules(), ids=lambda value: str(value).split("auth0_log_webhooks/")[-1])
-def test_no_module_imports_its_own_layer_or_above(unit: str, path: Path):
+def test_no_module_imports_its_own_layer_or_above(unit: str, path: Path) -> None:
     mine = layer_of(unit)
     upward = sorted(
         other

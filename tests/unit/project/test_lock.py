@@ -18,13 +18,13 @@ def pins(path: Path) -> dict[str, list[str]]:
     return {match.group(1): re.findall(r"sha256:([0-9a-f]{64})", match.group(2)) for match in entries}
 
 
-def test_every_locked_package_has_a_sha256_hash():
+def test_every_locked_package_has_a_sha256_hash() -> None:
     locked = pins(REPO / "constraints.txt")
     assert len(locked) > 100
     assert [name for name, hashes in locked.items() if not hashes] == []
 
 
-def test_the_installer_is_pinned_by_hash_at_the_makefiles_version():
+def test_the_installer_is_pinned_by_hash_at_the_makefiles_version() -> None:
     version = re.search(r"^UV_VERSION := (\S+)$", (REPO / "Makefile").read_text(), re.MULTILINE)
     assert version
     locked = pins(REPO / "requirements-uv.txt")
@@ -32,7 +32,7 @@ def test_the_installer_is_pinned_by_hash_at_the_makefiles_version():
     assert locked[f"uv=={version.group(1)}"]
 
 
-def test_make_install_requires_hashes_and_builds_the_project_with_the_locked_backend():
+def test_make_install_requires_hashes_and_builds_the_project_with_the_locked_backend() -> None:
     makefile = (REPO / "Makefile").read_text()
     installs = [line.strip() for line in makefile.splitlines() if re.search(r"\b(pip|uv pip) install\b", line)]
     assert installs

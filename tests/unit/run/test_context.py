@@ -1,6 +1,7 @@
 """Where a step runs: its backfill window, its Variables and its settings, without a scheduler."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from airflow.sdk.api.datamodels._generated import DagRunType
@@ -28,21 +29,21 @@ PIPELINE = Pipeline(dag_id="p", title="test")
     ],
     ids=["sdk-enum", "string", "scheduled", "manual"],
 )
-def test_only_backfill_runs_get_a_window(run_type, expected):
+def test_only_backfill_runs_get_a_window(run_type: Any, expected: bool) -> None:
     start, end = datetime(2026, 11, 25, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)
     assert backfill_window(run_type, start, end) == ((start, end) if expected else None)
 
 
-def test_a_backfill_run_without_a_data_interval_reads_from_the_checkpoint():
+def test_a_backfill_run_without_a_data_interval_reads_from_the_checkpoint() -> None:
     assert backfill_window(DagRunType.BACKFILL, None, None) is None
 
 
-def test_the_run_settings_are_the_variable_overridden_by_non_empty_params():
+def test_the_run_settings_are_the_variable_overridden_by_non_empty_params() -> None:
     variables = InMemoryVariables({"p_config": '{"batch_size": 50, "log_types": ["s"]}'})
     config = load_config(PIPELINE, {"batch_size": 10, "log_types": None}, variables)
     assert (config.batch_size, config.log_types) == (10, ("s",))
 
 
-def test_a_broken_config_variable_is_named_in_the_error():
+def test_a_broken_config_variable_is_named_in_the_error() -> None:
     with pytest.raises(ConfigError, match="Variable p_config is not valid JSON"):
         load_config(PIPELINE, None, InMemoryVariables({"p_config": "{batch_size: 5"}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import orjson
 import pytest
@@ -29,7 +30,7 @@ def has_lone_surrogate(value: object) -> bool:
 
 
 @given(log=st.dictionaries(TEXT, JSON_VALUES, max_size=5))
-def test_every_log_encodes_and_only_one_with_lone_surrogates_is_repaired(log):
+def test_every_log_encodes_and_only_one_with_lone_surrogates_is_repaired(log: dict[Any, Any]) -> None:
     line, repaired = encode_log(log)
 
     decoded = orjson.loads(line)
@@ -39,7 +40,7 @@ def test_every_log_encodes_and_only_one_with_lone_surrogates_is_repaired(log):
 
 
 @given(text=TEXT)
-def test_repaired_text_is_valid_utf8_and_text_without_surrogates_is_unchanged(text):
+def test_repaired_text_is_valid_utf8_and_text_without_surrogates_is_unchanged(text: Any) -> None:
     fixed = repair_text(text)
 
     fixed.encode("utf-8")  # raises if a surrogate were left
@@ -47,6 +48,6 @@ def test_repaired_text_is_valid_utf8_and_text_without_surrogates_is_unchanged(te
         assert fixed == text
 
 
-def test_a_lone_surrogate_becomes_the_replacement_character():
+def test_a_lone_surrogate_becomes_the_replacement_character() -> None:
     assert repair_text("a\ud800b\udfffc") == "a\ufffdb\ufffdc"
     assert repair_text("\ud83d\ude00") == "\U0001f600"  # a pair written as two code points is one emoji

@@ -2,7 +2,9 @@
 
 import itertools
 import re
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,7 @@ from auth0_log_webhooks.run.staging import (
     prune,
     run_key,
 )
+from tests.builders import settled
 
 pytestmark = pytest.mark.unit
 
@@ -38,7 +41,7 @@ def log_id(n: int, at: datetime = BASE) -> str:
     return "900" + at.strftime("%Y%m%d%H%M%S") + f"{n:039d}"
 
 
-def log(n: int, code: str = "s", at: datetime = BASE) -> dict:
+def log(n: int, code: str = "s", at: datetime = BASE) -> dict[str, Any]:
     return {"log_id": log_id(n, at), "type": code, "date": at.isoformat().replace("+00:00", "Z")}
 
 
@@ -56,31 +59,38 @@ def plan(**fields: Any) -> Plan:
         batches=[],
         note="",
         created_at=BASE.isoformat(),
+        generation=1,
+        checkpoint_at_fetch=None,
+        repaired=0,
         config={},
     )
     return Plan(**{**defaults, **fields})  # type: ignore[typeddict-item]
 
 
 def delivered(logs: int) -> BatchOutcome:
-    return BatchOutcome(status="delivered", delivered_logs=logs, dead_letters=[])
+    return settled("delivered", logs, [])
 
 
 @pytest.fixture
-def staging(tmp_path) -> RunStaging:
+def staging(tmp_path: Path) -> RunStaging:
     """A run's staging in a temporary folder, reset as the fetch task does."""
     run = RunStaging.for_run(f"file://{tmp_path}", "dag", RUN_ID)
     run.reset()
     return run
 
 
-def test_the_run_folder_is_a_safe_single_segment_when_the_run_id_has_colons_and_plus(staging, tmp_path):
+def test_the_run_folder_is_a_safe_single_segment_when_the_run_id_has_colons_and_plus(
+    staging: RunStaging, tmp_path: Path
+) -> None:
     staging.write_batch(0, [])
     assert (tmp_path / "dag" / run_key(RUN_ID) / "g001" / "batches" / "000000.jsonl").exists()
     assert re.fullmatch(r"manual__2026-11-26T05_00_00_00_00-[0-9a-f]{16}", run_key(RUN_ID))
 
 
 @pytest.mark.parametrize("run_id", ["", ".", "..", " . "])
-def test_a_run_id_that_names_no_folder_is_refused_and_other_runs_keep_their_batches(tmp_path, run_id):
+def test_a_run_id_that_names_no_folder_is_refused_and_other_runs_keep_their_batches(
+    tmp_path: Path, run_id: str
+) -> None:
     other = RunStaging.for_run(f"file://{tmp_path}", "dag", RUN_ID)
     other.reset()
     other.write_batch(0, [{"log_id": log_id(1)}])
@@ -89,13 +99,13 @@ def test_a_run_id_that_names_no_folder_is_refused_and_other_runs_keep_their_batc
     assert other.read_batch(0) == [{"log_id": log_id(1)}]
 
 
-def test_run_ids_that_differ_only_in_replaced_characters_get_different_folders():
+def test_run_ids_that_differ_only_in_replaced_characters_get_different_folders() -> None:
     keys = {run_key(f"manual__2026-11-26T05{sep}00") for sep in (":", "+", "_", "/", " ")}
     assert len(keys) == 5
 
 
 @given(st.text(min_size=1, max_size=300), st.text(min_size=1, max_size=300))
-def test_run_keys_are_one_short_safe_segment_and_distinct_for_distinct_run_ids(first, second):
+def test_run_keys_are_one_short_safe_segment_and_distinct_for_distinct_run_ids(first: str, second: str) -> None:
     assume(first.strip() not in ("", ".", "..") and second.strip() not in ("", ".", ".."))
     for run_id in (first, second):
         key = run_key(run_id)
@@ -104,8 +114,8 @@ def test_run_keys_are_one_short_safe_segment_and_distinct_for_distinct_run_ids(f
     assert (run_key(first) == run_key(second)) == (first == second)
 
 
-def test_a_batch_reads_back_as_the_logs_written(staging):
-    batch = [
+def test_a_batch_reads_back_as_the_logs_written(staging: RunStaging) -> None:
+    batch: list[Mapping[str, Any]] = [
         {"log_id": log_id(1), "type": "s", "details": {"ip": "203.0.113.7", "tags": [1, None]}},
         {"log_id": log_id(2), "type": "f", "description": "Zoë\nline two", "user_id": None},
     ]
@@ -113,12 +123,12 @@ def test_a_batch_reads_back_as_the_logs_written(staging):
     assert staging.read_batch(3) == batch
 
 
-def test_a_reopened_staging_reads_the_same_batches_when_given_its_path(staging):
+def test_a_reopened_staging_reads_the_same_batches_when_given_its_path(staging: RunStaging) -> None:
     staging.write_batch(0, [{"log_id": log_id(1)}])
     assert RunStaging.at(str(staging.path)).read_batch(0) == [{"log_id": log_id(1)}]
 
 
-def test_the_plan_reads_back_as_written(staging):
+def test_the_plan_reads_back_as_written(staging: RunStaging) -> None:
     written = plan(
         batches=[batch(2, 1, 2), batch(1, 5, 5)],
         end_cursor=log_id(9),
@@ -131,14 +141,14 @@ def test_the_plan_reads_back_as_written(staging):
     assert staging.read_plan() == written
 
 
-def test_a_missing_plan_is_an_error_that_names_the_folder_and_the_next_step(staging):
+def test_a_missing_plan_is_an_error_that_names_the_folder_and_the_next_step(staging: RunStaging) -> None:
     with pytest.raises(NothingStagedError, match=r"No plan in .*Clear the run's fetch task"):
         staging.read_plan()
 
 
-def test_the_ledger_records_each_settled_batch(staging):
+def test_the_ledger_records_each_settled_batch(staging: RunStaging) -> None:
     assert staging.outcomes() == {}
-    letters = BatchOutcome(status="dead_lettered", delivered_logs=0, dead_letters=["p/msg_1"])
+    letters = settled("dead_lettered", 0, ["p/msg_1"])
     staging.mark(0, delivered(3))
     staging.mark(12, letters)
     assert staging.outcome(0) == delivered(3)
@@ -146,7 +156,7 @@ def test_the_ledger_records_each_settled_batch(staging):
     assert staging.outcomes() == {0: delivered(3), 12: letters}
 
 
-def test_reset_removes_what_an_earlier_try_left(staging):
+def test_reset_removes_what_an_earlier_try_left(staging: RunStaging) -> None:
     staging.write_batch(0, [{"log_id": log_id(1)}])
     staging.write_plan(plan(batches=[batch(1, 1, 1)]))
     staging.mark(0, delivered(1))
@@ -158,7 +168,7 @@ def test_reset_removes_what_an_earlier_try_left(staging):
     assert staging.read_batch(0) == [{"log_id": log_id(2)}]
 
 
-def test_remove_deletes_the_run_folder(staging):
+def test_remove_deletes_the_run_folder(staging: RunStaging) -> None:
     staging.write_batch(0, [{"log_id": log_id(1)}])
     staging.remove()
     assert not staging.path.exists()
@@ -170,7 +180,7 @@ def test_remove_deletes_the_run_folder(staging):
     [(1, 16), (16, 16), (17, 16), (31, 16), (1000, 16), (5, 1), (3, 1024)],
     ids=lambda value: str(value),
 )
-def test_chunk_ranges_cover_every_batch_once_in_at_most_max_tasks_near_equal_ranges(count, max_tasks):
+def test_chunk_ranges_cover_every_batch_once_in_at_most_max_tasks_near_equal_ranges(count: int, max_tasks: int) -> None:
     ranges = list(chunk_ranges(count, max_tasks))
     assert len(ranges) == min(count, max_tasks)
     assert ranges[0][0] == 0
@@ -181,11 +191,11 @@ def test_chunk_ranges_cover_every_batch_once_in_at_most_max_tasks_near_equal_ran
     assert max(sizes) - min(sizes) <= 1
 
 
-def test_chunk_ranges_are_empty_when_there_is_no_batch():
+def test_chunk_ranges_are_empty_when_there_is_no_batch() -> None:
     assert list(chunk_ranges(0, 16)) == []
 
 
-def test_prune_removes_only_staging_older_than_the_retention(tmp_path):
+def test_prune_removes_only_staging_older_than_the_retention(tmp_path: Path) -> None:
     root = f"file://{tmp_path}"
     now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     for run_id, age in (("old", timedelta(days=8)), ("recent", timedelta(days=1))):
@@ -202,25 +212,30 @@ def test_prune_removes_only_staging_older_than_the_retention(tmp_path):
 # -- cutting batches -------------------------------------------------------------------------------------------
 
 
-def stager(staging: RunStaging, **overrides) -> Stager:
-    settings = {"accept": TypeLevelFilter(), "transform": lambda x: x, "batch_size": 3, "max_logs": 1000}
+def stager(staging: RunStaging, **overrides: Any) -> Stager:
+    settings: dict[str, Any] = {
+        "accept": TypeLevelFilter(),
+        "transform": lambda x: x,
+        "batch_size": 3,
+        "max_logs": 1000,
+    }
     return Stager(staging, **{**settings, **overrides})
 
 
 class Pages:
     """Pages served lazily, counting how many the stager asked for."""
 
-    def __init__(self, *pages: list[dict]) -> None:
+    def __init__(self, *pages: list[dict[str, Any]]) -> None:
         self.pages = pages
         self.served = 0
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
         for page in self.pages:
             self.served += 1
             yield page
 
 
-def test_batches_are_cut_at_batch_size_across_pages(staging):
+def test_batches_are_cut_at_batch_size_across_pages(staging: RunStaging) -> None:
     pages = Pages([log(1), log(2)], [log(3), log(4), log(5)], [log(6), log(7)])
     manifest = stager(staging).run(pages, log_id(0))
     assert manifest.batches == [batch(3, 1, 3), batch(3, 4, 6), batch(1, 7, 7)]
@@ -228,7 +243,7 @@ def test_batches_are_cut_at_batch_size_across_pages(staging):
     assert (manifest.fetched, manifest.selected, manifest.end_cursor) == (7, 7, log_id(7))
 
 
-def test_unselected_logs_are_not_staged_but_the_end_cursor_passes_them(staging):
+def test_unselected_logs_are_not_staged_but_the_end_cursor_passes_them(staging: RunStaging) -> None:
     pages = Pages([log(1), log(2, "sapi"), log(3), log(4, "fapi"), log(5, "sapi")])
     manifest = stager(staging).run(pages, log_id(0))
     assert manifest.batches == [batch(2, 1, 3)]
@@ -236,7 +251,7 @@ def test_unselected_logs_are_not_staged_but_the_end_cursor_passes_them(staging):
     assert (manifest.fetched, manifest.selected, manifest.end_cursor) == (5, 2, log_id(5))
 
 
-def test_logs_are_staged_as_the_pipeline_transforms_them(staging):
+def test_logs_are_staged_as_the_pipeline_transforms_them(staging: RunStaging) -> None:
     manifest = stager(staging, transform=lambda item: {**item, "source": "auth0"}).run(Pages([log(1)]), log_id(0))
     assert manifest.selected == 1
     assert staging.read_batch(0) == [{**log(1), "source": "auth0"}]
@@ -251,8 +266,8 @@ def test_logs_are_staged_as_the_pipeline_transforms_them(staging):
     ids=["on-a-batch-boundary", "finishing-the-batch"],
 )
 def test_the_fetch_stops_on_a_batch_boundary_with_a_note_when_max_logs_is_reached(
-    staging, max_logs, batches, pages_served
-):
+    staging: RunStaging, max_logs: int, batches: list[Any], pages_served: int
+) -> None:
     pages = Pages([log(1), log(2)], [log(3), log(4)], [log(5), log(6)], [log(7), log(8)])
     manifest = stager(staging, max_logs=max_logs).run(pages, log_id(0))
     assert manifest.batches == batches  # whole batches only, so the next run cuts the same ones
@@ -261,7 +276,7 @@ def test_the_fetch_stops_on_a_batch_boundary_with_a_note_when_max_logs_is_reache
     assert pages.served == pages_served  # later pages are never requested
 
 
-def test_the_fetch_stops_after_twice_max_logs_when_selected_logs_are_rare(staging):
+def test_the_fetch_stops_after_twice_max_logs_when_selected_logs_are_rare(staging: RunStaging) -> None:
     pages = Pages([log(1), log(2, "sapi")], [log(3, "sapi"), log(4, "sapi")], [log(5, "sapi"), log(6)], [log(7)])
     manifest = stager(staging, max_logs=2).run(pages, log_id(0))
     assert manifest.fetched == 4  # the batch holding log 1 never fills; reading stops at 2 x max_logs
@@ -270,7 +285,7 @@ def test_the_fetch_stops_after_twice_max_logs_when_selected_logs_are_rare(stagin
     assert pages.served == 2
 
 
-def test_an_empty_tenant_stages_nothing_and_keeps_the_start(staging):
+def test_an_empty_tenant_stages_nothing_and_keeps_the_start(staging: RunStaging) -> None:
     manifest = stager(staging).run(Pages([]), log_id(0))
     assert (manifest.batches, manifest.fetched, manifest.start_cursor, manifest.end_cursor) == ([], 0, log_id(0), None)
 
@@ -286,18 +301,20 @@ def test_an_empty_tenant_stages_nothing_and_keeps_the_start(staging):
     ],
     ids=["no-log-id", "not-a-log-id", "out-of-order", "repeated", "before-the-start"],
 )
-def test_a_misplaced_log_is_refused_naming_the_previous_id(staging, page, start, message):
+def test_a_misplaced_log_is_refused_naming_the_previous_id(
+    staging: RunStaging, page: list[Any], start: Any, message: str
+) -> None:
     with pytest.raises(MalformedLogError, match=message):
         stager(staging).run(Pages(page), start)
 
 
-def test_the_underscore_id_is_accepted_when_a_log_has_no_log_id(staging):
+def test_the_underscore_id_is_accepted_when_a_log_has_no_log_id(staging: RunStaging) -> None:
     legacy = {"_id": log_id(1), "type": "s"}
     manifest = stager(staging).run(Pages([legacy]), log_id(0))
     assert (manifest.batches, manifest.end_cursor) == ([batch(1, 1, 1)], log_id(1))
 
 
-def test_a_window_keeps_only_its_logs_and_stops_after_the_margin(staging):
+def test_a_window_keeps_only_its_logs_and_stops_after_the_margin(staging: RunStaging) -> None:
     start, end = BASE + timedelta(minutes=10), BASE + timedelta(minutes=20)
     at = [
         start - timedelta(seconds=1),  # before the window: read, not staged
@@ -319,7 +336,7 @@ def test_a_window_keeps_only_its_logs_and_stops_after_the_margin(staging):
     assert pages.served == 2
 
 
-def test_a_log_whose_log_id_is_null_is_placed_by_its_underscore_id(staging):
+def test_a_log_whose_log_id_is_null_is_placed_by_its_underscore_id(staging: RunStaging) -> None:
     # Both the batch and the end cursor use the one rule (log_id, else _id), so commit can move past it.
     legacy = {"log_id": None, "_id": log_id(1), "type": "s"}
     manifest = stager(staging).run(Pages([legacy]), log_id(0))
@@ -329,12 +346,12 @@ def test_a_log_whose_log_id_is_null_is_placed_by_its_underscore_id(staging):
 # -- chunking batches among delivery tasks -----------------------------------------------------
 
 
-def test_chunks_label_their_batches_with_the_log_count_and_utc_times_not_log_ids():
+def test_chunks_label_their_batches_with_the_log_count_and_utc_times_not_log_ids() -> None:
     later = BASE + timedelta(minutes=5, seconds=29)
     batches = [
         batch(100, 1, 100),
         batch(100, 101, 200),
-        {"count": 40, "first": log_id(201), "last": log_id(240, later)},
+        BatchRange(count=40, first=log_id(201), last=log_id(240, later)),
     ]
     chunks = plan_chunks(batches, max_tasks=2, generation=1, staging_url=STAGING_URL)
     assert [(c["chunk"], c["start"], c["stop"]) for c in chunks] == [(0, 0, 1), (1, 1, 3)]
@@ -342,13 +359,13 @@ def test_chunks_label_their_batches_with_the_log_count_and_utc_times_not_log_ids
     assert chunks[1]["label"] == f"batches 1-2: 140 logs, {BASE:%Y-%m-%d %H:%M:%S}-{later:%H:%M:%S} UTC"
 
 
-def test_no_batch_means_no_chunk():
+def test_no_batch_means_no_chunk() -> None:
     assert plan_chunks([], max_tasks=16, generation=1, staging_url=STAGING_URL) == []
 
 
 @settings(max_examples=200)
 @given(count=st.integers(0, 3000), max_tasks=st.integers(1, 1024), per_task=st.integers(1, 200))
-def test_chunks_adapt_to_the_amount_covering_every_batch_once(count, max_tasks, per_task):
+def test_chunks_adapt_to_the_amount_covering_every_batch_once(count: int, max_tasks: int, per_task: int) -> None:
     """A small run pays for few tasks: one per ``min_batches_per_task`` batches, never over the cap."""
     batches = [batch(1, i + 1, i + 1) for i in range(count)]
     chunks = plan_chunks(
@@ -359,7 +376,7 @@ def test_chunks_adapt_to_the_amount_covering_every_batch_once(count, max_tasks, 
 
 
 @pytest.mark.parametrize(("batches", "tasks"), [(1, 1), (9, 1), (10, 1), (11, 2), (58, 6), (160, 16), (5000, 16)])
-def test_the_default_gives_one_task_per_ten_batches_up_to_sixteen(batches, tasks):
+def test_the_default_gives_one_task_per_ten_batches_up_to_sixteen(batches: int, tasks: int) -> None:
     config = PipelineConfig()
     chunks = plan_chunks(
         [batch(1, i + 1, i + 1) for i in range(batches)],
@@ -371,7 +388,7 @@ def test_the_default_gives_one_task_per_ten_batches_up_to_sixteen(batches, tasks
     assert len(chunks) == tasks
 
 
-def test_only_a_fetch_that_stops_at_max_logs_says_more_is_waiting(staging):
+def test_only_a_fetch_that_stops_at_max_logs_says_more_is_waiting(staging: RunStaging) -> None:
     stopped = stager(staging, max_logs=3).run(Pages([log(1), log(2)], [log(3), log(4)]), log_id(0))
     assert stopped.more_to_read
     staging.reset()

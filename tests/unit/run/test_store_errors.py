@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from airflow.sdk import ObjectStoragePath
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
@@ -26,7 +28,7 @@ PATH = ObjectStoragePath("s3://aws_staging@bucket/staging")
         OSError(5, "Internal Error"),
     ],
 )
-def test_unreachable_or_refusing_stores_are_store_errors(error):
+def test_unreachable_or_refusing_stores_are_store_errors(error: Any) -> None:
     assert is_store_error(error)
 
 
@@ -34,11 +36,11 @@ def test_unreachable_or_refusing_stores_are_store_errors(error):
     "error",
     [FileNotFoundError("plan.json"), IsADirectoryError(), ValueError("bad json"), KeyError("x"), TypeError()],
 )
-def test_missing_files_and_our_own_bugs_are_not_store_errors(error):
+def test_missing_files_and_our_own_bugs_are_not_store_errors(error: Any) -> None:
     assert not is_store_error(error)
 
 
-def test_a_store_error_names_the_store_connection_setting_and_next_step_and_keeps_its_cause():
+def test_a_store_error_names_the_store_connection_setting_and_next_step_and_keeps_its_cause() -> None:
     cause = EndpointConnectionError(endpoint_url="http://127.0.0.1:1/bucket/staging")
     with pytest.raises(StoreUnavailableError) as caught, reaching(PATH, "staging_url"):
         raise cause
@@ -50,7 +52,7 @@ def test_a_store_error_names_the_store_connection_setting_and_next_step_and_keep
     assert caught.value.__cause__ is cause
 
 
-def test_the_worker_is_named_as_airflow_reports_it(monkeypatch):
+def test_the_worker_is_named_as_airflow_reports_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW__CORE__HOSTNAME_CALLABLE", "tests.unit.run.test_store_errors.fixed_hostname")
     with pytest.raises(StoreUnavailableError, match="could not be used from worker worker-z: "), reaching(PATH, "x"):
         raise ConnectionRefusedError(111, "refused")
@@ -60,20 +62,20 @@ def fixed_hostname() -> str:
     return "worker-z"
 
 
-def test_a_path_without_a_connection_says_credentials_come_from_the_environment():
+def test_a_path_without_a_connection_says_credentials_come_from_the_environment() -> None:
     expected = r"the connection none \(credentials from the worker's environment\)"
     path = ObjectStoragePath("s3://bucket/dead")
     with pytest.raises(StoreUnavailableError, match=expected), reaching(path, "dead_letter_url"):
         raise ConnectionResetError(104, "reset")
 
 
-def test_a_missing_file_passes_through_unchanged():
+def test_a_missing_file_passes_through_unchanged() -> None:
     with pytest.raises(FileNotFoundError, match=r"plan\.json"), reaching(PATH, "staging_url"):
         raise FileNotFoundError("plan.json")
 
 
 @given(st.text(max_size=2000))
-def test_the_message_is_bounded_whatever_the_library_says(detail):
+def test_the_message_is_bounded_whatever_the_library_says(detail: str) -> None:
     with pytest.raises(StoreUnavailableError) as caught, reaching(PATH, "staging_url"):
         raise OSError(detail)
     assert len(str(caught.value)) < 900

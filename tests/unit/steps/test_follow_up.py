@@ -17,7 +17,7 @@ def summary(more_to_read: bool) -> RunSummary:
     )
 
 
-def test_a_run_that_stopped_at_its_cap_asks_for_the_next_run_of_its_own_dag_at_once():
+def test_a_run_that_stopped_at_its_cap_asks_for_the_next_run_of_its_own_dag_at_once() -> None:
     run = RunInfo(dag_id="auth0_authentication_api_webhooks", run_id="scheduled__x")
     params = {"start_from": "2026-11-01", "batch_size": 50, "log_level": None, "max_logs_per_run": 1000}
 
@@ -29,11 +29,11 @@ def test_a_run_that_stopped_at_its_cap_asks_for_the_next_run_of_its_own_dag_at_o
     assert request.note == "Drains the backlog left by scheduled__x (it stopped at max_logs_per_run)."
 
 
-def test_a_run_that_read_everything_does_not_ask_for_another():
+def test_a_run_that_read_everything_does_not_ask_for_another() -> None:
     assert not follow_up.needs_follow_up(summary(False))
 
 
-def test_follow_up_run_ids_are_distinct_and_sort_by_time():
+def test_follow_up_run_ids_are_distinct_and_sort_by_time() -> None:
     from datetime import UTC, datetime, timedelta
 
     now = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)

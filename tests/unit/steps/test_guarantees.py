@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from auth0_log_webhooks.contracts import BatchRange, Chunk, DeliveryReport
 from auth0_log_webhooks.log_ids import InvalidCheckpointError
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
@@ -23,7 +25,7 @@ from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps.commit import DeliveryIncompleteError, commit_checkpoint
 from auth0_log_webhooks.steps.deliver import StaleChunkError, SupersededTryError, deliver_chunk
 from auth0_log_webhooks.steps.fetch import fetch_logs
-from tests.builders import staging_of, staging_url_of
+from tests.builders import settled, staging_of, staging_url_of
 from tests.memory import MemoryReceiver, MemoryTenant, sender_for
 
 pytestmark = pytest.mark.unit
@@ -34,7 +36,7 @@ RUN = RunInfo(dag_id=PIPELINE.dag_id, run_id="manual__guarantees")
 
 
 @pytest.fixture
-def variables(tmp_path) -> InMemoryVariables:
+def variables(tmp_path: Path) -> InMemoryVariables:
     config = {
         "staging_url": f"file://{tmp_path}/staging",
         "dead_letter_url": f"file://{tmp_path}/dead",
@@ -57,12 +59,16 @@ def config_of(variables: InMemoryVariables) -> PipelineConfig:
     return PipelineConfig.model_validate(json.loads(variables.get(PIPELINE.config_variable) or "{}"))
 
 
-def deliver_all(chunks, variables, receiver, run=RUN):
+def deliver_all(
+    chunks: list[Chunk], variables: InMemoryVariables, receiver: MemoryReceiver, run: RunInfo = RUN
+) -> list[DeliveryReport]:
     sender = sender_for(receiver, config_of(variables))
     return [deliver_chunk(PIPELINE, run, chunk, sender=sender) for chunk in chunks]
 
 
-def test_a_delivery_task_of_an_earlier_fetch_try_cannot_settle_a_re_cut_batch(tenant, receiver, variables):
+def test_a_delivery_task_of_an_earlier_fetch_try_cannot_settle_a_re_cut_batch(
+    tenant: MemoryTenant, receiver: MemoryReceiver, variables: InMemoryVariables
+) -> None:
     """The issue's stale writer: batch 1 is logs 101-130 in try 1 and 101-170 in try 2."""
     ids = tenant.add(["s"] * 130)
     first_try = fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"]
@@ -75,8 +81,8 @@ def test_a_delivery_task_of_an_earlier_fetch_try_cannot_settle_a_re_cut_batch(te
     assert receiver.arrivals == []
 
     staging = staging_of(PIPELINE, RUN, variables).with_generation(2)
-    stale = {"status": "delivered", "generation": 1, "count": 30, "first": ids[100], "last": ids[129]}
-    staging.mark(1, {**stale, "delivered_logs": 30, "dead_lettered_logs": 0, "dead_letters": []})  # type: ignore[typeddict-item]
+    stale = BatchRange(count=30, first=ids[100], last=ids[129])
+    staging.mark(1, settled("delivered", 30, batch=stale, generation=1))
     deliver_all(second_try[:1], variables, receiver, second)
     with pytest.raises(DeliveryIncompleteError, match="1 of 2 batches were not delivered"):
         commit_checkpoint(PIPELINE, second, staging_url_of(PIPELINE, variables), variables=variables)
@@ -84,7 +90,9 @@ def test_a_delivery_task_of_an_earlier_fetch_try_cannot_settle_a_re_cut_batch(te
     assert variables.get(CHECKPOINT) == ids[99]  # the stale marker settles nothing: logs 131-170 stay ahead
 
 
-def test_a_commit_refuses_when_the_checkpoint_changed_since_the_fetch(tenant, receiver, variables):
+def test_a_commit_refuses_when_the_checkpoint_changed_since_the_fetch(
+    tenant: MemoryTenant, receiver: MemoryReceiver, variables: InMemoryVariables
+) -> None:
     ids = tenant.add(["s"] * 50)
     variables.set(CHECKPOINT, ids[9])
     deliver_all(fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"], variables, receiver)
@@ -95,7 +103,9 @@ def test_a_commit_refuses_when_the_checkpoint_changed_since_the_fetch(tenant, re
     assert variables.get(CHECKPOINT) == ids[4]
 
 
-def test_a_retried_commit_after_a_successful_one_answers_the_same_and_moves_nothing(tenant, receiver, variables):
+def test_a_retried_commit_after_a_successful_one_answers_the_same_and_moves_nothing(
+    tenant: MemoryTenant, receiver: MemoryReceiver, variables: InMemoryVariables
+) -> None:
     ids = tenant.add(["s"] * 50)
     deliver_all(fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"], variables, receiver)
     first = commit_checkpoint(PIPELINE, RUN, staging_url_of(PIPELINE, variables), variables=variables)
@@ -105,7 +115,9 @@ def test_a_retried_commit_after_a_successful_one_answers_the_same_and_moves_noth
     assert variables.get(CHECKPOINT) == ids[-1]
 
 
-def test_a_ledger_that_does_not_add_up_moves_nothing(tenant, receiver, variables):
+def test_a_ledger_that_does_not_add_up_moves_nothing(
+    tenant: MemoryTenant, receiver: MemoryReceiver, variables: InMemoryVariables
+) -> None:
     ids = tenant.add(["s"] * 50)
     variables.set(CHECKPOINT, ids[0])
     deliver_all(fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"], variables, receiver)
@@ -119,7 +131,9 @@ def test_a_ledger_that_does_not_add_up_moves_nothing(tenant, receiver, variables
     assert variables.get(CHECKPOINT) == ids[0]
 
 
-def test_an_expired_checkpoint_fails_the_run_saying_how_many_hours_were_lost(tenant, variables):
+def test_an_expired_checkpoint_fails_the_run_saying_how_many_hours_were_lost(
+    tenant: MemoryTenant, variables: InMemoryVariables
+) -> None:
     ids = tenant.add(["s"] * 7300)  # two hours of logs, one a second
     tenant.purged = 3600 * 2 + 1  # Auth0 dropped the first two hours and a log
     variables.set(CHECKPOINT, ids[0])
@@ -132,7 +146,9 @@ def test_an_expired_checkpoint_fails_the_run_saying_how_many_hours_were_lost(ten
     assert variables.get(CHECKPOINT) == ids[0]
 
 
-def test_restart_from_oldest_reads_on_and_says_what_was_lost(tenant, receiver, variables, caplog):
+def test_restart_from_oldest_reads_on_and_says_what_was_lost(
+    tenant: MemoryTenant, receiver: MemoryReceiver, variables: InMemoryVariables, caplog: pytest.LogCaptureFixture
+) -> None:
     ids = tenant.add(["s"] * 7300)
     tenant.purged = 7201
     variables.set(CHECKPOINT, ids[0])
@@ -166,14 +182,18 @@ def test_restart_from_oldest_reads_on_and_says_what_was_lost(tenant, receiver, v
     ],
     ids=["future", "before-retention"],
 )
-def test_a_start_from_param_outside_what_the_tenant_holds_is_refused(tenant, variables, start_from, message):
+def test_a_start_from_param_outside_what_the_tenant_holds_is_refused(
+    tenant: MemoryTenant, variables: InMemoryVariables, start_from: str, message: str
+) -> None:
     tenant.add(["s"] * 10)
 
     with pytest.raises(InvalidCheckpointError, match=message):
         fetch_logs(PIPELINE, RUN, {"start_from": start_from}, variables=variables, hook=tenant)["chunks"]
 
 
-def test_a_one_off_run_capped_by_max_logs_says_no_run_continues(tenant, receiver, variables):
+def test_a_one_off_run_capped_by_max_logs_says_no_run_continues(
+    tenant: MemoryTenant, receiver: MemoryReceiver, variables: InMemoryVariables
+) -> None:
     ids = tenant.add(["s"] * 300)
     variables.set(CHECKPOINT, ids[-1])
     params = {"start_from": ids[0], "max_logs_per_run": 100, "batch_size": 50}
@@ -186,7 +206,9 @@ def test_a_one_off_run_capped_by_max_logs_says_no_run_continues(tenant, receiver
     assert "the next run continues" not in plan["note"]
 
 
-def test_a_log_with_a_lone_surrogate_is_repaired_counted_and_delivered(tenant, receiver, variables, caplog):
+def test_a_log_with_a_lone_surrogate_is_repaired_counted_and_delivered(
+    tenant: MemoryTenant, receiver: MemoryReceiver, variables: InMemoryVariables, caplog: pytest.LogCaptureFixture
+) -> None:
     ids = tenant.add(["s"] * 3)
     tenant.logs[1]["description"] = "bad \ud800 text"
     tenant.logs[1]["details"] = {"\udfff key": ["\ud83d\ude00 ok", "\udc00"]}
@@ -202,7 +224,9 @@ def test_a_log_with_a_lone_surrogate_is_repaired_counted_and_delivered(tenant, r
     assert variables.get(CHECKPOINT) == ids[-1]
 
 
-def test_a_log_without_an_id_stops_the_run_saying_how_to_step_past_it(tenant, variables):
+def test_a_log_without_an_id_stops_the_run_saying_how_to_step_past_it(
+    tenant: MemoryTenant, variables: InMemoryVariables
+) -> None:
     ids = tenant.add(["s"] * 3)
     del tenant.logs[1]["log_id"]
 
@@ -210,7 +234,9 @@ def test_a_log_without_an_id_stops_the_run_saying_how_to_step_past_it(tenant, va
         fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"]
 
 
-def test_a_run_that_reads_nothing_never_moves_the_checkpoint(tenant, receiver, variables):
+def test_a_run_that_reads_nothing_never_moves_the_checkpoint(
+    tenant: MemoryTenant, receiver: MemoryReceiver, variables: InMemoryVariables
+) -> None:
     tenant.add(["s"] * 3)
     variables.set(
         PIPELINE.config_variable,
@@ -229,12 +255,13 @@ def test_a_run_that_reads_nothing_never_moves_the_checkpoint(tenant, receiver, v
 
 
 def test_an_older_try_of_a_delivery_task_stops_before_its_next_batch_once_a_newer_try_claims_the_chunk(
-    tenant, receiver, variables
-):
+    tenant: MemoryTenant, receiver: MemoryReceiver, variables: InMemoryVariables
+) -> None:
     """Airflow reset a running task (a missed scheduler heartbeat) and started try 2 while try 1 still runs."""
     tenant.add(["s"] * 300)
     chunks = fetch_logs(PIPELINE, RUN, None, variables=variables, hook=tenant)["chunks"]
-    everything = {**chunks[0], "stop": chunks[-1]["stop"]}  # one task over the three batches
+    everything = chunks[0].copy()  # one task over the three batches
+    everything["stop"] = chunks[-1]["stop"]
     staging = staging_of(PIPELINE, RUN, variables).with_generation(everything["generation"])
     second_try = RunInfo(dag_id=RUN.dag_id, run_id=RUN.run_id, try_number=2)
     answers = receiver.answer
@@ -257,8 +284,8 @@ def test_an_older_try_of_a_delivery_task_stops_before_its_next_batch_once_a_newe
 
 
 def test_a_log_streams_category_param_delivers_that_category_once_off_and_leaves_the_checkpoint(
-    tenant, receiver, variables
-):
+    tenant: MemoryTenant, receiver: MemoryReceiver, variables: InMemoryVariables
+) -> None:
     ids = tenant.add(["s", "f", "fu", "fp", "ss", "seccft"])
     variables.set(CHECKPOINT, ids[0])
     params = {"start_from": ids[0], "log_categories": '[{"type": "category", "name": "auth.login.fail"}]'}

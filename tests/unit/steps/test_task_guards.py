@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from auth0_log_webhooks.contracts import BatchOutcome, Chunk, ReplayChunk, ReplayReport
+from auth0_log_webhooks.contracts import Chunk, ReplayChunk, ReplayReport
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.run.context import RunInfo, load_config
+from auth0_log_webhooks.run.staging import RunStaging
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps.deliver import fail_if_chunk_kept_dead_letters
 from auth0_log_webhooks.steps.replay import fail_if_replay_left_entries
-from tests.builders import failure, log_id, staging_of, staging_url_of
+from tests.builders import failure, log_id, settled, staging_of, staging_url_of
 
 pytestmark = pytest.mark.unit
 
 
+Ledger = tuple[InMemoryVariables, RunInfo, RunStaging, DeadLetterStore]
+"""The ``ledger`` fixture: the Variables, the run, its staging with a plan, and the dead-letter store."""
+
+
 @pytest.fixture
-def ledger(tmp_path):
+def ledger(tmp_path: Path) -> Ledger:
     """A run's staging with a plan of two batches, for a delivery task over both."""
     variables = InMemoryVariables(
         {
@@ -44,6 +50,9 @@ def ledger(tmp_path):
             "note": "",
             "created_at": "",
             "config": {"dead_letter_url": f"file://{tmp_path}/dead"},
+            "generation": 1,
+            "checkpoint_at_fetch": None,
+            "repaired": 0,
         }
     )
     return variables, run, staging, DeadLetterStore(f"file://{tmp_path}/dead")
@@ -55,11 +64,11 @@ def chunk_of(variables: InMemoryVariables) -> Chunk:
     return Chunk(chunk=0, start=0, stop=2, label="batches 0-1: 9 logs", generation=1, staging_url=staging_url)
 
 
-def test_a_delivery_task_whose_batches_kept_dead_letters_fails_without_retrying(ledger):
+def test_a_delivery_task_whose_batches_kept_dead_letters_fails_without_retrying(ledger: Ledger) -> None:
     variables, run, staging, store = ledger
     letter = store.put(AUTHENTICATION_API.dag_id, failure(1, 4), dag_id=run.dag_id, run_id=run.run_id)
-    staging.mark(0, BatchOutcome(status="delivered", delivered_logs=5, dead_letters=[]))
-    staging.mark(1, BatchOutcome(status="dead_lettered", delivered_logs=0, dead_letters=[letter.entry_id]))
+    staging.mark(0, settled("delivered", 5, []))
+    staging.mark(1, settled("dead_lettered", 0, [letter.entry_id]))
     with pytest.raises(DeadLettersInChunkError) as caught:
         fail_if_chunk_kept_dead_letters(AUTHENTICATION_API, run, chunk_of(variables))
     assert isinstance(caught.value, AirflowFailException)  # Airflow does not retry it: the batches are settled
@@ -67,21 +76,21 @@ def test_a_delivery_task_whose_batches_kept_dead_letters_fails_without_retrying(
     assert letter.entry_id in str(caught.value)
 
 
-def test_a_delivery_task_passes_when_its_dead_letters_were_replayed_meanwhile(ledger):
+def test_a_delivery_task_passes_when_its_dead_letters_were_replayed_meanwhile(ledger: Ledger) -> None:
     variables, run, staging, store = ledger
     letter = store.put(AUTHENTICATION_API.dag_id, failure(1, 4), dag_id=run.dag_id, run_id=run.run_id)
-    staging.mark(0, BatchOutcome(status="dead_lettered", delivered_logs=0, dead_letters=[letter.entry_id]))
+    staging.mark(0, settled("dead_lettered", 0, [letter.entry_id]))
     store.remove(letter)
     fail_if_chunk_kept_dead_letters(AUTHENTICATION_API, run, chunk_of(variables))
 
 
-def test_a_delivery_task_passes_when_everything_was_delivered(ledger):
+def test_a_delivery_task_passes_when_everything_was_delivered(ledger: Ledger) -> None:
     variables, run, staging, _ = ledger
-    staging.mark(0, BatchOutcome(status="delivered", delivered_logs=5, dead_letters=[]))
+    staging.mark(0, settled("delivered", 5, []))
     fail_if_chunk_kept_dead_letters(AUTHENTICATION_API, run, chunk_of(variables))
 
 
-def test_a_replay_refused_again_says_so_in_its_first_line_with_the_answer(ledger):
+def test_a_replay_refused_again_says_so_in_its_first_line_with_the_answer(ledger: Ledger) -> None:
     variables, _, _, store = ledger
     letter = store.put(AUTHENTICATION_API.dag_id, failure(1, 4), dag_id="auth0_webhooks_replay", run_id="manual__r")
     chunk = ReplayChunk(
@@ -97,12 +106,12 @@ def test_a_replay_refused_again_says_so_in_its_first_line_with_the_answer(ledger
     assert str(caught.value).splitlines()[0] == "4 logs not delivered again (HTTP 410); kept as 1 dead letter."
 
 
-def test_a_delivery_task_of_a_second_fetch_try_reads_that_try_s_ledger(ledger):
+def test_a_delivery_task_of_a_second_fetch_try_reads_that_try_s_ledger(ledger: Ledger) -> None:
     """A fetch that was cleared and run again stages generation 2: its tasks' dead letters are in g002."""
     variables, run, staging, store = ledger
     letter = store.put(AUTHENTICATION_API.dag_id, failure(1, 4), dag_id=run.dag_id, run_id=run.run_id)
     second = staging.with_generation(2)
     (second.generation_path / "done").mkdir(parents=True, exist_ok=True)
-    second.mark(0, BatchOutcome(status="dead_lettered", delivered_logs=0, dead_letters=[letter.entry_id]))
+    second.mark(0, settled("dead_lettered", 0, [letter.entry_id]))
     with pytest.raises(DeadLettersInChunkError):
-        fail_if_chunk_kept_dead_letters(AUTHENTICATION_API, run, {**chunk_of(variables), "generation": 2})
+        fail_if_chunk_kept_dead_letters(AUTHENTICATION_API, run, chunk_of(variables) | {"generation": 2})

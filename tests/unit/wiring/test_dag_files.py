@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 import yaml
@@ -25,21 +26,25 @@ WATCH = {"auth0_webhooks_replay", "auth0_log_webhooks_alarms", "auth0_log_webhoo
 
 
 @pytest.fixture
-def dag_folder(tmp_path):
+def dag_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "dags"
     folder.mkdir()
     (folder / "auth0_log_webhooks.py").write_text(THREE_LINES)
     return folder
 
 
-def test_the_three_line_dag_file_builds_every_dag_of_the_default_pipelines(dag_folder, monkeypatch):
+def test_the_three_line_dag_file_builds_every_dag_of_the_default_pipelines(
+    dag_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(ENV_VAR, raising=False)
     bag = DagBag(dag_folder=str(dag_folder), safe_mode=True)
     assert bag.import_errors == {}
     assert set(bag.dags) == {AUTHENTICATION_API.dag_id, MANAGEMENT_API.dag_id, *WATCH}
 
 
-def test_a_bad_entry_is_logged_and_left_out_and_the_check_names_it(dag_folder, tmp_path, monkeypatch, caplog):
+def test_a_bad_entry_is_logged_and_left_out_and_the_check_names_it(
+    dag_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "pipelines.yaml"
     good = {"id": "tenant_a", "kind": "authentication", "webhook_connection": "a"}
     path.write_text(

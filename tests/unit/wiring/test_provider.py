@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import warnings
+from typing import cast
 
 import pytest
 from airflow.providers_manager import ProvidersManager
@@ -16,30 +17,32 @@ def providers() -> ProvidersManager:
     """Airflow's registry of installed providers, as the API server builds the connection forms from it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ProvidersManager.hooks moved to the task SDK in 3.3; the UI still reads it
-        manager = ProvidersManager()
+        manager = ProvidersManager()  # type: ignore[no-untyped-call]  # Airflow leaves its __init__ untyped
         _ = manager.hooks
     return manager
 
 
-def test_the_auth0_connection_type_is_registered_with_its_hook(providers):
+def test_the_auth0_connection_type_is_registered_with_its_hook(providers: ProvidersManager) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         hook = providers.hooks["auth0"]
+    assert hook is not None
     assert hook.hook_class_name == "auth0_log_webhooks.hooks.auth0.Auth0Hook"
     assert hook.connection_id_attribute_name == "auth0_conn_id"
     assert hook.connection_testable
 
 
-def test_the_auth0_form_relabels_fields_and_offers_audience_and_scheme(providers):
+def test_the_auth0_form_relabels_fields_and_offers_audience_and_scheme(providers: ProvidersManager) -> None:
     behaviour = providers.field_behaviours["auth0"]
     assert behaviour["relabeling"] == {"host": "Tenant domain", "login": "Client ID", "password": "Client secret"}
     assert {"extra__auth0__audience", "extra__auth0__scheme"} <= set(providers.connection_form_widgets)
 
 
-def test_the_webhook_connection_type_is_registered_testable_with_labelled_fields(providers):
+def test_the_webhook_connection_type_is_registered_testable_with_labelled_fields(providers: ProvidersManager) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         hook = providers.hooks["auth0_webhook"]
+    assert hook is not None
     assert (hook.hook_class_name, hook.hook_name) == (
         "auth0_log_webhooks.hooks.webhook.WebhookHook",
         "Webhook endpoint (Standard Webhooks)",
@@ -54,7 +57,7 @@ def test_the_webhook_connection_type_is_registered_testable_with_labelled_fields
     assert widgets["extra__auth0_webhook__signing_secret"].is_sensitive  # masked in the form and the API
 
 
-def test_the_provider_info_passes_airflows_own_schema_and_lists_every_part():
+def test_the_provider_info_passes_airflows_own_schema_and_lists_every_part() -> None:
     import json
     from importlib.resources import files
 
@@ -72,8 +75,8 @@ def test_the_provider_info_passes_airflows_own_schema_and_lists_every_part():
     assert set(info["config"]["auth0_log_webhooks"]["options"]) == {"pipelines_file"}
 
 
-def test_every_class_and_module_the_provider_info_names_imports():
-    from airflow.sdk.module_loading import import_string
+def test_every_class_and_module_the_provider_info_names_imports() -> None:
+    from airflow.sdk.module_loading import import_string  # type: ignore[attr-defined]  # not in its __all__
 
     from auth0_log_webhooks.wiring.provider import get_provider_info
 
@@ -88,7 +91,7 @@ def test_every_class_and_module_the_provider_info_names_imports():
     assert all(importlib.import_module(module) for module in modules)
 
 
-def test_the_versions_list_the_installed_version_first_the_one_in_the_package():
+def test_the_versions_list_the_installed_version_first_the_one_in_the_package() -> None:
     from importlib.metadata import version
 
     import auth0_log_webhooks
@@ -99,18 +102,19 @@ def test_the_versions_list_the_installed_version_first_the_one_in_the_package():
     assert len(set(versions)) == len(versions)
 
 
-def test_airflow_lists_the_plugin_notifier_and_trigger_of_the_provider(providers):
+def test_airflow_lists_the_plugin_notifier_and_trigger_of_the_provider(providers: ProvidersManager) -> None:
     providers.initialize_providers_plugins()
     providers.initialize_providers_notifications()
     providers.initialize_providers_triggers()
     assert [(p.name, p.provider_name) for p in providers.plugins if p.provider_name == "auth0-log-webhooks"] == [
         ("auth0_log_webhooks_health", "auth0-log-webhooks")
     ]
-    assert "auth0_log_webhooks.monitoring.notices.WebhookNotifier" in providers.notification
+    notifiers = cast(list[str], providers.notification)  # annotated as NotificationInfo, but class names
+    assert "auth0_log_webhooks.monitoring.notices.WebhookNotifier" in notifiers
     assert any(t.package_name == "auth0-log-webhooks" for t in providers.trigger)
 
 
-def test_the_health_page_plugin_is_registered_by_the_package_entry_point():
+def test_the_health_page_plugin_is_registered_by_the_package_entry_point() -> None:
     from importlib.metadata import entry_points
 
     from auth0_log_webhooks.wiring.health_plugin import Auth0HealthPlugin
