@@ -30,6 +30,7 @@ from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from dev.airflow_env import free_port, terminate
 from dev.auth0_tenant.testing import FIXED_SET
 from tests.conftest import REPO
+from tests.fixture_types import SinkFactory, TenantFactory
 
 pytestmark = [pytest.mark.package, pytest.mark.slow]
 
@@ -41,6 +42,10 @@ DAG_FILE = (
 )
 """The three lines docs/installing.md tells a deployment to add."""
 AUTHORIZATION = "Bearer package-test-credential"
+KNOWN_DAGS_TEST_EXIT = ("deadline_alert", "'dict' object has no attribute 'hex'")
+"""Airflow 3.3.2's ``airflow dags test`` exits 1 after the run, looking a DAG's deadline alert up with the
+alert itself as its id (helper ``cli`` fixes it); accepted only with exactly this error, the run's work
+checked on the sink first."""
 
 
 @dataclass
@@ -51,7 +56,7 @@ class Installed:
     home: Path
     wheel: Path
 
-    def env(self, extra: Mapping[str, str] = ()) -> dict[str, str]:
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment of a deployment: no variable of this repository's Airflow, venv, or path."""
         drop = ("AIRFLOW_", "AIRFLOW__", "AUTH0_", "PYTHON", "VIRTUAL_ENV")
         env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
@@ -65,11 +70,11 @@ class Installed:
                 "AIRFLOW__AUTH0_LOG_WEBHOOKS__PIPELINES_FILE": str(self.home / "auth0_pipelines.yaml"),
             }
         )
-        env.update(extra)
+        env.update(extra or {})
         return env
 
     def airflow(
-        self, *args: str, extra: Mapping[str, str] = (), timeout: float = 300
+        self, *args: str, extra: Mapping[str, str] | None = None, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
         """Run the venv's ``airflow`` CLI in AIRFLOW_HOME (outside the repository)."""
         return subprocess.run(
@@ -148,7 +153,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     return result
 
 
-def test_the_venv_holds_the_wheel_not_this_checkout(installed: Installed):
+def test_the_venv_holds_the_wheel_not_this_checkout(installed: Installed) -> None:
     done = subprocess.run(
         [str(installed.venv / "bin" / "python"), "-c", "import auth0_log_webhooks; print(auth0_log_webhooks.__file__)"],
         env=installed.env(),
@@ -161,7 +166,7 @@ def test_the_venv_holds_the_wheel_not_this_checkout(installed: Installed):
     assert Path(done.stdout.strip()).is_relative_to(installed.venv)
 
 
-def test_airflow_lists_the_provider_with_its_connection_types(installed: Installed):
+def test_airflow_lists_the_provider_with_its_connection_types(installed: Installed) -> None:
     listed = installed.airflow("providers", "list", "-o", "json")
     assert listed.returncode == 0, listed.stderr[-3000:]
     (ours,) = [p for p in json.loads(listed.stdout) if p["package_name"] == "auth0-log-webhooks"]
@@ -194,21 +199,24 @@ def connections(tenant: Any, sink: Any, secret: str) -> dict[str, str]:
 
 
 def test_the_three_line_dag_file_delivers_every_log_once(
-    installed: Installed, auth0_tenant_factory, webhook_sink_factory
-):
+    installed: Installed, auth0_tenant_factory: TenantFactory, webhook_sink_factory: SinkFactory
+) -> None:
     tenant = auth0_tenant_factory(logs=600, seed=24, history_days=1, rate_limit_per_minute=0, **FIXED_SET)
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
     sink = webhook_sink_factory(secrets=(secret,), authorization=AUTHORIZATION)
     pool = installed.airflow("pools", "set", AUTHENTICATION_API.pool, "5", "Auth0 log webhooks")
     assert pool.returncode == 0, pool.stderr[-3000:]
-    ran = installed.airflow(
-        "dags", "test", AUTHENTICATION_API.dag_id, extra=connections(tenant, sink, secret), timeout=900
-    )
-    expected = [i for i in tenant.all_log_ids() if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")]
+    env = connections(tenant, sink, secret)
+    ran = installed.airflow("dags", "test", AUTHENTICATION_API.dag_id, extra=env, timeout=900)
+    expected = [i for i in tenant.all_log_ids() if tenant.log(i)["type"] not in ("sapi", "fapi")]
     summary = sink.summary()
+    assert len(expected) > 400  # the tenant's history, all but its sapi/fapi logs
     assert sorted(sink.log_ids()) == sorted(expected), (ran.stdout[-3000:], ran.stderr[-3000:])
     assert (summary["duplicate_log_ids"], summary["bad_signatures"]) == (0, 0), summary
-    assert ran.returncode == 0, ran.stderr[-3000:]
+    known_exit = ran.returncode == 1 and all(part in ran.stderr for part in KNOWN_DAGS_TEST_EXIT)
+    assert ran.returncode == 0 or known_exit, ran.stderr[-3000:]
+    checkpoint = installed.airflow("variables", "get", AUTHENTICATION_API.checkpoint_variable, extra=env)
+    assert checkpoint.stdout.strip() == tenant.all_log_ids()[-1]  # committed: the run ended, not just delivered
 
 
 @pytest.fixture
@@ -243,7 +251,7 @@ def api_server(installed: Installed) -> Iterator[str]:
         log.close()
 
 
-def test_the_health_page_answers_from_the_package_plugin(installed: Installed, api_server: str):
+def test_the_health_page_answers_from_the_package_plugin(installed: Installed, api_server: str) -> None:
     token = requests.get(f"{api_server}/auth/token", timeout=30)  # every user is an admin here: no credentials
     assert token.status_code == 201, token.text[:2000]
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
