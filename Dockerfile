@@ -1,8 +1,11 @@
 # Astro Runtime 3.3 (Apache Airflow 3.3). Its ONBUILD steps install packages.txt and
 # requirements.txt, then copy the project into /usr/local/airflow.
-# Pinning: the base image by tag (add @sha256:<digest> to pin it by digest), the packages it adds by
-# exact version in requirements.txt, this project with --no-deps. Local and CI installs (make install)
-# also check every package against the sha256 hashes in constraints.txt; see docs/dependencies.md.
+# Pinning: the packages it adds by the sha256 hashes of the lock (requirements.txt carries those of
+# constraints.txt, so pip runs in hash-checking mode), this project with --no-deps, and the base
+# image by tag. The registry was not reachable when this pin was written, so there is no digest yet:
+# `docker buildx imagetools inspect astrocrpublic.azurecr.io/runtime:3.3-2` prints it; then write
+#   FROM astrocrpublic.azurecr.io/runtime:3.3-2@sha256:<digest>
+# and rerun the command to refresh the pin (docs/dependencies.md).
 FROM astrocrpublic.azurecr.io/runtime:3.3-2
 
 # Install the library in include/ as the provider package any Airflow installs (docs/installing.md):

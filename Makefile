@@ -85,7 +85,7 @@ test-distributed: install  ## the real DAGs on PostgreSQL, Celery (2 workers on 
 	$(BIN)/pytest -m distributed
 
 demo: install  ## run the main DAG end to end against the local emulator and sink
-	$(BIN)/python -m dev.demo
+	$(BIN)/python -m dev.demo $(ARGS)
 
 bench: install  ## throughput and memory benchmarks; prints their numbers
 	$(BIN)/python -m bench

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -23,8 +22,14 @@ from typing import Any, cast
 import requests
 import yaml
 
+from dev.waiting import Waiter, WaitTimeout
+
 REPO = Path(__file__).resolve().parents[1]
 FINISHED = {"success", "failed"}
+
+
+def _quiet(line: str) -> None:
+    """Report nothing: the tests wait without progress lines."""
 
 
 def free_port() -> int:
@@ -119,6 +124,12 @@ class AirflowStandalone:
 
     def start(self, timeout: float = 240.0) -> None:
         """Start ``airflow standalone`` and wait until its API answers and the DAGs are parsed."""
+        self.launch()
+        what = f"airflow standalone to answer (see {self.home}/standalone.log)"
+        Waiter(timeout, report=_quiet).until(what, self.ready)
+
+    def launch(self) -> None:
+        """Start ``airflow standalone`` in the background; :meth:`ready` says when its API answers."""
         self.home.mkdir(parents=True, exist_ok=True)
         log_file = (self.home / "standalone.log").open("ab")  # a restart appends: earlier runs stay readable
         self.process = subprocess.Popen(  # noqa: S603 - our own venv's airflow, fixed arguments
@@ -129,17 +140,18 @@ class AirflowStandalone:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"airflow standalone exited; see {self.home / 'standalone.log'}")
-            try:
-                if self.session.get(f"{self.url}/api/v2/monitor/health", timeout=2).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(1)
-        raise TimeoutError(f"airflow standalone did not answer within {timeout:.0f}s; see {self.home}/standalone.log")
+
+    def ready(self) -> bool | None:
+        """Return True once the API answers its health check, None until then.
+
+        :raises RuntimeError: if ``airflow standalone`` exited.
+        """
+        if self.process is None or self.process.poll() is not None:
+            raise RuntimeError(f"airflow standalone exited; see {self.home / 'standalone.log'}")
+        try:
+            return True if self.session.get(f"{self.url}/api/v2/monitor/health", timeout=2).ok else None
+        except requests.RequestException:
+            return None
 
     def stop(self, timeout: float = 30.0, sig: signal.Signals = signal.SIGTERM) -> None:
         """Stop every process of the instance: its process group and every descendant.
@@ -227,15 +239,18 @@ class AirflowStandalone:
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120.0) -> None:
         """Wait until the dag-processor has parsed ``dag_id``; fail with its import errors if any."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                self.api("GET", f"/dags/{dag_id}")
-                return
-            except RuntimeError:
-                time.sleep(1)
-        errors = self.api("GET", "/importErrors")
-        raise TimeoutError(f"DAG {dag_id} was not parsed within {timeout:.0f}s; import errors: {errors}")
+        try:
+            Waiter(timeout, report=_quiet).until(f"DAG {dag_id} to be parsed", lambda: self.dag_parsed(dag_id))
+        except WaitTimeout as exc:
+            raise WaitTimeout(f"{exc.what}; import errors: {self.api('GET', '/importErrors')}", exc.waited) from None
+
+    def dag_parsed(self, dag_id: str) -> bool | None:
+        """Return True if the dag-processor has parsed ``dag_id``, None if not yet."""
+        try:
+            self.api("GET", f"/dags/{dag_id}")
+        except RuntimeError:
+            return None
+        return True
 
     def unpause(self, dag_id: str) -> None:
         """Unpause a DAG so that its runs are scheduled."""
@@ -250,13 +265,13 @@ class AirflowStandalone:
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600.0) -> str:
         """Wait for a run to finish and return its state."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state: str = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
-            if state in FINISHED:
-                return state
-            time.sleep(1)
-        raise TimeoutError(f"run {run_id} of {dag_id} did not finish within {timeout:.0f}s")
+        what = f"run {run_id} of {dag_id} to finish"
+        return Waiter(timeout, report=_quiet).until(what, lambda: self.finished_state(dag_id, run_id))
+
+    def finished_state(self, dag_id: str, run_id: str) -> str | None:
+        """Return a run's state if it has finished (``success`` or ``failed``), None while it has not."""
+        state: str = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+        return state if state in FINISHED else None
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         """Return the run's task instances (mapped ones included)."""

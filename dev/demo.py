@@ -5,7 +5,13 @@ standalone`` in ``.demo/airflow`` with airflow_settings.yaml applied and the con
 the two local servers; triggers the DAG twice and prints what the sink received, the checkpoint and
 the most webhook calls seen in flight. A local alerts receiver (standing in for Slack) is wired as the
 connection ``auth0_alerts_default`` with success notices on, and the demo prints the notices it got.
-Everything it started is stopped at the end (``--keep`` leaves Airflow running for a look at the UI).
+Everything it started is stopped at the end (``make demo ARGS=--keep`` leaves Airflow running for a
+look at the UI).
+
+Airflow takes a minute to start on an idle machine and much longer on a busy one: the demo waits for
+each step (Airflow answering, the DAG parsed, the first run started, each run finished) as long as
+``--wait-minutes`` (or ``DEMO_WAIT_MINUTES``; 20 by default) allows, saying every 30 s what it waits
+for, and if a step takes longer it stops with one sentence saying what to do.
 """
 
 from __future__ import annotations
@@ -16,7 +22,11 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import requests
 
 from auth0_log_webhooks.monitoring.alarms import ALERTS_VARIABLE
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
@@ -24,10 +34,13 @@ from auth0_log_webhooks.wording import plural, when
 from dev.airflow_env import REPO, AirflowStandalone
 from dev.alerts_receiver import AlertsReceiver
 from dev.auth0_tenant.testing import start_emulator
+from dev.waiting import Waiter, WaitTimeout
 from dev.webhook_sink.app import start_sink
 from dev.webhook_sink.config import SinkConfig
 
 DAG_ID = AUTHENTICATION_API.dag_id
+WAIT_ENV = "DEMO_WAIT_MINUTES"
+DEFAULT_WAIT_MINUTES = 20
 
 
 def say(message: str) -> None:
@@ -63,9 +76,9 @@ def connections(
     }
 
 
-def report_run(airflow: AirflowStandalone, run_id: str, started: float) -> str:
+def report_run(airflow: AirflowStandalone, waiter: Waiter, run_id: str, started: float) -> str:
     """Wait for a run, print what its tasks did and return its state."""
-    state = airflow.wait_for_run(DAG_ID, run_id, timeout=900)
+    state = waiter.until(f"run {run_id} to finish", lambda: airflow.finished_state(DAG_ID, run_id))
     tis = airflow.task_instances(DAG_ID, run_id)
     delivered = sorted((ti for ti in tis if ti["task_id"] == "deliver"), key=lambda ti: ti["map_index"])
     tasks = plural(len(delivered), "mapped delivery task")
@@ -89,26 +102,59 @@ def report_notices(alerts: AlertsReceiver, runs: int, timeout: float = 60.0) -> 
     return len(notices)
 
 
-def first_run(airflow: AirflowStandalone, timeout: float = 120.0) -> str:
+def first_run(airflow: AirflowStandalone, waiter: Waiter) -> str:
     """Return the run id of the scheduled run Airflow starts when the DAG is unpaused."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def started() -> str | None:
         runs = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"]
-        if runs:
-            return str(runs[0]["dag_run_id"])
-        time.sleep(1)
-    raise TimeoutError("the scheduler did not start a run after unpausing")
+        return str(runs[0]["dag_run_id"]) if runs else None
+
+    return waiter.until("the scheduler to start the first run", started)
 
 
-def main(argv: list[str] | None = None) -> int:
+def start_airflow(airflow: AirflowStandalone, waiter: Waiter) -> None:
+    """Start ``airflow standalone`` and wait until its API answers."""
+    airflow.launch()
+    waiter.until(f"Airflow to start and answer at {airflow.url}", airflow.ready)
+
+
+def gave_up(exc: Exception, airflow: AirflowStandalone, minutes: float) -> str:
+    """Return the one sentence the demo ends with when Airflow was too slow or stopped."""
+    log = airflow.home / "standalone.log"
+    if isinstance(exc, WaitTimeout):
+        longer = max(2 * minutes, DEFAULT_WAIT_MINUTES)
+        return (
+            f"The demo {exc} (the limit is {minutes:g} min per step): on a busy machine Airflow needs longer, so run "
+            f"`make demo ARGS='--wait-minutes {longer:g}'` (or set {WAIT_ENV}={longer:g}), and read {log} to see "
+            "what Airflow was doing."
+        )
+    return f"The demo stopped because {exc}: read {log} for the cause, then run `make demo` again."
+
+
+def main(
+    argv: list[str] | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
     """Run the demo; return a process exit code."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--logs", type=int, default=5000, help="logs on the emulated tenant at start")
     parser.add_argument("--events-per-second", type=float, default=5.0, help="live traffic on the tenant")
     parser.add_argument("--keep", action="store_true", help="leave Airflow running at the end")
+    parser.add_argument(
+        "--wait-minutes",
+        type=float,
+        default=os.environ.get(WAIT_ENV) or str(DEFAULT_WAIT_MINUTES),
+        help=f"how long to wait for each step of Airflow before giving up (env {WAIT_ENV}; default %(default)s)",
+    )
+    parser.add_argument("--workdir", type=Path, default=REPO / ".demo", help="where everything is kept (emptied first)")
     args = parser.parse_args(argv)
+    if args.wait_minutes <= 0:
+        parser.error(f"--wait-minutes must be a positive number of minutes, not {args.wait_minutes:g}")
+    waiter = Waiter(args.wait_minutes * 60, report=say, clock=clock, sleep=sleep)
 
-    workdir = REPO / ".demo"
+    workdir = args.workdir
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir()
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
@@ -122,9 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     alerts = AlertsReceiver()
     say(f"alerts receiver (a stand-in for Slack) at {alerts.url}")
     airflow = AirflowStandalone(workdir / "airflow")
+    failure = None
     try:
-        say(f"starting airflow standalone in {airflow.home} (about a minute)...")
-        airflow.start()
+        say(f"starting airflow standalone in {airflow.home} (about a minute, longer on a busy machine)")
+        start_airflow(airflow, waiter)
         say(f"Airflow UI and API at {airflow.url}")
         config = {
             "batch_size": 100,
@@ -139,16 +186,16 @@ def main(argv: list[str] | None = None) -> int:
         # Success notices too (the original's SLACK_SEND_SUCCESS), so every run sends one.
         airflow.set_variable(ALERTS_VARIABLE, json.dumps({"notify_success": True}))
         airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))
-        airflow.wait_for_dag(DAG_ID)
+        waiter.until(f"the dag-processor to parse {DAG_ID}", lambda: airflow.dag_parsed(DAG_ID))
         # A webhook that takes 200 ms to answer, so deliveries overlap and the pool's bound shows.
         sink.state.add_faults({"delay_seconds": 0.2})
         started = time.monotonic()
         airflow.unpause(DAG_ID)
         say("unpaused the DAG: the scheduler starts the run of the latest 5-minute tick")
-        states = [report_run(airflow, first_run(airflow), started)]
+        states = [report_run(airflow, waiter, first_run(airflow, waiter), started)]
         say("triggering a second run, as the UI's Trigger button does (it delivers the live traffic since)")
         started = time.monotonic()
-        states.append(report_run(airflow, airflow.trigger(DAG_ID), started))
+        states.append(report_run(airflow, waiter, airflow.trigger(DAG_ID), started))
         summary = sink.state.summary()
         say("what the webhook received:")
         for key in (
@@ -174,12 +221,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if ok and notices >= len(states) else 1
     except KeyboardInterrupt:
         return 130
+    except (WaitTimeout, RuntimeError, requests.RequestException) as exc:
+        failure = gave_up(exc, airflow, args.wait_minutes)
+        return 1
     finally:
         airflow.stop()
         sink.stop()
         alerts.stop()
         tenant.stop()
         say(f"stopped everything; Airflow's logs stay in {airflow.home / 'logs'}")
+        if failure:
+            say(failure)  # last, so it is what a person reads
 
 
 if __name__ == "__main__":

@@ -150,7 +150,7 @@ def run_replay(
             task_errors.append(exc)
     outcome = ReplayOutcome(run, chunks, reports, task_errors=task_errors)
     try:
-        outcome.summary = replay.summarise(reports)
+        outcome.summary = replay.summarise(reports, pipeline.dag_id, run, variables=variables)
     except replay.ReplayIncompleteError as exc:
         outcome.error = exc
     return outcome

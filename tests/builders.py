@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, BatchStatus
 from auth0_log_webhooks.delivery.payloads import encode
 from auth0_log_webhooks.delivery.sender import AttemptRecord, Failure
@@ -21,9 +24,23 @@ def staging_of(pipeline: Pipeline, run: RunInfo, variables: Variables) -> RunSta
     return RunStaging.for_run(staging_url_of(pipeline, variables), run.dag_id, run.run_id)
 
 
-def log_id(n: int, stamp: str = "20261126050000") -> str:
-    """Return the ``n``-th well-formed Auth0 log id of the second ``stamp`` (``yyyyMMddHHmmss``)."""
-    return "900" + stamp + f"{n:039d}"
+BASE = datetime(2026, 11, 26, 5, 0, 0, tzinfo=UTC)
+"""The second the builders date logs at unless told otherwise."""
+
+
+def log_id(n: int, at: datetime = BASE) -> str:
+    """Return the ``n``-th well-formed Auth0 log id of the second ``at``."""
+    return "900" + at.strftime("%Y%m%d%H%M%S") + f"{n:039d}"
+
+
+def log(n: int, code: str = "s", at: datetime = BASE) -> dict[str, Any]:
+    """Return a log of type ``code`` dated ``at``, with the ``n``-th log id of that second."""
+    return {"log_id": log_id(n, at), "type": code, "date": at.isoformat().replace("+00:00", "Z")}
+
+
+def batch(count: int, first: int, last: int) -> BatchRange:
+    """Return a staged batch of ``count`` logs, from the ``first``-th log id to the ``last``-th."""
+    return BatchRange(count=count, first=log_id(first), last=log_id(last))
 
 
 def failure(first: int, count: int, status: int = 410) -> Failure:

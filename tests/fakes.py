@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from requests.adapters import BaseAdapter
@@ -139,3 +141,22 @@ class ScriptedTenant:
         )
         mount(hook.get_conn(), self.adapter)
         return hook
+
+
+T = TypeVar("T")
+
+
+class Stall:
+    """A transport that answers ``answer`` only once released (after 30 s at most): for deadline tests."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.release = threading.Event()
+        self.adapter = ScriptedAdapter(respond=lambda request: answer if self.release.wait(30) else Answer(504))
+
+    def timed(self, call: Callable[[], T]) -> tuple[T, float]:
+        """Return what ``call()`` returned while the transport stalled, and the seconds it took; then release it."""
+        started = time.monotonic()
+        try:
+            return call(), time.monotonic() - started
+        finally:
+            self.release.set()

@@ -39,6 +39,7 @@ class MemoryTenant:
     purged: int = 0
     page_size: int = 100
     waits: WaitTally = field(default_factory=WaitTally)
+    domain: str = "tenant.example.auth0.com"
 
     def add(self, types: list[str]) -> list[str]:
         """Append one log per type code, a second apart; return their ids."""

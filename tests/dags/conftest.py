@@ -63,7 +63,11 @@ class MetadataVariables:
 
     def clear(self) -> None:
         """Delete every Variable this test or the runs it started wrote."""
-        for key in self.written | {AUTHENTICATION_API.checkpoint_variable, AUTHENTICATION_API.config_variable}:
+        from auth0_log_webhooks.monitoring.run_history import failed_runs_variable, replays_variable
+
+        pipeline = AUTHENTICATION_API
+        history = {failed_runs_variable(pipeline.dag_id), replays_variable(pipeline.dag_id)}
+        for key in self.written | history | {pipeline.checkpoint_variable, pipeline.config_variable}:
             self._model.delete(key)
 
 

@@ -30,6 +30,8 @@ def client(airflow_db: None) -> TestClient:
 
     plugin = load_plugin()
     plugin.app.dependency_overrides[get_user] = lambda: object()
+    # The auth manager is the API server's (not started here): this user may read every DAG.
+    plugin.app.dependency_overrides[plugin.readable_dags] = lambda: set
     return TestClient(plugin.app)
 
 
@@ -125,3 +127,37 @@ def test_the_daily_report_dag_reads_the_runs_asset_events_and_sends_the_report(
     delivered = re.search(r"last 24 hours: ([\d,]+) logs? delivered", line)
     assert delivered is not None, line
     assert int(delivered.group(1).replace(",", "")) >= len(sink.log_ids())  # the run above counts
+
+
+def test_the_daily_report_and_the_health_page_count_a_failed_run_and_name_it(
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    airflow_connection: DefineConnection,
+    variables: MetadataVariables,
+    run_dag: RunDag,
+    client: TestClient,
+) -> None:
+    from dev.alerts_receiver import AlertsReceiver
+
+    tenant = auth0_tenant_factory(logs=120, seed=8, history_days=1, rate_limit_per_minute=0)
+    sink = webhook_sink_factory()
+    wire_connections(tenant, sink)
+    sink.add_fault(status=400)  # every batch is refused: kept as dead letters, the run fails
+    receiver = AlertsReceiver()
+    airflow_connection(
+        "auth0_alerts_default", conn_type="auth0_webhook", host=receiver.url, extra={"allow_private_network": True}
+    )
+    try:
+        failed = run_dag(AUTHENTICATION_API.dag_id)
+        assert failed.state == "failed"
+        assert run_dag("auth0_log_webhooks_daily_report").state == "success"
+    finally:
+        receiver.stop()
+    report = next(n for n in receiver.notices if n["event"] == "daily_report")
+    line = next(li for li in report["text"].splitlines() if li.startswith(f"{AUTHENTICATION_API.dag_id}, "))
+    assert re.search(r"in \d+ runs? \(1 failed\); [1-9][\d,]* dead letters? kept", line), line
+    assert f"run {failed.run_id}: " in line, line
+    numbers = next(n for n in client.get("/api").json() if n["dag_id"] == AUTHENTICATION_API.dag_id)
+    assert numbers["failed_runs_24h"] == 1
+    assert numbers["last_failure"] in line

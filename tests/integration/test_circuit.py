@@ -8,6 +8,8 @@ once the receiver answers, delivers the rest without a gap.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError
@@ -80,7 +82,9 @@ def test_consecutive_failed_messages_open_the_circuit_across_batches(
     outcome = run_pipeline()
 
     assert isinstance(outcome.error, CircuitOpenError)
-    assert str(outcome.error).startswith("Webhook answered HTTP 503: stopped sending at batch 1 (2 failed messages")
+    assert str(outcome.error).startswith(
+        "Webhook answered HTTP 503: stopped sending at batch 1.\nWhy: 2 failed messages"
+    )
     (letter,) = dead_letters()
     assert letter["log_ids"][0] == outcome.plan["batches"][0]["first"]
     assert webhook_sink.summary()["statuses"] == {"503": 4}  # two messages, two attempts each
@@ -133,3 +137,35 @@ def test_a_stop_answer_to_half_of_a_split_batch_opens_the_circuit(
     assert str(outcome.error).startswith("Webhook answered HTTP 401: stopped sending at batch 0")
     assert dead_letters() == []
     assert variables.get(CHECKPOINT) is None
+
+
+def test_a_delivery_task_stopped_by_the_circuit_fails_without_retrying_and_says_what_to_do(
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    configure: Configure,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+) -> None:
+    """Found in the UI: it retried twice for nothing (about 80 s), its first line was cut off, no replay advice."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    wire_connections(tenant, webhook_sink)
+    configure(batch_size=50, max_delivery_tasks=1, max_attempts=2, circuit_breaker_failures=2)
+    webhook_sink.add_fault(status=503)
+
+    (task_error,) = run_pipeline().delivery_errors
+
+    assert isinstance(task_error, AirflowFailException)  # Airflow fails it at once: retries cannot help
+    lines = str(task_error).splitlines()
+    assert lines[0] == "Webhook answered HTTP 503: stopped sending at batch 1."
+    assert max(len(line) for line in lines) <= 100  # nothing the log viewer cuts at 1,366 px
+    assert lines[1].startswith("Why: 2 failed messages in a row")
+    assert "Not retried" in lines[2]
+    assert "the next run sends them again" in str(task_error)
+    (letter,) = dead_letters()
+    config = json.loads("\n".join(lines[lines.index(next(li for li in lines if li.startswith("{"))) :]))
+    assert config == {
+        "pipeline": AUTHENTICATION_API.dag_id,
+        "entries": [f"{letter['pipeline']}/{letter['webhook_id']}"],
+    }

@@ -19,6 +19,8 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from cloudevents.core.bindings.http import HTTPMessage, from_http
+from cloudevents.core.formats.json import JSONFormat
 from standardwebhooks.webhooks import Webhook
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
@@ -541,6 +543,29 @@ def _gzip(record: dict[str, Any]) -> None:
     assert record["body_bytes"] < len(record["body"].encode()) / 2  # compressed on the wire
 
 
+def _assert_event_of_its_log(event: Any, tenant_domain: str) -> None:
+    log = event.get_data()
+    assert event.get_id() == log["log_id"]
+    assert event.get_source() == f"urn:auth0:{tenant_domain}"
+    assert event.get_type() == f"com.auth0.log.{log['type']}"
+    assert event.get_time() == datetime.fromisoformat(log["date"])
+
+
+def _cloudevents_batch(record: dict[str, Any], tenant_domain: str) -> None:
+    # The SDK reads single events; a batch is a JSON array of them (CloudEvents JSON format, section 4).
+    assert record["headers"]["content-type"] == "application/cloudevents-batch+json"
+    items = json.loads(record["body"])
+    assert len(items) == record["log_count"] > 1
+    for item in items:
+        _assert_event_of_its_log(JSONFormat().read(None, json.dumps(item)), tenant_domain)
+
+
+def _cloudevent(record: dict[str, Any], tenant_domain: str) -> None:
+    assert record["headers"]["content-type"] == "application/cloudevents+json"
+    event = from_http(HTTPMessage(record["headers"], record["body"].encode()), JSONFormat())
+    _assert_event_of_its_log(event, tenant_domain)
+
+
 def _everything(record: dict[str, Any]) -> None:
     assert record["headers"]["content-encoding"] == "gzip"
     lines = [json.loads(line) for line in record["body"].splitlines()]
@@ -559,6 +584,8 @@ def _everything(record: dict[str, Any]) -> None:
             _everything,
             id="gzip-json_lines-envelope",
         ),
+        pytest.param({"format": "cloudevents"}, _cloudevents_batch, id="cloudevents-batch"),
+        pytest.param({"format": "cloudevents", "send_as_batch": False}, _cloudevent, id="cloudevents-one-per-log"),
     ],
 )
 def test_every_log_is_delivered_and_verified_when_the_format_is_changed(
@@ -596,5 +623,8 @@ def test_every_log_is_delivered_and_verified_when_the_format_is_changed(
     assert summary["webhook_ids"] == messages
     for record in sink.requests():
         if record["status"] == 200:
-            check_request(record)
+            if settings.get("format") == "cloudevents":  # parsed by the CloudEvents SDK, exactly as sent
+                check_request(record, tenant.domain)
+            else:
+                check_request(record)
     assert_nothing_lost(sink, [], expected)

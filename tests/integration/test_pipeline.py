@@ -169,7 +169,7 @@ def test_the_connection_test_button_reports_good_and_bad_credentials(
     airflow_connection("auth0_good", password=tenant.client_secret, **common)
     airflow_connection("auth0_bad", password="not-the-secret", **common)
 
-    assert Auth0Hook("auth0_good").test_connection() == (True, f"Read logs of {tenant.domain}")
+    assert Auth0Hook("auth0_good").test_connection() == (True, f"Read logs of {tenant.domain}.")
     ok, message = Auth0Hook("auth0_bad", retry=RetryPolicy(give_up_after_seconds=5)).test_connection()
     assert not ok
     assert "refused the client credentials" in message

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cloudevents.core.formats.json import JSONFormat
 
 from auth0_log_webhooks.contracts import ReplayChunk, ReplayReport
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
@@ -256,6 +257,28 @@ def test_replay_re_encodes_with_the_current_settings_and_keeps_the_webhook_id_wh
     assert {r["headers"]["content-type"] for r in records} == {"application/x-ndjson"}
     assert {r["headers"]["content-encoding"] for r in records} == {"gzip"}
     assert [r["headers"]["webhook-id"] for r in records] == [letter["webhook_id"] for letter in kept]
+    assert dead_letters() == []
+
+
+def test_replay_in_cloudevents_names_the_tenant_as_each_events_source(
+    kept: list[dict[str, Any]],
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    configure: Configure,
+    replay_dead_letters: ReplayDeadLetters,
+    dead_letters: ReadDeadLetters,
+) -> None:
+    configure(format="cloudevents")
+
+    outcome = replay_dead_letters()
+
+    assert outcome.summary is not None
+    assert outcome.summary["delivered"] == 3
+    records = [r for r in webhook_sink.requests() if r["status"] == 200]
+    assert {r["headers"]["content-type"] for r in records} == {"application/cloudevents-batch+json"}
+    events = [JSONFormat().read(None, json.dumps(item)) for r in records for item in json.loads(r["body"])]
+    assert {event.get_source() for event in events} == {f"urn:auth0:{tenant.domain}"}
+    assert sorted(event.get_id() for event in events) == sorted(i for letter in kept for i in letter["log_ids"])
     assert dead_letters() == []
 
 

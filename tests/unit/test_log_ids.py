@@ -18,15 +18,6 @@ from auth0_log_webhooks.log_ids import (
 pytestmark = pytest.mark.unit
 
 LOG_ID = "90020211201185132572079310688835925971249535794074878050"
-BASE = datetime(2026, 11, 26, 5, 0, 0, tzinfo=UTC)
-
-
-def log_id(n: int, at: datetime = BASE) -> str:
-    return "900" + at.strftime("%Y%m%d%H%M%S") + f"{n:039d}"
-
-
-def log(n: int, code: str = "s", at: datetime = BASE) -> dict[str, Any]:
-    return {"log_id": log_id(n, at), "type": code, "date": at.isoformat().replace("+00:00", "Z")}
 
 
 def test_a_documented_log_id_is_accepted() -> None:

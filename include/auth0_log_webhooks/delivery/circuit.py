@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TypedDict, cast
 
 from airflow.sdk import ObjectStoragePath
+from airflow.sdk.exceptions import AirflowFailException
 
 STOP_STATUSES = frozenset({401, 403, 410})
 """Answers that mean "stop sending": bad credentials, forbidden, the endpoint is gone."""
@@ -38,14 +39,21 @@ class CircuitState(TypedDict):
     at: float
 
 
-class CircuitOpenError(RuntimeError):
-    """The receiver refused everything; the run stopped sending and kept the rest for the next run."""
+class CircuitOpenError(AirflowFailException):
+    """The receiver refused everything; the run stopped sending and kept the rest for the next run.
+
+    The task fails without retrying: the circuit stays open for the whole run, so a retry would send nothing.
+    """
 
 
 def describe(state: CircuitState) -> str:
-    """Return the first line of the error a run fails with when its circuit is open."""
+    """Return the first two lines of the error a run fails with when its circuit is open: the answer, then why.
+
+    The first line is short (the log viewer shows it after a timestamp and the exception's name and
+    cuts long lines); the reason, which quotes the receiver, comes on the next.
+    """
     answer = f"HTTP {state['status']}" if state["status"] is not None else "no answer"
-    return f"Webhook answered {answer}: stopped sending at batch {state['batch']} ({state['reason']})"
+    return f"Webhook answered {answer}: stopped sending at batch {state['batch']}.\nWhy: {state['reason']}"
 
 
 class RunCircuit:
@@ -69,7 +77,7 @@ class RunCircuit:
         """
         state = self.state()
         if state is not None:
-            raise CircuitOpenError(f"{describe(state)}; this task sent nothing more")
+            raise CircuitOpenError(f"{describe(state)}\nThis task sent nothing more.")
 
     def delivered(self, chunk: int) -> None:
         """Note that a message of ``chunk`` was delivered: the run's streak of failures is over.
@@ -117,4 +125,4 @@ class RunCircuit:
         marker = self.path / "open.json"
         if not marker.exists():
             marker.write_bytes(json.dumps(state).encode())
-        raise CircuitOpenError(f"{describe(self.state() or state)}; this task sent nothing more")
+        raise CircuitOpenError(f"{describe(self.state() or state)}\nThis task sent nothing more.")

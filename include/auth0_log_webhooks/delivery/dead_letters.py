@@ -70,6 +70,46 @@ class DeadLetter:
         return f"{self.pipeline}/{self.webhook_id}"
 
 
+@dataclass(frozen=True)
+class DeadLetterSummary:
+    """A pipeline's kept entries: every entry id (from the file names, newest first), and only the newest read.
+
+    A page that shows dead letters reads a bounded number of files however many are kept.
+    """
+
+    entry_ids: list[str]
+    newest: list[DeadLetter]
+
+    @property
+    def count(self) -> int:
+        """How many entries are kept."""
+        return len(self.entry_ids)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every entry was read (so their logs can be counted)."""
+        return len(self.newest) == len(self.entry_ids)
+
+    @classmethod
+    def of(cls, letters: Iterable[DeadLetter]) -> DeadLetterSummary:
+        """Return the summary of letters already read, newest first."""
+        newest = sorted(letters, key=lambda letter: letter.created_at, reverse=True)
+        return cls([letter.entry_id for letter in newest], newest)
+
+
+def _modified(info: Mapping[str, Any]) -> float:
+    """Return a listing entry's modification time as epoch seconds (0 if the store gives none)."""
+    value = info.get("mtime", info.get("LastModified", info.get("updated", info.get("created"))))
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return 0.0
+
+
 class DeadLetterStore:
     """Dead letters in object storage (a local folder, s3:// or gs://)."""
 
@@ -119,6 +159,29 @@ class DeadLetterStore:
                 except InvalidEntryError as exc:
                     log.warning("Skipping %s (left in place): %s", file, exc)
         yield from sorted(letters, key=lambda letter: letter.log_ids[0] if letter.log_ids else "")
+
+    @guarded("dead_letter_url")
+    def summary(self, pipeline: str, read_at_most: int) -> DeadLetterSummary:
+        """Return a pipeline's entries from one listing, reading only the ``read_at_most`` newest files."""
+        folder = self.root / pipeline
+        if not folder.exists():
+            return DeadLetterSummary([], [])
+        listing = [info for info in folder.fs.ls(folder.path, detail=True) if str(info["name"]).endswith(".json")]
+        listing.sort(key=_modified, reverse=True)
+        entry_ids: list[str] = []
+        newest: list[DeadLetter] = []
+        for info in listing:
+            webhook_id = str(info["name"]).rsplit("/", 1)[-1].removesuffix(".json")
+            if not WEBHOOK_ID.fullmatch(webhook_id):
+                continue
+            entry_ids.append(f"{pipeline}/{webhook_id}")
+            if len(newest) < read_at_most:
+                try:
+                    newest.append(self._load_checked(pipeline, webhook_id))
+                except (InvalidEntryError, ValueError, TypeError) as exc:
+                    log.warning("Skipping dead letter %s/%s (left in place): %s", pipeline, webhook_id, exc)
+                    entry_ids.pop()
+        return DeadLetterSummary(entry_ids, newest)
 
     @guarded("dead_letter_url")
     def get(self, entry_id: str) -> DeadLetter:

@@ -80,6 +80,31 @@ def dead_letter_advice(
     return "\n".join(lines)
 
 
+def circuit_open_advice(*, opened: str, pipeline: str, letters: Sequence[DeadLetter]) -> str:
+    """Return the message of a delivery task that stopped because the run's circuit is open.
+
+    :param opened: the circuit's error (its answer line, then why).
+    :param letters: the dead letters this task kept before the circuit opened (still waiting).
+    """
+    lines = [
+        *opened.splitlines()[:2],
+        "Not retried: the circuit stays open for this run, so a retry would send nothing.",
+        "The batches not sent keep no dead letter: the checkpoint stays before them,",
+        "and the next run sends them again once the webhook answers.",
+        "Next step: fix the webhook (HTTP 401 or 403: its credentials; 410: its URL),",
+        f"then trigger {pipeline} or wait for its next run.",
+    ]
+    if letters:
+        logs = sum(len(letter.log_ids) for letter in letters)
+        entries = [letter.entry_id for letter in letters]
+        lines += [
+            f"Before that this task kept {plural(logs, 'log')} as {plural(len(letters), 'dead letter')};",
+            f"once the webhook is fixed, trigger {REPLAY_DAG_ID} with this config:",
+            *replay_config_lines(pipeline, entries),
+        ]
+    return "\n".join(lines)
+
+
 def undelivered_advice(*, undelivered: int, batches: int, checkpoint: str | None) -> str:
     """Return the message of a run that left batches undelivered (a delivery task failed)."""
     return "\n".join(

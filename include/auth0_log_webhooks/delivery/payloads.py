@@ -1,14 +1,21 @@
 """Turn a batch of Auth0 logs into webhook messages: the exact bytes sent, and their stable id.
 
-Formats (the Log Streams custom webhook offers the same three):
+Formats (the Log Streams custom webhook offers the first three):
 
 * ``json_array`` (default): one POST per batch, ``application/json``, ``[log, ...]`` — the original
   extension's SEND_AS_BATCH payload;
 * ``json_lines``: one POST per batch, ``application/x-ndjson``, one log per line;
-* ``send_as_batch=False``: one POST per log, ``application/json``, the log object itself.
+* ``send_as_batch=False``: one POST per log, ``application/json``, the log object itself;
+* ``cloudevents``: CloudEvents 1.0 in structured JSON mode, as Auth0 Event Streams send them: one POST
+  per batch, ``application/cloudevents-batch+json``, ``[event, ...]``; with ``send_as_batch=False``
+  one POST per log, ``application/cloudevents+json``, the event itself. Each event's ``id`` is the log
+  id, ``source`` the tenant (``urn:auth0:<tenant domain>``), ``type`` ``com.auth0.log.<type code>``
+  (``com.auth0.log`` for a log without one, such as a reshaped Management API log), ``time`` the
+  log's date in UTC (else the time in its id), and ``data`` the log.
 
 ``log_streams_envelope`` wraps every log as ``{"log_id": ..., "data": log}``, as Auth0 Log Streams
-do. The body is serialised once; retries resend the same bytes.
+do (not with ``cloudevents``, whose events are the envelope). The body is serialised once; retries
+resend the same bytes.
 """
 
 from __future__ import annotations
@@ -16,14 +23,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 import orjson
 
-from auth0_log_webhooks.log_ids import log_id_of
+from auth0_log_webhooks.log_ids import log_id_of, log_time
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
+CLOUDEVENT = "application/cloudevents+json"
+CLOUDEVENTS_BATCH = "application/cloudevents-batch+json"
+EVENT_TYPE_PREFIX = "com.auth0.log"
 
 
 @dataclass(frozen=True)
@@ -51,38 +62,81 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def encode(logs: Sequence[Mapping[str, Any]], fmt: str = "json_array", envelope: bool = False) -> Message:
-    """Encode logs as one message in ``fmt`` (``json_array``, ``json_lines`` or ``json_object``).
+def _event_time(log: Mapping[str, Any]) -> str | None:
+    """Return a log's date (else the time in its id) as an RFC 3339 UTC timestamp; None if it has neither."""
+    try:
+        moment = log_time(log)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
-    :raises ValueError: for an unknown format, or ``json_object`` with other than one log.
+
+def cloud_event(log: Mapping[str, Any], log_id: str, source: str) -> dict[str, Any]:
+    """Return a log as a CloudEvents 1.0 event in structured JSON form (see the module docstring)."""
+    code = log.get("type")
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": log_id,
+        "source": source,
+        "type": f"{EVENT_TYPE_PREFIX}.{code}" if isinstance(code, str) and code else EVENT_TYPE_PREFIX,
+    }
+    time = _event_time(log)
+    if time is not None:
+        event["time"] = time
+    event["datacontenttype"] = JSON
+    event["data"] = log
+    return event
+
+
+def encode(
+    logs: Sequence[Mapping[str, Any]], fmt: str = "json_array", envelope: bool = False, *, source: str = ""
+) -> Message:
+    """Encode logs as one message in ``fmt`` (``json_array``, ``json_lines``, ``json_object``,
+    ``cloudevents`` for a batch of events or ``cloudevent`` for one); ``source`` names the tenant in events.
+
+    :raises ValueError: for an unknown format, ``json_object`` or ``cloudevent`` with other than one
+        log, or an event format without a source.
     """
     log_ids = tuple(log_id_of(log) for log in logs)
-    items: list[Any] = (
-        [{"log_id": i, "data": log} for i, log in zip(log_ids, logs, strict=True)] if envelope else list(logs)
-    )
+    if fmt in ("cloudevents", "cloudevent"):
+        if not source:
+            raise ValueError("CloudEvents need a source (the tenant); none was given")
+        items: list[Any] = [cloud_event(log, i, source) for i, log in zip(log_ids, logs, strict=True)]
+    elif envelope:
+        items = [{"log_id": i, "data": log} for i, log in zip(log_ids, logs, strict=True)]
+    else:
+        items = list(logs)
     if fmt == "json_array":
         body, content_type = _dumps(items), JSON
     elif fmt == "json_lines":
         body, content_type = "\n".join(_dumps(item) for item in items), NDJSON
-    elif fmt == "json_object":
+    elif fmt == "cloudevents":
+        body, content_type = _dumps(items), CLOUDEVENTS_BATCH
+    elif fmt in ("json_object", "cloudevent"):
         if len(items) != 1:
-            raise ValueError(f"json_object carries exactly one log, not {len(items)}")
-        body, content_type = _dumps(items[0]), JSON
+            raise ValueError(f"{fmt} carries exactly one log, not {len(items)}")
+        body, content_type = _dumps(items[0]), CLOUDEVENT if fmt == "cloudevent" else JSON
     else:
         raise ValueError(f"unknown payload format {fmt!r}")
     return Message(webhook_id_for(log_ids), log_ids, body, content_type, tuple(logs))
 
 
-def messages_for(logs: Sequence[Mapping[str, Any]], *, send_as_batch: bool, fmt: str, envelope: bool) -> list[Message]:
+def messages_for(
+    logs: Sequence[Mapping[str, Any]], *, send_as_batch: bool, fmt: str, envelope: bool, source: str = ""
+) -> list[Message]:
     """Return the messages that deliver a batch: one for the batch, or one per log."""
     if not logs:
         return []
     if send_as_batch:
-        return [encode(logs, fmt, envelope)]
-    return [encode([log], "json_object", envelope) for log in logs]
+        return [encode(logs, fmt, envelope, source=source)]
+    single = "cloudevent" if fmt == "cloudevents" else "json_object"
+    return [encode([log], single, envelope, source=source) for log in logs]
 
 
-def split(message: Message, fmt: str, envelope: bool) -> tuple[Message, Message]:
+def split(message: Message, fmt: str, envelope: bool, *, source: str = "") -> tuple[Message, Message]:
     """Split a message into two halves (after a 413); each half gets its own stable id."""
     half = len(message.logs) // 2
-    return encode(message.logs[:half], fmt, envelope), encode(message.logs[half:], fmt, envelope)
+    return (
+        encode(message.logs[:half], fmt, envelope, source=source),
+        encode(message.logs[half:], fmt, envelope, source=source),
+    )

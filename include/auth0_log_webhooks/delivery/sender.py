@@ -75,6 +75,8 @@ class DeliveryPolicy:
     envelope: bool
     gzip: bool
     send_as_batch: bool
+    event_source: str = ""
+    """The CloudEvents ``source`` (``format: cloudevents`` only)."""
 
     @classmethod
     def from_config(cls, config: PipelineConfig, timeout_seconds: float) -> DeliveryPolicy:
@@ -89,6 +91,13 @@ class DeliveryPolicy:
             envelope=config.log_streams_envelope,
             gzip=config.gzip,
             send_as_batch=config.send_as_batch,
+            event_source=config.cloudevents_source or "",
+        )
+
+    def messages(self, logs: Sequence[Mapping[str, Any]]) -> list[Message]:
+        """Return the messages that deliver a batch, shaped as this policy says."""
+        return messages_for(
+            logs, send_as_batch=self.send_as_batch, fmt=self.fmt, envelope=self.envelope, source=self.event_source
         )
 
 
@@ -197,10 +206,7 @@ class WebhookSender:
 
     def deliver_batch(self, logs: Sequence[Mapping[str, Any]]) -> list[Failure]:
         """Deliver a batch as the policy shapes it (one message, or one per log); return what failed."""
-        messages = messages_for(
-            logs, send_as_batch=self.policy.send_as_batch, fmt=self.policy.fmt, envelope=self.policy.envelope
-        )
-        return [failure for message in messages for failure in self.send(message)]
+        return [failure for message in self.policy.messages(logs) for failure in self.send(message)]
 
     def send(self, message: Message) -> list[Failure]:
         """Deliver a message (splitting it on 413); return what could not be delivered."""
@@ -210,7 +216,7 @@ class WebhookSender:
             return []
         except _FinalAnswer as final:
             if final.verdict is Verdict.SPLIT and len(message.logs) > 1:
-                first, second = split(message, self.policy.fmt, self.policy.envelope)
+                first, second = split(message, self.policy.fmt, self.policy.envelope, source=self.policy.event_source)
                 log.warning(
                     "413 for %d logs (webhook-id %s); sending them as two halves", len(message.logs), message.webhook_id
                 )

@@ -17,7 +17,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +27,7 @@ from airflow.sdk import BaseHook
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from auth0_log_webhooks.hooks.read_progress import WaitTally
-from auth0_log_webhooks.http.attempt_deadlines import Deadline
+from auth0_log_webhooks.http.attempt_deadlines import ActionDeadlineError, Deadline, finish_within
 from auth0_log_webhooks.http.egress import GuardedAdapter, InvalidTargetError, parse_target
 from auth0_log_webhooks.http.headers import header_int, header_number, next_link
 from auth0_log_webhooks.http.retrying import USER_AGENT, backoff_seconds, parse_retry_after
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 100
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 DEFAULT_TOKEN_LIFETIME_SECONDS = 86400.0
+TEST_SECONDS = 30.0
+"""The whole of a connection's Test (the UI button): token, request and retries together."""
 
 
 class Auth0Error(Exception):
@@ -196,6 +198,11 @@ class Auth0Hook(BaseHook):
     def client_id(self) -> str:
         """The connection's client id (what Auth0 puts in the logs of this client's own requests)."""
         return self._connection_settings()["client_id"]
+
+    @property
+    def domain(self) -> str:
+        """The tenant's domain (``host[:port]``), as the connection names it."""
+        return self._connection_settings()["domain"]
 
     @property
     def base_url(self) -> str:
@@ -400,12 +407,38 @@ class Auth0Hook(BaseHook):
         return [log for log in logs if isinstance(log, dict)] if isinstance(logs, list) else []
 
     def test_connection(self) -> tuple[bool, str]:
-        """Check credentials and the read:logs scope with one small request (the UI's Test button)."""
+        """Check credentials and the read:logs scope with one small request (the UI's Test button).
+
+        The whole check (token, request, retries) has :data:`TEST_SECONDS` in total, and every way it
+        can fail is answered with a sentence, never an exception (the UI would show a bare 500).
+        """
         try:
-            self.oldest_log()
-        except (Auth0Error, ValueError) as exc:
+            domain = self._connection_settings()["domain"]
+        except ValueError as exc:
             return False, str(exc)
-        return True, f"Read logs of {self._connection_settings()['domain']}"
+        budget = TEST_SECONDS
+        self.retry = replace(  # retries end well before the budget, so the thread does not linger after it
+            self.retry,
+            give_up_after_seconds=min(self.retry.give_up_after_seconds, budget / 2),
+            max_wait_seconds=min(self.retry.max_wait_seconds, budget / 4),
+            timeout_seconds=min(self.retry.timeout_seconds, budget / 3),
+        )
+        try:
+            finish_within(budget, self.oldest_log)
+        except ActionDeadlineError:
+            return False, (
+                f"Auth0 tenant {domain} gave no complete answer within {budget:g} seconds; check the domain and "
+                "that the Airflow API server can reach it."
+            )
+        except (Auth0Error, ValueError) as exc:
+            return False, f"{str(exc).rstrip('.')}."
+        except Exception as exc:  # the Test button must answer with a sentence whatever happened
+            log.warning("Testing connection %r failed", self.auth0_conn_id, exc_info=True)
+            return False, (
+                f"Testing connection {self.auth0_conn_id!r} failed unexpectedly ({type(exc).__name__}); the API "
+                "server's log has the details."
+            )
+        return True, f"Read logs of {domain}."
 
 
 def _settings_from(conn: Any, conn_id: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ resolves to is checked when the connection opens, and private or metadata addres
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from datetime import UTC, datetime
@@ -28,13 +29,17 @@ import requests
 from airflow.providers.http.hooks.http import HttpHook
 from requests import Session
 
-from auth0_log_webhooks.http.egress import POLICY_EXTRAS, EgressPolicy, GuardedAdapter
+from auth0_log_webhooks.http.attempt_deadlines import ActionDeadlineError, finish_within
+from auth0_log_webhooks.http.egress import POLICY_EXTRAS, EgressPolicy, EgressRefusedError, GuardedAdapter
 from auth0_log_webhooks.http.retrying import USER_AGENT
 from auth0_log_webhooks.http.signing import signature_headers
 
 SIGNING_EXTRAS = ("signing_secret", "signing_secrets")
 DEFAULT_TIMEOUT_SECONDS = 30.0
+TEST_SECONDS = 30.0
+"""The whole of a connection's Test (the UI button): name lookup, connect and answer together."""
 TEST_HEADER = "x-auth0-log-webhooks-test"  # marks the Test button's request: an empty batch, not logs
+log = logging.getLogger(__name__)
 _SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
 
 
@@ -141,15 +146,38 @@ class WebhookHook(HttpHook):
     def test_connection(self) -> tuple[bool, str]:
         """Send a signed test request, an empty batch marked with ``x-auth0-log-webhooks-test: true`` (the Test button).
 
+        The test has :data:`TEST_SECONDS` in total (name lookup, connect, answer), and every way it can
+        fail is answered with a sentence, never an exception (the UI would show a bare 500).
+
         :return: whether the webhook answered 2xx, and a sentence saying what it answered.
         """
+        conn = self.http_conn_id
         try:
             secrets = self.signing_secrets()
-            response = self.post_signed("[]", f"msg_test_{uuid.uuid4().hex}", {TEST_HEADER: "true"})
+            self.url()
+            response = finish_within(
+                TEST_SECONDS, lambda: self.post_signed("[]", f"msg_test_{uuid.uuid4().hex}", {TEST_HEADER: "true"})
+            )
         except ValueError as exc:  # a bad secret, timeout or URL: the message names the field, never the secret
             return False, str(exc)
+        except EgressRefusedError as exc:  # the message says which rule and which extra would allow it
+            return False, f"Connection {conn!r}: {exc}"
+        except ActionDeadlineError:
+            return False, (
+                f"The webhook of connection {conn!r} gave no complete answer within {TEST_SECONDS:g} seconds; check "
+                "the URL and that the receiver answers an empty batch quickly."
+            )
         except requests.RequestException as exc:
-            return False, f"No answer from the webhook of connection {self.http_conn_id!r}: {type(exc).__name__}"
+            return False, (
+                f"No answer from the webhook of connection {conn!r} ({type(exc).__name__}); check the URL and that "
+                "the host is reachable from Airflow."
+            )
+        except Exception as exc:  # the Test button must answer with a sentence whatever happened
+            log.warning("Testing connection %r failed", conn, exc_info=True)
+            return False, (
+                f"Testing connection {conn!r} failed unexpectedly ({type(exc).__name__}); the API server's log has "
+                "the details."
+            )
         signed = f"signed with {len(secrets)} secret{'s' if len(secrets) != 1 else ''}" if secrets else "unsigned"
         what = f"The webhook answered HTTP {response.status_code} to a test request ({signed}, an empty batch)"
         if 200 <= response.status_code < 300:

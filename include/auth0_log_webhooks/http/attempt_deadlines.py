@@ -6,6 +6,10 @@ every socket the guarded adapter (:mod:`auth0_log_webhooks.http.egress`) opens o
 when the deadline passes a watchdog thread shuts it down: the blocked read returns at once and the
 request fails; :attr:`Deadline.expired` tells the caller why. One watchdog thread per process serves
 every deadline (a heap ordered by end time), so an attempt costs no thread start.
+
+:func:`finish_within` bounds a whole action of several steps (a connection's Test: a token, a
+request, retries, name lookups that no socket deadline covers) by running it in a thread and
+answering after at most so many seconds, whether or not it finished.
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _current: ContextVar[Deadline | None] = ContextVar("auth0_log_webhooks_deadline", default=None)
 
@@ -94,6 +101,12 @@ class _Watchdog:
             heapq.heappush(self._heap, (ends_at, next(self._order), deadline))
             self._cond.notify()
 
+    def after_fork_in_child(self) -> None:
+        """Give a forked child its own lock: the parent's may have been held by the watchdog thread,
+        which the child does not have, and every deadline of the child would wait on it forever."""
+        self._cond = threading.Condition()
+        self._pid = 0  # the child's first deadline starts its own watchdog thread
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -109,6 +122,7 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.after_fork_in_child)
 
 
 def _shutdown(sock: socket.socket) -> None:
@@ -132,3 +146,36 @@ def bound_connect_timeout(timeout: Any) -> Any:
         return timeout
     left = max(deadline.remaining(), 0.001)
     return left if not isinstance(timeout, int | float) else min(float(timeout), left)
+
+
+class ActionDeadlineError(TimeoutError):
+    """An action bounded by :func:`finish_within` did not finish in time."""
+
+
+def finish_within(seconds: float, action: Callable[[], T]) -> T:
+    """Return ``action()``'s result, or raise what it raised, if it finishes within ``seconds``.
+
+    The action runs in a daemon thread under a :class:`Deadline` of ``seconds``, so its sockets are
+    shut down when time is up (a nested attempt deadline of its own takes over while it lasts) and it
+    does not linger long after.
+
+    :raises ActionDeadlineError: if it has not finished after ``seconds``.
+    """
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with Deadline(seconds):
+                outcome.append(action())
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, name="auth0-log-webhooks-bounded-action", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise ActionDeadlineError(f"not finished within {seconds:g} seconds")
+    if failure:
+        raise failure[0]
+    return outcome[0]

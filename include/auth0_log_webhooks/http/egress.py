@@ -238,7 +238,7 @@ class EgressPolicy:
         if target.scheme == "http" and not (target.is_loopback_host or self.allow_insecure_http):
             raise EgressRefusedError(
                 f"Refusing {target}: plain http sends the Authorization header and the logs in clear text. "
-                "Use https, or set the connection extra allow_insecure_http to true."
+                'Use https, or turn on "Allow plain http" in the connection (extra allow_insecure_http).'
             )
         if target.address is not None:
             self.check_address(target.address, target)
@@ -252,7 +252,7 @@ class EgressPolicy:
         if kind == "private" and not self.allow_private_network:
             raise EgressRefusedError(
                 f"Refusing {target}: {address} is {rule}. If this webhook really is on your own network, "
-                "set the connection extra allow_private_network to true."
+                'turn on "Allow a private network address" in the connection (extra allow_private_network).'
             )
 
     def resolve(self, host: str, port: int, target: str) -> list[str]:

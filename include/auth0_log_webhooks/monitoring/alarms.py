@@ -33,6 +33,11 @@ class AlertSettings(BaseModel):
     lag_alarm_minutes: float = Field(30, gt=0)
     retention_days: float = Field(30, gt=0)
     retention_warning_hours: float = Field(24, gt=0)
+    daily_report: Literal["always", "on_failure"] = Field(
+        "always",
+        description="always: send the daily report every day; on_failure: only when a run or replay failed in "
+        "its 24 hours or dead letters wait for replay",
+    )
 
 
 @dataclass(frozen=True)

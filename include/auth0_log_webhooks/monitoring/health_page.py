@@ -1,37 +1,31 @@
-"""The health page: per pipeline, the checkpoint as a date, the lag, logs delivered per run over 24 hours,
-the 429 answers waited out (from Auth0 and from the webhook), dead letters waiting (with a one-click
-replay) and the last errors. Served inside the Airflow UI by
-``plugins/auth0_health.py``; this module gathers and renders, so it is tested without a web server.
+"""The health page: per pipeline, the checkpoint as a date, the lag, logs delivered per run over 24 hours
+(failed runs counted, the last one named), dead letters kept, replayed and waiting (with a one-click
+replay), the 429 answers waited out (from Auth0 and from the webhook) and the last errors. Served inside
+the Airflow UI by ``plugins/auth0_health.py``; this module gathers and renders, so it is tested without
+a web server.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from auth0_log_webhooks.delivery.dead_letters import DeadLetter
+from auth0_log_webhooks.delivery.dead_letters import DeadLetterSummary
 from auth0_log_webhooks.delivery.failure_advice import REPLAY_DAG_ID, replay_config
+from auth0_log_webhooks.monitoring import run_history
+from auth0_log_webhooks.monitoring.run_history import ReplayPoint, RunPoint, Window
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.variables import Variables
 from auth0_log_webhooks.wording import duration, log_id_time, plural, when
 
 WINDOW = timedelta(hours=24)
 LAST_ERRORS = 5
-
-
-@dataclass(frozen=True)
-class RunPoint:
-    """One committed run: when, how many logs it delivered, how many dead letters it kept, its 429s."""
-
-    at: datetime
-    logs: int
-    dead_letters: int
-    auth0_429: int = 0
-    webhook_429: int = 0
+"""The newest dead letters the page reads (and shows the reasons of); the others are only counted."""
 
 
 @dataclass
@@ -44,16 +38,29 @@ class PipelineHealth:
     now: datetime
     runs: list[RunPoint] = field(default_factory=list)
     lag_at_last_commit: float | None = None
-    waiting: list[DeadLetter] = field(default_factory=list)
+    waiting: DeadLetterSummary = field(default_factory=lambda: DeadLetterSummary([], []))
+    replays: list[ReplayPoint] = field(default_factory=list)
+
+    @property
+    def window(self) -> Window:
+        """Return the last 24 hours' runs and replays with their sums."""
+        return Window(self.runs, self.replays)
 
     def checkpoint_age(self) -> float | None:
         """Return how old the checkpoint's log is now, in seconds."""
         moment = log_id_time(self.checkpoint)
         return None if moment is None else max(0.0, (self.now - moment).total_seconds())
 
+    def waiting_text(self) -> str:
+        """Return the dead letters waiting: ``2 entries (30 logs)``, or ``340 entries`` if only the newest were read."""
+        entries = plural(self.waiting.count, "entry", "entries")
+        if not self.waiting.complete:
+            return entries
+        return f"{entries} ({plural(sum(len(letter.log_ids) for letter in self.waiting.newest), 'log')})"
+
     def last_errors(self) -> list[str]:
         """Return the newest dead letters' reasons, newest first, as sentences."""
-        newest = sorted(self.waiting, key=lambda letter: letter.created_at, reverse=True)[:LAST_ERRORS]
+        newest = sorted(self.waiting.newest, key=lambda letter: letter.created_at, reverse=True)[:LAST_ERRORS]
         return [
             f"{_utc(letter.created_at)}: {plural(len(letter.log_ids), 'log')} kept, {letter.reason} "
             f"(run {letter.run_id})"
@@ -70,23 +77,11 @@ def _utc(iso: str) -> str:
     return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def run_points(events: Iterable[tuple[datetime, Mapping[str, Any]]]) -> list[RunPoint]:
-    """Turn asset events (timestamp, extra) into run points, oldest first."""
-
-    def count(extra: Mapping[str, Any], key: str) -> int:
-        return int(extra.get(key) or 0)
-
-    points = [
-        RunPoint(
-            at,
-            count(extra, "logs_delivered"),
-            count(extra, "dead_letters"),
-            count(extra, "auth0_429"),
-            count(extra, "webhook_429"),
-        )
-        for at, extra in events
-    ]
-    return sorted(points, key=lambda p: p.at)
+def _number(value: Any) -> float | None:
+    """Return a finite, non-negative number from an asset event's extra, or None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and 0 <= value < 1e15 else None
 
 
 def gather(
@@ -94,24 +89,27 @@ def gather(
     *,
     variables: Variables,
     events: Callable[[Pipeline, datetime], list[tuple[datetime, Mapping[str, Any]]]],
-    dead_letters: Callable[[Pipeline], list[DeadLetter]],
+    dead_letters: Callable[[Pipeline], DeadLetterSummary],
     now: datetime | None = None,
 ) -> list[PipelineHealth]:
-    """Collect every pipeline's health: Variables, the last 24 hours of asset events, the dead letters."""
+    """Collect every pipeline's health: Variables, the last 24 hours of asset events, failed runs and
+    replays (:mod:`~auth0_log_webhooks.monitoring.run_history`), the dead letters."""
     moment = now or datetime.now(UTC)
     result = []
     for pipeline in pipelines.values():
-        recent = events(pipeline, moment - WINDOW)
+        recent = [(at, extra if isinstance(extra, Mapping) else {}) for at, extra in events(pipeline, moment - WINDOW)]
         last = max(recent, key=lambda event: event[0])[1] if recent else {}
+        day = run_history.window(variables, pipeline.dag_id, recent, moment - WINDOW)
         result.append(
             PipelineHealth(
                 dag_id=pipeline.dag_id,
                 title=pipeline.title,
                 checkpoint=variables.get(pipeline.checkpoint_variable),
                 now=moment,
-                runs=run_points(recent),
-                lag_at_last_commit=last.get("lag_seconds"),
+                runs=day.runs,
+                lag_at_last_commit=_number(last.get("lag_seconds")),
                 waiting=dead_letters(pipeline),
+                replays=day.replays,
             )
         )
     return result
@@ -123,13 +121,16 @@ def gather(
 def chart(runs: Sequence[RunPoint], now: datetime, width: int = 720, height: int = 160) -> str:
     """Return an SVG bar chart of logs delivered per run over the last 24 hours (dead letters in red)."""
     if not runs:
-        return '<p class="empty">No run committed in the last 24 hours.</p>'
+        return '<p class="empty">No run ended in the last 24 hours.</p>'
     start, top = now - WINDOW, max(max(r.logs + r.dead_letters for r in runs), 1)
     bars = []
     for run in runs:
         x = max(0.0, (run.at - start).total_seconds() / WINDOW.total_seconds()) * (width - 6)
         h_ok, h_dead = run.logs / top * (height - 20), run.dead_letters / top * (height - 20)
-        label = html.escape(f"{run.at:%H:%M} UTC: {plural(run.logs, 'log')}, {plural(run.dead_letters, 'dead letter')}")
+        outcome = ", failed" if run.failed else ""
+        label = html.escape(
+            f"{run.at:%H:%M} UTC: {plural(run.logs, 'log')}, {plural(run.dead_letters, 'dead letter')}{outcome}"
+        )
         bars.append(
             f'<g><title>{label}</title><rect x="{x:.1f}" y="{height - h_ok:.1f}" width="5" height="{h_ok:.1f}" '
             f'fill="#2f855a"/><rect x="{x:.1f}" y="{height - h_ok - h_dead:.1f}" width="5" height="{h_dead:.1f}" '
@@ -169,32 +170,36 @@ def rate_limited_text(runs: Sequence[RunPoint]) -> str:
 
 def section(health: PipelineHealth) -> str:
     """Return one pipeline's section of the page."""
-    delivered = sum(r.logs for r in health.runs)
-    waiting_logs = sum(len(letter.log_ids) for letter in health.waiting)
+    day = health.window
+    last_failure = day.last_failure_text()
     stats = "".join(
         [
             _stat("Checkpoint", html.escape(when(health.checkpoint))),
             _stat("Checkpoint age", _age(health.checkpoint_age())),
             _stat("Lag at last commit", _age(health.lag_at_last_commit)),
-            _stat("Delivered, last 24 h", f"{plural(delivered, 'log')} in {plural(len(health.runs), 'run')}"),
+            _stat("Delivered, last 24 h", f"{plural(day.delivered, 'log')} in {html.escape(day.runs_text())}"),
+            _stat("Dead letters, last 24 h", html.escape(day.dead_letters_text())),
             _stat("429s waited out, last 24 h", html.escape(rate_limited_text(health.runs))),
-            _stat(
-                "Dead letters waiting",
-                f"{plural(len(health.waiting), 'entry', 'entries')} ({plural(waiting_logs, 'log')})",
-            ),
+            _stat("Dead letters waiting", html.escape(health.waiting_text())),
         ]
     )
-    conf = replay_config(health.dag_id, [letter.entry_id for letter in health.waiting])
+    conf = replay_config(health.dag_id, health.waiting.entry_ids)
     replay = (
-        f'<p><button class="replay" data-conf="{html.escape(conf)}">Replay {plural(len(health.waiting), "dead letter")}'
-        f"</button> triggers {REPLAY_DAG_ID} with <code>{html.escape(conf)}</code></p>"
-        if health.waiting
+        f'<p><button class="replay" data-conf="{html.escape(conf)}">Replay '
+        f"{plural(health.waiting.count, 'dead letter')}</button> triggers {REPLAY_DAG_ID} with "
+        f"<code>{html.escape(conf)}</code></p>"
+        if health.waiting.count
         else "<p>No dead letters waiting.</p>"
     )
     errors = "".join(f"<li>{html.escape(line)}</li>" for line in health.last_errors()) or "<li>None.</li>"
+    failure = (
+        f'<p class="failure">Last failed run: {html.escape(last_failure)}</p>'
+        if last_failure
+        else "<p>No run failed in the last 24 hours.</p>"
+    )
     return (
         f'<section id="{html.escape(health.dag_id)}"><h2>{html.escape(health.title)} '
-        f'<small>{html.escape(health.dag_id)}</small></h2><div class="stats">{stats}</div>'
+        f'<small>{html.escape(health.dag_id)}</small></h2><div class="stats">{stats}</div>{failure}'
         f"<h3>Logs delivered per run, last 24 hours</h3>{chart(health.runs, health.now)}"
         f"<h3>Dead letters</h3>{replay}<h3>Last errors</h3><ul>{errors}</ul></section>"
     )
@@ -205,6 +210,7 @@ body{font-family:system-ui,sans-serif;margin:16px;color:#1a202c;max-width:960px}
 h2 small{font-weight:normal;color:#718096;font-size:0.7em}
 .stats{display:flex;flex-wrap:wrap;gap:12px}.stat{border:1px solid #e2e8f0;border-radius:6px;padding:8px 12px}
 .label{font-size:12px;color:#718096}.value{font-size:16px}li{overflow-wrap:anywhere}
+p.failure{color:#c53030;overflow-wrap:anywhere}
 code{overflow-wrap:anywhere}button.replay{padding:6px 12px}
 """
 
@@ -223,7 +229,9 @@ for (const button of document.querySelectorAll("button.replay")) {{
 
 def page(healths: Sequence[PipelineHealth], now: datetime) -> str:
     """Return the whole health page (self-contained HTML: no external assets)."""
-    body = "".join(section(h) for h in healths) or "<p>No pipeline is defined.</p>"
+    body = "".join(section(h) for h in healths) or (
+        "<p>No pipeline to show: none is defined, or your Airflow role may not read the DAG of any.</p>"
+    )
     return (
         '<!doctype html><html><head><meta charset="utf-8"><title>Auth0 log webhooks: health</title>'
         f"<style>{STYLE}</style></head><body><h1>Auth0 log webhooks: health</h1>"
@@ -241,6 +249,10 @@ def as_json(healths: Sequence[PipelineHealth]) -> list[dict[str, Any]]:
             "checkpoint_age_seconds": h.checkpoint_age(),
             "lag_at_last_commit_seconds": h.lag_at_last_commit,
             "runs_24h": len(h.runs),
+            "failed_runs_24h": len(h.window.failed),
+            "last_failure": h.window.last_failure_text(),
+            "dead_letters_kept_24h": h.window.dead_letters_kept,
+            "dead_letters_replayed_24h": h.window.replayed,
             "runs": [
                 {
                     "at": r.at.isoformat(),
@@ -248,14 +260,16 @@ def as_json(healths: Sequence[PipelineHealth]) -> list[dict[str, Any]]:
                     "dead_letters": r.dead_letters,
                     "auth0_429": r.auth0_429,
                     "webhook_429": r.webhook_429,
+                    "run_id": r.run_id,
+                    "failed": r.failed,
                 }
                 for r in h.runs
             ],
-            "logs_delivered_24h": sum(r.logs for r in h.runs),
+            "logs_delivered_24h": h.window.delivered,
             "auth0_429_24h": sum(r.auth0_429 for r in h.runs),
             "webhook_429_24h": sum(r.webhook_429 for r in h.runs),
-            "dead_letters_waiting": len(h.waiting),
-            "replay_config": json.loads(replay_config(h.dag_id, [letter.entry_id for letter in h.waiting])),
+            "dead_letters_waiting": h.waiting.count,
+            "replay_config": json.loads(replay_config(h.dag_id, h.waiting.entry_ids)),
             "last_errors": h.last_errors(),
         }
         for h in healths

@@ -60,11 +60,20 @@ def total(counts: Any) -> int:
 
 
 def run_extra(
-    summary: RunSummary, *, auth0_429: int = 0, webhook_429: int = 0, now: datetime | None = None
+    summary: RunSummary,
+    *,
+    auth0_429: int = 0,
+    webhook_429: int = 0,
+    run_id: str | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Return the committed run's counts, 429 answers waited out and lag, for its asset event's extra (plain JSON)."""
+    """Return the committed run's counts, 429 answers waited out and lag, for its asset event's extra (plain JSON).
+
+    ``run_id`` names the run, so a report counts a run that failed and then committed once.
+    """
     lag, moment = lag_seconds(summary["checkpoint"], now), log_id_time(summary["checkpoint"])
     return {
+        "run_id": run_id,
         "logs_delivered": summary["delivered_logs"],
         "batches": summary["batches"],
         "dead_letters": summary["dead_letters"],

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auth0_log_webhooks.log_ids import parse_start_from
 from auth0_log_webhooks.pipelines.log_types import parse_categories, parse_level
@@ -47,8 +47,13 @@ class PipelineConfig(BaseModel):
     api_endpoints: tuple[str, ...] = Field(default=(), description="Management API endpoints (AUTH0_API_ENDPOINTS)")
     endpoint_match: Literal["segment", "substring"] = "segment"
 
-    format: Literal["json_array", "json_lines"] = "json_array"
+    format: Literal["json_array", "json_lines", "cloudevents"] = "json_array"
     log_streams_envelope: bool = False
+    cloudevents_source: str | None = Field(
+        default=None,
+        min_length=1,
+        description="format cloudevents: the events' source; default urn:auth0:<the auth0 connection's domain>",
+    )
     gzip: bool = False
 
     max_attempts: int = Field(default=6, ge=1, le=50)
@@ -69,6 +74,23 @@ class PipelineConfig(BaseModel):
     staging_url: str | None = None
     staging_retention_days: float = Field(default=7.0, gt=0, le=365)
     dead_letter_url: str | None = None
+
+    def with_tenant(self, tenant_domain: Callable[[], str]) -> PipelineConfig:
+        """Return the settings with ``cloudevents_source`` set to ``urn:auth0:<tenant domain>`` (as Auth0 Event
+        Streams name a tenant) when the format is ``cloudevents`` and none is set; ``tenant_domain`` is only
+        called then."""
+        if self.format != "cloudevents" or self.cloudevents_source:
+            return self
+        return self.model_copy(update={"cloudevents_source": f"urn:auth0:{tenant_domain().strip().lower()}"})
+
+    @model_validator(mode="after")
+    def _envelope_fits_the_format(self) -> PipelineConfig:
+        if self.format == "cloudevents" and self.log_streams_envelope:
+            raise ValueError(
+                "log_streams_envelope does not apply to format cloudevents: each event already carries its log "
+                "in data; set one of them"
+            )
+        return self
 
     @property
     def staging_root(self) -> str:

@@ -138,7 +138,9 @@ class Entry(BaseModel):
         60.0, gt=0, description="notify when a run is still not done this long after it was queued; null: never"
     )
     filters: Filters = Field(default_factory=Filters)
-    format: Literal["json_array", "json_lines"] | None = None
+    format: Literal["json_array", "json_lines", "cloudevents"] | None = Field(
+        None, description="json_array (default), json_lines, or cloudevents (CloudEvents 1.0, structured JSON)"
+    )
     settings: dict[str, Any] = Field(default_factory=dict, description="defaults of the config Variable")
     pii: Pii | None = None
 

@@ -8,14 +8,14 @@ reading stopped at ``max_logs_per_run`` (:mod:`~auth0_log_webhooks.steps.follow_
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from auth0_log_webhooks.contracts import Plan, RunSummary
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError, RunCircuit, describe
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import fail_if_still_kept, undelivered_advice
-from auth0_log_webhooks.monitoring import metrics
+from auth0_log_webhooks.monitoring import metrics, run_history
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.checkpoint_policy import CommitDecision, advanced, decide
@@ -50,14 +50,27 @@ def commit(
 
     The staging root is the one the run's fetch resolved and kept (none when the fetch did not finish).
 
+    A run that fails here leaves no asset event (Airflow emits one only when the task succeeds), so
+    its counts and the first line of its error go to the pipeline's run history, which the daily
+    report and the health page read (:mod:`~auth0_log_webhooks.monitoring.run_history`).
+
     :raises: what :func:`commit_checkpoint` raises; in Airflow, ``DagRunTriggerException`` to drain on.
     """
-    summary = commit_checkpoint(pipeline, run, io.kept("fetch", STAGING_URL), variables=variables)
+    variables = variables or AirflowVariables()
+    counted: list[RunSummary] = []
+    try:
+        summary = commit_checkpoint(
+            pipeline, run, io.kept("fetch", STAGING_URL), variables=variables, counted=counted.append
+        )
+    except Exception as exc:
+        run_history.record_failed_run(variables, pipeline.dag_id, run.run_id, exc, counted[-1] if counted else None)
+        raise
     io.announce(
         metrics.run_extra(
             summary,
             auth0_429=metrics.total(io.kept("fetch", ANSWERS_429)),
             webhook_429=metrics.total(io.kept("deliver", ANSWERS_429)),
+            run_id=run.run_id,
         )
     )
     if follow_up.needs_follow_up(summary):
@@ -72,8 +85,11 @@ def commit_checkpoint(
     staging_url: str | None,
     *,
     variables: Variables | None = None,
+    counted: Callable[[RunSummary], None] | None = None,
 ) -> RunSummary:
     """Advance the checkpoint as far as is safe, then report.
+
+    ``counted`` is given the run's summary as soon as it is known, also when the commit then fails.
 
     Only ledger markers of the plan's generation that settle exactly the planned batch count; the
     settled prefix must account for every log it selected; the checkpoint moves only from the value
@@ -98,6 +114,8 @@ def commit_checkpoint(
     done = staging.read_committed()
     if done is not None:  # a retried commit after one that succeeded: same answer, nothing moved
         log.info("Run %s was already committed: %s", run.run_id, done[0])
+        if counted:
+            counted(done[0])
         _raise_if_dead_letters(pipeline, plan, done[1])
         return done[0]
     staging = staging.with_generation(plan["generation"])
@@ -121,6 +139,8 @@ def commit_checkpoint(
         more_to_read=plan["mode"] == "checkpoint" and plan.get("more_to_read", False),
     )
     log.info("%s", run_sentence(summary))
+    if counted:
+        counted(summary)
     metrics.record_run(pipeline.dag_id, summary)
     _raise_if_incomplete(staging, plan["config"], decision, summary)
     staging.write_committed(summary, list(decision.dead_letters))
@@ -153,7 +173,7 @@ def _raise_if_incomplete(
     state = RunCircuit(staging.generation_path / "circuit", threshold).state()
     if state is not None:
         raise CircuitOpenError(
-            f"{describe(state)}.\n{left}, once the webhook answers. No dead letter was kept for them."
+            f"{describe(state)}\n{left}, once the webhook answers. No dead letter was kept for them."
         )
     raise DeliveryIncompleteError(
         undelivered_advice(

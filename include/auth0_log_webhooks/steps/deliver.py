@@ -13,10 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from auth0_log_webhooks.contracts import BatchOutcome, Chunk, DeliveryReport
-from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, RunCircuit
+from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, CircuitOpenError, RunCircuit
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
-from auth0_log_webhooks.delivery.failure_advice import fail_if_still_kept
-from auth0_log_webhooks.delivery.payloads import messages_for
+from auth0_log_webhooks.delivery.failure_advice import circuit_open_advice, fail_if_still_kept
 from auth0_log_webhooks.delivery.sender import Failure, WebhookSender, open_sender
 from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.pipelines.config import PipelineConfig
@@ -50,11 +49,17 @@ def deliver(
     """Run one mapped delivery task: label it, deliver its chunk, keep its 429 count, fail if it kept dead letters.
 
     :raises StaleChunkError: if the run's fetch was run again after this chunk was planned.
-    :raises CircuitOpenError: if the receiver refused everything.
+    :raises CircuitOpenError: if the receiver refused everything (no retry helps: the circuit stays open), with
+        what happens to the batches not sent and the replay config of the dead letters kept before.
     :raises DeadLettersInChunkError: if the chunk's batches are settled but kept dead letters (no retry helps).
     """
     io.label(chunk["label"])
-    report = deliver_chunk(pipeline, run, chunk, sender=sender, sleep=sleep)
+    try:
+        report = deliver_chunk(pipeline, run, chunk, sender=sender, sleep=sleep)
+    except CircuitOpenError as exc:
+        store, entries = _chunk_dead_letters(run, chunk)
+        advice = circuit_open_advice(opened=str(exc), pipeline=pipeline.dag_id, letters=store.still_kept(entries))
+        raise CircuitOpenError(advice) from None
     io.keep(ANSWERS_429, report["answers_429"])  # kept even when the task turns red next
     fail_if_chunk_kept_dead_letters(pipeline, run, chunk)
     return report
@@ -183,7 +188,7 @@ def _send_batch(
     """
     policy = sender.policy
     failures: list[Failure] = []
-    for message in messages_for(logs, send_as_batch=policy.send_as_batch, fmt=policy.fmt, envelope=policy.envelope):
+    for message in policy.messages(logs):
         circuit.check()
         failed = sender.send(message)
         if not failed:
@@ -205,12 +210,9 @@ def fail_if_chunk_kept_dead_letters(pipeline: Pipeline, run: RunInfo, chunk: Chu
 
     :raises DeadLettersInChunkError: with the replay config of the chunk's entries.
     """
-    staging = chunk_staging(run, chunk).with_generation(chunk["generation"])
-    outcomes = (staging.outcome(index) for index in range(chunk["start"], chunk["stop"]))
-    entries = [entry for outcome in outcomes if outcome for entry in outcome["dead_letters"]]
+    store, entries = _chunk_dead_letters(run, chunk)
     if not entries:
         return
-    store = DeadLetterStore(PipelineConfig.model_validate(staging.read_plan()["config"]).dead_letter_root)
     fail_if_still_kept(
         store,
         entries,
@@ -218,3 +220,11 @@ def fail_if_chunk_kept_dead_letters(pipeline: Pipeline, run: RunInfo, chunk: Chu
         where_logged="this task's log; its warnings name each batch and entry",
         checkpoint_passed=False,
     )
+
+
+def _chunk_dead_letters(run: RunInfo, chunk: Chunk) -> tuple[DeadLetterStore, list[str]]:
+    """Return the run's dead-letter store and the entries the chunk's batches kept (as the ledger has them)."""
+    staging = chunk_staging(run, chunk).with_generation(chunk["generation"])
+    outcomes = (staging.outcome(index) for index in range(chunk["start"], chunk["stop"]))
+    entries = [entry for outcome in outcomes if outcome for entry in outcome["dead_letters"]]
+    return DeadLetterStore(PipelineConfig.model_validate(staging.read_plan()["config"]).dead_letter_root), entries

@@ -30,6 +30,11 @@ class LogSource(Protocol):
 
     waits: WaitTally
 
+    @property
+    def domain(self) -> str:
+        """The tenant's domain (what CloudEvents name as their source)."""
+        ...
+
     def iter_log_pages(self, from_: str) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of logs after the ``from_`` cursor, in log_id order."""
         ...
@@ -83,10 +88,10 @@ def fetch_logs(
     :raises MalformedLogError: if Auth0 returns a log without an id or out of order.
     """
     variables = variables or AirflowVariables()
-    config = load_config(pipeline, params, variables)
+    source: LogSource = hook or Auth0Hook(pipeline.auth0_conn_id)
+    config = load_config(pipeline, params, variables).with_tenant(lambda: source.domain)
     one_off = None if run.window else one_off_reason(params, load_config(pipeline, None, variables), config)
     checkpoint = variables.get(pipeline.checkpoint_variable)
-    source: LogSource = hook or Auth0Hook(pipeline.auth0_conn_id)
     start, reason = _start(pipeline, run, params, config, checkpoint, source, now())
     mode: ReadMode = "window" if run.window else "one_off" if one_off else "checkpoint"
     staging = _fresh_staging(config, run)

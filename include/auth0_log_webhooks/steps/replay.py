@@ -17,6 +17,8 @@ from auth0_log_webhooks.contracts import ReplayChunk, ReplayReport
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore, InvalidEntryError, split_entry_id
 from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError, dead_letter_advice
 from auth0_log_webhooks.delivery.sender import WebhookSender, open_sender
+from auth0_log_webhooks.hooks.auth0 import Auth0Hook
+from auth0_log_webhooks.monitoring import run_history
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.pipelines_file import pipeline_named
@@ -77,7 +79,7 @@ def plan_replay(
     """
     variables = variables or AirflowVariables()
     pipeline = pipeline_named(pipeline_name)
-    config = load_config(pipeline, None, variables)
+    config = load_config(pipeline, None, variables).with_tenant(lambda: Auth0Hook(pipeline.auth0_conn_id).domain)
     store = store_for(config)
     if entries:
         chosen = [store.get(entry).entry_id for entry in checked_entries(pipeline, entries)]
@@ -147,8 +149,15 @@ def replay_chunk(
     return report
 
 
-def summarise(reports: Sequence[ReplayReport]) -> ReplayReport:
-    """Add up the chunk reports; raise if anything is still failing.
+def summarise(
+    reports: Sequence[ReplayReport],
+    pipeline_name: str | None = None,
+    run: RunInfo | None = None,
+    *,
+    variables: Variables | None = None,
+) -> ReplayReport:
+    """Add up the chunk reports, record them in the pipeline's run history (given the pipeline and the run);
+    raise if anything is still failing.
 
     :raises ReplayIncompleteError: if an entry could not be delivered.
     """
@@ -158,6 +167,8 @@ def summarise(reports: Sequence[ReplayReport]) -> ReplayReport:
         logs_delivered=sum(r["logs_delivered"] for r in reports),
     )
     log.info("%s", replay_sentence(total))
+    if pipeline_name and run:
+        run_history.record_replay(variables or AirflowVariables(), pipeline_name, run.run_id, total)
     if total["still_failing"]:
         raise ReplayIncompleteError(
             f"{plural(total['still_failing'], 'dead letter')} could not be delivered and stay in the store; "

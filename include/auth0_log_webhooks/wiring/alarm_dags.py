@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, task
 
-from auth0_log_webhooks.monitoring.alarms import STATE_VARIABLE, Measurement, Notice, evaluate
+from auth0_log_webhooks.monitoring import run_history
+from auth0_log_webhooks.monitoring.alarms import ALERTS_VARIABLE, STATE_VARIABLE, Measurement, Notice, evaluate
+from auth0_log_webhooks.monitoring.run_history import Window
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.wording import duration, log_id_time, plural, when
@@ -84,15 +87,18 @@ def _payload(notice: Notice) -> dict[str, object]:
     }
 
 
-def _watch_dag(dag_id: str, schedule: str, doc_md: str | None, *, retries: int) -> DAG:
-    """Return a watch DAG's frame: one run at a time, no catch-up, tagged alarms."""
+def _watch_dag(
+    dag_id: str, schedule: str, doc_md: str | None, *, retries: int, description: str, tag: str = "alarms"
+) -> DAG:
+    """Return a watch DAG's frame: one run at a time, no catch-up, tagged ``tag`` (alarms or reports)."""
     return DAG(
         dag_id=dag_id,
         schedule=schedule,
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        tags=["auth0", "webhooks", "alarms"],
+        tags=["auth0", "webhooks", tag],
+        description=description,
         doc_md=doc_md,
         default_args={"owner": "auth0-log-webhooks", "retries": retries, "retry_delay": timedelta(minutes=5)},
     )
@@ -102,9 +108,10 @@ def alarms_dag(
     pipelines: Mapping[str, Pipeline], *, dag_id: str, schedule: str = "*/5 * * * *", doc_md: str | None = None
 ) -> DAG:
     """Return the DAG that checks the lag and retention alarms of ``pipelines``."""
-    with _watch_dag(dag_id, schedule, doc_md, retries=0) as dag:
+    about = "Lag and retention alarms of the Auth0 log pipelines: one notice when an alarm fires or clears"
+    with _watch_dag(dag_id, schedule, doc_md, retries=0, description=about) as dag:
 
-        @task(execution_timeout=timedelta(minutes=5))
+        @task(execution_timeout=timedelta(minutes=5), show_return_value_in_logs=False)
         def check() -> int:
             """Measure lag and retention margin; notify when an alarm fires or clears."""
             return len(check_alarms(pipelines))
@@ -113,24 +120,23 @@ def alarms_dag(
     return dag
 
 
-def daily_text(
-    pipeline: Pipeline,
-    runs: list[tuple[datetime, Mapping[str, Any]]],
-    checkpoint: str | None,
-    waiting: int,
-    now: datetime,
-) -> str:
-    """Return one pipeline's daily report: logs delivered in 24 hours, dead letters, the checkpoint and its age."""
-    delivered = sum(int(extra.get("logs_delivered") or 0) for _, extra in runs)
-    kept = sum(int(extra.get("dead_letters") or 0) for _, extra in runs)
+def daily_text(pipeline: Pipeline, window: Window, checkpoint: str | None, waiting: int, now: datetime) -> str:
+    """Return one pipeline's daily report: runs (failed ones counted and the last named), logs delivered,
+    dead letters kept, replayed and waiting, and the checkpoint with its age."""
     moment = log_id_time(checkpoint)
     age = f", {duration((now - moment).total_seconds())} ago" if moment else ""
+    last = window.last_failure_text()
     return (
-        f"{pipeline.dag_id}, last 24 hours: {plural(delivered, 'log')} delivered "
-        f"in {plural(len(runs), 'successful run')}, "
-        f"{plural(kept, 'dead letter')} kept; {plural(waiting, 'dead letter')} waiting for replay. "
-        f"Checkpoint at {when(checkpoint)}{age}."
+        f"{pipeline.dag_id}, last 24 hours: {plural(window.delivered, 'log')} delivered in {window.runs_text()}; "
+        f"{window.dead_letters_text()}; {plural(waiting, 'dead letter')} waiting for replay. "
+        + (f"Last failure: {last}. " if last else "")
+        + f"Checkpoint at {when(checkpoint)}{age}."
     )
+
+
+def needs_attention(window: Window, waiting: int) -> bool:
+    """Return whether a pipeline's day had something for a person to act on (the ``on_failure`` report's rule)."""
+    return bool(window.failed or window.still_failing or waiting)
 
 
 def send_daily_report(
@@ -143,40 +149,73 @@ def send_daily_report(
 ) -> str:
     """Send the daily report of every pipeline as one notice; return its text.
 
+    With ``"daily_report": "on_failure"`` in the alerts Variable, the report is sent only when a
+    pipeline had a failed run or replay in the last 24 hours or has dead letters waiting; otherwise
+    nothing is sent and the returned text says so.
+
     :raises RuntimeError: if the notice could not be sent.
     """
     from auth0_log_webhooks.monitoring import notices
     from auth0_log_webhooks.steps.replay import pipeline_store
 
     variables = variables or AirflowVariables()
+    settings = notices.load_settings(variables)
     moment = now or datetime.now(UTC)
-    lines = [
-        daily_text(
-            p,
-            [event for event in events(p) if event[0] >= moment - timedelta(hours=24)],
-            variables.get(p.checkpoint_variable),
-            sum(1 for _ in pipeline_store(p, variables).entries(p.dag_id)),
-            moment,
-        )
-        for p in pipelines.values()
-    ]
+    lines, attention = [], False
+    for p in pipelines.values():
+        day = run_history.window(variables, p.dag_id, events(p), moment - timedelta(hours=24))
+        waiting = sum(1 for _ in pipeline_store(p, variables).entries(p.dag_id))
+        attention = attention or needs_attention(day, waiting)
+        lines.append(daily_text(p, day, variables.get(p.checkpoint_variable), waiting, moment))
     text = "\n".join(lines)
-    conn_id = notices.load_settings(variables).conn_id
-    if not (send or notices.send)(conn_id, {"event": "daily_report", "text": text}):
-        raise RuntimeError(f"The daily report could not be sent to connection {conn_id}: {text}")
+    if settings.daily_report == "on_failure" and not attention:
+        quiet = (
+            f"Not sent: no run or replay failed in the last 24 hours and no dead letter waits, and the Variable "
+            f"{ALERTS_VARIABLE} sets daily_report to on_failure.\n{text}"
+        )
+        log.info("%s", quiet)
+        return quiet
+    if not (send or notices.send)(settings.conn_id, {"event": "daily_report", "text": text}):
+        raise RuntimeError(f"The daily report could not be sent to connection {settings.conn_id}: {text}")
     return text
 
 
+REPORT_HOUR_ENV = "AUTH0_LOG_WEBHOOKS_DAILY_REPORT_HOUR"
+"""The environment variable that sets the daily report's hour (UTC, 0-23; 7 when unset)."""
+
+
+def report_schedule(hour: str | None) -> str:
+    """Return the daily report's cron expression for ``hour`` (``7``, ``07`` or ``07:30``, UTC; 07:00 when empty).
+
+    :raises ValueError: naming the environment variable, what it holds and what it should hold.
+    """
+    text = (hour or "").strip() or "7"
+    h, _, m = text.partition(":")
+    if h.isdigit() and 0 <= int(h) <= 23 and (not m or (m.isdigit() and len(m) == 2 and int(m) <= 59)):
+        return f"{int(m or 0)} {int(h)} * * *"
+    raise ValueError(
+        f"{REPORT_HOUR_ENV} is {text[:40]!r}; set it to an hour of the day in UTC, 0 to 23 (e.g. 7 or 07:30), "
+        "or unset it for 07:00 UTC"
+    )
+
+
 def report_dag(
-    pipelines: Mapping[str, Pipeline], *, dag_id: str, schedule: str = "0 7 * * *", doc_md: str | None = None
+    pipelines: Mapping[str, Pipeline], *, dag_id: str, schedule: str | None = None, doc_md: str | None = None
 ) -> DAG:
-    """Return the DAG that sends the daily report (the original's daily Slack report)."""
+    """Return the DAG that sends the daily report (the original's daily Slack report).
+
+    ``schedule`` defaults to the hour the environment variable ``AUTH0_LOG_WEBHOOKS_DAILY_REPORT_HOUR`` sets.
+
+    :raises ValueError: if that environment variable is not an hour (the DAG file's import error says so).
+    """
     from auth0_log_webhooks.monitoring.metrics import delivered_asset
 
     assets = {p.dag_id: delivered_asset(p.dag_id) for p in pipelines.values()}
-    with _watch_dag(dag_id, schedule, doc_md, retries=1) as dag:
+    schedule = schedule or report_schedule(os.environ.get(REPORT_HOUR_ENV))
+    about = "Daily report of the Auth0 log pipelines to the alerts webhook: runs, failures, logs and dead letters"
+    with _watch_dag(dag_id, schedule, doc_md, retries=1, description=about, tag="reports") as dag:
 
-        @task(inlets=list(assets.values()))
+        @task(inlets=list(assets.values()), show_return_value_in_logs=False)
         def report() -> str:
             """Send the last 24 hours of each pipeline to the alerts webhook."""
             from airflow.sdk import get_current_context

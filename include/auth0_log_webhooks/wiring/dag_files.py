@@ -75,10 +75,12 @@ docs/operations.md, "Watching it".
 REPORT_DOC = """
 ### Daily report of the Auth0 log webhook pipelines (the original extension's daily Slack report)
 
-At 07:00 UTC: per pipeline, the logs delivered over the last 24 hours (from the asset events its
-committed runs left), the dead letters kept and still waiting for replay, and the checkpoint as a
-date. Sent to the alerts webhook (Variable `auth0_log_webhooks_alerts`, connection
-`auth0_alerts_default`).
+Once a day at 07:00 UTC (the environment variable `AUTH0_LOG_WEBHOOKS_DAILY_REPORT_HOUR` sets
+another hour): per pipeline, over the last 24 hours, the runs (failed ones counted and the last one
+named with its error), the logs delivered, the dead letters kept, replayed and still waiting, and
+the checkpoint as a date. Sent to the alerts webhook (Variable `auth0_log_webhooks_alerts`,
+connection `auth0_alerts_default`); `"daily_report": "on_failure"` in that Variable sends it only
+when something failed. See docs/operations.md, "Daily report".
 """
 
 

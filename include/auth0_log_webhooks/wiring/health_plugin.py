@@ -3,22 +3,28 @@
 Airflow loads it through the package's ``airflow.plugins`` entry point, so installing the package is
 enough: no file goes into the plugins folder. The page is served by the API server at
 ``/log-webhooks-health/`` to signed-in users only (Airflow's own token, the cookie the UI sets), and
-shown in the UI's navigation as "Auth0 log webhooks" through an external view. What it shows is
+shown in the UI's navigation as "Auth0 log webhooks" through an external view.
+
+Each pipeline is shown only to a user whom Airflow's auth manager lets read that pipeline's DAG
+(``filter_authorized_dag_ids``, method GET): a user who may not read a DAG sees nothing of it, on the
+page or in its JSON. Dead letters are summarised from one listing, reading only the newest
+:data:`~auth0_log_webhooks.monitoring.health_page.LAST_ERRORS` files per pipeline. What it shows is
 gathered and rendered by :mod:`auth0_log_webhooks.monitoring.health_page`; this module only reads
 Airflow's metadata (Variables, asset events), which the API server may do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from airflow.api_fastapi.core_api.security import GetUserDep
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 
+from auth0_log_webhooks.delivery.dead_letters import DeadLetterSummary
 from auth0_log_webhooks.monitoring import health_page
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.pipelines_file import load_pipelines
@@ -59,33 +65,50 @@ def asset_events(pipeline: Pipeline, since: datetime) -> list[tuple[datetime, Ma
     return [(timestamp, extra or {}) for timestamp, extra in rows]
 
 
-def dead_letters(pipeline: Pipeline) -> list[Any]:
-    """Return the pipeline's dead letters waiting for replay."""
+def dead_letters(pipeline: Pipeline) -> DeadLetterSummary:
+    """Return the pipeline's dead letters waiting for replay: all counted, the newest few read."""
     from auth0_log_webhooks.steps.replay import pipeline_store
 
-    return list(pipeline_store(pipeline, MetadataVariables()).entries(pipeline.dag_id))
+    store = pipeline_store(pipeline, MetadataVariables())
+    return store.summary(pipeline.dag_id, read_at_most=health_page.LAST_ERRORS)
 
 
-def gather() -> list[health_page.PipelineHealth]:
-    """Collect the health of every pipeline now."""
-    return health_page.gather(
-        load_pipelines().pipelines, variables=MetadataVariables(), events=asset_events, dead_letters=dead_letters
-    )
+ReadableDags = Callable[[Iterable[str]], set[str]]
+"""Which of some DAG ids the signed-in user may read."""
+
+
+def readable_dags(user: GetUserDep) -> ReadableDags:
+    """The DAG ids among those given that Airflow's auth manager lets ``user`` read (GET)."""
+    from airflow.api_fastapi.app import get_auth_manager
+
+    manager = get_auth_manager()
+    return lambda dag_ids: manager.filter_authorized_dag_ids(dag_ids=set(dag_ids), user=user, method="GET")
+
+
+ReadableDagsDep = Annotated[ReadableDags, Depends(readable_dags)]
+
+
+def gather(readable: ReadableDags) -> list[health_page.PipelineHealth]:
+    """Collect the health of every pipeline whose DAG the user may read, now (nothing is read for the others)."""
+    pipelines = load_pipelines().pipelines
+    allowed = readable(pipelines)
+    shown = {dag_id: pipeline for dag_id, pipeline in pipelines.items() if dag_id in allowed}
+    return health_page.gather(shown, variables=MetadataVariables(), events=asset_events, dead_letters=dead_letters)
 
 
 app = FastAPI(title="Auth0 log webhooks health")
 
 
 @app.get("/", response_class=HTMLResponse)
-def health_html(user: GetUserDep) -> str:
-    """The health page (HTML)."""
-    return health_page.page(gather(), datetime.now(UTC))
+def health_html(readable: ReadableDagsDep) -> str:
+    """The health page (HTML) of the pipelines the signed-in user may read."""
+    return health_page.page(gather(readable), datetime.now(UTC))
 
 
 @app.get("/api")
-def health_numbers(user: GetUserDep) -> list[dict[str, Any]]:
-    """The page's numbers as JSON."""
-    return health_page.as_json(gather())
+def health_numbers(readable: ReadableDagsDep) -> list[dict[str, Any]]:
+    """The page's numbers as JSON, for the pipelines the signed-in user may read."""
+    return health_page.as_json(gather(readable))
 
 
 class Auth0HealthPlugin(AirflowPlugin):

@@ -34,6 +34,13 @@ DEFAULT_ARGS: dict[str, Any] = {"owner": "auth0-log-webhooks", "retries": 2, "re
 MODES = ("cron", "event")
 
 
+def description(pipeline: Pipeline, mode: str | None = None) -> str:
+    """Return the one line the DAG list shows under the DAG's name: what it ships, where to, and how it starts."""
+    what = "Management API logs (sapi/fapi)" if pipeline.kind == "management" else "tenant logs"
+    also = ", also within seconds of new logs" if (mode or pipeline.mode) == "event" else ""
+    return f"Ships Auth0 {what} after its checkpoint to the webhook of connection {pipeline.webhook_conn_id}{also}"
+
+
 def pipeline_timetable(
     pipeline: Pipeline, schedule: str | None = None, mode: str | None = None
 ) -> BaseTimetable | Asset | None:
@@ -58,7 +65,11 @@ def pipeline_timetable(
 def pipeline_dag(
     pipeline: Pipeline, *, schedule: str | None = None, mode: str | None = None, doc_md: str | None = None
 ) -> DAG:
-    """Return the DAG of ``pipeline``; ``schedule`` and ``mode`` override the pipeline's."""
+    """Return the DAG of ``pipeline``; ``schedule`` and ``mode`` override the pipeline's.
+
+    Every task says what it did in a sentence of its own log, so none shows its return value
+    (``show_return_value_in_logs=False``): Airflow would end each log with a dict of up to 2,000 characters.
+    """
     with DAG(
         dag_id=pipeline.dag_id,
         # Runs cover the period between two ticks. Scheduled and manual runs read since the
@@ -77,19 +88,27 @@ def pipeline_dag(
             if pipeline.kind != "management" or not k.startswith("log_")
         },
         tags=["auth0", "webhooks", pipeline.kind],
+        description=description(pipeline, mode),
         doc_md=doc_md,
         default_args=DEFAULT_ARGS,
         # A run still not done run_deadline_minutes after it was queued: one notice (run_deadlines.py).
         deadline=run_deadline(pipeline),
     ) as dag:
 
-        @task(execution_timeout=timedelta(hours=2), on_failure_callback=WebhookNotifier())
+        @task(
+            execution_timeout=timedelta(hours=2), on_failure_callback=WebhookNotifier(), show_return_value_in_logs=False
+        )
         def fetch() -> list[Chunk]:
             """Read, select and stage the logs since the checkpoint; plan one chunk per delivery task."""
             run, params = current_run()
             return fetch_step.fetch(pipeline, run, params, AirflowTaskIO())
 
-        @task(pool=pipeline.pool, map_index_template="{{ task_label }}", execution_timeout=timedelta(hours=2))
+        @task(
+            pool=pipeline.pool,
+            map_index_template="{{ task_label }}",
+            execution_timeout=timedelta(hours=2),
+            show_return_value_in_logs=False,
+        )
         def deliver(chunk: Chunk) -> DeliveryReport:
             """POST one chunk's batches to the webhook, one request at a time."""
             run, _ = current_run()
@@ -107,6 +126,7 @@ def pipeline_dag(
             outlets=[delivered],
             on_failure_callback=WebhookNotifier(),
             on_success_callback=WebhookNotifier("success"),
+            show_return_value_in_logs=False,
         )
         def commit() -> RunSummary:
             """Advance the checkpoint past what is delivered or kept; fail if anything is left."""

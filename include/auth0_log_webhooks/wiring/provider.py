@@ -77,7 +77,16 @@ def get_provider_info() -> dict[str, Any]:
                     "scheme": {
                         "label": "Scheme",
                         "description": "https (default); http is accepted only for loopback hosts (local emulator)",
-                        "schema": {"type": ["string", "null"], "enum": ["https", "http", None]},
+                        # No null choice: the form would show it as "null"; an unset scheme means https.
+                        "schema": {
+                            "type": "string",
+                            "enum": ["https", "http"],
+                            "default": "https",
+                            "values_display": {
+                                "https": "https",
+                                "http": "http (loopback hosts only: a local emulator)",
+                            },
+                        },
                     },
                 },
             },
@@ -119,6 +128,19 @@ WEBHOOK_CONNECTION_TYPE: dict[str, Any] = {
             "label": "Verify TLS certificates",
             "description": "On unless the endpoint is a test server with a self-signed certificate.",
             "schema": {"type": "boolean", "default": True},
+        },
+        "allow_private_network": {
+            "label": "Allow a private network address",
+            "description": "Off: the Webhook URL may not reach a loopback, private (10/8, 172.16/12, 192.168/16) "
+            "or other non-public address, whatever its name resolves to. Turn on only for a receiver on your own "
+            "network (link-local and cloud metadata addresses stay refused).",
+            "schema": {"type": "boolean", "default": False},
+        },
+        "allow_insecure_http": {
+            "label": "Allow plain http",
+            "description": "Off: the Webhook URL must be https (http only to localhost), since every request carries "
+            "the Authorization header and the logs. Turn on only inside a network you trust.",
+            "schema": {"type": "boolean", "default": False},
         },
     },
 }

@@ -34,7 +34,8 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        tags=["auth0", "webhooks"],
+        tags=["auth0", "webhooks", "replay"],
+        description="Re-send a pipeline's dead letters once its webhook is fixed: trigger with the failed run's config",
         doc_md=doc_md,
         default_args={**DEFAULT_ARGS, "retries": 1},
         params={
@@ -67,7 +68,7 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
         },
     ) as dag:
 
-        @task
+        @task(show_return_value_in_logs=False)
         def choose() -> list[ReplayChunk]:
             """Pick the dead letters to replay and split them into chunks for their pipeline's pool."""
             _, params = current_run()
@@ -82,10 +83,11 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
             run, _ = current_run()
             return replay.resend(chunk, run, AirflowTaskIO())
 
-        @task(trigger_rule="all_done_min_one_success", retries=0)
+        @task(trigger_rule="all_done_min_one_success", retries=0, show_return_value_in_logs=False)
         def report(*per_pool: list[ReplayReport]) -> ReplayReport:
             """Fail the run if any dead letter is still refused."""
-            return replay.summarise([r for reports in per_pool for r in reports if r])
+            run, params = current_run()
+            return replay.summarise([r for reports in per_pool for r in reports if r], params["pipeline"], run)
 
         chosen = choose()
         resent = [
@@ -93,6 +95,7 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
                 task_id="resend" if len(pools) == 1 else f"resend_{_task_id_part(pool)}",
                 pool=pool,
                 map_index_template="{{ task_label }}",
+                show_return_value_in_logs=False,
             )(resend).expand(chunk=chosen)
             for pool in pools
         ]

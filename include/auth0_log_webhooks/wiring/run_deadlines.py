@@ -39,7 +39,9 @@ def run_deadline(pipeline: Pipeline) -> DeadlineAlert | None:
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
         interval=timedelta(minutes=minutes),
         callback=AsyncCallback(notify_overdue, kwargs={"minutes": minutes}),
-        name=f"{pipeline.dag_id} run not done {minutes:g} min after it was queued",
+        # The UI shows this name beside "Upcoming", also for a failed run (Airflow drops only a successful
+        # run's deadline), so it says that an ended run gets no notice.
+        name=f"Notice if still running {minutes:g} min after queued (none once the run has ended)",
     )
 
 

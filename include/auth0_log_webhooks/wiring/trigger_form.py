@@ -6,6 +6,12 @@ from typing import Any
 
 from airflow.sdk import Param
 
+ONE_OFF = (
+    "Different from the config Variable, this is a one-off run: it delivers what it selects and leaves the "
+    "checkpoint alone, so scheduled runs still deliver every log."
+)
+"""What the form says of every param that narrows what a run selects (docs/guarantees.md, "Runs with params")."""
+
 
 def trigger_params() -> dict[str, Param]:
     """Return the per-run overrides "Trigger DAG w/ config" offers; each left empty keeps the config Variable's value.
@@ -22,20 +28,21 @@ def trigger_params() -> dict[str, Param]:
         "start_from": optional(
             "string",
             "Start from",
-            "A log id or an ISO date (2026-11-01 or 2026-11-01T12:00:00Z) to read from in this run. "
-            "Empty: after the checkpoint (the last log delivered).",
+            "A log id or an ISO date (2026-11-01 or 2026-11-01T12:00:00Z) to read from. Set, this is a one-off run: "
+            "it delivers from there and leaves the checkpoint alone. Empty: a triggered run reads on from the "
+            "pipeline's checkpoint; a backfill run reads its own date range.",
         ),
         "log_types": optional(
             "string",
             "Log types",
-            f"Comma-separated log type codes to deliver, e.g. s,f,fp (LOG_TYPES). Empty: {config} "
+            f"Comma-separated log type codes to deliver, e.g. s,f,fp (LOG_TYPES). {ONE_OFF} Empty: {config} "
             "(by default every type but the Management API's sapi and fapi).",
         ),
         "log_level": optional(
             "integer",
             "Minimum log level",
             f"Deliver logs of this level and above: 0 debug, 1 info, 2 warning, 3 error, 4 critical "
-            f"(LOG_LEVEL). Empty: {config} (by default no level filter).",
+            f"(LOG_LEVEL). {ONE_OFF} Empty: {config} (by default no level filter).",
             minimum=0,
             maximum=4,
         ),
@@ -44,7 +51,7 @@ def trigger_params() -> dict[str, Param]:
             "Log Streams categories",
             "Comma-separated Auth0 Log Streams categories to deliver, e.g. auth.login.fail,user.fail, or a Log "
             'Stream\'s filters pasted as is: [{"type": "category", "name": "auth.login.fail"}]. Added to the log '
-            f"types and level above. Empty: {config} (by default no category filter).",
+            f"types and level above. {ONE_OFF} Empty: {config} (by default no category filter).",
         ),
         "batch_size": optional(
             "integer",
@@ -67,13 +74,14 @@ def trigger_params() -> dict[str, Param]:
         "format": optional(
             "string",
             "Body format",
-            f"A JSON array per request, or one JSON object per line (application/x-ndjson). Empty: {config} "
-            "(default: JSON array).",
-            enum=[None, "json_array", "json_lines"],
+            f"A JSON array per request, one JSON object per line (application/x-ndjson), or CloudEvents 1.0 "
+            f"(application/cloudevents-batch+json, one event per log). Empty: {config} (default: JSON array).",
+            enum=[None, "json_array", "json_lines", "cloudevents"],
             values_display={
                 None: "As configured (default: JSON array)",
                 "json_array": "JSON array",
                 "json_lines": "JSON lines (NDJSON)",
+                "cloudevents": "CloudEvents 1.0",
             },
         ),
         "max_logs_per_run": optional(

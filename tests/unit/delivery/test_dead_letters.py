@@ -1,5 +1,6 @@
 """Dead letters in a local folder: kept with their reason, listed, fetched, removed, never doubled."""
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,31 @@ def test_entries_list_every_pipeline_oldest_first_or_one_pipeline_when_named(sto
 def test_entries_are_empty_when_nothing_was_kept(store: DeadLetterStore) -> None:
     assert list(store.entries()) == []
     assert list(store.entries("pipe")) == []
+
+
+def test_a_summary_counts_every_entry_but_reads_only_the_newest(
+    store: DeadLetterStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    letters = [store.put("pipe", failure(n), dag_id="dag", run_id="r") for n in range(1, 31)]
+    folder = tmp_path / "dead_letters" / "pipe"
+    for age, letter in enumerate(reversed(letters)):  # the last kept is the newest file
+        os.utime(folder / f"{letter.webhook_id}.json", (1_800_000_000 - age, 1_800_000_000 - age))
+    reads: list[str] = []
+    real = DeadLetterStore._load_checked
+
+    def counted(self: DeadLetterStore, pipeline: str, webhook_id: str) -> Any:
+        reads.append(webhook_id)
+        return real(self, pipeline, webhook_id)
+
+    monkeypatch.setattr(DeadLetterStore, "_load_checked", counted)
+    summary = store.summary("pipe", read_at_most=5)
+
+    assert summary.count == 30
+    assert not summary.complete
+    assert [letter.entry_id for letter in summary.newest] == [letter.entry_id for letter in letters[::-1][:5]]
+    assert summary.entry_ids == [letter.entry_id for letter in letters[::-1]]
+    assert len(reads) == 5
+    assert store.summary("nothing_kept", read_at_most=5).count == 0
 
 
 def test_keeping_the_same_message_twice_keeps_one_entry(store: DeadLetterStore) -> None:

@@ -18,7 +18,7 @@ from auth0_log_webhooks.hooks.auth0 import (
 )
 from auth0_log_webhooks.log_ids import InvalidCheckpointError
 from tests.builders import log_id
-from tests.fakes import Answer, ScriptedAdapter, mount
+from tests.fakes import Answer, ScriptedAdapter, Stall, mount
 from tests.fixture_types import DefineConnection
 
 pytestmark = pytest.mark.unit
@@ -223,3 +223,27 @@ def test_the_newest_logs_are_asked_for_by_date_descending(hook: Auth0Hook) -> No
     adapter = mount(hook.get_conn(), ScriptedAdapter(TOKEN, Answer(200, page(7, 6))))
     assert [log["log_id"] for log in hook.newest_logs(2)] == [log_id(7), log_id(6)]
     assert "sort=date%3A-1&per_page=2&page=0" in str(adapter.requests[1].url)
+
+
+def test_the_test_button_answers_within_its_total_deadline_when_the_tenant_stalls(
+    hook: Auth0Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("auth0_log_webhooks.hooks.auth0.TEST_SECONDS", 0.5)
+    stall = Stall(Answer(200, {}))
+    mount(hook.get_conn(), stall.adapter)
+    answer, seconds = stall.timed(hook.test_connection)
+    assert seconds < 10
+    assert answer == (
+        False,
+        "Auth0 tenant acme.eu.auth0.com gave no complete answer within 0.5 seconds; check the domain and that the "
+        "Airflow API server can reach it.",
+    )
+
+
+def test_the_test_button_turns_an_unexpected_error_into_a_sentence(hook: Auth0Hook) -> None:
+    mount(hook.get_conn(), ScriptedAdapter(Answer(raises=RuntimeError("boom"))))
+    ok, message = hook.test_connection()
+    assert not ok
+    assert message == (
+        "Testing connection 'auth0_default' failed unexpectedly (RuntimeError); the API server's log has the details."
+    )

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from auth0_log_webhooks.hooks.webhook import WebhookHook
-from tests.fakes import Answer, ScriptedAdapter, body_text, mount
+from tests.fakes import Answer, ScriptedAdapter, Stall, body_text, mount
 from tests.fixture_types import DefineConnection
 
 pytestmark = pytest.mark.unit
@@ -196,3 +196,46 @@ def test_the_test_button_names_a_bad_secret_without_showing_it(
     assert "'hook'" in message
     assert "not-a-secret-value" not in message
     assert adapter.requests == []
+
+
+def test_the_test_button_turns_an_egress_refusal_into_a_sentence_naming_the_extra(
+    airflow_connection: DefineConnection,
+) -> None:
+    airflow_connection("hook", conn_type="auth0_webhook", host="https://10.1.2.3/hook")
+    ok, message = WebhookHook("hook").test_connection()
+    assert not ok
+    assert message.startswith("Connection 'hook': Refusing https://10.1.2.3:443/hook: 10.1.2.3 is a private")
+    assert message.endswith(
+        'turn on "Allow a private network address" in the connection (extra allow_private_network).'
+    )
+
+
+def test_the_test_button_answers_within_its_total_deadline_when_the_webhook_stalls(
+    airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("auth0_log_webhooks.hooks.webhook.TEST_SECONDS", 0.5)
+    airflow_connection("hook", conn_type="auth0_webhook", host=URL)
+    hook = WebhookHook("hook")
+    stall = Stall(Answer(200))
+    session = hook.get_conn()
+    mount(session, stall.adapter)
+    monkeypatch.setattr(hook, "get_conn", lambda *args, **kwargs: session)
+    answer, seconds = stall.timed(hook.test_connection)
+    assert seconds < 10
+    assert answer == (
+        False,
+        "The webhook of connection 'hook' gave no complete answer within 0.5 seconds; check the URL and that the "
+        "receiver answers an empty batch quickly.",
+    )
+
+
+def test_the_test_button_turns_an_unexpected_error_into_a_sentence(
+    airflow_connection: DefineConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    airflow_connection("hook", conn_type="auth0_webhook", host=URL)
+    hook = WebhookHook("hook")
+    scripted(hook, monkeypatch, Answer(raises=RuntimeError("boom")))
+    assert hook.test_connection() == (
+        False,
+        "Testing connection 'hook' failed unexpectedly (RuntimeError); the API server's log has the details.",
+    )

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
 import time
+from typing import NoReturn
 
 import pytest
 
+from auth0_log_webhooks.http import attempt_deadlines
 from auth0_log_webhooks.http.attempt_deadlines import Deadline, bound_connect_timeout, watch_socket
 
 pytestmark = pytest.mark.unit
@@ -45,20 +49,49 @@ def test_outside_a_deadline_sockets_are_not_watched_and_connect_timeouts_are_unc
         assert bound_connect_timeout(30.0) <= 1.0
 
 
+def in_child_a_deadline_fires() -> NoReturn:
+    """In a forked child: exit 0 if a deadline ends a blocked read, 1 if not; SIGALRM after 20 s if it hangs."""
+    code = 1
+    try:
+        signal.alarm(20)  # a child that hangs is killed (exit -14) instead of hanging the suite
+        left, _right = socket.socketpair()
+        left.settimeout(5)
+        with Deadline(0.2):
+            watch_socket(left)
+            code = 0 if left.recv(10) == b"" else 1
+    finally:
+        os._exit(code)  # never return into the parent's pytest
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_deadlines_still_fire_in_a_forked_child() -> None:
     with Deadline(0.01):  # the parent's watchdog thread is running now
         pass
     pid = os.fork()
     if pid == 0:  # the child: the parent's thread did not come along
-        code = 1
-        try:
-            left, _right = socket.socketpair()
-            left.settimeout(5)
-            with Deadline(0.2):
-                watch_socket(left)
-                code = 0 if left.recv(10) == b"" else 1
-        finally:
-            os._exit(code)  # never return into the parent's pytest
+        in_child_a_deadline_fires()
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_while_the_watchdog_held_its_lock_still_gets_deadlines() -> None:
+    """The watchdog thread holds its lock for an instant at each wake-up; a fork then (likelier on a
+    loaded machine) gave the child a lock held by a thread it does not have: its first deadline hung."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with attempt_deadlines._WATCHDOG._cond:  # as the watchdog thread does
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(30)
+    pid = os.fork()
+    if pid == 0:
+        in_child_a_deadline_fires()
+    release.set()
+    holder.join()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child's deadline never fired (-14: it hung)"

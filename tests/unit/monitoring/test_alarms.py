@@ -12,15 +12,25 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from auth0_log_webhooks.contracts import ReplayReport, RunSummary
 from auth0_log_webhooks.log_ids import cursor_for_time
-from auth0_log_webhooks.monitoring.alarms import STATE_VARIABLE, AlertSettings, Measurement, evaluate, parse_settings
+from auth0_log_webhooks.monitoring.alarms import (
+    ALERTS_VARIABLE,
+    STATE_VARIABLE,
+    AlertSettings,
+    Measurement,
+    evaluate,
+    parse_settings,
+)
+from auth0_log_webhooks.monitoring.run_history import record_failed_run, record_replay
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, Pipeline
 from auth0_log_webhooks.run.variables import InMemoryVariables
-from auth0_log_webhooks.wiring.alarm_dags import check_alarms
+from auth0_log_webhooks.wiring.alarm_dags import check_alarms, send_daily_report
 
 pytestmark = pytest.mark.unit
 
 PIPELINES = {AUTHENTICATION_API.dag_id: AUTHENTICATION_API}
+DAG_ID = AUTHENTICATION_API.dag_id
 
 NOW = datetime(2026, 11, 26, 15, 0, 0, tzinfo=UTC)
 SETTINGS = AlertSettings(lag_alarm_minutes=30, retention_days=2, retention_warning_hours=12)
@@ -123,33 +133,88 @@ def test_a_check_sends_each_change_once_and_saves_the_state_only_after_sending()
     assert json.loads(variables.get(STATE_VARIABLE) or "{}")[AUTHENTICATION_API.dag_id]["lag"] is True
 
 
-def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(tmp_path: Path) -> None:
-    from auth0_log_webhooks.wiring.alarm_dags import send_daily_report
-
-    checkpoint = cursor_for_time(NOW - timedelta(minutes=3))
-    variables = InMemoryVariables(
+def report_variables(tmp_path: Path, **alerts: object) -> InMemoryVariables:
+    """A pipeline 3 minutes behind, its dead letters under tmp_path, the alert settings ``alerts``."""
+    return InMemoryVariables(
         {
-            AUTHENTICATION_API.checkpoint_variable: checkpoint,
+            AUTHENTICATION_API.checkpoint_variable: cursor_for_time(NOW - timedelta(minutes=3)),
             AUTHENTICATION_API.config_variable: json.dumps({"dead_letter_url": f"file://{tmp_path}/dead"}),
+            ALERTS_VARIABLE: json.dumps(alerts),
         }
     )
-    events: list[tuple[datetime, Mapping[str, Any]]] = [
-        (NOW - timedelta(hours=25), {"logs_delivered": 999, "dead_letters": 9}),  # older than a day: left out
-        (NOW - timedelta(hours=3), {"logs_delivered": 1200, "dead_letters": 0}),
-        (NOW - timedelta(minutes=3), {"logs_delivered": 34, "dead_letters": 1}),
-    ]
+
+
+REPORT_EVENTS: list[tuple[datetime, Mapping[str, Any]]] = [
+    (NOW - timedelta(hours=25), {"logs_delivered": 999, "dead_letters": 9}),  # older than a day: left out
+    (NOW - timedelta(hours=3), {"logs_delivered": 1200, "dead_letters": 0}),
+    (NOW - timedelta(minutes=3), {"logs_delivered": 34, "dead_letters": 0}),
+]
+
+
+def report_events(_: Pipeline) -> list[tuple[datetime, Mapping[str, Any]]]:
+    return REPORT_EVENTS
+
+
+def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(tmp_path: Path) -> None:
+    variables = report_variables(tmp_path)
     sent: list[tuple[str, Mapping[str, object]]] = []
 
     def send(conn_id: str, payload: Mapping[str, object]) -> bool:
         sent.append((conn_id, payload))
         return True
 
-    text = send_daily_report(PIPELINES, lambda p: events, variables=variables, send=send, now=NOW)
+    text = send_daily_report(PIPELINES, report_events, variables=variables, send=send, now=NOW)
     assert text == (
-        f"{AUTHENTICATION_API.dag_id}, last 24 hours: 1,234 logs delivered in 2 successful runs, 1 dead letter kept; "
-        "0 dead letters waiting for replay. Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."
+        f"{AUTHENTICATION_API.dag_id}, last 24 hours: 1,234 logs delivered in 2 runs, all successful; "
+        "0 dead letters kept, 0 replayed; 0 dead letters waiting for replay. "
+        "Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."
     )
     assert sent == [("auth0_alerts_default", {"event": "daily_report", "text": text})]
+
+
+def test_the_daily_report_counts_failed_runs_their_dead_letters_and_replays_and_names_the_last_failure(
+    tmp_path: Path,
+) -> None:
+    variables = report_variables(tmp_path)
+    summary = RunSummary(
+        batches=3, settled_batches=3, delivered_logs=54, dead_letters=2, checkpoint=None, more_to_read=False
+    )
+    error = "2 dead letters kept (146 logs)\nthe advice"
+    record_failed_run(variables, DAG_ID, "scheduled__1", error, summary, now=NOW - timedelta(hours=2))
+    record_failed_run(
+        variables, DAG_ID, "scheduled__2", RuntimeError("The fetch did not finish"), now=NOW - timedelta(hours=1)
+    )
+    replayed = ReplayReport(delivered=2, still_failing=0, logs_delivered=146)
+    record_replay(variables, DAG_ID, "manual__replay", replayed, now=NOW - timedelta(minutes=30))
+    text = send_daily_report(PIPELINES, report_events, variables=variables, send=lambda c, p: True, now=NOW)
+    assert text == (
+        f"{DAG_ID}, last 24 hours: 1,288 logs delivered in 4 runs (2 failed); 2 dead letters kept, 2 replayed; "
+        "0 dead letters waiting for replay. Last failure: 2026-11-26 14:00:00 UTC, run scheduled__2: "
+        "The fetch did not finish. Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."
+    )
+
+
+def test_the_on_failure_report_is_sent_only_after_a_failure(tmp_path: Path) -> None:
+    variables = report_variables(tmp_path, daily_report="on_failure")
+    sent: list[Mapping[str, object]] = []
+
+    def send(conn_id: str, payload: Mapping[str, object]) -> bool:
+        sent.append(payload)
+        return True
+
+    def report() -> str:
+        return send_daily_report(PIPELINES, report_events, variables=variables, send=send, now=NOW)
+
+    assert report().startswith("Not sent: no run or replay failed in the last 24 hours and no dead letter waits")
+    assert sent == []
+    record_failed_run(variables, DAG_ID, "scheduled__1", "boom", now=NOW - timedelta(hours=23))
+    assert "(1 failed)" in report()
+    assert len(sent) == 1
+
+
+def test_an_unknown_daily_report_mode_names_the_choices() -> None:
+    with pytest.raises(ValueError, match="daily_report: Input should be 'always' or 'on_failure'"):
+        parse_settings('{"daily_report": "weekly"}')
 
 
 def test_the_newest_log_is_the_newest_that_is_not_the_checks_own_token_request(monkeypatch: pytest.MonkeyPatch) -> None:

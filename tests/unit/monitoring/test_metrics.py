@@ -88,8 +88,9 @@ def test_429s_are_counted_only_when_there_were_some() -> None:
 
 def test_the_asset_event_extra_holds_counts_the_checkpoint_as_a_date_and_the_lag_as_plain_json() -> None:
     checkpoint = cursor_for_time(NOW - timedelta(minutes=2))
-    extra = run_extra(summary(checkpoint), auth0_429=3, webhook_429=1, now=NOW)
+    extra = run_extra(summary(checkpoint), auth0_429=3, webhook_429=1, run_id="manual__1", now=NOW)
     assert json.loads(json.dumps(extra)) == {
+        "run_id": "manual__1",
         "logs_delivered": 300,
         "batches": 3,
         "dead_letters": 1,

@@ -84,7 +84,11 @@ def test_without_a_setting_the_package_default_file_is_read(monkeypatch: pytest.
             id="reserved",
         ),
         pytest.param({**GOOD, "pool_size": 3}, "pool_size: Extra inputs are not permitted", id="unknown-field"),
-        pytest.param({**GOOD, "format": "xml"}, "format: Input should be 'json_array' or 'json_lines'", id="format"),
+        pytest.param(
+            {**GOOD, "format": "xml"},
+            "format: Input should be 'json_array', 'json_lines' or 'cloudevents'",
+            id="format",
+        ),
         pytest.param(
             {**GOOD, "settings": {"batch_size": 5000}}, "settings: settings.batch_size: Input should", id="setting"
         ),

@@ -211,3 +211,23 @@ def test_parsing_the_dag_files_loads_no_providers_asset_handlers() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "not loaded"
+
+
+def test_every_dag_says_in_a_line_what_it_does_and_no_task_ends_its_log_with_its_return_value(dagbag: DagBag) -> None:
+    """Found in the UI: no DAG had a description, and every task log ended with a 2,000-character dict."""
+    for dag in dagbag.dags.values():
+        assert dag.description, dag.dag_id
+        assert 30 <= len(dag.description) <= 140, dag.description
+        assert dag.doc_md, dag.dag_id
+        for task in dag.tasks:
+            shown = task.partial_kwargs if hasattr(task, "partial_kwargs") else vars(task)  # mapped or not
+            assert shown["show_return_value_in_logs"] is False, f"{dag.dag_id}.{task.task_id}"
+    assert dagbag.dags[AUTHENTICATION_API.dag_id].description == (
+        "Ships Auth0 tenant logs after its checkpoint to the webhook of connection auth0_webhook_default"
+    )
+
+
+def test_the_daily_report_is_tagged_reports_and_the_alarms_alarms(dagbag: DagBag) -> None:
+    assert "reports" in dagbag.dags["auth0_log_webhooks_daily_report"].tags
+    assert "alarms" not in dagbag.dags["auth0_log_webhooks_daily_report"].tags
+    assert "alarms" in dagbag.dags["auth0_log_webhooks_alarms"].tags

@@ -40,3 +40,24 @@ def test_make_install_requires_hashes_and_builds_the_project_with_the_locked_bac
         assert "--require-hashes" in line or "--no-build-isolation" in line, line
     assert any("setuptools==" in name for name in pins(REPO / "constraints.txt"))
     assert "--generate-hashes" in makefile
+
+
+def test_the_image_installs_from_the_lock_by_hash() -> None:
+    """requirements.txt (Astro's ONBUILD install) carries the lock's hashes, so pip checks every package it adds."""
+    image, locked = pins(REPO / "requirements.txt"), pins(REPO / "constraints.txt")
+    assert image
+    for name, hashes in image.items():
+        assert hashes, f"{name} in requirements.txt has no hash: copy its hashes from constraints.txt"
+        assert sorted(hashes) == sorted(locked.get(name, [])), f"{name}: requirements.txt and constraints.txt differ"
+    unhashed = [line for line in (REPO / "requirements.txt").read_text().splitlines() if re.match(r"^[A-Za-z]", line)]
+    assert all(line.endswith("\\") for line in unhashed), unhashed  # every requirement line continues into hashes
+
+
+def test_the_image_base_is_pinned_by_tag_and_the_readme_says_how_to_pin_its_digest() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    base = re.search(r"^FROM (\S+)", dockerfile, re.M)
+    assert base
+    assert re.search(r":[\w.-]+(@sha256:[0-9a-f]{64})?$", base.group(1))
+    if "@sha256:" not in base.group(1):  # the registry was not reachable when the pin was last refreshed
+        assert "@sha256:" in dockerfile  # the comment above FROM shows the digest form
+        assert "imagetools inspect" in (REPO / "README.md").read_text()

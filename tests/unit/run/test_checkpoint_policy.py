@@ -7,31 +7,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auth0_log_webhooks.contracts import BatchRange
 from auth0_log_webhooks.log_ids import (
     InvalidCheckpointError,
     cursor_for_time,
     time_of,
 )
 from auth0_log_webhooks.run.checkpoint_policy import advanced, decide, start_cursor
-from tests.builders import settled
+from tests.builders import BASE, batch, log, log_id, settled
 
 pytestmark = pytest.mark.unit
 
 LOG_ID = "90020211201185132572079310688835925971249535794074878050"
-BASE = datetime(2026, 11, 26, 5, 0, 0, tzinfo=UTC)
-
-
-def log_id(n: int, at: datetime = BASE) -> str:
-    return "900" + at.strftime("%Y%m%d%H%M%S") + f"{n:039d}"
-
-
-def log(n: int, code: str = "s", at: datetime = BASE) -> dict[str, Any]:
-    return {"log_id": log_id(n, at), "type": code, "date": at.isoformat().replace("+00:00", "Z")}
-
-
-def batch(count: int, first: int, last: int) -> BatchRange:
-    return BatchRange(count=count, first=log_id(first), last=log_id(last))
 
 
 # -- decide ------------------------------------------------------------------------------------

@@ -25,28 +25,13 @@ from auth0_log_webhooks.run.staging import (
     prune,
     run_key,
 )
-from tests.builders import settled
+from tests.builders import BASE, batch, log, log_id, settled
 
 pytestmark = pytest.mark.unit
 
 STAGING_URL = "file:///staging"  # chunks only carry it
 
 RUN_ID = "manual__2026-11-26T05:00:00+00:00"
-
-
-BASE = datetime(2026, 11, 26, 5, 0, 0, tzinfo=UTC)
-
-
-def log_id(n: int, at: datetime = BASE) -> str:
-    return "900" + at.strftime("%Y%m%d%H%M%S") + f"{n:039d}"
-
-
-def log(n: int, code: str = "s", at: datetime = BASE) -> dict[str, Any]:
-    return {"log_id": log_id(n, at), "type": code, "date": at.isoformat().replace("+00:00", "Z")}
-
-
-def batch(count: int, first: int, last: int) -> BatchRange:
-    return BatchRange(count=count, first=log_id(first), last=log_id(last))
 
 
 def plan(**fields: Any) -> Plan:

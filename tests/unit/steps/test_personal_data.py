@@ -162,8 +162,8 @@ def test_refused_deliveries_keep_dead_letters_notices_events_and_the_page_free_o
         commit(PIPELINE, run, None, record.task("commit"), variables=variables)
     findings.failure("commit", failed.value, "commit")
 
-    letters = list(pipeline_store(PIPELINE, variables).entries(PIPELINE.dag_id))
-    assert letters  # the refused logs are kept (masked) for replay
+    letters = pipeline_store(PIPELINE, variables).summary(PIPELINE.dag_id, read_at_most=health_page.LAST_ERRORS)
+    assert letters.count  # the refused logs are kept (masked) for replay
     now = datetime.now(UTC)
     healths = health_page.gather(
         {PIPELINE.dag_id: PIPELINE},

@@ -121,3 +121,28 @@ def test_the_health_page_plugin_is_registered_by_the_package_entry_point() -> No
 
     (entry,) = [e for e in entry_points(group="airflow.plugins") if e.name == "auth0_log_webhooks_health"]
     assert entry.load() is Auth0HealthPlugin
+
+
+def test_the_webhook_form_offers_the_egress_switches_as_labelled_fields_with_help(providers: ProvidersManager) -> None:
+    """Found in the UI: allow_private_network and allow_insecure_http existed only as JSON extras."""
+    widgets = providers.connection_form_widgets
+    for name, label in (
+        ("allow_private_network", "Allow a private network address"),
+        ("allow_insecure_http", "Allow plain http"),
+    ):
+        field = widgets[f"extra__auth0_webhook__{name}"].field
+        assert field["schema"]["title"] == label
+        assert field["schema"]["type"] == "boolean"
+        assert field["value"] is False  # off unless a person turns it on
+        assert field["description"].startswith("Off: ")
+
+
+def test_no_choice_of_a_connection_form_shows_as_null(providers: ProvidersManager) -> None:
+    """Found in the UI: the auth0 form's Scheme offered a choice labelled null."""
+    for name, widget in providers.connection_form_widgets.items():
+        if not name.startswith(("extra__auth0__", "extra__auth0_webhook__")):
+            continue
+        schema = widget.field["schema"]
+        assert None not in schema.get("enum", []), name
+    scheme = providers.connection_form_widgets["extra__auth0__scheme"].field
+    assert (scheme["value"], scheme["schema"]["enum"]) == ("https", ["https", "http"])

@@ -1,0 +1,116 @@
+"""The health page's app asks Airflow's auth manager which pipeline DAGs the signed-in user may read.
+
+A user who may not read a pipeline's DAG sees nothing of it: not its section, its numbers, its
+checkpoint or its dead letters; nothing of it is even read. The metadata DB is replaced by
+in-memory stand-ins; the auth manager by one that grants DAGs per user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from auth0_log_webhooks.delivery.dead_letters import DeadLetterSummary
+from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.run.variables import InMemoryVariables
+from auth0_log_webhooks.wiring import health_plugin
+
+pytestmark = pytest.mark.unit
+
+OPEN = Pipeline(dag_id="tenant_open_logs", title="Open tenant")
+SECRET = Pipeline(dag_id="tenant_secret_logs", title="Secret tenant")
+CHECKPOINTS = {
+    OPEN.checkpoint_variable: "900" + "20261126050000" + "0" * 39,
+    SECRET.checkpoint_variable: "900" + "20261126060000" + "0" * 39,
+}
+
+
+@dataclass
+class User:
+    name: str
+
+
+class GrantingAuthManager:
+    """Grants GET on the DAGs listed per user name, nothing else."""
+
+    def __init__(self, grants: dict[str, set[str]]) -> None:
+        self.grants = grants
+        self.asked: list[tuple[str, str]] = []
+
+    def filter_authorized_dag_ids(self, *, dag_ids: set[str], user: User, method: str = "GET") -> set[str]:
+        self.asked.append((user.name, method))
+        return dag_ids & self.grants.get(user.name, set())
+
+
+@pytest.fixture
+def read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Two pipelines in memory; returns the dag ids whose dead letters or events the app read."""
+    touched: list[str] = []
+    monkeypatch.setattr(
+        health_plugin, "load_pipelines", lambda: SimpleNamespace(pipelines={OPEN.dag_id: OPEN, SECRET.dag_id: SECRET})
+    )
+    monkeypatch.setattr(health_plugin, "MetadataVariables", lambda: InMemoryVariables(dict(CHECKPOINTS)))
+
+    def events(pipeline: Pipeline, since: datetime) -> list[tuple[datetime, Any]]:
+        touched.append(pipeline.dag_id)
+        return []
+
+    def dead_letters(pipeline: Pipeline) -> DeadLetterSummary:
+        touched.append(pipeline.dag_id)
+        return DeadLetterSummary([f"{pipeline.dag_id}/msg_{'a' * 40}"], [])
+
+    monkeypatch.setattr(health_plugin, "asset_events", events)
+    monkeypatch.setattr(health_plugin, "dead_letters", dead_letters)
+    return touched
+
+
+@pytest.fixture
+def signed_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[GrantingAuthManager, Any]]:
+    """The app with the auth manager replaced; ``sign_in(name)`` returns a client signed in as that user."""
+    from airflow.api_fastapi.core_api.security import get_user
+
+    manager = GrantingAuthManager({"operator": {OPEN.dag_id, SECRET.dag_id}, "viewer": {OPEN.dag_id}})
+    monkeypatch.setattr("airflow.api_fastapi.app.get_auth_manager", lambda: manager)
+
+    def sign_in(name: str) -> TestClient:
+        health_plugin.app.dependency_overrides[get_user] = lambda: User(name)
+        return TestClient(health_plugin.app)
+
+    yield manager, sign_in
+    health_plugin.app.dependency_overrides.clear()
+
+
+def test_a_user_sees_only_the_pipelines_whose_dags_they_may_read(
+    read: list[str], signed_in: tuple[GrantingAuthManager, Any]
+) -> None:
+    manager, sign_in = signed_in
+    viewer = sign_in("viewer")
+
+    page = viewer.get("/").text
+    numbers = viewer.get("/api").json()
+
+    assert [n["dag_id"] for n in numbers] == [OPEN.dag_id]
+    assert OPEN.dag_id in page
+    assert SECRET.dag_id not in page
+    assert "Secret tenant" not in page
+    assert "06:00:00" not in page  # the hidden pipeline's checkpoint date
+    assert SECRET.dag_id not in read  # nothing of it was even read
+    assert manager.asked == [("viewer", "GET"), ("viewer", "GET")]
+
+
+def test_a_user_who_may_read_both_sees_both_and_one_who_may_read_none_sees_none(
+    read: list[str], signed_in: tuple[GrantingAuthManager, Any]
+) -> None:
+    _, sign_in = signed_in
+    assert [n["dag_id"] for n in sign_in("operator").get("/api").json()] == [OPEN.dag_id, SECRET.dag_id]
+    nobody = sign_in("stranger")
+    assert nobody.get("/api").json() == []
+    assert "No pipeline to show: none is defined, or your Airflow role may not read the DAG of any." in (
+        nobody.get("/").text
+    )
