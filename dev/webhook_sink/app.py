@@ -63,6 +63,15 @@ def _reset(state: SinkState, query: dict[str, list[str]], body: Any) -> Reply:
     return 200, {"reset": True}
 
 
+def _rotate_key(state: SinkState, query: dict[str, list[str]], body: Any) -> Reply:
+    state.rotate_key()
+    return 200, {"revoked": True}
+
+
+def _token_requests(state: SinkState, query: dict[str, list[str]], body: Any) -> Reply:
+    return 200, {"token_requests": state.token_requests()}
+
+
 def _summary(state: SinkState, query: dict[str, list[str]], body: Any) -> Reply:
     return 200, state.summary()
 
@@ -101,7 +110,11 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "check"): _check,
     ("GET", "requests"): _requests,
     ("GET", "health"): _health,
+    ("POST", "oauth/rotate"): _rotate_key,
+    ("GET", "oauth/token-requests"): _token_requests,
 }
+TOKEN_PATH = CONTROL_PREFIX + "oauth/token"
+"""The OAuth2 token endpoint (form-encoded client credentials, as RFC 6749 asks; not JSON like the rest)."""
 
 
 class SinkApp:
@@ -113,6 +126,11 @@ class SinkApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Dispatch one ASGI connection scope."""
         if scope["type"] != "http":
+            return
+        if scope["method"] == "POST" and scope["path"] == TOKEN_PATH:
+            form = parse_qs((await _read_body(receive)).decode("latin-1"))
+            status, payload = self.state.issue_token({key: values[-1] for key, values in form.items()})
+            await _respond(send, status, payload)
             return
         if scope["path"].startswith(CONTROL_PREFIX):
             handler = ROUTES.get((scope["method"], scope["path"][len(CONTROL_PREFIX) :]))

@@ -15,9 +15,15 @@ class SinkConfig:
         (rotation). Empty: signatures are not checked.
     :param authorization: expected ``Authorization`` header value; None: not checked.
     :param fsync: fsync the record file after every request (crash-safe; off for benchmarks).
+    :param oauth2_client: ``(client id, client secret)`` the token endpoint ``POST /__sink/oauth/token``
+        accepts (OAuth2 client credentials); deliveries then need ``Authorization: Bearer <a token it
+        issued, not expired, not revoked>``. None: no token endpoint.
+    :param oauth2_token_seconds: the lifetime of the tokens it issues (``expires_in``).
     """
 
     record_path: Path
     secrets: tuple[str, ...] = field(default_factory=tuple)
     authorization: str | None = None
     fsync: bool = True
+    oauth2_client: tuple[str, str] | None = None
+    oauth2_token_seconds: float = 3600.0

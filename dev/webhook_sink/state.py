@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -102,8 +103,46 @@ class SinkState:
         config.record_path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(config.record_path, "ab")  # noqa: SIM115 - open for the sink's lifetime
         self._session_offset = 0
+        self._tokens: dict[str, float] = {}  # OAuth2 tokens issued: their expiry (time.time())
+        self._token_requests = 0
         with self._lock:
             self._write_marker("start")
+
+    # -- OAuth2 token endpoint -------------------------------------------------------------------
+
+    def issue_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """Answer a client credentials token request (RFC 6749 section 4.4): a new token, or an error."""
+        with self._lock:
+            self._token_requests += 1
+        if self.config.oauth2_client is None:
+            return 404, {"error": "no token endpoint: start the sink with oauth2_client"}
+        if form.get("grant_type") != "client_credentials":
+            return 400, {"error": "unsupported_grant_type"}
+        if (form.get("client_id"), form.get("client_secret")) != self.config.oauth2_client:
+            return 401, {"error": "invalid_client"}
+        token = secrets.token_urlsafe(24)
+        lifetime = self.config.oauth2_token_seconds
+        with self._lock:
+            self._tokens[token] = time.time() + lifetime
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}
+
+    def token_requests(self) -> int:
+        """Return how many token requests the token endpoint got since the sink started."""
+        with self._lock:
+            return self._token_requests
+
+    def rotate_key(self) -> None:
+        """Revoke every token issued so far, as a receiver that rotated its signing key would."""
+        with self._lock:
+            self._tokens.clear()
+
+    def _token_problem(self, authorization: str | None) -> str | None:
+        token = (authorization or "").removeprefix("Bearer ")
+        with self._lock:
+            expires = self._tokens.get(token)
+        if expires is None:
+            return "unknown or revoked token"
+        return "expired token" if time.time() >= expires else None
 
     # -- in flight -------------------------------------------------------------------------------
 
@@ -140,6 +179,10 @@ class SinkState:
         expected_auth = self.config.authorization
         if expected_auth is not None and request.headers.get("authorization") != expected_auth:
             return Outcome(401, "bad authorization")
+        if self.config.oauth2_client is not None:
+            complaint = self._token_problem(request.headers.get("authorization"))
+            if complaint is not None:
+                return Outcome(401, "bad token", detail=complaint)
         if text is None:
             return Outcome(400, "malformed", detail=problem)
         if self._signatures.enabled:

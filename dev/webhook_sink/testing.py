@@ -44,6 +44,19 @@ class SinkHandle:
         """Append several fault rules in order."""
         self._control("POST", "faults", json=rules)
 
+    def rotate_key(self) -> None:
+        """Revoke every OAuth2 token the sink issued (its key was rotated): the next delivery gets a 401."""
+        self._control("POST", "oauth/rotate")
+
+    def token_requests(self) -> int:
+        """Return how many OAuth2 token requests the sink's token endpoint got since it started."""
+        return int(self._control("GET", "oauth/token-requests")["token_requests"])
+
+    @property
+    def token_url(self) -> str:
+        """The sink's OAuth2 token endpoint (started with ``oauth2_client``)."""
+        return f"{self.url}/__sink/oauth/token"
+
     def clear_faults(self) -> None:
         """Drop every fault rule."""
         self._control("DELETE", "faults")

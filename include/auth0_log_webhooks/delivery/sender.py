@@ -30,6 +30,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from auth0_log_webhooks.delivery.payloads import Message, messages_for, split
 from auth0_log_webhooks.hooks.webhook import WebhookHook
 from auth0_log_webhooks.http.attempt_deadlines import Deadline
+from auth0_log_webhooks.http.oauth2 import TokenError
 from auth0_log_webhooks.http.redaction import excerpt
 from auth0_log_webhooks.http.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 from auth0_log_webhooks.http.signing import signature_headers
@@ -77,10 +78,17 @@ class DeliveryPolicy:
     send_as_batch: bool
     event_source: str = ""
     """The CloudEvents ``source`` (``format: cloudevents`` only)."""
+    omit_log_id: bool = False
 
     @classmethod
-    def from_config(cls, config: PipelineConfig, timeout_seconds: float) -> DeliveryPolicy:
-        """Return the policy of a run's settings and the webhook connection's timeout."""
+    def from_config(
+        cls, config: PipelineConfig, timeout_seconds: float, kind: str = "authentication"
+    ) -> DeliveryPolicy:
+        """Return the policy of a run's settings and the webhook connection's timeout.
+
+        A ``management`` pipeline sends the original's ``{date, request, response}``, without
+        ``log_id`` unless ``add_log_id`` is set; an authentication log is sent as Auth0 returned it.
+        """
         return cls(
             max_attempts=config.max_attempts,
             backoff_initial_seconds=config.backoff_initial_seconds,
@@ -91,13 +99,19 @@ class DeliveryPolicy:
             envelope=config.log_streams_envelope,
             gzip=config.gzip,
             send_as_batch=config.send_as_batch,
+            omit_log_id=kind == "management" and not config.add_log_id,
             event_source=config.cloudevents_source or "",
         )
 
     def messages(self, logs: Sequence[Mapping[str, Any]]) -> list[Message]:
         """Return the messages that deliver a batch, shaped as this policy says."""
         return messages_for(
-            logs, send_as_batch=self.send_as_batch, fmt=self.fmt, envelope=self.envelope, source=self.event_source
+            logs,
+            send_as_batch=self.send_as_batch,
+            fmt=self.fmt,
+            envelope=self.envelope,
+            source=self.event_source,
+            omit_log_id=self.omit_log_id,
         )
 
 
@@ -162,6 +176,9 @@ def session_secrets(session: requests.Session) -> list[str]:
     password = getattr(auth, "password", None) or (auth[1] if isinstance(auth, tuple) and len(auth) == 2 else None)
     if password:
         found.append(str(password))
+    oauth2_secrets = getattr(auth, "secrets", None)
+    if callable(oauth2_secrets):  # OAuth2: the client secret and the current token
+        found += [str(value) for value in oauth2_secrets()]
     found += [value.split(" ", 1)[1] for value in found if " " in value]  # the token without "Bearer "
     return [value for value in found if value]
 
@@ -202,7 +219,6 @@ class WebhookSender:
         self.requests_sent = 0
         self.answers_429 = 0  # for the webhook_429 metric
         self._attempts = 0
-        self._known_secrets = [*self.secrets, *session_secrets(session)]
 
     def deliver_batch(self, logs: Sequence[Mapping[str, Any]]) -> list[Failure]:
         """Deliver a batch as the policy shapes it (one message, or one per log); return what failed."""
@@ -216,7 +232,13 @@ class WebhookSender:
             return []
         except _FinalAnswer as final:
             if final.verdict is Verdict.SPLIT and len(message.logs) > 1:
-                first, second = split(message, self.policy.fmt, self.policy.envelope, source=self.policy.event_source)
+                first, second = split(
+                    message,
+                    self.policy.fmt,
+                    self.policy.envelope,
+                    source=self.policy.event_source,
+                    omit_log_id=self.policy.omit_log_id,
+                )
                 log.warning(
                     "413 for %d logs (webhook-id %s); sending them as two halves", len(message.logs), message.webhook_id
                 )
@@ -286,6 +308,8 @@ class WebhookSender:
                     allow_redirects=False,
                     stream=True,
                 )
+            except TokenError as exc:  # its message names the token endpoint and its answer, never a secret
+                raise _RetryableFailure(AttemptRecord(None, f"no OAuth2 token: {exc}", "")) from None
             except requests.RequestException as exc:
                 if deadline.expired or isinstance(exc, requests.Timeout):
                     raise _RetryableFailure(AttemptRecord(None, f"no answer within {timeout:g}s", "")) from None
@@ -293,7 +317,9 @@ class WebhookSender:
             if deadline.expired:  # the headers were cut short by the deadline: the status means nothing
                 response.close()
                 raise _RetryableFailure(AttemptRecord(None, f"no answer within {timeout:g}s", ""))
-            record = AttemptRecord(response.status_code, None, _excerpt(response, self._known_secrets))
+            record = AttemptRecord(
+                response.status_code, None, _excerpt(response, [*self.secrets, *session_secrets(self.session)])
+            )
         elapsed_ms = (time.monotonic() - started) * 1000
         log.debug(
             "POST %s -> %s in %.0f ms (%s)", safe_url(self.url), response.status_code, elapsed_ms, message.webhook_id
@@ -308,9 +334,13 @@ class WebhookSender:
 
 
 def open_sender(
-    webhook_conn_id: str, config: PipelineConfig, *, sleep: Callable[[float], None] = time.sleep
+    webhook_conn_id: str,
+    config: PipelineConfig,
+    *,
+    kind: str = "authentication",
+    sleep: Callable[[float], None] = time.sleep,
 ) -> WebhookSender:
-    """Return a sender for a webhook connection, shaped and retried as ``config`` says."""
+    """Return a sender for a webhook connection, shaped (for a pipeline of ``kind``) and retried as ``config`` says."""
     hook = WebhookHook(webhook_conn_id)
-    policy = DeliveryPolicy.from_config(config, hook.timeout())
+    policy = DeliveryPolicy.from_config(config, hook.timeout(), kind)
     return WebhookSender(hook.get_conn(), hook.url(), hook.signing_secrets(), policy, sleep=sleep)

@@ -9,7 +9,10 @@ fields works the same way.
   login and password: HTTP Basic auth;
 * extra: ``signing_secret`` (``whsec_...``; several, space separated, while rotating), ``timeout``
   (seconds, default 30), ``verify`` (TLS verification, default on), ``allow_private_network`` and
-  ``allow_insecure_http`` (default false; see :mod:`auth0_log_webhooks.http.egress`), any other key is a header.
+  ``allow_insecure_http`` (default false; see :mod:`auth0_log_webhooks.http.egress`), any other key is a header;
+* OAuth2 client credentials instead of a static header: extras ``oauth2_token_url``,
+  ``oauth2_client_id``, ``oauth2_client_secret`` and optionally ``oauth2_scope`` and ``oauth2_audience``
+  (see :mod:`auth0_log_webhooks.http.oauth2`); the token URL obeys the same egress policy.
 
 Redirects are never followed: a 3xx is a failed delivery, as Standard Webhooks asks. The URL must be
 https (http only for a loopback host, or with ``allow_insecure_http``); every address the host
@@ -31,10 +34,12 @@ from requests import Session
 
 from auth0_log_webhooks.http.attempt_deadlines import ActionDeadlineError, finish_within
 from auth0_log_webhooks.http.egress import POLICY_EXTRAS, EgressPolicy, EgressRefusedError, GuardedAdapter
+from auth0_log_webhooks.http.oauth2 import ClientCredentials, ClientCredentialsAuth
 from auth0_log_webhooks.http.retrying import USER_AGENT
 from auth0_log_webhooks.http.signing import signature_headers
 
 SIGNING_EXTRAS = ("signing_secret", "signing_secrets")
+OAUTH2_EXTRAS = ("oauth2_token_url", "oauth2_client_id", "oauth2_client_secret", "oauth2_scope", "oauth2_audience")
 DEFAULT_TIMEOUT_SECONDS = 30.0
 TEST_SECONDS = 30.0
 """The whole of a connection's Test (the UI button): name lookup, connect and answer together."""
@@ -71,7 +76,7 @@ class WebhookHook(HttpHook):
         self, session: Session, connection: Any, extra_options: dict[str, Any]
     ) -> Session:
         session = super()._configure_session_from_extra(session, connection, extra_options)
-        for key in (*SIGNING_EXTRAS, *POLICY_EXTRAS):  # HttpHook turns unknown extras into headers
+        for key in (*SIGNING_EXTRAS, *POLICY_EXTRAS, *OAUTH2_EXTRAS):  # HttpHook turns unknown extras into headers
             session.headers.pop(key, None)
         return session
 
@@ -82,7 +87,46 @@ class WebhookHook(HttpHook):
         adapter = GuardedAdapter(self.egress_policy(), socket_options=keep_alive)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
+        credentials = self.oauth2_credentials()
+        if credentials is not None:
+            from airflow.sdk.log import mask_secret
+
+            session.auth = ClientCredentialsAuth(credentials, session, timeout=self.timeout(), on_token=mask_secret)
         return session
+
+    def oauth2_credentials(self) -> ClientCredentials | None:
+        """Return the connection's OAuth2 client credentials, or None when it has no token URL.
+
+        :raises ValueError: naming the connection and the missing or conflicting field (never a secret).
+        """
+        extra = self.connection.extra_dejson or {}
+        token_url = str(extra.get("oauth2_token_url") or "").strip()
+        if not token_url:
+            return None
+        conn = self.http_conn_id
+        client_id = str(extra.get("oauth2_client_id") or "").strip()
+        secret = str(extra.get("oauth2_client_secret") or "")
+        if not client_id or not secret:
+            raise ValueError(
+                f"Connection {conn!r} has an OAuth2 token URL but no "
+                f"{'client id' if not client_id else 'client secret'}; set both, or clear the token URL"
+            )
+        if self.connection.password:
+            raise ValueError(
+                f"Connection {conn!r} has both an Authorization header (or Basic auth) and OAuth2; keep one: with "
+                "OAuth2 the header is the token's"
+            )
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(secret)
+        self.egress_policy().check_url(token_url)
+        return ClientCredentials(
+            token_url=token_url,
+            client_id=client_id,
+            client_secret=secret,
+            scope=str(extra.get("oauth2_scope") or "").strip() or None,
+            audience=str(extra.get("oauth2_audience") or "").strip() or None,
+        )
 
     def egress_policy(self) -> EgressPolicy:
         """Return the destinations this connection allows (extras allow_private_network, allow_insecure_http)."""

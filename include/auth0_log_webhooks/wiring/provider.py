@@ -46,7 +46,11 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "name": "auth0_log_webhooks_health",
                 "plugin-class": "auth0_log_webhooks.wiring.health_plugin.Auth0HealthPlugin",
-            }
+            },
+            {
+                "name": "auth0_log_webhooks_connection_test",
+                "plugin-class": "auth0_log_webhooks.wiring.connection_test_button.ConnectionTestPlugin",
+            },
         ],
         "config": CONFIG,
         "connection-types": [
@@ -118,6 +122,34 @@ WEBHOOK_CONNECTION_TYPE: dict[str, Any] = {
             "description": "Standard Webhooks secret whsec_...; several, space separated, while rotating. "
             "Empty: requests are not signed.",
             "schema": {"type": ["string", "null"], "format": "password"},
+        },
+        "oauth2_token_url": {
+            "label": "OAuth2 token URL",
+            "description": "Instead of a fixed Authorization header: the receiver's OAuth2 token endpoint "
+            "(client credentials grant), e.g. https://auth.example.com/oauth/token. Each request then carries "
+            "'Bearer <token>', a token per worker process, renewed before it expires and once on a 401. Empty: no "
+            "OAuth2.",
+            "schema": {"type": ["string", "null"]},
+        },
+        "oauth2_client_id": {
+            "label": "OAuth2 client id",
+            "description": "The client id the token endpoint knows (with a token URL only).",
+            "schema": {"type": ["string", "null"]},
+        },
+        "oauth2_client_secret": {
+            "label": "OAuth2 client secret",
+            "description": "The client's secret, sent to the token URL only (never to the webhook, never logged).",
+            "schema": {"type": ["string", "null"], "format": "password"},
+        },
+        "oauth2_scope": {
+            "label": "OAuth2 scope (optional)",
+            "description": "Space-separated scopes to ask for. Empty: none asked, the endpoint's default.",
+            "schema": {"type": ["string", "null"]},
+        },
+        "oauth2_audience": {
+            "label": "OAuth2 audience (optional)",
+            "description": "The API the token is for, as Auth0 and some others ask (audience=...). Empty: not sent.",
+            "schema": {"type": ["string", "null"]},
         },
         "timeout": {
             "label": "Timeout (seconds)",
