@@ -49,6 +49,10 @@ class PipelineConfig(BaseModel):
 
     format: Literal["json_array", "json_lines", "cloudevents"] = "json_array"
     log_streams_envelope: bool = False
+    add_log_id: bool = Field(
+        default=False,
+        description="management pipelines: add each log's log_id to the original's {date, request, response}",
+    )
     cloudevents_source: str | None = Field(
         default=None,
         min_length=1,
