@@ -81,12 +81,8 @@ def pipeline_dag(
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        # A management pipeline delivers sapi/fapi only: its type, level and category filters are not offered.
-        params={
-            k: v
-            for k, v in trigger_form.trigger_params().items()
-            if pipeline.kind != "management" or not k.startswith("log_")
-        },
+        # Only these keys may be in a run's conf: the fetch refuses any other (pipelines/run_params.py).
+        params=trigger_form.trigger_params(pipeline.kind),
         tags=["auth0", "webhooks", pipeline.kind],
         description=description(pipeline, mode),
         doc_md=doc_md,
