@@ -98,8 +98,12 @@ class MemoryReceiver(OfflineAdapter):
         return {i for a in self.arrivals if 200 <= a.status < 300 for i in a.log_ids}
 
     def reply(self, request: requests.PreparedRequest) -> requests.Response:
-        parsed = json.loads(body_text(request))
-        logs = parsed if isinstance(parsed, list) else [parsed]
+        text = body_text(request)
+        if request.headers.get("Content-Type", "").startswith("application/x-ndjson"):  # format: json_lines
+            logs = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            parsed = json.loads(text)
+            logs = parsed if isinstance(parsed, list) else [parsed]
         ids = tuple(log["log_id"] for log in logs)
         status = self.answer(ids)
         self.arrivals.append(Arrival(str(request.headers["webhook-id"]), ids, status))

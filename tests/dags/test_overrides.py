@@ -82,3 +82,42 @@ def test_a_shaping_param_is_an_ordinary_run_that_commits(
     assert run_dag(DAG_ID, {"batch_size": 10, "max_logs_per_run": 5000}).state == "success"
 
     assert variables.get(CHECKPOINT) == ids[-1]
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [{"staging_url": "file:///tmp/auth0-elsewhere"}, {"api_endpoints": "no-such-endpoint"}],
+    ids=["staging_url", "other-kinds-filter"],
+)
+def test_a_conf_key_the_dag_does_not_declare_fails_the_run_before_it_reads_a_log(
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run_dag: RunDag, conf: dict[str, Any]
+) -> None:
+    """Airflow merges every conf key into the params; a run that took them delivered 0 and committed."""
+    ids = tenant.all_log_ids()
+    variables.set(CHECKPOINT, ids[499])
+    reads = tenant.counters()["log_requests"]
+
+    refused = run_dag(DAG_ID, conf)
+
+    assert refused.state == "failed"
+    assert task_states(refused)[("fetch", -1)] == "failed"
+    assert tenant.counters()["log_requests"] == reads
+    assert variables.get(CHECKPOINT) == ids[499]
+
+    assert run_dag(DAG_ID).state == "success"
+    assert sorted(sink.log_ids()) == sorted(selected(tenant, ids[499]))
+
+
+def test_json_typed_conf_runs_as_the_forms_text_would(
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run_dag: RunDag
+) -> None:
+    ids = tenant.all_log_ids()
+    variables.set(CHECKPOINT, ids[-100])
+
+    typed = run_dag(DAG_ID, {"send_as_batch": False, "log_types": ["s", "f"], "batch_size": 20})
+
+    assert typed.state == "success"
+    wanted = selected(tenant, ids[-100], {"s", "f"})
+    assert sorted(sink.log_ids()) == sorted(wanted)
+    assert len(sink.requests()) == len(wanted)  # one request per log
+    assert variables.get(CHECKPOINT) == ids[-100]  # log_types made it one-off

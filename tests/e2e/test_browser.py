@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from dev.airflow_env import connection_json
 from tests.conftest import REPO
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import WEBHOOK_AUTHORIZATION, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -151,3 +152,42 @@ def test_the_trigger_form_shows_titles_and_what_empty_means(stack: Stack, page: 
     shot(page, "trigger-form")
     assert page.get_by_text("Body format").first.is_visible()
     assert page.get_by_text("null", exact=True).count() == 0
+
+
+@pytest.mark.parametrize("conn_type", ["auth0_webhook", "auth0"])
+def test_the_connections_list_test_button_works_for_a_connection_without_a_port(
+    stack: Stack, page: Any, conn_type: str
+) -> None:
+    # Airflow's list sends such a connection as "port": 0; without the package's plugin (wiring/
+    # connection_test_button.py) the API server answers 400 "The host or port to test differs from the stored
+    # connection".
+    conn_id = {"auth0": "list_test_tenant", "auth0_webhook": "list_test_webhook"}[conn_type]  # neither in the other
+    if conn_type == "auth0":  # the emulator's port inside the host, as a tenant domain may carry it
+        entry = {
+            "conn_type": "auth0",
+            "conn_host": stack.tenant.domain,
+            "conn_login": stack.tenant.client_id,
+            "conn_password": stack.tenant.client_secret,
+            "conn_extra": {"scheme": "http"},
+        }
+        expected = f"Read logs of {stack.tenant.domain}"
+    else:
+        entry = {
+            "conn_type": "auth0_webhook",
+            "conn_host": f"{stack.sink.url}/hook",
+            "conn_password": WEBHOOK_AUTHORIZATION,
+            "conn_extra": {"signing_secret": stack.signing_secret, "allow_private_network": True},
+        }
+        expected = "The webhook answered HTTP 200 to a test request (signed with 1 secret, an empty batch)."
+    stack.airflow.api("POST", "/connections", json=connection_json({"conn_id": conn_id, **entry}))
+    page.goto(f"{stack.airflow.url}/connections", wait_until="networkidle")
+    row = page.get_by_role("row").filter(has_text=conn_id)
+    with page.expect_response(lambda r: r.url.endswith("/api/v2/connections/test")) as tested:
+        row.get_by_role("button", name="Test Connection").click()
+    answer = tested.value
+    assert json.loads(answer.request.post_data or "{}").get("port") == 0  # what the list sends
+    assert answer.status == 200, answer.text()[:300]
+    assert answer.json() == {"status": True, "message": expected}
+    page.get_by_text("Test Connection Successful").first.wait_for(timeout=30_000)  # the toast, with the message
+    assert page.get_by_text(expected).first.is_visible()
+    shot(page, f"connections-list-test-{conn_type}")

@@ -85,7 +85,7 @@ def logins(tenant: EmulatorHandle, after: str | None = None) -> list[str]:
 def assert_shaped_per_pipeline(
     receiver_b: SinkServer, tenant_b: EmulatorHandle, mgmt_ids: set[str], pii_key: str
 ) -> None:
-    """Management payloads are {date, request, response, log_id}; tenant B's user names are hashed with the key."""
+    """Management payloads are {date, request, response, log_id} (add_log_id); tenant B's user names are hashed."""
     tenant_b_ids = set(logins(tenant_b))
     for request in receiver_b.state.requests(limit=10_000):
         for item in json.loads(request["body"]):
@@ -134,7 +134,9 @@ def add_tenant_b_and_receiver_b(
     storage = {"staging_url": f"file://{stack.workdir}/staging", "dead_letter_url": f"file://{stack.workdir}/dead"}
     down_fast = {"max_attempts": 2, "backoff_initial_seconds": 0.1, "backoff_max_seconds": 0.2}
     airflow.set_variable(f"{TENANT_B}_config", json.dumps({**storage, **down_fast}))
-    airflow.set_variable(MANAGEMENT_API.config_variable, json.dumps({**storage, **down_fast, "start_from": start_a}))
+    # add_log_id: receiver B tells the management pipeline's payloads from tenant B's logs by their log_id.
+    management_config = {**storage, **down_fast, "start_from": start_a, "add_log_id": True}
+    airflow.set_variable(MANAGEMENT_API.config_variable, json.dumps(management_config))
     document = yaml.safe_load(original)
     management = next(p for p in document["pipelines"] if p["id"] == MANAGEMENT_API.dag_id)
     management |= {"pool": POOL_B, "filters": {"api_endpoints": ["users"]}}

@@ -31,6 +31,7 @@ def storage(tmp_path: Path, pipeline: Pipeline, **settings: Any) -> InMemoryVari
     return InMemoryVariables({pipeline.config_variable: json.dumps(config)})
 
 
+@pytest.mark.parametrize("add_log_id", [False, True], ids=["the original's payload", "add_log_id"])
 def test_the_management_pipeline_sends_only_calls_to_the_chosen_endpoints_as_date_request_response(
     tenant: EmulatorHandle,
     webhook_sink_factory: SinkFactory,
@@ -38,6 +39,7 @@ def test_the_management_pipeline_sends_only_calls_to_the_chosen_endpoints_as_dat
     wire_connections: WireConnections,
     signing_secret: str,
     tmp_path: Path,
+    add_log_id: bool,
 ) -> None:
     sink = webhook_sink_factory(secrets=(signing_secret,))
     wire_connections(tenant, sink)  # auth0_default; the authentication pipeline's webhook is not used
@@ -47,14 +49,15 @@ def test_the_management_pipeline_sends_only_calls_to_the_chosen_endpoints_as_dat
         host=sink.hook_url,
         extra={"signing_secret": signing_secret, "allow_private_network": "true"},  # the sink is on 127.0.0.1
     )
-    variables = storage(tmp_path, MANAGEMENT_API, api_endpoints="users, connections")
+    settings = {"add_log_id": True} if add_log_id else {}
+    variables = storage(tmp_path, MANAGEMENT_API, api_endpoints="users, connections", **settings)
 
     outcome = run_pipeline(MANAGEMENT_API, variables)
 
     assert outcome.error is None
     logs = [tenant.log(i) for i in tenant.all_log_ids()]
     expected = [
-        log["log_id"]
+        log
         for log in logs
         if log["type"] in ("sapi", "fapi")
         and log.get("details", {})
@@ -64,18 +67,16 @@ def test_the_management_pipeline_sends_only_calls_to_the_chosen_endpoints_as_dat
         and not log["details"]["request"]["path"].startswith("/api/v2/users-")
     ]
     assert 0 < len(expected) < len([log for log in logs if log["type"] in ("sapi", "fapi")])
-    assert sorted(sink.log_ids()) == sorted(expected)
     assert sink.summary()["bad_signatures"] == 0
-    by_id = {log["log_id"]: log for log in logs}
-    for request in sink.requests():
-        for item in json.loads(request["body"]):
-            original = by_id[item["log_id"]]
-            assert item == {
-                "date": original["date"],
-                "request": original["details"]["request"],
-                "response": original["details"]["response"],
-                "log_id": original["log_id"],
-            }
+    # Exactly the original extension's {date, request, response}; log_id only when add_log_id asks for it.
+    payloads = [
+        {"date": log["date"], "request": log["details"]["request"], "response": log["details"]["response"]}
+        | ({"log_id": log["log_id"]} if add_log_id else {})
+        for log in expected
+    ]
+    received = [item for request in sink.requests() for item in json.loads(request["body"])]
+    assert sorted(map(json.dumps, received)) == sorted(map(json.dumps, payloads))
+    assert sorted(sink.log_ids()) == sorted(log["log_id"] for log in expected if add_log_id)
     assert variables.get(MANAGEMENT_API.checkpoint_variable) == logs[-1]["log_id"]
 
 

@@ -4,7 +4,9 @@ A :class:`~hypothesis.stateful.RuleBasedStateMachine` drives the real fetch, del
 (``auth0_log_webhooks.steps``) and the real replay, with :class:`InMemoryVariables`, the real staging
 on a temporary folder, an in-memory tenant (:class:`tests.memory.MemoryTenant`) and an in-memory
 receiver whose answers the test draws (2xx, refusals, outages, a crash mid-batch). Rules: new tenant
-logs, runs (plain, with selecting or shaping params, backfill windows), each chunk's delivery,
+logs, runs (plain, with selecting or shaping params, backfill windows, and runs triggered with a
+generated conf: declared keys with wild values, undeclared keys such as ``dead_letter_url``, wrong
+types, passed through Airflow's own param processing as a trigger and a task would), each chunk's delivery,
 clearing the fetch (a new generation while the old tasks still run), a stale task's late ledger
 marker, commits (also repeated), replays, retention passing old logs, a person rewinding the
 checkpoint. After every step:
@@ -37,8 +39,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from auth0_log_webhooks.contracts import Chunk
 from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, CircuitOpenError
 from auth0_log_webhooks.log_ids import InvalidCheckpointError, log_time
-from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.pipelines.config import ConfigError, PipelineConfig
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.pipelines.run_params import UndeclaredParamError, run_params
 from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.kinds import ExpiredCheckpointError
 from auth0_log_webhooks.run.settlement import CheckpointChangedError, marker_for
@@ -50,6 +53,7 @@ from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver_chunk
 from auth0_log_webhooks.steps.fetch import fetch_logs
 from tests.builders import staging_of, staging_url_of
 from tests.memory import Crash, MemoryReceiver, MemoryTenant, sender_for
+from tests.model.doors import ConfRefusedError, through_airflow
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(0)]  # one test of many examples; make soak runs for an hour
 
@@ -58,6 +62,41 @@ CHECKPOINT = PIPELINE.checkpoint_variable
 CODES = ["s", "f", "fp", "sapi", "fapi", "seccft", "limit_wc"]
 UNSELECTED = {"sapi", "fapi"}  # the live selection: the default filter
 ANSWERS = st.sampled_from([200, 200, 200, 400, 401, 410, 413, 500, 503])
+DECLARED = run_params(PIPELINE.kind)
+UNDECLARED = ["dead_letter_url", "staging_url", "api_endpoints", "max_attempts", "BATCH_SIZE", "batchsize"]
+WILD = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 1200),
+    st.sampled_from(["", "s,f", "true", "json_lines", "3", "warning", "2026-11-01", "auth.login.fail"]),
+    st.text(max_size=6),
+    st.lists(st.sampled_from([*CODES, "NOT A CODE"]), max_size=3),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=1),
+)
+"""Values of every JSON type, some a param accepts and many it does not."""
+PLAUSIBLE = {
+    "start_from": st.sampled_from(["", "2026-11-01", "2099-01-01T00:00:00Z", "log id"]),
+    "log_types": st.sampled_from(["s,f", "fp", ""]) | st.lists(st.sampled_from(CODES), max_size=3),
+    "log_level": st.none() | st.integers(0, 4),
+    "log_categories": st.sampled_from(
+        ["auth.login.fail", ["auth.login.success"], [{"type": "category", "name": "auth.login.fail"}]]
+    ),
+    "batch_size": st.integers(1, 5),
+    "send_as_batch": st.booleans() | st.sampled_from(["true", "false"]),
+    "format": st.sampled_from(["json_array", "json_lines"]),
+    "max_logs_per_run": st.integers(1, 12),
+    "dead_letter_url": st.just("elsewhere"),
+    "staging_url": st.just("elsewhere"),
+}
+"""Values a trigger form or a REST caller would send: most pass Airflow's checks."""
+
+
+@st.composite
+def confs(draw: st.DrawFn) -> dict[str, Any]:
+    """A run's conf: declared keys (now and then an undeclared one), each with a plausible or a wild value."""
+    keys = draw(st.lists(st.sampled_from([*DECLARED, *UNDECLARED, "dead_letter_url"]), max_size=3, unique=True))
+    return {key: draw(WILD if draw(st.integers(0, 3)) == 0 else PLAUSIBLE.get(key, WILD)) for key in keys}
 
 
 @dataclass
@@ -183,11 +222,15 @@ class CheckpointModel(RuleBasedStateMachine):
 
     @precondition(lambda self: len(self.runs) < 6)
     @rule(
-        kind=st.sampled_from(["plain", "plain", "log_types", "log_level", "start_from", "shaping", "window"]),
+        kind=st.sampled_from(["plain", "plain", "log_types", "log_level", "start_from", "shaping", "window", "conf"]),
         pick=st.integers(0, 10**6),
+        conf=confs(),
     )
-    def start_run(self, kind: str, pick: int) -> None:
-        """A scheduled run, a "Trigger DAG w/ config" run, or a backfill run."""
+    def start_run(self, kind: str, pick: int, conf: dict[str, Any] | None = None) -> None:
+        """A scheduled run, a "Trigger DAG w/ config" run (also one with a generated conf), or a backfill run."""
+        if kind == "conf":
+            self._triggered_with(conf or {}, pick)
+            return
         self.serial += 1
         params: dict[str, Any] = {}
         window = None
@@ -208,11 +251,44 @@ class CheckpointModel(RuleBasedStateMachine):
         self._fetch(run)
         self.runs.append(run)
 
+    def _triggered_with(self, conf: dict[str, Any], pick: int) -> None:
+        """A run triggered with ``conf`` over REST or the CLI: Airflow checks it, the task gets the merged params."""
+        conf = dict(conf)
+        logs = self.tenant.retained()
+        if conf.get("start_from") == "log id" and logs:  # a log id the tenant has
+            conf["start_from"] = logs[pick % len(logs)]["log_id"]
+        for key in ("staging_url", "dead_letter_url"):  # a folder that exists: taken, it would keep letters elsewhere
+            if conf.get(key) == "elsewhere":
+                conf[key] = f"file://{self.folder}/elsewhere"
+        try:
+            params = through_airflow(conf)
+        except ConfRefusedError:
+            event("conf refused when the run is created")
+            return
+        self.serial += 1
+        run = ModelRun(RunInfo(dag_id=PIPELINE.dag_id, run_id=f"run_{self.serial}"), params, [])
+        run.known = len(self.tenant.logs)
+        try:
+            run.chunks = fetch_logs(PIPELINE, run.info, params, variables=self.variables, hook=self.tenant)["chunks"]
+        except UndeclaredParamError:
+            assert set(conf) - set(DECLARED), "a conf of declared keys only was refused as undeclared"
+            event("conf refused at fetch: an undeclared key")
+            return
+        except (ConfigError, InvalidCheckpointError, ExpiredCheckpointError) as exc:
+            event(f"conf refused at fetch: {type(exc).__name__}")
+            return
+        assert not set(conf) - set(DECLARED), f"a run took the undeclared keys {sorted(set(conf) - set(DECLARED))}"
+        event(f"conf run with {', '.join(sorted(key for key in conf if conf[key] is not None)) or 'empty params'}")
+        self.runs.append(run)
+
     @precondition(lambda self: len(self.runs) < 6)
-    @rule(kind=st.sampled_from(["plain", "plain", "shaping", "log_types"]))
-    def whole_run(self, kind: str) -> None:
+    @rule(kind=st.sampled_from(["plain", "plain", "shaping", "log_types", "conf", "conf"]), conf=confs())
+    def whole_run(self, kind: str, conf: dict[str, Any]) -> None:
         """A run from fetch to commit, every delivery task run once (the scheduler's usual day)."""
-        self.start_run(kind, pick=len(self.runs))
+        started = len(self.runs)
+        self.start_run(kind, pick=len(self.runs), conf=conf)
+        if len(self.runs) == started:
+            return  # the conf was refused: no run
         run = self.runs[-1]
         for chunk in run.chunks:
             self._deliver(run, chunk)

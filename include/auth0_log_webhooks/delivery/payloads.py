@@ -14,8 +14,10 @@ Formats (the Log Streams custom webhook offers the first three):
   log's date in UTC (else the time in its id), and ``data`` the log.
 
 ``log_streams_envelope`` wraps every log as ``{"log_id": ..., "data": log}``, as Auth0 Log Streams
-do (not with ``cloudevents``, whose events are the envelope). The body is serialised once; retries
-resend the same bytes.
+do (not with ``cloudevents``, whose events are the envelope). ``omit_log_id`` sends each log without
+its ``log_id`` key (a management pipeline's payload is the original's ``{date, request, response}``
+unless ``add_log_id`` is set); the message still knows its log ids. The body is serialised once;
+retries resend the same bytes.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Message:
     body: str
     content_type: str
     logs: tuple[Mapping[str, Any], ...]
+    """The logs as staged, each with its ``log_id`` (dead letters keep these)."""
 
 
 def webhook_id_for(log_ids: Sequence[str]) -> str:
@@ -89,7 +92,12 @@ def cloud_event(log: Mapping[str, Any], log_id: str, source: str) -> dict[str, A
 
 
 def encode(
-    logs: Sequence[Mapping[str, Any]], fmt: str = "json_array", envelope: bool = False, *, source: str = ""
+    logs: Sequence[Mapping[str, Any]],
+    fmt: str = "json_array",
+    envelope: bool = False,
+    *,
+    source: str = "",
+    omit_log_id: bool = False,
 ) -> Message:
     """Encode logs as one message in ``fmt`` (``json_array``, ``json_lines``, ``json_object``,
     ``cloudevents`` for a batch of events or ``cloudevent`` for one); ``source`` names the tenant in events.
@@ -98,14 +106,15 @@ def encode(
         log, or an event format without a source.
     """
     log_ids = tuple(log_id_of(log) for log in logs)
+    sent = [{k: v for k, v in log.items() if k != "log_id"} for log in logs] if omit_log_id else list(logs)
     if fmt in ("cloudevents", "cloudevent"):
         if not source:
             raise ValueError("CloudEvents need a source (the tenant); none was given")
-        items: list[Any] = [cloud_event(log, i, source) for i, log in zip(log_ids, logs, strict=True)]
+        items: list[Any] = [cloud_event(log, i, source) for i, log in zip(log_ids, sent, strict=True)]
     elif envelope:
-        items = [{"log_id": i, "data": log} for i, log in zip(log_ids, logs, strict=True)]
+        items = [{"log_id": i, "data": log} for i, log in zip(log_ids, sent, strict=True)]
     else:
-        items = list(logs)
+        items = sent
     if fmt == "json_array":
         body, content_type = _dumps(items), JSON
     elif fmt == "json_lines":
@@ -122,21 +131,29 @@ def encode(
 
 
 def messages_for(
-    logs: Sequence[Mapping[str, Any]], *, send_as_batch: bool, fmt: str, envelope: bool, source: str = ""
+    logs: Sequence[Mapping[str, Any]],
+    *,
+    send_as_batch: bool,
+    fmt: str,
+    envelope: bool,
+    source: str = "",
+    omit_log_id: bool = False,
 ) -> list[Message]:
     """Return the messages that deliver a batch: one for the batch, or one per log."""
     if not logs:
         return []
     if send_as_batch:
-        return [encode(logs, fmt, envelope, source=source)]
+        return [encode(logs, fmt, envelope, source=source, omit_log_id=omit_log_id)]
     single = "cloudevent" if fmt == "cloudevents" else "json_object"
-    return [encode([log], single, envelope, source=source) for log in logs]
+    return [encode([log], single, envelope, source=source, omit_log_id=omit_log_id) for log in logs]
 
 
-def split(message: Message, fmt: str, envelope: bool, *, source: str = "") -> tuple[Message, Message]:
+def split(
+    message: Message, fmt: str, envelope: bool, *, source: str = "", omit_log_id: bool = False
+) -> tuple[Message, Message]:
     """Split a message into two halves (after a 413); each half gets its own stable id."""
     half = len(message.logs) // 2
     return (
-        encode(message.logs[:half], fmt, envelope, source=source),
-        encode(message.logs[half:], fmt, envelope, source=source),
+        encode(message.logs[:half], fmt, envelope, source=source, omit_log_id=omit_log_id),
+        encode(message.logs[half:], fmt, envelope, source=source, omit_log_id=omit_log_id),
     )

@@ -79,10 +79,17 @@ class DeliveryPolicy:
     send_as_batch: bool
     event_source: str = ""
     """The CloudEvents ``source`` (``format: cloudevents`` only)."""
+    omit_log_id: bool = False
 
     @classmethod
-    def from_config(cls, config: PipelineConfig, timeout_seconds: float) -> DeliveryPolicy:
-        """Return the policy of a run's settings and the webhook connection's timeout."""
+    def from_config(
+        cls, config: PipelineConfig, timeout_seconds: float, kind: str = "authentication"
+    ) -> DeliveryPolicy:
+        """Return the policy of a run's settings and the webhook connection's timeout.
+
+        A ``management`` pipeline sends the original's ``{date, request, response}``, without
+        ``log_id`` unless ``add_log_id`` is set; an authentication log is sent as Auth0 returned it.
+        """
         return cls(
             max_attempts=config.max_attempts,
             backoff_initial_seconds=config.backoff_initial_seconds,
@@ -93,13 +100,19 @@ class DeliveryPolicy:
             envelope=config.log_streams_envelope,
             gzip=config.gzip,
             send_as_batch=config.send_as_batch,
+            omit_log_id=kind == "management" and not config.add_log_id,
             event_source=config.cloudevents_source or "",
         )
 
     def messages(self, logs: Sequence[Mapping[str, Any]]) -> list[Message]:
         """Return the messages that deliver a batch, shaped as this policy says."""
         return messages_for(
-            logs, send_as_batch=self.send_as_batch, fmt=self.fmt, envelope=self.envelope, source=self.event_source
+            logs,
+            send_as_batch=self.send_as_batch,
+            fmt=self.fmt,
+            envelope=self.envelope,
+            source=self.event_source,
+            omit_log_id=self.omit_log_id,
         )
 
 
@@ -222,7 +235,13 @@ class WebhookSender:
             return []
         except _FinalAnswer as final:
             if final.verdict is Verdict.SPLIT and len(message.logs) > 1:
-                first, second = split(message, self.policy.fmt, self.policy.envelope, source=self.policy.event_source)
+                first, second = split(
+                    message,
+                    self.policy.fmt,
+                    self.policy.envelope,
+                    source=self.policy.event_source,
+                    omit_log_id=self.policy.omit_log_id,
+                )
                 log.warning(
                     "413 for %d logs (webhook-id %s); sending them as two halves", len(message.logs), message.webhook_id
                 )
@@ -325,11 +344,15 @@ class WebhookSender:
 
 
 def open_sender(
-    webhook_conn_id: str, config: PipelineConfig, *, sleep: Callable[[float], None] = time.sleep
+    webhook_conn_id: str,
+    config: PipelineConfig,
+    *,
+    kind: str = "authentication",
+    sleep: Callable[[float], None] = time.sleep,
 ) -> WebhookSender:
-    """Return a sender for a webhook connection, shaped and retried as ``config`` says."""
+    """Return a sender for a webhook connection, shaped (for a pipeline of ``kind``) and retried as ``config`` says."""
     hook = WebhookHook(webhook_conn_id)
-    policy = DeliveryPolicy.from_config(config, hook.timeout())
+    policy = DeliveryPolicy.from_config(config, hook.timeout(), kind)
     return WebhookSender(
         hook.get_conn(), hook.url(), hook.signing_secrets(), policy, sleep=sleep, rate_cap=hook.rate_cap()
     )

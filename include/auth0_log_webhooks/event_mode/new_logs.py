@@ -42,6 +42,8 @@ MAX_FIELD_CHARS = 200
 MAX_DATE_CHARS = 40
 FAILURE_LOG_EVERY = 600.0
 """Seconds between log lines about the same failure repeating."""
+MAX_ERROR_PAUSE_SECONDS = 3600.0
+"""The longest pause after failed polls in a row: a tenant that keeps failing costs a request an hour."""
 CHECKED_FIELDS = ("type", "client_id")
 
 
@@ -114,6 +116,11 @@ class PollFailures:
         if due:
             self.last_logged_text, self.last_logged_at = text, now
         return due
+
+    def pause(self, first: float) -> float:
+        """Return the pause after the failures so far: ``first`` after one, doubled after each more, at most an hour."""
+        doublings = min(max(self.in_a_row - 1, 0), 30)
+        return min(first * float(2**doublings), MAX_ERROR_PAUSE_SECONDS)
 
     def succeeded(self) -> int:
         """Count a good poll; return how many failed polls came right before it."""

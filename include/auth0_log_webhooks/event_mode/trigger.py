@@ -36,7 +36,8 @@ from auth0_log_webhooks.wording import plural
 log = logging.getLogger(__name__)
 
 ERROR_PAUSE_SECONDS = 60.0
-"""How long the watcher waits after a failed poll (the cron schedule still runs meanwhile)."""
+"""How long the watcher waits after a failed poll (the cron schedule still runs meanwhile); doubled
+after each further failure in a row, up to :data:`~auth0_log_webhooks.event_mode.new_logs.MAX_ERROR_PAUSE_SECONDS`."""
 MAX_ERROR_CHARS = 300
 """The most of a failure's text a log line quotes (the tenant chooses part of it)."""
 
@@ -100,7 +101,9 @@ class Auth0LogsTrigger(BaseEventTrigger):
             payload = self.poll_once(hook, debounce, moment)
         except Exception as exc:  # the trigger must outlive anything a poll meets
             text = excerpt(str(exc).encode(), limit=MAX_ERROR_CHARS) or type(exc).__name__
-            if failures.failed(text, moment):
+            logged = failures.failed(text, moment)
+            pause = max(self.poll_interval, failures.pause(ERROR_PAUSE_SECONDS))
+            if logged:
                 log.warning(
                     "Watching tenant logs through connection %r failed (%s, %s in a row, %s since the watcher "
                     "started): %s. Trying again in %.0fs; the cron schedule keeps delivering meanwhile.",
@@ -109,9 +112,9 @@ class Auth0LogsTrigger(BaseEventTrigger):
                     plural(failures.in_a_row, "failed poll"),
                     f"{failures.total:,}",
                     text,
-                    max(self.poll_interval, ERROR_PAUSE_SECONDS),
+                    pause,
                 )
-            return None, max(self.poll_interval, ERROR_PAUSE_SECONDS)
+            return None, pause
         before = failures.succeeded()
         if before:
             log.info("Watching tenant logs works again after %s", plural(before, "failed poll"))

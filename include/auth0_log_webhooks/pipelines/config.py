@@ -1,7 +1,9 @@
 """A pipeline's settings: the JSON config Variable, overridable per run by trigger params.
 
 Every field has a default, so an absent Variable means "the original extension's defaults".
-Validation errors name the Variable (or param) and the field.
+Validation errors name the Variable (or param) and the field. The original's names of the settings
+(``BATCH_SIZE``, ``LOG_TYPES``, ...) are accepted as aliases; an unknown key is refused with where an
+original setting lives here, or the nearest name (``pipelines/originals.py``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from auth0_log_webhooks.log_ids import parse_start_from
 from auth0_log_webhooks.pipelines.log_types import parse_categories, parse_level
 from auth0_log_webhooks.pipelines.management_api import normalise_endpoints
+from auth0_log_webhooks.pipelines.originals import VARIABLE_ALIASES, suggestion
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class ConfigError(ValueError):
     """A setting is invalid; the message names the source and the field."""
+
+
+class ParamsError(ConfigError):
+    """A run's trigger params are invalid: the same params fail again, so retrying the run cannot help."""
 
 
 def default_root(kind: str) -> str:
@@ -49,6 +56,10 @@ class PipelineConfig(BaseModel):
 
     format: Literal["json_array", "json_lines", "cloudevents"] = "json_array"
     log_streams_envelope: bool = False
+    add_log_id: bool = Field(
+        default=False,
+        description="management pipelines: add each log's log_id to the original's {date, request, response}",
+    )
     cloudevents_source: str | None = Field(
         default=None,
         min_length=1,
@@ -101,6 +112,17 @@ class PipelineConfig(BaseModel):
     def dead_letter_root(self) -> str:
         """Return where refused messages are kept (``dead_letter_url`` or the local default)."""
         return self.dead_letter_url or default_root("dead_letters")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _original_names(cls, data: Any) -> Any:
+        """Accept the original extension's names (``BATCH_SIZE`` for ``batch_size``, ...)."""
+        if not isinstance(data, Mapping) or not any(key in VARIABLE_ALIASES for key in data):
+            return data
+        both = [f"{key} and {VARIABLE_ALIASES[key]}" for key in data if VARIABLE_ALIASES.get(key) in data]
+        if both:
+            raise ValueError(f"{', '.join(both)} are the same setting under two names; keep one")
+        return {VARIABLE_ALIASES.get(key, key): value for key, value in data.items()}
 
     @field_validator("log_types", mode="before")
     @classmethod
@@ -155,8 +177,12 @@ def _describe(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
         field = ".".join(str(loc) for loc in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":  # its value may be a secret (AUTHORIZATION): not repeated
+            parts.append(f"{field}: {suggestion(field, PipelineConfig.model_fields)}")
+            continue
         message = item["msg"].removeprefix("Value error, ")
-        parts.append(f"{field}: {message} (got {item.get('input')!r})")
+        got = f" (got {item.get('input')!r})" if item["loc"] else ""  # the whole mapping: it may hold secrets
+        parts.append(f"{field}: {message}{got}")
     return "; ".join(parts)
 
 
@@ -199,4 +225,4 @@ def resolve_config(
     try:
         return PipelineConfig.model_validate({**base.model_dump(), **overrides})
     except ValidationError as exc:
-        raise ConfigError(f"Trigger params are invalid: {_describe(exc)}") from None
+        raise ParamsError(f"Trigger params are invalid: {_describe(exc)}") from None

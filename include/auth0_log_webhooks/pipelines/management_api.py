@@ -3,7 +3,8 @@
 It rebuilds Auth0's retired "Management API Webhooks" extension (MAW 2.1.0): only Management API
 operations (``sapi`` success, ``fapi`` failure) are delivered, optionally only those whose
 ``details.request.path`` names one of the ``api_endpoints`` (the original's AUTH0_API_ENDPOINTS),
-and each log is sent as ``{date, request, response}`` plus its ``log_id``.
+and each log is sent as the original's ``{date, request, response}`` (plus its ``log_id`` when the
+setting ``add_log_id`` asks for it).
 
 How the endpoint filter treats the original's quirks (docs/configuration.md, "Management API webhooks"):
 
@@ -76,10 +77,11 @@ class EndpointFilter:
 
 
 def reshape(event: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the original extension's payload of a log, ``{date, request, response}``, plus ``log_id``.
+    """Return a log as staged: the original extension's ``{date, request, response}``, plus ``log_id``.
 
-    ``log_id`` is added so receivers can dedupe (delivery is at least once) and the webhook-id and
-    dead letters can name the log; ``request``/``response`` are null when the log has none.
+    The staged log keeps ``log_id`` so that delivery can derive the webhook-id and dead letters can
+    name the log; the request sent leaves it out unless ``add_log_id`` is set (``DeliveryPolicy``).
+    ``request``/``response`` are null when the log has none.
     """
     details = event.get("details")
     details = details if isinstance(details, Mapping) else {}

@@ -14,6 +14,7 @@ from typing import Any
 
 from auth0_log_webhooks.pipelines.config import PipelineConfig, parse_variable, resolve_config
 from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.pipelines.run_params import check_run_params
 from auth0_log_webhooks.run.variables import Variables
 
 
@@ -54,7 +55,11 @@ def current_run() -> tuple[RunInfo, dict[str, Any]]:
 def load_config(pipeline: Pipeline, params: Mapping[str, Any] | None, variables: Variables) -> PipelineConfig:
     """Return the run's settings: the pipelines file's, its config Variable over them, the run's params over both.
 
+    Only the params the pipeline's DAG declares may override a setting (``pipelines/run_params.py``).
+
+    :raises UndeclaredParamError: if the params hold a key the DAG does not declare.
     :raises ConfigError: naming the Variable (or the params) and every bad field.
     """
+    check_run_params(params, pipeline.kind, pipeline.dag_id, pipeline.config_variable)
     variable = parse_variable(variables.get(pipeline.config_variable), pipeline.config_variable)
     return resolve_config({**pipeline.settings, **variable}, params, pipeline.config_variable)

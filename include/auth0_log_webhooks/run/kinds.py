@@ -1,7 +1,8 @@
 """What kind of run a fetch starts, and whether where it starts is still readable.
 
-* A run whose params change what is selected (``log_types``, ``log_level``, ``log_categories``) or where reading starts
-  (``start_from``) is a **one-off** run, like a backfill: it delivers what it selects and never
+* A run whose params change what is selected (``log_types``, ``log_level``, ``log_categories``,
+  ``api_endpoints``, ``endpoint_match``: every name in ``pipelines/run_params.py``'s ``SELECTING``) or
+  where reading starts (``start_from``) is a **one-off** run, like a backfill: it delivers what it selects and never
   commits the live checkpoint, so a "Trigger DAG w/ config" can neither skip logs for the scheduled
   runs nor park the checkpoint in the future. Params that only shape messages (``batch_size``,
   ``send_as_batch``, ``format``) or cap the run (``max_logs_per_run``) leave it an ordinary run.
@@ -20,11 +21,9 @@ from typing import Any
 
 from auth0_log_webhooks.log_ids import InvalidCheckpointError, log_id_of, log_time, time_of
 from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.pipelines.run_params import SELECTING
 
 log = logging.getLogger(__name__)
-
-SELECTING = ("log_types", "log_level", "log_categories")
-"""Settings a param may change only in a one-off run."""
 
 EXPIRY_CHECK_AFTER = timedelta(hours=1)
 """A checkpoint younger than this is not checked against retention (no plan keeps less than a day)."""
@@ -43,7 +42,7 @@ def one_off_reason(params: Mapping[str, Any] | None, base: PipelineConfig, confi
     if params.get("start_from"):
         reasons.append(f"start_from param {params['start_from']!r}")
     for name in SELECTING:
-        if getattr(config, name) != getattr(base, name):
+        if name != "start_from" and getattr(config, name) != getattr(base, name):
             reasons.append(f"{name} param {params.get(name)!r}")
     return ", ".join(reasons) or None
 

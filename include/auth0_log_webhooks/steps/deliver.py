@@ -117,7 +117,7 @@ def deliver_chunk(
     staging = staging.with_generation(plan["generation"])
     _check_claim(staging, run, chunk["chunk"], staging.claim(chunk["chunk"], run.try_number), chunk["start"])
     config = PipelineConfig.model_validate(plan["config"])
-    sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
+    sender = sender or open_sender(pipeline.webhook_conn_id, config, kind=pipeline.kind, sleep=sleep)
     letters = DeadLetterStore(config.dead_letter_root)
     circuit = RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures)
     requests_before, limited_before = sender.requests_sent, sender.answers_429

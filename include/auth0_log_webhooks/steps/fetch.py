@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from airflow.sdk.exceptions import AirflowFailException
+
 from auth0_log_webhooks.contracts import Chunk, FetchResult, Plan, ReadMode
 from auth0_log_webhooks.hooks.auth0 import Auth0Hook
 from auth0_log_webhooks.hooks.read_progress import ReadProgress, WaitTally, tracked
 from auth0_log_webhooks.log_ids import cursor_for_time
 from auth0_log_webhooks.monitoring import metrics
-from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.pipelines.config import ParamsError, PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.checkpoint_policy import start_cursor
 from auth0_log_webhooks.run.context import RunInfo, load_config
@@ -23,6 +25,10 @@ from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.wording import plural, reading_sentence, when
 
 log = logging.getLogger(__name__)
+
+
+class RunParamsRefusedError(AirflowFailException):
+    """The run's trigger params are refused; the run fails at once, as a retry would get the same params."""
 
 
 class LogSource(Protocol):
@@ -56,9 +62,13 @@ def fetch(
     """Run the fetch task: stage the run's logs, keep the staging root and the 429 count for the commit,
     and return the chunks the delivery tasks are mapped over.
 
+    :raises RunParamsRefusedError: if the params are refused (an undeclared key, a bad value): no retry.
     :raises: what :func:`fetch_logs` raises.
     """
-    fetched = fetch_logs(pipeline, run, params, variables=variables, hook=hook)
+    try:
+        fetched = fetch_logs(pipeline, run, params, variables=variables, hook=hook)
+    except ParamsError as exc:
+        raise RunParamsRefusedError(str(exc)) from None
     io.keep(STAGING_URL, fetched["staging_url"])
     io.keep(ANSWERS_429, fetched["answers_429"])
     return fetched["chunks"]
@@ -81,6 +91,7 @@ def fetch_logs(
     Variable again. The staging generation is the task's try number, so a cleared and re-run fetch
     never shares batches or ledger markers with the delivery tasks of an earlier try.
 
+    :raises UndeclaredParamError: if the params hold a key the DAG does not declare (nothing is read).
     :raises ConfigError: if the config Variable or the params are invalid.
     :raises InvalidCheckpointError: if the checkpoint or ``start_from`` is malformed, or ``start_from`` lies in
         the future or before the oldest retained log.

@@ -16,21 +16,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auth0_log_webhooks.contracts import RunSummary
+from auth0_log_webhooks.pipelines.run_params import SELECTING, SHAPING
 from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.task_io import FollowUpRun
 
 log = logging.getLogger(__name__)
 
 RUN_ID_PREFIX = "drain__"
-CARRIED_PARAMS = (
-    "log_types",
-    "log_level",
-    "log_categories",
-    "batch_size",
-    "send_as_batch",
-    "format",
-    "max_logs_per_run",
-)
+CARRIED_PARAMS = tuple(name for name in (*SELECTING, *SHAPING) if name != "start_from")
 """Per-run overrides a follow-up keeps; ``start_from`` is not one (the follow-up reads on from the checkpoint)."""
 
 

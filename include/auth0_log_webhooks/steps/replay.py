@@ -128,7 +128,7 @@ def replay_chunk(
     pipeline = pipeline_named(chunk["pipeline"])
     config = PipelineConfig.model_validate(chunk["config"])
     store = store_for(config)
-    sender = sender or open_sender(pipeline.webhook_conn_id, config, sleep=sleep)
+    sender = sender or open_sender(pipeline.webhook_conn_id, config, kind=pipeline.kind, sleep=sleep)
     report = ReplayReport(delivered=0, still_failing=0, logs_delivered=0)
     for entry_id in checked_entries(pipeline, chunk["entries"]):
         letter = store.get(entry_id)  # its content is checked to name this same pipeline and webhook id

@@ -25,7 +25,7 @@ from auth0_log_webhooks.steps import commit as commit_step
 from auth0_log_webhooks.steps import deliver as deliver_step
 from auth0_log_webhooks.steps import fetch as fetch_step
 from auth0_log_webhooks.wiring import trigger_form
-from auth0_log_webhooks.wiring.run_deadlines import run_deadline
+from auth0_log_webhooks.wiring.run_deadlines import DeadlineDAG, run_deadline
 
 START_DATE = datetime(2026, 1, 1)
 DEFAULT_ARGS: dict[str, Any] = {"owner": "auth0-log-webhooks", "retries": 2, "retry_delay": timedelta(seconds=30)}
@@ -70,7 +70,7 @@ def pipeline_dag(
     Every task says what it did in a sentence of its own log, so none shows its return value
     (``show_return_value_in_logs=False``): Airflow would end each log with a dict of up to 2,000 characters.
     """
-    with DAG(
+    with DeadlineDAG(
         dag_id=pipeline.dag_id,
         # Runs cover the period between two ticks. Scheduled and manual runs read since the
         # checkpoint; backfill runs deliver exactly the logs dated in their [start, end) and leave
@@ -81,12 +81,8 @@ def pipeline_dag(
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        # A management pipeline delivers sapi/fapi only: its type, level and category filters are not offered.
-        params={
-            k: v
-            for k, v in trigger_form.trigger_params().items()
-            if pipeline.kind != "management" or not k.startswith("log_")
-        },
+        # Only these keys may be in a run's conf: the fetch refuses any other (pipelines/run_params.py).
+        params=trigger_form.trigger_params(pipeline.kind),
         tags=["auth0", "webhooks", pipeline.kind],
         description=description(pipeline, mode),
         doc_md=doc_md,

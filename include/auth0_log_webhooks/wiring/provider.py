@@ -46,7 +46,11 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "name": "auth0_log_webhooks_health",
                 "plugin-class": "auth0_log_webhooks.wiring.health_plugin.Auth0HealthPlugin",
-            }
+            },
+            {
+                "name": "auth0_log_webhooks_connection_test",
+                "plugin-class": "auth0_log_webhooks.wiring.connection_test_button.ConnectionTestPlugin",
+            },
         ],
         "config": CONFIG,
         "connection-types": [

@@ -1,10 +1,18 @@
-"""The trigger form: the per-run params "Trigger DAG w/ config" offers, with the titles and help it shows."""
+"""The trigger form: the per-run params "Trigger DAG w/ config" offers, with the titles and help it shows.
+
+Which params a pipeline declares is ``pipelines/run_params.py``'s; this module says how the form shows
+them. Each accepts what the form sends (text) and the JSON a REST or CLI trigger sends: a boolean for
+``send_as_batch``, a list for ``log_types`` and ``api_endpoints``. Airflow validates a trigger's conf
+against these schemas before it creates the run.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from airflow.sdk import Param
+
+from auth0_log_webhooks.pipelines.run_params import run_params
 
 ONE_OFF = (
     "Different from the config Variable, this is a one-off run: it delivers what it selects and leaves the "
@@ -13,18 +21,21 @@ ONE_OFF = (
 """What the form says of every param that narrows what a run selects (docs/guarantees.md, "Runs with params")."""
 
 
-def trigger_params() -> dict[str, Param]:
-    """Return the per-run overrides "Trigger DAG w/ config" offers; each left empty keeps the config Variable's value.
+def trigger_params(kind: str = "authentication") -> dict[str, Param]:
+    """Return the per-run overrides "Trigger DAG w/ config" offers a pipeline of this kind; each left empty
+    keeps the config Variable's value.
 
     Titles and descriptions are what the trigger form shows; a choice's empty option is labelled with
     what it means (``values_display``), so the form never offers a bare "null".
     """
     config = "the config Variable's value"
 
-    def optional(kind: str, title: str, description: str, **schema: Any) -> Param:
-        return Param(None, type=["null", kind], title=title, description=description, **schema)
+    def optional(types: str | list[str], title: str, description: str, **schema: Any) -> Param:
+        listed = [types] if isinstance(types, str) else types
+        return Param(None, type=["null", *listed], title=title, description=description, **schema)
 
-    return {
+    text_or_list = {"items": {"type": "string"}}
+    every = {
         "start_from": optional(
             "string",
             "Start from",
@@ -33,10 +44,11 @@ def trigger_params() -> dict[str, Param]:
             "pipeline's checkpoint; a backfill run reads its own date range.",
         ),
         "log_types": optional(
-            "string",
+            ["string", "array"],
             "Log types",
-            f"Comma-separated log type codes to deliver, e.g. s,f,fp (LOG_TYPES). {ONE_OFF} Empty: {config} "
-            "(by default every type but the Management API's sapi and fapi).",
+            f"Comma-separated log type codes to deliver, e.g. s,f,fp (LOG_TYPES), or a JSON list. {ONE_OFF} "
+            f"Empty: {config} (by default every type but the Management API's sapi and fapi).",
+            **text_or_list,
         ),
         "log_level": optional(
             "integer",
@@ -47,7 +59,7 @@ def trigger_params() -> dict[str, Param]:
             maximum=4,
         ),
         "log_categories": optional(
-            "string",
+            ["string", "array"],
             "Log Streams categories",
             "Comma-separated Auth0 Log Streams categories to deliver, e.g. auth.login.fail,user.fail, or a Log "
             'Stream\'s filters pasted as is: [{"type": "category", "name": "auth.login.fail"}]. Added to the log '
@@ -60,16 +72,33 @@ def trigger_params() -> dict[str, Param]:
             minimum=1,
             maximum=1000,
         ),
-        "send_as_batch": optional(
+        "api_endpoints": optional(
+            ["string", "array"],
+            "API endpoints",
+            "Comma-separated Management API endpoints whose calls to deliver, e.g. users,connections "
+            f"(AUTH0_API_ENDPOINTS), or a JSON list. {ONE_OFF} Empty: {config} (by default every endpoint).",
+            **text_or_list,
+        ),
+        "endpoint_match": optional(
             "string",
-            "Send as batch",
-            f"One request per batch, or one per log (SEND_AS_BATCH). Empty: {config} (default: per batch).",
-            enum=[None, "true", "false"],
+            "Endpoint match",
+            f"How an endpoint matches a request path. {ONE_OFF} Empty: {config} (default: by path segment).",
+            enum=[None, "segment", "substring"],
             values_display={
-                None: "As configured (default: one request per batch)",
-                "true": "One request per batch",
-                "false": "One request per log",
+                None: "As configured (default: by path segment)",
+                "segment": "By path segment: users matches /api/v2/users and below",
+                "substring": "Anywhere in the path, as the original extension did",
             },
+        ),
+        # Text with suggestions rather than a choice: the form's dropdown cannot show a selected boolean,
+        # and a REST or CLI trigger sends true or false as JSON.
+        "send_as_batch": optional(
+            ["string", "boolean"],
+            "Send as batch",
+            "true: one request per batch; false: one request per log (SEND_AS_BATCH). "
+            f"Empty: {config} (default: one request per batch).",
+            pattern="^(true|false)$",
+            examples=["true", "false"],
         ),
         "format": optional(
             "string",
@@ -91,3 +120,4 @@ def trigger_params() -> dict[str, Param]:
             minimum=1,
         ),
     }
+    return {name: every[name] for name in run_params(kind)}

@@ -116,3 +116,31 @@ def test_split_halves_keep_every_log_once_in_order(count: int, sizes: tuple[Any,
     assert first.body == encode(logs(*range(1, sizes[0] + 1)), "json_lines", envelope=True).body
     assert len({message.webhook_id, first.webhook_id, second.webhook_id}) == 3
     assert first.webhook_id == webhook_id_for(first.log_ids)
+
+
+def staged_management(*numbers: int) -> list[dict[str, Any]]:
+    """Management logs as staged: the original's {date, request, response} and the log_id."""
+    original = {"date": "2026-11-26T05:00:00.000Z", "request": {"path": "/api/v2/users"}, "response": None}
+    return [original | {"log_id": log_id(n)} for n in numbers]
+
+
+@pytest.mark.parametrize("send_as_batch", [True, False], ids=["batch", "one-per-log"])
+def test_a_management_payload_is_sent_without_log_id_yet_its_message_keeps_the_ids(send_as_batch: bool) -> None:
+    staged = staged_management(1, 2)
+    messages = messages_for(staged, send_as_batch=send_as_batch, fmt="json_array", envelope=False, omit_log_id=True)
+    bodies = [json.loads(m.body) for m in messages]
+    items = [item for body in bodies for item in (body if isinstance(body, list) else [body])]
+    assert [set(item) for item in items] == [{"date", "request", "response"}] * 2
+    assert [i for m in messages for i in m.log_ids] == [log_id(1), log_id(2)]
+    assert [log for m in messages for log in m.logs] == staged  # dead letters keep the ids
+    kept = messages_for(staged, send_as_batch=send_as_batch, fmt="json_array", envelope=False)
+    assert [m.webhook_id for m in messages] == [m.webhook_id for m in kept]
+
+
+def test_without_log_id_the_envelope_and_a_413_split_still_carry_the_ids_outside_the_payload() -> None:
+    message = encode(staged_management(1, 2, 3), envelope=True, omit_log_id=True)
+    original = {k: v for k, v in staged_management(1)[0].items() if k != "log_id"}
+    assert json.loads(message.body)[0] == {"log_id": log_id(1), "data": original}
+    first, second = split(encode(staged_management(1, 2, 3), omit_log_id=True), "json_array", False, omit_log_id=True)
+    assert "log_id" not in first.body + second.body
+    assert first.log_ids + second.log_ids == (log_id(1), log_id(2), log_id(3))

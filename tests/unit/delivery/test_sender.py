@@ -362,3 +362,9 @@ def test_a_hostile_endless_response_body_is_read_only_up_to_the_excerpt_size(wai
     (failure,) = sender.send(encode(logs(1)))
     assert body.read_bytes <= 2 * RESPONSE_EXCERPT_BYTES
     assert failure.last.body_excerpt == "é" * (RESPONSE_EXCERPT_BYTES // 2)
+
+
+def test_only_a_management_pipeline_leaves_log_id_out_and_add_log_id_puts_it_back() -> None:
+    assert DeliveryPolicy.from_config(PipelineConfig(), 30, "management").omit_log_id
+    assert not DeliveryPolicy.from_config(PipelineConfig(add_log_id=True), 30, "management").omit_log_id
+    assert not DeliveryPolicy.from_config(PipelineConfig(), 30, "authentication").omit_log_id  # Auth0's own log

@@ -146,6 +146,19 @@ def test_a_well_formed_first_log_is_named_by_its_id_and_date(tenant_env: None) -
     assert payload["first_log_date"] == "2026-11-26T05:00:01.123Z"
 
 
+def test_failed_polls_in_a_row_wait_longer_each_time_up_to_an_hour() -> None:
+    failures = PollFailures()
+    pauses = []
+    for _ in range(10):
+        failures.failed("401 from the tenant", 0.0)
+        pauses.append(failures.pause(60.0))
+    assert pauses[:4] == [60.0, 120.0, 240.0, 480.0]
+    assert pauses[-1] == 3600.0
+    failures.succeeded()
+    failures.failed("again", 0.0)
+    assert failures.pause(60.0) == 60.0
+
+
 def test_a_failure_that_repeats_is_logged_again_after_a_while_and_a_new_one_at_once() -> None:
     failures = PollFailures()
     assert failures.failed("boom", 0.0)

@@ -66,3 +66,48 @@ def test_a_variable_that_is_not_a_json_object_is_named(raw: str) -> None:
 def test_the_model_refuses_unknown_fields() -> None:
     with pytest.raises(ValueError, match="Extra inputs"):
         PipelineConfig.model_validate({"webhook_url": "https://example.com"})
+
+
+def test_the_config_variable_accepts_the_originals_setting_names() -> None:
+    original = {
+        "BATCH_SIZE": 50,
+        "SEND_AS_BATCH": "false",
+        "LOG_TYPES": "s, f",
+        "LOG_LEVEL": "3",
+        "START_FROM": "2026-11-01",
+    }
+    config = resolve_config(original, None, NAME)
+    assert (config.batch_size, config.send_as_batch, config.log_types, config.log_level, config.start_from) == (
+        50,
+        False,
+        ("s", "f"),
+        3,
+        "2026-11-01",
+    )
+    assert resolve_config({"AUTH0_API_ENDPOINTS": "users, connections"}, None, NAME).api_endpoints == (
+        "users",
+        "connections",
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "says"),
+    [
+        ({"bacth_size": 10}, "bacth_size: not a setting; did you mean 'batch_size'?"),
+        ({"LOG_TYPE": "s"}, "LOG_TYPE: not a setting; did you mean 'log_types'?"),
+        ({"WEBHOOK_URL": "https://x"}, "WEBHOOK_URL: not a setting of this Variable but the Webhook URL (host) of"),
+        ({"EXTENSION_SECRET": "x"}, "EXTENSION_SECRET: the extension platform's own setting"),
+        ({"BATCH_SIZE": 5, "batch_size": 6}, "BATCH_SIZE and batch_size are the same setting under two names"),
+    ],
+    ids=["typo", "original-typo", "elsewhere", "platform", "both"],
+)
+def test_an_unknown_key_says_what_it_is_or_what_was_meant(variable: dict[str, Any], says: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        resolve_config(variable, None, NAME)
+    assert says in str(raised.value)
+
+
+def test_a_secret_under_an_unknown_key_is_not_repeated() -> None:
+    with pytest.raises(ConfigError) as raised:
+        resolve_config({"AUTHORIZATION": "Bearer s3cr3t", "batch_size": 5, "BATCH_SIZE": 6}, None, NAME)
+    assert "s3cr3t" not in str(raised.value)

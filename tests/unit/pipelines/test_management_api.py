@@ -99,7 +99,7 @@ def test_the_query_string_is_not_part_of_the_path() -> None:
     assert EndpointFilter(["users"]).accepts(mgmt("/api/v2/users?q=email:x"))
 
 
-def test_the_payload_is_date_request_response_and_the_log_id() -> None:
+def test_a_log_is_staged_as_date_request_response_and_the_log_id_which_delivery_leaves_out_by_default() -> None:
     log = mgmt("/api/v2/users")
     log |= {"ip": "203.0.113.9", "user_name": "ops@example.com", "client_id": "c1"}
     assert reshape(log) == {

@@ -76,7 +76,10 @@ def test_the_provider_info_passes_airflows_own_schema_and_lists_every_part() -> 
     assert [t["connection-type"] for t in info["connection-types"]] == ["auth0", "auth0_webhook"]
     assert info["triggers"][0]["python-modules"] == ["auth0_log_webhooks.event_mode.trigger"]
     assert info["notifications"] == ["auth0_log_webhooks.monitoring.notices.WebhookNotifier"]
-    assert [p["plugin-class"] for p in info["plugins"]] == ["auth0_log_webhooks.wiring.health_plugin.Auth0HealthPlugin"]
+    assert [p["plugin-class"] for p in info["plugins"]] == [
+        "auth0_log_webhooks.wiring.health_plugin.Auth0HealthPlugin",
+        "auth0_log_webhooks.wiring.connection_test_button.ConnectionTestPlugin",
+    ]
     assert set(info["config"]["auth0_log_webhooks"]["options"]) == {"pipelines_file"}
 
 
@@ -111,8 +114,9 @@ def test_airflow_lists_the_plugin_notifier_and_trigger_of_the_provider(providers
     providers.initialize_providers_plugins()
     providers.initialize_providers_notifications()
     providers.initialize_providers_triggers()
-    assert [(p.name, p.provider_name) for p in providers.plugins if p.provider_name == "auth0-log-webhooks"] == [
-        ("auth0_log_webhooks_health", "auth0-log-webhooks")
+    assert sorted(p.name for p in providers.plugins if p.provider_name == "auth0-log-webhooks") == [
+        "auth0_log_webhooks_connection_test",
+        "auth0_log_webhooks_health",
     ]
     notifiers = cast(list[str], providers.notification)  # annotated as NotificationInfo, but class names
     assert "auth0_log_webhooks.monitoring.notices.WebhookNotifier" in notifiers
@@ -126,6 +130,16 @@ def test_the_health_page_plugin_is_registered_by_the_package_entry_point() -> No
 
     (entry,) = [e for e in entry_points(group="airflow.plugins") if e.name == "auth0_log_webhooks_health"]
     assert entry.load() is Auth0HealthPlugin
+
+
+def test_the_connection_test_plugin_is_registered_by_the_package_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    from auth0_log_webhooks.wiring.connection_test_button import ConnectionTestPlugin, ZeroPortMiddleware
+
+    (entry,) = [e for e in entry_points(group="airflow.plugins") if e.name == "auth0_log_webhooks_connection_test"]
+    assert entry.load() is ConnectionTestPlugin
+    assert [m["middleware"] for m in ConnectionTestPlugin.fastapi_root_middlewares] == [ZeroPortMiddleware]
 
 
 def test_the_webhook_form_offers_the_egress_switches_as_labelled_fields_with_help(providers: ProvidersManager) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.sdk import DAG
 from airflow.serialization.serialized_objects import DagSerialization
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, Pipeline
@@ -42,6 +43,21 @@ def test_the_pipeline_dag_carries_a_deadline_an_hour_after_a_run_is_queued_and_i
     assert callback["__classname__"] == "airflow.sdk.definitions.callback.AsyncCallback"  # runs in the triggerer
     path = "auth0_log_webhooks.wiring.run_deadlines.notify_overdue"
     assert callback["__data__"] == {"path": path, "kwargs": {"minutes": 60}}
+
+
+def test_airflow_dags_test_runs_the_dag_without_its_deadline_alert_and_the_dag_keeps_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Airflow 3.3.2's dag.test() fails on a deadline alert once the run succeeds (run_deadlines.DeadlineDAG);
+    # tests/e2e/test_dags_test_cli.py runs the real `airflow dags test`.
+    dag = pipeline_dag(AUTHENTICATION_API)
+    seen: list[Any] = []
+    monkeypatch.setattr(DAG, "test", lambda self, *args, **kwargs: seen.append(self.deadline))
+    dag.test(run_conf={"log_level": 2})
+    assert seen == [None]
+    assert isinstance(dag.deadline, list)
+    (alert,) = dag.deadline
+    assert alert.interval == timedelta(minutes=60)
 
 
 def test_the_pipelines_file_sets_the_deadline_or_turns_it_off(tmp_path: Path) -> None:

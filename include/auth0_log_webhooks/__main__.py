@@ -1,0 +1,23 @@
+"""Commands of the package: ``python -m auth0_log_webhooks migrate FILE`` (from Auth0's log extensions)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+USAGE = "usage: python -m auth0_log_webhooks migrate FILE [--kind authentication|management] [--id DAG_ID] [--out DIR]"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; exit status 2 and the usage for an unknown one."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["migrate"]:
+        from auth0_log_webhooks.wiring.migration import main as migrate
+
+        return migrate(args[1:])
+    print(USAGE, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""The fetch step's door: a run's conf may hold only the declared params, and a selecting param makes it one-off."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API, Pipeline
+from auth0_log_webhooks.pipelines.run_params import UndeclaredParamError
+from auth0_log_webhooks.run.context import RunInfo
+from auth0_log_webhooks.run.variables import InMemoryVariables
+from auth0_log_webhooks.steps.commit import commit_checkpoint
+from auth0_log_webhooks.steps.deliver import deliver_chunk
+from auth0_log_webhooks.steps.fetch import RunParamsRefusedError, fetch, fetch_logs
+from tests.builders import staging_of, staging_url_of
+from tests.memory import MemoryReceiver, MemoryTenant, sender_for
+
+pytestmark = pytest.mark.unit
+
+
+class CountingTenant(MemoryTenant):
+    """A tenant that counts the requests a fetch makes."""
+
+    reads = 0
+
+    def iter_log_pages(self, from_: str) -> Any:
+        self.reads += 1
+        return super().iter_log_pages(from_)
+
+    def oldest_log(self) -> dict[str, Any] | None:
+        self.reads += 1
+        return super().oldest_log()
+
+
+class NoTaskIO:
+    def keep(self, key: str, value: Any) -> None:
+        raise AssertionError("a refused fetch keeps nothing")
+
+
+@pytest.fixture
+def variables(tmp_path: Path) -> InMemoryVariables:
+    storage = {"staging_url": f"file://{tmp_path}/staging", "dead_letter_url": f"file://{tmp_path}/dead"}
+    return InMemoryVariables(
+        {AUTHENTICATION_API.config_variable: json.dumps(storage), MANAGEMENT_API.config_variable: json.dumps(storage)}
+    )
+
+
+def management_logs(tenant: MemoryTenant, count: int) -> list[str]:
+    ids = tenant.add(["sapi"] * count)
+    for log in tenant.logs[-count:]:
+        log["details"] = {"request": {"path": "/api/v2/users", "method": "patch"}, "response": {"statusCode": 200}}
+    return ids
+
+
+def run_through(
+    pipeline: Pipeline,
+    run: RunInfo,
+    params: Any,
+    variables: InMemoryVariables,
+    tenant: MemoryTenant,
+    receiver: MemoryReceiver,
+) -> None:
+    chunks = fetch_logs(pipeline, run, params, variables=variables, hook=tenant)["chunks"]
+    config = PipelineConfig.model_validate(staging_of(pipeline, run, variables).read_plan()["config"])
+    sender = sender_for(receiver, config)
+    for chunk in chunks:
+        deliver_chunk(pipeline, run, chunk, sender=sender)
+    commit_checkpoint(pipeline, run, staging_url_of(pipeline, variables), variables=variables)
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [{"api_endpoints": "no-such-endpoint"}, {"staging_url": "file:///tmp/elsewhere"}, {"dead_letter_url": "s3://x"}],
+    ids=["other-kinds-filter", "staging_url", "dead_letter_url"],
+)
+def test_an_undeclared_key_fails_the_run_before_it_reads_anything(
+    variables: InMemoryVariables, conf: dict[str, Any], tmp_path: Path
+) -> None:
+    tenant = CountingTenant()
+    tenant.add(["s"] * 20)
+    run = RunInfo(dag_id=AUTHENTICATION_API.dag_id, run_id="manual__conf")
+
+    with pytest.raises(UndeclaredParamError, match=f"the key '{next(iter(conf))}'"):
+        fetch_logs(AUTHENTICATION_API, run, {"batch_size": None, **conf}, variables=variables, hook=tenant)
+    with pytest.raises(RunParamsRefusedError) as refused:  # in the DAG's task: failed at once, no retries
+        fetch(AUTHENTICATION_API, run, conf, NoTaskIO(), variables=variables, hook=tenant)  # type: ignore[arg-type]
+
+    assert isinstance(refused.value, AirflowFailException)
+    assert tenant.reads == 0
+    assert not (tmp_path / "staging").exists()
+    assert not list(tmp_path.glob("**/*.json"))
+
+
+@pytest.mark.parametrize(
+    "conf", [{"api_endpoints": "no-such-endpoint"}, {"endpoint_match": "substring"}], ids=["endpoints", "match"]
+)
+def test_a_management_run_narrowed_by_conf_is_one_off_and_the_next_run_delivers_every_log(
+    variables: InMemoryVariables, conf: dict[str, Any]
+) -> None:
+    """The issue's loss: a run selecting no endpoint delivered 0 and committed; the next run delivered 0 too."""
+    tenant, receiver = MemoryTenant(), MemoryReceiver()
+    variables.set(
+        MANAGEMENT_API.config_variable,
+        json.dumps({**json.loads(variables.get(MANAGEMENT_API.config_variable) or "{}"), "api_endpoints": "users"}),
+    )
+    ids = management_logs(tenant, 40)
+    variables.set(MANAGEMENT_API.checkpoint_variable, ids[0])
+
+    run_through(MANAGEMENT_API, RunInfo(MANAGEMENT_API.dag_id, "manual__narrow"), conf, variables, tenant, receiver)
+
+    assert variables.get(MANAGEMENT_API.checkpoint_variable) == ids[0]  # one-off: the checkpoint stays
+    plain = RunInfo(MANAGEMENT_API.dag_id, "scheduled__next")
+    run_through(MANAGEMENT_API, plain, None, variables, tenant, receiver)
+    assert set(ids[1:]) <= receiver.delivered()
+    assert variables.get(MANAGEMENT_API.checkpoint_variable) == ids[-1]
+
+
+def test_json_typed_params_resolve_like_the_forms_text(variables: InMemoryVariables) -> None:
+    tenant = MemoryTenant()
+    tenant.add(["s", "f", "fp"] * 5)
+    typed = RunInfo(AUTHENTICATION_API.dag_id, "manual__typed")
+    text = RunInfo(AUTHENTICATION_API.dag_id, "manual__text")
+
+    fetch_logs(
+        AUTHENTICATION_API, typed, {"send_as_batch": False, "log_types": ["s", "f"]}, variables=variables, hook=tenant
+    )
+    fetch_logs(
+        AUTHENTICATION_API, text, {"send_as_batch": "false", "log_types": "s,f"}, variables=variables, hook=tenant
+    )
+
+    plans = [staging_of(AUTHENTICATION_API, run, variables).read_plan() for run in (typed, text)]
+    assert plans[0]["config"] == plans[1]["config"]
+    assert (plans[0]["config"]["send_as_batch"], plans[0]["config"]["log_types"]) == (False, ["s", "f"])
+    assert plans[0]["mode"] == plans[1]["mode"] == "one_off"
+    assert plans[0]["selected"] == 10
