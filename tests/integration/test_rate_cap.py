@@ -13,22 +13,12 @@ from auth0_log_webhooks.delivery.payloads import encode
 from auth0_log_webhooks.delivery.sender import open_sender
 from auth0_log_webhooks.http.rate_cap import RedisRateCap, open_rate_cap
 from auth0_log_webhooks.pipelines.config import PipelineConfig
+from bench.rate_cap import most_in_one_second
 from dev.webhook_sink.testing import SinkHandle
 
 pytestmark = pytest.mark.integration
 
 RATE = 20
-
-
-def most_in_one_second(times: list[float]) -> int:
-    """The most requests in any window of one second (each request opens a window)."""
-    times = sorted(times)
-    most, start = 0, 0
-    for end, moment in enumerate(times):
-        while moment - times[start] >= 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 def _send(conn_id: str, worker: int, count: int) -> int:
@@ -53,9 +43,11 @@ def test_processes_sharing_a_capped_connection_stay_under_the_cap_and_near_it(
     assert failed == [0] * workers
     times = [r["received_at"] for r in webhook_sink.requests()]
     assert len(times) == workers * each
-    assert most_in_one_second(times) <= RATE + 1
+    # Generous bounds for a loaded machine (benchmark 10 holds the strict ones); uncapped, these 6
+    # processes send hundreds of requests a second.
+    assert most_in_one_second(times) <= RATE + 2
     rate = (len(times) - 1) / (max(times) - min(times))
-    assert rate >= 0.9 * RATE, f"{rate:.1f} requests a second"
+    assert rate >= 0.6 * RATE, f"{rate:.1f} requests a second"
 
 
 def test_a_429_with_retry_after_pauses_every_sender_and_is_delivered_on_the_next_attempt(
