@@ -8,9 +8,10 @@
 # and rerun the command to refresh the pin (docs/dependencies.md).
 FROM astrocrpublic.azurecr.io/runtime:3.3-2
 
-# Install the library in include/ as a package: it registers the `auth0` connection type (an
-# Airflow provider entry point) and makes `auth0_log_webhooks` importable by every component.
-# Editable, so the include/ folder that `astro dev start` mounts is what runs.
+# Install the library in include/ as the provider package any Airflow installs (docs/installing.md):
+# its entry points register the connection types, hooks, trigger, notifier and the health page
+# plugin, and `auth0_log_webhooks` becomes importable by every component. Editable, so the include/
+# folder that `astro dev start` mounts is what runs; --no-deps because requirements.txt pins them.
 RUN pip install --no-cache-dir --no-deps -e /usr/local/airflow
 
 # The connection form's Test button (off by default in Airflow): the webhook connection's Test sends

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml requirements-uv.txt | sha1sum | cut -c1-12)
 UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 
-.PHONY: help install lint format dist test test-unit test-dev test-model test-dags test-integration test-e2e chromium test-distributed soak demo bench bench-distributed lock lock-uv clean
+.PHONY: help install lint format dist test test-unit test-dev test-model test-dags test-integration test-e2e chromium test-package test-distributed soak demo bench bench-distributed lock lock-uv clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "%-18s %s\n", $$1, $$2 }'
@@ -49,7 +49,7 @@ format: install  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint chromium  ## lint, then every test layer: unit, dev, dags, integration, end to end, distributed
+test: lint chromium  ## lint, then every test layer: unit, dev, dags, integration, end to end, distributed, package
 	$(BIN)/pytest
 
 test-unit: install  ## unit tests only: one module each, the HTTP transport scripted
@@ -77,6 +77,9 @@ chromium:
 
 test-e2e: install chromium  ## a real airflow standalone: DAG runs, backfill, crashes, secret scan, the UI in Chromium
 	$(BIN)/pytest -m e2e
+
+test-package: install  ## the built wheel in a new venv with only Airflow: providers list, a DAG run, the health page
+	$(BIN)/pytest -m package
 
 test-distributed: install  ## the real DAGs on PostgreSQL, Celery (2 workers on Redis) and S3 (moto)
 	$(BIN)/pytest -m distributed

@@ -17,6 +17,8 @@
    RSS, against 100,000 (bench/million.py).
 8. freshness and 9. idle cost through ``airflow standalone``, in cron and in event mode (bench/freshness.py;
    about 12 minutes a mode; ``--mode`` picks one).
+10. rate cap: 3 pipelines x 8 delivery tasks (24 processes) against one receiver capped at 20 requests/s:
+   the most requests in any one second and the throughput (bench/rate_cap.py).
 
 The emulator and the webhook sink run as separate processes (their CLIs), so this process holds
 only the pipeline's memory and GIL. ``--quick`` is a ~1 minute version; ``--logs N`` scales 2 and 3.
@@ -42,9 +44,20 @@ READ_BURST = 10
 READ_PER_MINUTE = 600.0
 READ_TARGET_RATIO = 1.10
 OVERHEAD_TARGET_RATIO = 1.5
-BENCHMARKS = ("read", "e2e", "memory", "slow", "distributed", "scheduler", "million", "freshness", "idle")
+BENCHMARKS = (
+    "read",
+    "e2e",
+    "memory",
+    "slow",
+    "distributed",
+    "scheduler",
+    "million",
+    "freshness",
+    "idle",
+    "ratecap",
+)
 # distributed takes minutes and its own stack: ask for it
-DEFAULT_BENCHMARKS = ("read", "e2e", "memory", "slow", "scheduler", "million", "freshness", "idle")
+DEFAULT_BENCHMARKS = ("read", "e2e", "memory", "slow", "scheduler", "million", "freshness", "idle", "ratecap")
 DISTRIBUTED_LOGS = 1_000_000
 SLOW_LOGS = 20_000
 
@@ -359,6 +372,11 @@ def main(argv: list[str] | None = None) -> int:
         with running(sink):
             if "read" in args.only:
                 rows += bench_read(workdir, sink, args.read_logs)
+            if "ratecap" in args.only:
+                from bench.rate_cap import bench_rate_cap
+
+                say("\n[10] rate cap: 3 pipelines x 8 delivery tasks, one receiver capped at 20 requests/s")
+                rows += [Row(*row) for row in bench_rate_cap(workdir, sink)]
             if {"e2e", "memory", "slow"} & set(args.only):
                 emulator = start_emulator(workdir, logs=args.logs, per_minute=0, name="emulator")
                 with running(emulator):

@@ -122,8 +122,12 @@ class AirflowStandalone:
         env.update(self.extra_env)
         return env
 
-    def start(self, timeout: float = 240.0) -> None:
-        """Start ``airflow standalone`` and wait until its API answers and the DAGs are parsed."""
+    def start(self, timeout: float = 600.0) -> None:
+        """Start ``airflow standalone`` and wait until its API answers and the DAGs are parsed.
+
+        The limit is generous: on a loaded 2-core machine a first start (migrations, four processes,
+        the DAG parse) took over 240 s, while on an idle one it takes about 40 s.
+        """
         self.launch()
         what = f"airflow standalone to answer (see {self.home}/standalone.log)"
         Waiter(timeout, report=_quiet).until(what, self.ready)

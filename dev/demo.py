@@ -131,6 +131,23 @@ def gave_up(exc: Exception, airflow: AirflowStandalone, minutes: float) -> str:
     return f"The demo stopped because {exc}: read {log} for the cause, then run `make demo` again."
 
 
+def what_went_wrong(states: list[str], bad_signatures: int, notices: int, airflow: AirflowStandalone) -> str | None:
+    """Return the sentence the demo ends with when its runs did not do what it shows; None when they did."""
+    problems = []
+    if states != ["success"] * len(states):
+        problems.append(f"its runs ended {', '.join(states)}")
+    if bad_signatures:
+        problems.append(f"the sink saw {plural(bad_signatures, 'bad signature')}")
+    if notices < len(states):
+        problems.append(f"the alerts receiver got {plural(notices, 'notice')} for {plural(len(states), 'run')}")
+    if not problems:
+        return None
+    return (
+        f"The demo ran, but {' and '.join(problems)}: read the failed task's log under {airflow.home / 'logs'}, "
+        "or run `make demo ARGS=--keep` to look at the runs in the Airflow UI."
+    )
+
+
 def main(
     argv: list[str] | None = None,
     *,
@@ -216,9 +233,9 @@ def main(
             say(f"Airflow keeps running at {airflow.url}; press Ctrl-C to stop")
             while True:
                 time.sleep(3600)
-        ok = states == ["success", "success"] and summary["bad_signatures"] == 0
         # A scheduled tick during the demo adds a run, and so a notice, of its own.
-        return 0 if ok and notices >= len(states) else 1
+        failure = what_went_wrong(states, summary["bad_signatures"], notices, airflow)
+        return 1 if failure else 0
     except KeyboardInterrupt:
         return 130
     except (WaitTimeout, RuntimeError, requests.RequestException) as exc:

@@ -35,6 +35,19 @@ settings.load_profile("suite")
 
 pytest_plugins = ["dev.auth0_tenant.testing", "dev.webhook_sink.testing", "tests.network"]
 
+# A test that starts a real Airflow (a stack, Celery workers, a fresh virtualenv) waits for runs with
+# limits of up to 15 minutes, and its fixtures' start-up counts against pytest-timeout too: on a loaded
+# machine the default of 300 s (pyproject) cut such a test off while its own wait was still within limit.
+REAL_AIRFLOW_MARKERS = ("e2e", "distributed", "package")
+REAL_AIRFLOW_TIMEOUT = 1800
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give tests that run a real Airflow a timeout of 30 minutes unless they set their own."""
+    for item in items:
+        if item.get_closest_marker("timeout") is None and any(item.get_closest_marker(m) for m in REAL_AIRFLOW_MARKERS):
+            item.add_marker(pytest.mark.timeout(REAL_AIRFLOW_TIMEOUT))
+
 
 @pytest.fixture
 def airflow_connection(monkeypatch: pytest.MonkeyPatch) -> DefineConnection:

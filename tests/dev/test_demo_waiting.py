@@ -105,3 +105,13 @@ def test_the_limit_comes_from_the_environment_and_a_bad_one_is_refused(
         demo.main([])
     assert exited.value.code == 2
     assert "--wait-minutes must be a positive number of minutes, not 0" in capsys.readouterr().err
+
+
+def test_runs_that_did_not_succeed_end_the_demo_with_one_sentence_saying_where_to_look(tmp_path: Path) -> None:
+    airflow = SlowAirflow(tmp_path, FakeClock(), ready_after=0)
+    assert demo.what_went_wrong(["success", "success"], 0, 2, airflow) is None  # type: ignore[arg-type]
+    assert demo.what_went_wrong(["success", "failed"], 0, 1, airflow) == (  # type: ignore[arg-type]
+        "The demo ran, but its runs ended success, failed and the alerts receiver got 1 notice for 2 runs: read "
+        f"the failed task's log under {tmp_path / 'logs'}, or run `make demo ARGS=--keep` to look at the runs in "
+        "the Airflow UI."
+    )

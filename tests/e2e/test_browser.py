@@ -170,7 +170,7 @@ def test_the_connections_list_test_button_works_for_a_connection_without_a_port(
             "conn_password": stack.tenant.client_secret,
             "conn_extra": {"scheme": "http"},
         }
-        expected = f"Read logs of {stack.tenant.domain}"
+        expected = f"Read logs of {stack.tenant.domain}."
     else:
         entry = {
             "conn_type": "auth0_webhook",

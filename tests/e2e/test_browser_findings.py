@@ -45,7 +45,7 @@ def test_the_dag_list_shows_each_dags_description_and_the_report_is_tagged_repor
     assert tab.get_by_text("reports", exact=True).first.is_visible()
     dag = stack.airflow.api("GET", f"/dags/{DAG_ID}")
     assert dag["description"].startswith("Ships Auth0 tenant logs")
-    tab.goto(f"{stack.airflow.url}/dags/{DAG_ID}", wait_until="networkidle")
+    tab.goto(f"{stack.airflow.url}/dags/{DAG_ID}/details", wait_until="networkidle")
     tab.get_by_text(dag["description"]).first.wait_for(timeout=30_000)
     shot(tab, "dag-page-description")
 

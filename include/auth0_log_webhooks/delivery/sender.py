@@ -31,6 +31,7 @@ from auth0_log_webhooks.delivery.payloads import Message, messages_for, split
 from auth0_log_webhooks.hooks.webhook import WebhookHook
 from auth0_log_webhooks.http.attempt_deadlines import Deadline
 from auth0_log_webhooks.http.oauth2 import TokenError
+from auth0_log_webhooks.http.rate_cap import RateCap
 from auth0_log_webhooks.http.redaction import excerpt
 from auth0_log_webhooks.http.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 from auth0_log_webhooks.http.signing import signature_headers
@@ -209,7 +210,9 @@ class WebhookSender:
         *,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rate_cap: RateCap | None = None,
     ) -> None:
+        self.rate_cap = rate_cap
         self.session = session
         self.url = url
         self.secrets = tuple(secrets)
@@ -267,9 +270,16 @@ class WebhookSender:
         return retrying(self._attempt_numbered, message)
 
     def _attempt_numbered(self, message: Message) -> AttemptRecord:
+        if self.rate_cap is not None:  # the receiver's slot, shared with every task, run and pipeline
+            self.rate_cap.acquire()
         self.requests_sent += 1
         self._attempts += 1
-        return self.attempt(message)
+        try:
+            return self.attempt(message)
+        except _RetryableFailure as failure:
+            if self.rate_cap is not None and failure.record.status == 429 and failure.retry_after:
+                self.rate_cap.hold_off(min(failure.retry_after, self.policy.retry_after_max_seconds))
+            raise
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -343,4 +353,6 @@ def open_sender(
     """Return a sender for a webhook connection, shaped (for a pipeline of ``kind``) and retried as ``config`` says."""
     hook = WebhookHook(webhook_conn_id)
     policy = DeliveryPolicy.from_config(config, hook.timeout(), kind)
-    return WebhookSender(hook.get_conn(), hook.url(), hook.signing_secrets(), policy, sleep=sleep)
+    return WebhookSender(
+        hook.get_conn(), hook.url(), hook.signing_secrets(), policy, sleep=sleep, rate_cap=hook.rate_cap()
+    )

@@ -22,10 +22,12 @@ resolves to is checked when the connection opens, and private or metadata addres
 from __future__ import annotations
 
 import logging
+import os
 import re
 import uuid
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -35,10 +37,12 @@ from requests import Session
 from auth0_log_webhooks.http.attempt_deadlines import ActionDeadlineError, finish_within
 from auth0_log_webhooks.http.egress import POLICY_EXTRAS, EgressPolicy, EgressRefusedError, GuardedAdapter
 from auth0_log_webhooks.http.oauth2 import ClientCredentials, ClientCredentialsAuth
+from auth0_log_webhooks.http.rate_cap import RateCap, open_rate_cap
 from auth0_log_webhooks.http.retrying import USER_AGENT
 from auth0_log_webhooks.http.signing import signature_headers
 
 SIGNING_EXTRAS = ("signing_secret", "signing_secrets")
+RATE_CAP_EXTRAS = ("rate_limit_per_second", "rate_limit_store")
 OAUTH2_EXTRAS = ("oauth2_token_url", "oauth2_client_id", "oauth2_client_secret", "oauth2_scope", "oauth2_audience")
 DEFAULT_TIMEOUT_SECONDS = 30.0
 TEST_SECONDS = 30.0
@@ -76,7 +80,12 @@ class WebhookHook(HttpHook):
         self, session: Session, connection: Any, extra_options: dict[str, Any]
     ) -> Session:
         session = super()._configure_session_from_extra(session, connection, extra_options)
-        for key in (*SIGNING_EXTRAS, *POLICY_EXTRAS, *OAUTH2_EXTRAS):  # HttpHook turns unknown extras into headers
+        for key in (
+            *SIGNING_EXTRAS,
+            *POLICY_EXTRAS,
+            *OAUTH2_EXTRAS,
+            *RATE_CAP_EXTRAS,
+        ):  # HttpHook turns unknown extras into headers
             session.headers.pop(key, None)
         return session
 
@@ -93,6 +102,36 @@ class WebhookHook(HttpHook):
 
             session.auth = ClientCredentialsAuth(credentials, session, timeout=self.timeout(), on_token=mask_secret)
         return session
+
+    def rate_cap(self) -> RateCap | None:
+        """Return the connection's cap on requests a second (extra ``rate_limit_per_second``), or None.
+
+        Every sender to this connection, in any task, run or pipeline, shares it through the store of
+        extra ``rate_limit_store`` (empty: a folder under ``$AIRFLOW_HOME``, shared by the processes of
+        one machine; ``redis://...``: shared across machines).
+
+        :raises ValueError: naming the connection and the extra if the rate is not a positive number.
+        """
+        extra = self.connection.extra_dejson or {}
+        raw = extra.get("rate_limit_per_second")
+        if raw is None or raw == "":
+            return None
+        try:
+            per_second = float(raw)
+        except (TypeError, ValueError):
+            per_second = 0.0
+        if not per_second > 0:
+            raise ValueError(
+                f"Connection {self.http_conn_id!r}: extra rate_limit_per_second must be a number of requests a "
+                f"second above 0 (got {raw!r}); leave it empty for no cap"
+            )
+        home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
+        return open_rate_cap(
+            str(extra.get("rate_limit_store") or ""),
+            self.http_conn_id,
+            per_second,
+            default_folder=Path(home) / "auth0_log_webhooks" / "rate_caps",
+        )
 
     def oauth2_credentials(self) -> ClientCredentials | None:
         """Return the connection's OAuth2 client credentials, or None when it has no token URL.

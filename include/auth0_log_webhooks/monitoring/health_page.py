@@ -131,10 +131,13 @@ def chart(runs: Sequence[RunPoint], now: datetime, width: int = 720, height: int
         label = html.escape(
             f"{run.at:%H:%M} UTC: {plural(run.logs, 'log')}, {plural(run.dead_letters, 'dead letter')}{outcome}"
         )
+        # A failed run gets a red cap, so a run that delivered nothing still shows.
+        top_y = height - h_ok - h_dead - 4
+        cap = f'<rect class="failed" x="{x:.1f}" y="{top_y:.1f}" width="5" height="4" fill="#c53030"/>'
         bars.append(
             f'<g><title>{label}</title><rect x="{x:.1f}" y="{height - h_ok:.1f}" width="5" height="{h_ok:.1f}" '
             f'fill="#2f855a"/><rect x="{x:.1f}" y="{height - h_ok - h_dead:.1f}" width="5" height="{h_dead:.1f}" '
-            'fill="#c53030"/></g>'
+            f'fill="#c53030"/>{cap if run.failed else ""}</g>'
         )
     axis = (
         f'<text x="0" y="12" font-size="11">{top:,} logs</text>'

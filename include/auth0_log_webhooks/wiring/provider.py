@@ -151,6 +151,20 @@ WEBHOOK_CONNECTION_TYPE: dict[str, Any] = {
             "description": "The API the token is for, as Auth0 and some others ask (audience=...). Empty: not sent.",
             "schema": {"type": ["string", "null"]},
         },
+        "rate_limit_per_second": {
+            "label": "Rate cap (requests a second)",
+            "description": "The most requests a second this receiver gets, across every delivery task, run, replay "
+            "and pipeline that uses this connection; a receiver's 429 with Retry-After pauses them all. Empty: no "
+            "cap (the pool still bounds the calls in flight).",
+            "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
+        },
+        "rate_limit_store": {
+            "label": "Rate cap store",
+            "description": "Where the senders share the cap. Empty: a file under $AIRFLOW_HOME, enough when every "
+            "worker process runs on one machine (LocalExecutor, one Celery worker host). Workers on several "
+            "machines: the Redis they can all reach, e.g. redis://redis:6379/0.",
+            "schema": {"type": ["string", "null"]},
+        },
         "timeout": {
             "label": "Timeout (seconds)",
             "description": "How long to wait for the webhook's answer. Empty: 30 seconds.",

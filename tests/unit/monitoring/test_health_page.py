@@ -189,6 +189,7 @@ def test_a_failed_run_is_counted_and_named_on_the_page() -> None:
     assert "3 dead letters kept, 1 replayed" in html
     assert "Last failed run: 2026-11-26 15:00:00 UTC, run scheduled__9: 3 dead letters kept" in html
     assert "15:00 UTC: 20 logs, 3 dead letters, failed" in html
+    assert html.count('<rect class="failed"') == 1  # a red cap marks the failed run's bar
     (numbers,) = as_json(healths)
     assert (numbers["failed_runs_24h"], numbers["dead_letters_kept_24h"], numbers["dead_letters_replayed_24h"]) == (
         1,

@@ -57,6 +57,8 @@ def test_the_webhook_connection_type_is_registered_testable_with_labelled_fields
     assert widgets["extra__auth0_webhook__signing_secret"].is_sensitive  # masked in the form and the API
     oauth2 = ("oauth2_token_url", "oauth2_client_id", "oauth2_client_secret", "oauth2_scope", "oauth2_audience")
     assert {f"extra__auth0_webhook__{name}" for name in oauth2} <= set(widgets)
+    rate_cap = ("rate_limit_per_second", "rate_limit_store")
+    assert {f"extra__auth0_webhook__{name}" for name in rate_cap} <= set(widgets)
     assert widgets["extra__auth0_webhook__oauth2_client_secret"].is_sensitive
 
 

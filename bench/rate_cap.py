@@ -1,0 +1,87 @@
+"""Benchmark 10: the rate cap. 3 pipelines x 8 delivery tasks, 24 processes, send to one receiver capped at 20/s.
+
+Each process opens its sender as a delivery task does (``open_sender`` on the shared connection, its
+own pipeline's settings) and sends one-log messages as fast as the cap lets it. The sink records when
+each request arrived; the benchmark prints the most requests it saw in any one-second window (target:
+at most the cap plus one) and the throughput between the first and the last request (target: at
+least 90% of the cap).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+PIPELINES = 3
+TASKS_PER_PIPELINE = 8
+CAP = 20.0
+MESSAGES_PER_TASK = 12
+CONN_ID = "auth0_rate_capped_bench"
+TARGET_SHARE = 0.90
+
+
+def most_in_one_second(times: list[float]) -> int:
+    """The most requests in any window of one second (each request opens a window)."""
+    times = sorted(times)
+    most, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def _task(pipeline: int, task: int) -> int:
+    from auth0_log_webhooks.delivery.payloads import encode
+    from auth0_log_webhooks.delivery.sender import open_sender
+    from auth0_log_webhooks.pipelines.config import PipelineConfig
+
+    formats = ("json_array", "json_lines", "cloudevents")
+    config = PipelineConfig(format=formats[pipeline % 3], cloudevents_source="urn:auth0:bench", max_attempts=3)
+    sender = open_sender(CONN_ID, config)
+    failed = 0
+    for n in range(MESSAGES_PER_TASK):
+        log_id = "900" + "20261203000000" + f"{pipeline:03d}{task:016d}{n:020d}"
+        failed += len(sender.send(encode([{"log_id": log_id, "type": "s"}], config.format, source="urn:auth0:bench")))
+    return failed
+
+
+def bench_rate_cap(workdir: Path, sink: Any) -> list[tuple[str, str, str, bool | None]]:
+    """Run the 24 senders against ``sink`` (reset first); return the summary rows."""
+    extra = {
+        "allow_private_network": "true",
+        "rate_limit_per_second": CAP,
+        "rate_limit_store": str(workdir / "rate_caps"),
+    }
+    os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = json.dumps(
+        {"conn_type": "auth0_webhook", "host": sink.hook_url, "extra": extra}
+    )
+    sink.reset()
+    import auth0_log_webhooks.delivery.sender  # noqa: F401 - imported once here; the forked senders inherit it
+
+    jobs = [(p, t) for p in range(PIPELINES) for t in range(TASKS_PER_PIPELINE)]
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
+        failed = sum(pool.starmap(_task, jobs))
+    seconds = time.perf_counter() - started
+    records = [r for r in sink.control("GET", "/__sink/requests", params={"limit": 10_000}) if "received_at" in r]
+    times = [r["received_at"] for r in records]
+    most = most_in_one_second(times)
+    rate = (len(times) - 1) / (max(times) - min(times)) if len(times) > 1 else 0.0
+    capped = most <= CAP + 1
+    fast = rate >= TARGET_SHARE * CAP and failed == 0
+    print(
+        f"    {len(jobs)} senders ({PIPELINES} pipelines x {TASKS_PER_PIPELINE} tasks), {len(times)} requests in "
+        f"{seconds:.1f}s, {failed} failed; most in any one second: {most} (cap {CAP:g} + 1: "
+        f"{'MET' if capped else 'MISSED'}); throughput {rate:.2f}/s = {rate / CAP:.0%} of the cap "
+        f"(target {TARGET_SHARE:.0%}: {'MET' if fast else 'MISSED'})",
+        flush=True,
+    )
+    return [
+        ("10 rate cap: most in 1 s", f"{most} requests", f"<= {CAP + 1:g}", capped),
+        ("10 rate cap: throughput", f"{rate:.2f}/s ({rate / CAP:.0%})", f">= {TARGET_SHARE:.0%} of {CAP:g}/s", fast),
+    ]
