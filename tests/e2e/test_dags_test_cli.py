@@ -129,3 +129,17 @@ def test_airflow_dags_test_exits_0_for_every_dag_and_the_pipelines_deliver(cli: 
     assert cli.sink.state.summary()["logs_received"] == len(authentication) + len(management)
     events = [notice.get("event") for notice in cli.alerts.notices]
     assert "daily_report" in events, events
+
+
+@pytest.mark.timeout(900)  # two DAG runs, each its own Airflow process
+def test_json_typed_conf_is_taken_and_an_undeclared_key_is_refused_by_the_real_cli(cli: Cli) -> None:
+    """``--conf`` as a user types it: JSON booleans and lists pass Airflow's param checks; a stray key stops the run."""
+    dag_id = next(p.dag_id for p in load_pipelines().pipelines.values() if p.kind == "authentication")
+    typed = cli.run("dags", "test", dag_id, "--conf", json.dumps({"send_as_batch": False, "log_types": ["s", "f"]}))
+    assert typed.returncode == 0, (typed.stdout + typed.stderr)[-2000:]
+    assert "ParamValidationError" not in typed.stdout + typed.stderr
+
+    stray = cli.run("dags", "test", dag_id, "--conf", json.dumps({"staging_url": "file:///tmp/elsewhere"}))
+    output = stray.stdout + stray.stderr
+    assert "'staging_url' is never set per run" in output, output[-2000:]
+    assert "stopped before reading any log" in output
