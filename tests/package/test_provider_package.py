@@ -43,10 +43,6 @@ DAG_FILE = (
 """The three lines docs/installing.md tells a deployment to add."""
 AUTHORIZATION = "Bearer package-test-credential"
 API_SERVER_START_LIMIT = 600.0  # seconds; a loaded machine needs minutes where an idle one needs 30 s
-KNOWN_DAGS_TEST_EXIT = ("deadline_alert", "'dict' object has no attribute 'hex'")
-"""Airflow 3.3.2's ``airflow dags test`` exits 1 after the run, looking a DAG's deadline alert up with the
-alert itself as its id (helper ``cli`` fixes it); accepted only with exactly this error, the run's work
-checked on the sink first."""
 
 
 @dataclass
@@ -214,8 +210,7 @@ def test_the_three_line_dag_file_delivers_every_log_once(
     assert len(expected) > 400  # the tenant's history, all but its sapi/fapi logs
     assert sorted(sink.log_ids()) == sorted(expected), (ran.stdout[-3000:], ran.stderr[-3000:])
     assert (summary["duplicate_log_ids"], summary["bad_signatures"]) == (0, 0), summary
-    known_exit = ran.returncode == 1 and all(part in ran.stderr for part in KNOWN_DAGS_TEST_EXIT)
-    assert ran.returncode == 0 or known_exit, ran.stderr[-3000:]
+    assert ran.returncode == 0, ran.stderr[-3000:]  # the deadline alert is left out under dags test (DeadlineDAG)
     checkpoint = installed.airflow("variables", "get", AUTHENTICATION_API.checkpoint_variable, extra=env)
     assert checkpoint.stdout.strip() == tenant.all_log_ids()[-1]  # committed: the run ended, not just delivered
 
