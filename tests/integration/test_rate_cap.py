@@ -37,7 +37,9 @@ def test_processes_sharing_a_capped_connection_stay_under_the_cap_and_near_it(
     airflow_connection("capped", conn_type="auth0_webhook", host=webhook_sink.hook_url, extra=extra)
     workers, each = 6, 15
 
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    # Fresh interpreters, not forks: a child forked from this threaded pytest process (the sink's server
+    # thread, Airflow's) can inherit a lock some thread held and hang on it; one did on a fresh-clone run.
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
         failed = pool.starmap(_send, [("capped", worker, each) for worker in range(workers)])
 
     assert failed == [0] * workers
