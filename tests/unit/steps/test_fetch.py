@@ -151,7 +151,9 @@ def test_a_large_run_maps_one_delivery_task_per_slot_of_the_pipelines_pool(
     tenant = MemoryTenant()
     tenant.add(["s"] * 400)
     storage = json.loads(variables.get(AUTHENTICATION_API.config_variable) or "{}")
-    variables.set(AUTHENTICATION_API.config_variable, json.dumps({**storage, "batch_size": 1, "min_batches_per_task": 1}))
+    variables.set(
+        AUTHENTICATION_API.config_variable, json.dumps({**storage, "batch_size": 1, "min_batches_per_task": 1})
+    )
 
     assert _tasks_mapped(AUTHENTICATION_API, variables, tenant, "manual__default") == 5  # the default pool's slots
     wider = Pipeline(**{**AUTHENTICATION_API.__dict__, "pool_slots": 12})
