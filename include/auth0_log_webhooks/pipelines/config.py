@@ -82,6 +82,10 @@ class PipelineConfig(BaseModel):
     max_logs_per_run: int = Field(default=100_000, ge=1, le=10_000_000)
     max_delivery_tasks: int = Field(default=16, ge=1, le=1024)
     min_batches_per_task: int = Field(default=10, ge=1, le=10_000, description="fewer tasks for small runs")
+    completeness_manifests: bool = Field(
+        default=False,
+        description="after each committed run, send the receiver a signed manifest of the run's messages, chained",
+    )
     staging_url: str | None = None
     staging_retention_days: float = Field(default=7.0, gt=0, le=365)
     dead_letter_url: str | None = None
