@@ -123,6 +123,10 @@ def chained(
     if kept is not None:
         return kept
     head = ChainHead.read(variables, run.dag_id)
+    if staging.read_manifest() is not None:
+        log.warning(
+            "Run %s's manifest was never chained (the chain is at %d now); building it anew", run.run_id, head.sequence
+        )
     delivered, dead_letters = listed(outcomes, settled)
     manifest = build(
         pipeline=run.dag_id,
@@ -153,12 +157,6 @@ def chained_kept(staging: RunStaging, run: RunInfo, variables: Variables) -> dic
     if head.next_is(kept):
         _advance(variables, run, head, kept)
         return kept
-    log.warning(
-        "Run %s's manifest %d was never chained (the chain is at %d now); building it anew",
-        run.run_id,
-        kept["sequence"],
-        head.sequence,
-    )
     return None
 
 

@@ -124,9 +124,8 @@ def commit_checkpoint(
         log.info("Run %s was already committed: %s", run.run_id, done[0])
         if counted:
             counted(done[0])
-        kept = manifests.chained_kept(staging, run, variables) if _wants_manifest(plan) else None
-        if kept is not None:
-            manifests.send(sender or _sender_for(pipeline, plan), kept)
+        if _wants_manifest(plan):
+            _send_kept_manifest(pipeline, run, plan, staging, variables, sender)
         _raise_if_dead_letters(pipeline, plan, done[1])
         return done[0]
     staging = staging.with_generation(plan["generation"])
@@ -162,6 +161,26 @@ def commit_checkpoint(
         manifests.send(sender or _sender_for(pipeline, plan), manifest)
     _raise_if_dead_letters(pipeline, plan, list(decision.dead_letters))
     return summary
+
+
+def _send_kept_manifest(
+    pipeline: Pipeline,
+    run: RunInfo,
+    plan: Plan,
+    staging: RunStaging,
+    variables: Variables,
+    sender: WebhookSender | None,
+) -> None:
+    """Send again the manifest a completed commit kept (the ledger it lists is gone: it cannot be built anew)."""
+    kept = manifests.chained_kept(staging, run, variables)
+    if kept is not None:
+        manifests.send(sender or _sender_for(pipeline, plan), kept)
+    else:
+        log.warning(
+            "Run %s was committed without a manifest in the chain (the chain moved on, or the manifest was removed); "
+            "none is sent, and the receiver kit reports the gap",
+            run.run_id,
+        )
 
 
 def _wants_manifest(plan: Plan) -> bool:
