@@ -1,11 +1,15 @@
-"""Commands of the package: ``python -m auth0_log_webhooks migrate FILE`` (from Auth0's log extensions)."""
+"""Commands of the package: ``python -m auth0_log_webhooks migrate FILE`` (from Auth0's log extensions) and
+``python -m auth0_log_webhooks trace LOG_ID`` (what happened to a log)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-USAGE = "usage: python -m auth0_log_webhooks migrate FILE [--kind authentication|management] [--id DAG_ID] [--out DIR]"
+USAGE = (
+    "usage: python -m auth0_log_webhooks migrate FILE [--kind authentication|management] [--id DAG_ID] [--out DIR]\n"
+    "       python -m auth0_log_webhooks trace LOG_ID [--pipeline DAG_ID]"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -15,6 +19,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from auth0_log_webhooks.wiring.migration import main as migrate
 
         return migrate(args[1:])
+    if args[:1] == ["trace"]:
+        from auth0_log_webhooks.wiring.trace_command import main as trace
+
+        return trace(args[1:])
     print(USAGE, file=sys.stderr)
     return 2
 

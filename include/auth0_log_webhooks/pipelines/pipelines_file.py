@@ -141,6 +141,16 @@ class Entry(BaseModel):
     format: Literal["json_array", "json_lines", "cloudevents"] | None = Field(
         None, description="json_array (default), json_lines, or cloudevents (CloudEvents 1.0, structured JSON)"
     )
+    delivery_log_retention_days: int | None = Field(
+        None,
+        ge=0,
+        le=3650,
+        title="Delivery log retention (days)",
+        description=(
+            "how long the delivery log keeps every attempt of every message, for "
+            "python -m auth0_log_webhooks trace (default 30); 0 keeps none"
+        ),
+    )
     settings: dict[str, Any] = Field(default_factory=dict, description="defaults of the config Variable")
     pii: Pii | None = None
 
@@ -192,6 +202,8 @@ class Entry(BaseModel):
         settings = {**self.settings, **self.filters.model_dump(exclude_none=True)}
         if self.format:
             settings["format"] = self.format
+        if self.delivery_log_retention_days is not None:
+            settings["delivery_log_retention_days"] = self.delivery_log_retention_days
         return Pipeline(
             dag_id=self.id,
             title=self.title or self.id,

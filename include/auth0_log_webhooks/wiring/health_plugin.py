@@ -28,23 +28,9 @@ from auth0_log_webhooks.delivery.dead_letters import DeadLetterSummary
 from auth0_log_webhooks.monitoring import health_page
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.pipelines_file import load_pipelines
+from auth0_log_webhooks.wiring.metadata_variables import MetadataVariables
 
 URL_PREFIX = "/log-webhooks-health"  # not /auth0-...: Airflow reserves every prefix starting with /auth
-
-
-class MetadataVariables:
-    """Airflow Variables read from the metadata DB (the API server's view)."""
-
-    def get(self, key: str) -> str | None:
-        """Return a Variable's value, or None."""
-        from airflow.models.variable import Variable
-
-        value = Variable.get(key, default_var=None)
-        return None if value is None else str(value)
-
-    def set(self, key: str, value: str) -> None:
-        """Not used by the page: it only reads."""
-        raise NotImplementedError("the health page never writes Variables")
 
 
 def asset_events(pipeline: Pipeline, since: datetime) -> list[tuple[datetime, Mapping[str, Any]]]:
