@@ -451,3 +451,10 @@ def bench_scheduler(
             )
         )
     return rows
+
+
+def run(workdir: Path, *, logs: int = LOGS, rounds: int = 2) -> list[tuple[str, str, str, bool | None]]:
+    """``python -m bench --only scheduler``: :func:`bench_scheduler` with the in-process pass of benchmark 2."""
+    from bench.pipeline import library_end_to_end
+
+    return bench_scheduler(workdir, logs, rounds, library_end_to_end)
