@@ -139,7 +139,7 @@ def _trace_one(
     config = load_config(pipeline, None, variables)
     delivery_log = DeliveryLog(config.staging_root, pipeline.dag_id, config.delivery_log_retention_days)
     entries = delivery_log.find(log_id)
-    reads = [entry for entry in entries if isinstance(entry, Read)]
+    reads = sorted((entry for entry in entries if isinstance(entry, Read)), key=lambda read: read.at)
     messages = _messages([entry for entry in entries if isinstance(entry, Attempt)])
     name = pipeline.dag_id
     if not reads and not messages:
