@@ -24,6 +24,7 @@ import requests
 from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError
 from auth0_log_webhooks.monitoring import health_page
 from auth0_log_webhooks.monitoring.notices import task_text
+from auth0_log_webhooks.monitoring.trace import trace
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.pii import PiiRule
@@ -175,6 +176,10 @@ def test_refused_deliveries_keep_dead_letters_notices_events_and_the_page_free_o
     findings.add("health page", health_page.page(healths, now))
     findings.add("health numbers", json.dumps(health_page.as_json(healths)))
     findings.add("asset events", json.dumps(record.extras))
+    for log in tenant.logs:
+        (traced,) = trace(log["log_id"], {PIPELINE.dag_id: PIPELINE}, variables, fetch_log=lambda _, __: log)
+        findings.add(f"trace of {log['log_id']}", traced.text)
+    assert any("it is a dead letter" in text for text in findings.texts.values())
     findings.add("task log", caplog.text)
     findings.files(tmp_path)
     assert any(EMAIL not in text and "****" in text for text in findings.texts.values())
