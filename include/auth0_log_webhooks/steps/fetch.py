@@ -158,7 +158,7 @@ def fetch_logs(
     )
     chunks = plan_chunks(
         manifest.batches,
-        config.max_delivery_tasks,
+        config.delivery_tasks(pipeline.pool_slots),
         config.min_batches_per_task,
         generation=staging.generation,
         staging_url=config.staging_root,
