@@ -10,6 +10,10 @@ Response classes (Standard Webhooks, OTLP and the best senders agree on these):
 
 A message that fails permanently or exhausts its attempts is returned as a :class:`Failure` for the
 caller to keep as a dead letter; nothing is dropped here.
+
+Every attempt, whatever its answer, is recorded in the sender's ``journal`` when it has one (the
+delivery log, :mod:`auth0_log_webhooks.run.delivery_log`): this is the one place every send goes
+through, from a run's delivery tasks and from a replay alike.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from auth0_log_webhooks.http.redaction import excerpt
 from auth0_log_webhooks.http.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 from auth0_log_webhooks.http.signing import signature_headers
 from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.run.delivery_log import Journal
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +204,7 @@ class WebhookSender:
     :param url: the webhook URL.
     :param secrets: Standard Webhooks secrets; empty means unsigned.
     :param sleep: injected so tests never wait.
+    :param journal: where each attempt is recorded (the delivery log); None records nothing.
     """
 
     def __init__(
@@ -211,8 +217,10 @@ class WebhookSender:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rate_cap: RateCap | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.rate_cap = rate_cap
+        self.journal = journal
         self.session = session
         self.url = url
         self.secrets = tuple(secrets)
@@ -279,12 +287,34 @@ class WebhookSender:
             self.rate_cap.acquire()
         self.requests_sent += 1
         self._attempts += 1
+        started = time.monotonic()
         try:
-            return self.attempt(message)
+            record = self.attempt(message)
         except _RetryableFailure as failure:
+            self._journal(message, failure.record, Verdict.RETRY, started)
             if self.rate_cap is not None and failure.record.status == 429 and failure.retry_after:
                 self.rate_cap.hold_off(min(failure.retry_after, self.policy.retry_after_max_seconds))
             raise
+        except _FinalAnswer as final:
+            self._journal(message, final.record, final.verdict, started)
+            raise
+        self._journal(message, record, Verdict.DELIVERED, started)
+        return record
+
+    def _journal(self, message: Message, record: AttemptRecord, verdict: Verdict, started: float) -> None:
+        """Record this attempt in the delivery log (when the sender keeps one)."""
+        if self.journal is None:
+            return
+        self.journal.record(
+            message_id=message.webhook_id,
+            log_ids=message.log_ids,
+            attempt=self._attempts,
+            status=record.status,
+            verdict=verdict.value,
+            error=record.error,
+            latency_ms=(time.monotonic() - started) * 1000,
+            excerpt=record.body_excerpt,
+        )
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -356,12 +386,22 @@ def open_sender(
     kind: str = "authentication",
     sleep: Callable[[float], None] = time.sleep,
     rate_capped: bool = True,
+    journal: Journal | None = None,
 ) -> WebhookSender:
-    """Return a sender for a webhook connection, shaped (for a pipeline of ``kind``) and retried as ``config`` says.
+    """Return a sender for a webhook connection, shaped (for a pipeline of ``kind``) and retried as ``config`` says,
+    recording each attempt in ``journal``.
 
     ``rate_capped=False`` leaves out the connection's rate cap (a preview sends nothing, so it takes no slot).
     """
     hook = WebhookHook(webhook_conn_id)
     policy = DeliveryPolicy.from_config(config, hook.timeout(), kind)
     rate_cap = hook.rate_cap() if rate_capped else None
-    return WebhookSender(hook.get_conn(), hook.url(), hook.signing_secrets(), policy, sleep=sleep, rate_cap=rate_cap)
+    return WebhookSender(
+        hook.get_conn(),
+        hook.url(),
+        hook.signing_secrets(),
+        policy,
+        sleep=sleep,
+        rate_cap=rate_cap,
+        journal=journal,
+    )

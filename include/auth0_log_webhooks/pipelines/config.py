@@ -91,6 +91,12 @@ class PipelineConfig(BaseModel):
     staging_url: str | None = None
     staging_retention_days: float = Field(default=7.0, gt=0, le=365)
     dead_letter_url: str | None = None
+    delivery_log_retention_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="days the delivery log (every attempt of every message, beside the staging) is kept; 0: none",
+    )
 
     def with_tenant(self, tenant_domain: Callable[[], str]) -> PipelineConfig:
         """Return the settings with ``cloudevents_source`` set to ``urn:auth0:<tenant domain>`` (as Auth0 Event

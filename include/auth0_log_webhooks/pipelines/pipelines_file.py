@@ -158,6 +158,16 @@ class Entry(BaseModel):
             "any message it lost (docs/guarantees.md); default false"
         ),
     )
+    delivery_log_retention_days: int | None = Field(
+        None,
+        ge=0,
+        le=3650,
+        title="Delivery log retention (days)",
+        description=(
+            "how long the delivery log keeps every attempt of every message, for "
+            "python -m auth0_log_webhooks trace (default 30); 0 keeps none"
+        ),
+    )
     settings: dict[str, Any] = Field(default_factory=dict, description="defaults of the config Variable")
     pii: Pii | None = None
 
@@ -213,6 +223,8 @@ class Entry(BaseModel):
             settings["format"] = self.format
         if self.completeness_manifests is not None:
             settings["completeness_manifests"] = self.completeness_manifests
+        if self.delivery_log_retention_days is not None:
+            settings["delivery_log_retention_days"] = self.delivery_log_retention_days
         return Pipeline(
             dag_id=self.id,
             title=self.title or self.id,

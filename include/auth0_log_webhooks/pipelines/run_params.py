@@ -50,6 +50,7 @@ NEVER_PER_RUN = (
     "staging_url",
     "staging_retention_days",
     "dead_letter_url",
+    "delivery_log_retention_days",
 )
 """Settings only the config Variable or the pipelines file sets; a run's conf may not."""
 

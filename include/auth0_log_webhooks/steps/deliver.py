@@ -22,6 +22,7 @@ from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.context import RunInfo
+from auth0_log_webhooks.run.delivery_log import DeliveryLog, Journal
 from auth0_log_webhooks.run.settlement import marker_for, settles
 from auth0_log_webhooks.run.staging import RunStaging
 from auth0_log_webhooks.run.task_io import ANSWERS_429, TaskIO
@@ -91,6 +92,9 @@ def deliver_chunk(
     heartbeat, a cleared task), the older try stops before its next batch, so the two send at most
     one batch twice (with the same webhook-id) instead of racing through the whole chunk.
 
+    Every attempt goes to the pipeline's delivery log (:mod:`~auth0_log_webhooks.run.delivery_log`),
+    written once per batch, before the batch's ledger marker.
+
     :raises StaleChunkError: if the run's fetch was run again after this chunk was planned.
     :raises SupersededTryError: if a newer try of this task claimed the chunk.
     :raises CircuitOpenError: if the receiver refused everything.
@@ -118,7 +122,11 @@ def deliver_chunk(
     staging = staging.with_generation(plan["generation"])
     _check_claim(staging, run, chunk["chunk"], staging.claim(chunk["chunk"], run.try_number), chunk["start"])
     config = PipelineConfig.model_validate(plan["config"])
+    journal = Journal(
+        DeliveryLog(chunk["staging_url"], pipeline.dag_id, config.delivery_log_retention_days), run.run_id
+    )
     sender = sender or open_sender(pipeline.webhook_conn_id, config, kind=pipeline.kind, sleep=sleep)
+    sender.journal = journal  # every attempt of this task goes to the delivery log, flushed batch by batch
     letters = DeadLetterStore(config.dead_letter_root)
     circuit = RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures)
     requests_before, limited_before = sender.requests_sent, sender.answers_429
@@ -132,7 +140,10 @@ def deliver_chunk(
             _check_claim(staging, run, chunk["chunk"], staging.claimant(chunk["chunk"]), index)
             logs = staging.read_batch(index)
             delivered: list[Message] = []
-            failures = _send_batch(sender, circuit, chunk["chunk"], index, logs, delivered)
+            try:
+                failures = _send_batch(sender, circuit, chunk["chunk"], index, logs, delivered)
+            finally:  # before the ledger marker: a settled batch always has its attempts on record
+                journal.flush()
             kept = [letters.put(pipeline.dag_id, f, dag_id=run.dag_id, run_id=run.run_id) for f in failures]
             kept_logs = sum(len(letter.log_ids) for letter in kept)
             for letter in kept:
