@@ -1,11 +1,17 @@
-"""Commands of the package: ``python -m auth0_log_webhooks migrate FILE`` (from Auth0's log extensions)."""
+"""Commands of the package: ``migrate FILE`` (from Auth0's log extensions), ``resume PIPELINE`` (after auto-pause).
+
+Run as ``python -m auth0_log_webhooks migrate FILE`` or ``python -m auth0_log_webhooks resume PIPELINE``.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-USAGE = "usage: python -m auth0_log_webhooks migrate FILE [--kind authentication|management] [--id DAG_ID] [--out DIR]"
+USAGE = (
+    "usage: python -m auth0_log_webhooks migrate FILE [--kind authentication|management] [--id DAG_ID] [--out DIR]\n"
+    "       python -m auth0_log_webhooks resume PIPELINE"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -15,6 +21,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from auth0_log_webhooks.wiring.migration import main as migrate
 
         return migrate(args[1:])
+    if args[:1] == ["resume"]:
+        from auth0_log_webhooks.wiring.resume import main as resume
+
+        return resume(args[1:])
     print(USAGE, file=sys.stderr)
     return 2
 

@@ -39,6 +39,8 @@ NEVER_PER_RUN = (
     "backoff_max_seconds",
     "retry_after_max_seconds",
     "circuit_breaker_failures",
+    "pause_after_failures",
+    "pause_after_hours",
     "expired_checkpoint",
     "max_delivery_tasks",
     "min_batches_per_task",

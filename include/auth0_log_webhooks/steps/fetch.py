@@ -22,6 +22,7 @@ from auth0_log_webhooks.run.kinds import check_expiry, check_start_from, one_off
 from auth0_log_webhooks.run.staging import WINDOW_MARGIN, RunStaging, Stager, plan_chunks, prune
 from auth0_log_webhooks.run.task_io import ANSWERS_429, STAGING_URL, TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
+from auth0_log_webhooks.steps import pausing
 from auth0_log_webhooks.wording import plural, reading_sentence, when
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,13 @@ def fetch(
     """Run the fetch task: stage the run's logs, keep the staging root and the 429 count for the commit,
     and return the chunks the delivery tasks are mapped over.
 
+    A paused pipeline's fetch reads nothing and skips (:mod:`~auth0_log_webhooks.steps.pausing`).
+
+    :raises PipelinePausedError: if the pipeline is paused (the task skips).
     :raises RunParamsRefusedError: if the params are refused (an undeclared key, a bad value): no retry.
     :raises: what :func:`fetch_logs` raises.
     """
+    pausing.stop_if_paused(pipeline, io, variables or AirflowVariables())
     try:
         fetched = fetch_logs(pipeline, run, params, variables=variables, hook=hook)
     except ParamsError as exc:
