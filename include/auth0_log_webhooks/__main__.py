@@ -1,6 +1,9 @@
-"""Commands of the package: ``migrate FILE`` (from Auth0's log extensions), ``resume PIPELINE`` (after auto-pause).
+"""Commands of the package: ``migrate FILE`` (from Auth0's log extensions), ``preview PIPELINE`` (send
+nothing) and ``resume PIPELINE`` (after auto-pause).
 
-Run as ``python -m auth0_log_webhooks migrate FILE`` or ``python -m auth0_log_webhooks resume PIPELINE``.
+``python -m auth0_log_webhooks preview PIPELINE [--messages N]`` prints the next messages a pipeline would
+send, with their headers (:mod:`auth0_log_webhooks.steps.preview`); ``python -m auth0_log_webhooks resume
+PIPELINE`` resumes a pipeline that auto-pause paused (:mod:`auth0_log_webhooks.wiring.resume`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from collections.abc import Sequence
 
 USAGE = (
     "usage: python -m auth0_log_webhooks migrate FILE [--kind authentication|management] [--id DAG_ID] [--out DIR]\n"
+    "       python -m auth0_log_webhooks preview PIPELINE [--messages N]\n"
     "       python -m auth0_log_webhooks resume PIPELINE"
 )
 
@@ -21,6 +25,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from auth0_log_webhooks.wiring.migration import main as migrate
 
         return migrate(args[1:])
+    if args[:1] == ["preview"]:
+        from auth0_log_webhooks.steps.preview import main as preview
+
+        return preview(args[1:])
     if args[:1] == ["resume"]:
         from auth0_log_webhooks.wiring.resume import main as resume
 
