@@ -173,6 +173,17 @@ def resume_steps(dag_id: str) -> str:
     )
 
 
+def status_sentence(dag_id: str, state: PauseState) -> str:
+    """Return where a paused pipeline stands, as the health page shows it: since when, why, the checkpoint."""
+    since = _utc(state.paused_at or state.failing_since)
+    return (
+        f"{dag_id} is paused since {since} after {plural(state.failing_messages, 'failing message')} "
+        f"(the last: {state.last_answer()}); it reads and sends nothing until it is resumed, and its checkpoint "
+        f"stays at {when(state.checkpoint)}. Fix the webhook first: the next run after the resume delivers every "
+        "log from the checkpoint."
+    )
+
+
 def paused_sentence(dag_id: str, state: PauseState) -> str:
     """Return what each run of a paused pipeline logs (and skips with): since when, why, and how to resume."""
     since = _utc(state.paused_at or state.failing_since)

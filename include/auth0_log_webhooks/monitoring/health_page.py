@@ -186,7 +186,7 @@ def pause_html(health: PipelineHealth) -> str:
             f'<p class="failing">{html.escape(plural(state.failing_messages, "message"))} in a row failed since '
             f"{state.failing_since:%Y-%m-%d %H:%M:%S} UTC (the last: {html.escape(state.last_answer())}).</p>"
         )
-    sentence = auto_pause.paused_sentence(health.dag_id, state)
+    sentence = auto_pause.status_sentence(health.dag_id, state)
     return (
         f'<div class="paused"><p><strong>Paused.</strong> {html.escape(sentence)}</p>'
         f'<p><button class="resume" data-dag="{html.escape(health.dag_id)}">Resume {html.escape(health.dag_id)}'
@@ -254,7 +254,8 @@ for (const button of document.querySelectorAll("button.replay")) {{
 }}
 for (const button of document.querySelectorAll("button.resume")) {{
   button.addEventListener("click", async () => {{
-    const response = await fetch("resume/" + encodeURIComponent(button.dataset.dag), {{
+    const base = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
+    const response = await fetch(base + "resume/" + encodeURIComponent(button.dataset.dag), {{
       method: "POST", credentials: "same-origin",
     }});
     const answer = await response.json().catch(() => ({{}}));

@@ -220,6 +220,7 @@ def test_a_paused_pipeline_shows_since_when_why_and_a_resume_button() -> None:
     assert (
         f"{DAG_ID} is paused since 2026-11-26 14:00:00 UTC after 7 failing messages (the last: HTTP 503)" in html_page
     )
+    assert "it reads and sends nothing until it is resumed" in html_page
     assert f'<button class="resume" data-dag="{DAG_ID}">Resume {DAG_ID}</button>' in html_page
 
 
