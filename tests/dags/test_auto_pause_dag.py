@@ -8,7 +8,7 @@ import pytest
 
 from auth0_log_webhooks.delivery.auto_pause import state_variable
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-from auth0_log_webhooks.wiring.resume import MetadataVariables as ResumeVariables
+from auth0_log_webhooks.wiring.metadata_variables import MetadataVariables as ResumeVariables
 from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle
 from dev.webhook_sink.testing import SinkHandle
 from tests.dags.conftest import MetadataVariables, task_states

@@ -10,28 +10,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from auth0_log_webhooks.wiring.metadata_variables import MetadataVariables
+
 USAGE = "usage: python -m auth0_log_webhooks resume PIPELINE"
-
-
-class MetadataVariables:
-    """Airflow Variables in the metadata DB (the API server's and the command line's view; never a task's)."""
-
-    def get(self, key: str) -> str | None:
-        """Return a Variable's value, or None."""
-        from airflow.models.variable import Variable
-
-        value = Variable.get(key, default_var=None)
-        return None if value is None else str(value)
-
-    def set(self, key: str, value: str) -> None:
-        """Not used: the page and the command only read, and delete the auto-pause Variable."""
-        raise NotImplementedError("the health page and the resume command never write Variables")
-
-    def delete(self, key: str) -> None:
-        """Delete a Variable."""
-        from airflow.models.variable import Variable
-
-        Variable.delete(key)
 
 
 def main(argv: Sequence[str]) -> int:
