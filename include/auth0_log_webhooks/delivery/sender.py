@@ -235,11 +235,16 @@ class WebhookSender:
         """Deliver a batch as the policy shapes it (one message, or one per log); return what failed."""
         return [failure for message in self.policy.messages(logs) for failure in self.send(message)]
 
-    def send(self, message: Message) -> list[Failure]:
-        """Deliver a message (splitting it on 413); return what could not be delivered."""
+    def send(self, message: Message, delivered: list[Message] | None = None) -> list[Failure]:
+        """Deliver a message (splitting it on 413); return what could not be delivered.
+
+        :param delivered: given, each message the receiver took is appended to it (the halves of a split one).
+        """
         self._attempts = 0
         try:
             self._send_with_retries(message)
+            if delivered is not None:
+                delivered.append(message)
             return []
         except _FinalAnswer as final:
             if final.verdict is Verdict.SPLIT and len(message.logs) > 1:
@@ -253,7 +258,7 @@ class WebhookSender:
                 log.warning(
                     "413 for %d logs (webhook-id %s); sending them as two halves", len(message.logs), message.webhook_id
                 )
-                return self.send(first) + self.send(second)
+                return self.send(first, delivered) + self.send(second, delivered)
             record = replace(final.record, attempts=self._attempts)
             reason = "payload too large for a single log" if final.verdict is Verdict.SPLIT else "permanent"
             return [Failure(message, f"{reason}: {record.describe()}", record)]
@@ -322,6 +327,7 @@ class WebhookSender:
     def headers_for(self, message: Message) -> dict[str, str]:
         """Return this attempt's headers: content type, encoding and a fresh signature."""
         headers = {"Content-Type": message.content_type, "User-Agent": USER_AGENT}
+        headers.update(message.headers)
         headers.update(signature_headers(self.secrets, message.webhook_id, self._now(), message.body))
         if self.policy.gzip:
             headers["Content-Encoding"] = "gzip"

@@ -43,6 +43,7 @@ NEVER_PER_RUN = (
     "backoff_max_seconds",
     "retry_after_max_seconds",
     "circuit_breaker_failures",
+    "completeness_manifests",
     "expired_checkpoint",
     "max_delivery_tasks",
     "min_batches_per_task",

@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from auth0_log_webhooks.contracts import BatchOutcome, Chunk, DeliveryReport
+from auth0_log_webhooks.contracts import BatchOutcome, BatchStatus, Chunk, DeliveryReport, SentMessage
 from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, CircuitOpenError, RunCircuit
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import circuit_open_advice, fail_if_still_kept
+from auth0_log_webhooks.delivery.payloads import Message
 from auth0_log_webhooks.delivery.sender import Failure, WebhookSender, open_sender
 from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.pipelines.config import PipelineConfig
@@ -138,8 +139,9 @@ def deliver_chunk(
                 continue
             _check_claim(staging, run, chunk["chunk"], staging.claimant(chunk["chunk"]), index)
             logs = staging.read_batch(index)
+            delivered: list[Message] = []
             try:
-                failures = _send_batch(sender, circuit, chunk["chunk"], index, logs)
+                failures = _send_batch(sender, circuit, chunk["chunk"], index, logs, delivered)
             finally:  # before the ledger marker: a settled batch always has its attempts on record
                 journal.flush()
             kept = [letters.put(pipeline.dag_id, f, dag_id=run.dag_id, run_id=run.run_id) for f in failures]
@@ -164,6 +166,7 @@ def deliver_chunk(
                     delivered_logs=len(logs) - kept_logs,
                     dead_lettered_logs=kept_logs,
                     dead_letters=[letter.entry_id for letter in kept],
+                    messages=sent_messages(delivered, [f.message for f in failures]),
                 ),
             )
             report["batches"] += 1
@@ -190,10 +193,32 @@ def _check_claim(staging: RunStaging, run: RunInfo, chunk: int, newest: int | No
         )
 
 
+def sent_messages(delivered: list[Message], failed: list[Message]) -> list[SentMessage]:
+    """Return what the ledger records of a batch's messages, in log id order: each id, range and status."""
+    sent = [_sent(m, "delivered") for m in delivered] + [_sent(m, "dead_lettered") for m in failed]
+    return sorted(sent, key=lambda item: item["first"])
+
+
+def _sent(message: Message, status: BatchStatus) -> SentMessage:
+    return SentMessage(
+        webhook_id=message.webhook_id,
+        count=len(message.log_ids),
+        first=message.log_ids[0],
+        last=message.log_ids[-1],
+        status=status,
+    )
+
+
 def _send_batch(
-    sender: WebhookSender, circuit: RunCircuit, chunk: int, index: int, logs: list[dict[str, Any]]
+    sender: WebhookSender,
+    circuit: RunCircuit,
+    chunk: int,
+    index: int,
+    logs: list[dict[str, Any]],
+    delivered: list[Message],
 ) -> list[Failure]:
-    """Send a batch's messages, checking the run's circuit before each; return the messages that failed.
+    """Send a batch's messages, checking the run's circuit before each; return the messages that failed
+    (``delivered`` gets those the receiver took).
 
     :raises CircuitOpenError: if the circuit is (or becomes) open; the batch is then left unsettled.
     """
@@ -201,7 +226,7 @@ def _send_batch(
     failures: list[Failure] = []
     for message in policy.messages(logs):
         circuit.check()
-        failed = sender.send(message)
+        failed = sender.send(message, delivered)
         if not failed:
             circuit.delivered(chunk)
             continue
