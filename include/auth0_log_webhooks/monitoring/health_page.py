@@ -268,6 +268,7 @@ TRACE_HEADINGS = {
     "before_checkpoint": "from before the checkpoint",
     "not_read_yet": "not read yet",
     "no_delivery_log": "no delivery log",
+    "unavailable": "cannot say",
 }
 
 
