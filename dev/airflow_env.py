@@ -21,8 +21,21 @@ from typing import Any, cast
 
 import requests
 import yaml
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from dev.waiting import Waiter, WaitTimeout
+
+API_TIMEOUT = (10.0, 60.0)  # seconds to connect, seconds to answer
+API_RETRIES = Retry(
+    total=4,
+    connect=4,
+    read=4,
+    status=0,
+    backoff_factor=2,
+    allowed_methods=frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"}),
+    raise_on_status=False,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 FINISHED = {"success", "failed"}
@@ -97,6 +110,10 @@ class AirflowStandalone:
         self.extra_env = dict(extra_env or {})
         self.process: subprocess.Popen[bytes] | None = None
         self.session = requests.Session()
+        # A loaded 2-core machine's API server (SQLite, four Airflow processes beside it) can take
+        # longer than a request's timeout to answer: reads and idempotent writes are asked again, a
+        # few times with a backoff, instead of failing the caller. POST (a new run) is never repeated.
+        self.session.mount("http://", HTTPAdapter(max_retries=API_RETRIES))
 
     def env(self) -> dict[str, str]:
         """Return the environment every Airflow process of this instance runs with."""
@@ -153,7 +170,8 @@ class AirflowStandalone:
         if self.process is None or self.process.poll() is not None:
             raise RuntimeError(f"airflow standalone exited; see {self.home / 'standalone.log'}")
         try:
-            return True if self.session.get(f"{self.url}/api/v2/monitor/health", timeout=2).ok else None
+            # not the session: its retries would hold each poll for half a minute while nothing listens yet
+            return True if requests.get(f"{self.url}/api/v2/monitor/health", timeout=2).ok else None
         except requests.RequestException:
             return None
 
@@ -191,7 +209,7 @@ class AirflowStandalone:
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the REST API (all users are admins here) and return the JSON answer."""
-        response = self.session.request(method, f"{self.url}/api/v2{path}", timeout=30, **kwargs)
+        response = self.session.request(method, f"{self.url}/api/v2{path}", timeout=API_TIMEOUT, **kwargs)
         if not response.ok:
             raise RuntimeError(f"{method} {path} -> {response.status_code}: {response.text[:500]}")
         return response.json() if response.content else None
