@@ -38,6 +38,7 @@ NEVER_PER_RUN = (
     "backoff_initial_seconds",
     "backoff_max_seconds",
     "retry_after_max_seconds",
+    "rate_limited_max_seconds",
     "circuit_breaker_failures",
     "expired_checkpoint",
     "max_delivery_tasks",
