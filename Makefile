@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum constraints.txt pyproject.toml requirements-uv.txt | sha1sum | cut -c1-12)
 UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 
-.PHONY: help install lint format dist test test-unit test-dev test-model test-dags test-integration test-e2e chromium test-package test-distributed soak demo bench bench-distributed lock lock-uv clean
+.PHONY: help install lint format dist test test-unit test-dev test-model test-dags test-integration test-e2e chromium test-package test-distributed soak demo bench bench-quick bench-distributed lock lock-uv clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "%-18s %s\n", $$1, $$2 }'
@@ -25,8 +25,11 @@ $(UV_STAMP): requirements-uv.txt
 # uv is order-only: installing it (or a new UV_VERSION) does not make the environment stale.
 # Every distribution is checked against its hash; the project itself is built with the locked
 # setuptools already installed (no build isolation, so no unpinned build backend is fetched).
+# Bytecode is compiled at install, as pip and the Astro image do: uv does not by default, and with
+# PYTHONDONTWRITEBYTECODE set every Airflow process then compiled Airflow again (7-8 CPU-s to import
+# airflow.sdk against 3.4 with .pyc files; docs/benchmarks.md, benchmark 6).
 $(STAMP): constraints.txt requirements.txt requirements-dev.txt pyproject.toml | $(UV_STAMP)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r constraints.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --compile-bytecode -r constraints.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
@@ -87,8 +90,11 @@ test-distributed: install  ## the real DAGs on PostgreSQL, Celery (2 workers on 
 demo: install  ## run the main DAG end to end against the local emulator and sink
 	$(BIN)/python -m dev.demo $(ARGS)
 
-bench: install  ## throughput and memory benchmarks; prints their numbers
-	$(BIN)/python -m bench
+bench: install  ## every benchmark, full form (over an hour); ARGS='--only NAME' for one; prints numbers, verdicts, a summary
+	$(BIN)/python -m bench $(ARGS)
+
+bench-quick: install  ## every default benchmark's headline, smaller sizes and shorter windows (target: under 5 minutes)
+	$(BIN)/python -m bench --quick $(ARGS)
 
 bench-distributed: install  ## one run of 1,000,000 logs on PostgreSQL + Celery + S3; prints its numbers
 	$(BIN)/python -m bench --only distributed

@@ -198,3 +198,8 @@ def _report(
 
 def _mb(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f} MB"
+
+
+def run(workdir: Path, *, logs: int = 1_000_000) -> list[tuple[str, str, str, bool | None]]:
+    """``python -m bench --only distributed``: :func:`bench_distributed`'s rows, which have no target yet."""
+    return [(name, result, "n/a", None) for name, result in bench_distributed(workdir, logs)]

@@ -386,3 +386,18 @@ def bench_freshness(
             )
             say(f"    {mode}: target <= {RUNS_PER_HOUR_TARGET} runs an hour -> {'MET' if met else 'NOT MET'}")
     return rows
+
+
+def run(
+    workdir: Path,
+    *,
+    modes: list[str] | tuple[str, ...] = MODES,
+    traffic_minutes: float = TRAFFIC_MINUTES,
+    idle_minutes: float = IDLE_MINUTES,
+) -> list[tuple[str, str, str, bool | None]]:
+    """``python -m bench --only freshness``: benchmarks 8 and 9 in each of ``modes`` (0 minutes skips one)."""
+
+    def say(message: str) -> None:
+        print(message, flush=True)
+
+    return bench_freshness(workdir, say, modes=list(modes), traffic_minutes=traffic_minutes, idle_minutes=idle_minutes)

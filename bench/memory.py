@@ -1,4 +1,4 @@
-"""Peak memory of the fetch step and of a deliver step, each measured in a fresh process.
+"""Benchmark 3 (``--only memory``): peak memory of the fetch step and of a deliver step, each in a fresh process.
 
 The peak RSS is a high-water mark for the whole process, so every measurement runs in its own
 child (``python -m bench.memory fetch|deliver ...``) that imports Airflow and the library, notes
@@ -8,7 +8,8 @@ the high-water mark (the baseline), runs one step and prints a JSON line with th
 
 The fetch child stages its batches and plan under the work directory; the deliver child of the
 same run then sends every staged batch in one step (as with ``max_delivery_tasks`` 1, the largest
-step there can be).
+step there can be). :func:`run` measures both steps at a tenth of ``logs`` and at ``logs``: the
+target is a peak under 300 MB that stays flat (within 1.25x) over the tenfold size.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bench.pipeline import pipeline_variables, prepare_airflow, quiet_library_logs, wire_connections
-from bench.servers import REPO
+from bench.report import Row, say
+from bench.servers import REPO, start_emulator, start_sink
 
 LIMIT_MB = 300.0
 FLAT_TOLERANCE = 1.25
@@ -183,6 +185,57 @@ def measure(
         seconds=line["seconds"],
         traced_peak_mb=line["traced_peak_mb"],
     )
+
+
+def _memory_line(m: MemoryResult) -> str:
+    traced = f", Python allocations peak {m.traced_peak_mb:.1f} MB (tracemalloc run)" if m.traced_peak_mb else ""
+    return (
+        f"    {m.step:>7} {m.logs:>9,} logs: peak RSS {m.peak_mb:6.1f} MB "
+        f"(imports {m.baseline_mb:.1f} MB + step {m.step_mb:.1f} MB) in {m.seconds:.2f}s{traced}"
+    )
+
+
+def run(workdir: Path, *, logs: int = 100_000, trace: bool = False) -> list[Row]:
+    """Peak RSS of fetch and of one deliver step over every batch, at a tenth of ``logs`` and at ``logs``."""
+    sizes = sorted({max(1, logs // 10), logs})
+    say(f"\n[3] peak memory, each step in a fresh process: {', '.join(f'{n:,}' for n in sizes)} logs")
+    say("    (deliver = one step sending every staged batch, as with max_delivery_tasks=1: the largest step)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, list[MemoryResult]] = {"fetch": [], "deliver": []}
+    sink = start_sink(workdir)
+    emulator = start_emulator(workdir, logs=logs, per_minute=0, name="emulator")
+    try:
+        for size in sizes:
+            where = workdir / f"memory-{size}"
+            for step in ("fetch", "deliver"):
+                result = measure(step, size, where, emulator, sink)
+                if trace:  # a separate pair of children (fetch stages for deliver), so RSS stays untraced
+                    traced = measure(step, size, where / "traced", emulator, sink, trace=True)
+                    result = replace(result, traced_peak_mb=traced.traced_peak_mb)
+                results[step].append(result)
+                say(_memory_line(result))
+    finally:
+        emulator.stop()
+        sink.stop()
+    rows = []
+    for step, found in results.items():
+        peaks = [m.peak_mb for m in found]
+        growth = max(peaks) / min(peaks)
+        flat = growth <= FLAT_TOLERANCE
+        within = max(peaks) <= LIMIT_MB
+        say(
+            f"    {step}: peak {' -> '.join(f'{p:.1f}' for p in peaks)} MB over {sizes[0]:,} -> {sizes[-1]:,} logs "
+            f"(x{growth:.2f}): {'flat' if flat else 'NOT flat'}, {'within' if within else 'OVER'} {LIMIT_MB:.0f} MB"
+        )
+        rows.append(
+            Row(
+                f"3 memory {step}",
+                " / ".join(f"{m.peak_mb:.0f} MB @ {m.logs:,}" for m in found) + f" (x{growth:.2f})",
+                f"<= {LIMIT_MB:.0f} MB, flat (x<={FLAT_TOLERANCE})",
+                flat and within,
+            )
+        )
+    return rows
 
 
 if __name__ == "__main__":

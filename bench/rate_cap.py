@@ -131,3 +131,20 @@ def bench_rate_cap(workdir: Path, sink: Any) -> list[tuple[str, str, str, bool |
         ("10 rate cap: most in 1 s", f"{most} requests", f"<= {CAP + 1:g}", capped),
         ("10 rate cap: throughput", f"{rate:.2f}/s ({rate / CAP:.0%})", f">= {TARGET_SHARE:.0%} of {CAP:g}/s", fast),
     ]
+
+
+def run(workdir: Path) -> list[tuple[str, str, str, bool | None]]:
+    """Start a webhook sink of its own and run the 24 senders against it (``python -m bench --only ratecap``)."""
+    from bench.servers import start_sink
+
+    print(
+        f"\n[10] rate cap: {PIPELINES} pipelines x {TASKS_PER_PIPELINE} delivery tasks, one receiver capped at "
+        f"{CAP:g} requests/s",
+        flush=True,
+    )
+    workdir.mkdir(parents=True, exist_ok=True)
+    sink = start_sink(workdir)
+    try:
+        return bench_rate_cap(workdir, sink)
+    finally:
+        sink.stop()

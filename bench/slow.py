@@ -1,4 +1,4 @@
-"""Benchmark 4: delivery to a slow receiver, against the limit the pool's slots set.
+"""Benchmark 4 (``--only slow``): delivery to a slow receiver, against the limit the pool's slots set.
 
 The sink answers every request 200 ms late; deliveries run 5 chunks at a time (the pool's slots),
 batches of 100. No pipeline can deliver faster than slots x batch / latency = 2,500 logs/s; the
@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.pipeline import DELIVERY_SLOTS, quiet_library_logs
+from bench.pipeline import DELIVERY_SLOTS, quiet_library_logs, wire_connections
+from bench.report import Row, say, verdict_word
+from bench.servers import start_emulator, start_sink
 
 LATENCY_SECONDS = 0.2
 BATCH_SIZE = 100
@@ -77,3 +79,34 @@ def slow_receiver(emulator: Any, sink: Any, workdir: Path, logs: int, max_tasks:
         requests=sink.summary()["requests"],
         deliver_seconds=outcome.seconds["deliver"],
     )
+
+
+def run(workdir: Path, *, logs: int = 20_000) -> list[Row]:
+    """Deliver ``logs`` logs to a receiver answering in 200 ms with 16 and with 15 delivery tasks."""
+    say(f"\n[4] slow receiver: {logs:,} logs, {LATENCY_SECONDS * 1000:.0f} ms per request, {DELIVERY_SLOTS} slots")
+    workdir.mkdir(parents=True, exist_ok=True)
+    sink = start_sink(workdir)
+    emulator = start_emulator(workdir, logs=logs, per_minute=0, name="emulator")
+    rows = []
+    try:
+        wire_connections(emulator.url, emulator.client_id, emulator.client_secret, sink.hook_url)
+        for max_tasks in (16, 3 * DELIVERY_SLOTS):
+            r = slow_receiver(emulator, sink, workdir / f"slow-{max_tasks}", logs, max_tasks)
+            met = r.share >= TARGET_SHARE
+            say(
+                f"    max_delivery_tasks={max_tasks}: {r.chunks} chunks, {r.delivered_logs:,} logs in {r.requests} "
+                f"requests in {r.deliver_seconds:.2f}s = {r.rate:,.0f} logs/s = {r.share:.0%} of the limit "
+                f"{r.limit:,.0f} logs/s; target >= {TARGET_SHARE:.0%} -> {verdict_word(met)}"
+            )
+            rows.append(
+                Row(
+                    f"4 slow receiver, {max_tasks} tasks",
+                    f"{r.rate:,.0f} logs/s, {r.share:.0%} of limit",
+                    f">= {TARGET_SHARE:.0%}",
+                    met,
+                )
+            )
+    finally:
+        emulator.stop()
+        sink.stop()
+    return rows

@@ -1,11 +1,18 @@
-"""Commands of the package: ``python -m auth0_log_webhooks migrate FILE`` (from Auth0's log extensions)."""
+"""Commands of the package: ``migrate FILE`` (from Auth0's log extensions) and ``preview PIPELINE`` (send nothing).
+
+``python -m auth0_log_webhooks preview PIPELINE [--messages N]`` prints the next messages a pipeline would
+send, with their headers (:mod:`auth0_log_webhooks.steps.preview`).
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-USAGE = "usage: python -m auth0_log_webhooks migrate FILE [--kind authentication|management] [--id DAG_ID] [--out DIR]"
+USAGE = (
+    "usage: python -m auth0_log_webhooks migrate FILE [--kind authentication|management] [--id DAG_ID] [--out DIR]\n"
+    "       python -m auth0_log_webhooks preview PIPELINE [--messages N]"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -15,6 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from auth0_log_webhooks.wiring.migration import main as migrate
 
         return migrate(args[1:])
+    if args[:1] == ["preview"]:
+        from auth0_log_webhooks.steps.preview import main as preview
+
+        return preview(args[1:])
     print(USAGE, file=sys.stderr)
     return 2
 

@@ -430,10 +430,13 @@ def open_sender(
     *,
     kind: str = "authentication",
     sleep: Callable[[float], None] = time.sleep,
+    rate_capped: bool = True,
 ) -> WebhookSender:
-    """Return a sender for a webhook connection, shaped (for a pipeline of ``kind``) and retried as ``config`` says."""
+    """Return a sender for a webhook connection, shaped (for a pipeline of ``kind``) and retried as ``config`` says.
+
+    ``rate_capped=False`` leaves out the connection's rate cap (a preview sends nothing, so it takes no slot).
+    """
     hook = WebhookHook(webhook_conn_id)
     policy = DeliveryPolicy.from_config(config, hook.timeout(), kind)
-    return WebhookSender(
-        hook.get_conn(), hook.url(), hook.signing_secrets(), policy, sleep=sleep, rate_cap=hook.rate_cap()
-    )
+    rate_cap = hook.rate_cap() if rate_capped else None
+    return WebhookSender(hook.get_conn(), hook.url(), hook.signing_secrets(), policy, sleep=sleep, rate_cap=rate_cap)

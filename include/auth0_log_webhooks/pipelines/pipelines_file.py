@@ -28,7 +28,7 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auth0_log_webhooks.pipelines.config import PipelineConfig
-from auth0_log_webhooks.pipelines.definition import DEFAULT_POOL, Pipeline
+from auth0_log_webhooks.pipelines.definition import DEFAULT_POOL, DEFAULT_POOL_SLOTS, Pipeline
 from auth0_log_webhooks.pipelines.pii import PiiPathError, PiiRule, parse_path
 
 ENV_VAR = "AUTH0_LOG_WEBHOOKS_PIPELINES"
@@ -127,6 +127,12 @@ class Entry(BaseModel):
     auth0_connection: str = Field("auth0_default", min_length=1)
     webhook_connection: str = Field(min_length=1)
     pool: str = Field(DEFAULT_POOL, min_length=1)
+    pool_slots: int = Field(
+        DEFAULT_POOL_SLOTS,
+        ge=1,
+        le=1024,
+        description="the slots you gave the pool: each run maps this many delivery tasks (unless max_delivery_tasks)",
+    )
     schedule: str | None = Field("*/5 * * * *", description="cron expression; null: triggered runs only")
     mode: Literal["cron", "event"] = Field(
         "cron", description="event: also run within seconds of new logs (a trigger watches the tenant); cron kept"
@@ -199,6 +205,7 @@ class Entry(BaseModel):
             auth0_conn_id=self.auth0_connection,
             webhook_conn_id=self.webhook_connection,
             pool=self.pool,
+            pool_slots=self.pool_slots,
             schedule=self.schedule,
             mode=self.mode,
             event_reads_per_minute=self.event_reads_per_minute,

@@ -13,6 +13,10 @@ group, so a new setting has to be placed in one (a unit test checks it):
 * ``NEVER_PER_RUN``: storage, retry and safety settings. Only the config Variable (or the pipelines
   file) sets them: a run that chose its own dead-letter folder would keep letters the replay never
   reads.
+
+Besides the settings, a run may hold the ``RUN_MODE`` params, which change what the run does rather
+than how: ``preview`` renders the next messages into the fetch task's log and sends, stages and
+commits nothing (``steps/preview.py``).
 """
 
 from __future__ import annotations
@@ -49,6 +53,12 @@ NEVER_PER_RUN = (
 )
 """Settings only the config Variable or the pipelines file sets; a run's conf may not."""
 
+RUN_MODE = ("preview",)
+"""Per-run params that are not settings: what the run does (``preview``: render, send nothing)."""
+
+MAX_PREVIEW_MESSAGES = 100
+"""The most messages one preview renders (each may carry a batch of up to 1,000 logs)."""
+
 KIND_ONLY = {
     "log_types": "authentication",
     "log_level": "authentication",
@@ -65,7 +75,7 @@ class UndeclaredParamError(ParamsError):
 
 def run_params(kind: str) -> tuple[str, ...]:
     """Return the params a pipeline of this kind declares, in the trigger form's order."""
-    return tuple(name for name in (*SELECTING, *SHAPING) if KIND_ONLY.get(name, kind) == kind)
+    return tuple(name for name in (*SELECTING, *SHAPING, *RUN_MODE) if KIND_ONLY.get(name, kind) == kind)
 
 
 def check_run_params(params: Mapping[str, Any] | None, kind: str, dag_id: str, config_variable: str) -> None:
@@ -84,6 +94,29 @@ def check_run_params(params: Mapping[str, Any] | None, kind: str, dag_id: str, c
         f"log: {'; '.join(problems)}. A run's conf may hold only {', '.join(allowed)}. Trigger the run again "
         "without the other keys."
     )
+
+
+def preview_messages(params: Mapping[str, Any] | None) -> int:
+    """Return how many messages a run's ``preview`` param asks to render; 0 for an ordinary run.
+
+    :raises ParamsError: naming the param and its range, if the value is not a whole number from 0 to
+        :data:`MAX_PREVIEW_MESSAGES` (``true`` asks for one message).
+    """
+    value = (params or {}).get("preview")
+    if value is None or value is False or value == "":
+        return 0
+    if value is True:
+        return 1
+    try:
+        count = int(value) if isinstance(value, int | str) else -1
+    except ValueError:
+        count = -1
+    if not 0 <= count <= MAX_PREVIEW_MESSAGES:
+        raise ParamsError(
+            f"The preview param must be a number of messages from 1 to {MAX_PREVIEW_MESSAGES} (0 or empty: an "
+            f"ordinary run), not {value!r}; trigger the run again with a number in that range"
+        )
+    return count
 
 
 def _keys(keys: list[str]) -> str:

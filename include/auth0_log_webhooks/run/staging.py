@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import orjson
 from airflow.sdk import ObjectStoragePath
@@ -275,11 +275,36 @@ def _checked(pages: Iterable[list[Any]], start: str) -> Iterator[tuple[str, dict
             yield log_id, item
 
 
+class BatchSink(Protocol):
+    """Where the stager puts each batch it cuts: a run's :class:`RunStaging`, or :class:`HeldBatches` for a preview."""
+
+    def write_batch(self, index: int, logs: list[Mapping[str, Any]]) -> int:
+        """Keep one batch; return how many of its logs had text repaired."""
+        ...
+
+
+class HeldBatches:
+    """Batches kept in memory, encoded and read back as staging does (a preview writes no staging).
+
+    The round trip is the same bytes a delivery task reads from staging, so a message built from a held
+    batch is the message a run would send for it, repaired text included.
+    """
+
+    def __init__(self) -> None:
+        self.batches: list[list[dict[str, Any]]] = []
+
+    def write_batch(self, index: int, logs: list[Mapping[str, Any]]) -> int:
+        """Keep one batch as staging would encode it; return how many of its logs had text repaired."""
+        lines = [encode_log(log) for log in logs]
+        self.batches.append([orjson.loads(line) for line, _ in lines])
+        return sum(1 for _, repaired in lines if repaired)
+
+
 @dataclass
 class Stager:
     """Select logs and cut them into staged batches, holding one batch in memory at a time."""
 
-    staging: RunStaging
+    staging: BatchSink
     accept: LogFilter
     transform: Callable[[Mapping[str, Any]], Mapping[str, Any]]
     batch_size: int

@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowSkipException
+
 from auth0_log_webhooks.contracts import Plan, RunSummary
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError, RunCircuit, describe
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
@@ -18,6 +20,7 @@ from auth0_log_webhooks.delivery.failure_advice import fail_if_still_kept, undel
 from auth0_log_webhooks.monitoring import metrics, run_history
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
+from auth0_log_webhooks.pipelines.run_params import preview_messages
 from auth0_log_webhooks.run.checkpoint_policy import CommitDecision, advanced, decide
 from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.settlement import check_counts, compare_and_set, matching
@@ -28,6 +31,10 @@ from auth0_log_webhooks.steps import follow_up
 from auth0_log_webhooks.wording import run_sentence
 
 log = logging.getLogger(__name__)
+
+
+class PreviewRunSkip(AirflowSkipException):
+    """A preview run has nothing to commit: the task is skipped, so no asset event and no success notice."""
 
 
 class DeliveryIncompleteError(RuntimeError):
@@ -54,8 +61,14 @@ def commit(
     its counts and the first line of its error go to the pipeline's run history, which the daily
     report and the health page read (:mod:`~auth0_log_webhooks.monitoring.run_history`).
 
+    :raises PreviewRunSkip: for a preview run (the ``preview`` param): nothing was staged, nothing moves.
     :raises: what :func:`commit_checkpoint` raises; in Airflow, ``DagRunTriggerException`` to drain on.
     """
+    if preview_messages(params):
+        raise PreviewRunSkip(
+            "A preview run: the fetch task's log shows the messages it would send; nothing was sent or staged, so "
+            "there is nothing to commit and the checkpoint stays where it is."
+        )
     variables = variables or AirflowVariables()
     counted: list[RunSummary] = []
     try:

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
 from auth0_log_webhooks.contracts import Chunk, FetchResult, Plan, ReadMode
+from auth0_log_webhooks.delivery.preview import render
 from auth0_log_webhooks.hooks.auth0 import Auth0Hook
-from auth0_log_webhooks.hooks.read_progress import ReadProgress, WaitTally, tracked
-from auth0_log_webhooks.log_ids import cursor_for_time
+from auth0_log_webhooks.hooks.read_progress import ReadProgress, tracked
 from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.pipelines.config import ParamsError, PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
-from auth0_log_webhooks.run.checkpoint_policy import start_cursor
+from auth0_log_webhooks.pipelines.run_params import preview_messages
 from auth0_log_webhooks.run.context import RunInfo, load_config
-from auth0_log_webhooks.run.kinds import check_expiry, check_start_from, one_off_reason
-from auth0_log_webhooks.run.staging import WINDOW_MARGIN, RunStaging, Stager, plan_chunks, prune
+from auth0_log_webhooks.run.kinds import one_off_reason
+from auth0_log_webhooks.run.reading import LogSource, start_of_reading
+from auth0_log_webhooks.run.staging import RunStaging, Stager, plan_chunks, prune
 from auth0_log_webhooks.run.task_io import ANSWERS_429, STAGING_URL, TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
+from auth0_log_webhooks.steps.preview import preview
 from auth0_log_webhooks.wording import plural, reading_sentence, when
 
 log = logging.getLogger(__name__)
@@ -29,25 +31,6 @@ log = logging.getLogger(__name__)
 
 class RunParamsRefusedError(AirflowFailException):
     """The run's trigger params are refused; the run fails at once, as a retry would get the same params."""
-
-
-class LogSource(Protocol):
-    """Where logs come from: :class:`Auth0Hook`, or an in-memory tenant in tests."""
-
-    waits: WaitTally
-
-    @property
-    def domain(self) -> str:
-        """The tenant's domain (what CloudEvents name as their source)."""
-        ...
-
-    def iter_log_pages(self, from_: str) -> Iterator[list[dict[str, Any]]]:
-        """Yield pages of logs after the ``from_`` cursor, in log_id order."""
-        ...
-
-    def oldest_log(self) -> Mapping[str, Any] | None:
-        """Return the oldest retained log, or None on an empty tenant."""
-        ...
 
 
 def fetch(
@@ -62,10 +45,18 @@ def fetch(
     """Run the fetch task: stage the run's logs, keep the staging root and the 429 count for the commit,
     and return the chunks the delivery tasks are mapped over.
 
+    With the ``preview`` param, render the next messages into the task's log instead and return no
+    chunk: nothing is staged or delivered, and the commit task skips (:mod:`~auth0_log_webhooks.steps.preview`).
+
     :raises RunParamsRefusedError: if the params are refused (an undeclared key, a bad value): no retry.
     :raises: what :func:`fetch_logs` raises.
     """
     try:
+        previewed = preview_messages(params)
+        if previewed:
+            shown = preview(pipeline, run, params, previewed, variables=variables, hook=hook)
+            log.info("%s", render(shown))
+            return []
         fetched = fetch_logs(pipeline, run, params, variables=variables, hook=hook)
     except ParamsError as exc:
         raise RunParamsRefusedError(str(exc)) from None
@@ -103,7 +94,9 @@ def fetch_logs(
     config = load_config(pipeline, params, variables).with_tenant(lambda: source.domain)
     one_off = None if run.window else one_off_reason(params, load_config(pipeline, None, variables), config)
     checkpoint = variables.get(pipeline.checkpoint_variable)
-    start, reason = _start(pipeline, run, params, config, checkpoint, source, now())
+    start, reason, warning = start_of_reading(pipeline, run, params, config, checkpoint, source, now())
+    if warning:
+        log.warning("%s", warning)
     mode: ReadMode = "window" if run.window else "one_off" if one_off else "checkpoint"
     staging = _fresh_staging(config, run)
     log.info("%s", reading_sentence(start, reason, run.window))
@@ -154,48 +147,12 @@ def fetch_logs(
     )
     chunks = plan_chunks(
         manifest.batches,
-        config.max_delivery_tasks,
+        config.delivery_tasks(pipeline.pool_slots),
         config.min_batches_per_task,
         generation=staging.generation,
         staging_url=config.staging_root,
     )
     return FetchResult(staging_url=config.staging_root, chunks=chunks, answers_429=source.waits.rate_limited)
-
-
-def _start(
-    pipeline: Pipeline,
-    run: RunInfo,
-    params: Mapping[str, Any] | None,
-    config: PipelineConfig,
-    checkpoint: str | None,
-    source: LogSource,
-    now: datetime,
-) -> tuple[str, str]:
-    """Return where the run reads from and why, after checking the start_from param and the checkpoint's age."""
-    if run.window:
-        return cursor_for_time(run.window[0] - WINDOW_MARGIN), "backfill window"
-    param = (params or {}).get("start_from")
-    start, reason = start_cursor(
-        param=param,
-        checkpoint=checkpoint,
-        checkpoint_variable=pipeline.checkpoint_variable,
-        configured=config.start_from,
-        oldest=source.oldest_log,
-    )
-    if param:
-        check_start_from(start, param, now, source.oldest_log)
-    elif reason == "checkpoint":
-        warning = check_expiry(
-            start,
-            variable=pipeline.checkpoint_variable,
-            policy=config.expired_checkpoint,
-            config_variable=pipeline.config_variable,
-            now=now,
-            oldest=source.oldest_log,
-        )
-        if warning:
-            log.warning("%s", warning)
-    return start, reason
 
 
 def _fresh_staging(config: PipelineConfig, run: RunInfo) -> RunStaging:

@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow.sdk import Param
 
+from auth0_log_webhooks.pipelines.run_params import MAX_PREVIEW_MESSAGES as MAX_MESSAGES
 from auth0_log_webhooks.pipelines.run_params import run_params
 
 ONE_OFF = (
@@ -118,6 +119,16 @@ def trigger_params(kind: str = "authentication") -> dict[str, Param]:
             "Most logs in this run",
             f"Stop reading after this many logs; the next run goes on. Empty: {config} (default 100,000).",
             minimum=1,
+        ),
+        "preview": optional(
+            "integer",
+            "Preview only: messages to show",
+            f"Render the next this-many messages (1-{MAX_MESSAGES}) into the fetch task's log, with the headers "
+            "they would carry (the signature and the Authorization header shown as present, never their values), "
+            "and send nothing: the run stages nothing, delivers nothing and leaves the checkpoint where it is. "
+            "The other params shape the preview as they would shape a run. Empty: an ordinary run (0 too).",
+            minimum=0,
+            maximum=MAX_MESSAGES,
         ),
     }
     return {name: every[name] for name in run_params(kind)}

@@ -131,6 +131,7 @@ def test_without_a_setting_the_package_default_file_is_read(monkeypatch: pytest.
             "pii.fields.0.method: Input",
             id="pii-method",
         ),
+        pytest.param({**GOOD, "pool_slots": 0}, "pool_slots: Input should be greater than or equal to 1", id="slots"),
         pytest.param("just text", "entry 2: Input should be a valid dictionary", id="not-a-mapping"),
     ],
 )
@@ -219,6 +220,7 @@ def test_an_entry_becomes_a_pipeline_whose_settings_are_the_defaults_under_the_v
         "kind": "management",
         "auth0_connection": "auth0_tenant_b",
         "pool": "lake_pool",
+        "pool_slots": 8,
         "schedule": None,
         "filters": {"api_endpoints": "users, connections", "endpoint_match": "substring"},
         "format": "json_lines",
@@ -234,6 +236,7 @@ def test_an_entry_becomes_a_pipeline_whose_settings_are_the_defaults_under_the_v
         None,
     )
     assert pipeline.pii_key_conn_id == "pii_key"
+    assert pipeline.pool_slots == 8
     variables = InMemoryVariables({pipeline.config_variable: '{"batch_size": 50}'})
     config = load_config(pipeline, {"format": "json_array"}, variables)
     assert (config.batch_size, config.gzip, config.format) == (50, True, "json_array")  # Variable, file, param

@@ -1,14 +1,17 @@
 """A run's conf may hold only the declared params; each setting is selecting, shaping or never per run."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.pipelines.config import ParamsError, PipelineConfig
 from auth0_log_webhooks.pipelines.run_params import (
     NEVER_PER_RUN,
     SELECTING,
     SHAPING,
     UndeclaredParamError,
     check_run_params,
+    preview_messages,
     run_params,
 )
 
@@ -34,6 +37,7 @@ def test_each_kind_declares_its_own_filters_and_the_shaping_params() -> None:
         "send_as_batch",
         "format",
         "max_logs_per_run",
+        "preview",
     )
     assert run_params("management") == (
         "start_from",
@@ -43,6 +47,7 @@ def test_each_kind_declares_its_own_filters_and_the_shaping_params() -> None:
         "send_as_batch",
         "format",
         "max_logs_per_run",
+        "preview",
     )
 
 
@@ -79,3 +84,42 @@ def test_the_other_kinds_filter_is_refused_with_the_reason() -> None:
 def test_several_keys_are_all_named_and_an_unrelated_key_gets_no_guess() -> None:
     with pytest.raises(UndeclaredParamError, match=r"the keys 'dead_letter_url', 'zzz'.*'zzz' is not a param\."):
         check_run_params({"zzz": 1, "dead_letter_url": "s3://x"}, "authentication", DAG, VARIABLE)
+
+
+@pytest.mark.parametrize(
+    ("value", "count"), [(None, 0), ("", 0), (0, 0), (False, 0), (True, 1), (1, 1), ("3", 3), (100, 100)]
+)
+def test_the_preview_param_takes_a_count_of_messages_from_the_form_rest_and_cli(value: object, count: int) -> None:
+    assert preview_messages({"preview": value}) == count
+
+
+@given(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=8),
+        st.lists(st.integers(), max_size=2),
+        st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+    )
+)
+def test_any_preview_value_is_a_count_within_range_or_refused_with_a_sentence(value: object) -> None:
+    try:
+        count = preview_messages({"preview": value})
+    except ParamsError as exc:
+        message = str(exc)
+    else:
+        assert 0 <= count <= 100
+        return
+    assert "preview param must be a number of messages from 1 to 100" in message
+    assert "trigger the run again with a number in that range" in message
+
+
+@given(st.integers())
+def test_a_whole_number_preview_is_taken_as_is_within_range_and_refused_outside(value: int) -> None:
+    if 0 <= value <= 100:
+        assert preview_messages({"preview": value}) == preview_messages({"preview": str(value)}) == value
+    else:
+        with pytest.raises(ParamsError, match=f"not {value}; trigger the run again"):
+            preview_messages({"preview": value})
