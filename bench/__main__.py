@@ -151,6 +151,14 @@ REGISTRY: tuple[Benchmark, ...] = (
         full={},
         quick={},
     ),
+    Benchmark(
+        "deliverylog",
+        "11",
+        "bench.delivery_log",
+        "delivery time with the delivery log over without it (<= +5%), its bytes a log and a trace lookup",
+        full={"sizes": [100_000, 1_000_000], "rounds": 2},
+        quick={"sizes": [10_000, 100_000], "rounds": 1},
+    ),
 )
 
 

@@ -91,9 +91,19 @@ class PipelineConfig(BaseModel):
         default=None, ge=1, le=1024, description="mapped delivery tasks per run; unset: the pipeline's pool_slots"
     )
     min_batches_per_task: int = Field(default=10, ge=1, le=10_000, description="fewer tasks for small runs")
+    completeness_manifests: bool = Field(
+        default=False,
+        description="after each committed run, send the receiver a signed manifest of the run's messages, chained",
+    )
     staging_url: str | None = None
     staging_retention_days: float = Field(default=7.0, gt=0, le=365)
     dead_letter_url: str | None = None
+    delivery_log_retention_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="days the delivery log (every attempt of every message, beside the staging) is kept; 0: none",
+    )
 
     def with_tenant(self, tenant_domain: Callable[[], str]) -> PipelineConfig:
         """Return the settings with ``cloudevents_source`` set to ``urn:auth0:<tenant domain>`` (as Auth0 Event
