@@ -44,6 +44,8 @@ NEVER_PER_RUN = (
     "retry_after_max_seconds",
     "rate_limited_max_seconds",
     "circuit_breaker_failures",
+    "pause_after_failures",
+    "pause_after_hours",
     "completeness_manifests",
     "expired_checkpoint",
     "max_delivery_tasks",
