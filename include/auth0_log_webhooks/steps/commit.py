@@ -18,6 +18,7 @@ from auth0_log_webhooks.delivery.circuit import CircuitOpenError, RunCircuit, de
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import fail_if_still_kept, undelivered_advice
 from auth0_log_webhooks.monitoring import metrics, run_history
+from auth0_log_webhooks.monitoring.reconciliation import counts_of
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.run_params import preview_messages
@@ -150,8 +151,15 @@ def commit_checkpoint(
         dead_letters=len(decision.dead_letters),
         checkpoint=checkpoint if plan["mode"] != "window" else None,
         more_to_read=plan["mode"] == "checkpoint" and plan.get("more_to_read", False),
+        read=plan["fetched"],
+        filtered=plan.get("filtered", plan["fetched"] - plan["selected"]),
+        dead_lettered_logs=sum(outcome["dead_lettered_logs"] for outcome in outcomes.values()),
+        unsettled_logs=sum(batch["count"] for index, batch in enumerate(plan["batches"]) if index not in outcomes),
     )
     log.info("%s", run_sentence(summary))
+    counts = counts_of(metrics.reconciliation_counts(summary))
+    if counts is not None:
+        log.info("%s", counts.sentence())
     if counted:
         counted(summary)
     metrics.record_run(pipeline.dag_id, summary)
