@@ -25,8 +25,11 @@ $(UV_STAMP): requirements-uv.txt
 # uv is order-only: installing it (or a new UV_VERSION) does not make the environment stale.
 # Every distribution is checked against its hash; the project itself is built with the locked
 # setuptools already installed (no build isolation, so no unpinned build backend is fetched).
+# Bytecode is compiled at install, as pip and the Astro image do: uv does not by default, and with
+# PYTHONDONTWRITEBYTECODE set every Airflow process then compiled Airflow again (7-8 CPU-s to import
+# airflow.sdk against 3.4 with .pyc files; docs/benchmarks.md, benchmark 6).
 $(STAMP): constraints.txt requirements.txt requirements-dev.txt pyproject.toml | $(UV_STAMP)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r constraints.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --compile-bytecode -r constraints.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -129,12 +129,35 @@ REGISTRY: tuple[Benchmark, ...] = (
         quick={"modes": ["event"], "traffic_minutes": 1.0, "idle_minutes": 1.0},
     ),
     Benchmark(
+        "pipelines",
+        "11",
+        "bench.pipelines",
+        "100 pipelines: the DAG file's parse (< 2 s); scheduler + dag-processor idle on cron, the triggerer with "
+        "100 watchers (< 25% of one core each) and a live tenant's freshness p95 (< 30 s) in event mode",
+        full={
+            "count": 100,
+            "parse_repeats": 3,
+            "modes": ["cron", "event"],
+            "cron_minutes": 10.0,
+            "traffic_minutes": 5.0,
+        },
+        quick={"count": 100, "parse_repeats": 1, "modes": ["event"], "cron_minutes": 1.0, "traffic_minutes": 1.0},
+    ),
+    Benchmark(
         "ratecap",
         "10",
         "bench.rate_cap",
         "most requests in any second to a receiver capped at 20/s (<= 21) and throughput (>= 90% of the cap)",
         full={},
         quick={},
+    ),
+    Benchmark(
+        "deliverylog",
+        "11",
+        "bench.delivery_log",
+        "delivery time with the delivery log over without it (<= +5%), its bytes a log and a trace lookup",
+        full={"sizes": [100_000, 1_000_000], "rounds": 2},
+        quick={"sizes": [10_000, 100_000], "rounds": 1},
     ),
 )
 

@@ -273,8 +273,15 @@ class AirflowStandalone:
         return Waiter(timeout, report=_quiet).until(what, lambda: self.finished_state(dag_id, run_id))
 
     def finished_state(self, dag_id: str, run_id: str) -> str | None:
-        """Return a run's state if it has finished (``success`` or ``failed``), None while it has not."""
-        state: str = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+        """Return a run's state if it has finished (``success`` or ``failed``), None while it has not.
+
+        An API server too busy to answer within the request's timeout (a loaded 2-core machine) counts
+        as not finished yet: the wait asks again, until its own limit.
+        """
+        try:
+            state: str = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+        except requests.Timeout:
+            return None
         return state if state in FINISHED else None
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:

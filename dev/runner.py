@@ -22,6 +22,7 @@ from typing import Any
 from auth0_log_webhooks.contracts import Chunk, DeliveryReport, Plan, ReplayChunk, ReplayReport, RunSummary
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError
 from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError
+from auth0_log_webhooks.delivery.manifests import ManifestNotDeliveredError
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.staging import RunStaging
@@ -37,7 +38,7 @@ _runs = itertools.count(1)
 TASK_FAILURES = (CircuitOpenError, StaleChunkError, SupersededTryError, DeadLettersInChunkError)
 """What fails a delivery task while its run goes on: commit runs all the same (trigger rule all_done)."""
 
-RUN_FAILURES = (DeliveryIncompleteError, DeadLettersKeptError, CircuitOpenError)
+RUN_FAILURES = (DeliveryIncompleteError, DeadLettersKeptError, CircuitOpenError, ManifestNotDeliveredError)
 """What fails a run's commit after it committed what is settled."""
 
 

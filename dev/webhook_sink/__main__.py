@@ -25,6 +25,9 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--secret", action="append", default=[], help="whsec_ secret; repeat for rotation")
     parser.add_argument("--authorization", help="expected Authorization header value")
     parser.add_argument("--fsync", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--store", type=Path, help="store each accepted message once, with the receiver kit, in this folder"
+    )
     return parser
 
 
@@ -47,6 +50,7 @@ def serve(argv: list[str]) -> int:
         secrets=tuple(args.secret),
         authorization=args.authorization,
         fsync=args.fsync,
+        store_dir=args.store,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

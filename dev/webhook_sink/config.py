@@ -19,6 +19,9 @@ class SinkConfig:
         accepts (OAuth2 client credentials); deliveries then need ``Authorization: Bearer <a token it
         issued, not expired, not revoked>``. None: no token endpoint.
     :param oauth2_token_seconds: the lifetime of the tokens it issues (``expires_in``).
+    :param store_dir: where the sink stores each delivery it accepts, once per ``webhook-id``, with the
+        receiver kit (``python -m auth0_log_webhooks.receiver_kit check DIR`` checks it against the
+        manifests); a ``drop`` fault answers 2xx without storing. None: nothing is stored.
     """
 
     record_path: Path
@@ -27,3 +30,4 @@ class SinkConfig:
     fsync: bool = True
     oauth2_client: tuple[str, str] | None = None
     oauth2_token_seconds: float = 3600.0
+    store_dir: Path | None = None

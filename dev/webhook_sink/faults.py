@@ -4,12 +4,15 @@ A rule is one JSON object. Its action is one of ``status`` (answer that status),
 answer; the connection is dropped when the client gives up, after ``hang_seconds`` or at shutdown),
 ``reset`` (close the TCP connection with RST and no response), ``max_body_bytes`` (413 for bodies
 larger than that many bytes as received, i.e. before gunzip), or only ``delay_seconds`` (answer
-normally but late; it may also be combined with the other actions).
+normally but late; it may also be combined with the other actions), or ``drop`` (answer as the
+sink would, 2xx when the delivery is good, but do not store the message in the sink's
+``store_dir``: a receiver that said yes and then lost the message).
 
 Selectors: ``count`` (the rule applies to that many requests; default: until cleared),
 ``probability`` with ``seed`` (request *i* is hit when the *i*-th draw of ``random.Random(seed)``
-is below ``probability``; a draw is taken only when earlier rules did not apply) and
-``duration_seconds`` (the rule stops applying that long after it was posted). ``retry_after``
+is below ``probability``; a draw is taken only when earlier rules did not apply),
+``duration_seconds`` (the rule stops applying that long after it was posted) and ``webhook_ids``
+(a list: the rule applies only to deliveries with one of these ``webhook-id`` headers). ``retry_after``
 (delta-seconds or an HTTP date) adds a ``Retry-After`` header to a status or 413 answer.
 """
 
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-ACTIONS = ("status", "hang", "reset", "max_body_bytes", "delay_seconds")
+ACTIONS = ("status", "hang", "reset", "max_body_bytes", "delay_seconds", "drop")
 _NUMBERS = {
     "count": int,
     "max_body_bytes": int,
@@ -32,8 +35,8 @@ _NUMBERS = {
     "delay_seconds": float,
     "hang_seconds": float,
 }
-_FLAGS = ("hang", "reset")
-_KNOWN = {*_NUMBERS, *_FLAGS, "retry_after"}
+_FLAGS = ("hang", "reset", "drop")
+_KNOWN = {*_NUMBERS, *_FLAGS, "retry_after", "webhook_ids"}
 
 
 @dataclass
@@ -51,6 +54,8 @@ class FaultRule:
     hang_seconds: float = 300.0
     reset: bool = False
     max_body_bytes: int | None = None
+    drop: bool = False
+    webhook_ids: tuple[str, ...] | None = None
     used: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
     _expires_at: float | None = field(default=None, repr=False)
@@ -66,9 +71,11 @@ class FaultRule:
             return True
         return self._expires_at is not None and now >= self._expires_at
 
-    def applies(self, body_size: int) -> bool:
-        """Decide whether this rule hits a request of ``body_size`` bytes (draws once if random)."""
+    def applies(self, body_size: int, webhook_id: str | None = None) -> bool:
+        """Decide whether this rule hits a request of ``body_size`` bytes with ``webhook_id`` (draws once if random)."""
         if self.max_body_bytes is not None and body_size <= self.max_body_bytes:
+            return False
+        if self.webhook_ids is not None and webhook_id not in self.webhook_ids:
             return False
         return self.probability is None or self._rng.random() < self.probability
 
@@ -106,6 +113,10 @@ def _coerce(key: str, value: Any) -> Any:
         return value
     if key == "retry_after":
         return _retry_after(value)
+    if key == "webhook_ids":
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            raise ValueError(f"webhook_ids must be a list of webhook-id strings, got {value!r}")
+        return tuple(value)
     kind = _NUMBERS[key]
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ValueError(f"{key} must be a non-negative number, got {value!r}")
@@ -139,12 +150,12 @@ class FaultBook:
         """Drop every rule."""
         self._rules.clear()
 
-    def pick(self, body_size: int) -> FaultRule | None:
+    def pick(self, body_size: int, webhook_id: str | None = None) -> FaultRule | None:
         """Return the first rule that hits this request (and count the use), or None."""
         now = time.monotonic()
         self._rules = [rule for rule in self._rules if not rule.spent(now)]
         for rule in self._rules:
-            if rule.applies(body_size):
+            if rule.applies(body_size, webhook_id):
                 rule.used += 1
                 return rule
         return None

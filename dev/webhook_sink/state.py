@@ -8,6 +8,7 @@ worker threads (when fsync is on, so that the event loop never waits on the disk
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -16,14 +17,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-
+from auth0_log_webhooks.receiver_kit.manifest import KIND_HEADER, MANIFEST_KIND
+from auth0_log_webhooks.receiver_kit.receiving import MessageStore, SignatureChecker
 from dev.webhook_sink.config import SinkConfig
 from dev.webhook_sink.faults import FaultBook, FaultRule, parse_rule
 from dev.webhook_sink.payload import Logs, PayloadError, decode_body, parse_logs
 from dev.webhook_sink.tally import UNEXPECTED, Tally, read_records
-
-_SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
 @dataclass
@@ -52,36 +51,8 @@ class Outcome:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     text: bytes = b""
     logs: Logs = field(default_factory=lambda: Logs(0, []))
-
-
-class SignatureChecker:
-    """Verify Standard Webhooks signatures with the reference library, accepting any of several secrets."""
-
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        self._hooks = []
-        for index, secret in enumerate(secrets):
-            try:
-                self._hooks.append(Webhook(secret))
-            except Exception as exc:
-                raise ValueError(f"secret #{index + 1} is not a valid whsec_ secret: {exc}") from exc
-
-    @property
-    def enabled(self) -> bool:
-        """Return True when at least one secret is configured."""
-        return bool(self._hooks)
-
-    def problem(self, body: bytes, headers: dict[str, str]) -> str | None:
-        """Return None if any secret verifies ``body`` (uncompressed), else the library's complaint."""
-        wanted = {name: headers[name] for name in _SIGNATURE_HEADERS if name in headers}
-        complaint = "no secret configured"
-        for hook in self._hooks:
-            try:
-                hook.verify(body, wanted, json_parse=False)
-            except (WebhookVerificationError, ValueError) as exc:
-                complaint = str(exc) or type(exc).__name__
-            else:
-                return None
-        return complaint
+    store: bool = True
+    """False for a delivery a ``drop`` fault hit: answered as usual, never stored."""
 
 
 class SinkState:
@@ -91,7 +62,8 @@ class SinkState:
         self.config = config
         self.closing = threading.Event()
         self._lock = threading.Lock()
-        self._signatures = SignatureChecker(config.secrets)
+        self._signatures = SignatureChecker(config.secrets)  # the receiver kit's, as a receiver would use it
+        self._store = MessageStore(config.store_dir) if config.store_dir is not None else None
         self._faults = FaultBook()
         self._tally = Tally()
         self._in_flight = 0
@@ -164,11 +136,13 @@ class SinkState:
         """Decide the answer to a delivery: scripted faults first, then auth, signature and body."""
         text, logs, problem = _read_payload(request)
         with self._lock:
-            rule = self._faults.pick(len(request.body))
+            rule = self._faults.pick(len(request.body), request.headers.get("webhook-id"))
         outcome = _fault_outcome(rule) if rule is not None else None
         if outcome is None:
             outcome = self._verdict(request, text, logs, problem)
             outcome.delay = rule.delay_seconds if rule is not None else 0.0
+            if rule is not None and rule.drop and outcome.why == "ok":
+                outcome.why, outcome.store = "dropped", False
         outcome.text = text if text is not None else request.body
         outcome.logs = logs or Logs(0, [])
         return outcome
@@ -194,7 +168,11 @@ class SinkState:
         return Outcome(200, "ok")
 
     def record(self, request: Incoming, outcome: Outcome) -> dict[str, Any]:
-        """Append the delivery to the record file (fsync if configured) and count it; return the record."""
+        """Store an accepted delivery with the receiver kit (when the sink has a ``store_dir``), then append it
+        to the record file (fsync if configured) and count it; return the record."""
+        if self._store is not None and outcome.why == "ok" and outcome.store:
+            with contextlib.suppress(ValueError):  # no webhook-id (an unsigned sender), or not UTF-8: not storable
+                self._store.put(request.headers, outcome.text, received_at=request.received_at)
         entry = _entry(request, outcome)
         with self._lock:
             self._seq += 1
@@ -291,6 +269,8 @@ def _read_payload(request: Incoming) -> tuple[bytes | None, Logs | None, str | N
         text = decode_body(request.body, request.headers.get("content-encoding", ""))
     except PayloadError as exc:
         return None, None, str(exc)
+    if request.headers.get(KIND_HEADER, "").strip().lower() == MANIFEST_KIND:
+        return text, Logs(0, []), None  # a completeness manifest carries no logs; the receiver kit reads it
     try:
         logs = parse_logs(text, request.headers.get("content-type", ""))
     except PayloadError as exc:

@@ -1,7 +1,10 @@
-"""Commands of the package: ``migrate FILE`` (from Auth0's log extensions) and ``preview PIPELINE`` (send nothing).
+"""Commands of the package: ``migrate FILE`` (from Auth0's log extensions), ``preview PIPELINE`` (send nothing)
+and ``trace LOG_ID`` (what happened to a log).
 
 ``python -m auth0_log_webhooks preview PIPELINE [--messages N]`` prints the next messages a pipeline would
-send, with their headers (:mod:`auth0_log_webhooks.steps.preview`).
+send, with their headers (:mod:`auth0_log_webhooks.steps.preview`). ``python -m auth0_log_webhooks trace
+LOG_ID [--pipeline DAG_ID]`` says which pipeline read a log, whether a filter left it out, which message
+carried it and each attempt's answer (:mod:`auth0_log_webhooks.wiring.trace_command`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from collections.abc import Sequence
 
 USAGE = (
     "usage: python -m auth0_log_webhooks migrate FILE [--kind authentication|management] [--id DAG_ID] [--out DIR]\n"
-    "       python -m auth0_log_webhooks preview PIPELINE [--messages N]"
+    "       python -m auth0_log_webhooks preview PIPELINE [--messages N]\n"
+    "       python -m auth0_log_webhooks trace LOG_ID [--pipeline DAG_ID]"
 )
 
 
@@ -26,6 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from auth0_log_webhooks.steps.preview import main as preview
 
         return preview(args[1:])
+    if args[:1] == ["trace"]:
+        from auth0_log_webhooks.wiring.trace_command import main as trace
+
+        return trace(args[1:])
     print(USAGE, file=sys.stderr)
     return 2
 

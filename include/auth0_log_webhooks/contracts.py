@@ -76,6 +76,17 @@ class Plan(TypedDict):
     older plans) so that the run's reconciliation checks the two against ``fetched``."""
 
 
+class SentMessage(TypedDict):
+    """One message of a settled batch: its ``webhook-id``, its log count, first and last log id, and whether
+    the receiver took it or it was kept as a dead letter (a completeness manifest lists these)."""
+
+    webhook_id: str
+    count: int
+    first: str
+    last: str
+    status: BatchStatus
+
+
 class BatchOutcome(TypedDict):
     """A settled batch, as the delivery ledger records it: which batch (its generation, count, first
     and last log id, so a marker never settles a batch cut differently), and what became of its logs."""
@@ -88,6 +99,8 @@ class BatchOutcome(TypedDict):
     delivered_logs: int
     dead_lettered_logs: int
     dead_letters: list[str]
+    messages: NotRequired[list[SentMessage]]
+    """The batch's messages in the order sent (absent in markers written before 0.3.0)."""
 
 
 class DeliveryReport(TypedDict):

@@ -83,6 +83,28 @@ def test_a_run_delivers_every_selected_log_after_the_checkpoint_and_moves_it_to_
     assert extra["lag_seconds"] >= 0
 
 
+def test_the_dags_tasks_record_each_attempt_so_the_trace_names_the_run_and_its_message(
+    tenant: EmulatorHandle, sink: SinkHandle, variables: MetadataVariables, run: RunPipelineDag
+) -> None:
+    from auth0_log_webhooks.delivery.payloads import webhook_id_for
+    from auth0_log_webhooks.monitoring.trace import trace
+
+    ids = tenant.all_log_ids()
+    variables.set(CHECKPOINT, ids[399])
+    dag_run = run()
+    assert dag_run.state == "success"
+    first_batch = selected(tenant, ids[399])[:100]
+
+    (found,) = trace(first_batch[7], {DAG_ID: AUTHENTICATION_API}, variables)
+
+    assert found.verdict == "delivered"
+    (message,) = found.messages
+    assert (message.message_id, message.run_id) == (webhook_id_for(first_batch), dag_run.run_id)
+    assert [(a.attempt, a.status) for a in message.attempts] == [(1, 200)]
+    assert f"read log {first_batch[7]} " in found.text
+    assert f"in run {dag_run.run_id}" in found.text
+
+
 def asset_event_extras(dag_run: Any) -> list[dict[str, Any]]:
     """Return the extras of the asset events a run's commit emitted (test code may read the metadata DB)."""
     from airflow.models.asset import AssetEvent

@@ -37,6 +37,11 @@ class Stack:
     more_secrets: list[str] = field(default_factory=list)  # those of the pipelines a test adds
 
     @property
+    def received(self) -> Path:
+        """The folder where the sink stores each message it accepts, with the receiver kit (once per webhook-id)."""
+        return self.workdir / "received"
+
+    @property
     def pipelines_file(self) -> Path:
         """The pipelines file Airflow reads (a copy of the packaged default a test may extend)."""
         return self.workdir / "pipelines.yaml"
@@ -169,7 +174,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         logs=3000, seed=11, history_days=3, client_secret="e2e-client-secret-" + os.urandom(8).hex(), **FIXED_SET
     )
     sink = start_sink(
-        SinkConfig(record_path=workdir / "sink.jsonl", secrets=(secret,), authorization=WEBHOOK_AUTHORIZATION)
+        SinkConfig(
+            record_path=workdir / "sink.jsonl",
+            secrets=(secret,),
+            authorization=WEBHOOK_AUTHORIZATION,
+            store_dir=workdir / "received",
+        )
     )
     airflow = AirflowStandalone(
         workdir / "airflow",

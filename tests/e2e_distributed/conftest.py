@@ -28,7 +28,7 @@ STORE_CONN_ID = "aws_staging"
 STAGING_URL = f"s3://{STORE_CONN_ID}@{BUCKET}/staging"
 DEAD_LETTER_URL = f"s3://{STORE_CONN_ID}@{BUCKET}/dead_letters"
 DAG_ID = AUTHENTICATION_API.dag_id
-SPREAD = {"min_batches_per_task": 1}  # the tests' small runs still get up to 16 delivery tasks to spread
+SPREAD = {"min_batches_per_task": 1, "max_delivery_tasks": 16}  # the tests' small runs get 16 tasks to spread
 
 
 @dataclass

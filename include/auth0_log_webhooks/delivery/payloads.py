@@ -49,6 +49,8 @@ class Message:
     content_type: str
     logs: tuple[Mapping[str, Any], ...]
     """The logs as staged, each with its ``log_id`` (dead letters keep these)."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Headers of this message's own, sent with every attempt (a completeness manifest's ``webhook-kind``)."""
 
 
 def webhook_id_for(log_ids: Sequence[str]) -> str:

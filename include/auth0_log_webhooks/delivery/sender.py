@@ -10,6 +10,10 @@ Response classes (Standard Webhooks, OTLP and the best senders agree on these):
 
 A message that fails permanently or exhausts its attempts is returned as a :class:`Failure` for the
 caller to keep as a dead letter; nothing is dropped here.
+
+Every attempt, whatever its answer, is recorded in the sender's ``journal`` when it has one (the
+delivery log, :mod:`auth0_log_webhooks.run.delivery_log`): this is the one place every send goes
+through, from a run's delivery tasks and from a replay alike.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from auth0_log_webhooks.http.redaction import excerpt
 from auth0_log_webhooks.http.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 from auth0_log_webhooks.http.signing import signature_headers
 from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.run.delivery_log import Journal
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +204,7 @@ class WebhookSender:
     :param url: the webhook URL.
     :param secrets: Standard Webhooks secrets; empty means unsigned.
     :param sleep: injected so tests never wait.
+    :param journal: where each attempt is recorded (the delivery log); None records nothing.
     """
 
     def __init__(
@@ -211,8 +217,10 @@ class WebhookSender:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rate_cap: RateCap | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.rate_cap = rate_cap
+        self.journal = journal
         self.session = session
         self.url = url
         self.secrets = tuple(secrets)
@@ -227,11 +235,16 @@ class WebhookSender:
         """Deliver a batch as the policy shapes it (one message, or one per log); return what failed."""
         return [failure for message in self.policy.messages(logs) for failure in self.send(message)]
 
-    def send(self, message: Message) -> list[Failure]:
-        """Deliver a message (splitting it on 413); return what could not be delivered."""
+    def send(self, message: Message, delivered: list[Message] | None = None) -> list[Failure]:
+        """Deliver a message (splitting it on 413); return what could not be delivered.
+
+        :param delivered: given, each message the receiver took is appended to it (the halves of a split one).
+        """
         self._attempts = 0
         try:
             self._send_with_retries(message)
+            if delivered is not None:
+                delivered.append(message)
             return []
         except _FinalAnswer as final:
             if final.verdict is Verdict.SPLIT and len(message.logs) > 1:
@@ -245,7 +258,7 @@ class WebhookSender:
                 log.warning(
                     "413 for %d logs (webhook-id %s); sending them as two halves", len(message.logs), message.webhook_id
                 )
-                return self.send(first) + self.send(second)
+                return self.send(first, delivered) + self.send(second, delivered)
             record = replace(final.record, attempts=self._attempts)
             reason = "payload too large for a single log" if final.verdict is Verdict.SPLIT else "permanent"
             return [Failure(message, f"{reason}: {record.describe()}", record)]
@@ -274,12 +287,34 @@ class WebhookSender:
             self.rate_cap.acquire()
         self.requests_sent += 1
         self._attempts += 1
+        started = time.monotonic()
         try:
-            return self.attempt(message)
+            record = self.attempt(message)
         except _RetryableFailure as failure:
+            self._journal(message, failure.record, Verdict.RETRY, started)
             if self.rate_cap is not None and failure.record.status == 429 and failure.retry_after:
                 self.rate_cap.hold_off(min(failure.retry_after, self.policy.retry_after_max_seconds))
             raise
+        except _FinalAnswer as final:
+            self._journal(message, final.record, final.verdict, started)
+            raise
+        self._journal(message, record, Verdict.DELIVERED, started)
+        return record
+
+    def _journal(self, message: Message, record: AttemptRecord, verdict: Verdict, started: float) -> None:
+        """Record this attempt in the delivery log (when the sender keeps one)."""
+        if self.journal is None:
+            return
+        self.journal.record(
+            message_id=message.webhook_id,
+            log_ids=message.log_ids,
+            attempt=self._attempts,
+            status=record.status,
+            verdict=verdict.value,
+            error=record.error,
+            latency_ms=(time.monotonic() - started) * 1000,
+            excerpt=record.body_excerpt,
+        )
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -292,6 +327,7 @@ class WebhookSender:
     def headers_for(self, message: Message) -> dict[str, str]:
         """Return this attempt's headers: content type, encoding and a fresh signature."""
         headers = {"Content-Type": message.content_type, "User-Agent": USER_AGENT}
+        headers.update(message.headers)
         headers.update(signature_headers(self.secrets, message.webhook_id, self._now(), message.body))
         if self.policy.gzip:
             headers["Content-Encoding"] = "gzip"
@@ -350,12 +386,22 @@ def open_sender(
     kind: str = "authentication",
     sleep: Callable[[float], None] = time.sleep,
     rate_capped: bool = True,
+    journal: Journal | None = None,
 ) -> WebhookSender:
-    """Return a sender for a webhook connection, shaped (for a pipeline of ``kind``) and retried as ``config`` says.
+    """Return a sender for a webhook connection, shaped (for a pipeline of ``kind``) and retried as ``config`` says,
+    recording each attempt in ``journal``.
 
     ``rate_capped=False`` leaves out the connection's rate cap (a preview sends nothing, so it takes no slot).
     """
     hook = WebhookHook(webhook_conn_id)
     policy = DeliveryPolicy.from_config(config, hook.timeout(), kind)
     rate_cap = hook.rate_cap() if rate_capped else None
-    return WebhookSender(hook.get_conn(), hook.url(), hook.signing_secrets(), policy, sleep=sleep, rate_cap=rate_cap)
+    return WebhookSender(
+        hook.get_conn(),
+        hook.url(),
+        hook.signing_secrets(),
+        policy,
+        sleep=sleep,
+        rate_cap=rate_cap,
+        journal=journal,
+    )

@@ -399,6 +399,22 @@ class Auth0Hook(BaseHook):
         """Return the ``count`` newest logs by date, newest first (search mode): what the lag alarm compares to."""
         return self._logs_by("date:-1", count)
 
+    def log_by_id(self, log_id: str) -> dict[str, Any] | None:
+        """Return one log by id (``GET /api/v2/logs/{id}``), or None when the tenant no longer has it (404).
+
+        The id is checked to be a log id first, so nothing else reaches the URL's path.
+
+        :raises ValueError: if ``log_id`` is not a log id.
+        """
+        if not is_log_id(log_id):
+            raise ValueError("not an Auth0 log id (56 digits starting with 900)")
+        response = self.get(f"{self.base_url}/api/v2/logs/{log_id}")
+        if response.status_code == 404:
+            return None
+        self._raise_for_status(response, "GET /api/v2/logs/{id}")
+        found = _json(response, "GET /api/v2/logs/{id}")
+        return found if isinstance(found, dict) else None
+
     def _logs_by(self, sort: str, count: int) -> list[dict[str, Any]]:
         params = {"sort": sort, "per_page": count, "page": 0}
         response = self.get(f"{self.base_url}/api/v2/logs", params)

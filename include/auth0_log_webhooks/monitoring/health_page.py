@@ -19,6 +19,7 @@ from auth0_log_webhooks.delivery.dead_letters import DeadLetterSummary
 from auth0_log_webhooks.delivery.failure_advice import REPLAY_DAG_ID, replay_config
 from auth0_log_webhooks.monitoring import run_history
 from auth0_log_webhooks.monitoring.run_history import ReplayPoint, RunPoint, Window
+from auth0_log_webhooks.monitoring.trace import PipelineTrace
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.variables import Variables
 from auth0_log_webhooks.wording import duration, log_id_time, plural, when
@@ -215,7 +216,23 @@ h2 small{font-weight:normal;color:#718096;font-size:0.7em}
 .label{font-size:12px;color:#718096}.value{font-size:16px}li{overflow-wrap:anywhere}
 p.failure{color:#c53030;overflow-wrap:anywhere}
 code{overflow-wrap:anywhere}button.replay{padding:6px 12px}
+form.trace{margin:12px 0}form.trace input{width:36em;max-width:100%;padding:4px;font-family:monospace}
+section.trace p{overflow-wrap:anywhere}p.error{color:#c53030}
 """
+
+TRACE_FORM = (
+    '<form class="trace" action="{action}" method="get"><label>Trace a log: '
+    '<input name="log_id" value="{value}" placeholder="a log_id: 56 digits starting with 900" '
+    'autocomplete="off" spellcheck="false"></label> <button type="submit">Trace</button> '
+    "<small>which pipeline read it, whether a filter left it out, which message carried it and each "
+    "answer</small></form>"
+)
+
+
+def trace_form(action: str, value: str = "") -> str:
+    """Return the search box that traces a log (``action``: the trace page's URL, relative to this page)."""
+    return TRACE_FORM.format(action=html.escape(action), value=html.escape(value))
+
 
 SCRIPT = f"""
 for (const button of document.querySelectorAll("button.replay")) {{
@@ -238,7 +255,41 @@ def page(healths: Sequence[PipelineHealth], now: datetime) -> str:
     return (
         '<!doctype html><html><head><meta charset="utf-8"><title>Auth0 log webhooks: health</title>'
         f"<style>{STYLE}</style></head><body><h1>Auth0 log webhooks: health</h1>"
-        f"<p>As of {now:%Y-%m-%d %H:%M:%S} UTC.</p>{body}<script>{SCRIPT}</script></body></html>"
+        f"<p>As of {now:%Y-%m-%d %H:%M:%S} UTC.</p>{trace_form('trace')}{body}<script>{SCRIPT}</script></body></html>"
+    )
+
+
+TRACE_HEADINGS = {
+    "delivered": "delivered",
+    "dead_letter": "a dead letter",
+    "not_delivered": "not delivered",
+    "filtered": "left out by a filter",
+    "read_not_sent": "read, not sent yet",
+    "before_checkpoint": "from before the checkpoint",
+    "not_read_yet": "not read yet",
+    "no_delivery_log": "no delivery log",
+}
+
+
+def trace_page(log_id: str, traces: Sequence[PipelineTrace], error: str | None, now: datetime) -> str:
+    """Return the answer to the health page's search box: a section per pipeline the user may read."""
+    if error is not None:
+        body = f'<p class="error">{html.escape(error)}</p>'
+    elif not traces:
+        body = "<p>No pipeline to trace: none is defined, or your Airflow role may not read the DAG of any.</p>"
+    else:
+        body = "".join(
+            f'<section class="trace" id="{html.escape(t.pipeline)}"><h2>{html.escape(t.pipeline)}: '
+            f"{html.escape(TRACE_HEADINGS.get(t.verdict, t.verdict))}</h2>"
+            + "".join(f"<p>{html.escape(sentence)}</p>" for sentence in t.sentences)
+            + "</section>"
+            for t in traces
+        )
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Auth0 log webhooks: trace a log</title>'
+        f"<style>{STYLE}</style></head><body><h1>Auth0 log webhooks: trace a log</h1>"
+        f'<p>As of {now:%Y-%m-%d %H:%M:%S} UTC. <a href="./">Back to the health page</a>.</p>'
+        f"{trace_form('trace', log_id)}{body}</body></html>"
     )
 
 

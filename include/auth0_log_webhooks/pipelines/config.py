@@ -80,11 +80,23 @@ class PipelineConfig(BaseModel):
     )
 
     max_logs_per_run: int = Field(default=100_000, ge=1, le=10_000_000)
-    max_delivery_tasks: int = Field(default=16, ge=1, le=1024)
+    max_delivery_tasks: int | None = Field(
+        default=None, ge=1, le=1024, description="mapped delivery tasks per run; unset: the pipeline's pool_slots"
+    )
     min_batches_per_task: int = Field(default=10, ge=1, le=10_000, description="fewer tasks for small runs")
+    completeness_manifests: bool = Field(
+        default=False,
+        description="after each committed run, send the receiver a signed manifest of the run's messages, chained",
+    )
     staging_url: str | None = None
     staging_retention_days: float = Field(default=7.0, gt=0, le=365)
     dead_letter_url: str | None = None
+    delivery_log_retention_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="days the delivery log (every attempt of every message, beside the staging) is kept; 0: none",
+    )
 
     def with_tenant(self, tenant_domain: Callable[[], str]) -> PipelineConfig:
         """Return the settings with ``cloudevents_source`` set to ``urn:auth0:<tenant domain>`` (as Auth0 Event
@@ -102,6 +114,14 @@ class PipelineConfig(BaseModel):
                 "in data; set one of them"
             )
         return self
+
+    def delivery_tasks(self, pool_slots: int) -> int:
+        """Return the most delivery tasks a run maps: ``max_delivery_tasks`` if set, else the pool's slots.
+
+        One task per slot starts every delivery task in the first wave: a task costs a process and a
+        DAG parse, and more tasks than slots wait for a slot and pay that again (benchmark 6).
+        """
+        return self.max_delivery_tasks or pool_slots
 
     @property
     def staging_root(self) -> str:

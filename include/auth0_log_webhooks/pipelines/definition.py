@@ -20,6 +20,8 @@ from auth0_log_webhooks.pipelines.management_api import EndpointFilter, reshape
 from auth0_log_webhooks.pipelines.pii import PiiRule, hash_key_from_connection, redactor
 
 DEFAULT_POOL = "auth0_webhooks"
+DEFAULT_POOL_SLOTS = 5
+"""The slots the project creates its pool with (airflow_settings.yaml, the migration: WEBHOOK_CONCURRENT_CALLS)."""
 Kind = Literal["authentication", "management"]
 Transform = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
@@ -43,6 +45,8 @@ class Pipeline:
     auth0_conn_id: str = "auth0_default"
     webhook_conn_id: str = "auth0_webhook_default"
     pool: str = DEFAULT_POOL
+    pool_slots: int = DEFAULT_POOL_SLOTS
+    """The slots the pool was created with: a run maps this many delivery tasks unless ``max_delivery_tasks`` says."""
     schedule: str | None = "*/5 * * * *"
     settings: Mapping[str, Any] = field(default_factory=dict)
     pii: tuple[PiiRule, ...] = ()

@@ -28,7 +28,7 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auth0_log_webhooks.pipelines.config import PipelineConfig
-from auth0_log_webhooks.pipelines.definition import DEFAULT_POOL, Pipeline
+from auth0_log_webhooks.pipelines.definition import DEFAULT_POOL, DEFAULT_POOL_SLOTS, Pipeline
 from auth0_log_webhooks.pipelines.pii import PiiPathError, PiiRule, parse_path
 
 ENV_VAR = "AUTH0_LOG_WEBHOOKS_PIPELINES"
@@ -44,6 +44,8 @@ PROJECT_DAGS: Mapping[str, str] = {
 }
 """The project's other DAGs (``wiring/dag_files.py`` builds them; a test keeps the two equal): not pipeline ids."""
 FILTER_FIELDS = ("log_types", "log_level", "log_categories", "api_endpoints", "endpoint_match")
+ENTRY_SETTINGS = ("format", "completeness_manifests")
+"""Settings an entry sets by a field of its own (with a label and help in the schema), not under ``settings``."""
 KIND_FILTERS = {
     "authentication": ("log_types", "log_level", "log_categories"),
     "management": ("api_endpoints", "endpoint_match"),
@@ -127,6 +129,12 @@ class Entry(BaseModel):
     auth0_connection: str = Field("auth0_default", min_length=1)
     webhook_connection: str = Field(min_length=1)
     pool: str = Field(DEFAULT_POOL, min_length=1)
+    pool_slots: int = Field(
+        DEFAULT_POOL_SLOTS,
+        ge=1,
+        le=1024,
+        description="the slots you gave the pool: each run maps this many delivery tasks (unless max_delivery_tasks)",
+    )
     schedule: str | None = Field("*/5 * * * *", description="cron expression; null: triggered runs only")
     mode: Literal["cron", "event"] = Field(
         "cron", description="event: also run within seconds of new logs (a trigger watches the tenant); cron kept"
@@ -140,6 +148,25 @@ class Entry(BaseModel):
     filters: Filters = Field(default_factory=Filters)
     format: Literal["json_array", "json_lines", "cloudevents"] | None = Field(
         None, description="json_array (default), json_lines, or cloudevents (CloudEvents 1.0, structured JSON)"
+    )
+    completeness_manifests: bool | None = Field(
+        None,
+        title="Completeness manifests",
+        description=(
+            "true: after each committed run, send the receiver one more signed message (header webhook-kind: "
+            "manifest) listing the run's messages, hash-chained to the earlier ones, so the receiver kit can name "
+            "any message it lost (docs/guarantees.md); default false"
+        ),
+    )
+    delivery_log_retention_days: int | None = Field(
+        None,
+        ge=0,
+        le=3650,
+        title="Delivery log retention (days)",
+        description=(
+            "how long the delivery log keeps every attempt of every message, for "
+            "python -m auth0_log_webhooks trace (default 30); 0 keeps none"
+        ),
     )
     settings: dict[str, Any] = Field(default_factory=dict, description="defaults of the config Variable")
     pii: Pii | None = None
@@ -163,9 +190,11 @@ class Entry(BaseModel):
     @field_validator("settings")
     @classmethod
     def _settings(cls, value: dict[str, Any]) -> dict[str, Any]:
-        misplaced = sorted(set(value) & {*FILTER_FIELDS, "format"})
+        misplaced = sorted(set(value) & {*FILTER_FIELDS, *ENTRY_SETTINGS})
         if misplaced:
-            raise ValueError(f"set {', '.join(misplaced)} at the entry's filters/format, not under settings")
+            raise ValueError(
+                f"set {', '.join(misplaced)} at the entry's filters or the entry itself, not under settings"
+            )
         try:
             PipelineConfig.model_validate(value)
         except ValidationError as exc:
@@ -192,6 +221,10 @@ class Entry(BaseModel):
         settings = {**self.settings, **self.filters.model_dump(exclude_none=True)}
         if self.format:
             settings["format"] = self.format
+        if self.completeness_manifests is not None:
+            settings["completeness_manifests"] = self.completeness_manifests
+        if self.delivery_log_retention_days is not None:
+            settings["delivery_log_retention_days"] = self.delivery_log_retention_days
         return Pipeline(
             dag_id=self.id,
             title=self.title or self.id,
@@ -199,6 +232,7 @@ class Entry(BaseModel):
             auth0_conn_id=self.auth0_connection,
             webhook_conn_id=self.webhook_connection,
             pool=self.pool,
+            pool_slots=self.pool_slots,
             schedule=self.schedule,
             mode=self.mode,
             event_reads_per_minute=self.event_reads_per_minute,

@@ -43,12 +43,14 @@ NEVER_PER_RUN = (
     "backoff_max_seconds",
     "retry_after_max_seconds",
     "circuit_breaker_failures",
+    "completeness_manifests",
     "expired_checkpoint",
     "max_delivery_tasks",
     "min_batches_per_task",
     "staging_url",
     "staging_retention_days",
     "dead_letter_url",
+    "delivery_log_retention_days",
 )
 """Settings only the config Variable or the pipelines file sets; a run's conf may not."""
 

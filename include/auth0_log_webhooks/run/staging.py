@@ -10,6 +10,8 @@ chunks, one per mapped delivery task (:func:`plan_chunks`). Layout under
     g001/circuit/               the run's circuit breaker (see circuit.py)
     plan.json                   the fetch's plan: its generation; per batch its log count, first and
                                 last log_id; where reading started and stopped; the settings
+    manifest.json               the run's completeness manifest, once its commit built it (see
+                                delivery/manifests.py); a cleared commit sends the same one again
 
 Each fetch attempt writes its own generation, so a delivery task of an earlier attempt that is still
 running cannot settle a batch the new attempt cut differently.
@@ -223,6 +225,17 @@ class RunStaging:
             return None
         record = json.loads(path.read_bytes())
         return cast(RunSummary, record["summary"]), list(record["dead_letters"])
+
+    @guarded("staging_url")
+    def write_manifest(self, manifest: Mapping[str, Any]) -> None:
+        """Keep the run's completeness manifest, so that a retried commit sends the same one."""
+        (self.path / "manifest.json").write_bytes(json.dumps(manifest).encode())
+
+    @guarded("staging_url")
+    def read_manifest(self) -> dict[str, Any] | None:
+        """Return the run's completeness manifest if its commit built one, else None."""
+        path = self.path / "manifest.json"
+        return cast(dict[str, Any], json.loads(path.read_bytes())) if path.exists() else None
 
     @guarded("staging_url")
     def remove(self) -> None:

@@ -14,9 +14,11 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowSkipException
 
 from auth0_log_webhooks.contracts import Plan, RunSummary
+from auth0_log_webhooks.delivery import manifests
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError, RunCircuit, describe
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import fail_if_still_kept, undelivered_advice
+from auth0_log_webhooks.delivery.sender import WebhookSender, open_sender
 from auth0_log_webhooks.monitoring import metrics, run_history
 from auth0_log_webhooks.monitoring.reconciliation import counts_of
 from auth0_log_webhooks.pipelines.config import PipelineConfig
@@ -53,6 +55,7 @@ def commit(
     io: TaskIO,
     *,
     variables: Variables | None = None,
+    sender: WebhookSender | None = None,
 ) -> RunSummary:
     """Run the commit task: commit the checkpoint, announce the run's counts, drain on if reading was capped.
 
@@ -74,7 +77,7 @@ def commit(
     counted: list[RunSummary] = []
     try:
         summary = commit_checkpoint(
-            pipeline, run, io.kept("fetch", STAGING_URL), variables=variables, counted=counted.append
+            pipeline, run, io.kept("fetch", STAGING_URL), variables=variables, counted=counted.append, sender=sender
         )
     except Exception as exc:
         run_history.record_failed_run(variables, pipeline.dag_id, run.run_id, exc, counted[-1] if counted else None)
@@ -100,10 +103,14 @@ def commit_checkpoint(
     *,
     variables: Variables | None = None,
     counted: Callable[[RunSummary], None] | None = None,
+    sender: WebhookSender | None = None,
 ) -> RunSummary:
     """Advance the checkpoint as far as is safe, then report.
 
     ``counted`` is given the run's summary as soon as it is known, also when the commit then fails.
+    With ``completeness_manifests`` on, a run whose commit completes (dead letters or not) sends its
+    manifest (:mod:`~auth0_log_webhooks.delivery.manifests`), through ``sender`` if given; a retried
+    commit sends the same one again.
 
     Only ledger markers of the plan's generation that settle exactly the planned batch count; the
     settled prefix must account for every log it selected; the checkpoint moves only from the value
@@ -115,6 +122,7 @@ def commit_checkpoint(
     :raises CheckpointChangedError: if the checkpoint changed since the fetch (nothing is moved).
     :raises CircuitOpenError: if the receiver refused everything (after committing what is settled).
     :raises DeliveryIncompleteError: if batches were left undelivered (after committing the rest).
+    :raises ManifestNotDeliveredError: if the webhook did not take the run's manifest (after committing).
     :raises DeadLettersKeptError: if messages were kept as dead letters.
     """
     variables = variables or AirflowVariables()
@@ -130,6 +138,8 @@ def commit_checkpoint(
         log.info("Run %s was already committed: %s", run.run_id, done[0])
         if counted:
             counted(done[0])
+        if _wants_manifest(plan):
+            _send_kept_manifest(pipeline, run, plan, staging, variables, sender)
         _raise_if_dead_letters(pipeline, plan, done[1])
         return done[0]
     staging = staging.with_generation(plan["generation"])
@@ -164,9 +174,43 @@ def commit_checkpoint(
         counted(summary)
     metrics.record_run(pipeline.dag_id, summary)
     _raise_if_incomplete(staging, plan["config"], decision, summary)
+    manifest = (
+        manifests.chained(staging, run, plan, outcomes, decision.settled, variables) if _wants_manifest(plan) else None
+    )  # built before the commit drops the ledger it lists
     staging.write_committed(summary, list(decision.dead_letters))
+    if manifest is not None:
+        manifests.send(sender or _sender_for(pipeline, plan), manifest)
     _raise_if_dead_letters(pipeline, plan, list(decision.dead_letters))
     return summary
+
+
+def _send_kept_manifest(
+    pipeline: Pipeline,
+    run: RunInfo,
+    plan: Plan,
+    staging: RunStaging,
+    variables: Variables,
+    sender: WebhookSender | None,
+) -> None:
+    """Send again the manifest a completed commit kept (the ledger it lists is gone: it cannot be built anew)."""
+    kept = manifests.chained_kept(staging, run, variables)
+    if kept is not None:
+        manifests.send(sender or _sender_for(pipeline, plan), kept)
+    else:
+        log.warning(
+            "Run %s was committed without a manifest in the chain (the chain moved on, or the manifest was removed); "
+            "none is sent, and the receiver kit reports the gap",
+            run.run_id,
+        )
+
+
+def _wants_manifest(plan: Plan) -> bool:
+    return PipelineConfig.model_validate(plan["config"]).completeness_manifests
+
+
+def _sender_for(pipeline: Pipeline, plan: Plan) -> WebhookSender:
+    """Return a sender to the pipeline's webhook with the run's settings (as its delivery tasks had)."""
+    return open_sender(pipeline.webhook_conn_id, PipelineConfig.model_validate(plan["config"]), kind=pipeline.kind)
 
 
 def _raise_if_dead_letters(pipeline: Pipeline, plan: Plan, entries: list[str]) -> None:

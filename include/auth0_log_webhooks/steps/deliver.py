@@ -12,15 +12,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from auth0_log_webhooks.contracts import BatchOutcome, Chunk, DeliveryReport
+from auth0_log_webhooks.contracts import BatchOutcome, BatchStatus, Chunk, DeliveryReport, SentMessage
 from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, CircuitOpenError, RunCircuit
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import circuit_open_advice, fail_if_still_kept
+from auth0_log_webhooks.delivery.payloads import Message
 from auth0_log_webhooks.delivery.sender import Failure, WebhookSender, open_sender
 from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.context import RunInfo
+from auth0_log_webhooks.run.delivery_log import DeliveryLog, Journal
 from auth0_log_webhooks.run.settlement import marker_for, settles
 from auth0_log_webhooks.run.staging import RunStaging
 from auth0_log_webhooks.run.task_io import ANSWERS_429, TaskIO
@@ -90,6 +92,9 @@ def deliver_chunk(
     heartbeat, a cleared task), the older try stops before its next batch, so the two send at most
     one batch twice (with the same webhook-id) instead of racing through the whole chunk.
 
+    Every attempt goes to the pipeline's delivery log (:mod:`~auth0_log_webhooks.run.delivery_log`),
+    written once per batch, before the batch's ledger marker.
+
     :raises StaleChunkError: if the run's fetch was run again after this chunk was planned.
     :raises SupersededTryError: if a newer try of this task claimed the chunk.
     :raises CircuitOpenError: if the receiver refused everything.
@@ -117,7 +122,11 @@ def deliver_chunk(
     staging = staging.with_generation(plan["generation"])
     _check_claim(staging, run, chunk["chunk"], staging.claim(chunk["chunk"], run.try_number), chunk["start"])
     config = PipelineConfig.model_validate(plan["config"])
+    journal = Journal(
+        DeliveryLog(chunk["staging_url"], pipeline.dag_id, config.delivery_log_retention_days), run.run_id
+    )
     sender = sender or open_sender(pipeline.webhook_conn_id, config, kind=pipeline.kind, sleep=sleep)
+    sender.journal = journal  # every attempt of this task goes to the delivery log, flushed batch by batch
     letters = DeadLetterStore(config.dead_letter_root)
     circuit = RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures)
     requests_before, limited_before = sender.requests_sent, sender.answers_429
@@ -130,7 +139,11 @@ def deliver_chunk(
                 continue
             _check_claim(staging, run, chunk["chunk"], staging.claimant(chunk["chunk"]), index)
             logs = staging.read_batch(index)
-            failures = _send_batch(sender, circuit, chunk["chunk"], index, logs)
+            delivered: list[Message] = []
+            try:
+                failures = _send_batch(sender, circuit, chunk["chunk"], index, logs, delivered)
+            finally:  # before the ledger marker: a settled batch always has its attempts on record
+                journal.flush()
             kept = [letters.put(pipeline.dag_id, f, dag_id=run.dag_id, run_id=run.run_id) for f in failures]
             kept_logs = sum(len(letter.log_ids) for letter in kept)
             for letter in kept:
@@ -153,6 +166,7 @@ def deliver_chunk(
                     delivered_logs=len(logs) - kept_logs,
                     dead_lettered_logs=kept_logs,
                     dead_letters=[letter.entry_id for letter in kept],
+                    messages=sent_messages(delivered, [f.message for f in failures]),
                 ),
             )
             report["batches"] += 1
@@ -179,10 +193,32 @@ def _check_claim(staging: RunStaging, run: RunInfo, chunk: int, newest: int | No
         )
 
 
+def sent_messages(delivered: list[Message], failed: list[Message]) -> list[SentMessage]:
+    """Return what the ledger records of a batch's messages, in log id order: each id, range and status."""
+    sent = [_sent(m, "delivered") for m in delivered] + [_sent(m, "dead_lettered") for m in failed]
+    return sorted(sent, key=lambda item: item["first"])
+
+
+def _sent(message: Message, status: BatchStatus) -> SentMessage:
+    return SentMessage(
+        webhook_id=message.webhook_id,
+        count=len(message.log_ids),
+        first=message.log_ids[0],
+        last=message.log_ids[-1],
+        status=status,
+    )
+
+
 def _send_batch(
-    sender: WebhookSender, circuit: RunCircuit, chunk: int, index: int, logs: list[dict[str, Any]]
+    sender: WebhookSender,
+    circuit: RunCircuit,
+    chunk: int,
+    index: int,
+    logs: list[dict[str, Any]],
+    delivered: list[Message],
 ) -> list[Failure]:
-    """Send a batch's messages, checking the run's circuit before each; return the messages that failed.
+    """Send a batch's messages, checking the run's circuit before each; return the messages that failed
+    (``delivered`` gets those the receiver took).
 
     :raises CircuitOpenError: if the circuit is (or becomes) open; the batch is then left unsettled.
     """
@@ -190,7 +226,7 @@ def _send_batch(
     failures: list[Failure] = []
     for message in policy.messages(logs):
         circuit.check()
-        failed = sender.send(message)
+        failed = sender.send(message, delivered)
         if not failed:
             circuit.delivered(chunk)
             continue

@@ -18,6 +18,7 @@ from auth0_log_webhooks.pipelines.config import ParamsError, PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.run_params import preview_messages
 from auth0_log_webhooks.run.context import RunInfo, load_config
+from auth0_log_webhooks.run.delivery_log import DeliveryLog, record_read
 from auth0_log_webhooks.run.kinds import one_off_reason
 from auth0_log_webhooks.run.reading import LogSource, start_of_reading
 from auth0_log_webhooks.run.staging import RunStaging, Stager, plan_chunks, prune
@@ -146,9 +147,19 @@ def fetch_logs(
             repaired=manifest.repaired,
         )
     )
+    record_read(
+        DeliveryLog(config.staging_root, pipeline.dag_id, config.delivery_log_retention_days),
+        run_id=run.run_id,
+        after=start,
+        through=manifest.end_cursor,
+        fetched=manifest.fetched,
+        selected=manifest.selected,
+        mode=mode,
+        settings=config.model_dump(mode="json"),
+    )
     chunks = plan_chunks(
         manifest.batches,
-        config.max_delivery_tasks,
+        config.delivery_tasks(pipeline.pool_slots),
         config.min_batches_per_task,
         generation=staging.generation,
         staging_url=config.staging_root,
@@ -157,10 +168,18 @@ def fetch_logs(
 
 
 def _fresh_staging(config: PipelineConfig, run: RunInfo) -> RunStaging:
-    """Return the run's empty staging in this try's generation, after pruning what old failed runs left."""
+    """Return the run's empty staging in this try's generation, after pruning what old failed runs left
+    and the delivery log's days past its retention."""
     pruned = prune(config.staging_root, run.dag_id, timedelta(days=config.staging_retention_days))
     if pruned:
         log.info("Removed the staging of %d runs older than %s days", pruned, config.staging_retention_days)
+    days = DeliveryLog(config.staging_root, run.dag_id, config.delivery_log_retention_days).prune()
+    if days:
+        log.info(
+            "Removed %s of the delivery log older than %s days (delivery_log_retention_days)",
+            plural(days, "day"),
+            config.delivery_log_retention_days,
+        )
     staging = RunStaging.for_run(config.staging_root, run.dag_id, run.run_id).with_generation(run.try_number)
     staging.reset()
     return staging

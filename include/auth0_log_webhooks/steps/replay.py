@@ -23,6 +23,7 @@ from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.pipelines_file import pipeline_named
 from auth0_log_webhooks.run.context import RunInfo, load_config
+from auth0_log_webhooks.run.delivery_log import DeliveryLog, Journal
 from auth0_log_webhooks.run.staging import chunk_ranges
 from auth0_log_webhooks.run.task_io import TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
@@ -124,15 +125,23 @@ def replay_chunk(
     sender: WebhookSender | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ReplayReport:
-    """Re-send one chunk's entries; remove each delivered entry, keep the rest with their new failure."""
+    """Re-send one chunk's entries; remove each delivered entry, keep the rest with their new failure.
+
+    Each attempt goes to the pipeline's delivery log under the replay's run id, written entry by entry.
+    """
     pipeline = pipeline_named(chunk["pipeline"])
     config = PipelineConfig.model_validate(chunk["config"])
     store = store_for(config)
+    journal = Journal(DeliveryLog(config.staging_root, pipeline.dag_id, config.delivery_log_retention_days), run.run_id)
     sender = sender or open_sender(pipeline.webhook_conn_id, config, kind=pipeline.kind, sleep=sleep)
+    sender.journal = journal
     report = ReplayReport(delivered=0, still_failing=0, logs_delivered=0)
     for entry_id in checked_entries(pipeline, chunk["entries"]):
         letter = store.get(entry_id)  # its content is checked to name this same pipeline and webhook id
-        failures = sender.deliver_batch(letter.logs)
+        try:
+            failures = sender.deliver_batch(letter.logs)
+        finally:
+            journal.flush()
         if failures:
             # Keep the new failures first, then drop the old entry unless one of them replaced it:
             # the logs are never only in memory.

@@ -3,7 +3,9 @@
 Airflow loads it through the package's ``airflow.plugins`` entry point, so installing the package is
 enough: no file goes into the plugins folder. The page is served by the API server at
 ``/log-webhooks-health/`` to signed-in users only (Airflow's own token, the cookie the UI sets), and
-shown in the UI's navigation as "Auth0 log webhooks" through an external view.
+shown in the UI's navigation as "Auth0 log webhooks" through an external view. Its search box traces
+a log at ``/log-webhooks-health/trace?log_id=...`` (:mod:`auth0_log_webhooks.monitoring.trace`),
+among the pipelines the user may read.
 
 Each pipeline is shown only to a user whom Airflow's auth manager lets read that pipeline's DAG
 (``filter_authorized_dag_ids``, method GET): a user who may not read a DAG sees nothing of it, on the
@@ -28,23 +30,9 @@ from auth0_log_webhooks.delivery.dead_letters import DeadLetterSummary
 from auth0_log_webhooks.monitoring import health_page
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.pipelines_file import load_pipelines
+from auth0_log_webhooks.wiring.metadata_variables import MetadataVariables
 
 URL_PREFIX = "/log-webhooks-health"  # not /auth0-...: Airflow reserves every prefix starting with /auth
-
-
-class MetadataVariables:
-    """Airflow Variables read from the metadata DB (the API server's view)."""
-
-    def get(self, key: str) -> str | None:
-        """Return a Variable's value, or None."""
-        from airflow.models.variable import Variable
-
-        value = Variable.get(key, default_var=None)
-        return None if value is None else str(value)
-
-    def set(self, key: str, value: str) -> None:
-        """Not used by the page: it only reads."""
-        raise NotImplementedError("the health page never writes Variables")
 
 
 def asset_events(pipeline: Pipeline, since: datetime) -> list[tuple[datetime, Mapping[str, Any]]]:
@@ -103,6 +91,25 @@ app = FastAPI(title="Auth0 log webhooks health")
 def health_html(readable: ReadableDagsDep) -> str:
     """The health page (HTML) of the pipelines the signed-in user may read."""
     return health_page.page(gather(readable), datetime.now(UTC))
+
+
+@app.get("/trace", response_class=HTMLResponse)
+def trace_html(readable: ReadableDagsDep, log_id: str = "") -> HTMLResponse:
+    """The search box's answer: what each pipeline the signed-in user may read did with ``log_id``."""
+    from auth0_log_webhooks.monitoring.trace import InvalidLogIdError, trace
+    from auth0_log_webhooks.wiring.trace_command import refetch
+
+    pipelines = load_pipelines().pipelines
+    allowed = readable(pipelines)
+    shown = {dag_id: pipeline for dag_id, pipeline in pipelines.items() if dag_id in allowed}
+    now = datetime.now(UTC)
+    if not log_id.strip():
+        return HTMLResponse(health_page.trace_page("", [], "Type or paste a log_id to trace.", now))
+    try:
+        traces = trace(log_id, shown, MetadataVariables(), fetch_log=refetch) if shown else []
+    except InvalidLogIdError as exc:
+        return HTMLResponse(health_page.trace_page("", [], str(exc), now), status_code=400)
+    return HTMLResponse(health_page.trace_page(log_id.strip(), traces, None, now))
 
 
 @app.get("/api")

@@ -122,7 +122,7 @@ def migrate(values: Mapping[str, str], *, kind: str | None = None, dag_id: str |
     skipped = sorted(key for key in given if key in NOT_NEEDED)
     if skipped:
         made.notes.append(f"skipped {', '.join(skipped)}: the extension platform's own settings, not needed here")
-    made.entry = _entry(kind, dag_id, base.webhook_conn_id)
+    made.entry = _entry(kind, dag_id, base.webhook_conn_id, slots)
     return made
 
 
@@ -208,14 +208,15 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _entry(kind: str, dag_id: str, webhook: str) -> dict[str, Any]:
-    entry = {
+def _entry(kind: str, dag_id: str, webhook: str, slots: int) -> dict[str, Any]:
+    entry: dict[str, Any] = {
         "id": dag_id,
         "kind": kind,
         "title": "Management API webhooks" if kind == "management" else "Authentication API webhooks",
         "auth0_connection": AUTHENTICATION_API.auth0_conn_id,
         "webhook_connection": webhook,
         "pool": DEFAULT_POOL,
+        "pool_slots": slots,  # one delivery task per slot
         "schedule": "*/5 * * * *",
     }
     try:

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -368,3 +369,48 @@ def test_only_a_management_pipeline_leaves_log_id_out_and_add_log_id_puts_it_bac
     assert DeliveryPolicy.from_config(PipelineConfig(), 30, "management").omit_log_id
     assert not DeliveryPolicy.from_config(PipelineConfig(add_log_id=True), 30, "management").omit_log_id
     assert not DeliveryPolicy.from_config(PipelineConfig(), 30, "authentication").omit_log_id  # Auth0's own log
+
+
+def test_every_attempt_goes_to_the_journal_with_its_answer(make_sender: MakeSender, tmp_path: Path) -> None:
+    from auth0_log_webhooks.run.delivery_log import Attempt, DeliveryLog, Journal
+
+    log = DeliveryLog(f"file://{tmp_path}", "pipeline", 30)
+    journal = Journal(log, "manual__1")
+    sender, _ = make_sender(
+        Answer(raises=requests.ConnectionError("refused")),
+        Answer(503, "busy; Authorization: Bearer abcdefgh12345"),
+        OK,
+    )
+    sender.journal = journal
+    message = encode(logs(1, 2, 3), "json_array", envelope=False)
+
+    assert sender.send(message) == []
+    journal.flush()
+
+    found = [entry for entry in log.find(log_id(2)) if isinstance(entry, Attempt)]
+    assert [(a.attempt, a.status, a.verdict) for a in found] == [
+        (1, None, "retry"),
+        (2, 503, "retry"),
+        (3, 204, "delivered"),
+    ]
+    assert all(a.message_id == message.webhook_id and a.count == 3 for a in found)
+    assert (found[0].first, found[0].last) == (log_id(1), log_id(3))
+    assert found[0].error == "network error: ConnectionError"
+    assert "abcdefgh12345" not in found[1].excerpt
+    assert "busy" in found[1].excerpt
+    assert all(a.run_id == "manual__1" and a.pipeline == "pipeline" for a in found)
+
+
+def test_each_half_of_a_413_split_is_journalled_as_its_own_message(make_sender: MakeSender, tmp_path: Path) -> None:
+    from auth0_log_webhooks.run.delivery_log import Attempt, DeliveryLog, Journal
+
+    log = DeliveryLog(f"file://{tmp_path}", "pipeline", 30)
+    journal = Journal(log, "manual__1")
+    sender, _ = make_sender(Answer(413, "too large"), OK, OK)
+    sender.journal = journal
+
+    assert sender.send(encode(logs(1, 2), "json_array", envelope=False)) == []
+    journal.flush()
+
+    verdicts = [(a.count, a.status, a.verdict) for a in log.find(log_id(1)) if isinstance(a, Attempt)]
+    assert verdicts == [(2, 413, "split"), (1, 204, "delivered")]

@@ -96,6 +96,16 @@ def test_without_a_setting_the_package_default_file_is_read(monkeypatch: pytest.
             {**GOOD, "settings": {"log_types": ["s"]}}, "set log_types at the entry's filters", id="misplaced"
         ),
         pytest.param(
+            {**GOOD, "settings": {"completeness_manifests": True}},
+            "set completeness_manifests at the entry's filters or the entry itself",
+            id="misplaced-entry-setting",
+        ),
+        pytest.param(
+            {**GOOD, "completeness_manifests": "sometimes"},
+            "completeness_manifests: Input should be a valid boolean",
+            id="manifests",
+        ),
+        pytest.param(
             {**GOOD, "filters": {"api_endpoints": ["users"]}},
             "filters.api_endpoints does not apply to a authentication pipeline",
             id="endpoints-on-authentication",
@@ -131,6 +141,7 @@ def test_without_a_setting_the_package_default_file_is_read(monkeypatch: pytest.
             "pii.fields.0.method: Input",
             id="pii-method",
         ),
+        pytest.param({**GOOD, "pool_slots": 0}, "pool_slots: Input should be greater than or equal to 1", id="slots"),
         pytest.param("just text", "entry 2: Input should be a valid dictionary", id="not-a-mapping"),
     ],
 )
@@ -213,12 +224,21 @@ def test_the_cli_checks_a_file_and_prints_the_schema(tmp_path: Path, capsys: pyt
     assert json.loads(capsys.readouterr().out)["title"] == "auth0-log-webhooks pipelines"
 
 
+def test_an_entry_turns_completeness_manifests_on_and_its_config_variable_may_turn_them_off(tmp_path: Path) -> None:
+    pipeline = load_pipelines(write(tmp_path, [{**GOOD, "completeness_manifests": True}])).pipelines["tenant_b_logs"]
+
+    assert load_config(pipeline, None, InMemoryVariables()).completeness_manifests is True
+    off = InMemoryVariables({pipeline.config_variable: '{"completeness_manifests": false}'})
+    assert load_config(pipeline, None, off).completeness_manifests is False
+
+
 def test_an_entry_becomes_a_pipeline_whose_settings_are_the_defaults_under_the_variable(tmp_path: Path) -> None:
     entry = {
         **GOOD,
         "kind": "management",
         "auth0_connection": "auth0_tenant_b",
         "pool": "lake_pool",
+        "pool_slots": 8,
         "schedule": None,
         "filters": {"api_endpoints": "users, connections", "endpoint_match": "substring"},
         "format": "json_lines",
@@ -234,6 +254,7 @@ def test_an_entry_becomes_a_pipeline_whose_settings_are_the_defaults_under_the_v
         None,
     )
     assert pipeline.pii_key_conn_id == "pii_key"
+    assert pipeline.pool_slots == 8
     variables = InMemoryVariables({pipeline.config_variable: '{"batch_size": 50}'})
     config = load_config(pipeline, {"format": "json_array"}, variables)
     assert (config.batch_size, config.gzip, config.format) == (50, True, "json_array")  # Variable, file, param

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.unit
 PACKAGE = Path(__file__).resolve().parents[3] / "include" / "auth0_log_webhooks"
 
 LAYERS: list[set[str]] = [
-    {"contracts", "log_ids", "wording"},
+    {"contracts", "log_ids", "wording", "receiver_kit"},
     {"pipelines", "http"},
     {"hooks"},
     {"run"},

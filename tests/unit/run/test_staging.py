@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Plan
 from auth0_log_webhooks.log_ids import cursor_for_time
 from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.pipelines.filters import TypeLevelFilter
 from auth0_log_webhooks.run.staging import (
     MalformedLogError,
@@ -360,12 +361,12 @@ def test_chunks_adapt_to_the_amount_covering_every_batch_once(count: int, max_ta
     assert [i for c in chunks for i in range(c["start"], c["stop"])] == list(range(count))
 
 
-@pytest.mark.parametrize(("batches", "tasks"), [(1, 1), (9, 1), (10, 1), (11, 2), (58, 6), (160, 16), (5000, 16)])
-def test_the_default_gives_one_task_per_ten_batches_up_to_sixteen(batches: int, tasks: int) -> None:
+@pytest.mark.parametrize(("batches", "tasks"), [(1, 1), (9, 1), (10, 1), (11, 2), (45, 5), (58, 5), (5000, 5)])
+def test_the_default_gives_one_task_per_ten_batches_up_to_the_pools_slots(batches: int, tasks: int) -> None:
     config = PipelineConfig()
     chunks = plan_chunks(
         [batch(1, i + 1, i + 1) for i in range(batches)],
-        config.max_delivery_tasks,
+        config.delivery_tasks(AUTHENTICATION_API.pool_slots),
         config.min_batches_per_task,
         generation=1,
         staging_url=STAGING_URL,

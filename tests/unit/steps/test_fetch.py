@@ -138,3 +138,33 @@ def test_json_typed_params_resolve_like_the_forms_text(variables: InMemoryVariab
     assert (plans[0]["config"]["send_as_batch"], plans[0]["config"]["log_types"]) == (False, ["s", "f"])
     assert plans[0]["mode"] == plans[1]["mode"] == "one_off"
     assert plans[0]["selected"] == 10
+
+
+def _tasks_mapped(pipeline: Pipeline, variables: InMemoryVariables, tenant: MemoryTenant, run_id: str) -> int:
+    run = RunInfo(dag_id=pipeline.dag_id, run_id=run_id)
+    return len(fetch_logs(pipeline, run, None, variables=variables, hook=tenant)["chunks"])
+
+
+def test_a_large_run_maps_one_delivery_task_per_slot_of_the_pipelines_pool(
+    variables: InMemoryVariables, tmp_path: Path
+) -> None:
+    tenant = MemoryTenant()
+    tenant.add(["s"] * 400)
+    storage = json.loads(variables.get(AUTHENTICATION_API.config_variable) or "{}")
+    variables.set(
+        AUTHENTICATION_API.config_variable, json.dumps({**storage, "batch_size": 1, "min_batches_per_task": 1})
+    )
+
+    assert _tasks_mapped(AUTHENTICATION_API, variables, tenant, "manual__default") == 5  # the default pool's slots
+    wider = Pipeline(**{**AUTHENTICATION_API.__dict__, "pool_slots": 12})
+    assert _tasks_mapped(wider, variables, tenant, "manual__wider") == 12
+
+
+def test_an_explicit_max_delivery_tasks_still_wins_over_the_pools_slots(variables: InMemoryVariables) -> None:
+    tenant = MemoryTenant()
+    tenant.add(["s"] * 400)
+    storage = json.loads(variables.get(AUTHENTICATION_API.config_variable) or "{}")
+    settings = {**storage, "batch_size": 1, "min_batches_per_task": 1, "max_delivery_tasks": 16}
+    variables.set(AUTHENTICATION_API.config_variable, json.dumps(settings))
+
+    assert _tasks_mapped(AUTHENTICATION_API, variables, tenant, "manual__explicit") == 16

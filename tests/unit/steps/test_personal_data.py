@@ -24,6 +24,7 @@ import requests
 from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError
 from auth0_log_webhooks.monitoring import health_page
 from auth0_log_webhooks.monitoring.notices import task_text
+from auth0_log_webhooks.monitoring.trace import trace
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.pii import PiiRule
@@ -175,6 +176,11 @@ def test_refused_deliveries_keep_dead_letters_notices_events_and_the_page_free_o
     findings.add("health page", health_page.page(healths, now))
     findings.add("health numbers", json.dumps(health_page.as_json(healths)))
     findings.add("asset events", json.dumps(record.extras))
+    by_id = {log["log_id"]: log for log in tenant.logs}  # as Auth0 returns them, personal data and all
+    for log_id in by_id:
+        (traced,) = trace(log_id, {PIPELINE.dag_id: PIPELINE}, variables, fetch_log=lambda _, wanted: by_id[wanted])
+        findings.add(f"trace of {log_id}", traced.text)
+    assert any("it is a dead letter" in text for text in findings.texts.values())
     findings.add("task log", caplog.text)
     findings.files(tmp_path)
     assert any(EMAIL not in text and "****" in text for text in findings.texts.values())

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import Asset
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API
 from auth0_log_webhooks.pipelines.pipelines_file import ENV_VAR, PipelinesFileError
@@ -57,3 +58,23 @@ def test_a_bad_entry_is_logged_and_left_out_and_the_check_names_it(
     assert "entry 2 ('tenant_b'): kind: Input should be" in caplog.text
     with pytest.raises(PipelinesFileError, match=r"has 1 invalid pipeline entry"):
         check_pipelines_file()
+
+
+def test_a_hundred_pipelines_make_a_hundred_dags_each_on_its_own_tenant_and_in_its_own_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipelines DAG file of this repository, as the many-pipelines benchmark parses it."""
+    from bench.pipelines import DAG_FILE, auth0_conn_id, pipeline_id, write_pipelines_file
+
+    path = write_pipelines_file(tmp_path / "pipelines.yaml", 100, mode="event")
+    monkeypatch.setenv(ENV_VAR, str(path))
+    bag = DagBag(dag_folder=str(DAG_FILE), safe_mode=True)
+    assert bag.import_errors == {}
+    assert sorted(bag.dags) == [pipeline_id(n) for n in range(100)]
+    for n in (0, 42, 99):
+        dag = bag.dags[pipeline_id(n)]
+        assert [t.task_id for t in dag.tasks] == ["fetch", "deliver", "commit"]
+        assert "within seconds of new logs" in (dag.description or "")
+        watched = dag.timetable.asset_condition
+        assert isinstance(watched, Asset)
+        assert watched.uri == f"x-auth0-logs://{auth0_conn_id(n)}/{pipeline_id(n)}", "each watcher reads its own tenant"

@@ -114,3 +114,33 @@ def test_a_user_who_may_read_both_sees_both_and_one_who_may_read_none_sees_none(
     assert "No pipeline to show: none is defined, or your Airflow role may not read the DAG of any." in (
         nobody.get("/").text
     )
+
+
+def test_the_search_box_traces_a_log_in_the_pipelines_the_user_may_read_only(
+    read: list[str], signed_in: tuple[GrantingAuthManager, Any]
+) -> None:
+    _, sign_in = signed_in
+    viewer = sign_in("viewer")
+    log_id = "900" + "20261126040000" + "0" * 39  # before both checkpoints
+
+    assert 'action="trace"' in viewer.get("/").text
+    answer = viewer.get("/trace", params={"log_id": f" {log_id} "})
+
+    assert answer.status_code == 200
+    assert f"{OPEN.dag_id}: from before the checkpoint" in answer.text
+    assert f"Log {log_id} (2026-11-26 04:00:00 UTC) is from before pipeline {OPEN.dag_id}" in answer.text
+    assert SECRET.dag_id not in answer.text
+    assert "06:00:00" not in answer.text  # the hidden pipeline's checkpoint date
+
+
+def test_the_search_box_refuses_what_is_not_a_log_id_without_echoing_it(
+    read: list[str], signed_in: tuple[GrantingAuthManager, Any]
+) -> None:
+    _, sign_in = signed_in
+    answer = sign_in("operator").get("/trace", params={"log_id": "<script>alert(1)</script>"})
+
+    assert answer.status_code == 400
+    assert "That is not an Auth0 log id" in answer.text
+    assert "<script>alert" not in answer.text
+    nobody = sign_in("stranger").get("/trace", params={"log_id": "900" + "20261126040000" + "0" * 39})
+    assert "No pipeline to trace: none is defined, or your Airflow role may not read the DAG of any." in nobody.text

@@ -61,6 +61,7 @@ def test_an_export_becomes_connections_variables_the_pool_and_an_entry_and_says_
     assert json.loads((out / "connections.json").read_text())["auth0_default"]["login"] == "client-id"
     loaded = parse_entries(yaml.safe_load((out / "pipelines_entry.yaml").read_text()), out / "pipelines_entry.yaml")
     assert list(loaded.pipelines) == ["auth0_authentication_api_webhooks"]
+    assert loaded.pipelines["auth0_authentication_api_webhooks"].pool_slots == 8  # a delivery task per slot
     assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in out.iterdir())  # they hold secrets
 
     printed = capsys.readouterr().out

@@ -1,0 +1,385 @@
+"""Benchmark 11 (``--only pipelines``): a hundred pipelines on one deployment, on the cron default and in event mode.
+
+The pipelines file holds ``count`` (100) entries, one per emulated tenant: each tenant is an
+emulator of its own (a thread of this process, Auth0's limit of a burst of 10 and 100 requests a
+minute, 20 logs of history, its own token-exchange logs), each entry its own Auth0 connection
+(``AIRFLOW_CONN_AUTH0_TENANT_NNN``), all delivering to one webhook sink. Three measurements:
+
+1. parse: ``dags/auth0_log_pipelines.py`` parsed by Airflow's ``DagBag`` in a fresh process with
+   Airflow imported first (as the dag-processor's parsing child is), best of ``parse_repeats``: the
+   file's parse duration as Airflow records it, and that it made ``count`` DAGs with the entries'
+   ids. Target: under 2 s.
+2. cron (``modes`` has ``cron``): ``airflow standalone`` with the 100 pipelines unpaused on their
+   default ``*/5 * * * *``; once every first run has finished, ``cron_minutes`` idle minutes (no new
+   logs but the pipelines' own token exchanges) in which the CPU time of each Airflow process is read
+   from /proc (bench/scheduler.py's sampler). Target: the scheduler and the dag-processor together
+   under 25% of one core.
+3. event (``modes`` has ``event``): the same stack with every pipeline in event mode (100 watchers in
+   the one triggerer); once every first run has finished and every watcher has polled, tenant 0 gets
+   live traffic of 5 logs/s for ``traffic_minutes`` while the CPU is read as above. Targets: the
+   triggerer under 25% of one core, and tenant 0's log date to arrival p95 under 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.freshness import TRAFFIC_PER_SECOND, Traffic, first_arrivals, log_epoch, percentile
+from bench.report import Row, say, verdict_word
+from bench.servers import REPO
+
+COUNT = 100
+PARSE_TARGET_SECONDS = 2.0
+CPU_TARGET_SHARE = 0.25
+"""Of one core."""
+P95_TARGET_SECONDS = 30.0
+DAG_FILE = REPO / "dags" / "auth0_log_pipelines.py"
+PARSE_MARK = "bench.pipelines parse: "
+
+
+def pipeline_id(number: int) -> str:
+    """The id of pipeline ``number`` (its DAG id)."""
+    return f"tenant_{number:03d}"
+
+
+def auth0_conn_id(number: int) -> str:
+    """The Auth0 connection of pipeline ``number``'s tenant."""
+    return f"auth0_{pipeline_id(number)}"
+
+
+def pipelines_document(count: int, *, mode: str, staging_root: Path) -> dict[str, Any]:
+    """The pipelines file: ``count`` authentication pipelines on the default schedule, one tenant each."""
+    return {
+        "pipelines": [
+            {
+                "id": pipeline_id(n),
+                "kind": "authentication",
+                "title": f"Tenant {n} (bench)",
+                "auth0_connection": auth0_conn_id(n),
+                "webhook_connection": "auth0_webhook_default",
+                "mode": mode,
+                "settings": {
+                    "staging_url": f"file://{staging_root}/staging",
+                    "dead_letter_url": f"file://{staging_root}/dead",
+                },
+            }
+            for n in range(count)
+        ]
+    }
+
+
+def write_pipelines_file(path: Path, count: int, *, mode: str) -> Path:
+    """Write the pipelines file of ``count`` pipelines in ``mode`` to ``path``; return it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(pipelines_document(count, mode=mode, staging_root=path.parent)))
+    return path
+
+
+# -- 1. parse -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """The pipelines DAG file's parse: Airflow's recorded duration and the DAG ids it made."""
+
+    seconds: list[float]
+    dag_ids: list[str]
+    errors: dict[str, str]
+
+    @property
+    def best(self) -> float:
+        """The fastest parse."""
+        return min(self.seconds)
+
+
+def _parse_child(argv: list[str]) -> int:
+    """In a fresh process: import Airflow, then parse the DAG file; print one JSON line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.pipelines parse")
+    parser.add_argument("--file", type=Path, default=DAG_FILE)
+    args = parser.parse_args(argv)
+    from airflow.dag_processing.dagbag import DagBag  # imported before the clock, as the dag-processor has
+
+    bag = DagBag(dag_folder=str(args.file))
+    stat = next(s for s in bag.dagbag_stats)
+    line = {
+        "seconds": stat.duration.total_seconds(),
+        "dag_ids": sorted(bag.dag_ids),
+        "errors": {k: str(v)[:500] for k, v in bag.import_errors.items()},
+    }
+    print(PARSE_MARK + json.dumps(line), flush=True)
+    return 0
+
+
+def parse_time(pipelines_file: Path, home: Path, repeats: int) -> ParseResult:
+    """Parse the pipelines DAG file ``repeats`` times, each in a fresh process, with ``pipelines_file``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AUTH0_LOG_WEBHOOKS_PIPELINES": str(pipelines_file),
+            "PYTHONPATH": str(REPO),
+        }
+    )
+    home.mkdir(parents=True, exist_ok=True)
+    seconds, ids, errors = [], [], {}
+    for _ in range(repeats):
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.pipelines", "parse"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        lines = [line for line in done.stdout.splitlines() if line.startswith(PARSE_MARK)]
+        if done.returncode != 0 or not lines:
+            raise RuntimeError(f"parsing {DAG_FILE.name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        found = json.loads(lines[-1].removeprefix(PARSE_MARK))
+        seconds.append(found["seconds"])
+        ids, errors = found["dag_ids"], found["errors"]
+    return ParseResult(seconds, ids, errors)
+
+
+# -- 2, 3. a stack of a hundred pipelines -----------------------------------------------------------
+
+
+@dataclass
+class ManyStack:
+    """``count`` emulated tenants (threads here), a sink and ``airflow standalone`` with ``count`` pipelines."""
+
+    mode: str
+    count: int
+    workdir: Path
+    tenants: list[Any] = field(default_factory=list)
+    sink: Any = None
+    airflow: Any = None
+
+    def start(self) -> None:
+        """Start the tenants, the sink and Airflow; wait until every DAG is parsed and its first run ended."""
+        from dev.airflow_env import AirflowStandalone
+        from dev.auth0_tenant.testing import start_emulator
+        from dev.webhook_sink.app import start_sink
+        from dev.webhook_sink.config import SinkConfig
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+        self.sink = start_sink(SinkConfig(record_path=self.workdir / "sink.jsonl", secrets=(secret,)))
+        env = {"AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"}
+        for n in range(self.count):
+            tenant = start_emulator(
+                logs=20, seed=1000 + n, history_days=1, client_secret="bench-" + os.urandom(8).hex()
+            )
+            self.tenants.append(tenant)
+            host, port = tenant.domain.split(":")
+            env[f"AIRFLOW_CONN_{auth0_conn_id(n).upper()}"] = json.dumps(
+                {
+                    "conn_type": "auth0",
+                    "host": host,
+                    "port": int(port),
+                    "login": tenant.client_id,
+                    "password": tenant.client_secret,
+                    "extra": {"scheme": "http"},
+                }
+            )
+        pipelines = write_pipelines_file(self.workdir / "pipelines.yaml", self.count, mode=self.mode)
+        env["AUTH0_LOG_WEBHOOKS_PIPELINES"] = str(pipelines)
+        self.airflow = AirflowStandalone(self.workdir / "airflow", extra_env=env)
+        began = time.monotonic()
+        self.airflow.start()
+        self.airflow.apply_settings(
+            connections={
+                "auth0_webhook_default": {
+                    "conn_type": "http",
+                    "conn_host": f"{self.sink.url}/hook",
+                    "conn_extra": {"signing_secret": secret, "timeout": 10, "allow_private_network": True},
+                }
+            }
+        )
+        self.wait(f"the {self.count} pipeline DAGs to be parsed", lambda: self.parsed() >= self.count, 900)
+        self.wait("every pipeline's first run to start", lambda: self.runs_total() >= self.count, 900)
+        self.wait("every first run to end", lambda: self.active_runs() == 0, 1800)
+        if self.mode == "event":
+            base = [t.state.counters["log_requests"] for t in self.tenants]
+            self.wait("every watcher to poll its tenant", lambda: self.every_tenant_read_since(base), 600)
+        took = time.monotonic() - began
+        say(f"    {self.mode}: {self.count} pipelines parsed and their first runs ended in {took:.0f}s")
+
+    @staticmethod
+    def wait(what: str, done: Callable[[], bool], timeout: float) -> None:
+        """Poll ``done`` every 2 s until it is true; after ``timeout`` s raise, naming ``what``."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited {timeout:.0f}s for {what}")
+            time.sleep(2)
+
+    def parsed(self) -> int:
+        """Pipeline DAGs the API knows."""
+        return int(self.airflow.api("GET", "/dags", params={"dag_id_pattern": "tenant%", "limit": 1})["total_entries"])
+
+    def runs_total(self, **params: Any) -> int:
+        """Runs of every DAG matching ``params`` (the REST API's filters)."""
+        return int(self.airflow.api("GET", "/dags/~/dagRuns", params={"limit": 1, **params})["total_entries"])
+
+    def active_runs(self) -> int:
+        """Runs queued or running, of any DAG."""
+        return self.runs_total(state=["queued", "running"])
+
+    def every_tenant_read_since(self, base: list[int]) -> bool:
+        """True once every tenant served a log read since ``base`` (its count then): its watcher polls."""
+        return all(t.state.counters["log_requests"] > b for t, b in zip(self.tenants, base, strict=True))
+
+    def stop(self) -> None:
+        """Stop Airflow, the sink and the tenants."""
+        for part in (self.airflow, self.sink, *self.tenants):
+            if part is not None:
+                part.stop()
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """CPU seconds per Airflow role over a window, and what ran in it."""
+
+    mode: str
+    seconds: float
+    cpu: dict[str, float]
+    runs: int
+    lags: list[float] = field(default_factory=list)
+    created: int = 0
+
+    def share(self, *roles: str) -> float:
+        """The CPU of ``roles`` over the window, as a share of one core."""
+        return sum(self.cpu.get(role, 0.0) for role in roles) / self.seconds
+
+    def p95(self) -> float:
+        """Tenant 0's log date to arrival p95 (inf when nothing arrived)."""
+        return percentile(self.lags, 0.95) if self.lags else float("inf")
+
+
+def measure_window(stack: ManyStack, minutes: float, *, traffic: bool) -> LoadResult:
+    """Read every Airflow process's CPU for ``minutes``; with ``traffic``, tenant 0 gets 5 logs/s meanwhile."""
+    from bench.scheduler import CpuSampler
+
+    assert stack.airflow.process is not None
+    runs_before = stack.runs_total()
+    sampler = CpuSampler(stack.airflow.process.pid, {os.getpid(): "bench (tenants, sink)"})
+    live = Traffic(stack.tenants[0], TRAFFIC_PER_SECOND) if traffic else None
+    began = time.monotonic()
+    sampler.start()
+    if live:
+        live.start()
+    time.sleep(minutes * 60)
+    cpu = sampler.stop()
+    seconds = time.monotonic() - began
+    lags: list[float] = []
+    created = 0
+    if live:
+        live.stop()
+        tenant = stack.tenants[0]
+        wanted = {i for i in live.ids if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")}
+        ManyStack.wait("tenant 0's live logs to arrive", lambda: wanted <= set(stack.sink.state.log_ids()), 300)
+        arrivals = first_arrivals(stack.sink)
+        lags = [arrivals[i] - log_epoch(tenant, i) for i in sorted(wanted) if i in arrivals]
+        created = len(wanted)
+    return LoadResult(stack.mode, seconds, cpu, stack.runs_total() - runs_before, lags, created)
+
+
+def describe_cpu(r: LoadResult) -> str:
+    """The printed line of a window's CPU by role."""
+    cpu = dict(r.cpu)
+    machine = cpu.pop("machine", 0.0)
+    roles = ", ".join(
+        f"{role} {s:.1f}s ({s / r.seconds:.0%})" for role, s in sorted(cpu.items(), key=lambda kv: -kv[1])
+    )
+    return (
+        f"    {r.mode}: {r.seconds:.0f}s window, {r.runs} runs started; CPU seconds (share of one core): {roles}; "
+        f"the whole machine {machine:.1f}s ({machine / r.seconds:.0%} of one core, other sessions included)"
+    )
+
+
+def _stack_rows(mode: str, count: int, workdir: Path, minutes: float) -> list[Row]:
+    stack = ManyStack(mode, count, workdir / f"stack-{mode}")
+    try:
+        stack.start()
+        result = measure_window(stack, minutes, traffic=mode == "event")
+    finally:
+        stack.stop()
+    say(describe_cpu(result))
+    target = f"< {CPU_TARGET_SHARE:.0%} of one core"
+    if mode == "cron":
+        share = result.share("scheduler", "dag-processor")
+        met = share < CPU_TARGET_SHARE
+        say(f"    cron: scheduler + dag-processor {share:.0%} of one core; target {target} -> {verdict_word(met)}")
+        return [
+            Row(f"11 {count} pipelines, cron idle: scheduler + dag-processor", f"{share:.0%} of one core", target, met)
+        ]
+    share = result.share("triggerer")
+    met_cpu = share < CPU_TARGET_SHARE
+    p95 = result.p95()
+    missing = result.created - len(result.lags)
+    met_fresh = p95 < P95_TARGET_SECONDS and missing == 0
+    p50 = percentile(result.lags, 0.5) if result.lags else float("inf")
+    say(
+        f"    event: triggerer {share:.0%} of one core with {count} watchers; target {target} -> "
+        f"{verdict_word(met_cpu)}; tenant 0: {result.created} live logs, log date to arrival p50 {p50:.1f}s, "
+        f"p95 {p95:.1f}s, {missing} never arrived; target p95 < {P95_TARGET_SECONDS:.0f}s -> {verdict_word(met_fresh)}"
+    )
+    return [
+        Row(f"11 {count} pipelines, event: triggerer", f"{share:.0%} of one core", target, met_cpu),
+        Row(
+            f"11 {count} pipelines, event: freshness p95",
+            f"{p95:.1f}s ({result.created} logs, {missing} missing)",
+            f"< {P95_TARGET_SECONDS:.0f}s",
+            met_fresh,
+        ),
+    ]
+
+
+def run(
+    workdir: Path,
+    *,
+    count: int = COUNT,
+    parse_repeats: int = 3,
+    modes: list[str] | tuple[str, ...] = ("cron", "event"),
+    cron_minutes: float = 10.0,
+    traffic_minutes: float = 5.0,
+) -> list[Row]:
+    """Benchmark 11: the parse, then a stack per mode in ``modes``; return the headline rows."""
+    say(f"\n[11] {count} pipelines on one deployment: the parse, then {', '.join(modes) or 'no stack'}")
+    workdir.mkdir(parents=True, exist_ok=True)
+    pipelines = write_pipelines_file(workdir / "parse" / "pipelines.yaml", count, mode="cron")
+    parsed = parse_time(pipelines, workdir / "parse" / "airflow", parse_repeats)
+    expected = sorted(pipeline_id(n) for n in range(count))
+    right = parsed.dag_ids == expected and not parsed.errors
+    met = parsed.best < PARSE_TARGET_SECONDS and right
+    say(
+        f"    parse of {DAG_FILE.name} with {count} pipelines (Airflow's recorded duration, fresh process each): "
+        f"{', '.join(f'{s:.2f}s' for s in parsed.seconds)}; {len(parsed.dag_ids)} DAGs"
+        f"{'' if right else f' (expected {count} named tenant_000..; errors {parsed.errors})'}; "
+        f"target best < {PARSE_TARGET_SECONDS:.0f}s -> {verdict_word(met)}"
+    )
+    rows = [Row(f"11 {count} pipelines: parse", f"{parsed.best:.2f}s (best of {parse_repeats})", "< 2 s", met)]
+    minutes = {"cron": cron_minutes, "event": traffic_minutes}
+    for mode in modes:
+        rows += _stack_rows(mode, count, workdir, minutes[mode])
+    return rows
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["parse"]:
+        sys.exit(_parse_child(sys.argv[2:]))
+    sys.exit(f"usage: python -m bench.pipelines parse [--file DAG_FILE] (the benchmark itself: {sys.argv[0]} ...)")
