@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowSkipException
 
-from auth0_log_webhooks.contracts import Plan, RunSummary
+from auth0_log_webhooks.contracts import BatchOutcome, Plan, RunSummary
 from auth0_log_webhooks.delivery import manifests
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError, RunCircuit, describe
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
@@ -154,6 +154,25 @@ def commit_checkpoint(
             checkpoint = target
     elif plan["mode"] == "one_off":
         log.info("One-off run (%s): the checkpoint stays at %s", plan["note"] or "params", checkpoint)
+    summary = _summary(plan, decision, outcomes, checkpoint)
+    if counted:
+        counted(summary)
+    metrics.record_run(pipeline.dag_id, summary)
+    _raise_if_incomplete(staging, plan["config"], decision, summary)
+    manifest = (
+        manifests.chained(staging, run, plan, outcomes, decision.settled, variables) if _wants_manifest(plan) else None
+    )  # built before the commit drops the ledger it lists
+    staging.write_committed(summary, list(decision.dead_letters))
+    if manifest is not None:
+        manifests.send(sender or _sender_for(pipeline, plan), manifest)
+    _raise_if_dead_letters(pipeline, plan, list(decision.dead_letters))
+    return summary
+
+
+def _summary(
+    plan: Plan, decision: CommitDecision, outcomes: Mapping[int, BatchOutcome], checkpoint: str | None
+) -> RunSummary:
+    """Return the run's summary with its reconciliation counts, after saying both in the task's log."""
     summary = RunSummary(
         batches=len(plan["batches"]),
         settled_batches=decision.settled,
@@ -170,17 +189,6 @@ def commit_checkpoint(
     counts = counts_of(metrics.reconciliation_counts(summary))
     if counts is not None:
         log.info("%s", counts.sentence())
-    if counted:
-        counted(summary)
-    metrics.record_run(pipeline.dag_id, summary)
-    _raise_if_incomplete(staging, plan["config"], decision, summary)
-    manifest = (
-        manifests.chained(staging, run, plan, outcomes, decision.settled, variables) if _wants_manifest(plan) else None
-    )  # built before the commit drops the ledger it lists
-    staging.write_committed(summary, list(decision.dead_letters))
-    if manifest is not None:
-        manifests.send(sender or _sender_for(pipeline, plan), manifest)
-    _raise_if_dead_letters(pipeline, plan, list(decision.dead_letters))
     return summary
 
 
