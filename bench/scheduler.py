@@ -42,8 +42,8 @@ DAG_ID = AUTHENTICATION_API.dag_id
 LOGS = 100_000
 RATE_TARGET = 5_000.0
 """Logs read per second through the scheduler, at least."""
-RATIO_TARGET = 1.5
-"""The Airflow run's time over the in-process time, at most."""
+RATIO_TARGET = 1.3
+"""The Airflow run's time over the in-process time, at most (issue 23; 1.5 before)."""
 
 PIPELINES_FILE = f"""\
 pipelines:

@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
+from auth0_log_webhooks.monitoring.trace import trace
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.run.staging import RunStaging, prune
 from auth0_log_webhooks.run.store_errors import StoreUnavailableError
@@ -92,8 +93,14 @@ def test_a_run_stages_and_keeps_dead_letters_on_s3_and_leaves_nothing_staged(
     assert f"Dead letters are kept in:\n{root}/dead/{AUTHENTICATION_API.dag_id}" in str(outcome.error)
     # Every batch settled (delivered or dead-lettered), so the commit removed the run's batches and ledger
     # from S3; only its plan and commit record stay (no log), so a retried commit answers the same.
-    left = {key.rsplit("/", 1)[-1] for key in s3.keys(BUCKET, f"{prefix}/staging/")}
+    keys = s3.keys(BUCKET, f"{prefix}/staging/")
+    left = {key.rsplit("/", 1)[-1] for key in keys if "/delivery-log/" not in key}
     assert left == {"plan.json", "committed.json"}
+    # The delivery log stays beside the staging, on S3 too: the trace finds the dead-lettered message there.
+    assert any("-sent-" in key for key in keys if "/delivery-log/" in key)
+    (found,) = trace(selected[0], {AUTHENTICATION_API.dag_id: AUTHENTICATION_API}, variables)
+    assert found.verdict == "dead_letter"
+    assert found.dead_letters == [f"{AUTHENTICATION_API.dag_id}/{letter['webhook_id']}"]
 
 
 def test_staging_round_trips_batches_plan_and_ledger_on_s3(s3: S3Server, store_connection: str) -> None:

@@ -29,12 +29,13 @@ from typing import Any, Literal
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import REPLAY_DAG_ID, replay_config
 from auth0_log_webhooks.log_ids import is_log_id
-from auth0_log_webhooks.pipelines.config import PipelineConfig
+from auth0_log_webhooks.pipelines.config import ConfigError, PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.filters import TypeLevelFilter
 from auth0_log_webhooks.pipelines.log_types import MANAGEMENT_API_TYPES, category_of, level_of
 from auth0_log_webhooks.run.context import load_config
 from auth0_log_webhooks.run.delivery_log import Attempt, DeliveryLog, Read
+from auth0_log_webhooks.run.store_errors import StoreUnavailableError
 from auth0_log_webhooks.run.variables import Variables
 from auth0_log_webhooks.wording import plural, time_range, when
 
@@ -47,6 +48,7 @@ Verdict = Literal[
     "before_checkpoint",
     "not_read_yet",
     "no_delivery_log",
+    "unavailable",
 ]
 LEVEL_NAMES = ("debug", "info", "warning", "error", "critical")
 
@@ -127,7 +129,24 @@ def trace(
                 cache[pipeline.auth0_conn_id] = None
         return cache[pipeline.auth0_conn_id]
 
-    return [_trace_one(log_id, pipeline, variables, fetched) for pipeline in pipelines.values()]
+    return [_answer_for(log_id, pipeline, variables, fetched) for pipeline in pipelines.values()]
+
+
+def _answer_for(
+    log_id: str,
+    pipeline: Pipeline,
+    variables: Variables,
+    fetched: Callable[[Pipeline], Mapping[str, Any] | None],
+) -> PipelineTrace:
+    """One pipeline's answer; a pipeline whose settings or store cannot be read says so, and the others answer."""
+    try:
+        return _trace_one(log_id, pipeline, variables, fetched)
+    except (ConfigError, StoreUnavailableError) as exc:
+        return PipelineTrace(
+            pipeline.dag_id,
+            "unavailable",
+            [f"Pipeline {pipeline.dag_id} cannot say what happened to log {log_id}: {exc}"],
+        )
 
 
 def _trace_one(

@@ -179,8 +179,8 @@ def _render_pipeline(report: PipelineReport, limit: int) -> list[str]:
     ]
     lines += [f"  Chain: {problem}." for problem in report.chain_breaks]
     lines.append(
-        f"  The manifests list {report.listed} messages ({report.listed_logs} logs); "
-        f"{report.listed - len(report.missing)} are held and {len(report.missing)} are missing."
+        f"  The manifests list {report.listed:,} messages ({report.listed_logs:,} logs); "
+        f"{report.listed - len(report.missing):,} are held and {len(report.missing):,} are missing."
     )
     for absent in report.missing[:limit]:
         lines.append(f"  Missing {_describe(absent)}.")
@@ -201,6 +201,6 @@ def _render_pipeline(report: PipelineReport, limit: int) -> list[str]:
 def _describe(absent: Absent) -> str:
     entry = absent.entry
     return (
-        f"{entry.webhook_id}: {entry.log_count} logs, {entry.first_log_id} to {entry.last_log_id}, "
+        f"{entry.webhook_id}: {entry.log_count:,} logs, {entry.first_log_id} to {entry.last_log_id}, "
         f"run {absent.run_id} (manifest {absent.sequence})"
     )

@@ -163,3 +163,15 @@ def test_why_a_filter_left_a_log_out(
 
 def test_a_log_the_filters_select_has_no_reason() -> None:
     assert left_out_because(AUTHENTICATION_API, {}, {"type": "s"}) is None
+
+
+def test_a_pipeline_with_invalid_settings_says_so_and_the_others_still_answer(tmp_path: Path) -> None:
+    store = variables(tmp_path, log_id(10))
+    other = Pipeline(dag_id="tenant_b_logs", title="B")
+    store.set(other.config_variable, '{"batch_size": 0}')
+
+    broken, fine = trace(log_id(50), {other.dag_id: other, PIPELINE.dag_id: PIPELINE}, store)
+
+    assert broken.verdict == "unavailable"
+    assert "Variable tenant_b_logs_config is invalid: batch_size" in broken.text
+    assert fine.verdict == "not_read_yet"
