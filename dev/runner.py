@@ -32,6 +32,7 @@ from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit
 from auth0_log_webhooks.steps.deliver import StaleChunkError, SupersededTryError, deliver
 from auth0_log_webhooks.steps.fetch import fetch
+from auth0_log_webhooks.steps.pausing import PipelinePausedError
 
 _runs = itertools.count(1)
 
@@ -78,11 +79,17 @@ def run_pipeline(
 
     :param window: a backfill run's ``[start, end)``; None for a scheduled or manual run.
     :param sleep: receives the sender's waits between attempts (default: none are taken).
+    :raises PipelinePausedError: if the pipeline is paused (its fetch and commit skipped; nothing was read).
     """
     run = RunInfo(dag_id=pipeline.dag_id, run_id=run_id or f"manual__inprocess_{next(_runs)}", window=window)
     record = RunRecord()
     started = time.perf_counter()
-    fetched = fetch(pipeline, run, params, record.task("fetch"), variables=variables)
+    try:
+        fetched = fetch(pipeline, run, params, record.task("fetch"), variables=variables)
+    except PipelinePausedError:
+        # Airflow runs the commit after a skipped fetch (trigger rule all_done): a paused run's commit skips too.
+        commit(pipeline, run, params, record.task("commit"), variables=variables)
+        raise
     staging_url = record.task("commit").kept("fetch", STAGING_URL)
     plan = RunStaging.for_run(staging_url, run.dag_id, run.run_id).read_plan()
     after_fetch = time.perf_counter()

@@ -61,12 +61,21 @@ class MetadataVariables:
         self._model.set(key, value)
         self.written.add(key)
 
+    def delete(self, key: str) -> None:
+        """Delete a Variable (as resuming a paused pipeline does)."""
+        self._model.delete(key)
+
     def clear(self) -> None:
         """Delete every Variable this test or the runs it started wrote."""
+        from auth0_log_webhooks.delivery.auto_pause import state_variable
         from auth0_log_webhooks.monitoring.run_history import failed_runs_variable, replays_variable
 
         pipeline = AUTHENTICATION_API
-        history = {failed_runs_variable(pipeline.dag_id), replays_variable(pipeline.dag_id)}
+        history = {
+            failed_runs_variable(pipeline.dag_id),
+            replays_variable(pipeline.dag_id),
+            state_variable(pipeline.dag_id),
+        }
         for key in self.written | history | {pipeline.checkpoint_variable, pipeline.config_variable}:
             self._model.delete(key)
 

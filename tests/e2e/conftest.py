@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
+from auth0_log_webhooks.monitoring.alarms import ALERTS_VARIABLE
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.pipelines.pipelines_file import DEFAULT_PATH, ENV_VAR
-from dev.airflow_env import AirflowStandalone
+from dev.airflow_env import AirflowStandalone, connection_json
+from dev.alerts_receiver import AlertsReceiver
 from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle, start_emulator
 from dev.strict import describe_unexpected
 from dev.webhook_sink.app import SinkServer, start_sink
@@ -210,3 +212,33 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         tenant.stop()
     unexpected = stack.unexpected_requests()
     assert unexpected is None, unexpected
+
+
+@pytest.fixture
+def receiver(stack: Stack) -> Iterator[AlertsReceiver]:
+    """The alerts receiver wired as auth0_alerts_default; the connection and settings are removed after."""
+    alerts = AlertsReceiver()
+    airflow = stack.airflow
+    # Not apply_settings: re-applying the file's pools answers 409 then 422 (include_deferred) once they exist.
+    airflow.api(
+        "POST",
+        "/connections",
+        json=connection_json(
+            {
+                "conn_id": "auth0_alerts_default",
+                "conn_type": "auth0_webhook",
+                "conn_host": alerts.url,
+                "conn_extra": {"allow_private_network": True},  # the receiver listens on 127.0.0.1
+            }
+        ),
+    )
+    airflow.set_variable(ALERTS_VARIABLE, json.dumps({"notify_success": True, "lag_alarm_minutes": 0.01}))
+    config = airflow.variable(AUTHENTICATION_API.config_variable)
+    try:
+        yield alerts
+    finally:
+        stack.sink.state.clear_faults()
+        airflow.set_variable(AUTHENTICATION_API.config_variable, config or "{}")
+        airflow.api("DELETE", "/connections/auth0_alerts_default")
+        airflow.api("DELETE", f"/variables/{ALERTS_VARIABLE}")
+        alerts.stop()

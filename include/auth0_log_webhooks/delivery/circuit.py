@@ -12,7 +12,10 @@ sees it, whichever worker it runs on::
 
     open.json          why the circuit opened (written once)
     ok-<chunk>.json    when that delivery task last had a message delivered (written once per batch)
-    fail-<chunk>-<id>  when one of that task's messages failed
+    fail-<chunk>-<id>  when one of that task's messages failed, and the receiver's status
+
+:meth:`RunCircuit.tally` reads the same files for the commit: whether the run delivered anything and
+which failures came after its last delivery (what auto-pause counts across runs).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from typing import TypedDict, cast
+from dataclasses import dataclass
+from typing import Any, TypedDict, cast
 
 from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowFailException
@@ -44,6 +48,18 @@ class CircuitOpenError(AirflowFailException):
 
     The task fails without retrying: the circuit stays open for the whole run, so a retry would send nothing.
     """
+
+
+@dataclass(frozen=True)
+class CircuitTally:
+    """What a run's messages did, as its circuit recorded them: for the failures counted across runs."""
+
+    delivered: bool
+    """Whether any message of the run was delivered."""
+    failures: tuple[float, ...]
+    """When each message that failed after the run's last delivered one failed (epoch seconds, in order)."""
+    last_status: int | None
+    """The receiver's HTTP status for the last of those failures (None: no answer, or no failure)."""
 
 
 def describe(state: CircuitState) -> str:
@@ -103,7 +119,8 @@ class RunCircuit:
         self.flush()
         self.path.mkdir(parents=True, exist_ok=True)
         now = self._clock()
-        (self.path / f"fail-{chunk}-{uuid.uuid4().hex}.json").write_bytes(json.dumps(now).encode())
+        stamp = {"at": now, "status": status}
+        (self.path / f"fail-{chunk}-{uuid.uuid4().hex}.json").write_bytes(json.dumps(stamp).encode())
         if status in STOP_STATUSES:
             self._open(CircuitState(status=status, reason=reason, batch=batch, at=now))
         streak = self._streak()
@@ -111,18 +128,45 @@ class RunCircuit:
             why = f"{streak} failed messages in a row, the last: {reason}"
             self._open(CircuitState(status=status, reason=why, batch=batch, at=now))
 
+    def tally(self) -> CircuitTally:
+        """Return what the run's messages did so far: delivered any, and the failures since the last delivery."""
+        if not self.path.exists():
+            return CircuitTally(delivered=False, failures=(), last_status=None)
+        delivered, failed = self._stamps()
+        last_ok = max(delivered, default=float("-inf"))
+        streak = sorted((at, status) for at, status in failed if at >= last_ok)
+        return CircuitTally(
+            delivered=bool(delivered),
+            failures=tuple(at for at, _ in streak),
+            last_status=streak[-1][1] if streak else None,
+        )
+
     def _streak(self) -> int:
         """Return how many messages failed since the run last delivered one (across its tasks)."""
-        stamps: dict[str, list[float]] = {"ok": [], "fail": []}
+        return len(self.tally().failures)
+
+    def _stamps(self) -> tuple[list[float], list[tuple[float, int | None]]]:
+        """Return the delivery stamps and the (time, status) of each failure (a bare time from older runs)."""
+        delivered: list[float] = []
+        failed: list[tuple[float, int | None]] = []
         for entry in self.path.iterdir():
             kind = entry.name.split("-", 1)[0]
-            if kind in stamps:
-                stamps[kind].append(float(json.loads(entry.read_bytes())))
-        last_ok = max(stamps["ok"], default=float("-inf"))
-        return sum(1 for stamp in stamps["fail"] if stamp >= last_ok)
+            if kind == "ok":
+                delivered.append(float(json.loads(entry.read_bytes())))
+            elif kind == "fail":
+                failed.append(_failure(json.loads(entry.read_bytes())))
+        return delivered, failed
 
     def _open(self, state: CircuitState) -> None:
         marker = self.path / "open.json"
         if not marker.exists():
             marker.write_bytes(json.dumps(state).encode())
         raise CircuitOpenError(f"{describe(self.state() or state)}\nThis task sent nothing more.")
+
+
+def _failure(stamp: Any) -> tuple[float, int | None]:
+    """Return a failure stamp's time and status: ``{"at": ..., "status": ...}``, or a bare time."""
+    if isinstance(stamp, dict):
+        status = stamp.get("status")
+        return float(stamp["at"]), status if isinstance(status, int) else None
+    return float(stamp), None

@@ -4,6 +4,11 @@ Each check measures, per pipeline, how far the checkpoint is behind the tenant's
 and how long until the checkpoint's logs fall out of the tenant's log retention. An alarm fires once
 when its threshold is crossed and clears once when the value is back, so a receiver gets one message
 per change, never one per check.
+
+A paused pipeline (:mod:`~auth0_log_webhooks.delivery.auto_pause`) reads nothing, so its checkpoint
+stays and the retention alarm fires a day (``retention_warning_hours``) before its logs would leave
+the tenant's retention; for a paused pipeline both alarms say since when it is paused and how to
+resume it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auth0_log_webhooks.delivery.auto_pause import resume_steps
 from auth0_log_webhooks.wording import duration, log_id_time, when
 
 ALERTS_VARIABLE = "auth0_log_webhooks_alerts"
@@ -48,6 +54,17 @@ class Measurement:
     checkpoint: str | None
     newest: str | None
     now: datetime
+    paused_at: datetime | None = None
+    """When auto-pause paused the pipeline (None: not paused)."""
+
+    def next_step(self, otherwise: str) -> str:
+        """Return what to do: resume a paused pipeline once its webhook is fixed, else ``otherwise``."""
+        if self.paused_at is None:
+            return otherwise
+        return (
+            f"{self.pipeline} is paused since {self.paused_at:%Y-%m-%d %H:%M:%S} UTC (auto-pause): fix the webhook, "
+            f"then {resume_steps(self.pipeline)}."
+        )
 
     def lag(self) -> timedelta | None:
         """Return how far the checkpoint is behind the newest log (zero when caught up)."""
@@ -79,7 +96,8 @@ def _lag_text(m: Measurement, lag: timedelta, settings: AlertSettings, firing: b
         return (
             f"Lag alarm: {m.pipeline} is {duration(lag.total_seconds())} behind the tenant's newest log "
             f"(threshold {settings.lag_alarm_minutes:g} min). Checkpoint at {when(m.checkpoint)}, newest log at "
-            f"{when(m.newest)}. Check the failed runs of {m.pipeline}: their first error line says why."
+            f"{when(m.newest)}. "
+            + m.next_step(f"Check the failed runs of {m.pipeline}: their first error line says why.")
         )
     return f"Lag alarm cleared: {m.pipeline} is {duration(lag.total_seconds())} behind the tenant's newest log."
 
@@ -91,7 +109,7 @@ def _retention_text(m: Measurement, left: timedelta, settings: AlertSettings, fi
         return (
             f"Retention alarm: the logs after {m.pipeline}'s checkpoint ({when(m.checkpoint)}) {fate} the tenant's "
             f"{settings.retention_days:g}-day log retention; Auth0 then deletes them before they are delivered. "
-            f"Fix the webhook or raise max_logs_per_run so {m.pipeline} catches up."
+            + m.next_step(f"Fix the webhook or raise max_logs_per_run so {m.pipeline} catches up.")
         )
     return f"Retention alarm cleared: {m.pipeline}'s checkpoint is {duration(left.total_seconds())} inside retention."
 

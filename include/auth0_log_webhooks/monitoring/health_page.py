@@ -1,8 +1,8 @@
-"""The health page: per pipeline, the checkpoint as a date, the lag, logs delivered per run over 24 hours
-(failed runs counted, the last one named), dead letters kept, replayed and waiting (with a one-click
-replay), the 429 answers waited out (from Auth0 and from the webhook) and the last errors. Served inside
-the Airflow UI by ``plugins/auth0_health.py``; this module gathers and renders, so it is tested without
-a web server.
+"""The health page: per pipeline, whether it is paused (with a Resume button), the checkpoint as a date,
+the lag, logs delivered per run over 24 hours (failed runs counted, the last one named), dead letters
+kept, replayed and waiting (with a one-click replay), the 429 answers waited out (from Auth0 and from
+the webhook) and the last errors. Served inside the Airflow UI by ``wiring/health_plugin.py``; this
+module gathers and renders, so it is tested without a web server.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from auth0_log_webhooks.delivery import auto_pause
+from auth0_log_webhooks.delivery.auto_pause import PauseState
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterSummary
 from auth0_log_webhooks.delivery.failure_advice import REPLAY_DAG_ID, replay_config
 from auth0_log_webhooks.monitoring import run_history
@@ -41,6 +43,8 @@ class PipelineHealth:
     lag_at_last_commit: float | None = None
     waiting: DeadLetterSummary = field(default_factory=lambda: DeadLetterSummary([], []))
     replays: list[ReplayPoint] = field(default_factory=list)
+    pause: PauseState | None = None
+    """The auto-pause state: failing messages in a row and, once paused, since when (None: none failing)."""
 
     @property
     def window(self) -> Window:
@@ -111,6 +115,7 @@ def gather(
                 lag_at_last_commit=_number(last.get("lag_seconds")),
                 waiting=dead_letters(pipeline),
                 replays=day.replays,
+                pause=auto_pause.parse_state(variables.get(auto_pause.state_variable(pipeline.dag_id)))[0],
             )
         )
     return result
@@ -172,6 +177,24 @@ def rate_limited_text(runs: Sequence[RunPoint]) -> str:
     return f"{part(auth0, 'Auth0')}, {part(webhook, 'the webhook')}"
 
 
+def pause_html(health: PipelineHealth) -> str:
+    """Return the pipeline's pause: since when, why and the Resume button; its failing streak; or nothing."""
+    state = health.pause
+    if state is None:
+        return ""
+    if not state.paused:
+        return (
+            f'<p class="failing">{html.escape(plural(state.failing_messages, "message"))} in a row failed since '
+            f"{state.failing_since:%Y-%m-%d %H:%M:%S} UTC (the last: {html.escape(state.last_answer())}).</p>"
+        )
+    sentence = auto_pause.status_sentence(health.dag_id, state)
+    return (
+        f'<div class="paused"><p><strong>Paused.</strong> {html.escape(sentence)}</p>'
+        f'<p><button class="resume" data-dag="{html.escape(health.dag_id)}">Resume {html.escape(health.dag_id)}'
+        "</button></p></div>"
+    )
+
+
 def section(health: PipelineHealth) -> str:
     """Return one pipeline's section of the page."""
     day = health.window
@@ -203,7 +226,7 @@ def section(health: PipelineHealth) -> str:
     )
     return (
         f'<section id="{html.escape(health.dag_id)}"><h2>{html.escape(health.title)} '
-        f'<small>{html.escape(health.dag_id)}</small></h2><div class="stats">{stats}</div>{failure}'
+        f'<small>{html.escape(health.dag_id)}</small></h2>{pause_html(health)}<div class="stats">{stats}</div>{failure}'
         f"<h3>Logs delivered per run, last 24 hours</h3>{chart(health.runs, health.now)}"
         f"<h3>Dead letters</h3>{replay}<h3>Last errors</h3><ul>{errors}</ul></section>"
     )
@@ -215,7 +238,9 @@ h2 small{font-weight:normal;color:#718096;font-size:0.7em}
 .stats{display:flex;flex-wrap:wrap;gap:12px}.stat{border:1px solid #e2e8f0;border-radius:6px;padding:8px 12px}
 .label{font-size:12px;color:#718096}.value{font-size:16px}li{overflow-wrap:anywhere}
 p.failure{color:#c53030;overflow-wrap:anywhere}
-code{overflow-wrap:anywhere}button.replay{padding:6px 12px}
+code{overflow-wrap:anywhere}button.replay,button.resume{padding:6px 12px}
+div.paused{border:2px solid #c05621;border-radius:6px;padding:4px 12px;margin-bottom:12px;overflow-wrap:anywhere}
+p.failing{color:#c05621}
 form.trace{margin:12px 0}form.trace input{width:36em;max-width:100%;padding:4px;font-family:monospace}
 section.trace p{overflow-wrap:anywhere}p.error{color:#c53030}
 """
@@ -242,6 +267,17 @@ for (const button of document.querySelectorAll("button.replay")) {{
       body: JSON.stringify({{logical_date: null, conf: JSON.parse(button.dataset.conf)}}),
     }});
     button.textContent = response.ok ? "Replay triggered" : "Replay failed: HTTP " + response.status;
+  }});
+}}
+for (const button of document.querySelectorAll("button.resume")) {{
+  button.addEventListener("click", async () => {{
+    const base = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
+    const response = await fetch(base + "resume/" + encodeURIComponent(button.dataset.dag), {{
+      method: "POST", credentials: "same-origin",
+    }});
+    const answer = await response.json().catch(() => ({{}}));
+    button.textContent = response.ok ? "Resumed" : "Resume failed: HTTP " + response.status;
+    button.insertAdjacentText("afterend", " " + (answer.message || answer.detail || ""));
   }});
 }}
 """
@@ -326,6 +362,10 @@ def as_json(healths: Sequence[PipelineHealth]) -> list[dict[str, Any]]:
             "dead_letters_waiting": h.waiting.count,
             "replay_config": json.loads(replay_config(h.dag_id, h.waiting.entry_ids)),
             "last_errors": h.last_errors(),
+            "paused": bool(h.pause and h.pause.paused),
+            "paused_since": h.pause.paused_at.isoformat() if h.pause and h.pause.paused_at else None,
+            "failing_messages": h.pause.failing_messages if h.pause else 0,
+            "failing_since": h.pause.failing_since.isoformat() if h.pause else None,
         }
         for h in healths
     ]

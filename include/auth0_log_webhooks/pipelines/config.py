@@ -75,6 +75,20 @@ class PipelineConfig(BaseModel):
     circuit_breaker_failures: int = Field(
         default=5, ge=1, le=10_000, description="failed messages in a row that stop the run's sending"
     )
+    pause_after_failures: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="auto-pause: failing messages in a row, across runs, after which the pipeline pauses; "
+        "null: never on a count",
+    )
+    pause_after_hours: float | None = Field(
+        default=None,
+        gt=0,
+        le=24 * 365,
+        description="auto-pause: hours of failing messages with none delivered, after which the pipeline pauses; "
+        "null: never on time",
+    )
     expired_checkpoint: Literal["fail", "restart_from_oldest"] = Field(
         default="fail", description="when the checkpoint is older than the oldest log the tenant retains"
     )

@@ -115,6 +115,33 @@ class Pii(BaseModel):
         return self
 
 
+class AutoPause(BaseModel):
+    """When the pipeline stops calling its receiver: failures persisting past a count or a time, whichever first."""
+
+    model_config = ConfigDict(extra="forbid", title="Auto-pause")
+
+    after_failures: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        title="Pause after failing messages",
+        description="pause after this many messages in a row failed (refused or out of attempts), across runs; "
+        "a delivered message restarts the count",
+    )
+    after_hours: float | None = Field(
+        None,
+        gt=0,
+        le=24 * 365,
+        title="Pause after hours of failures",
+        description="pause when messages have failed for this many hours with none delivered in between",
+    )
+
+    def settings(self) -> dict[str, Any]:
+        """Return the config Variable's keys these set (``pause_after_failures``, ``pause_after_hours``)."""
+        given = {"pause_after_failures": self.after_failures, "pause_after_hours": self.after_hours}
+        return {key: value for key, value in given.items() if value is not None}
+
+
 class Entry(BaseModel):
     """One pipeline: a DAG with its own checkpoint, config Variable, staging and dead letters."""
 
@@ -169,6 +196,13 @@ class Entry(BaseModel):
         ),
     )
     settings: dict[str, Any] = Field(default_factory=dict, description="defaults of the config Variable")
+    auto_pause: AutoPause | None = Field(
+        None,
+        title="Auto-pause",
+        description="stop calling the receiver (and reading) after failures persist past a count or a time; "
+        "one notice; resume with python -m auth0_log_webhooks resume <id>, the health page or by deleting "
+        "the Variable <id>_auto_pause. Unset: never pauses",
+    )
     pii: Pii | None = None
 
     @field_validator("schedule")
@@ -194,6 +228,11 @@ class Entry(BaseModel):
         if misplaced:
             raise ValueError(
                 f"set {', '.join(misplaced)} at the entry's filters or the entry itself, not under settings"
+            )
+        pausing = sorted(set(value) & {"pause_after_failures", "pause_after_hours"})
+        if pausing:
+            raise ValueError(
+                f"set {', '.join(pausing)} as auto_pause.after_failures / auto_pause.after_hours, not under settings"
             )
         try:
             PipelineConfig.model_validate(value)
@@ -225,6 +264,8 @@ class Entry(BaseModel):
             settings["completeness_manifests"] = self.completeness_manifests
         if self.delivery_log_retention_days is not None:
             settings["delivery_log_retention_days"] = self.delivery_log_retention_days
+        if self.auto_pause:
+            settings.update(self.auto_pause.settings())
         return Pipeline(
             dag_id=self.id,
             title=self.title or self.id,

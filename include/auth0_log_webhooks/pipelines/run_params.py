@@ -43,6 +43,8 @@ NEVER_PER_RUN = (
     "backoff_max_seconds",
     "retry_after_max_seconds",
     "circuit_breaker_failures",
+    "pause_after_failures",
+    "pause_after_hours",
     "completeness_manifests",
     "expired_checkpoint",
     "max_delivery_tasks",

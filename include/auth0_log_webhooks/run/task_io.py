@@ -19,6 +19,9 @@ ANSWERS_429 = "answers_429"
 STAGING_URL = "staging_url"
 """The key under which fetch keeps the staging root it resolved, for the commit."""
 
+PAUSED = "paused"
+"""The key under which a paused pipeline's fetch keeps the sentence it skipped with, for the commit."""
+
 LABEL_KEY = "task_label"
 """The context key a mapped task's ``map_index_template`` renders (``{{ task_label }}``)."""
 

@@ -17,6 +17,10 @@ class Variables(Protocol):
         """Set a Variable."""
         ...
 
+    def delete(self, key: str) -> None:
+        """Delete a Variable (nothing happens if it is not set)."""
+        ...
+
 
 class AirflowVariables:
     """Airflow Variables through the Task SDK (the Execution API; never the metadata DB)."""
@@ -34,6 +38,12 @@ class AirflowVariables:
 
         Variable.set(key, value)
 
+    def delete(self, key: str) -> None:
+        """Delete a Variable."""
+        from airflow.sdk import Variable
+
+        Variable.delete(key)
+
 
 class InMemoryVariables:
     """Variables held in a dict: for running the steps outside Airflow (tests, benchmarks, dry runs)."""
@@ -48,3 +58,7 @@ class InMemoryVariables:
     def set(self, key: str, value: str) -> None:
         """Set a Variable."""
         self.values[key] = value
+
+    def delete(self, key: str) -> None:
+        """Delete a Variable (nothing happens if it is not set)."""
+        self.values.pop(key, None)

@@ -29,7 +29,7 @@ from auth0_log_webhooks.run.settlement import check_counts, compare_and_set, mat
 from auth0_log_webhooks.run.staging import NothingStagedError, RunStaging
 from auth0_log_webhooks.run.task_io import ANSWERS_429, STAGING_URL, TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
-from auth0_log_webhooks.steps import follow_up
+from auth0_log_webhooks.steps import follow_up, pausing
 from auth0_log_webhooks.wording import run_sentence
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,12 @@ def commit(
     its counts and the first line of its error go to the pipeline's run history, which the daily
     report and the health page read (:mod:`~auth0_log_webhooks.monitoring.run_history`).
 
+    Whether it succeeds or fails, the run's failures count towards auto-pause, which may pause the
+    pipeline with one notice (:func:`~auth0_log_webhooks.steps.pausing.count_run`); the commit of a run
+    that skipped because the pipeline is paused skips too.
+
     :raises PreviewRunSkip: for a preview run (the ``preview`` param): nothing was staged, nothing moves.
+    :raises PipelinePausedError: if the run's fetch skipped because the pipeline is paused.
     :raises: what :func:`commit_checkpoint` raises; in Airflow, ``DagRunTriggerException`` to drain on.
     """
     if preview_messages(params):
@@ -72,15 +77,20 @@ def commit(
             "A preview run: the fetch task's log shows the messages it would send; nothing was sent or staged, so "
             "there is nothing to commit and the checkpoint stays where it is."
         )
+    pausing.skip_commit_if_paused(io)
     variables = variables or AirflowVariables()
     counted: list[RunSummary] = []
+    staging_url = io.kept("fetch", STAGING_URL)
+    messages = pausing.measure(run, staging_url)  # before a successful commit tidies the staging away
     try:
         summary = commit_checkpoint(
-            pipeline, run, io.kept("fetch", STAGING_URL), variables=variables, counted=counted.append, sender=sender
+            pipeline, run, staging_url, variables=variables, counted=counted.append, sender=sender
         )
     except Exception as exc:
         run_history.record_failed_run(variables, pipeline.dag_id, run.run_id, exc, counted[-1] if counted else None)
+        pausing.count_run(pipeline, run, messages, variables)
         raise
+    pausing.count_run(pipeline, run, messages, variables)
     io.announce(
         metrics.run_extra(
             summary,

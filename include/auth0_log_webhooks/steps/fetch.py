@@ -24,6 +24,7 @@ from auth0_log_webhooks.run.reading import LogSource, start_of_reading
 from auth0_log_webhooks.run.staging import RunStaging, Stager, plan_chunks, prune
 from auth0_log_webhooks.run.task_io import ANSWERS_429, STAGING_URL, TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
+from auth0_log_webhooks.steps import pausing
 from auth0_log_webhooks.steps.preview import preview
 from auth0_log_webhooks.wording import plural, reading_sentence, when
 
@@ -49,15 +50,19 @@ def fetch(
     With the ``preview`` param, render the next messages into the task's log instead and return no
     chunk: nothing is staged or delivered, and the commit task skips (:mod:`~auth0_log_webhooks.steps.preview`).
 
+    Otherwise a paused pipeline's fetch reads nothing and skips (:mod:`~auth0_log_webhooks.steps.pausing`).
+
+    :raises PipelinePausedError: if the pipeline is paused (the task skips).
     :raises RunParamsRefusedError: if the params are refused (an undeclared key, a bad value): no retry.
     :raises: what :func:`fetch_logs` raises.
     """
     try:
         previewed = preview_messages(params)
-        if previewed:
+        if previewed:  # a preview sends nothing, so it runs while the pipeline is paused too
             shown = preview(pipeline, run, params, previewed, variables=variables, hook=hook)
             log.info("%s", render(shown))
             return []
+        pausing.stop_if_paused(pipeline, io, variables or AirflowVariables())
         fetched = fetch_logs(pipeline, run, params, variables=variables, hook=hook)
     except ParamsError as exc:
         raise RunParamsRefusedError(str(exc)) from None

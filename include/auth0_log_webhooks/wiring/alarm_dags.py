@@ -62,7 +62,8 @@ def check_alarms(
     settings = notices.load_settings(variables)
     moment = now or datetime.now(UTC)
     measurements = [
-        Measurement(p.dag_id, variables.get(p.checkpoint_variable), newest(p), moment) for p in pipelines.values()
+        Measurement(p.dag_id, variables.get(p.checkpoint_variable), newest(p), moment, _paused_at(p, variables))
+        for p in pipelines.values()
     ]
     state = json.loads(variables.get(STATE_VARIABLE) or "{}")
     new_state, changed = evaluate(state, measurements, settings)
@@ -76,6 +77,14 @@ def check_alarms(
         )
     variables.set(STATE_VARIABLE, json.dumps(new_state, sort_keys=True))
     return changed
+
+
+def _paused_at(pipeline: Pipeline, variables: Variables) -> datetime | None:
+    """Return when auto-pause paused the pipeline, or None."""
+    from auth0_log_webhooks.delivery import auto_pause
+
+    state, _ = auto_pause.parse_state(variables.get(auto_pause.state_variable(pipeline.dag_id)))
+    return state.paused_at if state else None
 
 
 def _payload(notice: Notice) -> dict[str, object]:

@@ -9,7 +9,9 @@ among the pipelines the user may read.
 
 Each pipeline is shown only to a user whom Airflow's auth manager lets read that pipeline's DAG
 (``filter_authorized_dag_ids``, method GET): a user who may not read a DAG sees nothing of it, on the
-page or in its JSON. Dead letters are summarised from one listing, reading only the newest
+page or in its JSON. A paused pipeline's Resume button (``POST resume/<dag_id>``) needs what Airflow
+asks to pause or unpause that DAG (method PUT): others get HTTP 403, and a pipeline the user may not
+read is unknown (404). Dead letters are summarised from one listing, reading only the newest
 :data:`~auth0_log_webhooks.monitoring.health_page.LAST_ERRORS` files per pipeline. What it shows is
 gathered and rendered by :mod:`auth0_log_webhooks.monitoring.health_page`; this module only reads
 Airflow's metadata (Variables, asset events), which the API server may do.
@@ -23,7 +25,7 @@ from typing import Annotated, Any
 
 from airflow.api_fastapi.core_api.security import GetUserDep
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse
 
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterSummary
@@ -76,6 +78,17 @@ def readable_dags(user: GetUserDep) -> ReadableDags:
 ReadableDagsDep = Annotated[ReadableDags, Depends(readable_dags)]
 
 
+def editable_dags(user: GetUserDep) -> ReadableDags:
+    """The DAG ids among those given that Airflow's auth manager lets ``user`` change (PUT, as pausing a DAG asks)."""
+    from airflow.api_fastapi.app import get_auth_manager
+
+    manager = get_auth_manager()
+    return lambda dag_ids: manager.filter_authorized_dag_ids(dag_ids=set(dag_ids), user=user, method="PUT")
+
+
+EditableDagsDep = Annotated[ReadableDags, Depends(editable_dags)]
+
+
 def gather(readable: ReadableDags) -> list[health_page.PipelineHealth]:
     """Collect the health of every pipeline whose DAG the user may read, now (nothing is read for the others)."""
     pipelines = load_pipelines().pipelines
@@ -116,6 +129,24 @@ def trace_html(readable: ReadableDagsDep, log_id: str = "") -> HTMLResponse:
 def health_numbers(readable: ReadableDagsDep) -> list[dict[str, Any]]:
     """The page's numbers as JSON, for the pipelines the signed-in user may read."""
     return health_page.as_json(gather(readable))
+
+
+@app.post("/resume/{dag_id}")
+def resume(dag_id: str, readable: ReadableDagsDep, editable: EditableDagsDep) -> dict[str, str]:
+    """Resume a paused pipeline (the Resume button): the user must be allowed to change its DAG.
+
+    :raises HTTPException: 404 for a pipeline unknown or unreadable to the user, 403 if they may only read it.
+    """
+    from auth0_log_webhooks.delivery.auto_pause import resume as resume_pipeline
+
+    pipelines = load_pipelines().pipelines
+    if dag_id not in pipelines or dag_id not in readable([dag_id]):
+        raise HTTPException(404, f"No pipeline {dag_id!r} that you may read.")
+    if dag_id not in editable([dag_id]):
+        raise HTTPException(
+            403, f"You may read {dag_id} but not change it, so you cannot resume it; ask someone who may edit the DAG."
+        )
+    return {"message": resume_pipeline(pipelines[dag_id], MetadataVariables())}
 
 
 class Auth0HealthPlugin(AirflowPlugin):

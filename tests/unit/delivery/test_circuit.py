@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from airflow.sdk import ObjectStoragePath
 
-from auth0_log_webhooks.delivery.circuit import CircuitOpenError, RunCircuit
+from auth0_log_webhooks.delivery.circuit import CircuitOpenError, CircuitTally, RunCircuit
 
 pytestmark = pytest.mark.unit
 
@@ -54,3 +54,19 @@ def test_a_stop_answer_opens_the_circuit_at_once(tasks: list[RunCircuit], status
     state = tasks[1].state()
     assert state is not None
     assert state["status"] == status
+
+
+def test_the_tally_counts_the_failures_after_the_last_delivery_across_tasks(tasks: list[RunCircuit]) -> None:
+    first, second = tasks
+    assert first.tally() == CircuitTally(delivered=False, failures=(), last_status=None)  # nothing sent yet
+    first.failed(0, 0, 500, "gave up")
+    second.delivered(1)
+    second.flush()
+    first.failed(0, 1, None, "no answer")
+    first.failed(0, 2, 502, "gave up")
+
+    tally = second.tally()
+
+    assert tally.delivered
+    assert len(tally.failures) == 2
+    assert tally.last_status == 502

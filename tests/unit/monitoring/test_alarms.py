@@ -226,3 +226,40 @@ def test_the_newest_log_is_the_newest_that_is_not_the_checks_own_token_request(m
     monkeypatch.setattr(Auth0Hook, "newest_logs", lambda self, count=10: [own, theirs])
     monkeypatch.setattr(Auth0Hook, "client_id", "me")
     assert newest_log_id(AUTHENTICATION_API) == theirs["log_id"]
+
+
+def test_the_retention_alarm_of_a_paused_pipeline_says_since_when_and_how_to_resume() -> None:
+    """A paused pipeline reads nothing, so its checkpoint ages; the alarm warns before Auth0 drops its logs."""
+    paused = Measurement(DAG_ID, cursor_for_time(NOW - timedelta(hours=40)), None, NOW, NOW - timedelta(hours=39))
+
+    _, notices = evaluate({}, [paused], SETTINGS)
+
+    (notice,) = notices
+    assert (notice.alarm, notice.firing) == ("retention", True)
+    assert "leave it in 8.0 h the tenant's 2-day log retention" in notice.text
+    assert f"{DAG_ID} is paused since 2026-11-25 00:00:00 UTC (auto-pause): fix the webhook, then resume" in notice.text
+    assert f"python -m auth0_log_webhooks resume {DAG_ID}" in notice.text
+    assert "raise max_logs_per_run" not in notice.text
+
+
+def test_a_check_reads_whether_each_pipeline_is_paused() -> None:
+    from auth0_log_webhooks.delivery.auto_pause import PauseState, state_variable
+
+    state = PauseState(failing_messages=5, failing_since=NOW - timedelta(days=29), paused_at=NOW - timedelta(days=29))
+    variables = InMemoryVariables(
+        {
+            AUTHENTICATION_API.checkpoint_variable: cursor_for_time(NOW - timedelta(days=29, hours=13)),
+            state_variable(DAG_ID): state.dumps(),
+        }
+    )
+    sent: list[Mapping[str, object]] = []
+
+    def send(conn_id: str, payload: Mapping[str, object]) -> bool:
+        sent.append(payload)
+        return True
+
+    check_alarms(PIPELINES, variables=variables, newest=lambda p: None, send=send, now=NOW)
+
+    (notice,) = sent
+    assert notice["event"] == "retention_alarm"
+    assert f"{DAG_ID} is paused since 2026-10-28 15:00:00 UTC (auto-pause)" in str(notice["text"])

@@ -196,3 +196,49 @@ def test_a_failed_run_is_counted_and_named_on_the_page() -> None:
         3,
         1,
     )
+
+
+def test_a_paused_pipeline_shows_since_when_why_and_a_resume_button() -> None:
+    from auth0_log_webhooks.delivery.auto_pause import PauseState, state_variable
+
+    state = PauseState(
+        failing_messages=7,
+        failing_since=NOW - timedelta(hours=3),
+        last_status=503,
+        paused_at=NOW - timedelta(hours=1),
+        checkpoint=cursor_for_time(NOW - timedelta(hours=3, minutes=5)),
+        notice_sent=True,
+    )
+    variables = InMemoryVariables({state_variable(DAG_ID): state.dumps()})
+
+    healths = gather(PIPELINES, variables=variables, events=lambda p, s: [], dead_letters=lambda p: kept(), now=NOW)
+    html_page = page(healths, NOW)
+    (numbers,) = as_json(healths)
+
+    assert (numbers["paused"], numbers["failing_messages"]) == (True, 7)
+    assert numbers["paused_since"] == "2026-11-26T14:00:00+00:00"
+    assert (
+        f"{DAG_ID} is paused since 2026-11-26 14:00:00 UTC after 7 failing messages (the last: HTTP 503)" in html_page
+    )
+    assert "it reads and sends nothing until it is resumed" in html_page
+    assert f'<button class="resume" data-dag="{DAG_ID}">Resume {DAG_ID}</button>' in html_page
+
+
+def test_a_failing_pipeline_that_is_not_paused_shows_its_streak_and_no_button() -> None:
+    from auth0_log_webhooks.delivery.auto_pause import PauseState, state_variable
+
+    state = PauseState(failing_messages=2, failing_since=NOW - timedelta(minutes=10))
+    variables = InMemoryVariables({state_variable(DAG_ID): state.dumps()})
+
+    healths = gather(PIPELINES, variables=variables, events=lambda p, s: [], dead_letters=lambda p: kept(), now=NOW)
+    html_page = page(healths, NOW)
+
+    assert "2 messages in a row failed since 2026-11-26 14:50:00 UTC (the last: no answer)." in html_page
+    assert 'class="resume"' not in html_page
+    assert as_json(healths)[0]["paused"] is False
+    assert "Paused." not in page(
+        gather(
+            PIPELINES, variables=InMemoryVariables(), events=lambda p, s: [], dead_letters=lambda p: kept(), now=NOW
+        ),
+        NOW,
+    )

@@ -362,3 +362,40 @@ def test_a_bad_mode_or_read_budget_is_an_error_naming_the_field(tmp_path: Path, 
     loaded = load_pipelines(write(tmp_path, [{**GOOD, field: value}]))
     assert loaded.pipelines == {}
     assert field in " ".join(str(error) for error in loaded.errors)
+
+
+def test_an_entrys_auto_pause_sets_the_limits_and_the_config_variable_may_override_them(tmp_path: Path) -> None:
+    entry = {**GOOD, "auto_pause": {"after_failures": 500, "after_hours": 120}}
+    pipeline = load_pipelines(write(tmp_path, [entry])).pipelines["tenant_b_logs"]
+
+    config = load_config(pipeline, None, InMemoryVariables())
+    overridden = load_config(pipeline, None, InMemoryVariables({pipeline.config_variable: '{"pause_after_hours": 24}'}))
+
+    assert (config.pause_after_failures, config.pause_after_hours) == (500, 120)
+    assert (overridden.pause_after_failures, overridden.pause_after_hours) == (500, 24)
+    assert (
+        load_config(
+            load_pipelines(write(tmp_path, [GOOD])).pipelines["tenant_b_logs"], None, InMemoryVariables()
+        ).pause_after_failures
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "error"),
+    [
+        (
+            {"auto_pause": {"after_failures": 0}},
+            "auto_pause.after_failures: Input should be greater than or equal to 1",
+        ),
+        ({"auto_pause": {"after_hours": -1}}, "auto_pause.after_hours: Input should be greater than 0"),
+        ({"auto_pause": {"after_days": 5}}, "auto_pause.after_days: Extra inputs are not permitted"),
+        (
+            {"settings": {"pause_after_failures": 5}},
+            "set pause_after_failures as auto_pause.after_failures / auto_pause.after_hours, not under settings",
+        ),
+    ],
+)
+def test_a_bad_auto_pause_is_an_error_naming_the_field(tmp_path: Path, entry: dict[str, Any], error: str) -> None:
+    (problem,) = load_pipelines(write(tmp_path, [{**GOOD, **entry}])).errors
+    assert error in problem

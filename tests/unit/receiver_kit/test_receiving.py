@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auth0_log_webhooks.http.signing import signature_headers
 from auth0_log_webhooks.receiver_kit.receiving import MessageStore, Receiver, SignatureChecker
@@ -68,3 +70,32 @@ def test_a_secret_that_is_not_whsec_is_named_by_position_never_by_value() -> Non
         SignatureChecker([SECRET, "whsec_!!not-base64!!"])
 
     assert "not-base64" not in str(raised.value)
+
+
+HEADER_NAMES = st.sampled_from(["webhook-id", "webhook-timestamp", "webhook-signature", "webhook-kind", "x"])
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=200)
+@given(
+    headers=st.dictionaries(HEADER_NAMES, st.text(max_size=60), max_size=5),
+    body=st.binary(max_size=200),
+)
+def test_any_delivery_gets_a_receipt_and_only_a_verified_one_is_stored(
+    tmp_path: Path, headers: dict[str, str], body: bytes
+) -> None:
+    store = MessageStore(tmp_path / "any")
+    before = {m.webhook_id for m in store.messages()}
+
+    receipt = Receiver(store, [SECRET]).receive(headers, body)
+
+    assert receipt.verdict in ("stored", "duplicate", "refused")
+    assert {m.webhook_id for m in store.messages()} == before  # nothing unsigned gets in
+
+
+def test_a_file_in_the_folder_that_is_not_a_message_is_skipped(tmp_path: Path) -> None:
+    store = MessageStore(tmp_path)
+    store.put(signed(), BODY.encode())
+    (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "other.json").write_text('{"webhook_id": "x"}')
+
+    assert [m.webhook_id for m in store.messages()] == ["msg_1"]

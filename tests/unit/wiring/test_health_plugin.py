@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -144,3 +144,51 @@ def test_the_search_box_refuses_what_is_not_a_log_id_without_echoing_it(
     assert "<script>alert" not in answer.text
     nobody = sign_in("stranger").get("/trace", params={"log_id": "900" + "20261126040000" + "0" * 39})
     assert "No pipeline to trace: none is defined, or your Airflow role may not read the DAG of any." in nobody.text
+
+
+class EditingAuthManager(GrantingAuthManager):
+    """Grants GET on every listed DAG, and PUT (change, as pausing a DAG asks) on the editors' only."""
+
+    def __init__(self, grants: dict[str, set[str]], editors: set[str]) -> None:
+        super().__init__(grants)
+        self.editors = editors
+
+    def filter_authorized_dag_ids(self, *, dag_ids: set[str], user: User, method: str = "GET") -> set[str]:
+        readable = super().filter_authorized_dag_ids(dag_ids=dag_ids, user=user, method=method)
+        return readable if method == "GET" or user.name in self.editors else set()
+
+
+def test_resume_needs_the_right_to_change_the_pipelines_dag(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.api_fastapi.core_api.security import get_user
+
+    from auth0_log_webhooks.delivery.auto_pause import PauseState, state_variable
+
+    state = PauseState(
+        failing_messages=5,
+        failing_since=datetime(2026, 12, 3, 14, tzinfo=UTC),
+        paused_at=datetime(2026, 12, 3, 15, tzinfo=UTC),
+    )
+    variables = InMemoryVariables({state_variable(OPEN.dag_id): state.dumps(), **CHECKPOINTS})
+    monkeypatch.setattr(health_plugin, "load_pipelines", lambda: SimpleNamespace(pipelines={OPEN.dag_id: OPEN}))
+    monkeypatch.setattr(health_plugin, "MetadataVariables", lambda: variables)
+    manager = EditingAuthManager({"operator": {OPEN.dag_id}, "viewer": {OPEN.dag_id}}, editors={"operator"})
+    monkeypatch.setattr("airflow.api_fastapi.app.get_auth_manager", lambda: manager)
+
+    def client(name: str) -> TestClient:
+        health_plugin.app.dependency_overrides[get_user] = lambda: User(name)
+        return TestClient(health_plugin.app)
+
+    try:
+        refused = client("viewer").post(f"/resume/{OPEN.dag_id}")
+        unknown = client("stranger").post(f"/resume/{OPEN.dag_id}")
+        assert state_variable(OPEN.dag_id) in variables.values
+        resumed = client("operator").post(f"/resume/{OPEN.dag_id}")
+    finally:
+        health_plugin.app.dependency_overrides.clear()
+
+    assert refused.status_code == 403
+    assert "may read tenant_open_logs but not change it" in refused.json()["detail"]
+    assert unknown.status_code == 404
+    assert resumed.status_code == 200
+    assert resumed.json()["message"].startswith("Resumed tenant_open_logs: it was paused since 2026-12-03 15:00:00 UTC")
+    assert state_variable(OPEN.dag_id) not in variables.values
