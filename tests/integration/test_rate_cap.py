@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,13 +82,27 @@ def test_the_redis_store_shares_one_schedule_on_redis_time() -> None:
     import redis
 
     client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
-    client.delete("auth0_log_webhooks:rate_cap:test_conn_shared")
+    key = "auth0_log_webhooks:rate_cap:test_conn_shared"
+    client.delete(key)
     assert isinstance(open_rate_cap("redis://127.0.0.1:6379/15", "x", 1, default_folder=Path("/x")), RedisRateCap)
-    first = RedisRateCap(client, "auth0_log_webhooks:rate_cap:test_conn_shared", 10, sleep=lambda seconds: None)
-    second = RedisRateCap(client, "auth0_log_webhooks:rate_cap:test_conn_shared", 10, sleep=lambda seconds: None)
+    # One slot a second, so that however slowly a loaded machine makes the four calls (well under a
+    # second apart), each slot is still ahead of the call that takes it.
+    first = RedisRateCap(client, key, 1, sleep=lambda seconds: None)
+    second = RedisRateCap(client, key, 1, sleep=lambda seconds: None)
 
-    waits = [cap.take() for cap in (first, second, first, second)]
+    spans: list[tuple[float, float]] = []
+    waits: list[float] = []
+    for cap in (first, second, first, second):
+        before = time.monotonic()
+        waits.append(cap.take())
+        spans.append((before, time.monotonic()))
 
-    assert waits[0] == pytest.approx(0.0, abs=0.02)
-    assert waits[1:] == pytest.approx([0.1, 0.2, 0.3], abs=0.02)
-    client.delete("auth0_log_webhooks:rate_cap:test_conn_shared")
+    # Redis answered call i at some moment r_i within spans[i], and slot i is r_0 + i seconds, so
+    # wait_i = r_0 + i - r_i: the slots alternate between the two caps on one shared schedule.
+    slack = 0.005  # Redis's clock and this one tick apart by microseconds, not milliseconds
+    assert 0 <= waits[0] <= slack
+    for i in range(1, 4):
+        earliest = i - (spans[i][1] - spans[0][0])
+        latest = i - (spans[i][0] - spans[0][1])
+        assert earliest - slack <= waits[i] <= latest + slack, (i, waits[i], earliest, latest)
+    client.delete(key)
