@@ -22,7 +22,7 @@ import os
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, get_parsing_context
 
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.pipelines_file import load_pipelines, mode_env_var, schedule_env_var
@@ -84,8 +84,19 @@ when something failed. See docs/operations.md, "Daily report".
 """
 
 
+def wanted(dag_id: str) -> bool:
+    """Return True if this parse needs DAG ``dag_id``: always, but in a task's process only the task's own DAG.
+
+    A task process parses the DAG file to find its task (Airflow names the DAG in the parsing context);
+    building every pipeline's DAG there costs each task of a file with many pipelines a DAG per pipeline.
+    """
+    running = get_parsing_context().dag_id
+    return running is None or running == dag_id
+
+
 def pipeline_dags(pipelines: Mapping[str, Pipeline]) -> dict[str, DAG]:
-    """Return a DAG per pipeline by DAG id, with the ``<ID>_SCHEDULE`` and ``<ID>_MODE`` overrides applied."""
+    """Return a DAG per pipeline by DAG id, with the ``<ID>_SCHEDULE`` and ``<ID>_MODE`` overrides applied
+    (in a task's process, only the task's DAG: :func:`wanted`)."""
     return {
         pipeline.dag_id: pipeline_dag(
             pipeline,
@@ -94,24 +105,29 @@ def pipeline_dags(pipelines: Mapping[str, Pipeline]) -> dict[str, DAG]:
             doc_md=f"#### {pipeline.title} (`{pipeline.kind}` pipeline)\n{PIPELINE_DOC}",
         )
         for pipeline in pipelines.values()
+        if wanted(pipeline.dag_id)
     }
 
 
 def replay_dags(pipelines: Mapping[str, Pipeline]) -> dict[str, DAG]:
     """Return the replay DAG over the pipelines, or nothing when there is no pipeline to replay into."""
-    if not pipelines:
+    if not pipelines or not wanted(REPLAY_DAG_ID):
         return {}
     return {REPLAY_DAG_ID: replay_dag(pipelines, dag_id=REPLAY_DAG_ID, doc_md=REPLAY_DOC)}
 
 
 def alarms_dags(pipelines: Mapping[str, Pipeline]) -> dict[str, DAG]:
     """Return the lag and retention alarms DAG over every pipeline."""
+    if not wanted(ALARMS_DAG_ID):
+        return {}
     schedule = os.environ.get("AUTH0_LOG_WEBHOOKS_ALARMS_SCHEDULE") or "*/5 * * * *"
     return {ALARMS_DAG_ID: alarms_dag(pipelines, dag_id=ALARMS_DAG_ID, schedule=schedule, doc_md=ALARMS_DOC)}
 
 
 def report_dags(pipelines: Mapping[str, Pipeline]) -> dict[str, DAG]:
     """Return the daily report DAG over every pipeline."""
+    if not wanted(REPORT_DAG_ID):
+        return {}
     return {REPORT_DAG_ID: report_dag(pipelines, dag_id=REPORT_DAG_ID, doc_md=REPORT_DOC)}
 
 

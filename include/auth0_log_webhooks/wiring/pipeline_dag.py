@@ -21,9 +21,6 @@ from auth0_log_webhooks.monitoring.notices import WebhookNotifier
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.context import current_run
 from auth0_log_webhooks.run.task_io import AirflowTaskIO
-from auth0_log_webhooks.steps import commit as commit_step
-from auth0_log_webhooks.steps import deliver as deliver_step
-from auth0_log_webhooks.steps import fetch as fetch_step
 from auth0_log_webhooks.wiring import trigger_form
 from auth0_log_webhooks.wiring.run_deadlines import DeadlineDAG, run_deadline
 
@@ -32,6 +29,9 @@ DEFAULT_ARGS: dict[str, Any] = {"owner": "auth0-log-webhooks", "retries": 2, "re
 
 
 MODES = ("cron", "event")
+LAZY_STEPS = "auth0_log_webhooks.steps"
+"""Imported inside the task bodies, not at parse: every parse (the dag-processor's, every task process's) would
+import the steps, the webhook sender and the HTTP provider's aiohttp, about 1 CPU-second on these 2 cores."""
 
 
 def description(pipeline: Pipeline, mode: str | None = None) -> str:
@@ -96,6 +96,8 @@ def pipeline_dag(
         )
         def fetch() -> list[Chunk]:
             """Read, select and stage the logs since the checkpoint; plan one chunk per delivery task."""
+            from auth0_log_webhooks.steps import fetch as fetch_step  # only the task needs it (LAZY_STEPS)
+
             run, params = current_run()
             return fetch_step.fetch(pipeline, run, params, AirflowTaskIO())
 
@@ -107,6 +109,8 @@ def pipeline_dag(
         )
         def deliver(chunk: Chunk) -> DeliveryReport:
             """POST one chunk's batches to the webhook, one request at a time."""
+            from auth0_log_webhooks.steps import deliver as deliver_step  # only the task needs it (LAZY_STEPS)
+
             run, _ = current_run()
             return deliver_step.deliver(pipeline, run, chunk, AirflowTaskIO())
 
@@ -126,6 +130,8 @@ def pipeline_dag(
         )
         def commit() -> RunSummary:
             """Advance the checkpoint past what is delivered or kept; fail if anything is left."""
+            from auth0_log_webhooks.steps import commit as commit_step  # only the task needs it (LAZY_STEPS)
+
             run, params = current_run()
             return commit_step.commit(pipeline, run, params, AirflowTaskIO(outlet=delivered))
 

@@ -12,7 +12,6 @@ from auth0_log_webhooks.contracts import ReplayChunk, ReplayReport
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.context import current_run
 from auth0_log_webhooks.run.task_io import AirflowTaskIO
-from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.wiring.pipeline_dag import DEFAULT_ARGS, START_DATE
 
 
@@ -71,6 +70,8 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
         @task(show_return_value_in_logs=False)
         def choose() -> list[ReplayChunk]:
             """Pick the dead letters to replay and split them into chunks for their pipeline's pool."""
+            from auth0_log_webhooks.steps import replay  # only the tasks need it (pipeline_dag.LAZY_STEPS)
+
             _, params = current_run()
             return replay.plan_replay(
                 params["pipeline"], params.get("entries"), params["max_entries"], params["max_tasks"]
@@ -80,12 +81,16 @@ def replay_dag(pipelines: Mapping[str, Pipeline], *, dag_id: str, doc_md: str | 
             """Re-send one chunk of dead letters, one request at a time."""
             if chunk["pool"] != get_current_context()["task"].pool:  # one resend task per pool: not this one's
                 raise AirflowSkipException(f"{chunk['label']} are replayed in pool {chunk['pool']}")
+            from auth0_log_webhooks.steps import replay  # only the tasks need it (pipeline_dag.LAZY_STEPS)
+
             run, _ = current_run()
             return replay.resend(chunk, run, AirflowTaskIO())
 
         @task(trigger_rule="all_done_min_one_success", retries=0, show_return_value_in_logs=False)
         def report(*per_pool: list[ReplayReport]) -> ReplayReport:
             """Fail the run if any dead letter is still refused."""
+            from auth0_log_webhooks.steps import replay  # only the tasks need it (pipeline_dag.LAZY_STEPS)
+
             run, params = current_run()
             return replay.summarise([r for reports in per_pool for r in reports if r], params["pipeline"], run)
 

@@ -228,3 +228,22 @@ def test_the_daily_report_is_tagged_reports_and_the_alarms_alarms(dagbag: DagBag
     assert "reports" in dagbag.dags["auth0_log_webhooks_daily_report"].tags
     assert "alarms" not in dagbag.dags["auth0_log_webhooks_daily_report"].tags
     assert "alarms" in dagbag.dags["auth0_log_webhooks_alarms"].tags
+
+
+def test_parsing_the_pipeline_dag_file_imports_no_step_and_no_http_client() -> None:
+    """The dag-processor parses the file again and again, and every task process parses it before its task: the
+    steps (with the webhook sender and the HTTP provider's aiohttp) doubled the parse's CPU. Tasks import them."""
+    script = (
+        "import runpy, sys\n"
+        "runpy.run_path(sys.argv[1])\n"
+        "print(sorted(m for m in sys.modules if m == 'aiohttp' or m.startswith('auth0_log_webhooks.steps')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(REPO / "dags" / "auth0_log_pipelines.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -78,3 +78,15 @@ def test_a_hundred_pipelines_make_a_hundred_dags_each_on_its_own_tenant_and_in_i
         watched = dag.timetable.asset_condition
         assert isinstance(watched, Asset)
         assert watched.uri == f"x-auth0-logs://{auth0_conn_id(n)}/{pipeline_id(n)}", "each watcher reads its own tenant"
+
+
+@pytest.mark.parametrize("running", [MANAGEMENT_API.dag_id, "auth0_webhooks_replay"])
+def test_a_tasks_process_builds_only_its_own_dag(
+    dag_folder: Path, monkeypatch: pytest.MonkeyPatch, running: str
+) -> None:
+    """Airflow names the task's DAG in the parsing context; the other pipelines' DAGs would cost every task."""
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", running)  # what the task runner sets while it parses
+    bag = DagBag(dag_folder=str(dag_folder), safe_mode=True)
+    assert bag.import_errors == {}
+    assert set(bag.dags) == {running}
