@@ -71,6 +71,9 @@ class Plan(TypedDict):
     """Logs whose text could not be encoded (lone surrogates) and were repaired with U+FFFD."""
     more_to_read: NotRequired[bool]
     """Reading stopped at ``max_logs_per_run`` with more logs waiting (absent in older plans: False)."""
+    filtered: NotRequired[int]
+    """Logs read and left out by the filter or the backfill window, counted apart from ``selected`` (absent in
+    older plans) so that the run's reconciliation checks the two against ``fetched``."""
 
 
 class SentMessage(TypedDict):
@@ -123,6 +126,14 @@ class RunSummary(TypedDict):
     checkpoint: str | None
     more_to_read: bool
     """The checkpoint moved and the tenant has more after it: the next run should start at once."""
+    read: NotRequired[int]
+    """Logs the run's fetch read (the reconciliation's counts; absent in summaries of older versions)."""
+    filtered: NotRequired[int]
+    """Logs read and left out by the filter or the backfill window."""
+    dead_lettered_logs: NotRequired[int]
+    """Logs in the messages kept as dead letters (``dead_letters`` counts the messages)."""
+    unsettled_logs: NotRequired[int]
+    """Logs of planned batches no ledger marker settles: the next run reads them again."""
 
 
 class ReplayChunk(TypedDict):

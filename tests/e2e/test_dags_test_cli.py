@@ -100,6 +100,34 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         tenant.stop()
 
 
+@pytest.mark.timeout(900)  # two Airflow processes and the package's CLI; first in the file: nothing delivered yet
+def test_a_preview_through_dags_test_and_the_package_cli_renders_and_sends_stages_and_commits_nothing(cli: Cli) -> None:
+    dag_id = next(p.dag_id for p in load_pipelines().pipelines.values() if p.kind == "authentication")
+    checkpoint = f"{dag_id}_checkpoint"
+    before = len(cli.sink.state.requests())
+
+    run = cli.run("dags", "test", dag_id, "--conf", json.dumps({"preview": 2, "format": "cloudevents"}))
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-2000:]
+    assert f"Preview of {dag_id}: nothing was sent, nothing was staged" in output, output[-3000:]
+    assert "Message 2 of 2:" in output
+    assert "Content-Type: application/cloudevents-batch+json" in output
+    assert "webhook-signature: present: 1 v1 signature, one per signing secret (not shown)" in output
+    assert AUTHORIZATION not in output
+    assert "nothing to commit and the checkpoint stays where it is" in output  # the commit task skipped
+
+    command = [str(cli.airflow.parent / "python"), "-m", "auth0_log_webhooks", "preview", dag_id, "--messages", "1"]
+    shown = subprocess.run(command, env=cli.env, capture_output=True, text=True, timeout=600, check=False)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert f"Preview of {dag_id}: nothing was sent" in shown.stdout  # after any warning Airflow prints on import
+    assert "Message 1 of 1:" in shown.stdout
+    assert "Authorization: present: the Authorization of connection" in shown.stdout
+    assert AUTHORIZATION not in shown.stdout + shown.stderr
+
+    assert len(cli.sink.state.requests()) == before  # neither door sent anything
+    assert cli.run("variables", "get", checkpoint).returncode != 0  # and no checkpoint was written
+
+
 @pytest.mark.timeout(900)  # a migration, a dags list and five DAG runs, each its own Airflow process
 def test_airflow_dags_test_exits_0_for_every_dag_and_the_pipelines_deliver(cli: Cli) -> None:
     listed = cli.run("dags", "list", "--local", "--output", "json")

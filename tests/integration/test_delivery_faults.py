@@ -123,6 +123,7 @@ def test_every_log_is_delivered_when_the_sink_answers_a_burst_of_5xx(
         pytest.param("7", {}, 7, 7, id="delta-seconds"),
         pytest.param("http-date+30s", {}, 25, 30, id="http-date"),
         pytest.param("600", {"retry_after_max_seconds": 20}, 20, 20, id="capped-by-retry_after_max_seconds"),
+        pytest.param("1", {"max_attempts": 1, "backoff_initial_seconds": 0.1}, 1, 1, id="not-a-failed-attempt"),
     ],
 )
 def test_waits_honour_retry_after_when_the_sink_answers_429(
@@ -136,20 +137,25 @@ def test_waits_honour_retry_after_when_the_sink_answers_429(
     run_pipeline: RunPipeline,
     configure: Configure,
     dead_letters: ReadDeadLetters,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The sender waits what Retry-After asks (seconds or an HTTP date), up to retry_after_max_seconds."""
+    """The sender waits what Retry-After asks (seconds or an HTTP date), up to retry_after_max_seconds; a 429 is
+    not a failed attempt, so even a single attempt (max_attempts 1) outlasts two of them."""
     if retry_after == "http-date+30s":
         retry_after = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     configure(**settings)
     wire_connections(tenant, webhook_sink)
     webhook_sink.add_fault(status=429, count=2, retry_after=retry_after)
     waits: list[float] = []
+    caplog.set_level("INFO", logger="auth0_log_webhooks.delivery.sender")
 
     outcome = run_pipeline(sleep=waits.append)
 
     assert outcome.error is None
     assert len(waits) == 2
     assert all(low <= wait <= high for wait in waits), waits
+    assert caplog.text.count("(429); waiting") == 2
+    assert caplog.text.count("this does not count as a failed attempt") == 2
     summary = webhook_sink.summary()
     assert summary["statuses"] == {"429": 2, "200": len(outcome.plan["batches"])}
     expected = selected(tenant)

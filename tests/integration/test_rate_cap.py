@@ -2,33 +2,38 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from auth0_log_webhooks.delivery.payloads import encode
+from auth0_log_webhooks.delivery.payloads import Message, encode
 from auth0_log_webhooks.delivery.sender import open_sender
 from auth0_log_webhooks.http.rate_cap import RedisRateCap, open_rate_cap
 from auth0_log_webhooks.pipelines.config import PipelineConfig
-from bench.rate_cap import most_in_one_second
+from bench.rate_cap import most_in_one_second, run_together
 from dev.webhook_sink.testing import SinkHandle
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 RATE = 20
 
 
-def _send(conn_id: str, worker: int, count: int) -> int:
+def _open(conn_id: str, worker: int, count: int) -> Callable[[], int]:
     sender = open_sender(conn_id, PipelineConfig(max_attempts=1))
-    failed = 0
-    for n in range(count):
-        log_id = "900" + "20261126050000" + f"{worker:019d}{n:020d}"
-        failed += len(sender.send(encode([{"log_id": log_id, "type": "s"}])))
-    return failed
+
+    def send() -> int:
+        failed = 0
+        for n in range(count):
+            log_id = "900" + "20261126050000" + f"{worker:019d}{n:020d}"
+            failed += len(sender.send(encode([{"log_id": log_id, "type": "s"}])))
+        return failed
+
+    return send
 
 
 def test_processes_sharing_a_capped_connection_stay_under_the_cap_and_near_it(
@@ -38,10 +43,8 @@ def test_processes_sharing_a_capped_connection_stay_under_the_cap_and_near_it(
     airflow_connection("capped", conn_type="auth0_webhook", host=webhook_sink.hook_url, extra=extra)
     workers, each = 6, 15
 
-    # Fresh interpreters, not forks: a child forked from this threaded pytest process (the sink's server
-    # thread, Airflow's) can inherit a lock some thread held and hang on it; one did on a fresh-clone run.
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        failed = pool.starmap(_send, [("capped", worker, each) for worker in range(workers)])
+    # Fresh interpreters started together, as a run's mapped tasks are (bench.rate_cap.run_together).
+    failed, _ = run_together(_open, [("capped", worker, each) for worker in range(workers)])
 
     assert failed == [0] * workers
     times = [r["received_at"] for r in webhook_sink.requests()]
@@ -53,20 +56,34 @@ def test_processes_sharing_a_capped_connection_stay_under_the_cap_and_near_it(
     assert rate >= 0.6 * RATE, f"{rate:.1f} requests a second"
 
 
-def test_a_429_with_retry_after_pauses_every_sender_and_is_delivered_on_the_next_attempt(
+def test_a_429_with_retry_after_pauses_every_sender_and_spends_no_attempt(
     webhook_sink: SinkHandle, airflow_connection: Callable[..., None], tmp_path: Path
 ) -> None:
+    """One sender is told 429 Retry-After 2; another, told nothing, waits too; the first's only attempt is not spent."""
     extra = {"allow_private_network": "true", "rate_limit_per_second": RATE, "rate_limit_store": str(tmp_path)}
     airflow_connection("capped", conn_type="auth0_webhook", host=webhook_sink.hook_url, extra=extra)
-    webhook_sink.add_fault(status=429, count=1, retry_after="1")
+    webhook_sink.add_fault(status=429, count=1, retry_after="2")
     slept: list[float] = []
-    sender = open_sender("capped", PipelineConfig(max_attempts=2), sleep=slept.append)
+    told = open_sender("capped", PipelineConfig(max_attempts=1), sleep=slept.append)
+    other = open_sender("capped", PipelineConfig(max_attempts=1), sleep=slept.append)
+    failed: list[object] = []
+    first = threading.Thread(target=lambda: failed.extend(told.send(_message(1))))
 
-    assert sender.send(encode([{"log_id": "900" + "20261126050000" + "1" * 39, "type": "s"}])) == []
+    first.start()
+    wait_until(lambda: webhook_sink.requests(), "the first request to reach the sink", timeout=120, every=0.05)
+    assert other.send(_message(2)) == []  # sent while the first sender still waits out its 429
+    first.join(timeout=120)
 
-    times = [r["received_at"] for r in webhook_sink.requests()]
-    assert [r["status"] for r in webhook_sink.requests()] == [429, 200]
-    assert times[1] - times[0] >= 0.9  # the shared schedule held the retry back, whatever the sender slept
+    assert failed == []
+    records = webhook_sink.requests()
+    assert [r["status"] for r in records] == [429, 200, 200]
+    told_at = records[0]["received_at"]
+    assert all(r["received_at"] - told_at >= 1.9 for r in records[1:])  # both waited for the pause
+    assert slept == []  # the shared schedule held them back, not the senders' own sleeps
+
+
+def _message(n: int) -> Message:
+    return encode([{"log_id": "900" + "20261126050000" + f"{n:039d}", "type": "s"}])
 
 
 def _redis_up() -> bool:
@@ -105,4 +122,29 @@ def test_the_redis_store_shares_one_schedule_on_redis_time() -> None:
         earliest = i - (spans[i][1] - spans[0][0])
         latest = i - (spans[i][0] - spans[0][1])
         assert earliest - slack <= waits[i] <= latest + slack, (i, waits[i], earliest, latest)
+    client.delete(key)
+
+
+@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379 (the distributed layer's)")
+def test_the_redis_store_confirms_no_more_than_the_rate_in_a_window_and_honours_a_pause() -> None:
+    import redis
+
+    key = "auth0_log_webhooks:rate_cap:test_conn_confirm"
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    client.delete(key)
+    first = RedisRateCap(client, key, 2, sleep=lambda seconds: None)  # 2 requests in any 1 s
+    second = RedisRateCap(client, key, 2, sleep=lambda seconds: None)
+
+    slack = 0.005  # Redis's clock and this one tick apart by microseconds
+    before = time.monotonic()
+    assert [first.confirm(), second.confirm()] == [0.0, 0.0]
+    third = first.confirm()
+    elapsed = time.monotonic() - before
+    assert third is not None  # the window holds two: wait for the oldest to leave it, a second after it started
+    assert 1.0 - elapsed - slack <= third <= 1.0 + slack
+    before = time.monotonic()
+    second.hold_off(30)
+    assert first.confirm() is None  # inside a pause: reserve a slot after it
+    ahead = first.take()
+    assert 30 - (time.monotonic() - before) - slack <= ahead <= 30 + slack
     client.delete(key)

@@ -3,8 +3,14 @@
 Response classes (Standard Webhooks, OTLP and the best senders agree on these):
 
 * 2xx: delivered.
-* network errors, timeouts, 408, 429, 500, 502, 503, 504 (and other 5xx but 501/505): retried with
+* network errors, timeouts, 408, 500, 502, 503, 504 (and other 5xx but 501/505): retried with
   exponential backoff and jitter, honouring ``Retry-After`` (seconds or an HTTP date) up to a bound.
+* 429: the receiver asks us to slow down, which is not a failure: the sender waits what
+  ``Retry-After`` says (or the backoff, without one; at most ``retry_after_max_seconds``), pauses the
+  connection's shared rate cap for as long so every sender to that receiver slows down, and sends
+  again without spending an attempt. A message may wait so in all ``rate_limited_max_seconds``; after
+  that each further 429 counts as a failed attempt, so a receiver answering 429 forever turns the
+  message into a dead letter after ``max_attempts`` more, and the run's circuit stops the rest.
 * 413: the message is split in halves, each sent on its own (a single log that is too large fails).
 * 3xx (redirects are not followed), 410 and every other 4xx: permanent for that message.
 
@@ -85,6 +91,8 @@ class DeliveryPolicy:
     event_source: str = ""
     """The CloudEvents ``source`` (``format: cloudevents`` only)."""
     omit_log_id: bool = False
+    rate_limited_max_seconds: float = 600.0
+    """The most one message waits in all for 429 answers that do not count as failed attempts."""
 
     @classmethod
     def from_config(
@@ -101,6 +109,7 @@ class DeliveryPolicy:
             backoff_max_seconds=config.backoff_max_seconds,
             retry_after_max_seconds=config.retry_after_max_seconds,
             timeout_seconds=timeout_seconds,
+            rate_limited_max_seconds=config.rate_limited_max_seconds,
             fmt=config.format,
             envelope=config.log_streams_envelope,
             gzip=config.gzip,
@@ -151,6 +160,16 @@ class _RetryableFailure(Exception):
         super().__init__(record.describe())
         self.record = record
         self.retry_after = retry_after
+        self.wait: float | None = None  # set once decided (a 429's), so the retry waits what the cap was told
+
+
+@dataclass
+class _RateLimited:
+    """One message's 429 answers so far: how many, how long it waited for them, whether its patience ran out."""
+
+    answers: int = 0
+    waited: float = 0.0
+    spent: bool = False
 
 
 class _FinalAnswer(Exception):
@@ -230,6 +249,7 @@ class WebhookSender:
         self.requests_sent = 0
         self.answers_429 = 0  # for the webhook_429 metric
         self._attempts = 0
+        self._limited = _RateLimited()
 
     def deliver_batch(self, logs: Sequence[Mapping[str, Any]]) -> list[Failure]:
         """Deliver a batch as the policy shapes it (one message, or one per log); return what failed."""
@@ -241,6 +261,7 @@ class WebhookSender:
         :param delivered: given, each message the receiver took is appended to it (the halves of a split one).
         """
         self._attempts = 0
+        self._limited = _RateLimited()
         try:
             self._send_with_retries(message)
             if delivered is not None:
@@ -283,23 +304,81 @@ class WebhookSender:
         return retrying(self._attempt_numbered, message)
 
     def _attempt_numbered(self, message: Message) -> AttemptRecord:
-        if self.rate_cap is not None:  # the receiver's slot, shared with every task, run and pipeline
-            self.rate_cap.acquire()
-        self.requests_sent += 1
-        self._attempts += 1
-        started = time.monotonic()
-        try:
-            record = self.attempt(message)
-        except _RetryableFailure as failure:
-            self._journal(message, failure.record, Verdict.RETRY, started)
-            if self.rate_cap is not None and failure.record.status == 429 and failure.retry_after:
-                self.rate_cap.hold_off(min(failure.retry_after, self.policy.retry_after_max_seconds))
-            raise
-        except _FinalAnswer as final:
-            self._journal(message, final.record, final.verdict, started)
-            raise
-        self._journal(message, record, Verdict.DELIVERED, started)
-        return record
+        """Make one attempt; a 429 the message may still wait out is waited out and sent again within it."""
+        while True:
+            if self.rate_cap is not None:  # the receiver's slot, shared with every task, run and pipeline
+                self.rate_cap.acquire()
+            self.requests_sent += 1
+            self._attempts += 1
+            started = time.monotonic()
+            try:
+                record = self.attempt(message)
+            except _RetryableFailure as failure:
+                self._journal(message, failure.record, Verdict.RETRY, started)
+                if failure.record.status != 429:
+                    raise
+                self._limited.answers += 1
+                failure.wait = wait = self._wait_after(self._limited.answers, failure.retry_after)
+                if self.rate_cap is not None:  # every sender to this receiver pauses, not only this one
+                    self.rate_cap.hold_off(wait)
+                if not self._forgive_429(message, wait, failure.retry_after):
+                    raise
+                self._attempts -= 1  # the receiver asked us to slow down; nothing failed
+                if self.rate_cap is None:  # with a cap, the next slot comes after the pause
+                    self._sleep(wait)
+                continue
+            except _FinalAnswer as final:
+                self._journal(message, final.record, final.verdict, started)
+                raise
+            self._journal(message, record, Verdict.DELIVERED, started)
+            return record
+
+    def _forgive_429(self, message: Message, wait: float, asked: float | None) -> bool:
+        """Say in the task log that a 429 is waited out and not a failed attempt; False when the message
+        has waited ``rate_limited_max_seconds`` already (this 429 counts, and the log says so once)."""
+        limited, limit = self._limited, self.policy.rate_limited_max_seconds
+        if limited.spent or limited.waited + wait > limit:
+            if not limited.spent and limit > 0:
+                log.warning(
+                    "Webhook-id %s: the receiver still answers 429 after this message waited %s for it "
+                    "(rate_limited_max_seconds is %s); from now on each 429 counts as a failed attempt, and when "
+                    "%d attempts have failed the message is kept as a dead letter to replay.",
+                    message.webhook_id,
+                    _seconds(limited.waited),
+                    _seconds(limit),
+                    self.policy.max_attempts,
+                )
+            limited.spent = True
+            return False
+        limited.waited += wait
+        if asked is None:
+            asked_for = f"the receiver answered 429 without Retry-After; waiting {_seconds(wait)}"
+        else:
+            asked_for = f"the receiver asked us to wait {_seconds(asked)} (429); waiting"
+            if _seconds(asked) != _seconds(wait):
+                asked_for += f" {_seconds(wait)}" + (
+                    ", as long as retry_after_max_seconds allows" if asked > wait else ""
+                )
+        shared = ", and so does every sender to this connection" if self.rate_cap is not None else ""
+        log.info(
+            "Webhook-id %s: %s%s; this does not count as a failed attempt (%s of the %s this message may wait for "
+            "429 answers).",
+            message.webhook_id,
+            asked_for,
+            shared,
+            _seconds(limited.waited),
+            _seconds(limit),
+        )
+        return True
+
+    def _wait_after(self, attempt: int, retry_after: float | None) -> float:
+        """Return the wait after failed attempt number ``attempt``: the backoff, or ``Retry-After`` (at least half
+        the backoff), at most ``retry_after_max_seconds`` for a server-given wait."""
+        policy = self.policy
+        backoff = backoff_seconds(attempt, policy.backoff_initial_seconds, policy.backoff_max_seconds)
+        if retry_after is not None:
+            return min(max(retry_after, backoff / 2), policy.retry_after_max_seconds)
+        return backoff
 
     def _journal(self, message: Message, record: AttemptRecord, verdict: Verdict, started: float) -> None:
         """Record this attempt in the delivery log (when the sender keeps one)."""
@@ -318,11 +397,9 @@ class WebhookSender:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        policy = self.policy
-        backoff = backoff_seconds(state.attempt_number, policy.backoff_initial_seconds, policy.backoff_max_seconds)
-        if isinstance(exc, _RetryableFailure) and exc.retry_after is not None:
-            return min(max(exc.retry_after, backoff / 2), self.policy.retry_after_max_seconds)
-        return backoff
+        if not isinstance(exc, _RetryableFailure):
+            return self._wait_after(state.attempt_number, None)
+        return exc.wait if exc.wait is not None else self._wait_after(state.attempt_number, exc.retry_after)
 
     def headers_for(self, message: Message) -> dict[str, str]:
         """Return this attempt's headers: content type, encoding and a fresh signature."""
@@ -377,6 +454,11 @@ class WebhookSender:
         if verdict is Verdict.RETRY:
             raise _RetryableFailure(record, parse_retry_after(response.headers.get("Retry-After"), self._now()))
         raise _FinalAnswer(record, verdict)
+
+
+def _seconds(seconds: float) -> str:
+    """Return a wait as a person reads it in a log line: ``2 s``, ``1.5 s``, ``600 s``."""
+    return f"{seconds:.1f} s".replace(".0 s", " s") if seconds < 10 else f"{seconds:.0f} s"
 
 
 def open_sender(

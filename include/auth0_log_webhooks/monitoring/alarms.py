@@ -1,9 +1,13 @@
-"""Alarms: the lag alarm and the retention alarm, as a small state machine that notifies on changes only.
+"""Alarms: lag and retention, as a small state machine that notifies on changes only; and reconciliation.
 
 Each check measures, per pipeline, how far the checkpoint is behind the tenant's newest log (lag)
 and how long until the checkpoint's logs fall out of the tenant's log retention. An alarm fires once
 when its threshold is crossed and clears once when the value is back, so a receiver gets one message
 per change, never one per check.
+
+The reconciliation alarm is the daily report's: it fires with each report whose day has logs read and
+not accounted for (:mod:`~auth0_log_webhooks.monitoring.reconciliation`), every day until the cause
+is fixed, since each day's remainder is a loss of its own.
 
 A paused pipeline (:mod:`~auth0_log_webhooks.delivery.auto_pause`) reads nothing, so its checkpoint
 stays and the retention alarm fires a day (``retention_warning_hours``) before its logs would leave
@@ -21,12 +25,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from auth0_log_webhooks.delivery.auto_pause import resume_steps
-from auth0_log_webhooks.wording import duration, log_id_time, when
+from auth0_log_webhooks.monitoring.reconciliation import Reconciliation
+from auth0_log_webhooks.wording import duration, log_id_time, plural, when
 
 ALERTS_VARIABLE = "auth0_log_webhooks_alerts"
 STATE_VARIABLE = "auth0_log_webhooks_alarm_state"
 
-AlarmName = Literal["lag", "retention"]
+AlarmName = Literal["lag", "retention", "reconciliation"]
 
 
 class AlertSettings(BaseModel):
@@ -112,6 +117,28 @@ def _retention_text(m: Measurement, left: timedelta, settings: AlertSettings, fi
             + m.next_step(f"Fix the webhook or raise max_logs_per_run so {m.pipeline} catches up.")
         )
     return f"Retention alarm cleared: {m.pipeline}'s checkpoint is {duration(left.total_seconds())} inside retention."
+
+
+def reconciliation_notice(pipeline: str, day: Reconciliation, hours: int = 24) -> Notice | None:
+    """Return the reconciliation alarm of a pipeline's day whose remainder is not 0, else None."""
+    if day.remainder == 0:
+        return None
+    lost = (
+        f"{plural(day.remainder, 'log')} read and not accounted for"
+        if day.remainder > 0
+        else (f"{plural(-day.remainder, 'log')} more accounted for than read")
+    )
+    return Notice(
+        pipeline,
+        "reconciliation",
+        True,
+        f"Reconciliation alarm: {pipeline}'s runs of the last {hours} hours have {lost}: {day.read:,} read, "
+        f"{day.filtered:,} filtered out, {day.delivered:,} delivered, {day.dead_lettered:,} dead-lettered, "
+        f"{day.unsettled:,} left for the next run. Find the run in the commit task logs of its "
+        f"{plural(day.runs, 'run')} (each ends with its own reconciliation), then trigger {pipeline} with start_from "
+        "set to where that run's fetch started (its fetch log's first line) to deliver those logs again; receivers "
+        "dedupe by log_id. docs/operations.md (Reconciliation) has the equation.",
+    )
 
 
 def evaluate(

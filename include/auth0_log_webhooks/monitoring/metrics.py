@@ -7,8 +7,9 @@ receives them with no extra code; names start with ``auth0_log_webhooks.`` and c
 * ``auth0_429`` and ``webhook_429`` (counters: 429 answers the fetch and the deliveries waited out),
 * ``lag_seconds`` (gauge: how old the newest delivered log is when the run commits).
 
-The committed run's asset event carries the same counts in its extra (:func:`run_extra`), so the
-health page and the daily report read them back without a metrics backend.
+The committed run's asset event carries the same counts in its extra (:func:`run_extra`), with the
+reconciliation's counts (logs read, filtered out, delivered, dead-lettered, left for the next run), so
+the health page and the daily report read them back without a metrics backend.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 from airflow.sdk import Asset
 
 from auth0_log_webhooks.contracts import RunSummary
+from auth0_log_webhooks.monitoring.reconciliation import COUNTS
 from auth0_log_webhooks.wording import log_id_time
 
 PREFIX = "auth0_log_webhooks"
@@ -82,6 +84,24 @@ def run_extra(
         "lag_seconds": None if lag is None else round(lag, 1),
         "auth0_429": auth0_429,
         "webhook_429": webhook_429,
+        **reconciliation_counts(summary),
+    }
+
+
+def reconciliation_counts(summary: RunSummary | None) -> dict[str, int | None]:
+    """Return a run's counts under the reconciliation's keys (``logs_read``...; see :mod:`.reconciliation`).
+
+    A run whose commit failed before it counted (nothing staged, a ledger that does not add up) read
+    nothing that counts: the next run reads the same logs again, so its counts are 0.
+    """
+    if summary is None:
+        return dict.fromkeys(COUNTS, 0)
+    return {
+        "logs_read": summary.get("read"),
+        "logs_filtered": summary.get("filtered"),
+        "logs_delivered": summary["delivered_logs"],
+        "logs_dead_lettered": summary.get("dead_lettered_logs"),
+        "logs_unsettled": summary.get("unsettled_logs"),
     }
 
 

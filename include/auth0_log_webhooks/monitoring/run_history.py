@@ -1,5 +1,8 @@
 """Run history: what a pipeline's runs and replays did over a window, failed runs included.
 
+Each run's counts for the reconciliation (:mod:`~auth0_log_webhooks.monitoring.reconciliation`) go
+the same two ways: the asset event's extra, or the failed-run record.
+
 A committed run's asset event carries its counts, but Airflow emits an asset event only when the
 task succeeds: a run whose commit failed (dead letters kept, batches left undelivered, a fetch that
 did not finish) leaves none, so a report built on asset events alone counts only successful runs.
@@ -20,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from auth0_log_webhooks.contracts import ReplayReport, RunSummary
+from auth0_log_webhooks.monitoring.metrics import reconciliation_counts
+from auth0_log_webhooks.monitoring.reconciliation import Reconciliation, RunCounts, counts_of, reconcile
 from auth0_log_webhooks.run.variables import Variables
 from auth0_log_webhooks.wording import plural
 
@@ -59,6 +64,8 @@ class RunPoint:
     webhook_429: int = 0
     run_id: str | None = None
     error: str | None = None
+    counts: RunCounts | None = None
+    """What the run read, left out, delivered, kept and left (None: a run of an older version)."""
 
     @property
     def failed(self) -> bool:
@@ -131,9 +138,9 @@ def record_failed_run(
     record = {
         "at": moment.isoformat(),
         "run_id": run_id,
-        "logs_delivered": summary["delivered_logs"] if summary else 0,
         "dead_letters": summary["dead_letters"] if summary else 0,
         "error": first_line(error),
+        **reconciliation_counts(summary),
     }
     _append(variables, failed_runs_variable(dag_id), record, moment)
 
@@ -156,6 +163,7 @@ def failed_runs(variables: Variables, dag_id: str, since: datetime) -> list[RunP
             _count(r, "dead_letters"),
             run_id=str(r.get("run_id") or "") or None,
             error=str(r.get("error") or "no error message"),
+            counts=counts_of(r),
         )
         for r in _load(variables, failed_runs_variable(dag_id))
         if (at := _at(r)) is not None and at >= since
@@ -181,6 +189,7 @@ def committed_runs(events: Iterable[tuple[datetime, Mapping[str, Any]]]) -> list
             _count(extra, "auth0_429"),
             _count(extra, "webhook_429"),
             run_id=str(extra.get("run_id") or "")[:RUN_ID_CHARS] or None,
+            counts=counts_of(extra),
         )
         for at, extra in events
     ]
@@ -225,6 +234,15 @@ class Window:
     def still_failing(self) -> int:
         """Return the dead letters the last replay could not deliver (0 without a replay)."""
         return self.replays[-1].still_failing if self.replays else 0
+
+    @property
+    def replayed_logs(self) -> int:
+        """Return the logs replays delivered from dead letters."""
+        return sum(r.logs for r in self.replays)
+
+    def reconciliation(self) -> Reconciliation:
+        """Return the window's reconciliation: its runs' counts summed, with the logs replayed."""
+        return reconcile((r.counts for r in self.runs), self.replayed_logs)
 
     @property
     def last_failure(self) -> RunPoint | None:

@@ -71,6 +71,13 @@ class PipelineConfig(BaseModel):
     backoff_initial_seconds: float = Field(default=1.0, ge=0, le=3600)
     backoff_max_seconds: float = Field(default=60.0, ge=0, le=3600)
     retry_after_max_seconds: float = Field(default=300.0, ge=0, le=21600)
+    rate_limited_max_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        le=7200,
+        description="the most one message waits in all for a receiver's 429 answers before each further 429 counts "
+        "as a failed attempt",
+    )
 
     circuit_breaker_failures: int = Field(
         default=5, ge=1, le=10_000, description="failed messages in a row that stop the run's sending"

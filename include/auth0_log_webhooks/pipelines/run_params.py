@@ -42,6 +42,7 @@ NEVER_PER_RUN = (
     "backoff_initial_seconds",
     "backoff_max_seconds",
     "retry_after_max_seconds",
+    "rate_limited_max_seconds",
     "circuit_breaker_failures",
     "pause_after_failures",
     "pause_after_hours",

@@ -81,6 +81,8 @@ class Manifest:
     end_cursor: str | None = None
     batches: list[BatchRange] = field(default_factory=list)
     fetched: int = 0
+    filtered: int = 0
+    """Logs read and left out (by the pipeline's filter, or dated outside a backfill window), counted as they go."""
     selected: int = 0
     repaired: int = 0
     note: str = ""
@@ -339,6 +341,8 @@ class Stager:
                 if len(batch) == self.batch_size:
                     self._flush(manifest, batch)
                     batch = []
+            else:
+                manifest.filtered += 1
             # Past the cap, stop on a batch boundary so the next run cuts the same batches (same
             # webhook-ids); when selected logs are rare, stop anyway after a bounded overshoot. A
             # backfill window has no next run: it is read whole (one batch in memory at a time).

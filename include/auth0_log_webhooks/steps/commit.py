@@ -13,13 +13,14 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowSkipException
 
-from auth0_log_webhooks.contracts import Plan, RunSummary
+from auth0_log_webhooks.contracts import BatchOutcome, Plan, RunSummary
 from auth0_log_webhooks.delivery import manifests
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError, RunCircuit, describe
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import fail_if_still_kept, undelivered_advice
 from auth0_log_webhooks.delivery.sender import WebhookSender, open_sender
 from auth0_log_webhooks.monitoring import metrics, run_history
+from auth0_log_webhooks.monitoring.reconciliation import counts_of
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.run_params import preview_messages
@@ -163,15 +164,7 @@ def commit_checkpoint(
             checkpoint = target
     elif plan["mode"] == "one_off":
         log.info("One-off run (%s): the checkpoint stays at %s", plan["note"] or "params", checkpoint)
-    summary = RunSummary(
-        batches=len(plan["batches"]),
-        settled_batches=decision.settled,
-        delivered_logs=decision.delivered_logs,
-        dead_letters=len(decision.dead_letters),
-        checkpoint=checkpoint if plan["mode"] != "window" else None,
-        more_to_read=plan["mode"] == "checkpoint" and plan.get("more_to_read", False),
-    )
-    log.info("%s", run_sentence(summary))
+    summary = _summary(plan, decision, outcomes, checkpoint)
     if counted:
         counted(summary)
     metrics.record_run(pipeline.dag_id, summary)
@@ -183,6 +176,29 @@ def commit_checkpoint(
     if manifest is not None:
         manifests.send(sender or _sender_for(pipeline, plan), manifest)
     _raise_if_dead_letters(pipeline, plan, list(decision.dead_letters))
+    return summary
+
+
+def _summary(
+    plan: Plan, decision: CommitDecision, outcomes: Mapping[int, BatchOutcome], checkpoint: str | None
+) -> RunSummary:
+    """Return the run's summary with its reconciliation counts, after saying both in the task's log."""
+    summary = RunSummary(
+        batches=len(plan["batches"]),
+        settled_batches=decision.settled,
+        delivered_logs=decision.delivered_logs,
+        dead_letters=len(decision.dead_letters),
+        checkpoint=checkpoint if plan["mode"] != "window" else None,
+        more_to_read=plan["mode"] == "checkpoint" and plan.get("more_to_read", False),
+        read=plan["fetched"],
+        filtered=plan.get("filtered", plan["fetched"] - plan["selected"]),
+        dead_lettered_logs=sum(outcome["dead_lettered_logs"] for outcome in outcomes.values()),
+        unsettled_logs=sum(batch["count"] for index, batch in enumerate(plan["batches"]) if index not in outcomes),
+    )
+    log.info("%s", run_sentence(summary))
+    counts = counts_of(metrics.reconciliation_counts(summary))
+    if counts is not None:
+        log.info("%s", counts.sentence())
     return summary
 
 

@@ -140,6 +140,7 @@ def fetch_logs(
             start_cursor=start,
             end_cursor=manifest.end_cursor,
             fetched=manifest.fetched,
+            filtered=manifest.filtered,
             selected=manifest.selected,
             batches=manifest.batches,
             note="; ".join(part for part in (one_off and f"one-off run: {one_off}", manifest.note) if part),

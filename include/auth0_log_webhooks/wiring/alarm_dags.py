@@ -16,7 +16,14 @@ from typing import Any
 from airflow.sdk import DAG, task
 
 from auth0_log_webhooks.monitoring import run_history
-from auth0_log_webhooks.monitoring.alarms import ALERTS_VARIABLE, STATE_VARIABLE, Measurement, Notice, evaluate
+from auth0_log_webhooks.monitoring.alarms import (
+    ALERTS_VARIABLE,
+    STATE_VARIABLE,
+    Measurement,
+    Notice,
+    evaluate,
+    reconciliation_notice,
+)
 from auth0_log_webhooks.monitoring.run_history import Window
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
@@ -131,7 +138,7 @@ def alarms_dag(
 
 def daily_text(pipeline: Pipeline, window: Window, checkpoint: str | None, waiting: int, now: datetime) -> str:
     """Return one pipeline's daily report: runs (failed ones counted and the last named), logs delivered,
-    dead letters kept, replayed and waiting, and the checkpoint with its age."""
+    dead letters kept, replayed and waiting, the checkpoint with its age, and the day's reconciliation."""
     moment = log_id_time(checkpoint)
     age = f", {duration((now - moment).total_seconds())} ago" if moment else ""
     last = window.last_failure_text()
@@ -139,13 +146,13 @@ def daily_text(pipeline: Pipeline, window: Window, checkpoint: str | None, waiti
         f"{pipeline.dag_id}, last 24 hours: {plural(window.delivered, 'log')} delivered in {window.runs_text()}; "
         f"{window.dead_letters_text()}; {plural(waiting, 'dead letter')} waiting for replay. "
         + (f"Last failure: {last}. " if last else "")
-        + f"Checkpoint at {when(checkpoint)}{age}."
+        + f"Checkpoint at {when(checkpoint)}{age}. {window.reconciliation().sentence()}"
     )
 
 
 def needs_attention(window: Window, waiting: int) -> bool:
     """Return whether a pipeline's day had something for a person to act on (the ``on_failure`` report's rule)."""
-    return bool(window.failed or window.still_failing or waiting)
+    return bool(window.failed or window.still_failing or waiting or window.reconciliation().remainder)
 
 
 def send_daily_report(
@@ -156,13 +163,14 @@ def send_daily_report(
     send: Callable[[str, Mapping[str, object]], bool] | None = None,
     now: datetime | None = None,
 ) -> str:
-    """Send the daily report of every pipeline as one notice; return its text.
+    """Send the daily report of every pipeline as one notice, then a reconciliation alarm for each pipeline
+    whose day has logs read and not accounted for; return the report's text.
 
     With ``"daily_report": "on_failure"`` in the alerts Variable, the report is sent only when a
-    pipeline had a failed run or replay in the last 24 hours or has dead letters waiting; otherwise
-    nothing is sent and the returned text says so.
+    pipeline had a failed run or replay in the last 24 hours, has dead letters waiting or does not
+    reconcile; otherwise nothing is sent and the returned text says so.
 
-    :raises RuntimeError: if the notice could not be sent.
+    :raises RuntimeError: if the report or an alarm could not be sent.
     """
     from auth0_log_webhooks.monitoring import notices
     from auth0_log_webhooks.steps.replay import pipeline_store
@@ -170,12 +178,16 @@ def send_daily_report(
     variables = variables or AirflowVariables()
     settings = notices.load_settings(variables)
     moment = now or datetime.now(UTC)
-    lines, attention = [], False
+    lines, attention, alarms = [], False, []
     for p in pipelines.values():
         day = run_history.window(variables, p.dag_id, events(p), moment - timedelta(hours=24))
         waiting = sum(1 for _ in pipeline_store(p, variables).entries(p.dag_id))
         attention = attention or needs_attention(day, waiting)
         lines.append(daily_text(p, day, variables.get(p.checkpoint_variable), waiting, moment))
+        alarm = reconciliation_notice(p.dag_id, day.reconciliation())
+        if alarm is not None:
+            log.warning("%s", alarm.text)
+            alarms.append(alarm)
     text = "\n".join(lines)
     if settings.daily_report == "on_failure" and not attention:
         quiet = (
@@ -184,8 +196,15 @@ def send_daily_report(
         )
         log.info("%s", quiet)
         return quiet
-    if not (send or notices.send)(settings.conn_id, {"event": "daily_report", "text": text}):
+    send = send or notices.send
+    if not send(settings.conn_id, {"event": "daily_report", "text": text}):
         raise RuntimeError(f"The daily report could not be sent to connection {settings.conn_id}: {text}")
+    unsent = [alarm.text for alarm in alarms if not send(settings.conn_id, _payload(alarm))]
+    if unsent:
+        raise RuntimeError(
+            f"{plural(len(unsent), 'reconciliation alarm')} could not be sent to connection {settings.conn_id} "
+            f"({'; '.join(unsent)}); the report task's retry sends them again"
+        )
     return text
 
 

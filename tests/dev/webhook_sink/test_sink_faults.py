@@ -67,13 +67,25 @@ def test_random_faults_stop_when_duration_is_over(webhook_sink: SinkHandle) -> N
     ["2", format_datetime(datetime(2030, 1, 1, tzinfo=UTC), usegmt=True)],
     ids=["delta-seconds", "http-date"],
 )
-def test_retry_after_header_is_sent_when_fault_has_retry_after(webhook_sink: SinkHandle, retry_after: Any) -> None:
-    webhook_sink.add_fault(status=503, count=1, retry_after=retry_after)
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_header_is_sent_when_fault_has_retry_after(
+    webhook_sink: SinkHandle, retry_after: Any, status: int
+) -> None:
+    webhook_sink.add_fault(status=status, count=1, retry_after=retry_after)
 
     response = _post(webhook_sink.hook_url)
 
-    assert response.status_code == 503
+    assert response.status_code == status
     assert response.headers["Retry-After"] == retry_after
+
+
+def test_a_429_fault_without_retry_after_sends_no_retry_after_header(webhook_sink: SinkHandle) -> None:
+    webhook_sink.add_fault(status=429, count=1)
+
+    response = _post(webhook_sink.hook_url)
+
+    assert response.status_code == 429
+    assert "Retry-After" not in response.headers
 
 
 def test_invalid_fault_is_refused_when_key_is_unknown(webhook_sink: SinkHandle) -> None:

@@ -18,6 +18,7 @@ from typing_extensions import Buffer
 
 from auth0_log_webhooks.delivery.payloads import encode, webhook_id_for
 from auth0_log_webhooks.delivery.sender import RESPONSE_EXCERPT_BYTES, DeliveryPolicy, Verdict, WebhookSender, classify
+from auth0_log_webhooks.http.rate_cap import RateCap
 from auth0_log_webhooks.http.retrying import USER_AGENT
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from tests.builders import log_id
@@ -73,10 +74,11 @@ def make_sender(waits: list[float]) -> MakeSender:
         policy: DeliveryPolicy = POLICY,
         secrets: Sequence[str] = (SECRET,),
         now: Callable[[], datetime] | None = None,
+        rate_cap: RateCap | None = None,
     ) -> tuple[WebhookSender, ScriptedAdapter]:
         session = requests.Session()
         adapter = mount(session, ScriptedAdapter(*answers, respond=respond))
-        sender = WebhookSender(session, URL, secrets, policy, sleep=waits.append, now=now or Clock())
+        sender = WebhookSender(session, URL, secrets, policy, sleep=waits.append, now=now or Clock(), rate_cap=rate_cap)
         return sender, adapter
 
     return make
@@ -212,6 +214,84 @@ def test_the_sender_counts_the_429_answers_it_waited_out_for_the_webhook_429_met
     sender, _ = make_sender(limited, Answer(503), limited, OK, now=lambda: NOW)
     assert sender.send(encode(logs(1))) == []
     assert (sender.requests_sent, sender.answers_429) == (4, 2)
+
+
+def test_429s_the_receiver_asks_us_to_wait_out_are_not_failed_attempts(
+    make_sender: MakeSender, waits: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    limited = Answer(429, {"error": "slow down"}, {"Retry-After": "2"})
+    patient = policy(max_attempts=2, backoff_initial_seconds=0.1, backoff_max_seconds=1)
+    sender, adapter = make_sender(*[limited] * 5, Answer(503), OK, policy=patient, now=lambda: NOW)
+    caplog.set_level("INFO", logger="auth0_log_webhooks.delivery.sender")
+
+    assert sender.send(encode(logs(1))) == []
+
+    assert len(adapter.requests) == 7  # five 429s waited out, then the 503 is attempt 1 of 2 and the 200 attempt 2
+    assert waits[:5] == [2, 2, 2, 2, 2]
+    assert "the receiver asked us to wait 2 s (429); waiting; this does not count as a failed attempt" in caplog.text
+    assert "(10 s of the 600 s this message may wait for 429 answers)" in caplog.text
+
+
+def test_a_429_without_retry_after_waits_a_growing_backoff_and_is_not_a_failed_attempt(
+    make_sender: MakeSender, waits: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    sender, adapter = make_sender(Answer(429), Answer(429), Answer(429), OK, policy=policy(max_attempts=1))
+    caplog.set_level("INFO", logger="auth0_log_webhooks.delivery.sender")
+
+    assert sender.send(encode(logs(1))) == []
+
+    assert len(adapter.requests) == 4
+    assert [0.5 <= waits[0] <= 1, 1 <= waits[1] <= 2, 2 <= waits[2] <= 4] == [True] * 3
+    assert "the receiver answered 429 without Retry-After; waiting" in caplog.text
+
+
+def test_a_receiver_answering_429_forever_holds_a_message_only_rate_limited_max_seconds_then_attempts_count(
+    make_sender: MakeSender, waits: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    limited = Answer(429, {"error": "slow down"}, {"Retry-After": "4"})
+    capped = policy(max_attempts=3, rate_limited_max_seconds=10, retry_after_max_seconds=30)
+    sender, adapter = make_sender(respond=lambda request: limited, policy=capped, now=lambda: NOW)
+
+    (failure,) = sender.send(encode(logs(1)))
+
+    assert len(adapter.requests) == 2 + 3  # two waits of 4 s fit in 10 s; then 3 counted attempts
+    assert waits == [4, 4, 4, 4]
+    assert failure.reason == "gave up: HTTP 429 after 3 attempt(s)"
+    assert caplog.text.count("from now on each 429 counts as a failed attempt") == 1
+    assert "this message waited 8 s for it (rate_limited_max_seconds is 10 s)" in caplog.text
+
+
+class RecordingCap:
+    """A rate cap that records what the sender asks of it and never waits."""
+
+    per_second = 20.0
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, float]] = []
+
+    def acquire(self) -> float:
+        self.calls.append(("acquire", 0.0))
+        return 0.0
+
+    def hold_off(self, seconds: float) -> None:
+        self.calls.append(("hold_off", seconds))
+
+
+def test_a_429_pauses_the_connections_shared_cap_which_then_does_the_waiting(
+    make_sender: MakeSender, waits: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    cap = RecordingCap()
+    limited = Answer(429, {"error": "slow down"}, {"Retry-After": "3"})
+    sender, _ = make_sender(limited, Answer(429), OK, policy=policy(max_attempts=1), now=lambda: NOW, rate_cap=cap)
+    caplog.set_level("INFO", logger="auth0_log_webhooks.delivery.sender")
+
+    assert sender.send(encode(logs(1))) == []
+
+    assert [name for name, _ in cap.calls] == ["acquire", "hold_off", "acquire", "hold_off", "acquire"]
+    assert cap.calls[1] == ("hold_off", 3.0)
+    assert 0.5 <= cap.calls[3][1] <= 2  # no Retry-After: the backoff after a second 429
+    assert waits == []  # the cap's next slot comes after the pause; the sender does not sleep on top
+    assert "waiting, and so does every sender to this connection; this does not count" in caplog.text
 
 
 def test_a_failure_reports_the_last_answer_when_attempts_are_exhausted(

@@ -1,17 +1,22 @@
-"""The rate cap's schedule: one slot every 1/rate seconds, shared through its file, pushed back by a 429."""
+"""The rate cap's schedule: slots 1/rate apart, no window ever over the rate however late senders wake,
+shared through its file, paused by a 429."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from auth0_log_webhooks.http.rate_cap import FileRateCap, open_rate_cap, wait_for_slot
+from auth0_log_webhooks.http.rate_cap import FileRateCap, Schedule, open_rate_cap, take_turn, window_for
 
 pytestmark = pytest.mark.unit
 
 
 class Clock:
+    """A clock that only sleeping moves (plus what a test adds to stand for a late wake-up)."""
+
     def __init__(self) -> None:
         self.now = 1_000.0
         self.slept: list[float] = []
@@ -21,6 +26,7 @@ class Clock:
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(round(seconds, 6))
+        self.now += seconds
 
 
 def test_requests_get_slots_one_interval_apart_and_an_idle_cap_does_not_burst(tmp_path: Path) -> None:
@@ -49,10 +55,57 @@ def test_a_hold_off_delays_every_sender_past_the_wait(tmp_path: Path) -> None:
     assert round(cap.take(), 6) == 5.0
 
 
-def test_a_torn_schedule_file_starts_afresh(tmp_path: Path) -> None:
-    (tmp_path / "hook.next").write_text("12.3x")
+def test_a_sender_that_wakes_inside_a_pause_set_after_its_slot_was_taken_waits_for_a_slot_after_it(
+    tmp_path: Path,
+) -> None:
     clock = Clock()
-    assert FileRateCap(tmp_path / "hook.next", 10, clock=clock, sleep=clock.sleep).take() == 0.0
+    cap = FileRateCap(tmp_path / "hook.next", 10, clock=clock, sleep=clock.sleep)
+    other = FileRateCap(tmp_path / "hook.next", 10, clock=clock)
+    for _ in range(3):
+        cap.take()  # slots at +0, +0.1, +0.2: the next is +0.3
+
+    paused: list[float] = []
+
+    def take_then_pause() -> float:  # the receiver answers someone else 429 while this sender sleeps (once)
+        ahead = cap.take()
+        if not paused:
+            paused.append(clock.now)
+            other.hold_off(2)
+        return ahead
+
+    waited = take_turn(take_then_pause, cap.confirm, clock.sleep, clock)
+
+    assert clock.slept == [0.3, 1.7]  # to its slot, then (a new slot) to the end of the 2 s pause
+    assert round(waited, 6) == 2.0
+
+
+def test_a_late_sender_cannot_put_more_than_the_rate_into_one_second(tmp_path: Path) -> None:
+    """A 20/s cap: one sender wakes 45 ms after its slot, the next 20 on time; the 21st waits for the
+    late one to be a second old instead of making 21 requests in one second."""
+    clock = Clock()
+    cap = FileRateCap(tmp_path / "hook.next", 20, clock=clock, sleep=clock.sleep)
+    start = clock.now
+    assert cap.take() == 0.0
+    clock.now += 0.045  # woke late
+    assert cap.confirm() == 0.0
+    starts = [clock.now]
+    for _ in range(20):
+        clock.sleep(cap.take())
+        wait = cap.confirm()
+        while wait:  # the window is full: wait as told, then confirm again
+            clock.sleep(wait)
+            wait = cap.confirm()
+        starts.append(clock.now)
+
+    assert round(starts[19] - start, 6) == 0.95  # punctual requests kept their slots
+    assert round(starts[20] - starts[0], 6) == 1.0  # the 21st started a full second after the late first
+
+
+def test_a_torn_or_old_schedule_file_starts_afresh(tmp_path: Path) -> None:
+    clock = Clock()
+    for text in ("12.3x", "1234.5", "nan 1 2", ""):
+        (tmp_path / "hook.next").write_text(text)
+        assert FileRateCap(tmp_path / "hook.next", 10, clock=clock, sleep=clock.sleep).take() == 0.0
 
 
 def test_the_store_names_a_folder_or_redis_and_a_bad_one_is_named(tmp_path: Path) -> None:
@@ -66,10 +119,38 @@ def test_the_store_names_a_folder_or_redis_and_a_bad_one_is_named(tmp_path: Path
         FileRateCap(tmp_path / "x", 0)
 
 
-def test_a_sender_that_wakes_late_takes_a_new_slot_instead_of_crowding_the_next_second() -> None:
-    slots = iter([0.05, 0.05])
-    moments = iter([0.0, 0.0, 0.1, 0.1, 0.15, 0.15])  # overslept by 0.05 s, then on time
+@pytest.mark.parametrize(("rate", "count", "window"), [(20, 20, 1.0), (2.5, 3, 1.2), (0.5, 1, 2.0), (1, 1, 1.0)])
+def test_the_window_holds_the_rate_rounded_up(rate: float, count: int, window: float) -> None:
+    assert window_for(rate)[0] == count
+    assert window_for(rate)[1] == pytest.approx(window)
 
-    waited = wait_for_slot(lambda: next(slots), lambda seconds: None, 0.025, monotonic=lambda: next(moments))
 
-    assert waited == 0.15
+@given(st.text(alphabet="0123456789. -+einfa\n", max_size=80) | st.text(max_size=40))
+def test_any_text_in_the_store_reads_as_a_schedule_and_a_schedule_reads_back_as_itself(text: str) -> None:
+    schedule = Schedule.parse(text)
+    assert Schedule.parse(schedule.text()) == schedule
+
+
+@given(
+    rate=st.sampled_from([1.0, 2.5, 5.0, 20.0]),
+    steps=st.lists(
+        st.tuples(st.sampled_from(["reserve", "confirm", "hold"]), st.floats(0, 0.3), st.floats(0, 2)), max_size=300
+    ),
+)
+def test_no_window_ever_holds_more_starts_than_its_count_whatever_the_order_and_lateness(
+    rate: float, steps: list[tuple[str, float, float]]
+) -> None:
+    count, window = window_for(rate)
+    schedule, now, starts = Schedule(), 1_000.0, []
+    for step, later, hold in steps:
+        now += later
+        if step == "reserve":
+            schedule, _ = schedule.reserve(now, 1 / rate)
+        elif step == "hold":
+            schedule = schedule.hold(now, hold)
+        else:
+            schedule, verdict = schedule.confirm(now, count, window)
+            if verdict == 0.0:
+                starts.append(now)
+                assert now >= schedule.held_until
+    assert all(starts[i + count] - starts[i] >= window - 1e-9 for i in range(len(starts) - count))

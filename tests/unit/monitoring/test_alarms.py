@@ -167,7 +167,8 @@ def test_the_daily_report_sums_the_last_24_hours_and_names_the_checkpoint_date(t
     assert text == (
         f"{AUTHENTICATION_API.dag_id}, last 24 hours: 1,234 logs delivered in 2 runs, all successful; "
         "0 dead letters kept, 0 replayed; 0 dead letters waiting for replay. "
-        "Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."
+        "Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago. Reconciliation: none of the 2 runs carried counts (an "
+        "older version ran them); 0 logs replayed from dead letters."
     )
     assert sent == [("auth0_alerts_default", {"event": "daily_report", "text": text})]
 
@@ -190,7 +191,9 @@ def test_the_daily_report_counts_failed_runs_their_dead_letters_and_replays_and_
     assert text == (
         f"{DAG_ID}, last 24 hours: 1,288 logs delivered in 4 runs (2 failed); 2 dead letters kept, 2 replayed; "
         "0 dead letters waiting for replay. Last failure: 2026-11-26 14:00:00 UTC, run scheduled__2: "
-        "The fetch did not finish. Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago."
+        "The fetch did not finish. Checkpoint at 2026-11-26 14:57:00 UTC, 3 min ago. Reconciliation of 1 run: 0 read "
+        "= 0 filtered out + 0 delivered + 0 dead-lettered + 0 left for the next run, every log read is accounted for; "
+        "146 logs replayed from dead letters. 3 runs of an older version carried no counts."
     )
 
 

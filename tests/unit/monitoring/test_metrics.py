@@ -47,6 +47,10 @@ def summary(checkpoint: str | None, delivered: int = 300, dead: int = 1) -> RunS
         dead_letters=dead,
         checkpoint=checkpoint,
         more_to_read=False,
+        read=delivered + 50,
+        filtered=49,
+        dead_lettered_logs=dead,
+        unsettled_logs=0,
     )
 
 
@@ -99,6 +103,10 @@ def test_the_asset_event_extra_holds_counts_the_checkpoint_as_a_date_and_the_lag
         "lag_seconds": 120.0,
         "auth0_429": 3,
         "webhook_429": 1,
+        "logs_read": 350,
+        "logs_filtered": 49,
+        "logs_dead_lettered": 1,
+        "logs_unsettled": 0,
     }
 
 
