@@ -37,7 +37,9 @@ pytest_plugins = ["dev.auth0_tenant.testing", "dev.webhook_sink.testing", "tests
 
 # A test that starts a real Airflow (a stack, Celery workers, a fresh virtualenv) waits for runs with
 # limits of up to 15 minutes, and its fixtures' start-up counts against pytest-timeout too: on a loaded
-# machine the default of 300 s (pyproject) cut such a test off while its own wait was still within limit.
+# machine the default of 300 s (pyproject) cut such a test off while its own wait was still within limit,
+# and 900 s cut off `airflow dags test` of five DAGs (208 s idle) at a load average of 10 to 30. Such
+# tests take this one limit, a guard against a hang rather than a speed target (those are in make bench).
 REAL_AIRFLOW_MARKERS = ("e2e", "distributed", "package")
 REAL_AIRFLOW_TIMEOUT = 1800
 

@@ -48,7 +48,6 @@ def test_a_delivery_task_killed_mid_run_is_retried_without_resending_what_it_del
     assert stack.airflow.variable(AUTHENTICATION_API.checkpoint_variable) == stack.tenant.all_log_ids()[-1]
 
 
-@pytest.mark.timeout(900)  # a restart (about a minute) and up to two runs of 1,500 slow deliveries
 def test_a_scheduler_crash_mid_run_loses_nothing(stack: Stack) -> None:
     before = stack.fresh_start()
     stack.tenant.add_logs(1500)

@@ -100,7 +100,6 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         tenant.stop()
 
 
-@pytest.mark.timeout(900)  # two Airflow processes and the package's CLI; first in the file: nothing delivered yet
 def test_a_preview_through_dags_test_and_the_package_cli_renders_and_sends_stages_and_commits_nothing(cli: Cli) -> None:
     dag_id = next(p.dag_id for p in load_pipelines().pipelines.values() if p.kind == "authentication")
     checkpoint = f"{dag_id}_checkpoint"
@@ -128,7 +127,6 @@ def test_a_preview_through_dags_test_and_the_package_cli_renders_and_sends_stage
     assert cli.run("variables", "get", checkpoint).returncode != 0  # and no checkpoint was written
 
 
-@pytest.mark.timeout(900)  # a migration, a dags list and five DAG runs, each its own Airflow process
 def test_airflow_dags_test_exits_0_for_every_dag_and_the_pipelines_deliver(cli: Cli) -> None:
     listed = cli.run("dags", "list", "--local", "--output", "json")
     assert listed.returncode == 0, listed.stderr[-2000:]
@@ -159,7 +157,6 @@ def test_airflow_dags_test_exits_0_for_every_dag_and_the_pipelines_deliver(cli: 
     assert "daily_report" in events, events
 
 
-@pytest.mark.timeout(900)  # two DAG runs, each its own Airflow process
 def test_json_typed_conf_is_taken_and_an_undeclared_key_is_refused_by_the_real_cli(cli: Cli) -> None:
     """``--conf`` as a user types it: JSON booleans and lists pass Airflow's param checks; a stray key stops the run."""
     dag_id = next(p.dag_id for p in load_pipelines().pipelines.values() if p.kind == "authentication")

@@ -109,7 +109,6 @@ def arrival_seconds(tenant: EmulatorHandle, receiver: SinkServer, log_ids: list[
     return [first[i] - dates[i].timestamp() for i in log_ids if i in first]
 
 
-@pytest.mark.timeout(600)
 def test_event_mode_delivers_new_logs_without_a_tick_and_an_idle_tenant_does_not_loop(stack: Stack) -> None:
     airflow = stack.airflow
     tenant = start_emulator(logs=300, seed=41, history_days=1, client_secret="e2e-tenant-e-" + os.urandom(8).hex())

@@ -46,7 +46,6 @@ def kit_check(stack: Stack) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.timeout(1800)
 def test_the_kit_reports_complete_then_names_exactly_the_three_messages_the_receiver_dropped(stack: Stack) -> None:
     airflow, sink = stack.airflow, stack.sink
     stack.fresh_start()

@@ -156,7 +156,6 @@ def add_tenant_b_and_receiver_b(
     stack.pipelines_file.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
-@pytest.mark.timeout(900)  # on top of the stack's start: about ten DAG runs, two of them replays
 def test_two_tenants_two_receivers_each_gets_its_logs_once_and_one_down_does_not_stop_the_other(stack: Stack) -> None:
     airflow = stack.airflow
     tenant_b = start_emulator(logs=600, seed=29, history_days=1, rate_limit_per_minute=0, **FIXED_SET)

@@ -95,7 +95,6 @@ def _delivering(distributed: DistributedStack, run_id: str) -> dict[str, Any] | 
     return None
 
 
-@pytest.mark.timeout(900)
 def test_a_worker_killed_mid_delivery_loses_nothing_and_its_tasks_finish_on_the_other(
     distributed: DistributedStack,
 ) -> None:
@@ -124,7 +123,6 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_its_tasks_finish_on_the_
     assert distributed.airflow.variable(AUTHENTICATION_API.checkpoint_variable) == distributed.tenant.all_log_ids()[-1]
 
 
-@pytest.mark.timeout(900)
 def test_a_worker_that_cannot_reach_the_object_store_fails_clearly_and_a_healthy_one_delivers(
     distributed: DistributedStack,
 ) -> None:
