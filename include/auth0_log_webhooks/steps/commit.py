@@ -28,7 +28,7 @@ from auth0_log_webhooks.run.checkpoint_policy import CommitDecision, advanced, d
 from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.settlement import check_counts, compare_and_set, matching
 from auth0_log_webhooks.run.staging import NothingStagedError, RunStaging
-from auth0_log_webhooks.run.task_io import ANSWERS_429, STAGING_URL, TaskIO
+from auth0_log_webhooks.run.task_io import ANSWERS_429, STAGING_URL, WEBHOOK_429, TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.steps import follow_up, pausing
 from auth0_log_webhooks.wording import run_sentence
@@ -96,7 +96,7 @@ def commit(
         metrics.run_extra(
             summary,
             auth0_429=metrics.total(io.kept("fetch", ANSWERS_429)),
-            webhook_429=metrics.total(io.kept("deliver", ANSWERS_429)),
+            webhook_429=metrics.total(io.kept("deliver", ANSWERS_429)) + metrics.total(io.kept("fetch", WEBHOOK_429)),
             run_id=run.run_id,
         )
     )
