@@ -16,8 +16,8 @@ from typing import Any, Protocol
 ANSWERS_429 = "answers_429"
 """The key under which fetch and each delivery keep the 429 answers they waited out."""
 
-WEBHOOK_429 = "webhook_answers_429"
-"""The key under which the fetch keeps the webhook's 429 answers its delivery lane waited out (steps/lane.py)."""
+LANE_REPORT = "delivered_while_fetching"
+"""The key under which the fetch keeps what its delivery lane sent (a :class:`DeliveryReport`, steps/lane.py)."""
 
 STAGING_URL = "staging_url"
 """The key under which fetch keeps the staging root it resolved, for the commit."""

@@ -12,9 +12,10 @@ commit reads the plan and the ledger as before: the checkpoint still moves only 
 prefix.
 
 The lane hands over to the delivery tasks instead of failing the fetch: when the run's circuit
-opens, or when sending raises an error, it stops, says so in the fetch's log, and the delivery tasks
-send the rest (and fail with their own advice if the error persists). Only the process dying stops
-the fetch itself; a retried fetch stages a new generation, as without the lane.
+opens, or when sending raises an error (the webhook connection is missing, say), it stops, says so
+in the fetch's log, and the delivery tasks send the rest (and fail with their own advice if the
+error persists). Only the process dying stops the fetch itself; a retried fetch stages a new
+generation, as without the lane.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 
 from auth0_log_webhooks.contracts import BatchRange, DeliveryReport
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError
@@ -43,8 +45,20 @@ class DeliveryLane:
     ended, before the plan is written. Batches ``[0, settled)`` are then settled in the ledger.
     """
 
-    def __init__(self, batches: BatchSender, drain_at_most: int) -> None:
-        self.batches = batches
+    def __init__(
+        self, open_batches: Callable[[], BatchSender], drain_at_most: int, *, hold_from: int | None = None
+    ) -> None:
+        """Start the lane's thread.
+
+        :param hold_from: a seam for the model test, which needs one interleaving per example: the lane
+            sends batches before ``hold_from`` while the fetch waits for each, and holds the rest until
+            reading ended. None (the pipeline's way): the lane sends whatever is staged, as fast as it can.
+        """
+        self._open = open_batches
+        self._hold_from = hold_from
+        self._progress = threading.Condition()
+        self._reading_ended = threading.Event()
+        self.batches: BatchSender | None = None
         self.drain_at_most = drain_at_most
         self.report = DeliveryReport(
             chunk=LANE_CHUNK,
@@ -61,6 +75,7 @@ class DeliveryLane:
         self._queued = 0
         self._stop = threading.Event()
         self._died: BaseException | None = None
+        self._ended = False
         self._thread = threading.Thread(target=self._send, name="delivery-lane", daemon=True)
         self._thread.start()
 
@@ -73,6 +88,10 @@ class DeliveryLane:
         if self.stopped is None:
             self._waiting.put((index, batch))
             self._queued += 1
+        if self._hold_from is not None and index < self._hold_from:
+            with self._progress:
+                self._progress.wait_for(lambda: self.settled > index or self._ended)
+            self._raise_if_died()
 
     def finish(self) -> int:
         """Let the lane finish the batches left if they are few, else the batch in hand; return how many
@@ -83,10 +102,12 @@ class DeliveryLane:
         left = self._queued - self.settled
         if left > self.drain_at_most:
             self._stop.set()
+        self._reading_ended.set()
         self._waiting.put((_END, None))
         self._thread.join()
         self._raise_if_died()
-        self.batches.close(self.report)
+        if self.batches is not None:
+            self.batches.close(self.report)
         if self.stopped is None and self.settled < self._queued:
             self.stopped = (
                 f"reading ended with {plural(left, 'batch', 'batches')} not yet sent, more than "
@@ -94,6 +115,14 @@ class DeliveryLane:
             )
         log.info("%s", self.sentence())
         return self.settled
+
+    def abandon(self) -> None:
+        """Stop the lane after the batch in hand, because the fetch failed: what it settled stays in the ledger
+        of a generation no plan will name, so nothing of it is committed."""
+        self._stop.set()
+        self._reading_ended.set()
+        self._waiting.put((_END, None))
+        self._thread.join()
 
     def sentence(self) -> str:
         """Return what the lane did, as a sentence of the fetch's log."""
@@ -112,10 +141,16 @@ class DeliveryLane:
         try:
             while not self._stop.is_set():
                 index, batch = self._waiting.get()
+                if self._hold_from is not None and index >= self._hold_from:
+                    self._reading_ended.wait()
                 if batch is None or self._stop.is_set():
                     return
+                if self.batches is None:  # opened at the first batch: a run that selects nothing needs no webhook
+                    self.batches = self._open()
                 self.batches.send(index, batch, self.report)
-                self.settled = index + 1
+                with self._progress:
+                    self.settled = index + 1
+                    self._progress.notify_all()
         except CircuitOpenError as exc:
             self.stopped = f"{exc}".splitlines()[0] + " The delivery tasks meet the same answer and say what to do"
         except Exception as exc:  # handed over: the delivery tasks send the rest and fail with their own advice
@@ -128,6 +163,9 @@ class DeliveryLane:
             self._died = exc
         finally:
             self._stop.set()
+            with self._progress:
+                self._ended = True
+                self._progress.notify_all()
 
     def _raise_if_died(self) -> None:
         if self._died is not None:
