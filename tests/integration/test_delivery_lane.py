@@ -7,9 +7,10 @@ import pytest
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.run.variables import InMemoryVariables
+from auth0_log_webhooks.steps.commit import DeadLettersKeptError
 from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle
 from dev.webhook_sink.testing import SinkHandle
-from tests.fixture_types import Configure, RunPipeline, TenantFactory, WireConnections
+from tests.fixture_types import Configure, ReadDeadLetters, RunPipeline, TenantFactory, WireConnections
 
 pytestmark = pytest.mark.integration
 
@@ -80,6 +81,7 @@ def test_an_open_circuit_stops_the_lane_and_the_checkpoint_stays_before_the_firs
     configure: Configure,
     run_pipeline: RunPipeline,
     variables: InMemoryVariables,
+    dead_letters: ReadDeadLetters,
 ) -> None:
     wire_connections(tenant, webhook_sink)
     configure(deliver_while_fetching=True, batch_size=100)
@@ -87,11 +89,13 @@ def test_an_open_circuit_stops_the_lane_and_the_checkpoint_stays_before_the_firs
 
     outcome = run_pipeline()
 
+    assert outcome.reports[0]["batches"] == 2, "the lane settled the two batches the receiver took, and no more"
+    assert outcome.chunks[0]["start"] == 2, "the batches the lane left go to the delivery tasks"
     assert isinstance(outcome.error, CircuitOpenError)
     assert str(outcome.error).startswith("Webhook answered HTTP 401: stopped sending at batch 2")
     assert webhook_sink.summary()["statuses"] == {"200": 2, "401": 1}  # nothing sent after the refusal
+    assert dead_letters() == []
     assert variables.get(CHECKPOINT) == outcome.plan["batches"][1]["last"]
-    assert outcome.chunks[0]["start"] == 2, "the batches the lane left go to the delivery tasks"
 
     webhook_sink.clear_faults()
     again = run_pipeline()
@@ -99,3 +103,26 @@ def test_an_open_circuit_stops_the_lane_and_the_checkpoint_stays_before_the_firs
     assert again.error is None
     assert sorted(webhook_sink.log_ids()) == sorted(selected_ids(tenant))
     assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]
+
+
+def test_a_message_the_lane_could_not_send_is_kept_and_the_commit_names_the_fetch_log(
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    configure: Configure,
+    run_pipeline: RunPipeline,
+    dead_letters: ReadDeadLetters,
+    variables: InMemoryVariables,
+) -> None:
+    wire_connections(tenant, webhook_sink)
+    configure(deliver_while_fetching=True, batch_size=100, max_attempts=1)
+    webhook_sink.add_faults([{"delay_seconds": 0.01, "count": 3}, {"status": 422, "count": 1}])
+
+    outcome = run_pipeline()
+
+    (letter,) = dead_letters()
+    assert outcome.reports[0]["dead_lettered_logs"] == len(letter["log_ids"])
+    assert isinstance(outcome.error, DeadLettersKeptError)
+    assert letter["webhook_id"] in str(outcome.error)
+    assert "the fetch task (what its delivery lane sent)" in str(outcome.error)
+    assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]  # past the dead letter, as with delivery tasks

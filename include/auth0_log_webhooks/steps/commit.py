@@ -242,7 +242,7 @@ def _raise_if_dead_letters(pipeline: Pipeline, plan: Plan, entries: list[str]) -
         DeadLetterStore(PipelineConfig.model_validate(plan["config"]).dead_letter_root),
         entries,
         pipeline=pipeline.dag_id,
-        where_logged="the failed deliver tasks of this run",
+        where_logged="the fetch task (what its delivery lane sent) and the failed deliver tasks of this run",
         checkpoint_passed=plan["mode"] == "checkpoint",
         error=DeadLettersKeptError,
     )

@@ -11,11 +11,12 @@ the batch in hand; the fetch then plans delivery tasks for the batches after the
 commit reads the plan and the ledger as before: the checkpoint still moves only past a settled
 prefix.
 
-The lane hands over to the delivery tasks instead of failing the fetch: when the run's circuit
-opens, or when sending raises an error (the webhook connection is missing, say), it stops, says so
-in the fetch's log, and the delivery tasks send the rest (and fail with their own advice if the
-error persists). Only the process dying stops the fetch itself; a retried fetch stages a new
-generation, as without the lane.
+The lane settles a batch as a delivery task would: a message the receiver refuses for good is kept
+as a dead letter (the fetch's log names it, and the commit fails naming the fetch's log), and every
+failure counts towards the run's circuit. When the circuit opens, or when sending raises an error
+(the webhook connection is missing, say), the lane stops, says so in the fetch's log, and hands the
+rest to the delivery tasks, which fail with their own advice if the error persists. Only the
+process dying stops the fetch itself; a retried fetch stages a new generation, as without the lane.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ class DeliveryLane:
                     self.settled = index + 1
                     self._progress.notify_all()
         except CircuitOpenError as exc:
-            self.stopped = f"{exc}".splitlines()[0] + " The delivery tasks meet the same answer and say what to do"
+            self.stopped = f"{exc}".splitlines()[0] + " The delivery tasks meet the circuit and say what to do"
         except Exception as exc:  # handed over: the delivery tasks send the rest and fail with their own advice
             # Its type only: the text of a transport error may hold the webhook's URL; the delivery tasks log it whole.
             self.stopped = (
