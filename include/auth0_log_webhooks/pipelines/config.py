@@ -106,7 +106,7 @@ class PipelineConfig(BaseModel):
     )
     min_batches_per_task: int = Field(default=10, ge=1, le=10_000, description="fewer tasks for small runs")
     deliver_while_fetching: bool = Field(
-        default=True,
+        default=False,
         description="the fetch task sends each batch as soon as it is staged, one request at a time, while it reads "
         "on; the delivery tasks send what it left",
     )
