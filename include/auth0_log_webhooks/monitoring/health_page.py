@@ -45,6 +45,8 @@ class PipelineHealth:
     replays: list[ReplayPoint] = field(default_factory=list)
     pause: PauseState | None = None
     """The auto-pause state: failing messages in a row and, once paused, since when (None: none failing)."""
+    may_resume: bool = True
+    """Whether the signed-in user may change the pipeline's DAG, which resuming it needs (else no Resume button)."""
 
     @property
     def window(self) -> Window:
@@ -188,11 +190,18 @@ def pause_html(health: PipelineHealth) -> str:
             f"{state.failing_since:%Y-%m-%d %H:%M:%S} UTC (the last: {html.escape(state.last_answer())}).</p>"
         )
     sentence = auto_pause.status_sentence(health.dag_id, state)
-    return (
-        f'<div class="paused"><p><strong>Paused.</strong> {html.escape(sentence)}</p>'
-        f'<p><button class="resume" data-dag="{html.escape(health.dag_id)}">Resume {html.escape(health.dag_id)}'
-        "</button></p></div>"
-    )
+    if health.may_resume:
+        action = (
+            f'<button class="resume" data-dag="{html.escape(health.dag_id)}">Resume {html.escape(health.dag_id)}'
+            "</button>"
+        )
+    else:
+        action = html.escape(
+            f"You may read {health.dag_id} but not change it, so you cannot resume it: ask someone whose Airflow "
+            f"role may edit the DAG {health.dag_id} to press Resume on this page or to run "
+            f"`{auto_pause.RESUME_COMMAND} {health.dag_id}`."
+        )
+    return f'<div class="paused"><p><strong>Paused.</strong> {html.escape(sentence)}</p><p>{action}</p></div>'
 
 
 def section(health: PipelineHealth) -> str:
