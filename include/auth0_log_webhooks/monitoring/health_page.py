@@ -313,6 +313,7 @@ TRACE_HEADINGS = {
     "before_checkpoint": "from before the checkpoint",
     "not_read_yet": "not read yet",
     "no_delivery_log": "no delivery log",
+    "not_in_tenant": "no such log in Auth0",
     "unavailable": "cannot say",
 }
 
