@@ -14,6 +14,8 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
+from auth0_log_webhooks.http.attempt_deadlines import before_sending
+
 
 @dataclass
 class Answer:
@@ -26,7 +28,8 @@ class Answer:
 
 
 class OfflineAdapter(BaseAdapter):
-    """A requests transport that never reaches the network: a subclass answers each request in ``reply``."""
+    """A requests transport that never reaches the network: a subclass answers each request in ``reply``, after
+    the current sending gate (the rate cap's turn) ran, as it runs in the real connection."""
 
     def send(
         self,
@@ -37,6 +40,7 @@ class OfflineAdapter(BaseAdapter):
         cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
+        before_sending()  # as the guarded connection does once connected, just before the first byte
         return self.reply(request)
 
     def reply(self, request: requests.PreparedRequest) -> requests.Response:

@@ -39,9 +39,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from auth0_log_webhooks.delivery.payloads import Message, messages_for, split
 from auth0_log_webhooks.hooks.webhook import WebhookHook
-from auth0_log_webhooks.http.attempt_deadlines import Deadline
+from auth0_log_webhooks.http.attempt_deadlines import Deadline, sending_gate
 from auth0_log_webhooks.http.oauth2 import TokenError
-from auth0_log_webhooks.http.rate_cap import RateCap
+from auth0_log_webhooks.http.rate_cap import PauseBeganError, RateCap
 from auth0_log_webhooks.http.redaction import excerpt
 from auth0_log_webhooks.http.retrying import USER_AGENT, backoff_seconds, parse_retry_after
 from auth0_log_webhooks.http.signing import signature_headers
@@ -307,12 +307,16 @@ class WebhookSender:
         """Make one attempt; a 429 the message may still wait out is waited out and sent again within it."""
         while True:
             if self.rate_cap is not None:  # the receiver's slot, shared with every task, run and pipeline
-                self.rate_cap.acquire()
+                self.rate_cap.pace()  # the request starts (rate_cap.start) in the connection, before its bytes
             self.requests_sent += 1
             self._attempts += 1
             started = time.monotonic()
             try:
                 record = self.attempt(message)
+            except PauseBeganError:  # another sender's 429 paused the receiver before a byte went out
+                self.requests_sent -= 1
+                self._attempts -= 1
+                continue
             except _RetryableFailure as failure:
                 self._journal(message, failure.record, Verdict.RETRY, started)
                 if failure.record.status != 429:
@@ -421,7 +425,10 @@ class WebhookSender:
             body = gzip.compress(body, mtime=0)
         started = time.monotonic()
         timeout = self.policy.timeout_seconds
-        with Deadline(timeout) as deadline:  # connect, headers and the excerpt together
+        gate = self.rate_cap.start if self.rate_cap is not None else None
+        # connect, headers and the excerpt together; the rate cap's last check runs when the request is
+        # built, signed and connected, just before its first byte (and its wait is not counted)
+        with Deadline(timeout) as deadline, sending_gate(gate):
             try:
                 response = self.session.post(
                     self.url,

@@ -10,6 +10,10 @@ every deadline (a heap ordered by end time), so an attempt costs no thread start
 :func:`finish_within` bounds a whole action of several steps (a connection's Test: a token, a
 request, retries, name lookups that no socket deadline covers) by running it in a thread and
 answering after at most so many seconds, whether or not it finished.
+
+A gate (:func:`sending_gate`) is what the guarded connection runs once it is connected, just before a
+request's first byte goes out (:func:`before_sending`): the rate cap's last check (see
+:mod:`auth0_log_webhooks.http.rate_cap`). The time a gate waits is not counted against the deadline.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, TypeVar
@@ -29,6 +33,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _current: ContextVar[Deadline | None] = ContextVar("auth0_log_webhooks_deadline", default=None)
+_gate: ContextVar[Callable[[], object] | None] = ContextVar("auth0_log_webhooks_sending_gate", default=None)
 
 
 class Deadline:
@@ -42,6 +47,7 @@ class Deadline:
         self.done = False
         self._lock = threading.Lock()
         self._token: Token[Deadline | None] | None = None
+        self._paused = 0
 
     def __enter__(self) -> Deadline:
         self._ends_at = time.monotonic() + self.seconds
@@ -70,10 +76,26 @@ class Deadline:
                 return
         _shutdown(sock)
 
-    def expire(self) -> None:
-        """Mark the deadline passed and shut its sockets down (the watchdog calls this; no-op once done)."""
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop the clock inside the block: the deadline ends as much later as the block took."""
+        began = time.monotonic()
         with self._lock:
-            if self.done:
+            self._paused += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._paused -= 1
+                self._ends_at += time.monotonic() - began
+                ends_at = self._ends_at
+            _WATCHDOG.add(ends_at, self)  # the entry for the old end is ignored when it comes up (see expire)
+
+    def expire(self) -> None:
+        """Mark the deadline passed and shut its sockets down (the watchdog calls this; no-op once done, while
+        paused, or before an end that a pause moved later)."""
+        with self._lock:
+            if self.done or self._paused or time.monotonic() < self._ends_at:
                 return
             self.expired = True
             sockets, self._sockets = self._sockets, []
@@ -137,6 +159,31 @@ def watch_socket(sock: socket.socket) -> None:
     deadline = _current.get()
     if deadline is not None:
         deadline.watch(sock)
+
+
+@contextlib.contextmanager
+def sending_gate(gate: Callable[[], object] | None) -> Iterator[None]:
+    """Inside the block, every request the guarded adapter sends first runs ``gate()`` (None: no gate), once
+    its socket is connected and just before its first byte goes out.
+
+    The gate may wait (that time is not counted against the current deadline) or raise to stop the request
+    before anything is sent.
+    """
+    token = _gate.set(gate)
+    try:
+        yield
+    finally:
+        _gate.reset(token)
+
+
+def before_sending() -> None:
+    """Run the current gate, if any, with the current deadline paused (the guarded connection calls this)."""
+    gate = _gate.get()
+    if gate is None:
+        return
+    deadline = _current.get()
+    with deadline.paused() if deadline is not None else contextlib.nullcontext():
+        gate()
 
 
 def bound_connect_timeout(timeout: Any) -> Any:

@@ -42,7 +42,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import LocationParseError, NameResolutionError
 from urllib3.util import parse_url
 
-from auth0_log_webhooks.http.attempt_deadlines import bound_connect_timeout, watch_socket
+from auth0_log_webhooks.http.attempt_deadlines import before_sending, bound_connect_timeout, watch_socket
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -269,7 +269,8 @@ class EgressPolicy:
 
 
 class _GuardedConnectionMixin:
-    """Resolve, check and connect to the checked addresses only; bound the connect by the deadline."""
+    """Resolve, check and connect to the checked addresses only; bound the connect by the deadline; run the
+    current sending gate once connected, just before the first byte goes out."""
 
     egress: EgressPolicy | None = None
     _dns_host: str
@@ -310,6 +311,9 @@ class _GuardedConnectionMixin:
         sock = getattr(self, "sock", None)
         if sock is not None:  # a kept-alive connection: bound this request by the current deadline too
             watch_socket(sock)
+        else:  # connect now (http.client would on the first byte), so that only the bytes follow the gate
+            self.connect()  # type: ignore[attr-defined]
+        before_sending()  # the last moment before the first byte: the rate cap's turn (attempt_deadlines)
         super().request(*args, **kwargs)  # type: ignore[misc]
 
 

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from auth0_log_webhooks.http.attempt_deadlines import sending_gate
+
 DEFAULT_LIFETIME_SECONDS = 300.0
 """A token answer without ``expires_in`` is trusted this long."""
 MAX_REFRESH_MARGIN_SECONDS = 60.0
@@ -122,14 +124,15 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
         asked_at = self.clock()
         where = _shown(creds.token_url)
         try:
-            answer = self.token_session.post(
-                creds.token_url,
-                data=form,
-                headers={"Accept": "application/json"},
-                timeout=self.timeout,
-                allow_redirects=False,
-                auth=_NoAuth(),
-            )
+            with sending_gate(None):  # a token request goes to the token endpoint: it takes no rate cap turn
+                answer = self.token_session.post(
+                    creds.token_url,
+                    data=form,
+                    headers={"Accept": "application/json"},
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    auth=_NoAuth(),
+                )
         except requests.RequestException as exc:
             raise TokenError(f"token endpoint {where} could not be reached ({type(exc).__name__})") from None
         if answer.status_code != 200:

@@ -5,14 +5,19 @@ atomically in a store every sender shares:
 
 1. **reserve** the next free slot (GCRA, the "virtual scheduling" form of a token bucket with a burst
    of one): a slot is ``1 / per_second`` seconds after the one before, so the senders are paced
-   evenly and one that is behind never bursts to catch up; then sleep until it.
-2. **confirm** on waking, which records the moment the request really starts. A slot is only a plan:
-   on a loaded machine a sender wakes late, and a late request followed by punctual ones used to
-   put 22 requests into one second of a 20/s cap. The schedule keeps the start times of the last
-   ``count`` requests (``count`` = the rate rounded up) and lets a request start only when the oldest
-   of them is a full window (``count / per_second`` seconds, one second for a whole rate) ago; until
-   then the sender waits. So no window of one second ever holds more than the rate, however late
-   anyone woke, and a late sender costs no slot (none is thrown away).
+   evenly and one that is behind never bursts to catch up; then sleep until it (:meth:`RateCap.pace`).
+2. **confirm** at the last moment, which records when the request really starts
+   (:meth:`RateCap.start`). A slot is only a plan: on a loaded machine a sender wakes late, and a late
+   request followed by punctual ones used to put 22 requests into one second of a 20/s cap. The
+   schedule keeps the start times of the last ``count`` requests (``count`` = the rate rounded up) and
+   lets a request start only when the oldest of them is a full window (``count / per_second`` seconds,
+   one second for a whole rate) ago; until then the sender waits. So no window of one second ever
+   holds more than the rate, however late anyone woke, and a late sender costs no slot (none is thrown
+   away). The sender confirms inside the HTTP connection (a sending gate, see
+   :mod:`~auth0_log_webhooks.http.attempt_deadlines`): after the attempt is built and signed, its OAuth2 token fetched
+   and its socket connected, just before the first byte goes out, so that what the receiver sees
+   differs from the recorded starts only by the request's trip, not by the sender's own work (or a
+   loaded machine taking the CPU from it in the middle of that work).
 
 A receiver's 429 (:meth:`RateCap.hold_off`) sets a pause: no slot is reserved before it ends, and a
 sender that wakes inside it reserves again after it, so every sender to that receiver slows down,
@@ -105,6 +110,30 @@ class Schedule:
         return replace(self, held_until=max(self.held_until, now + seconds))
 
 
+class PauseBeganError(Exception):
+    """A pause (a 429 to any sender) began after this request's slot was reserved: nothing was sent; reserve a
+    slot again (:meth:`RateCap.pace`), which comes after the pause."""
+
+
+def start_when_allowed(
+    confirm: Callable[[], float | None],
+    sleep: Callable[[float], None],
+    monotonic: Callable[[], float] = time.monotonic,
+) -> float:
+    """Confirm, waiting as long as the window is full; return the seconds waited.
+
+    :raises PauseBeganError: if a pause began after the slot was reserved.
+    """
+    started = monotonic()
+    while True:
+        verdict = confirm()
+        if verdict is None:
+            raise PauseBeganError("the receiver's rate cap was paused after this request's slot was reserved")
+        if verdict <= 0:
+            return monotonic() - started
+        sleep(verdict)  # the window is full: wait until its oldest request leaves it
+
+
 def take_turn(
     reserve: Callable[[], float],
     confirm: Callable[[], float | None],
@@ -112,19 +141,17 @@ def take_turn(
     monotonic: Callable[[], float] = time.monotonic,
 ) -> float:
     """Reserve a slot, sleep until it and confirm, waiting or reserving again as the schedule says; return the
-    seconds waited."""
+    seconds waited (both steps at once, for a sender that does nothing between them)."""
     started = monotonic()
-    ahead = reserve()
     while True:
+        ahead = reserve()
         if ahead > 0:
             sleep(ahead)
-        verdict = confirm()
-        if verdict is None:  # a pause began meanwhile: a new slot after it
-            ahead = reserve()
-        elif verdict > 0:  # the window is full: wait until its oldest request leaves it
-            ahead = verdict
-        else:
-            return monotonic() - started
+        try:
+            start_when_allowed(confirm, sleep, monotonic)
+        except PauseBeganError:  # a new slot after the pause
+            continue
+        return monotonic() - started
 
 
 class RateCap(Protocol):
@@ -132,8 +159,20 @@ class RateCap(Protocol):
 
     per_second: float
 
+    def pace(self) -> float:
+        """Reserve the next free slot and sleep until it; return the seconds slept."""
+        ...
+
+    def start(self) -> float:
+        """Record that a request starts now, after waiting while the window is full; return the seconds waited.
+
+        :raises PauseBeganError: a pause began after the slot was reserved; nothing was recorded: pace again.
+        """
+        ...
+
     def acquire(self) -> float:
-        """Wait until this request may start; return the seconds waited."""
+        """Wait until this request may start (:meth:`pace` then :meth:`start`, again after a pause); return the
+        seconds waited."""
         ...
 
     def hold_off(self, seconds: float) -> None:
@@ -187,6 +226,17 @@ class FileRateCap:
     def confirm(self) -> float | None:
         """Start a request now if the cap allows it (see :meth:`Schedule.confirm`)."""
         return self._move(lambda schedule, now: schedule.confirm(now, self.count, self.window))
+
+    def pace(self) -> float:
+        """Reserve the next free slot and sleep until it; return the seconds slept."""
+        ahead = self.take()
+        if ahead > 0:
+            self._sleep(ahead)
+        return max(ahead, 0.0)
+
+    def start(self) -> float:
+        """Record that a request starts now, after waiting while the window is full (see :class:`RateCap`)."""
+        return start_when_allowed(self.confirm, self._sleep, self._clock)
 
     def acquire(self) -> float:
         """Wait until this request may start; return the seconds waited."""
@@ -272,6 +322,17 @@ class RedisRateCap:
         if answer == "reserve":
             return None
         return max(float(answer), 1e-6)  # a wait, however small, is not a go
+
+    def pace(self) -> float:
+        """Reserve the next free slot and sleep until it; return the seconds slept."""
+        ahead = self.take()
+        if ahead > 0:
+            self._sleep(ahead)
+        return max(ahead, 0.0)
+
+    def start(self) -> float:
+        """Record that a request starts now, after waiting while the window is full (see :class:`RateCap`)."""
+        return start_when_allowed(self.confirm, self._sleep)
 
     def acquire(self) -> float:
         """Wait until this request may start; return the seconds waited."""

@@ -18,7 +18,8 @@ from typing_extensions import Buffer
 
 from auth0_log_webhooks.delivery.payloads import encode, webhook_id_for
 from auth0_log_webhooks.delivery.sender import RESPONSE_EXCERPT_BYTES, DeliveryPolicy, Verdict, WebhookSender, classify
-from auth0_log_webhooks.http.rate_cap import RateCap
+from auth0_log_webhooks.http.oauth2 import ClientCredentials, ClientCredentialsAuth, forget_tokens
+from auth0_log_webhooks.http.rate_cap import PauseBeganError, RateCap
 from auth0_log_webhooks.http.retrying import USER_AGENT
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from tests.builders import log_id
@@ -27,6 +28,7 @@ from tests.fakes import Answer, ScriptedAdapter, body_text, mount
 pytestmark = pytest.mark.unit
 
 URL = "https://hooks.example.com/auth0"
+TOKEN_URL = "https://login.example.com/oauth/token"
 SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
 
@@ -262,16 +264,28 @@ def test_a_receiver_answering_429_forever_holds_a_message_only_rate_limited_max_
 
 
 class RecordingCap:
-    """A rate cap that records what the sender asks of it and never waits."""
+    """A rate cap that records what the sender asks of it and never waits; ``pauses`` of its starts find a
+    pause begun after the slot was reserved."""
 
     per_second = 20.0
 
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, float]] = []
+    def __init__(self, calls: list[tuple[str, float]] | None = None, pauses: int = 0) -> None:
+        self.calls = [] if calls is None else calls
+        self.pauses = pauses
+
+    def pace(self) -> float:
+        self.calls.append(("pace", 0.0))
+        return 0.0
+
+    def start(self) -> float:
+        self.calls.append(("start", 0.0))
+        if self.pauses:
+            self.pauses -= 1
+            raise PauseBeganError("paused")
+        return 0.0
 
     def acquire(self) -> float:
-        self.calls.append(("acquire", 0.0))
-        return 0.0
+        raise AssertionError("the sender paces, then starts in the connection; it never acquires both at once")
 
     def hold_off(self, seconds: float) -> None:
         self.calls.append(("hold_off", seconds))
@@ -287,11 +301,69 @@ def test_a_429_pauses_the_connections_shared_cap_which_then_does_the_waiting(
 
     assert sender.send(encode(logs(1))) == []
 
-    assert [name for name, _ in cap.calls] == ["acquire", "hold_off", "acquire", "hold_off", "acquire"]
-    assert cap.calls[1] == ("hold_off", 3.0)
-    assert 0.5 <= cap.calls[3][1] <= 2  # no Retry-After: the backoff after a second 429
+    names = [name for name, _ in cap.calls]
+    assert names == ["pace", "start", "hold_off", "pace", "start", "hold_off", "pace", "start"]
+    assert cap.calls[2] == ("hold_off", 3.0)
+    assert 0.5 <= cap.calls[5][1] <= 2  # no Retry-After: the backoff after a second 429
     assert waits == []  # the cap's next slot comes after the pause; the sender does not sleep on top
     assert "waiting, and so does every sender to this connection; this does not count" in caplog.text
+
+
+def test_a_capped_request_starts_after_it_is_signed_just_before_it_is_sent(make_sender: MakeSender) -> None:
+    """The cap records a request's start as late as the sender can: after the attempt is built and signed
+    (the signature's timestamp is read then), in the connection, so the sender's own work never stands
+    between the recorded start and what the receiver sees."""
+    calls: list[tuple[str, float]] = []
+    cap = RecordingCap(calls)
+
+    def signing_clock() -> datetime:
+        calls.append(("sign", 0.0))
+        return NOW
+
+    sender, adapter = make_sender(OK, OK, now=signing_clock, rate_cap=cap)
+    assert sender.send(encode(logs(1))) == []
+    assert sender.send(encode(logs(2))) == []
+
+    assert [name for name, _ in calls] == ["pace", "sign", "start", "pace", "sign", "start"]
+    assert len(adapter.requests) == 2
+
+
+def test_a_pause_that_began_after_the_slot_was_taken_sends_nothing_and_paces_again(
+    make_sender: MakeSender, waits: list[float]
+) -> None:
+    """Another sender's 429 paused the receiver while this one built its request: nothing goes out, no
+    attempt is spent, and the sender takes a new slot (after the pause) before it sends."""
+    cap = RecordingCap(pauses=1)
+    sender, adapter = make_sender(OK, policy=policy(max_attempts=1), rate_cap=cap)
+
+    assert sender.send(encode(logs(1))) == []
+
+    assert [name for name, _ in cap.calls] == ["pace", "start", "pace", "start"]
+    assert len(adapter.requests) == 1  # the first try stopped before its first byte
+    assert sender.requests_sent == 1
+    assert waits == []
+
+
+def test_an_oauth2_token_request_takes_no_turn_of_the_receivers_cap(make_sender: MakeSender) -> None:
+    """The token endpoint is not the receiver: fetching a token is not one of the receiver's requests."""
+    cap = RecordingCap()
+
+    def respond(request: requests.PreparedRequest) -> Answer:
+        if request.url == TOKEN_URL:
+            return Answer(200, {"access_token": "token-0123456789", "expires_in": 3600})
+        return OK
+
+    sender, adapter = make_sender(respond=respond, rate_cap=cap)
+    credentials = ClientCredentials(TOKEN_URL, "receiver-client", "receiver-client-secret-0123456789")
+    sender.session.auth = ClientCredentialsAuth(credentials, sender.session)
+    forget_tokens()
+    try:
+        assert sender.send(encode(logs(1))) == []
+    finally:
+        forget_tokens()
+
+    assert [request.url for request in adapter.requests] == [TOKEN_URL, URL]
+    assert [name for name, _ in cap.calls] == ["pace", "start"]
 
 
 def test_a_failure_reports_the_last_answer_when_attempts_are_exhausted(

@@ -12,7 +12,13 @@ from typing import NoReturn
 import pytest
 
 from auth0_log_webhooks.http import attempt_deadlines
-from auth0_log_webhooks.http.attempt_deadlines import Deadline, bound_connect_timeout, watch_socket
+from auth0_log_webhooks.http.attempt_deadlines import (
+    Deadline,
+    before_sending,
+    bound_connect_timeout,
+    sending_gate,
+    watch_socket,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -25,6 +31,42 @@ def test_a_blocked_read_on_a_watched_socket_returns_when_the_deadline_passes() -
         assert left.recv(10) == b""  # nothing was ever sent: only the shutdown ends this read
         assert 0.2 < time.monotonic() - started < 2
         assert deadline.expired
+
+
+def test_the_time_a_sending_gate_waits_is_not_counted_against_the_deadline() -> None:
+    """The rate cap's last check may wait for its turn inside the connection; the attempt's own time
+    (connect, headers, body) is what the deadline bounds, so a capped receiver causes no timeouts."""
+    left, right = socket.socketpair()
+    with left, right, Deadline(0.3) as deadline:
+        watch_socket(left)
+        with sending_gate(lambda: time.sleep(0.5)):  # the gate's wait: longer than the whole deadline
+            before_sending()
+        right.sendall(b"ok")
+        assert left.recv(10) == b"ok"
+        assert not deadline.expired
+
+
+def test_a_deadline_paused_by_a_gate_ends_its_remaining_time_later() -> None:
+    left, right = socket.socketpair()
+    with left, right, Deadline(0.3) as deadline:
+        watch_socket(left)
+        started = time.monotonic()
+        with sending_gate(lambda: time.sleep(0.2)):
+            before_sending()
+        assert left.recv(10) == b""  # nothing was sent: only the (later) shutdown ends this read
+        assert 0.45 < time.monotonic() - started < 3
+        assert deadline.expired
+
+
+def test_outside_a_sending_gate_before_sending_does_nothing_and_a_gate_ends_with_its_block() -> None:
+    ran: list[str] = []
+    before_sending()
+    with sending_gate(lambda: ran.append("gate")):
+        before_sending()
+        with sending_gate(None):  # e.g. an OAuth2 token request inside the receiver's attempt
+            before_sending()
+    before_sending()
+    assert ran == ["gate"]
 
 
 def test_a_deadline_that_ended_in_time_never_touches_its_sockets_afterwards() -> None:

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from auth0_log_webhooks.hooks.webhook import WebhookHook
+from auth0_log_webhooks.http.attempt_deadlines import sending_gate
 from dev.webhook_sink.testing import SinkHandle
 from tests.fixture_types import DefineConnection, RawServer
 from tests.network import FakeDNS, NetworkGuard
@@ -243,3 +244,30 @@ def test_through_a_proxy_the_target_is_still_checked_before_anything_is_sent(
         post(airflow_connection, "https://internal.example.com/hook", {"proxies": {"https": proxy}})
     assert proxy_requests == []
     assert network_guard.refused == []
+
+
+class Stop(Exception):
+    """What a test's sending gate raises to stop a request."""
+
+
+def test_the_sending_gate_runs_once_connected_just_before_the_first_byte_and_can_stop_the_request(
+    airflow_connection: DefineConnection, webhook_sink: SinkHandle
+) -> None:
+    """The rate cap takes its turn here (after the request is built, signed and connected), and a pause
+    found at that moment stops the request with nothing sent."""
+    airflow_connection("hook", conn_type="http", host=webhook_sink.hook_url, extra=PRIVATE_NET)
+    hook = WebhookHook("hook")
+    session = hook.get_conn()
+    seen: list[int] = []
+
+    with sending_gate(lambda: seen.append(len(webhook_sink.requests()))):
+        assert session.post(hook.url(), data=b"[]", timeout=5, allow_redirects=False).status_code == 200
+        assert session.post(hook.url(), data=b"[]", timeout=5, allow_redirects=False).status_code == 200
+    assert seen == [0, 1]  # once per request, each time before the sink saw it
+
+    def stop() -> None:
+        raise Stop
+
+    with sending_gate(stop), pytest.raises(Stop):
+        session.post(hook.url(), data=b"[]", timeout=5, allow_redirects=False)
+    assert len(webhook_sink.requests()) == 2

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auth0_log_webhooks.http.rate_cap import FileRateCap, Schedule, open_rate_cap, take_turn, window_for
+from auth0_log_webhooks.http.rate_cap import (
+    FileRateCap,
+    PauseBeganError,
+    Schedule,
+    open_rate_cap,
+    take_turn,
+    window_for,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -99,6 +106,35 @@ def test_a_late_sender_cannot_put_more_than_the_rate_into_one_second(tmp_path: P
 
     assert round(starts[19] - start, 6) == 0.95  # punctual requests kept their slots
     assert round(starts[20] - starts[0], 6) == 1.0  # the 21st started a full second after the late first
+
+
+def test_pace_sleeps_to_the_slot_and_start_waits_while_the_window_is_full(tmp_path: Path) -> None:
+    """The two steps a sender takes apart (pace before building the request, start just before its bytes):
+    a start 0.3 s late fills the window of a 2/s cap for a second, so a later punctual request waits for it."""
+    clock = Clock()
+    cap = FileRateCap(tmp_path / "hook.next", 2, clock=clock, sleep=clock.sleep)
+    assert cap.pace() == 0.0
+    clock.now += 0.3  # the request was built slowly: it starts at +0.3
+    assert cap.start() == 0.0
+    assert round(cap.pace(), 6) == 0.2  # its slot at +0.5
+    assert cap.start() == 0.0
+    assert round(cap.pace(), 6) == 0.5  # its slot at +1.0, but +0.3 and +0.5 are in the window
+    assert round(cap.start(), 6) == 0.3  # so it starts at +1.3, a second after the late one
+    assert clock.slept == [0.2, 0.5, 0.3]
+
+
+def test_a_start_inside_a_pause_begun_after_the_slot_was_taken_records_nothing_and_the_next_slot_follows_it(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    cap = FileRateCap(tmp_path / "hook.next", 10, clock=clock, sleep=clock.sleep)
+    assert cap.pace() == 0.0
+    FileRateCap(tmp_path / "hook.next", 10, clock=clock).hold_off(2)  # another sender was answered 429
+    with pytest.raises(PauseBeganError):
+        cap.start()
+    assert Schedule.parse((tmp_path / "hook.next").read_text()).started == ()
+    assert round(cap.pace(), 6) == 2.0
+    assert cap.start() == 0.0
 
 
 def test_a_torn_or_old_schedule_file_starts_afresh(tmp_path: Path) -> None:
