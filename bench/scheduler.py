@@ -388,6 +388,7 @@ def bench_scheduler(
     Each Airflow run is compared with the in-process pass of the same settings.
     """
     _say(f"\n[6] throughput through a real scheduler: {logs:,} logs in one triggered run, against in process")
+    workdir.mkdir(parents=True, exist_ok=True)  # the servers' logs go here (python -m bench names it, not makes it)
     base = {
         "staging_url": f"file://{workdir}/scheduler-staging",
         "dead_letter_url": f"file://{workdir}/scheduler-dead",
