@@ -157,6 +157,7 @@ REGISTRY: tuple[Benchmark, ...] = (
             "modes": ["cron", "event"],
             "cron_minutes": 10.0,
             "traffic_minutes": 5.0,
+            "event_idle_minutes": 0.0,
         },
         quick={
             "count": 100,
@@ -165,6 +166,7 @@ REGISTRY: tuple[Benchmark, ...] = (
             "modes": ["event"],
             "cron_minutes": 1.0,
             "traffic_minutes": 1.0,
+            "event_idle_minutes": 1.0,
         },
     ),
 )

@@ -7,12 +7,21 @@ LOG_ID [--pipeline DAG_ID]`` says which pipeline read a log, whether a filter le
 carried it and each attempt's answer (:mod:`auth0_log_webhooks.wiring.trace_command`).
 ``python -m auth0_log_webhooks resume PIPELINE`` resumes a pipeline that auto-pause paused
 (:mod:`auth0_log_webhooks.wiring.resume`).
+
+A preview's stdout is the preview alone, so that ``preview ... > next.txt`` or a pipe gets the messages and
+nothing else: Airflow, once imported, writes its log lines (and the Python warnings it turns into log lines,
+such as a secret too short to mask) to the stdout it found at import, so while the command runs the
+process's stdout (file descriptor 1) points at stderr, and the preview is written to the real stdout
+(:func:`answer_on_stdout`). Those lines are not suppressed: a person may need them, on stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TextIO
 
 USAGE = (
     "usage: python -m auth0_log_webhooks migrate FILE [--kind authentication|management] [--id DAG_ID] [--out DIR]\n"
@@ -20,6 +29,26 @@ USAGE = (
     "       python -m auth0_log_webhooks trace LOG_ID [--pipeline DAG_ID]\n"
     "       python -m auth0_log_webhooks resume PIPELINE"
 )
+
+
+@contextlib.contextmanager
+def answer_on_stdout() -> Iterator[TextIO]:
+    """Point the process's stdout at stderr while inside, and yield a stream to the real stdout for the answer.
+
+    Whatever writes to file descriptor 1 meanwhile (Airflow's log handlers hold the ``sys.stdout`` of
+    their configuration, a library may write to the descriptor itself) lands on stderr; stdout is restored
+    on the way out.
+    """
+    sys.stdout.flush()
+    real = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with open(os.dup(real), "w", encoding=sys.stdout.encoding or "utf-8", closefd=True) as answer:
+            yield answer
+    finally:
+        sys.stdout.flush()
+        os.dup2(real, 1)
+        os.close(real)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,9 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return migrate(args[1:])
     if args[:1] == ["preview"]:
-        from auth0_log_webhooks.steps.preview import main as preview
+        with answer_on_stdout() as answer:
+            from auth0_log_webhooks.steps.preview import main as preview
 
-        return preview(args[1:])
+            return preview(args[1:], out=answer)
     if args[:1] == ["trace"]:
         from auth0_log_webhooks.wiring.trace_command import main as trace
 

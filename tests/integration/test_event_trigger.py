@@ -135,5 +135,6 @@ def test_the_trigger_round_trips_through_serialize_without_secrets() -> None:
         "checkpoint_variable": CHECKPOINT,
         "poll_interval": 5.0,
         "refire_after": 600.0,
+        "pause_variable": f"{AUTHENTICATION_API.dag_id}_auto_pause",
     }
     assert Auth0LogsTrigger(**kwargs).serialize() == (classpath, kwargs)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,29 @@ def test_an_unknown_pipeline_is_named_with_the_known_ones(capsys: pytest.Capture
     error = capsys.readouterr().err
     assert error.startswith("No preview of no_such_pipeline: unknown pipeline 'no_such_pipeline'; known: ")
     assert AUTHENTICATION_API.dag_id in error
+
+
+def test_the_clis_stdout_is_the_preview_alone_and_airflows_log_lines_go_to_stderr(
+    tenant: EmulatorHandle,
+    webhook_sink_factory: SinkFactory,
+    wire_connections: WireConnections,
+    signing_secret: str,
+    variables: InMemoryVariables,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A 4-character Authorization: Airflow logs a warning that it is too short to mask, through its log handler on
+    # the stdout it found at import, as it does its other import-time warnings. Nothing is sent, so it is never used.
+    sink = webhook_sink_factory(secrets=(signing_secret,), authorization="Bear")
+    wire_connections(tenant, sink, secret=signing_secret, authorization="Bear")
+    name = AUTHENTICATION_API.config_variable
+    monkeypatch.setenv(f"AIRFLOW_VAR_{name.upper()}", variables.get(name) or "{}")
+
+    command = [sys.executable, "-m", "auth0_log_webhooks", "preview", AUTHENTICATION_API.dag_id, "--messages", "2"]
+    shown = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "Skipping masking for a secret as it's too short" in shown.stderr  # kept, where a person looks for it
+    assert shown.stdout.startswith(f"Preview of {AUTHENTICATION_API.dag_id}: nothing was sent"), shown.stdout[:500]
+    assert "Skipping masking" not in shown.stdout
+    assert "Message 2 of 2:" in shown.stdout
+    assert sink.requests() == []

@@ -11,6 +11,11 @@ exists would therefore feed itself: each run's token request is the next run's r
 * **Debounce.** Once the watcher asked for a run at checkpoint C, it does not ask again until the
   checkpoint has moved past C (the run committed), or ``refire_after`` seconds passed (the run was
   lost or failed; the cron schedule also covers that case).
+* **Quiet while paused.** While auto-pause holds the pipeline (its ``<dag_id>_auto_pause`` Variable
+  says paused), the watcher reads nothing from Auth0 and asks for no run: such a run would only skip,
+  and a paused pipeline is meant to stop reading the tenant. It reads only that Variable each poll,
+  so once the pipeline is resumed it asks for a run at its next poll if logs wait, without waiting
+  out the debounce: the catch-up starts within seconds (:meth:`Debounce.paused_now`).
 
 An idle tenant then costs no event-triggered run at all; the cron safety net (every 5 minutes by
 default) bounds the runs an hour at 12 in either mode.
@@ -148,6 +153,7 @@ class Debounce:
     refire_after: float
     fired_for: str | None = None
     fired_at: float | None = None
+    paused: bool = False
 
     def should_fire(self, checkpoint: str | None, new_foreign: int, now: float) -> bool:
         """Whether to ask for a run now: new logs, and no request pending at this checkpoint."""
@@ -159,3 +165,14 @@ class Debounce:
     def fired(self, checkpoint: str | None, now: float) -> None:
         """Record that a run was asked for at ``checkpoint``."""
         self.fired_for, self.fired_at = checkpoint, now
+
+    def paused_now(self, paused: bool) -> bool:
+        """Record whether the pipeline is paused at this poll; return whether that changed since the last one.
+
+        A resume forgets the last request, so logs that waited through the pause ask for a run at once.
+        """
+        changed = paused != self.paused
+        self.paused = paused
+        if changed and not paused:
+            self.fired_for, self.fired_at = None, None
+        return changed

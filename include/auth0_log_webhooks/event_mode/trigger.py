@@ -8,6 +8,11 @@ an event when logs other than the pipeline's own traffic wait after the checkpoi
 asset whose ``AssetWatcher`` holds it; the pipeline DAG is scheduled on that asset *or* its cron
 expression (``AssetOrTimeSchedule``), so the cron schedule stays as a safety net.
 
+While the pipeline is auto-paused the trigger reads only the pause Variable each poll: no Auth0
+request and no event, so no run that would only skip (the cron schedule's runs still skip, and
+send a pause notice that could not be sent). After a resume its next poll reads the tenant and asks
+for a run if logs wait.
+
 The trigger keeps one hook, hence one cached token, for its lifetime: polling does not write a
 ``seccft`` log per poll, and no poll raises (a failed one is counted, logged and followed by a
 longer pause), so the triggerer never re-creates the trigger and its hook. Nothing secret goes into
@@ -26,6 +31,7 @@ from typing import Any
 from airflow.sdk import Asset, AssetWatcher
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from auth0_log_webhooks.delivery.auto_pause import parse_state, state_variable
 from auth0_log_webhooks.event_mode.new_logs import Debounce, PollFailures, checked_page, first_log, foreign_logs
 from auth0_log_webhooks.hooks.auth0 import PAGE_SIZE, Auth0Hook
 from auth0_log_webhooks.http.redaction import excerpt
@@ -49,16 +55,24 @@ class Auth0LogsTrigger(BaseEventTrigger):
     :param checkpoint_variable: the Variable holding the pipeline's checkpoint.
     :param poll_interval: seconds between reads (one request each).
     :param refire_after: seconds before the same checkpoint may ask for a run again.
+    :param pause_variable: the pipeline's auto-pause Variable; while it says paused the trigger reads
+        nothing and yields nothing (None, as triggers serialized before it have: never paused).
     """
 
     def __init__(
-        self, auth0_conn_id: str, checkpoint_variable: str, poll_interval: float = 5.0, refire_after: float = 600.0
+        self,
+        auth0_conn_id: str,
+        checkpoint_variable: str,
+        poll_interval: float = 5.0,
+        refire_after: float = 600.0,
+        pause_variable: str | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Airflow's base class is untyped
         self.auth0_conn_id = auth0_conn_id
         self.checkpoint_variable = checkpoint_variable
         self.poll_interval = poll_interval
         self.refire_after = refire_after
+        self.pause_variable = pause_variable
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Classpath and kwargs, as the triggerer re-creates the trigger."""
@@ -69,6 +83,7 @@ class Auth0LogsTrigger(BaseEventTrigger):
                 "checkpoint_variable": self.checkpoint_variable,
                 "poll_interval": self.poll_interval,
                 "refire_after": self.refire_after,
+                "pause_variable": self.pause_variable,
             },
         )
 
@@ -123,9 +138,14 @@ class Auth0LogsTrigger(BaseEventTrigger):
     def poll_once(self, hook: Auth0Hook, debounce: Debounce, now: float | None = None) -> dict[str, Any] | None:
         """One read after the checkpoint; the event's payload if a run should start, else None.
 
+        Nothing is read from the tenant while the pipeline is paused (:meth:`paused`).
+
         :raises MalformedPageError: if the tenant's page is not a list of log objects with text types.
         """
-        checkpoint = AirflowVariables().get(self.checkpoint_variable)
+        variables = AirflowVariables()
+        if self.paused(variables, debounce):
+            return None
+        checkpoint = variables.get(self.checkpoint_variable)
         if checkpoint is None:  # a new pipeline: its first run finds where to start
             new: list[Mapping[str, Any]] = [{}]
         else:
@@ -139,6 +159,29 @@ class Auth0LogsTrigger(BaseEventTrigger):
         log.info("New logs after checkpoint %s (first %s); asking for a run", checkpoint, first["first_log_id"])
         return {"checkpoint": checkpoint, "new_logs_seen": len(new), **first}
 
+    def paused(self, variables: AirflowVariables, debounce: Debounce) -> bool:
+        """Return whether the pipeline is auto-paused now; log once when that changes.
+
+        The Variable is read as the pipeline's fetch reads it: a value that is not a pause state is not a pause.
+        """
+        if self.pause_variable is None:
+            return False
+        state, _ = parse_state(variables.get(self.pause_variable))
+        paused = state is not None and state.paused
+        if debounce.paused_now(paused):
+            if paused:
+                log.info(
+                    "The pipeline is paused (Variable %s): the watcher reads nothing from Auth0 and asks for no run "
+                    "until it is resumed; it checks the Variable every %.0fs.",
+                    self.pause_variable,
+                    self.poll_interval,
+                )
+            else:
+                log.info(
+                    "The pipeline was resumed (Variable %s): watching the tenant's logs again", self.pause_variable
+                )
+        return paused
+
 
 def tenant_logs_asset(pipeline: Pipeline) -> Asset:
     """The asset standing for a pipeline's tenant logs, watched by an :class:`Auth0LogsTrigger`."""
@@ -146,6 +189,7 @@ def tenant_logs_asset(pipeline: Pipeline) -> Asset:
         auth0_conn_id=pipeline.auth0_conn_id,
         checkpoint_variable=pipeline.checkpoint_variable,
         poll_interval=60.0 / pipeline.event_reads_per_minute,
+        pause_variable=state_variable(pipeline.dag_id),
     )
     return Asset(
         name=f"{pipeline.dag_id}_tenant_logs",

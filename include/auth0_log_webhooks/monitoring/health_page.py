@@ -45,6 +45,8 @@ class PipelineHealth:
     replays: list[ReplayPoint] = field(default_factory=list)
     pause: PauseState | None = None
     """The auto-pause state: failing messages in a row and, once paused, since when (None: none failing)."""
+    may_resume: bool = True
+    """Whether the signed-in user may change the pipeline's DAG, which resuming it needs (else no Resume button)."""
 
     @property
     def window(self) -> Window:
@@ -188,11 +190,21 @@ def pause_html(health: PipelineHealth) -> str:
             f"{state.failing_since:%Y-%m-%d %H:%M:%S} UTC (the last: {html.escape(state.last_answer())}).</p>"
         )
     sentence = auto_pause.status_sentence(health.dag_id, state)
-    return (
-        f'<div class="paused"><p><strong>Paused.</strong> {html.escape(sentence)}</p>'
-        f'<p><button class="resume" data-dag="{html.escape(health.dag_id)}">Resume {html.escape(health.dag_id)}'
-        "</button></p></div>"
-    )
+    if health.may_resume:
+        action = (
+            f'<button class="resume" data-dag="{html.escape(health.dag_id)}">Resume {html.escape(health.dag_id)}'
+            "</button>"
+        )
+    else:
+        command = f"{auto_pause.RESUME_COMMAND} {health.dag_id}"
+        action = (
+            html.escape(
+                f"You may read {health.dag_id} but not change it, so you cannot resume it: ask someone whose Airflow "
+                f"role may edit the DAG {health.dag_id} to press Resume on this page or to run "
+            )
+            + f"<code>{html.escape(command)}</code>."
+        )
+    return f'<div class="paused"><p><strong>Paused.</strong> {html.escape(sentence)}</p><p>{action}</p></div>'
 
 
 def section(health: PipelineHealth) -> str:
@@ -204,7 +216,12 @@ def section(health: PipelineHealth) -> str:
             _stat("Checkpoint", html.escape(when(health.checkpoint))),
             _stat("Checkpoint age", _age(health.checkpoint_age())),
             _stat("Lag at last commit", _age(health.lag_at_last_commit)),
-            _stat("Delivered, last 24 h", f"{plural(day.delivered, 'log')} in {html.escape(day.runs_text())}"),
+            _stat(
+                "Delivered, last 24 h",
+                f"{plural(day.delivered, 'log')} in {html.escape(day.runs_text())}"
+                if day.runs
+                else "none: no run ended",
+            ),
             _stat("Dead letters, last 24 h", html.escape(day.dead_letters_text())),
             _stat("429s waited out, last 24 h", html.escape(rate_limited_text(health.runs))),
             _stat("Dead letters waiting", html.escape(health.waiting_text())),
@@ -238,7 +255,7 @@ h2 small{font-weight:normal;color:#718096;font-size:0.7em}
 .stats{display:flex;flex-wrap:wrap;gap:12px}.stat{border:1px solid #e2e8f0;border-radius:6px;padding:8px 12px}
 .label{font-size:12px;color:#718096}.value{font-size:16px}li{overflow-wrap:anywhere}
 p.failure{color:#c53030;overflow-wrap:anywhere}
-code{overflow-wrap:anywhere}button.replay,button.resume{padding:6px 12px}
+code{overflow-wrap:anywhere}div.paused code{white-space:nowrap}button.replay,button.resume{padding:6px 12px}
 div.paused{border:2px solid #c05621;border-radius:6px;padding:4px 12px;margin-bottom:12px;overflow-wrap:anywhere}
 p.failing{color:#c05621}
 form.trace{margin:12px 0}form.trace input{width:36em;max-width:100%;padding:4px;font-family:monospace}
@@ -304,6 +321,7 @@ TRACE_HEADINGS = {
     "before_checkpoint": "from before the checkpoint",
     "not_read_yet": "not read yet",
     "no_delivery_log": "no delivery log",
+    "not_in_tenant": "no such log in Auth0",
     "unavailable": "cannot say",
 }
 

@@ -9,7 +9,9 @@ and answers in sentences a person reads:
   letter, and the answer says how to replay it (or that it was replayed since);
 * a run read it and its filters left it out, saying which rule;
 * no run read it: it is at or before the checkpoint but older than the delivery log's records (its
-  retention, or the pipeline started after it), or after the checkpoint (the next run reads it).
+  retention, or the pipeline started after it), or after the checkpoint (the next run reads it);
+* no run read it and Auth0 answers that it has no such log: a mistyped id, one of another tenant, or
+  one past the tenant's retention. The answer says so rather than how to send it.
 
 Whether a filter left a log out is decided on the log itself, fetched again from Auth0 by id (the
 staging holds selected logs only, and only until the run commits), with the filters of the run that
@@ -48,6 +50,7 @@ Verdict = Literal[
     "before_checkpoint",
     "not_read_yet",
     "no_delivery_log",
+    "not_in_tenant",
     "unavailable",
 ]
 LEVEL_NAMES = ("debug", "info", "warning", "error", "critical")
@@ -118,6 +121,7 @@ def trace(
     """
     log_id = check_log_id(log_id)
     cache: dict[str, Mapping[str, Any] | None] = {}
+    failed: set[str] = set()
 
     def fetched(pipeline: Pipeline) -> Mapping[str, Any] | None:
         if fetch_log is None:
@@ -127,9 +131,14 @@ def trace(
                 cache[pipeline.auth0_conn_id] = fetch_log(pipeline, log_id)
             except Exception:  # a trace answers without the filter check rather than not at all
                 cache[pipeline.auth0_conn_id] = None
+                failed.add(pipeline.auth0_conn_id)
         return cache[pipeline.auth0_conn_id]
 
-    return [_answer_for(log_id, pipeline, variables, fetched) for pipeline in pipelines.values()]
+    def absent(pipeline: Pipeline) -> bool:
+        """Whether Auth0 answered that it has no such log (not merely: nobody asked, or asking failed)."""
+        return fetch_log is not None and fetched(pipeline) is None and pipeline.auth0_conn_id not in failed
+
+    return [_answer_for(log_id, pipeline, variables, fetched, absent) for pipeline in pipelines.values()]
 
 
 def _answer_for(
@@ -137,10 +146,11 @@ def _answer_for(
     pipeline: Pipeline,
     variables: Variables,
     fetched: Callable[[Pipeline], Mapping[str, Any] | None],
+    absent: Callable[[Pipeline], bool],
 ) -> PipelineTrace:
     """One pipeline's answer; a pipeline whose settings or store cannot be read says so, and the others answer."""
     try:
-        return _trace_one(log_id, pipeline, variables, fetched)
+        return _trace_one(log_id, pipeline, variables, fetched, absent)
     except (ConfigError, StoreUnavailableError) as exc:
         return PipelineTrace(
             pipeline.dag_id,
@@ -154,6 +164,7 @@ def _trace_one(
     pipeline: Pipeline,
     variables: Variables,
     fetched: Callable[[Pipeline], Mapping[str, Any] | None],
+    absent: Callable[[Pipeline], bool],
 ) -> PipelineTrace:
     config = load_config(pipeline, None, variables)
     delivery_log = DeliveryLog(config.staging_root, pipeline.dag_id, config.delivery_log_retention_days)
@@ -162,6 +173,8 @@ def _trace_one(
     messages = _messages([entry for entry in entries if isinstance(entry, Attempt)])
     name = pipeline.dag_id
     if not reads and not messages:
+        if delivery_log.enabled and absent(pipeline):
+            return _not_in_tenant(log_id, pipeline, config)
         return _unread(log_id, pipeline, config, delivery_log, variables)
     result = PipelineTrace(name, "read_not_sent")
     log = fetched(pipeline)
@@ -276,6 +289,22 @@ def _read_not_sent(log: Mapping[str, Any] | None, run_id: str) -> str:
         f"{checked} no attempt to send it is on record: run {run_id}'s delivery may still be under way, or its "
         "delivery tasks failed before sending it (the run then did not move the checkpoint past it, so a later run "
         "sends it). Look at that run's deliver tasks."
+    )
+
+
+def _not_in_tenant(log_id: str, pipeline: Pipeline, config: PipelineConfig) -> PipelineTrace:
+    """Answer for a log no run of ``pipeline`` read and its tenant does not have."""
+    name = pipeline.dag_id
+    return PipelineTrace(
+        name,
+        "not_in_tenant",
+        [
+            f"Auth0 has no log {log_id} ({when(log_id)}) on the connection {pipeline.auth0_conn_id} that pipeline "
+            f"{name} reads, and no run of {name} is recorded reading it, so there is nothing to send. Check that "
+            "the id was copied whole and comes from this tenant. If it does, Auth0 deleted the log once it was "
+            "older than the tenant's log retention (1 to 30 days by plan), and its delivery, if there was one, is "
+            f"older than the delivery log's records (kept {plural(config.delivery_log_retention_days, 'day')})."
+        ],
     )
 
 

@@ -17,10 +17,11 @@ Doors: ``python -m auth0_log_webhooks preview <pipeline> [--messages N]`` (:func
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from auth0_log_webhooks.delivery.payloads import Message
 from auth0_log_webhooks.delivery.preview import Preview, render, shown_headers
@@ -147,8 +148,11 @@ def _done(method: str) -> str:
     return {"mask": "masked", "hash": "hashed", "remove": "removed"}.get(method, method)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``preview PIPELINE [--messages N]``: print the next messages; exit 0, or 1 and a sentence saying what to fix."""
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """``preview PIPELINE [--messages N]``: print the next messages; exit 0, or 1 and a sentence saying what to fix.
+
+    :param out: where the preview goes (default: stdout); errors go to stderr.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m auth0_log_webhooks preview",
         description="Show the next messages a pipeline would send, with their headers, and send nothing: no "
@@ -162,7 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_MESSAGES,
         help=f"how many messages to show, 1-{MAX_PREVIEW_MESSAGES} (default {DEFAULT_MESSAGES})",
     )
-    args = parser.parse_args(argv)
+    with contextlib.redirect_stdout(out or sys.stdout):  # --help is an answer too
+        args = parser.parse_args(argv)
     try:
         count = preview_messages({"preview": args.messages})
         if count == 0:
@@ -172,5 +177,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a person reads this: one sentence naming what to fix, never a traceback
         print(f"No preview of {args.pipeline}: {exc or type(exc).__name__}", file=sys.stderr)
         return 1
-    print(render(shown), end="")
+    print(render(shown), end="", file=out or sys.stdout)
     return 0

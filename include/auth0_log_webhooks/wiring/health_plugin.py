@@ -10,7 +10,8 @@ among the pipelines the user may read.
 Each pipeline is shown only to a user whom Airflow's auth manager lets read that pipeline's DAG
 (``filter_authorized_dag_ids``, method GET): a user who may not read a DAG sees nothing of it, on the
 page or in its JSON. A paused pipeline's Resume button (``POST resume/<dag_id>``) needs what Airflow
-asks to pause or unpause that DAG (method PUT): others get HTTP 403, and a pipeline the user may not
+asks to pause or unpause that DAG (method PUT): the page shows the button only to those users, and
+tells the others whom to ask; a request from them gets HTTP 403, and a pipeline the user may not
 read is unknown (404). Dead letters are summarised from one listing, reading only the newest
 :data:`~auth0_log_webhooks.monitoring.health_page.LAST_ERRORS` files per pipeline. What it shows is
 gathered and rendered by :mod:`auth0_log_webhooks.monitoring.health_page`; this module only reads
@@ -89,21 +90,31 @@ def editable_dags(user: GetUserDep) -> ReadableDags:
 EditableDagsDep = Annotated[ReadableDags, Depends(editable_dags)]
 
 
-def gather(readable: ReadableDags) -> list[health_page.PipelineHealth]:
-    """Collect the health of every pipeline whose DAG the user may read, now (nothing is read for the others)."""
+def gather(readable: ReadableDags, editable: ReadableDags | None = None) -> list[health_page.PipelineHealth]:
+    """Collect the health of every pipeline whose DAG the user may read, now (nothing is read for the others).
+
+    :param editable: which DAGs the user may change; a paused pipeline shows its Resume button only to them
+        (None: not asked, for the JSON answer, which has no button).
+    """
     pipelines = load_pipelines().pipelines
     allowed = readable(pipelines)
     shown = {dag_id: pipeline for dag_id, pipeline in pipelines.items() if dag_id in allowed}
-    return health_page.gather(shown, variables=MetadataVariables(), events=asset_events, dead_letters=dead_letters)
+    healths = health_page.gather(shown, variables=MetadataVariables(), events=asset_events, dead_letters=dead_letters)
+    paused = [health.dag_id for health in healths if health.pause is not None and health.pause.paused]
+    if editable is not None and paused:
+        may_change = editable(paused)
+        for health in healths:
+            health.may_resume = health.dag_id in may_change
+    return healths
 
 
 app = FastAPI(title="Auth0 log webhooks health")
 
 
 @app.get("/", response_class=HTMLResponse)
-def health_html(readable: ReadableDagsDep) -> str:
-    """The health page (HTML) of the pipelines the signed-in user may read."""
-    return health_page.page(gather(readable), datetime.now(UTC))
+def health_html(readable: ReadableDagsDep, editable: EditableDagsDep) -> str:
+    """The health page (HTML) of the pipelines the signed-in user may read; Resume buttons where they may change."""
+    return health_page.page(gather(readable, editable), datetime.now(UTC))
 
 
 @app.get("/trace", response_class=HTMLResponse)

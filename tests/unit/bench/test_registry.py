@@ -31,6 +31,14 @@ def test_names_are_unique_and_the_quick_form_runs_every_default_benchmark() -> N
     assert all(params == dict(b.full) for b, params in full.runs)
 
 
+@pytest.mark.parametrize("form", ["quick", "full"])
+def test_both_forms_of_the_hundred_pipelines_print_the_idle_and_the_event_headlines(form: str) -> None:
+    """Benchmark 12's headlines: the parse, the scheduler and dag-processor idle, the triggerer and freshness."""
+    params = getattr(registered("pipelines"), form)
+    assert "event" in params["modes"]
+    assert "cron" in params["modes"] or params["event_idle_minutes"] > 0
+
+
 def test_set_and_the_shorthands_change_only_the_named_parameters() -> None:
     plan = parse_args(
         ["--quick", "--only", "e2e", "--only", "million", "--set", "e2e.rounds=3", "--million-logs", "500"]

@@ -73,3 +73,13 @@ def test_at_most_one_request_per_checkpoint_per_refire_window(steps: list[Any]) 
             fires.append((checkpoint, now))
     for (cp_a, t_a), (cp_b, t_b) in itertools.pairwise(fires):
         assert cp_a != cp_b or t_b - t_a >= 60
+
+
+def test_a_resume_forgets_the_last_request_so_logs_that_waited_ask_for_a_run_at_once() -> None:
+    debounce = Debounce(refire_after=600)
+    debounce.fired("c1", 0.0)
+    assert not debounce.paused_now(False)  # not paused, as before: nothing changed
+    assert debounce.paused_now(True)
+    assert not debounce.paused_now(True)
+    assert debounce.paused_now(False)
+    assert debounce.should_fire("c1", 5, 11.0)  # same checkpoint, well within refire_after

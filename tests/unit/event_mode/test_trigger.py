@@ -169,3 +169,81 @@ def test_a_failure_that_repeats_is_logged_again_after_a_while_and_a_new_one_at_o
     assert failures.succeeded() == 4
     assert failures.in_a_row == 0
     assert failures.total == 4
+
+
+PAUSE_VARIABLE = "watched_auto_pause"
+PAUSED = json.dumps(
+    {
+        "failing_messages": 5,
+        "failing_since": "2026-11-26T04:00:00+00:00",
+        "last_status": 401,
+        "paused_at": "2026-11-26T05:00:00+00:00",
+        "checkpoint": CHECKPOINT,
+    }
+)
+
+
+@pytest.mark.parametrize("resumed_at", [120, 2000], ids=["resumed within refire_after", "after a long pause"])
+def test_while_the_pipeline_is_paused_the_watcher_reads_nothing_and_asks_for_no_run_and_after_a_resume_it_does(
+    tenant_env: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, resumed_at: int
+) -> None:
+    tenant = ScriptedTenant(Answer(200, [{"log_id": NEW_ID, "type": "s"}]))
+    hook, debounce, failures = tenant.hook([1_800_000_000.0]), Debounce(600), PollFailures()
+    trigger = watcher(poll_interval=5.0, pause_variable=PAUSE_VARIABLE)
+    caplog.set_level(logging.INFO, logger=trigger_module.__name__)
+
+    first, _ = trigger.watch_once(hook, debounce, failures, now=0.0)  # new logs: a run is asked for
+    monkeypatch.setenv(f"AIRFLOW_VAR_{PAUSE_VARIABLE.upper()}", PAUSED)  # that run failed and paused the pipeline
+    reads = tenant.log_reads
+    while_paused = [trigger.watch_once(hook, debounce, failures, now=float(t)) for t in range(60, resumed_at, 5)]
+    monkeypatch.delenv(f"AIRFLOW_VAR_{PAUSE_VARIABLE.upper()}")  # resumed
+    resumed, pause = trigger.watch_once(hook, debounce, failures, now=float(resumed_at))
+
+    assert first is not None
+    assert [payload for payload, _ in while_paused] == [None] * len(while_paused)  # even past refire_after (600 s)
+    assert {pause for _, pause in while_paused} == {5.0}  # the Variable is checked at the read budget's pace
+    assert tenant.log_reads == reads + 1  # not one read while paused; one after the resume
+    assert resumed is not None
+    assert resumed["checkpoint"] == CHECKPOINT  # the backlog that waited, at once (not after refire_after)
+    assert pause == 5.0
+    lines = [r.getMessage() for r in caplog.records if r.name == trigger_module.__name__]
+    assert sum("is paused" in line for line in lines) == 1  # one line for the pause, not one a poll
+    assert sum("was resumed" in line for line in lines) == 1
+    assert tenant.tokens == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (json.dumps({"failing_messages": 2, "failing_since": "2026-11-26T04:00:00+00:00"}), "failing, not paused"),
+        ("not json", "a value a person broke, read as no pause by the runs too"),
+        ("", "emptied: resumed"),
+    ],
+)
+def test_a_pipeline_that_is_not_paused_is_watched_as_usual(
+    tenant_env: None, monkeypatch: pytest.MonkeyPatch, value: str, why: str
+) -> None:
+    monkeypatch.setenv(f"AIRFLOW_VAR_{PAUSE_VARIABLE.upper()}", value)
+    tenant = ScriptedTenant(Answer(200, [{"log_id": NEW_ID, "type": "s"}]))
+
+    payload = watcher(pause_variable=PAUSE_VARIABLE).poll_once(tenant.hook([1_800_000_000.0]), Debounce(600), now=0.0)
+
+    assert payload is not None, why
+    assert tenant.log_reads == 1
+
+
+def test_the_asset_of_a_pipeline_watches_its_auto_pause_variable() -> None:
+    from auth0_log_webhooks.delivery.auto_pause import state_variable
+    from auth0_log_webhooks.event_mode.trigger import tenant_logs_asset
+    from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+
+    (asset_watcher,) = tenant_logs_asset(AUTHENTICATION_API).watchers
+    classpath, kwargs = asset_watcher.trigger.serialize()
+
+    assert classpath == "auth0_log_webhooks.event_mode.trigger.Auth0LogsTrigger"
+    assert kwargs["pause_variable"] == state_variable(AUTHENTICATION_API.dag_id)
+    assert Auth0LogsTrigger(**kwargs).pause_variable == kwargs["pause_variable"]  # the triggerer re-creates it so
+    old = {
+        key: value for key, value in kwargs.items() if key != "pause_variable"
+    }  # a trigger serialized before the pause
+    assert Auth0LogsTrigger(**old).pause_variable is None

@@ -222,6 +222,18 @@ def test_a_paused_pipeline_shows_since_when_why_and_a_resume_button() -> None:
     )
     assert "it reads and sends nothing until it is resumed" in html_page
     assert f'<button class="resume" data-dag="{DAG_ID}">Resume {DAG_ID}</button>' in html_page
+    assert "but not change it" not in html_page
+    assert "none: no run ended" in html_page  # not "0 logs in no run"
+
+    healths[0].may_resume = False  # a user whose role may read the DAG but not change it
+    read_only = page(healths, NOW)
+    assert f"{DAG_ID} is paused since 2026-11-26 14:00:00 UTC after 7 failing messages" in read_only
+    assert 'class="resume"' not in read_only
+    assert (
+        f"You may read {DAG_ID} but not change it, so you cannot resume it: ask someone whose Airflow role may edit "
+        f"the DAG {DAG_ID} to press Resume on this page or to run "
+        f"<code>python -m auth0_log_webhooks resume {DAG_ID}</code>."
+    ) in read_only
 
 
 def test_a_failing_pipeline_that_is_not_paused_shows_its_streak_and_no_button() -> None:

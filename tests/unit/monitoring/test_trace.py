@@ -103,13 +103,14 @@ def test_a_message_not_delivered_and_not_kept_says_so(tmp_path: Path) -> None:
 
 
 def test_a_log_after_the_checkpoint_is_not_read_yet(tmp_path: Path) -> None:
-    assert traced(50, variables(tmp_path, log_id(10))).verdict == "not_read_yet"
-    assert "the next run reads it" in traced(50, variables(tmp_path, log_id(10))).text.lower()
-    assert "has no checkpoint yet" in traced(50, variables(tmp_path)).text
+    tenant = {log_id(50): log(50, "s")}
+    assert traced(50, variables(tmp_path, log_id(10)), tenant).verdict == "not_read_yet"
+    assert "the next run reads it" in traced(50, variables(tmp_path, log_id(10)), tenant).text.lower()
+    assert "has no checkpoint yet" in traced(50, variables(tmp_path), tenant).text
 
 
 def test_a_log_before_the_checkpoint_with_no_records_names_the_retention(tmp_path: Path) -> None:
-    found = traced(5, variables(tmp_path, log_id(10), delivery_log_retention_days=7))
+    found = traced(5, variables(tmp_path, log_id(10), delivery_log_retention_days=7), {log_id(5): log(5, "s")})
 
     assert found.verdict == "before_checkpoint"
     assert "older than the delivery log keeps (7 days)" in found.text
@@ -119,10 +120,39 @@ def test_a_log_between_runs_on_record_says_the_checkpoint_was_moved(tmp_path: Pa
     read(tmp_path, 0, 3)
     read(tmp_path, 8, 10)
 
-    found = traced(5, variables(tmp_path, log_id(10)))
+    found = traced(5, variables(tmp_path, log_id(10)), {log_id(5): log(5, "s")})
 
     assert found.verdict == "before_checkpoint"
     assert "the checkpoint was moved past it by hand" in found.text
+
+
+@pytest.mark.parametrize("checkpoint", [10, 90], ids=["before the checkpoint", "after the checkpoint"])
+def test_a_log_no_run_read_and_auth0_does_not_have_says_so_not_how_to_send_it(tmp_path: Path, checkpoint: int) -> None:
+    read(tmp_path, 0, 3)
+
+    found = traced(5, variables(tmp_path, log_id(checkpoint), delivery_log_retention_days=7), tenant={})
+
+    assert found.verdict == "not_in_tenant"
+    assert found.text.startswith(
+        f"Auth0 has no log {log_id(5)} (2026-11-26 05:00:00 UTC) on the connection auth0_default that pipeline "
+        f"{PIPELINE.dag_id} reads, and no run of {PIPELINE.dag_id} is recorded reading it, so there is nothing to send."
+    )
+    assert "Check that the id was copied whole and comes from this tenant." in found.text
+    assert "older than the delivery log's records (kept 7 days)" in found.text
+    assert "start_from" not in found.text
+
+
+def test_when_asking_auth0_fails_or_is_not_possible_the_trace_does_not_claim_the_log_is_missing(
+    tmp_path: Path,
+) -> None:
+    def failing(pipeline: Pipeline, wanted: str) -> Mapping[str, Any] | None:
+        raise ConnectionError("tenant unreachable")
+
+    store = variables(tmp_path, log_id(10))
+    (unreachable,) = trace(log_id(5), {PIPELINE.dag_id: PIPELINE}, store, fetch_log=failing)
+    (unasked,) = trace(log_id(5), {PIPELINE.dag_id: PIPELINE}, store)
+
+    assert unreachable.verdict == unasked.verdict == "before_checkpoint"
 
 
 def test_no_delivery_log_says_which_setting_keeps_one(tmp_path: Path) -> None:

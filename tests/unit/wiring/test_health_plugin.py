@@ -171,6 +171,8 @@ def test_resume_needs_the_right_to_change_the_pipelines_dag(monkeypatch: pytest.
     variables = InMemoryVariables({state_variable(OPEN.dag_id): state.dumps(), **CHECKPOINTS})
     monkeypatch.setattr(health_plugin, "load_pipelines", lambda: SimpleNamespace(pipelines={OPEN.dag_id: OPEN}))
     monkeypatch.setattr(health_plugin, "MetadataVariables", lambda: variables)
+    monkeypatch.setattr(health_plugin, "asset_events", lambda pipeline, since: [])
+    monkeypatch.setattr(health_plugin, "dead_letters", lambda pipeline: DeadLetterSummary([], []))
     manager = EditingAuthManager({"operator": {OPEN.dag_id}, "viewer": {OPEN.dag_id}}, editors={"operator"})
     monkeypatch.setattr("airflow.api_fastapi.app.get_auth_manager", lambda: manager)
 
@@ -179,6 +181,7 @@ def test_resume_needs_the_right_to_change_the_pipelines_dag(monkeypatch: pytest.
         return TestClient(health_plugin.app)
 
     try:
+        viewer_page, operator_page = client("viewer").get("/").text, client("operator").get("/").text
         refused = client("viewer").post(f"/resume/{OPEN.dag_id}")
         unknown = client("stranger").post(f"/resume/{OPEN.dag_id}")
         assert state_variable(OPEN.dag_id) in variables.values
@@ -186,6 +189,11 @@ def test_resume_needs_the_right_to_change_the_pipelines_dag(monkeypatch: pytest.
     finally:
         health_plugin.app.dependency_overrides.clear()
 
+    button = f'<button class="resume" data-dag="{OPEN.dag_id}">'
+    assert button in operator_page
+    assert button not in viewer_page
+    assert f"You may read {OPEN.dag_id} but not change it, so you cannot resume it: ask someone" in viewer_page
+    assert "is paused since 2026-12-03 15:00:00 UTC after 5 failing messages" in viewer_page
     assert refused.status_code == 403
     assert "may read tenant_open_logs but not change it" in refused.json()["detail"]
     assert unknown.status_code == 404
