@@ -50,8 +50,8 @@ def quiet_library_logs() -> None:
     logging.getLogger("auth0_log_webhooks").setLevel(logging.WARNING)
 
 
-def pipeline_variables(workdir: Path, *, max_logs_per_run: int) -> Any:
-    """Return the Variables of the Authentication API pipeline, staging under ``workdir``."""
+def pipeline_variables(workdir: Path, *, max_logs_per_run: int, settings: Mapping[str, Any] | None = None) -> Any:
+    """Return the Variables of the Authentication API pipeline, staging under ``workdir``, with ``settings`` too."""
     from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
     from auth0_log_webhooks.run.variables import InMemoryVariables
 
@@ -59,6 +59,7 @@ def pipeline_variables(workdir: Path, *, max_logs_per_run: int) -> Any:
         "staging_url": f"file://{workdir}/staging",
         "dead_letter_url": f"file://{workdir}/dead_letters",
         "max_logs_per_run": max_logs_per_run,
+        **(settings or {}),
     }
     return InMemoryVariables({AUTHENTICATION_API.config_variable: json.dumps(config)})
 
@@ -180,8 +181,11 @@ class EndToEndResult:
         return self.logs / seconds if seconds else float("nan")
 
 
-def library_end_to_end(emulator: Any, sink: Any, workdir: Path, logs: int, run_id: str) -> EndToEndResult:
-    """Run fetch, every delivery chunk (5 at a time, like the pool) and commit in this process.
+def library_end_to_end(
+    emulator: Any, sink: Any, workdir: Path, logs: int, run_id: str, settings: Mapping[str, Any] | None = None
+) -> EndToEndResult:
+    """Run fetch, every delivery chunk (5 at a time, like the pool) and commit in this process, with the
+    config Variable's ``settings`` beside the staging folders and the cap.
 
     :param emulator: a :class:`bench.servers.Emulator` without a rate limit, wired as auth0_default.
     :param sink: a :class:`bench.servers.Sink`, wired as auth0_webhook_default (reset here).
@@ -190,7 +194,7 @@ def library_end_to_end(emulator: Any, sink: Any, workdir: Path, logs: int, run_i
     from dev.runner import run_pipeline
 
     quiet_library_logs()
-    variables = pipeline_variables(workdir, max_logs_per_run=logs)
+    variables = pipeline_variables(workdir, max_logs_per_run=logs, settings=settings)
     sink.reset()
     before = emulator.counters()
     outcome = run_pipeline(AUTHENTICATION_API, variables, run_id=run_id, slots=DELIVERY_SLOTS)

@@ -1,7 +1,8 @@
 """Throughput through a real scheduler (``--only scheduler``): one triggered run of 100,000 logs.
 
 The same emulated tenant (no rate limit) and webhook sink, each a process of its own, serve two
-passes over the same logs in one invocation:
+passes over the same logs in one invocation, for each of two settings (the defaults, then
+``deliver_while_fetching`` on: the fetch's delivery lane sends batches while it reads):
 
 1. in process: fetch, every delivery chunk 5 at a time, commit (``library_end_to_end``, as benchmark
    2), the fastest of ``rounds`` passes;
@@ -377,12 +378,14 @@ def bench_scheduler(
     workdir: Path,
     logs: int,
     rounds: int,
-    in_process: Callable[[Emulator, Sink, Path, int, str], EndToEndResult],
+    in_process: Callable[..., EndToEndResult],
 ) -> list[tuple[str, str, str, bool | None]]:
     """Run the in-process passes then the Airflow runs over ``logs`` logs; return summary rows.
 
-    Two Airflow runs: the default settings (one delivery task per slot of the pool: 5), then
-    ``max_delivery_tasks`` 16 (the default before 0.2.0: 11 tasks wait for a slot).
+    Two settings, each measured in process and through Airflow in this invocation: the defaults (one
+    delivery task per slot of the pool: 5, after the whole fetch), then ``deliver_while_fetching``
+    on (the fetch's delivery lane sends batches while it reads; delivery tasks send what it left).
+    Each Airflow run is compared with the in-process pass of the same settings.
     """
     _say(f"\n[6] throughput through a real scheduler: {logs:,} logs in one triggered run, against in process")
     base = {
@@ -390,38 +393,45 @@ def bench_scheduler(
         "dead_letter_url": f"file://{workdir}/scheduler-dead",
         "max_logs_per_run": 2 * logs,  # the whole backlog in one run
     }
-    configs = [("defaults", base), ("16_tasks", {**base, "max_delivery_tasks": 16})]
+    settings: dict[str, dict[str, Any]] = {"defaults": {}, "lane": {"deliver_while_fetching": True}}
+    configs = [(name, {**base, **extra}) for name, extra in settings.items()]
     emulator = start_emulator(workdir, logs=logs, per_minute=0, name="emulator-scheduler")
     sink = start_sink(workdir, name="sink-scheduler")
+    libraries: dict[str, EndToEndResult] = {}
     try:
         wire_connections(emulator.url, emulator.client_id, emulator.client_secret, sink.hook_url)
-        passes = []
-        for n in range(rounds + 1):  # the first warms the servers and this process
-            before = _in_process_cpu(emulator, sink)
-            result = in_process(emulator, sink, workdir / f"scheduler-inprocess-{n}", logs, f"bench_inproc_{n}")
-            after = _in_process_cpu(emulator, sink)
-            passes.append((result, {role: after[role] - before[role] for role in after}))
-        library, library_cpu = min(passes[1:], key=lambda p: p[0].seconds)
-        _say(
-            f"    in process (fastest of {rounds} after a warm-up: "
-            f"{', '.join(f'{p.seconds:.2f}s' for p, _ in passes[1:])}): "
-            f"{library.seconds:.2f}s = {library.rate(library.seconds):,.0f} logs/s "
-            f"(fetch {library.fetch_seconds:.2f}s, deliver {library.deliver_seconds:.2f}s, "
-            f"commit {library.commit_seconds:.2f}s; {library.delivered_logs:,} logs delivered)"
-        )
-        machine = library_cpu.pop("machine")
-        _say(
-            "      CPU seconds of that pass: "
-            + ", ".join(f"{role} {seconds:.1f}" for role, seconds in library_cpu.items())
-            + f"; the whole machine {machine:.1f} (so {max(0.0, machine - sum(library_cpu.values())):.1f} "
-            "by processes outside this benchmark)"
-        )
+        for name, extra in settings.items():
+            passes = []
+            for n in range(rounds + 1):  # the first warms the servers and this process
+                before = _in_process_cpu(emulator, sink)
+                result = in_process(
+                    emulator, sink, workdir / f"scheduler-inprocess-{name}-{n}", logs, f"bench_inproc_{name}_{n}", extra
+                )
+                after = _in_process_cpu(emulator, sink)
+                passes.append((result, {role: after[role] - before[role] for role in after}))
+            library, library_cpu = min(passes[1:], key=lambda p: p[0].seconds)
+            libraries[name] = library
+            _say(
+                f"    in process, {name} {json.dumps(extra)} (fastest of {rounds} after a warm-up: "
+                f"{', '.join(f'{p.seconds:.2f}s' for p, _ in passes[1:])}): "
+                f"{library.seconds:.2f}s = {library.rate(library.seconds):,.0f} logs/s "
+                f"(fetch {library.fetch_seconds:.2f}s, deliver {library.deliver_seconds:.2f}s, "
+                f"commit {library.commit_seconds:.2f}s; {library.delivered_logs:,} logs delivered)"
+            )
+            machine = library_cpu.pop("machine")
+            _say(
+                "      CPU seconds of that pass: "
+                + ", ".join(f"{role} {seconds:.1f}" for role, seconds in library_cpu.items())
+                + f"; the whole machine {machine:.1f} (so {max(0.0, machine - sum(library_cpu.values())):.1f} "
+                "by processes outside this benchmark)"
+            )
         results = airflow_runs(workdir / "scheduler", emulator, sink, logs, configs)
     finally:
         sink.stop()
         emulator.stop()
     rows: list[tuple[str, str, str, bool | None]] = []
     for r in results:
+        library = libraries[r.name]
         rate = r.logs / r.seconds
         ratio = r.seconds / library.seconds
         complete = r.state == "success" and r.unique_logs == library.delivered_logs

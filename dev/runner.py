@@ -26,7 +26,7 @@ from auth0_log_webhooks.delivery.manifests import ManifestNotDeliveredError
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.staging import RunStaging
-from auth0_log_webhooks.run.task_io import STAGING_URL, RunRecord
+from auth0_log_webhooks.run.task_io import LANE_REPORT, STAGING_URL, RunRecord
 from auth0_log_webhooks.run.variables import Variables
 from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit
@@ -85,7 +85,7 @@ def run_pipeline(
     record = RunRecord()
     started = time.perf_counter()
     try:
-        fetched = fetch(pipeline, run, params, record.task("fetch"), variables=variables)
+        fetched = fetch(pipeline, run, params, record.task("fetch"), variables=variables, sleep=sleep)
     except PipelinePausedError:
         # Airflow runs the commit after a skipped fetch (trigger rule all_done): a paused run's commit skips too.
         commit(pipeline, run, params, record.task("commit"), variables=variables)
@@ -110,6 +110,9 @@ def run_pipeline(
     chosen = [chunk for chunk in fetched if deliver_if(chunk["chunk"])]
     with ThreadPoolExecutor(max_workers=max(1, slots), thread_name_prefix="deliver") as pool:
         reports = [report for report in pool.map(send, chosen) if report is not None]
+    lane = record.task("commit").kept("fetch", LANE_REPORT)
+    if lane is not None:  # what the fetch's delivery lane sent while it read (deliver_while_fetching)
+        reports.insert(0, lane)
     after_deliver = time.perf_counter()
     outcome = RunOutcome(run, plan, fetched, reports, record, chunk_seconds=chunk_seconds, delivery_errors=failed)
     try:

@@ -49,6 +49,8 @@ class FetchResult(TypedDict):
     staging_url: str
     chunks: list[Chunk]
     answers_429: int
+    lane: DeliveryReport | None
+    """What the fetch's delivery lane sent while it read (``deliver_while_fetching``), else None."""
 
 
 class Plan(TypedDict):

@@ -231,6 +231,35 @@ def test_a_run_that_selects_nothing_still_moves_the_checkpoint_past_what_it_read
     assert variables.get(CHECKPOINT) == sapi[-1]
 
 
+@pytest.mark.parametrize("drain", [10, 1], ids=["lane finishes", "lane hands over"])
+def test_with_the_delivery_lane_a_run_is_delivered_whole_one_task_at_a_time(
+    drain: int,
+    tenant: EmulatorHandle,
+    sink: SinkHandle,
+    variables: MetadataVariables,
+    run: RunPipelineDag,
+    configure: Configure,
+) -> None:
+    """dag.test() runs one task at a time, as `airflow dags test` does: the fetch and its lane end first."""
+    ids = tenant.all_log_ids()
+    variables.set(CHECKPOINT, ids[199])
+    configure(deliver_while_fetching=True, min_batches_per_task=drain)
+
+    dag_run = run({"batch_size": 100})
+
+    assert dag_run.state == "success"
+    assert sorted(sink.log_ids()) == selected(tenant, ids[199])
+    assert sink.summary()["duplicate_log_ids"] == 0
+    assert variables.get(CHECKPOINT) == ids[-1]
+    states = task_states(dag_run)
+    assert states[("fetch", -1)] == states[("commit", -1)] == "success"
+    delivered_by_tasks = {state for (task, _), state in states.items() if task == "deliver"}
+    if drain == 10:  # 4 batches left at most: the lane sends them all; no delivery task starts
+        assert delivered_by_tasks == {"skipped"}
+    else:  # the lane fell behind by more than 1 batch (or not): the tasks send what it left
+        assert delivered_by_tasks <= {"success", "skipped"}
+
+
 def test_failing_deliveries_fail_the_run_and_the_checkpoint_stays_before_them(
     tenant: EmulatorHandle,
     sink: SinkHandle,

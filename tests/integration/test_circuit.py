@@ -151,7 +151,10 @@ def test_a_delivery_task_stopped_by_the_circuit_fails_without_retrying_and_says_
     from airflow.sdk.exceptions import AirflowFailException
 
     wire_connections(tenant, webhook_sink)
-    configure(batch_size=50, max_delivery_tasks=1, max_attempts=2, circuit_breaker_failures=2)
+    # A delivery task's failure: the fetch's lane (test_delivery_lane.py) hands an open circuit over to the tasks.
+    configure(
+        batch_size=50, max_delivery_tasks=1, max_attempts=2, circuit_breaker_failures=2, deliver_while_fetching=False
+    )
     webhook_sink.add_fault(status=503)
 
     (task_error,) = run_pipeline().delivery_errors

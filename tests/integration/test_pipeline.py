@@ -137,7 +137,8 @@ def test_an_undelivered_chunk_holds_the_checkpoint_before_it_and_the_next_run_re
     configure: Configure,
 ) -> None:
     wire_connections(tenant, webhook_sink)
-    configure(min_batches_per_task=1, max_delivery_tasks=16)  # one batch per delivery task
+    # One batch per delivery task, and no lane in the fetch (it would send the batches before the tasks do).
+    configure(min_batches_per_task=1, max_delivery_tasks=16, deliver_while_fetching=False)
     first = run_pipeline({"max_logs_per_run": 1000}, deliver_if=lambda i: i != 3)
     assert isinstance(first.error, DeliveryIncompleteError)
     assert [c["start"] for c in first.chunks[:4]] == [0, 1, 2, 3]  # one batch per delivery task here

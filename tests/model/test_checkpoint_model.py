@@ -7,9 +7,10 @@ receiver whose answers the test draws (2xx, refusals, outages, a crash mid-batch
 logs, runs (plain, with selecting or shaping params, backfill windows, and runs triggered with a
 generated conf: declared keys with wild values, undeclared keys such as ``dead_letter_url``, wrong
 types, passed through Airflow's own param processing as a trigger and a task would), each chunk's delivery,
-clearing the fetch (a new generation while the old tasks still run), a stale task's late ledger
-marker, commits (also repeated), replays, retention passing old logs, a person rewinding the
-checkpoint. After every step:
+clearing the fetch (a new generation while the old tasks still run), the fetch's delivery lane
+sending while it reads (``deliver_while_fetching``, drawn per example) and the fetch's process dying
+mid-lane, a stale task's late ledger marker, commits (also repeated), replays, retention passing
+old logs, a person rewinding the checkpoint. After every step:
 
 * every log the pipeline selects at or before the checkpoint is at the receiver or in a dead letter
   (logs the tenant dropped before the pipeline ever started excepted);
@@ -17,7 +18,8 @@ checkpoint. After every step:
   from the value its fetch started from;
 * one webhook-id always carries the same logs; no dead letter was never tried, and none holds a
   "stop sending" answer (401, 403, 410);
-* a backfill window whose commit succeeded delivered (or kept) every log of its window.
+* a backfill window whose commit succeeded delivered (or kept) every log of its window;
+* after each fetch, the batches its lane settled are a prefix, and its chunks cover every batch after it.
 """
 
 from __future__ import annotations
@@ -38,13 +40,14 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from auth0_log_webhooks.contracts import Chunk
 from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, CircuitOpenError
+from auth0_log_webhooks.delivery.sender import WebhookSender
 from auth0_log_webhooks.log_ids import InvalidCheckpointError, log_time
 from auth0_log_webhooks.pipelines.config import ConfigError, PipelineConfig
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.pipelines.run_params import UndeclaredParamError, run_params
 from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.kinds import ExpiredCheckpointError
-from auth0_log_webhooks.run.settlement import CheckpointChangedError, marker_for
+from auth0_log_webhooks.run.settlement import CheckpointChangedError, marker_for, settles
 from auth0_log_webhooks.run.staging import NothingStagedError
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps import replay
@@ -144,11 +147,23 @@ class CheckpointModel(RuleBasedStateMachine):
         circuit=st.integers(1, 3),
         per_log=st.booleans(),
         policy=st.sampled_from(["fail", "restart_from_oldest"]),
+        lane=st.booleans(),
+        drain=st.integers(1, 3),
     )
     def configure(
-        self, batch_size: int, tasks: int, cap: int, attempts: int, circuit: int, per_log: bool, policy: str
+        self,
+        batch_size: int,
+        tasks: int,
+        cap: int,
+        attempts: int,
+        circuit: int,
+        per_log: bool,
+        policy: str,
+        lane: bool,
+        drain: int,
     ) -> None:
         self.policy = policy
+        self.lane_keeps_up_for = 0
         config = {
             "staging_url": f"file://{self.folder}/staging",
             "dead_letter_url": f"file://{self.folder}/dead",
@@ -159,6 +174,8 @@ class CheckpointModel(RuleBasedStateMachine):
             "circuit_breaker_failures": circuit,
             "send_as_batch": not per_log,
             "expired_checkpoint": policy,
+            "deliver_while_fetching": lane,  # the fetch sends batches while it reads (steps/lane.py)
+            "min_batches_per_task": drain,  # how many batches the lane finishes once reading ended
         }
         self.variables.set(PIPELINE.config_variable, json.dumps(config))
         self.tenant.add(["s", "f", "sapi", "fp"] * 3)
@@ -210,15 +227,44 @@ class CheckpointModel(RuleBasedStateMachine):
 
     # -- runs ----------------------------------------------------------------------------------
 
+    def _lane_sender(self, config: PipelineConfig) -> WebhookSender:
+        """The sender of a fetch's delivery lane: the real one, to the model's receiver."""
+        return sender_for(self.receiver, config)
+
     def _fetch(self, run: ModelRun) -> None:
         run.known = len(self.tenant.logs)
         try:
-            run.chunks = fetch_logs(PIPELINE, run.info, run.params, variables=self.variables, hook=self.tenant)[
-                "chunks"
-            ]
+            run.chunks = fetch_logs(
+                PIPELINE,
+                run.info,
+                run.params,
+                variables=self.variables,
+                hook=self.tenant,
+                lane_sender=self._lane_sender,
+                lane_hold_from=self.lane_keeps_up_for,
+            )["chunks"]
         except (InvalidCheckpointError, ExpiredCheckpointError) as exc:
             event(f"fetch refused: {type(exc).__name__}")
             run.chunks = []  # refused with a message; the run fails, nothing staged
+        except Crash:
+            event("fetch killed while its lane was sending")
+            run.chunks = []  # the process died: no plan, nothing for the commit
+        else:
+            self._check_lane_left_a_prefix(run)
+
+    def _check_lane_left_a_prefix(self, run: ModelRun) -> None:
+        """The delivery tasks get every batch the fetch's lane did not settle, and the lane settled a prefix."""
+        staging = staging_of(PIPELINE, run.info, self.variables)
+        plan = staging.read_plan()
+        outcomes = staging.with_generation(plan["generation"]).outcomes()
+        first_left = run.chunks[0]["start"] if run.chunks else len(plan["batches"])
+        if run.chunks:
+            assert run.chunks[-1]["stop"] == len(plan["batches"]), "the chunks do not reach the last batch"
+        for index, batch in enumerate(plan["batches"][:first_left]):
+            assert index in outcomes, f"batch {index} was neither sent by the lane nor given to a delivery task"
+            assert settles(outcomes[index], batch, plan["generation"]), f"the lane settled batch {index} wrongly"
+        if first_left:
+            event("the lane settled batches while the fetch read")
 
     @precondition(lambda self: len(self.runs) < 6)
     @rule(
@@ -269,7 +315,19 @@ class CheckpointModel(RuleBasedStateMachine):
         run = ModelRun(RunInfo(dag_id=PIPELINE.dag_id, run_id=f"run_{self.serial}"), params, [])
         run.known = len(self.tenant.logs)
         try:
-            run.chunks = fetch_logs(PIPELINE, run.info, params, variables=self.variables, hook=self.tenant)["chunks"]
+            run.chunks = fetch_logs(
+                PIPELINE,
+                run.info,
+                params,
+                variables=self.variables,
+                hook=self.tenant,
+                lane_sender=self._lane_sender,
+                lane_hold_from=self.lane_keeps_up_for,
+            )["chunks"]
+        except Crash:
+            event("fetch killed while its lane was sending")
+            self.runs.append(run)
+            return
         except UndeclaredParamError:
             assert set(conf) - set(DECLARED), "a conf of declared keys only was refused as undeclared"
             event("conf refused at fetch: an undeclared key")
@@ -279,6 +337,7 @@ class CheckpointModel(RuleBasedStateMachine):
             return
         assert not set(conf) - set(DECLARED), f"a run took the undeclared keys {sorted(set(conf) - set(DECLARED))}"
         event(f"conf run with {', '.join(sorted(key for key in conf if conf[key] is not None)) or 'empty params'}")
+        self._check_lane_left_a_prefix(run)
         self.runs.append(run)
 
     @precondition(lambda self: len(self.runs) < 6)
@@ -294,10 +353,32 @@ class CheckpointModel(RuleBasedStateMachine):
             self._deliver(run, chunk)
         self.commit(len(self.runs) - 1)
 
+    @rule(batches=st.integers(0, 4))
+    def lane_pace(self, batches: int) -> None:
+        """From now on a fetch's lane keeps up with its first ``batches`` batches and falls behind after them
+        (one interleaving of reading and sending per example, so that hypothesis can replay it)."""
+        self.lane_keeps_up_for = batches
+
+    @precondition(lambda self: len(self.runs) < 6)
+    @rule(crash=st.integers(1, 4))
+    def fetch_killed_mid_lane(self, crash: int) -> None:
+        """A run's fetch process dies after its lane made a few requests (with the lane off: a plain run)."""
+        self.crash_at = self.requests + crash
+        self.start_run("plain", pick=0)
+        self.crash_at = None
+
     @precondition(lambda self: self.runs)
-    @rule(which=st.integers(0, 100))
-    def clear_fetch(self, which: int) -> None:
-        """A person clears the fetch: a new try cuts a new generation while the old tasks may still run."""
+    @rule(which=st.integers(0, 100), crash=st.none() | st.integers(1, 4))
+    def clear_fetch(self, which: int, crash: int | None) -> None:
+        """A person clears the fetch: a new try cuts a new generation while the old tasks may still run
+        (and the new try's process may die while its lane sends)."""
+        self.crash_at = None if crash is None else self.requests + crash
+        try:
+            self._clear_fetch(which)
+        finally:
+            self.crash_at = None
+
+    def _clear_fetch(self, which: int) -> None:
         run = self.runs[which % len(self.runs)]
         with contextlib.suppress(NothingStagedError):
             plan = staging_of(PIPELINE, run.info, self.variables).read_plan()

@@ -105,6 +105,11 @@ class PipelineConfig(BaseModel):
         default=None, ge=1, le=1024, description="mapped delivery tasks per run; unset: the pipeline's pool_slots"
     )
     min_batches_per_task: int = Field(default=10, ge=1, le=10_000, description="fewer tasks for small runs")
+    deliver_while_fetching: bool = Field(
+        default=False,
+        description="the fetch task sends each batch as soon as it is staged, one request at a time, while it reads "
+        "on; the delivery tasks send what it left",
+    )
     completeness_manifests: bool = Field(
         default=False,
         description="after each committed run, send the receiver a signed manifest of the run's messages, chained",

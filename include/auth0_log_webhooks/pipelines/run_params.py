@@ -50,6 +50,7 @@ NEVER_PER_RUN = (
     "expired_checkpoint",
     "max_delivery_tasks",
     "min_batches_per_task",
+    "deliver_while_fetching",
     "staging_url",
     "staging_retention_days",
     "dead_letter_url",

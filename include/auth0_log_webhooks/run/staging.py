@@ -326,6 +326,8 @@ class Stager:
     max_logs: int
     window: tuple[datetime, datetime] | None = None
     one_off: bool = False
+    staged: Callable[[int, BatchRange], None] | None = None
+    """Told of each batch once it is staged (the fetch's delivery lane, :mod:`auth0_log_webhooks.steps.lane`)."""
 
     def run(self, pages: Iterable[list[Any]], start: str) -> Manifest:
         """Consume pages, stage the selected logs batch by batch, and return what was cut."""
@@ -369,9 +371,12 @@ class Stager:
     def _flush(self, manifest: Manifest, batch: list[tuple[str, Mapping[str, Any]]]) -> None:
         if not batch:
             return
-        manifest.repaired += self.staging.write_batch(len(manifest.batches), [item for _, item in batch])
+        index = len(manifest.batches)
+        manifest.repaired += self.staging.write_batch(index, [item for _, item in batch])
         manifest.batches.append(BatchRange(count=len(batch), first=batch[0][0], last=batch[-1][0]))
         manifest.selected += len(batch)
+        if self.staged is not None:
+            self.staged(index, manifest.batches[index])
 
     def _in_window(self, item: Mapping[str, Any]) -> bool:
         if self.window is None:
@@ -400,13 +405,18 @@ def plan_chunks(
     *,
     generation: int,
     staging_url: str,
+    first: int = 0,
 ) -> list[Chunk]:
     """Return one chunk of contiguous batches per delivery task: at most ``max_tasks``, and no more
     than one per ``min_batches_per_task`` batches (a task costs Airflow seconds; a batch, milliseconds);
-    each names the ``generation`` (fetch attempt) whose batches it carries and the staging root."""
-    tasks = min(max_tasks, -(-len(batches) // max(1, min_batches_per_task)))
+    each names the ``generation`` (fetch attempt) whose batches it carries and the staging root.
+
+    Only the batches from index ``first`` on are planned: those before it are settled already (the
+    fetch's delivery lane sent them, :mod:`~auth0_log_webhooks.steps.lane`)."""
+    left = len(batches) - first
+    tasks = min(max_tasks, -(-left // max(1, min_batches_per_task)))
     chunks = []
-    for number, (start, stop) in enumerate(chunk_ranges(len(batches), tasks)):
+    for number, (start, stop) in enumerate((first + a, first + b) for a, b in chunk_ranges(left, tasks)):
         label = chunk_label(start, stop, batches[start:stop])
         chunks.append(
             Chunk(chunk=number, start=start, stop=stop, label=label, generation=generation, staging_url=staging_url)

@@ -16,6 +16,9 @@ from typing import Any, Protocol
 ANSWERS_429 = "answers_429"
 """The key under which fetch and each delivery keep the 429 answers they waited out."""
 
+LANE_REPORT = "delivered_while_fetching"
+"""The key under which the fetch keeps what its delivery lane sent (a :class:`DeliveryReport`, steps/lane.py)."""
+
 STAGING_URL = "staging_url"
 """The key under which fetch keeps the staging root it resolved, for the commit."""
 

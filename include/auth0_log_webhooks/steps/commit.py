@@ -28,7 +28,7 @@ from auth0_log_webhooks.run.checkpoint_policy import CommitDecision, advanced, d
 from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.settlement import check_counts, compare_and_set, matching
 from auth0_log_webhooks.run.staging import NothingStagedError, RunStaging
-from auth0_log_webhooks.run.task_io import ANSWERS_429, STAGING_URL, TaskIO
+from auth0_log_webhooks.run.task_io import ANSWERS_429, LANE_REPORT, STAGING_URL, TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.steps import follow_up, pausing
 from auth0_log_webhooks.wording import run_sentence
@@ -96,7 +96,7 @@ def commit(
         metrics.run_extra(
             summary,
             auth0_429=metrics.total(io.kept("fetch", ANSWERS_429)),
-            webhook_429=metrics.total(io.kept("deliver", ANSWERS_429)),
+            webhook_429=metrics.total(io.kept("deliver", ANSWERS_429)) + _lane_429(io),
             run_id=run.run_id,
         )
     )
@@ -104,6 +104,12 @@ def commit(
         io.keep("return_value", summary)  # the follow-up ends the task before its return value is kept
         io.follow_up(follow_up.follow_up(run, summary, params or {}))
     return summary
+
+
+def _lane_429(io: TaskIO) -> int:
+    """Return the webhook's 429 answers the fetch's delivery lane waited out (0 without a lane)."""
+    lane = io.kept("fetch", LANE_REPORT)
+    return int(lane["answers_429"]) if isinstance(lane, dict) else 0
 
 
 def commit_checkpoint(
@@ -236,7 +242,7 @@ def _raise_if_dead_letters(pipeline: Pipeline, plan: Plan, entries: list[str]) -
         DeadLetterStore(PipelineConfig.model_validate(plan["config"]).dead_letter_root),
         entries,
         pipeline=pipeline.dag_id,
-        where_logged="the failed deliver tasks of this run",
+        where_logged="the fetch task (what its delivery lane sent) and the failed deliver tasks of this run",
         checkpoint_passed=plan["mode"] == "checkpoint",
         error=DeadLettersKeptError,
     )

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from auth0_log_webhooks.contracts import BatchOutcome, BatchStatus, Chunk, DeliveryReport, SentMessage
+from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, BatchStatus, Chunk, DeliveryReport, SentMessage
 from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, CircuitOpenError, RunCircuit
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import circuit_open_advice, fail_if_still_kept
@@ -121,15 +122,16 @@ def deliver_chunk(
         return report
     staging = staging.with_generation(plan["generation"])
     _check_claim(staging, run, chunk["chunk"], staging.claim(chunk["chunk"], run.try_number), chunk["start"])
-    config = PipelineConfig.model_validate(plan["config"])
-    journal = Journal(
-        DeliveryLog(chunk["staging_url"], pipeline.dag_id, config.delivery_log_retention_days), run.run_id
+    batches = BatchSender.open(
+        pipeline,
+        run,
+        staging,
+        PipelineConfig.model_validate(plan["config"]),
+        chunk["staging_url"],
+        chunk["chunk"],
+        sender=sender,
+        sleep=sleep,
     )
-    sender = sender or open_sender(pipeline.webhook_conn_id, config, kind=pipeline.kind, sleep=sleep)
-    sender.journal = journal  # every attempt of this task goes to the delivery log, flushed batch by batch
-    letters = DeadLetterStore(config.dead_letter_root)
-    circuit = RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures)
-    requests_before, limited_before = sender.requests_sent, sender.answers_429
     try:
         for index in range(chunk["start"], chunk["stop"]):
             batch = plan["batches"][index]
@@ -138,46 +140,108 @@ def deliver_chunk(
                 report["skipped"] += 1
                 continue
             _check_claim(staging, run, chunk["chunk"], staging.claimant(chunk["chunk"]), index)
-            logs = staging.read_batch(index)
-            delivered: list[Message] = []
-            try:
-                failures = _send_batch(sender, circuit, chunk["chunk"], index, logs, delivered)
-            finally:  # before the ledger marker: a settled batch always has its attempts on record
-                journal.flush()
-            kept = [letters.put(pipeline.dag_id, f, dag_id=run.dag_id, run_id=run.run_id) for f in failures]
-            kept_logs = sum(len(letter.log_ids) for letter in kept)
-            for letter in kept:
-                log.warning(
-                    "Batch %d: kept %s as dead letter %s: %s",
-                    index,
-                    plural(len(letter.log_ids), "log"),
-                    letter.entry_id,
-                    letter.reason,
-                )
-            generation, count, first, last = marker_for(batch, plan["generation"])
-            staging.mark(
-                index,
-                BatchOutcome(
-                    status="dead_lettered" if kept else "delivered",
-                    generation=generation,
-                    count=count,
-                    first=first,
-                    last=last,
-                    delivered_logs=len(logs) - kept_logs,
-                    dead_lettered_logs=kept_logs,
-                    dead_letters=[letter.entry_id for letter in kept],
-                    messages=sent_messages(delivered, [f.message for f in failures]),
-                ),
-            )
-            report["batches"] += 1
-            report["delivered_logs"] += len(logs) - kept_logs
-            report["dead_lettered_logs"] += kept_logs
+            batches.send(index, batch, report)
     finally:
-        report["requests"] = sender.requests_sent - requests_before
-        report["answers_429"] = sender.answers_429 - limited_before
-        metrics.record_rate_limited(pipeline.dag_id, report["answers_429"], metric="webhook_429")
+        batches.close(report)
         log.info("%s", delivery_sentence(report))
     return report
+
+
+@dataclass
+class BatchSender:
+    """Send staged batches one at a time and settle each in the ledger: what a delivery task does per batch,
+    and what the fetch's delivery lane does while it reads (:mod:`~auth0_log_webhooks.steps.lane`).
+
+    ``chunk`` names the sender in the run's circuit breaker (a mapped task's chunk number, or the fetch's lane).
+    """
+
+    pipeline: Pipeline
+    run: RunInfo
+    staging: RunStaging
+    sender: WebhookSender
+    journal: Journal
+    letters: DeadLetterStore
+    circuit: RunCircuit
+    chunk: int
+    requests_before: int = 0
+    limited_before: int = 0
+
+    @classmethod
+    def open(
+        cls,
+        pipeline: Pipeline,
+        run: RunInfo,
+        staging: RunStaging,
+        config: PipelineConfig,
+        staging_url: str,
+        chunk: int,
+        *,
+        sender: WebhookSender | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> BatchSender:
+        """Return a batch sender for ``staging`` (in the generation it sends), with the run's settings ``config``."""
+        journal = Journal(DeliveryLog(staging_url, pipeline.dag_id, config.delivery_log_retention_days), run.run_id)
+        sender = sender or open_sender(pipeline.webhook_conn_id, config, kind=pipeline.kind, sleep=sleep)
+        sender.journal = journal  # every attempt goes to the delivery log, flushed batch by batch
+        return cls(
+            pipeline,
+            run,
+            staging,
+            sender,
+            journal,
+            DeadLetterStore(config.dead_letter_root),
+            RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures),
+            chunk,
+            sender.requests_sent,
+            sender.answers_429,
+        )
+
+    def send(self, index: int, batch: BatchRange, report: DeliveryReport) -> None:
+        """Send batch ``index`` (``batch`` as the fetch cut it), settle it in the ledger, and count it in ``report``.
+
+        :raises CircuitOpenError: if the receiver refused everything; the batch is left unsettled.
+        """
+        logs = self.staging.read_batch(index)
+        delivered: list[Message] = []
+        try:
+            failures = _send_batch(self.sender, self.circuit, self.chunk, index, logs, delivered)
+        finally:  # before the ledger marker: a settled batch always has its attempts on record
+            self.journal.flush()
+        run = self.run
+        kept = [self.letters.put(self.pipeline.dag_id, f, dag_id=run.dag_id, run_id=run.run_id) for f in failures]
+        kept_logs = sum(len(letter.log_ids) for letter in kept)
+        for letter in kept:
+            log.warning(
+                "Batch %d: kept %s as dead letter %s: %s",
+                index,
+                plural(len(letter.log_ids), "log"),
+                letter.entry_id,
+                letter.reason,
+            )
+        generation, count, first, last = marker_for(batch, self.staging.generation)
+        self.staging.mark(
+            index,
+            BatchOutcome(
+                status="dead_lettered" if kept else "delivered",
+                generation=generation,
+                count=count,
+                first=first,
+                last=last,
+                delivered_logs=len(logs) - kept_logs,
+                dead_lettered_logs=kept_logs,
+                dead_letters=[letter.entry_id for letter in kept],
+                messages=sent_messages(delivered, [f.message for f in failures]),
+            ),
+        )
+        report["batches"] += 1
+        report["delivered_logs"] += len(logs) - kept_logs
+        report["dead_lettered_logs"] += kept_logs
+
+    def close(self, report: DeliveryReport) -> None:
+        """Count the requests and 429 answers since this batch sender opened into ``report``, and the 429s' metric."""
+        report["requests"] = self.sender.requests_sent - self.requests_before
+        report["answers_429"] = self.sender.answers_429 - self.limited_before
+        metrics.record_rate_limited(self.pipeline.dag_id, report["answers_429"], metric="webhook_429")
 
 
 def _check_claim(staging: RunStaging, run: RunInfo, chunk: int, newest: int | None, index: int) -> None:

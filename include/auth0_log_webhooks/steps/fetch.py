@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -22,11 +23,15 @@ from auth0_log_webhooks.run.delivery_log import DeliveryLog, record_read
 from auth0_log_webhooks.run.kinds import one_off_reason
 from auth0_log_webhooks.run.reading import LogSource, start_of_reading
 from auth0_log_webhooks.run.staging import RunStaging, Stager, plan_chunks, prune
-from auth0_log_webhooks.run.task_io import ANSWERS_429, STAGING_URL, TaskIO
+from auth0_log_webhooks.run.task_io import ANSWERS_429, LANE_REPORT, STAGING_URL, TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.steps import pausing
 from auth0_log_webhooks.steps.preview import preview
 from auth0_log_webhooks.wording import plural, reading_sentence, when
+
+if TYPE_CHECKING:  # imported when a lane starts: a fetch without one does not load the sender (LAZY_STEPS)
+    from auth0_log_webhooks.delivery.sender import WebhookSender
+    from auth0_log_webhooks.steps.lane import DeliveryLane
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +48,7 @@ def fetch(
     *,
     variables: Variables | None = None,
     hook: LogSource | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> list[Chunk]:
     """Run the fetch task: stage the run's logs, keep the staging root and the 429 count for the commit,
     and return the chunks the delivery tasks are mapped over.
@@ -63,11 +69,13 @@ def fetch(
             log.info("%s", render(shown))
             return []
         pausing.stop_if_paused(pipeline, io, variables or AirflowVariables())
-        fetched = fetch_logs(pipeline, run, params, variables=variables, hook=hook)
+        fetched = fetch_logs(pipeline, run, params, variables=variables, hook=hook, sleep=sleep)
     except ParamsError as exc:
         raise RunParamsRefusedError(str(exc)) from None
     io.keep(STAGING_URL, fetched["staging_url"])
     io.keep(ANSWERS_429, fetched["answers_429"])
+    if fetched["lane"] is not None:
+        io.keep(LANE_REPORT, fetched["lane"])
     return fetched["chunks"]
 
 
@@ -79,6 +87,9 @@ def fetch_logs(
     variables: Variables | None = None,
     hook: LogSource | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    lane_sender: Callable[[PipelineConfig], WebhookSender] | None = None,
+    lane_hold_from: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> FetchResult:
     """Pull, select and stage the run's logs with its plan; return where they are staged and one chunk
     per delivery task.
@@ -87,6 +98,11 @@ def fetch_logs(
     the plan carries them and the result carries the staging root, so no later task reads the config
     Variable again. The staging generation is the task's try number, so a cleared and re-run fetch
     never shares batches or ledger markers with the delivery tasks of an earlier try.
+
+    With ``deliver_while_fetching`` on, a delivery lane sends each batch as soon as it is staged
+    (:mod:`~auth0_log_webhooks.steps.lane`; through the sender ``lane_sender`` returns for the run's
+    settings if given, else one that waits with ``sleep``) and the chunks cover only the batches it left.
+    ``lane_hold_from`` is the model test's seam (:class:`~auth0_log_webhooks.steps.lane.DeliveryLane`).
 
     :raises UndeclaredParamError: if the params hold a key the DAG does not declare (nothing is read).
     :raises ConfigError: if the config Variable or the params are invalid.
@@ -117,8 +133,21 @@ def fetch_logs(
         run.window,
         one_off=bool(one_off),
     )
+    lane = (
+        _lane(pipeline, run, staging, config, lane_sender, sleep, lane_hold_from)
+        if config.deliver_while_fetching
+        else None
+    )
+    if lane is not None:
+        stager.staged = lane.staged
     progress = ReadProgress()
-    manifest = stager.run(tracked(source.iter_log_pages(start), source.waits, progress), start)
+    try:
+        manifest = stager.run(tracked(source.iter_log_pages(start), source.waits, progress), start)
+    except BaseException:
+        if lane is not None:  # the fetch fails: its lane sends nothing more (a retry stages a new generation)
+            lane.abandon()
+        raise
+    first_left = lane.finish() if lane is not None else 0
     log.info("%s", progress.sentence(source.waits))
     metrics.record_rate_limited(pipeline.dag_id, source.waits.rate_limited)
     log.info(
@@ -168,8 +197,36 @@ def fetch_logs(
         config.min_batches_per_task,
         generation=staging.generation,
         staging_url=config.staging_root,
+        first=first_left,
     )
-    return FetchResult(staging_url=config.staging_root, chunks=chunks, answers_429=source.waits.rate_limited)
+    return FetchResult(
+        staging_url=config.staging_root,
+        chunks=chunks,
+        answers_429=source.waits.rate_limited,
+        lane=lane.report if lane is not None else None,
+    )
+
+
+def _lane(
+    pipeline: Pipeline,
+    run: RunInfo,
+    staging: RunStaging,
+    config: PipelineConfig,
+    lane_sender: Callable[[PipelineConfig], WebhookSender] | None,
+    sleep: Callable[[float], None],
+    hold_from: int | None,
+) -> DeliveryLane:
+    """Start the run's delivery lane on ``staging`` (this try's generation)."""
+    from auth0_log_webhooks.steps.deliver import BatchSender
+    from auth0_log_webhooks.steps.lane import LANE_CHUNK, DeliveryLane
+
+    def batches() -> BatchSender:
+        sender = lane_sender(config) if lane_sender else None
+        return BatchSender.open(
+            pipeline, run, staging, config, config.staging_root, LANE_CHUNK, sender=sender, sleep=sleep
+        )
+
+    return DeliveryLane(batches, drain_at_most=config.min_batches_per_task, hold_from=hold_from)
 
 
 def _fresh_staging(config: PipelineConfig, run: RunInfo) -> RunStaging:

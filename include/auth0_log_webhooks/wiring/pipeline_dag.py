@@ -90,12 +90,17 @@ def pipeline_dag(
         # A run still not done run_deadline_minutes after it was queued: one notice (run_deadlines.py).
         deadline=run_deadline(pipeline),
     ) as dag:
-
+        # In the pipeline's pool like a delivery task: with deliver_while_fetching its lane makes one webhook call
+        # at a time while it reads (steps/lane.py), and the pool's slots bound the calls in flight.
         @task(
-            execution_timeout=timedelta(hours=2), on_failure_callback=WebhookNotifier(), show_return_value_in_logs=False
+            pool=pipeline.pool,
+            execution_timeout=timedelta(hours=2),
+            on_failure_callback=WebhookNotifier(),
+            show_return_value_in_logs=False,
         )
         def fetch() -> list[Chunk]:
-            """Read, select and stage the logs since the checkpoint; plan one chunk per delivery task."""
+            """Read, select and stage the logs since the checkpoint (delivering as it stages, with the lane on);
+            plan one chunk per delivery task for the batches left."""
             from auth0_log_webhooks.steps import fetch as fetch_step  # only the task needs it (LAZY_STEPS)
 
             run, params = current_run()

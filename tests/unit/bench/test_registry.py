@@ -31,6 +31,14 @@ def test_names_are_unique_and_the_quick_form_runs_every_default_benchmark() -> N
     assert all(params == dict(b.full) for b, params in full.runs)
 
 
+@pytest.mark.parametrize("form", ["quick", "full"])
+def test_both_forms_of_the_hundred_pipelines_print_the_idle_and_the_event_headlines(form: str) -> None:
+    """Benchmark 12's headlines: the parse, the scheduler and dag-processor idle, the triggerer and freshness."""
+    params = getattr(registered("pipelines"), form)
+    assert "event" in params["modes"]
+    assert "cron" in params["modes"] or params["event_idle_minutes"] > 0
+
+
 def test_set_and_the_shorthands_change_only_the_named_parameters() -> None:
     plan = parse_args(
         ["--quick", "--only", "e2e", "--only", "million", "--set", "e2e.rounds=3", "--million-logs", "500"]
@@ -73,3 +81,17 @@ def test_a_failing_benchmark_is_a_missed_row_and_the_verdict_lines_name_the_targ
     lines = table([Row("a", "1", "<= 2", True), Row("longer name", "3", "n/a", None)])
     assert len({len(line) for line in lines}) == 1
     assert lines[-1].rstrip().endswith("n/a")
+
+
+def test_each_benchmark_gets_its_work_directory_made(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Benchmarks 6 and 7 start their emulator with its log file in the directory they are given: the quick form
+    lost both to FileNotFoundError when nothing had created it."""
+    entry = registered("scheduler")
+
+    def writes_a_log(workdir: Path) -> list[Row]:
+        (workdir / "emulator.stderr.log").write_text("up\n")
+        return [Row("6 scheduler", "1", "n/a", None)]
+
+    monkeypatch.setattr(type(entry), "load", lambda self: writes_a_log)
+    assert [r.verdict for r in run_one(entry, {}, tmp_path)] == ["n/a"]
+    assert (tmp_path / "scheduler" / "emulator.stderr.log").read_text() == "up\n"

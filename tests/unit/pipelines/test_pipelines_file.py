@@ -205,6 +205,56 @@ def test_invalid_yaml_is_reported_with_its_line(tmp_path: Path) -> None:
     assert loaded.errors[0].startswith("not valid YAML at line 4")
 
 
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML was built without libyaml")
+def test_the_file_is_parsed_by_libyaml_when_pyyaml_has_it() -> None:
+    assert pipelines_file.FAST_YAML_LOADER is yaml.CSafeLoader
+
+
+def test_without_libyaml_the_pure_python_parser_reads_the_same_pipelines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, [GOOD, {**GOOD, "id": "other", "filters": {"log_types": ["s", "f"]}, "mode": "event"}])
+    fast = load_pipelines(path)
+    path.write_text(path.read_text() + "# the same pipelines, another text: not the cached parse\n")
+    monkeypatch.setattr(pipelines_file, "FAST_YAML_LOADER", yaml.SafeLoader)
+
+    slow = load_pipelines(path)
+    assert slow.errors == fast.errors == []
+    assert slow.pipelines == fast.pipelines
+    assert list(slow.pipelines) == ["tenant_b_logs", "other"]
+
+
+def test_a_yaml_error_names_the_character_at_fault(tmp_path: Path) -> None:
+    path = tmp_path / "pipelines.yaml"
+    path.write_text("pipelines:\n\t- id: a\n")
+    loaded = load_pipelines(path)
+    assert loaded.errors == ["not valid YAML at line 2, column 1: found character '\\t' that cannot start any token"]
+
+
+def test_an_unchanged_file_is_parsed_once_and_every_change_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parses: list[str] = []
+    read_yaml = pipelines_file.read_yaml
+
+    def counted(text: str) -> Any:
+        parses.append(text)
+        return read_yaml(text)
+
+    monkeypatch.setattr(pipelines_file, "read_yaml", counted)
+    path = write(tmp_path, [GOOD])
+
+    first = load_pipelines(path)
+    first.pipelines.clear()  # what a caller does to its copy stays there
+    first.errors.append("a caller's note")
+    again = load_pipelines(path)
+    assert (list(again.pipelines), again.errors, len(parses)) == (["tenant_b_logs"], [], 1)
+
+    path.write_text(path.read_text().replace("tenant_b_logs", "tenant_c_logs"))  # same size, at once
+    assert list(load_pipelines(path).pipelines) == ["tenant_c_logs"]
+    assert len(parses) == 2
+
+
 def test_raise_errors_names_the_file_and_every_bad_entry(tmp_path: Path) -> None:
     path = write(tmp_path, [GOOD, {**GOOD, "id": "two", "schedule": "nope"}, {"id": "three"}])
     with pytest.raises(pipelines_file.PipelinesFileError) as caught:

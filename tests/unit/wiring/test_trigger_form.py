@@ -20,6 +20,7 @@ from auth0_log_webhooks.pipelines.run_params import UndeclaredParamError, run_pa
 from auth0_log_webhooks.run.context import load_config
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.wiring.pipeline_dag import pipeline_dag
+from auth0_log_webhooks.wiring.trigger_form import trigger_params
 
 pytestmark = pytest.mark.unit
 
@@ -81,3 +82,57 @@ def test_a_value_of_the_wrong_type_is_refused_when_the_run_is_created(conf: dict
 @pytest.mark.parametrize("pipeline", [AUTHENTICATION_API, MANAGEMENT_API], ids=lambda p: p.kind)
 def test_the_dag_declares_exactly_the_params_the_fetch_accepts(pipeline: Pipeline) -> None:
     assert tuple(pipeline_dag(pipeline).params) == run_params(pipeline.kind)
+
+
+SAMPLES: list[Any] = [
+    None,
+    "",
+    "s,f",
+    "true",
+    "sometimes",
+    "segment",
+    "json_lines",
+    "2026-11-01",
+    0,
+    1,
+    4,
+    9,
+    -1,
+    1000,
+    1001,
+    3.5,
+    True,
+    False,
+    ["s", "f"],
+    [1],
+    [],
+    {"type": "category"},
+]
+"""Values of every JSON type, in and out of each param's range, choices and pattern."""
+
+
+@pytest.mark.parametrize("kind", ["authentication", "management"])
+def test_each_param_declares_draft_07_so_building_a_dag_checks_its_schema_against_the_cheaper_metaschema(
+    kind: str,
+) -> None:
+    from jsonschema import Draft7Validator
+    from jsonschema.validators import validator_for
+
+    for name, param in trigger_params(kind).items():
+        assert validator_for(param.schema) is Draft7Validator, name
+
+
+@pytest.mark.parametrize("kind", ["authentication", "management"])
+def test_each_param_accepts_and_refuses_the_same_values_as_under_the_default_draft_2020_12(kind: str) -> None:
+    from airflow.exceptions import ParamValidationError
+    from jsonschema import Draft202012Validator
+
+    for name, param in trigger_params(kind).items():
+        default_draft = Draft202012Validator({k: v for k, v in param.schema.items() if k != "$schema"})
+        for value in SAMPLES:
+            try:
+                param.resolve(value)
+                accepted = True
+            except ParamValidationError:
+                accepted = False
+            assert accepted == default_draft.is_valid(value), (name, value)
