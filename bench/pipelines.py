@@ -215,8 +215,8 @@ class ManyStack:
         self.airflow = AirflowStandalone(self.workdir / "airflow", extra_env=env)
         began = time.monotonic()
         self.airflow.start()
-        self.airflow.apply_settings(
-            connections={
+        self.apply_settings(
+            {
                 "auth0_webhook_default": {
                     "conn_type": "http",
                     "conn_host": f"{self.sink.url}/hook",
@@ -232,6 +232,24 @@ class ManyStack:
             self.wait("every watcher to poll its tenant", lambda: self.every_tenant_read_since(base), 600)
         took = time.monotonic() - began
         say(f"    {self.mode}: {self.count} pipelines parsed and their first runs ended in {took:.0f}s")
+
+    def apply_settings(self, connections: dict[str, Any], timeout: float = 300) -> None:
+        """Create the settings' pools and variables and ``connections``; again while the API server answers a
+        database error (SQLite is locked while the dag-processor writes the pipelines' DAGs). Each write is an
+        upsert, so a repeat is safe.
+
+        :raises RuntimeError: the API server's answer, if it is no database error or errors outlast ``timeout`` s.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.airflow.apply_settings(connections=connections)
+                return
+            except RuntimeError as exc:
+                if "Database error" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                say(f"    {self.mode}: the API server answered a database error while DAGs are written; again in 2s")
+                time.sleep(2)
 
     @staticmethod
     def wait(what: str, done: Callable[[], bool], timeout: float) -> None:

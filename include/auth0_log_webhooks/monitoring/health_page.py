@@ -258,6 +258,7 @@ p.failure{color:#c53030;overflow-wrap:anywhere}
 code{overflow-wrap:anywhere}div.paused code{white-space:nowrap}button.replay,button.resume{padding:6px 12px}
 div.paused{border:2px solid #c05621;border-radius:6px;padding:4px 12px;margin-bottom:12px;overflow-wrap:anywhere}
 p.failing{color:#c05621}
+div.resumed{border:2px solid #2f855a;border-radius:6px;padding:4px 12px;margin-bottom:12px;overflow-wrap:anywhere}
 form.trace{margin:12px 0}form.trace input{width:36em;max-width:100%;padding:4px;font-family:monospace}
 section.trace p{overflow-wrap:anywhere}p.error{color:#c53030}
 """
@@ -293,8 +294,15 @@ for (const button of document.querySelectorAll("button.resume")) {{
       method: "POST", credentials: "same-origin",
     }});
     const answer = await response.json().catch(() => ({{}}));
-    button.textContent = response.ok ? "Resumed" : "Resume failed: HTTP " + response.status;
-    button.insertAdjacentText("afterend", " " + (answer.message || answer.detail || ""));
+    if (response.ok) {{  // the paused sentence no longer holds: the box now says what the resume did
+      const box = button.closest("div.paused"), said = document.createElement("p");
+      said.textContent = answer.message || "Resumed.";
+      box.className = "resumed";
+      box.replaceChildren(said);
+      return;
+    }}
+    button.textContent = "Resume failed: HTTP " + response.status;
+    button.insertAdjacentText("afterend", " " + (answer.detail || ""));
   }});
 }}
 """

@@ -81,3 +81,17 @@ def test_a_failing_benchmark_is_a_missed_row_and_the_verdict_lines_name_the_targ
     lines = table([Row("a", "1", "<= 2", True), Row("longer name", "3", "n/a", None)])
     assert len({len(line) for line in lines}) == 1
     assert lines[-1].rstrip().endswith("n/a")
+
+
+def test_each_benchmark_gets_its_work_directory_made(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Benchmarks 6 and 7 start their emulator with its log file in the directory they are given: the quick form
+    lost both to FileNotFoundError when nothing had created it."""
+    entry = registered("scheduler")
+
+    def writes_a_log(workdir: Path) -> list[Row]:
+        (workdir / "emulator.stderr.log").write_text("up\n")
+        return [Row("6 scheduler", "1", "n/a", None)]
+
+    monkeypatch.setattr(type(entry), "load", lambda self: writes_a_log)
+    assert [r.verdict for r in run_one(entry, {}, tmp_path)] == ["n/a"]
+    assert (tmp_path / "scheduler" / "emulator.stderr.log").read_text() == "up\n"
