@@ -38,6 +38,7 @@ import fcntl
 import math
 import os
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -134,26 +135,6 @@ def start_when_allowed(
         sleep(verdict)  # the window is full: wait until its oldest request leaves it
 
 
-def take_turn(
-    reserve: Callable[[], float],
-    confirm: Callable[[], float | None],
-    sleep: Callable[[float], None],
-    monotonic: Callable[[], float] = time.monotonic,
-) -> float:
-    """Reserve a slot, sleep until it and confirm, waiting or reserving again as the schedule says; return the
-    seconds waited (both steps at once, for a sender that does nothing between them)."""
-    started = monotonic()
-    while True:
-        ahead = reserve()
-        if ahead > 0:
-            sleep(ahead)
-        try:
-            start_when_allowed(confirm, sleep, monotonic)
-        except PauseBeganError:  # a new slot after the pause
-            continue
-        return monotonic() - started
-
-
 class RateCap(Protocol):
     """Where the next request to a receiver may go."""
 
@@ -170,11 +151,6 @@ class RateCap(Protocol):
         """
         ...
 
-    def acquire(self) -> float:
-        """Wait until this request may start (:meth:`pace` then :meth:`start`, again after a pause); return the
-        seconds waited."""
-        ...
-
     def hold_off(self, seconds: float) -> None:
         """Start no request before ``seconds`` from now (the receiver asked for a pause)."""
         ...
@@ -186,7 +162,35 @@ def _checked(per_second: float) -> float:
     return per_second
 
 
-class FileRateCap:
+class _PacedCap(ABC):
+    """What both stores do with their two moves, ``take`` (reserve a slot) and ``confirm`` (start now or wait):
+    sleep until the slot (:meth:`pace`), and wait while the window is full (:meth:`start`)."""
+
+    _sleep: Callable[[float], None]
+    _elapsed: Callable[[], float]
+    """The clock that measures the seconds a caller waited (not the schedule's clock)."""
+
+    @abstractmethod
+    def take(self) -> float:
+        """Reserve the next free slot; return the seconds until it."""
+
+    @abstractmethod
+    def confirm(self) -> float | None:
+        """Start a request now if the cap allows it (see :meth:`Schedule.confirm`)."""
+
+    def pace(self) -> float:
+        """Reserve the next free slot and sleep until it; return the seconds slept."""
+        ahead = self.take()
+        if ahead > 0:
+            self._sleep(ahead)
+        return max(ahead, 0.0)
+
+    def start(self) -> float:
+        """Record that a request starts now, after waiting while the window is full (see :class:`RateCap`)."""
+        return start_when_allowed(self.confirm, self._sleep, self._elapsed)
+
+
+class FileRateCap(_PacedCap):
     """The schedule in a file under ``flock``: shared by every process of one machine (see the module docstring)."""
 
     def __init__(
@@ -201,6 +205,7 @@ class FileRateCap:
         self.per_second = _checked(per_second)
         self.count, self.window = window_for(per_second)
         self._clock = clock
+        self._elapsed = clock
         self._sleep = sleep
         path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -226,21 +231,6 @@ class FileRateCap:
     def confirm(self) -> float | None:
         """Start a request now if the cap allows it (see :meth:`Schedule.confirm`)."""
         return self._move(lambda schedule, now: schedule.confirm(now, self.count, self.window))
-
-    def pace(self) -> float:
-        """Reserve the next free slot and sleep until it; return the seconds slept."""
-        ahead = self.take()
-        if ahead > 0:
-            self._sleep(ahead)
-        return max(ahead, 0.0)
-
-    def start(self) -> float:
-        """Record that a request starts now, after waiting while the window is full (see :class:`RateCap`)."""
-        return start_when_allowed(self.confirm, self._sleep, self._clock)
-
-    def acquire(self) -> float:
-        """Wait until this request may start; return the seconds waited."""
-        return take_turn(self.take, self.confirm, self._sleep, self._clock)
 
     def hold_off(self, seconds: float) -> None:
         """Start no request before ``seconds`` from now."""
@@ -287,7 +277,7 @@ return 'go'
 """
 
 
-class RedisRateCap:
+class RedisRateCap(_PacedCap):
     """The schedule in Redis, moved by one Lua script on Redis's clock (the same steps as :class:`Schedule`):
     shared across machines."""
 
@@ -304,6 +294,7 @@ class RedisRateCap:
         self.per_second = _checked(per_second)
         self.count, self.window = window_for(per_second)
         self._sleep = sleep
+        self._elapsed = time.monotonic
         self._script = client.register_script(_SCRIPT)
 
     def _run(self, op: str, hold: float = 0.0) -> str:
@@ -322,21 +313,6 @@ class RedisRateCap:
         if answer == "reserve":
             return None
         return max(float(answer), 1e-6)  # a wait, however small, is not a go
-
-    def pace(self) -> float:
-        """Reserve the next free slot and sleep until it; return the seconds slept."""
-        ahead = self.take()
-        if ahead > 0:
-            self._sleep(ahead)
-        return max(ahead, 0.0)
-
-    def start(self) -> float:
-        """Record that a request starts now, after waiting while the window is full (see :class:`RateCap`)."""
-        return start_when_allowed(self.confirm, self._sleep)
-
-    def acquire(self) -> float:
-        """Wait until this request may start; return the seconds waited."""
-        return take_turn(self.take, self.confirm, self._sleep)
 
     def hold_off(self, seconds: float) -> None:
         """Start no request before ``seconds`` from now."""

@@ -284,9 +284,6 @@ class RecordingCap:
             raise PauseBeganError("paused")
         return 0.0
 
-    def acquire(self) -> float:
-        raise AssertionError("the sender paces, then starts in the connection; it never acquires both at once")
-
     def hold_off(self, seconds: float) -> None:
         self.calls.append(("hold_off", seconds))
 
