@@ -107,15 +107,7 @@ def deliver_chunk(
             f"Chunk {chunk['chunk']} was planned by fetch try {chunk['generation']}, but the run's fetch ran again "
             f"(try {plan['generation']}) and cut its batches anew; that try's delivery tasks send them. Nothing sent."
         )
-    report = DeliveryReport(
-        chunk=chunk["chunk"],
-        batches=0,
-        skipped=0,
-        delivered_logs=0,
-        dead_lettered_logs=0,
-        requests=0,
-        answers_429=0,
-    )
+    report = empty_report(chunk["chunk"])
     if staging.read_committed() is not None:  # the task was cleared after its run was committed
         log.info("Run %s is already committed; chunk %d has nothing left to send", run.run_id, chunk["chunk"])
         report["skipped"] = chunk["stop"] - chunk["start"]
@@ -145,6 +137,13 @@ def deliver_chunk(
         batches.close(report)
         log.info("%s", delivery_sentence(report))
     return report
+
+
+def empty_report(chunk: int) -> DeliveryReport:
+    """A report of nothing sent yet, for delivery task ``chunk`` (or the fetch's lane)."""
+    return DeliveryReport(
+        chunk=chunk, batches=0, skipped=0, delivered_logs=0, dead_lettered_logs=0, requests=0, answers_429=0
+    )
 
 
 @dataclass

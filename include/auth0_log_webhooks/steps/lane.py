@@ -26,9 +26,9 @@ import queue
 import threading
 from collections.abc import Callable
 
-from auth0_log_webhooks.contracts import BatchRange, DeliveryReport
+from auth0_log_webhooks.contracts import BatchRange
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError
-from auth0_log_webhooks.steps.deliver import BatchSender
+from auth0_log_webhooks.steps.deliver import BatchSender, empty_report
 from auth0_log_webhooks.wording import plural
 
 log = logging.getLogger(__name__)
@@ -61,15 +61,7 @@ class DeliveryLane:
         self._reading_ended = threading.Event()
         self.batches: BatchSender | None = None
         self.drain_at_most = drain_at_most
-        self.report = DeliveryReport(
-            chunk=LANE_CHUNK,
-            batches=0,
-            skipped=0,
-            delivered_logs=0,
-            dead_lettered_logs=0,
-            requests=0,
-            answers_429=0,
-        )
+        self.report = empty_report(LANE_CHUNK)
         self.settled = 0
         self.stopped: str | None = None
         self._waiting: queue.SimpleQueue[tuple[int, BatchRange | None]] = queue.SimpleQueue()
