@@ -30,8 +30,9 @@ def client(airflow_db: None) -> TestClient:
 
     plugin = load_plugin()
     plugin.app.dependency_overrides[get_user] = lambda: object()
-    # The auth manager is the API server's (not started here): this user may read every DAG.
+    # The auth manager is the API server's (not started here): this user may read and change every DAG.
     plugin.app.dependency_overrides[plugin.readable_dags] = lambda: set
+    plugin.app.dependency_overrides[plugin.editable_dags] = lambda: set
     return TestClient(plugin.app)
 
 
