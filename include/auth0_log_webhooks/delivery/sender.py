@@ -47,6 +47,7 @@ from auth0_log_webhooks.http.retrying import USER_AGENT, backoff_seconds, parse_
 from auth0_log_webhooks.http.signing import signature_headers
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.run.delivery_log import Journal
+from auth0_log_webhooks.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +143,8 @@ class AttemptRecord:
     def describe(self) -> str:
         """Return a short, stable description (for logs, errors and dead letters)."""
         if self.status is None:
-            return f"{self.error} after {self.attempts} attempt(s)"
-        return f"HTTP {self.status} after {self.attempts} attempt(s)"
+            return f"{self.error} after {plural(self.attempts, 'attempt')}"
+        return f"HTTP {self.status} after {plural(self.attempts, 'attempt')}"
 
 
 @dataclass(frozen=True)

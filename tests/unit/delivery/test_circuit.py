@@ -23,13 +23,13 @@ def tasks(tmp_path: Path) -> list[RunCircuit]:
 
 def test_failures_in_a_row_across_tasks_open_the_circuit_for_every_task(tasks: list[RunCircuit]) -> None:
     first, second = tasks
-    first.failed(0, 0, 503, "gave up: HTTP 503 after 6 attempt(s)")
-    second.failed(1, 4, 503, "gave up: HTTP 503 after 6 attempt(s)")
+    first.failed(0, 0, 503, "gave up: HTTP 503 after 6 attempts")
+    second.failed(1, 4, 503, "gave up: HTTP 503 after 6 attempts")
 
     with pytest.raises(
         CircuitOpenError, match=r"^Webhook answered HTTP 503: stopped sending at batch 1\.\nWhy: 3 failed"
     ):
-        first.failed(0, 1, 503, "gave up: HTTP 503 after 6 attempt(s)")
+        first.failed(0, 1, 503, "gave up: HTTP 503 after 6 attempts")
     with pytest.raises(CircuitOpenError, match="HTTP 503"):
         second.check()
 
@@ -50,7 +50,7 @@ def test_a_delivery_by_any_task_ends_the_streak(tasks: list[RunCircuit]) -> None
 @pytest.mark.parametrize("status", [401, 403, 410])
 def test_a_stop_answer_opens_the_circuit_at_once(tasks: list[RunCircuit], status: int) -> None:
     with pytest.raises(CircuitOpenError, match=rf"^Webhook answered HTTP {status}: stopped sending at batch 7"):
-        tasks[0].failed(0, 7, status, f"permanent: HTTP {status} after 1 attempt(s)")
+        tasks[0].failed(0, 7, status, f"permanent: HTTP {status} after 1 attempt")
     state = tasks[1].state()
     assert state is not None
     assert state["status"] == status

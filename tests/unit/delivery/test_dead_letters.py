@@ -39,7 +39,7 @@ def test_a_kept_message_reads_back_with_its_logs_and_last_answer(store: DeadLett
     assert loaded.log_ids == [log_id(1), log_id(2)]
     assert (loaded.last_status, loaded.last_body_excerpt, loaded.attempts) == (410, '{"error":"gone"}', 1)
     assert (loaded.reason, loaded.dag_id, loaded.run_id) == (
-        "permanent: HTTP 410 after 1 attempt(s)",
+        "permanent: HTTP 410 after 1 attempt",
         "dag",
         "manual__1",
     )

@@ -258,7 +258,7 @@ def test_a_receiver_answering_429_forever_holds_a_message_only_rate_limited_max_
 
     assert len(adapter.requests) == 2 + 3  # two waits of 4 s fit in 10 s; then 3 counted attempts
     assert waits == [4, 4, 4, 4]
-    assert failure.reason == "gave up: HTTP 429 after 3 attempt(s)"
+    assert failure.reason == "gave up: HTTP 429 after 3 attempts"
     assert caplog.text.count("from now on each 429 counts as a failed attempt") == 1
     assert "this message waited 8 s for it (rate_limited_max_seconds is 10 s)" in caplog.text
 
@@ -373,7 +373,7 @@ def test_a_failure_reports_the_last_answer_when_attempts_are_exhausted(
     assert len(waits) == 3
     assert failure.message == message
     assert (failure.last.status, failure.last.body_excerpt, failure.last.attempts) == (503, "x", 4)
-    assert failure.reason == "gave up: HTTP 503 after 4 attempt(s)"
+    assert failure.reason == "gave up: HTTP 503 after 4 attempts"
 
 
 def test_a_redirect_is_not_followed_and_fails_permanently(make_sender: MakeSender, waits: list[float]) -> None:
@@ -381,7 +381,7 @@ def test_a_redirect_is_not_followed_and_fails_permanently(make_sender: MakeSende
     sender, adapter = make_sender(moved)  # a followed redirect would be an unexpected second request
     (failure,) = sender.send(encode(logs(1)))
     assert [r.url for r in adapter.requests] == [URL]
-    assert failure.reason == "permanent: HTTP 301 after 1 attempt(s)"
+    assert failure.reason == "permanent: HTTP 301 after 1 attempt"
     assert waits == []
 
 
@@ -393,7 +393,7 @@ def test_a_permanent_status_fails_after_one_request(make_sender: MakeSender, wai
     assert waits == []
     assert (failure.last.status, failure.last.attempts) == (status, 1)
     assert json.loads(failure.last.body_excerpt) == {"error": "no"}
-    assert failure.reason == f"permanent: HTTP {status} after 1 attempt(s)"
+    assert failure.reason == f"permanent: HTTP {status} after 1 attempt"
 
 
 def test_a_413_splits_the_message_in_halves_until_each_is_accepted(make_sender: MakeSender) -> None:
@@ -425,7 +425,7 @@ def test_only_the_too_large_log_fails_when_a_413_persists_down_to_one_log(make_s
     sender, adapter = make_sender(respond=respond)
     (failure,) = sender.send(encode(logs(1, 2, 3, 4)))
     assert failure.message.log_ids == (log_id(3),)
-    assert failure.reason == "payload too large for a single log: HTTP 413 after 1 attempt(s)"
+    assert failure.reason == "payload too large for a single log: HTTP 413 after 1 attempt"
     delivered = [sent_log_ids(r) for r in adapter.requests if log_id(3) not in sent_log_ids(r)]
     assert delivered == [[log_id(1), log_id(2)], [log_id(4)]]
 
@@ -460,8 +460,8 @@ def test_a_network_error_or_timeout_is_retried_until_delivered(
 @pytest.mark.parametrize(
     ("error", "reason"),
     [
-        (requests.exceptions.ConnectionError("reset"), "gave up: network error: ConnectionError after 4 attempt(s)"),
-        (requests.exceptions.ReadTimeout("slow"), "gave up: no answer within 30s after 4 attempt(s)"),
+        (requests.exceptions.ConnectionError("reset"), "gave up: network error: ConnectionError after 4 attempts"),
+        (requests.exceptions.ReadTimeout("slow"), "gave up: no answer within 30s after 4 attempts"),
     ],
     ids=["network", "timeout"],
 )

@@ -27,7 +27,7 @@ NOW = datetime(2026, 11, 26, 15, 0, 0, tzinfo=UTC)
 DAG_ID = AUTHENTICATION_API.dag_id
 
 
-def letter(n: int, reason: str = "permanent: HTTP 410 after 1 attempt(s)") -> DeadLetter:
+def letter(n: int, reason: str = "permanent: HTTP 410 after 1 attempt") -> DeadLetter:
     return DeadLetter(
         pipeline=DAG_ID,
         webhook_id=f"msg_{n}",
