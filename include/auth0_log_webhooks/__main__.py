@@ -8,11 +8,12 @@ carried it and each attempt's answer (:mod:`auth0_log_webhooks.wiring.trace_comm
 ``python -m auth0_log_webhooks resume PIPELINE`` resumes a pipeline that auto-pause paused
 (:mod:`auth0_log_webhooks.wiring.resume`).
 
-A preview's stdout is the preview alone, so that ``preview ... > next.txt`` or a pipe gets the messages and
-nothing else: Airflow, once imported, writes its log lines (and the Python warnings it turns into log lines,
-such as a secret too short to mask) to the stdout it found at import, so while the command runs the
-process's stdout (file descriptor 1) points at stderr, and the preview is written to the real stdout
-(:func:`answer_on_stdout`). Those lines are not suppressed: a person may need them, on stderr.
+The stdout of ``preview``, ``trace`` and ``resume`` is their answer alone, so that ``preview ... > next.txt``
+or a pipe gets the messages (the trace, what the resume did) and nothing else: Airflow, once imported, writes
+its log lines (and the Python warnings it turns into log lines, such as a secret too short to mask) to the
+stdout it found at import, so while the command runs the process's stdout (file descriptor 1) points at
+stderr, and the answer is written to the real stdout (:func:`answer_on_stdout`). Those lines are not
+suppressed: a person may need them, on stderr.
 """
 
 from __future__ import annotations
@@ -64,13 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return preview(args[1:], out=answer)
     if args[:1] == ["trace"]:
-        from auth0_log_webhooks.wiring.trace_command import main as trace
+        with answer_on_stdout() as answer:
+            from auth0_log_webhooks.wiring.trace_command import main as trace
 
-        return trace(args[1:])
+            return trace(args[1:], out=answer)
     if args[:1] == ["resume"]:
-        from auth0_log_webhooks.wiring.resume import main as resume
+        with answer_on_stdout() as answer:
+            from auth0_log_webhooks.wiring.resume import main as resume
 
-        return resume(args[1:])
+            return resume(args[1:], out=answer)
     print(USAGE, file=sys.stderr)
     return 2
 

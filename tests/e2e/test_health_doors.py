@@ -190,7 +190,8 @@ def test_an_admin_presses_resume_the_page_says_so_and_the_next_run_delivers_ever
     assert said.startswith(f"Resumed {DAG_ID}: it was paused since "), said
     assert "is paused since" not in section.inner_text()  # the paused sentence no longer stands
     assert "after 1 failing message. Its next run delivers every log from the checkpoint at " in said
-    assert f"`airflow dags trigger {DAG_ID}`" in said
+    assert f"(airflow dags trigger {DAG_ID})" in said  # the command shows as code, not between backticks
+    assert resumed.locator("code").inner_text() == f"airflow dags trigger {DAG_ID}"
     assert airflow.variable(STATE) is None
 
     page.reload(wait_until="networkidle", timeout=WAIT_MS)

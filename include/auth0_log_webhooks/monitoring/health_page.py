@@ -296,7 +296,12 @@ for (const button of document.querySelectorAll("button.resume")) {{
     const answer = await response.json().catch(() => ({{}}));
     if (response.ok) {{  // the paused sentence no longer holds: the box now says what the resume did
       const box = button.closest("div.paused"), said = document.createElement("p");
-      said.textContent = answer.message || "Resumed.";
+      // the message is the CLI's sentence: a `command` in it shows as code, each piece set as text, never as HTML
+      (answer.message || "Resumed.").split("`").forEach((piece, index) => {{
+        const part = index % 2 ? document.createElement("code") : document.createTextNode(piece);
+        if (index % 2) part.textContent = piece;
+        said.append(part);
+      }});
       box.className = "resumed";
       box.replaceChildren(said);
       return;

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 from auth0_log_webhooks.wiring.metadata_variables import MetadataVariables
 
 USAGE = "usage: python -m auth0_log_webhooks resume PIPELINE"
 
 
-def main(argv: Sequence[str]) -> int:
-    """Resume the pipeline named in ``argv``; exit status 2 with the known pipelines for an unknown one."""
+def main(argv: Sequence[str], *, out: TextIO | None = None) -> int:
+    """Resume the pipeline named in ``argv``; exit status 2 with the known pipelines for an unknown one.
+
+    :param out: where what it did goes (default: stdout); errors go to stderr.
+    """
     from auth0_log_webhooks.delivery.auto_pause import resume
     from auth0_log_webhooks.pipelines.pipelines_file import pipeline_named
 
@@ -28,5 +32,5 @@ def main(argv: Sequence[str]) -> int:
     except ValueError as exc:
         print(f"Nothing resumed: {exc}.", file=sys.stderr)
         return 2
-    print(resume(pipeline, MetadataVariables()))
+    print(resume(pipeline, MetadataVariables()), file=sys.stdout if out is None else out)
     return 0

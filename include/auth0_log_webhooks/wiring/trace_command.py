@@ -15,7 +15,7 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from auth0_log_webhooks.monitoring.trace import InvalidLogIdError, trace
 from auth0_log_webhooks.pipelines.definition import Pipeline
@@ -44,8 +44,12 @@ def parser() -> argparse.ArgumentParser:
     return command
 
 
-def main(argv: Sequence[str] | None = None, *, variables: Variables | None = None) -> int:
-    """Print the trace of a log, a paragraph per pipeline; return the exit status."""
+def main(argv: Sequence[str] | None = None, *, variables: Variables | None = None, out: TextIO | None = None) -> int:
+    """Print the trace of a log, a paragraph per pipeline; return the exit status.
+
+    :param out: where the trace goes (default: stdout); errors go to stderr.
+    """
+    out = sys.stdout if out is None else out
     args = parser().parse_args(argv)
     pipelines = load_pipelines().pipelines
     if args.pipeline is not None:
@@ -68,6 +72,6 @@ def main(argv: Sequence[str] | None = None, *, variables: Variables | None = Non
         return 2
     for index, found in enumerate(traces):
         if index:
-            print()
-        print(textwrap.fill(found.text, width=WIDTH, break_long_words=False, break_on_hyphens=False))
+            print(file=out)
+        print(textwrap.fill(found.text, width=WIDTH, break_long_words=False, break_on_hyphens=False), file=out)
     return 0

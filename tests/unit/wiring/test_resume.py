@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -28,11 +29,20 @@ def variables(monkeypatch: pytest.MonkeyPatch) -> InMemoryVariables:
 
 
 def test_the_command_resumes_the_pipeline_and_says_what_comes_next(
-    variables: InMemoryVariables, capsys: pytest.CaptureFixture[str]
+    variables: InMemoryVariables, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Airflow's log handler writes to the process's stdout while a command runs: that line goes to stderr
+    def noisy() -> InMemoryVariables:
+        os.write(1, b"[airflow] a log line\n")
+        return variables
+
+    monkeypatch.setattr(resume, "MetadataVariables", noisy)
+
     assert main(["resume", DAG]) == 0
 
-    said = capsys.readouterr().out
+    captured = capfd.readouterr()
+    assert "[airflow] a log line" in captured.err
+    said = captured.out
     assert said.startswith(f"Resumed {DAG}: it was paused since 2026-12-03 15:00:00 UTC after 12 failing messages.")
     assert f"`airflow dags trigger {DAG}`" in said
     assert variables.values == {}
