@@ -158,6 +158,7 @@ REGISTRY: tuple[Benchmark, ...] = (
             "cron_minutes": 10.0,
             "traffic_minutes": 5.0,
             "event_idle_minutes": 0.0,
+            "parse_every": None,
         },
         quick={
             "count": 100,
@@ -167,6 +168,7 @@ REGISTRY: tuple[Benchmark, ...] = (
             "cron_minutes": 1.0,
             "traffic_minutes": 1.0,
             "event_idle_minutes": 1.0,
+            "parse_every": None,
         },
     ),
 )
