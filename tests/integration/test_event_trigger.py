@@ -136,5 +136,6 @@ def test_the_trigger_round_trips_through_serialize_without_secrets() -> None:
         "poll_interval": 5.0,
         "refire_after": 600.0,
         "pause_variable": f"{AUTHENTICATION_API.dag_id}_auto_pause",
+        "reread_after": 60.0,
     }
     assert Auth0LogsTrigger(**kwargs).serialize() == (classpath, kwargs)

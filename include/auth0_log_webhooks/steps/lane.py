@@ -120,6 +120,8 @@ class DeliveryLane:
     def sentence(self) -> str:
         """Return what the lane did, as a sentence of the fetch's log."""
         report = self.report
+        if self._queued == 0 and self.stopped is None:
+            return "The run selected no log, so the delivery lane had nothing to send."
         text = (
             f"While reading, delivered {plural(report['delivered_logs'], 'log')} in "
             f"{plural(report['batches'], 'batch', 'batches')} with {plural(report['requests'], 'request')}"

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auth0_log_webhooks.event_mode.new_logs import OWN_TRAFFIC_TYPES, Debounce, foreign_logs, is_own_traffic
+from auth0_log_webhooks.event_mode.new_logs import (
+    OWN_TRAFFIC_TYPES,
+    Debounce,
+    LastRead,
+    foreign_logs,
+    is_own_traffic,
+    logs_after,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -83,3 +90,28 @@ def test_a_resume_forgets_the_last_request_so_logs_that_waited_ask_for_a_run_at_
     assert not debounce.paused_now(True)
     assert debounce.paused_now(False)
     assert debounce.should_fire("c1", 5, 11.0)  # same checkpoint, well within refire_after
+
+
+def log_id(n: int) -> str:
+    return "900" + "20261126050000" + f"{n:039d}"
+
+
+@given(st.lists(st.integers(0, 10**12), max_size=20, unique=True).map(sorted), st.integers(0, 10**12))
+def test_the_logs_after_a_later_checkpoint_are_those_whose_ids_are_larger(numbers: list[int], moved_to: int) -> None:
+    page = [{"log_id": log_id(n), "type": "s"} for n in numbers]
+    assert logs_after(page, log_id(moved_to)) == [log for log, n in zip(page, numbers, strict=True) if n > moved_to]
+
+
+def test_a_log_without_a_log_id_counts_as_after_any_checkpoint() -> None:
+    odd: list[dict[str, Any]] = [{"log_id": None}, {"log_id": "12"}, {}]
+    assert logs_after(odd, log_id(5)) == odd
+
+
+def test_the_variables_are_read_first_at_the_start_without_a_checkpoint_and_every_reread_after() -> None:
+    last = LastRead(reread_after=60)
+    assert last.due(0.0)
+    last.read(None, 0.0)
+    assert last.due(1.0)  # a new pipeline: its checkpoint may appear at any poll
+    last.read(log_id(1), 1.0)
+    assert not last.due(60.9)
+    assert last.due(61.0)

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from auth0_log_webhooks.event_mode import trigger as trigger_module
-from auth0_log_webhooks.event_mode.new_logs import FAILURE_LOG_EVERY, Debounce, PollFailures
+from auth0_log_webhooks.event_mode.new_logs import FAILURE_LOG_EVERY, Debounce, LastRead, PollFailures
 from auth0_log_webhooks.event_mode.trigger import Auth0LogsTrigger
+from auth0_log_webhooks.run.variables import InMemoryVariables
 from tests.fakes import Answer, ScriptedTenant
 
 pytestmark = pytest.mark.unit
@@ -247,3 +248,104 @@ def test_the_asset_of_a_pipeline_watches_its_auto_pause_variable() -> None:
         key: value for key, value in kwargs.items() if key != "pause_variable"
     }  # a trigger serialized before the pause
     assert Auth0LogsTrigger(**old).pause_variable is None
+
+
+class CountingVariables(InMemoryVariables):
+    """Variables that count their reads: each one is an Execution API request in the triggerer."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.reads: list[str] = []
+
+    def get(self, key: str) -> str | None:
+        self.reads.append(key)
+        return super().get(key)
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> CountingVariables:
+    """The checkpoint in Variables the trigger reads and counts, instead of ``AIRFLOW_VAR_*`` (the connection stays)."""
+    monkeypatch.setenv("AIRFLOW_CONN_AUTH0_DEFAULT", json.dumps(ScriptedTenant.CONNECTION))
+    variables = CountingVariables({CHECKPOINT_VARIABLE: CHECKPOINT})
+    monkeypatch.setattr(trigger_module, "AirflowVariables", lambda: variables)
+    return variables
+
+
+OWN_TOKEN_LOG = {"log_id": NEW_ID, "type": "seccft", "client_id": "ours"}
+"""What an idle tenant has after the checkpoint: the pipeline's own token exchange (not news)."""
+
+
+def poll_at(trigger: Auth0LogsTrigger, hook: Any, state: tuple[Debounce, PollFailures, LastRead], t: float) -> Any:
+    debounce, failures, last = state
+    payload, _ = trigger.watch_once(hook, debounce, failures, now=t, last=last)
+    return payload
+
+
+def test_polls_that_find_nothing_new_read_no_variable_until_reread_after(counted: CountingVariables) -> None:
+    tenant = ScriptedTenant(Answer(200, [OWN_TOKEN_LOG]))
+    hook, state = tenant.hook([1_800_000_000.0]), (Debounce(600), PollFailures(), LastRead(60.0))
+    trigger = watcher(poll_interval=5.0, pause_variable=PAUSE_VARIABLE)
+
+    payloads = [poll_at(trigger, hook, state, float(t)) for t in range(0, 65, 5)]
+
+    assert payloads == [None] * 13
+    assert tenant.log_reads == 13  # the tenant at every poll
+    assert counted.reads == [PAUSE_VARIABLE, CHECKPOINT_VARIABLE] * 2  # the Variables at 0 s and 60 s only
+
+
+def test_a_page_with_new_logs_is_decided_on_the_variables_as_they_are_now(counted: CountingVariables) -> None:
+    later = "900" + "20261126050001" + "0" * 38 + "2"
+    tenant = ScriptedTenant(
+        Answer(200, [OWN_TOKEN_LOG]),
+        Answer(200, [{"log_id": NEW_ID, "type": "s"}, {"log_id": later, "type": "s"}]),
+    )
+    hook, state = tenant.hook([1_800_000_000.0]), (Debounce(600), PollFailures(), LastRead(60.0))
+    trigger = watcher(poll_interval=5.0, pause_variable=PAUSE_VARIABLE)
+
+    assert poll_at(trigger, hook, state, 0.0) is None
+    counted.values[CHECKPOINT_VARIABLE] = NEW_ID  # a cron run delivered up to NEW_ID meanwhile
+    counted.reads.clear()
+    payload = poll_at(trigger, hook, state, 5.0)  # the page read from the old checkpoint: NEW_ID is not news
+
+    assert counted.reads == [PAUSE_VARIABLE, CHECKPOINT_VARIABLE]
+    assert payload == {"checkpoint": NEW_ID, "new_logs_seen": 1, "first_log_id": later, "first_log_date": None}
+
+
+def test_a_page_whose_logs_a_run_delivered_meanwhile_asks_for_no_run(counted: CountingVariables) -> None:
+    tenant = ScriptedTenant(Answer(200, [OWN_TOKEN_LOG]), Answer(200, [{"log_id": NEW_ID, "type": "s"}]))
+    hook, state = tenant.hook([1_800_000_000.0]), (Debounce(600), PollFailures(), LastRead(60.0))
+    trigger = watcher(poll_interval=5.0)
+
+    assert poll_at(trigger, hook, state, 0.0) is None
+    counted.values[CHECKPOINT_VARIABLE] = NEW_ID
+
+    assert poll_at(trigger, hook, state, 5.0) is None
+    assert state[2].checkpoint == NEW_ID  # the next poll reads from where the run left off
+
+
+@pytest.mark.parametrize("page", [[OWN_TOKEN_LOG], [{"log_id": NEW_ID, "type": "s"}]], ids=["idle", "new logs"])
+def test_a_pause_stops_the_watchers_reads_within_reread_after_and_at_once_when_logs_wait(
+    counted: CountingVariables, page: list[dict[str, Any]]
+) -> None:
+    tenant = ScriptedTenant(Answer(200, page))
+    hook, state = tenant.hook([1_800_000_000.0]), (Debounce(600), PollFailures(), LastRead(60.0))
+    trigger = watcher(poll_interval=5.0, pause_variable=PAUSE_VARIABLE)
+
+    poll_at(trigger, hook, state, 0.0)
+    counted.values[PAUSE_VARIABLE] = PAUSED
+    reads = tenant.log_reads
+    payloads = [poll_at(trigger, hook, state, float(t)) for t in range(5, 125, 5)]
+
+    assert payloads == [None] * len(payloads)
+    assert state[0].paused
+    if page == [OWN_TOKEN_LOG]:  # nothing new: seen at the first poll that reads the Variables (60 s)
+        assert tenant.log_reads == reads + 11
+    else:  # news reads the Variables before deciding: the pause is seen at once
+        assert tenant.log_reads == reads + 1
+
+
+def test_a_trigger_serialized_without_reread_after_rereads_every_minute() -> None:
+    _, kwargs = watcher(reread_after=30.0).serialize()
+    assert kwargs["reread_after"] == 30.0
+    old = {key: value for key, value in kwargs.items() if key != "reread_after"}
+    assert Auth0LogsTrigger(**old).reread_after == trigger_module.REREAD_AFTER_SECONDS == 60.0
