@@ -9,10 +9,11 @@ prints, and two sets of parameters: ``full`` (``make bench``) and ``quick`` (``m
 
 The benchmarks that run through ``airflow standalone`` (``stack=True``: 6, 8/9 and 12) share one in the
 quick form when two or more of them run (bench/stack.py): each gives its part of it (``stack_part`` in
-its module), the runner starts it once, in the background while the benchmarks whose verdicts read
-memory only (``beside_start=True``: 3 and 7) run, and passes it to each as ``stack``; it stops it at
-the end. So the quick form runs the others first, then those two, then the stack's, each group in the
-registry's order; ``--own-stacks`` gives each its own stack as the full form does.
+its module), the runner starts it once, in the background while the benchmarks whose verdicts do not
+turn on CPU time (``beside_start=True``: 3 and 7 read peak memory, 10 the rate its limiter keeps) run,
+and passes it to each as ``stack``; it stops it at the end. So the quick form runs the others first,
+then those three, then the stack's, each group in the registry's order; ``--own-stacks`` gives each
+its own stack as the full form does.
 
 After each benchmark the runner prints a verdict line per headline; at the end a summary table of
 every headline (in the registry's order) and its verdict, and the wall time. A benchmark that fails is
@@ -65,7 +66,8 @@ class Benchmark:
     """Runs through ``airflow standalone``: in the quick form it runs on the shared stack (its module's
     ``stack_part(workdir, **parameters)`` gives its part, its function takes ``stack``)."""
     beside_start: bool = False
-    """Its verdicts read memory only: in the quick form it runs while the shared stack starts."""
+    """Its verdicts do not turn on CPU time (peak memory; a cap its own limiter keeps): in the quick form it runs
+    while the shared stack starts."""
 
     def load(self) -> Callable[..., Sequence[Sequence[Any]]]:
         """Import the module and return the benchmark's function."""
@@ -157,6 +159,7 @@ REGISTRY: tuple[Benchmark, ...] = (
         "most requests in any second to a receiver capped at 20/s (<= 21) and throughput (>= 90% of the cap)",
         full={},
         quick={},
+        beside_start=True,
     ),
     Benchmark(
         "deliverylog",

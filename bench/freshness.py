@@ -393,7 +393,7 @@ def bench_mode(
     """Start a stack in ``mode`` (or take this mode's pipeline on the ``shared`` stack), run benchmark 8 (if
     ``traffic_minutes``) then 9 (if ``idle_minutes``)."""
     if shared is not None:
-        shared.ready()
+        shared.ready("freshness")
         stack = cast(ModeStack, shared.part("freshness").owner[mode])
         say(f"    {mode}: pipeline {stack.dag_id} on the quick form's shared stack (its own tenant, sink and runs)")
     else:
@@ -513,4 +513,4 @@ def print_now(message: str) -> None:
 
 def airflow_json(conn: dict[str, Any]) -> dict[str, Any]:
     """A connection as airflow_settings.yaml has it (conn_host...) in Airflow's JSON form (host...)."""
-    return {key.removeprefix("conn_"): value for key, value in conn.items()}
+    return {(key if key == "conn_type" else key.removeprefix("conn_")): value for key, value in conn.items()}

@@ -439,7 +439,7 @@ def _stack_rows(mode: str, count: int, workdir: Path, minutes: float, idle_minut
 
 def _shared_rows(shared: SharedStack, minutes: float, idle_minutes: float) -> list[Row]:
     """Event mode on the quick form's shared stack: its idle window (benchmark 9 reads the same), then the traffic."""
-    shared.ready()
+    shared.ready("pipelines")
     stack = cast(ManyStack, shared.part("pipelines").owner)
     others = [dag_id for dag_id in shared.dag_ids() if PIPELINE_PREFIX not in dag_id]
     say(

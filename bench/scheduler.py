@@ -276,7 +276,7 @@ def airflow_runs(
         airflow = AirflowStandalone(workdir / "airflow_home", extra_env=env)
         auth0, webhook = OWN_CONNECTIONS
     else:
-        airflow = shared.ready()
+        airflow = shared.ready("scheduler")
         auth0, webhook = SHARED_CONNECTIONS
     host, port = emulator.domain.split(":")
     started = time.perf_counter()

@@ -128,6 +128,8 @@ class SharedStack:
     ready_after: float | None = None
     """Seconds from the launch until every part was ready."""
     windows: dict[float, Window] = field(default_factory=dict)
+    failed: dict[str, BaseException] = field(default_factory=dict)
+    """By benchmark: its part's wait failed; the other parts still run on the stack."""
     _done: threading.Event = field(default_factory=threading.Event)
     _error: BaseException | None = None
     _thread: threading.Thread | None = None
@@ -173,8 +175,12 @@ class SharedStack:
         wanted = set(self.dag_ids())
         wait_until(f"the {len(wanted)} pipelines' DAGs to be parsed", lambda: wanted <= self.parsed(), 900)
         for part in self.parts:
-            if part.wait is not None:
-                part.wait(self.airflow)
+            try:
+                if part.wait is not None:
+                    part.wait(self.airflow)
+            except Exception as exc:  # that benchmark fails with it; the others' parts are still measured
+                self.failed[part.benchmark] = exc
+                say(f"    shared stack: {part.benchmark}'s part was not ready: {type(exc).__name__}: {exc}")
         self.ready_after = time.monotonic() - began
         say(
             f"    shared stack: airflow standalone with {len(wanted)} pipelines "
@@ -212,10 +218,11 @@ class SharedStack:
         self._thread = threading.Thread(target=starting, name="shared-stack-start", daemon=True)
         self._thread.start()
 
-    def ready(self, timeout: float = 1800.0) -> Any:
+    def ready(self, benchmark: str = "", timeout: float = 1800.0) -> Any:
         """Wait for the start; return the started :class:`dev.airflow_env.AirflowStandalone`.
 
-        :raises RuntimeError: naming the start's error, if it failed (every benchmark on the stack then fails).
+        :raises RuntimeError: naming the start's error, if it failed (every benchmark on the stack then fails), or
+            the error of ``benchmark``'s part if that part was not ready.
         """
         if self._thread is None and not self._done.is_set():
             raise RuntimeError("the shared stack was never started")
@@ -223,6 +230,9 @@ class SharedStack:
             raise TimeoutError(f"the shared stack was not ready within {timeout:.0f}s")
         if self._error is not None:
             raise RuntimeError(f"the shared stack did not start: {type(self._error).__name__}: {self._error}")
+        if benchmark in self.failed:
+            error = self.failed[benchmark]
+            raise RuntimeError(f"its part of the shared stack was not ready: {type(error).__name__}: {error}")
         return self.airflow
 
     def idle_window(self, minutes: float, benchmark: str) -> Window:

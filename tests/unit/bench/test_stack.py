@@ -12,6 +12,7 @@ import pytest
 
 import bench.__main__ as runner
 from bench.__main__ import REGISTRY, Benchmark, parse_args, registered, run_one
+from bench.freshness import airflow_json
 from bench.report import Row
 from bench.stack import SharedStack, StackPart, connection_env, merged_env, merged_pipelines
 
@@ -37,10 +38,10 @@ def test_the_environment_merges_and_refuses_one_variable_set_two_ways() -> None:
         merged_env([part("a", env={"K": "1"}), part("b", env={"K": "2"})])
 
 
-def test_the_quick_form_runs_the_others_then_the_memory_ones_beside_the_start_then_the_stack_ones() -> None:
+def test_the_quick_form_runs_the_others_then_the_cpu_blind_ones_beside_the_start_then_the_stack_ones() -> None:
     before, beside, on_stack = parse_args(["--quick"]).order()
-    assert [b.name for b, _ in before] == ["read", "e2e", "slow", "ratecap", "deliverylog"]
-    assert [b.name for b, _ in beside] == ["memory", "million"]
+    assert [b.name for b, _ in before] == ["read", "e2e", "slow", "deliverylog"]
+    assert [b.name for b, _ in beside] == ["memory", "million", "ratecap"]
     assert [b.name for b, _ in on_stack] == ["scheduler", "freshness", "pipelines"]
 
 
@@ -96,6 +97,24 @@ def test_a_failed_start_fails_every_benchmark_asking_for_the_stack_with_its_erro
         shared.ready(timeout=10)
     shared.add(part("late", "x"))  # no Airflow came up, so a part may still be added; stop stops nothing
     shared.stop()
+
+
+def test_a_part_that_was_not_ready_fails_its_own_benchmark_only(tmp_path: Path) -> None:
+    shared = SharedStack(tmp_path)
+    shared.airflow = "airflow"
+    shared.failed["freshness"] = RuntimeError("the first run of bench_freshness_event ended failed")
+    shared._done.set()
+    shared._thread = threading.Thread(target=lambda: None)
+    assert shared.ready("pipelines") == "airflow"
+    with pytest.raises(RuntimeError, match="its part of the shared stack was not ready: RuntimeError: the first run"):
+        shared.ready("freshness")
+
+
+def test_a_connection_of_the_settings_file_becomes_airflows_json_form() -> None:
+    """The shared stack passes connections as AIRFLOW_CONN_*: a "type" key instead of "conn_type" left the
+    freshness pipeline's connection undefined and its first run failed."""
+    conn = {"conn_type": "auth0", "conn_host": "127.0.0.1", "conn_port": 8080, "conn_extra": {"scheme": "http"}}
+    assert airflow_json(conn) == {"conn_type": "auth0", "host": "127.0.0.1", "port": 8080, "extra": {"scheme": "http"}}
 
 
 class FakeTenant:
