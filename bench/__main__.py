@@ -10,9 +10,9 @@ prints, and two sets of parameters: ``full`` (``make bench``) and ``quick`` (``m
 The benchmarks that run through ``airflow standalone`` (``stack=True``: 6, 8/9 and 12) share one in the
 quick form when two or more of them run (bench/stack.py): each gives its part of it (``stack_part`` in
 its module), the runner starts it once, in the background while the benchmarks whose verdicts do not
-turn on CPU time (``beside_start=True``: 3 and 7 read peak memory, 10 the rate its limiter keeps) run,
-and passes it to each as ``stack``; it stops it at the end. So the quick form runs the others first,
-then those three, then the stack's, each group in the registry's order; ``--own-stacks`` gives each
+turn on CPU time (``beside_start=True``: 3 and 7 read peak memory) run, and passes it to each as
+``stack``; it stops it at the end. So the quick form runs the others first, then those two, then the
+stack's, each group in the registry's order; ``--own-stacks`` gives each
 its own stack as the full form does.
 
 After each benchmark the runner prints a verdict line per headline; at the end a summary table of
@@ -159,7 +159,6 @@ REGISTRY: tuple[Benchmark, ...] = (
         "most requests in any second to a receiver capped at 20/s (<= 21) and throughput (>= 90% of the cap)",
         full={},
         quick={},
-        beside_start=True,
     ),
     Benchmark(
         "deliverylog",
@@ -183,6 +182,7 @@ REGISTRY: tuple[Benchmark, ...] = (
             "cron_minutes": 10.0,
             "traffic_minutes": 5.0,
             "event_idle_minutes": 0.0,
+            "parse_every": None,
         },
         quick={
             "count": 100,
@@ -192,6 +192,7 @@ REGISTRY: tuple[Benchmark, ...] = (
             "cron_minutes": 1.0,
             "traffic_minutes": 0.5,
             "event_idle_minutes": 0.5,
+            "parse_every": None,
         },
         stack=True,
     ),

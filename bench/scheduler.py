@@ -1,8 +1,8 @@
 """Throughput through a real scheduler (``--only scheduler``): one triggered run of 100,000 logs.
 
 The same emulated tenant (no rate limit) and webhook sink, each a process of its own, serve two
-passes over the same logs in one invocation, for each of two settings (the defaults, then
-``deliver_while_fetching`` on: the fetch's delivery lane sends batches while it reads):
+passes over the same logs in one invocation, with the default settings (which include
+``deliver_while_fetching``: the fetch's delivery lane sends batches while it reads):
 
 1. in process: fetch, every delivery chunk 5 at a time, commit (``library_end_to_end``, as benchmark
    2), the fastest of ``rounds`` passes;
@@ -284,24 +284,26 @@ def airflow_runs(
     try:
         if shared is None:
             airflow.start()
-        airflow.apply_settings(  # on the shared stack too: the pool and Variables as the settings file has them
-            connections={
-                auth0: {
-                    "conn_type": "auth0",
-                    "conn_host": host,
-                    "conn_port": int(port),
-                    "conn_login": emulator.client_id,
-                    "conn_password": emulator.client_secret,
-                    "conn_extra": {"scheme": "http"},
-                },
-                # The same connection the in-process pass uses (bench.pipeline.wire_connections).
-                webhook: {
-                    "conn_type": "http",
-                    "conn_host": sink.hook_url,
-                    "conn_extra": {"timeout": 30, "allow_private_network": True},
-                },
-            }
-        )
+        connections: dict[str, dict[str, Any]] = {
+            auth0: {
+                "conn_type": "auth0",
+                "conn_host": host,
+                "conn_port": int(port),
+                "conn_login": emulator.client_id,
+                "conn_password": emulator.client_secret,
+                "conn_extra": {"scheme": "http"},
+            },
+            # The same connection the in-process pass uses (bench.pipeline.wire_connections).
+            webhook: {
+                "conn_type": "http",
+                "conn_host": sink.hook_url,
+                "conn_extra": {"timeout": 30, "allow_private_network": True},
+            },
+        }
+        if shared is None:
+            airflow.apply_settings(connections=connections)
+        else:  # the stack applied the settings file at its start (its pool's PATCH would need include_deferred)
+            airflow.set_connections(connections)
         airflow.wait_for_dag(DAG_ID)
         airflow.unpause(DAG_ID)  # no schedule: no run until a trigger
         if shared is None:
@@ -353,9 +355,24 @@ def airflow_runs(
     return results
 
 
+def _empty_expansion(skipped: Task, fetch: list[Task], commit: list[Task], at: Callable[[datetime], str]) -> list[str]:
+    """Lines for a deliver mapped over no chunk (the lane sent every batch): when the scheduler skipped it, and
+    how long from there to the commit being queued and started."""
+    lines = [f"      deliver: no chunk left (the lane sent every batch), marked skipped at {at(skipped.end)}"]
+    if fetch:
+        lines.append(f"      gap fetch end -> deliver skipped: {(skipped.end - fetch[0].end).total_seconds():.2f}s")
+    if commit:
+        c = commit[0]
+        queued = ((c.queued or c.start) - skipped.end).total_seconds()
+        lines.append(f"      gap deliver skipped -> commit queued: {queued:.2f}s, queued -> started: {c.waited:.2f}s")
+    return lines
+
+
 def profile(r: SchedulerResult) -> list[str]:
     """Lines describing where the run's time went: each phase, and the gaps the scheduler left."""
-    fetch, deliver, commit = r.named("fetch"), r.named("deliver"), r.named("commit")
+    fetch, commit = r.named("fetch"), r.named("commit")
+    deliver = [t for t in r.named("deliver") if t.state != "skipped"]
+    expansion = [t for t in r.named("deliver") if t.state == "skipped"]  # mapped over no chunk: the lane sent all
     lines = ["      where the time went (task instances from the REST API, seconds after the run's start):"]
     t0 = r.start
 
@@ -388,8 +405,12 @@ def profile(r: SchedulerResult) -> list[str]:
             lines.append(
                 f"      gap last delivery end -> commit start: {(commit[0].start - last).total_seconds():.2f}s"
             )
+    if expansion and not deliver:
+        lines += _empty_expansion(expansion[0], fetch, commit, at)
     if commit:
         c = commit[0]
+        if fetch:
+            lines.append(f"      gap fetch end -> commit start: {(c.start - fetch[0].end).total_seconds():.2f}s")
         lines.append(f"      commit:  started {at(c.start)}, ended {at(c.end)}: {c.seconds:.2f}s running")
         lines.append(f"      gap commit end -> run end: {(r.end - c.end).total_seconds():.2f}s")
     extra = [t for t in others if t.state != "skipped"]
@@ -425,10 +446,9 @@ def bench_scheduler(
     """Run the in-process passes then the Airflow runs over ``logs`` logs (on the ``shared`` stack if given, which
     then idles beside the in-process passes too); return summary rows.
 
-    Two settings, each measured in process and through Airflow in this invocation: the defaults (one
-    delivery task per slot of the pool: 5, after the whole fetch), then ``deliver_while_fetching``
-    on (the fetch's delivery lane sends batches while it reads; delivery tasks send what it left).
-    Each Airflow run is compared with the in-process pass of the same settings.
+    The default settings, measured in process and through Airflow in this invocation: the fetch's
+    delivery lane sends batches while it reads, delivery tasks (one per slot of the pool: 5) what it
+    left. The Airflow run is compared with the in-process pass of the same settings.
     """
     _say(f"\n[6] throughput through a real scheduler: {logs:,} logs in one triggered run, against in process")
     if shared is not None:
@@ -442,7 +462,7 @@ def bench_scheduler(
         "dead_letter_url": f"file://{workdir}/scheduler-dead",
         "max_logs_per_run": 2 * logs,  # the whole backlog in one run
     }
-    settings: dict[str, dict[str, Any]] = {"defaults": {}, "lane": {"deliver_while_fetching": True}}
+    settings: dict[str, dict[str, Any]] = {"defaults": {}}
     configs = [(name, {**base, **extra}) for name, extra in settings.items()]
     emulator = start_emulator(workdir, logs=logs, per_minute=0, name="emulator-scheduler")
     sink = start_sink(workdir, name="sink-scheduler")

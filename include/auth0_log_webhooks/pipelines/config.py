@@ -106,9 +106,9 @@ class PipelineConfig(BaseModel):
     )
     min_batches_per_task: int = Field(default=10, ge=1, le=10_000, description="fewer tasks for small runs")
     deliver_while_fetching: bool = Field(
-        default=False,
+        default=True,
         description="the fetch task sends each batch as soon as it is staged, one request at a time, while it reads "
-        "on; the delivery tasks send what it left",
+        "on; the delivery tasks send what it left. false: every batch waits for the whole fetch",
     )
     completeness_manifests: bool = Field(
         default=False,

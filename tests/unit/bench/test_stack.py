@@ -40,8 +40,8 @@ def test_the_environment_merges_and_refuses_one_variable_set_two_ways() -> None:
 
 def test_the_quick_form_runs_the_others_then_the_cpu_blind_ones_beside_the_start_then_the_stack_ones() -> None:
     before, beside, on_stack = parse_args(["--quick"]).order()
-    assert [b.name for b, _ in before] == ["read", "e2e", "slow", "deliverylog"]
-    assert [b.name for b, _ in beside] == ["memory", "million", "ratecap"]
+    assert [b.name for b, _ in before] == ["read", "e2e", "slow", "ratecap", "deliverylog"]
+    assert [b.name for b, _ in beside] == ["memory", "million"]
     assert [b.name for b, _ in on_stack] == ["scheduler", "freshness", "pipelines"]
 
 
