@@ -7,9 +7,17 @@ its headline rows (:class:`bench.report.Row`: the number, its target and MET or 
 prints, and two sets of parameters: ``full`` (``make bench``) and ``quick`` (``make bench-quick``,
 ``python -m bench --quick``: every headline in a few minutes, smaller sizes and shorter windows).
 
+The benchmarks that run through ``airflow standalone`` (``stack=True``: 6, 8/9 and 12) share one in the
+quick form when two or more of them run (bench/stack.py): each gives its part of it (``stack_part`` in
+its module), the runner starts it once, in the background while the benchmarks whose verdicts do not
+turn on CPU time (``beside_start=True``: 3 and 7 read peak memory) run, and passes it to each as
+``stack``; it stops it at the end. So the quick form runs the others first, then those two, then the
+stack's, each group in the registry's order; ``--own-stacks`` gives each
+its own stack as the full form does.
+
 After each benchmark the runner prints a verdict line per headline; at the end a summary table of
-every headline and its verdict, and the wall time. A benchmark that fails is reported in the table as
-MISSED with its error, and the others still run. ``--list`` prints the registry; ``--set
+every headline (in the registry's order) and its verdict, and the wall time. A benchmark that fails is
+reported in the table as MISSED with its error, and the others still run. ``--list`` prints the registry; ``--set
 NAME.KEY=VALUE`` changes one parameter (the value read as JSON, else as text).
 
 To add a benchmark: write ``bench/<name>.py`` with ``run(workdir, **parameters) -> list[Row]`` and
@@ -33,6 +41,7 @@ from typing import Any
 
 from bench.pipeline import prepare_airflow
 from bench.report import Row, say, table, verdict_line
+from bench.stack import SharedStack, StackPart
 
 
 @dataclass(frozen=True)
@@ -53,11 +62,22 @@ class Benchmark:
     """Run by ``make bench`` and ``make bench-quick`` without ``--only``; False needs ``--only NAME``."""
     needs: str = ""
     """What it needs beyond this repository, said when it is run."""
+    stack: bool = False
+    """Runs through ``airflow standalone``: in the quick form it runs on the shared stack (its module's
+    ``stack_part(workdir, **parameters)`` gives its part, its function takes ``stack``)."""
+    beside_start: bool = False
+    """Its verdicts do not turn on CPU time (peak memory; a cap its own limiter keeps): in the quick form it runs
+    while the shared stack starts."""
 
     def load(self) -> Callable[..., Sequence[Sequence[Any]]]:
         """Import the module and return the benchmark's function."""
         found: Callable[..., Sequence[Sequence[Any]]] = getattr(importlib.import_module(self.module), self.function)
         return found
+
+    def part(self, workdir: Path, params: Mapping[str, Any]) -> StackPart | None:
+        """Its part of the shared stack (servers started), or None if these parameters need no stack of it."""
+        found: Callable[..., StackPart | None] = importlib.import_module(self.module).stack_part
+        return found(workdir, **params)
 
 
 REGISTRY: tuple[Benchmark, ...] = (
@@ -84,6 +104,7 @@ REGISTRY: tuple[Benchmark, ...] = (
         "peak RSS of fetch and deliver (<= 300 MB) and its growth over 10x the logs (<= 1.25x)",
         full={"logs": 100_000},
         quick={"logs": 10_000},
+        beside_start=True,
     ),
     Benchmark(
         "slow",
@@ -110,6 +131,7 @@ REGISTRY: tuple[Benchmark, ...] = (
         "logs/s of one triggered run through airflow standalone (>= 5,000) and its time over in process",
         full={"logs": 100_000, "rounds": 2},
         quick={"logs": 10_000, "rounds": 1},
+        stack=True,
     ),
     Benchmark(
         "million",
@@ -117,8 +139,9 @@ REGISTRY: tuple[Benchmark, ...] = (
         "bench.million",
         "peak RSS of fetch, deliver and commit at 1,000,000 logs over 100,000 (<= 1.25x, <= 300 MB)",
         full={"logs": 1_000_000, "small": 100_000},
-        quick={"logs": 100_000, "small": 10_000},
+        quick={"logs": 50_000, "small": 5_000},
         function="bench_million",
+        beside_start=True,
     ),
     Benchmark(
         "freshness",
@@ -126,7 +149,8 @@ REGISTRY: tuple[Benchmark, ...] = (
         "bench.freshness",
         "log date to arrival p95 in event mode (<= 30 s) and idle runs an hour (<= 12), through airflow standalone",
         full={"modes": ["cron", "event"], "traffic_minutes": 5.0, "idle_minutes": 5.0},
-        quick={"modes": ["event"], "traffic_minutes": 1.0, "idle_minutes": 1.0},
+        quick={"modes": ["event"], "traffic_minutes": 0.5, "idle_minutes": 0.5},
+        stack=True,
     ),
     Benchmark(
         "ratecap",
@@ -142,7 +166,7 @@ REGISTRY: tuple[Benchmark, ...] = (
         "bench.delivery_log",
         "delivery time with the delivery log over without it (<= +5%), its bytes a log and a trace lookup",
         full={"sizes": [100_000, 1_000_000], "rounds": 2},
-        quick={"sizes": [10_000, 100_000], "rounds": 1},
+        quick={"sizes": [10_000, 50_000], "rounds": 1},
     ),
     Benchmark(
         "pipelines",
@@ -166,10 +190,11 @@ REGISTRY: tuple[Benchmark, ...] = (
             "parse_repeats": 1,
             "modes": ["event"],
             "cron_minutes": 1.0,
-            "traffic_minutes": 1.0,
-            "event_idle_minutes": 1.0,
+            "traffic_minutes": 0.5,
+            "event_idle_minutes": 0.5,
             "parse_every": None,
         },
+        stack=True,
     ),
 )
 
@@ -199,6 +224,22 @@ class Plan:
     runs: list[tuple[Benchmark, dict[str, Any]]] = field(default_factory=list)
     quick: bool = False
     keep: bool = False
+    own_stacks: bool = False
+
+    @property
+    def shares_a_stack(self) -> bool:
+        """The quick form with two or more benchmarks that run through ``airflow standalone``, not ``--own-stacks``."""
+        return self.quick and not self.own_stacks and sum(b.stack for b, _ in self.runs) >= 2
+
+    def order(self) -> tuple[list[tuple[Benchmark, dict[str, Any]]], ...]:
+        """The runs in three groups, each in the registry's order: before the shared stack starts, while it starts,
+        on it. Without a shared stack every run is in the first group."""
+        if not self.shares_a_stack:
+            return list(self.runs), [], []
+        before = [(b, p) for b, p in self.runs if not b.stack and not b.beside_start]
+        beside = [(b, p) for b, p in self.runs if b.beside_start and not b.stack]
+        on_stack = [(b, p) for b, p in self.runs if b.stack]
+        return before, beside, on_stack
 
 
 LEGACY_OPTIONS: Mapping[str, tuple[tuple[str, str], ...]] = {
@@ -230,6 +271,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="NAME.KEY=VALUE", help="change one parameter")
     parser.add_argument("--list", action="store_true", help="print the registry and exit")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--own-stacks",
+        action="store_true",
+        help="in the quick form too, each benchmark through airflow standalone starts its own (as the full form)",
+    )
     legacy = parser.add_argument_group("shorthands for --set")
     legacy.add_argument("--logs", type=int, help="e2e.logs, memory.logs and slow.logs")
     legacy.add_argument("--read-logs", type=int, help="read.logs")
@@ -288,7 +334,7 @@ def parse_args(argv: Sequence[str] | None) -> Plan:
         raise SystemExit(0)
     overrides = _overrides(args, parser)
     only = {"freshness" if name == "idle" else name for name in args.only or ()}
-    plan = Plan(quick=args.quick, keep=args.keep)
+    plan = Plan(quick=args.quick, keep=args.keep, own_stacks=args.own_stacks)
     for b in REGISTRY:
         if (only and b.name not in only) or (not only and not b.default):
             continue
@@ -298,15 +344,19 @@ def parse_args(argv: Sequence[str] | None) -> Plan:
     return plan
 
 
-def run_one(benchmark: Benchmark, params: Mapping[str, Any], workdir: Path) -> list[Row]:
-    """Run one benchmark, print a verdict line per headline, return its rows (one MISSED row if it failed)."""
+def run_one(
+    benchmark: Benchmark, params: Mapping[str, Any], workdir: Path, stack: SharedStack | None = None
+) -> list[Row]:
+    """Run one benchmark (on the shared ``stack`` if given), print a verdict line per headline, return its rows
+    (one MISSED row if it failed)."""
     started = time.perf_counter()
     say(f"\n== {benchmark.number}. {benchmark.name}: {benchmark.headline}")
     say(f"   parameters {json.dumps(dict(params))}" + (f"; needs {benchmark.needs}" if benchmark.needs else ""))
     own = workdir / benchmark.name  # some benchmarks start their servers there before anything creates it
     own.mkdir(parents=True, exist_ok=True)
     try:
-        found = [Row(*row) for row in benchmark.load()(own, **params)]
+        extra = {} if stack is None else {"stack": stack}
+        found = [Row(*row) for row in benchmark.load()(own, **params, **extra)]
     except Exception as exc:  # one broken benchmark must not hide the others' numbers
         say(f"    {benchmark.name} failed after {time.perf_counter() - started:.0f}s: {type(exc).__name__}: {exc}")
         found = [
@@ -329,23 +379,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"bench ({form} form): {', '.join(b.name for b, _ in plan.runs)}; work directory {workdir}; "
         f"python {sys.version.split()[0]}"
     )
-    rows: list[Row] = []
+    rows: dict[str, list[Row]] = {}
+    before, beside, on_stack = plan.order()
+    stack = SharedStack(workdir / "stack") if on_stack else None
     try:
-        for benchmark, params in plan.runs:
-            rows += run_one(benchmark, params, workdir)
+        for benchmark, params in before:
+            rows[benchmark.name] = run_one(benchmark, params, workdir)
+        parts = start_shared_stack(stack, on_stack, workdir) if stack is not None else {}
+        for benchmark, params in beside:
+            rows[benchmark.name] = run_one(benchmark, params, workdir)
+        for benchmark, params in on_stack:
+            rows[benchmark.name] = run_one(benchmark, params, workdir, stack if parts.get(benchmark.name) else None)
     finally:
+        if stack is not None:
+            stack.stop()
         if plan.keep:
             say(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     say(f"\nSummary ({form} form)")
-    for line in table(rows):
+    in_order = [row for benchmark, _ in plan.runs for row in rows.get(benchmark.name, [])]
+    for line in table(in_order):
         say(line)
-    missed = sum(r.met is False for r in rows)
-    met = sum(r.met is True for r in rows)
-    say(f"\n{met} MET, {missed} MISSED, {len(rows) - met - missed} without a target")
+    missed = sum(r.met is False for r in in_order)
+    met = sum(r.met is True for r in in_order)
+    say(f"\n{met} MET, {missed} MISSED, {len(in_order) - met - missed} without a target")
     say(f"bench ({form} form) finished in {time.perf_counter() - started:.0f}s")
     return 0
+
+
+def start_shared_stack(
+    stack: SharedStack, on_stack: Sequence[tuple[Benchmark, Mapping[str, Any]]], workdir: Path
+) -> dict[str, bool]:
+    """Gather every benchmark's part (its servers start now) and start the stack in the background.
+
+    Return, by benchmark, whether it has a part: one whose part failed (said here) or needs none runs on
+    a stack of its own.
+    """
+    names = ", ".join(b.name for b, _ in on_stack)
+    say(f"\n== the shared stack of {names}: one airflow standalone, starting in the background")
+    parts: dict[str, bool] = {}
+    for benchmark, params in on_stack:
+        own = workdir / benchmark.name
+        own.mkdir(parents=True, exist_ok=True)
+        try:
+            part = benchmark.part(own, params)
+        except Exception as exc:  # that benchmark then starts its own stack and its error shows there
+            say(f"    {benchmark.name}'s part of the shared stack failed: {type(exc).__name__}: {exc}")
+            part = None
+        if part is not None:
+            stack.add(part)
+        parts[benchmark.name] = part is not None
+    if stack.parts:
+        stack.start_in_background()
+    return parts
 
 
 def parameters_of(benchmark: Benchmark) -> set[str]:
@@ -354,7 +441,7 @@ def parameters_of(benchmark: Benchmark) -> set[str]:
         name
         for name, p in inspect.signature(benchmark.load()).parameters.items()
         if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-    } - {"workdir"}
+    } - {"workdir", "stack"}
 
 
 if __name__ == "__main__":

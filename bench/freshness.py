@@ -29,9 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
+
+from bench.stack import SharedStack, StackPart, connection_env
 
 MODES = ("cron", "event")
 CRON = "*/5 * * * *"
@@ -146,7 +148,12 @@ def log_epoch(tenant: Any, log_id: str) -> float:
 
 @dataclass
 class ModeStack:
-    """An emulator, a sink and ``airflow standalone`` running one pipeline in ``mode``."""
+    """An emulator, a sink and ``airflow standalone`` running one pipeline in ``mode``.
+
+    ``shared``: the pipeline is this benchmark's part of the quick form's shared stack (bench/stack.py),
+    with an id and connections of its own (``bench_freshness_<mode>``), its connections as environment
+    variables and its storage in the entry's settings; the runner starts and stops that stack.
+    """
 
     mode: str
     workdir: Path
@@ -154,18 +161,26 @@ class ModeStack:
     tenant: Any = None
     sink: Any = None
     airflow: Any = None
+    shared: bool = False
 
     @property
     def dag_id(self) -> str:
         from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 
-        return AUTHENTICATION_API.dag_id
+        return f"bench_freshness_{self.mode}" if self.shared else AUTHENTICATION_API.dag_id
 
-    def start(self) -> None:
-        """Start the servers and Airflow, deliver the history and (event mode) wait for the watcher."""
-        from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-        from auth0_log_webhooks.pipelines.pipelines_file import DEFAULT_PATH, ENV_VAR
-        from dev.airflow_env import AirflowStandalone
+    @property
+    def checkpoint_variable(self) -> str:
+        """The pipeline's checkpoint Variable (as PipelineDefinition names it)."""
+        return f"{self.dag_id}_checkpoint"
+
+    @property
+    def tenant_name(self) -> str:
+        """The tenant's name among the shared stack's tenants."""
+        return f"freshness {self.mode}"
+
+    def start_servers(self) -> dict[str, dict[str, Any]]:
+        """Start the tenant and the sink; return the pipeline's two connections (airflow_settings.yaml's keys)."""
         from dev.auth0_tenant.testing import start_emulator
         from dev.webhook_sink.app import start_sink
         from dev.webhook_sink.config import SinkConfig
@@ -174,35 +189,69 @@ class ModeStack:
         secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
         self.tenant = start_emulator(logs=500, seed=61, history_days=1, client_secret="bench-" + os.urandom(8).hex())
         self.sink = start_sink(SinkConfig(record_path=self.workdir / "sink.jsonl", secrets=(secret,)))
+        host, port = self.tenant.domain.split(":")
+        return {
+            self.connection_ids[0]: {
+                "conn_type": "auth0",
+                "conn_host": host,
+                "conn_port": int(port),
+                "conn_login": self.tenant.client_id,
+                "conn_password": self.tenant.client_secret,
+                "conn_extra": {"scheme": "http"},
+            },
+            self.connection_ids[1]: {
+                "conn_type": "http",
+                "conn_host": f"{self.sink.url}/hook",
+                "conn_extra": {"signing_secret": secret, "timeout": 10, "allow_private_network": True},
+            },
+        }
+
+    @property
+    def connection_ids(self) -> tuple[str, str]:
+        """The pipeline's Auth0 and webhook connections."""
+        if self.shared:
+            return f"{self.dag_id}_auth0", f"{self.dag_id}_webhook"
+        return "auth0_default", "auth0_webhook_default"
+
+    @property
+    def storage(self) -> dict[str, str]:
+        """The staging and dead-letter folders (the config Variable's, or the shared entry's settings)."""
+        return {"staging_url": f"file://{self.workdir}/staging", "dead_letter_url": f"file://{self.workdir}/dead"}
+
+    def entry(self) -> dict[str, Any]:
+        """The pipelines file's entry: the default Authentication API one on the cron schedule, in ``mode``."""
+        from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+        from auth0_log_webhooks.pipelines.pipelines_file import DEFAULT_PATH
+
         document = yaml.safe_load(DEFAULT_PATH.read_text())
-        entry = next(p for p in document["pipelines"] if p["id"] == self.dag_id)
+        entry: dict[str, Any] = next(p for p in document["pipelines"] if p["id"] == AUTHENTICATION_API.dag_id)
+        entry = entry | {"schedule": CRON, "mode": self.mode}
+        if self.shared:
+            auth0, webhook = self.connection_ids
+            settings = {**entry.get("settings", {}), **self.storage}
+            entry |= {"id": self.dag_id, "auth0_connection": auth0, "webhook_connection": webhook, "settings": settings}
+        return entry
+
+    def start(self) -> None:
+        """Start the servers and Airflow, deliver the history and (event mode) wait for the watcher."""
+        from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+        from auth0_log_webhooks.pipelines.pipelines_file import ENV_VAR
+        from dev.airflow_env import AirflowStandalone
+
+        connections = self.start_servers()
         pipelines = self.workdir / "pipelines.yaml"
-        pipelines.write_text(yaml.safe_dump({"pipelines": [entry | {"schedule": CRON, "mode": self.mode}]}))
+        pipelines.write_text(yaml.safe_dump({"pipelines": [self.entry()]}))
         self.airflow = AirflowStandalone(self.workdir / "airflow", extra_env={ENV_VAR: str(pipelines)})
         began = time.monotonic()
         self.airflow.start()
-        host, port = self.tenant.domain.split(":")
-        self.airflow.apply_settings(
-            connections={
-                "auth0_default": {
-                    "conn_type": "auth0",
-                    "conn_host": host,
-                    "conn_port": int(port),
-                    "conn_login": self.tenant.client_id,
-                    "conn_password": self.tenant.client_secret,
-                    "conn_extra": {"scheme": "http"},
-                },
-                "auth0_webhook_default": {
-                    "conn_type": "http",
-                    "conn_host": f"{self.sink.url}/hook",
-                    "conn_extra": {"signing_secret": secret, "timeout": 10, "allow_private_network": True},
-                },
-            }
-        )
-        storage = {"staging_url": f"file://{self.workdir}/staging", "dead_letter_url": f"file://{self.workdir}/dead"}
-        self.airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(storage))
+        self.airflow.apply_settings(connections=connections)
+        self.airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(self.storage))
         self.airflow.wait_for_dag(self.dag_id)
         self.airflow.unpause(self.dag_id)
+        self.wait_ready(began)
+
+    def wait_ready(self, began: float) -> None:
+        """Wait for the first run's success, then for no active run; in event mode for the watcher's polls."""
         first = self.wait_for_first_run()
         state = self.airflow.wait_for_run(self.dag_id, first)
         if state != "success":
@@ -240,17 +289,19 @@ class ModeStack:
                 raise TimeoutError("the event-mode watcher never polled the tenant")
             time.sleep(1)
 
-    def runs_started_since(self, since: float) -> dict[str, int]:
-        """Runs by type created at or after ``since`` (epoch seconds)."""
+    def runs_started_since(self, since: float, until: float = math.inf) -> dict[str, int]:
+        """Runs by type created at or after ``since`` and before ``until`` (epoch seconds)."""
         found: Counter[str] = Counter()
         for run in self.runs():
             queued = run.get("queued_at") or run.get("start_date") or run.get("run_after")
-            if queued and datetime.fromisoformat(queued.replace("Z", "+00:00")).timestamp() >= since:
+            if queued and since <= datetime.fromisoformat(queued.replace("Z", "+00:00")).timestamp() < until:
                 found[str(run["run_type"])] += 1
         return dict(found)
 
     def stop(self) -> None:
-        """Stop Airflow and the servers."""
+        """Stop Airflow and the servers (not on the shared stack: the runner stops it)."""
+        if self.shared:
+            return
         for part in (self.airflow, self.sink, self.tenant):
             if part is not None:
                 part.stop()
@@ -281,21 +332,27 @@ def freshness(stack: ModeStack, minutes: float) -> FreshnessResult:
     )
 
 
-def idle(stack: ModeStack, minutes: float) -> IdleResult:
-    """Benchmark 9 on a started stack: ``minutes`` without traffic; runs and requests in that window."""
-    from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+def idle(stack: ModeStack, minutes: float, shared: SharedStack | None = None) -> IdleResult:
+    """Benchmark 9 on a started stack: ``minutes`` without traffic; runs and requests in that window.
 
-    before = dict(stack.tenant.state.counters)
-    began = time.time()
-    time.sleep(minutes * 60)
-    seconds = time.time() - began
-    after = dict(stack.tenant.state.counters)
-    checkpoint = stack.airflow.variable(AUTHENTICATION_API.checkpoint_variable)
+    On the ``shared`` stack the window is its idle window (one measurement that benchmark 12 reads too).
+    """
+    if shared is not None:
+        window = shared.idle_window(minutes, "benchmark 9")
+        began, seconds = window.began, window.seconds
+        before, after = window.before[stack.tenant_name], window.after[stack.tenant_name]
+    else:
+        before = dict(stack.tenant.state.counters)
+        began = time.time()
+        time.sleep(minutes * 60)
+        seconds = time.time() - began
+        after = dict(stack.tenant.state.counters)
+    checkpoint = stack.airflow.variable(stack.checkpoint_variable)
     waiting = [stack.tenant.state.get_log(i) for i in stack.tenant.all_log_ids(checkpoint)]
     return IdleResult(
         mode=stack.mode,
         seconds=seconds,
-        runs=stack.runs_started_since(began),
+        runs=stack.runs_started_since(began, began + seconds),
         requests=after["requests"] - before["requests"],
         log_requests=after["log_requests"] - before["log_requests"],
         tokens=after["tokens_issued"] - before["tokens_issued"],
@@ -325,16 +382,29 @@ def describe_idle(r: IdleResult) -> str:
 
 
 def bench_mode(
-    mode: str, workdir: Path, say: Callable[[str], None], *, traffic_minutes: float, idle_minutes: float
+    mode: str,
+    workdir: Path,
+    say: Callable[[str], None],
+    *,
+    traffic_minutes: float,
+    idle_minutes: float,
+    shared: SharedStack | None = None,
 ) -> tuple[FreshnessResult | None, IdleResult | None]:
-    """Start a stack in ``mode``, run benchmark 8 (if ``traffic_minutes``) then 9 (if ``idle_minutes``)."""
-    stack = ModeStack(mode, workdir / f"freshness-{mode}", say)
+    """Start a stack in ``mode`` (or take this mode's pipeline on the ``shared`` stack), run benchmark 8 (if
+    ``traffic_minutes``) then 9 (if ``idle_minutes``)."""
+    if shared is not None:
+        shared.ready("freshness")
+        stack = cast(ModeStack, shared.part("freshness").owner[mode])
+        say(f"    {mode}: pipeline {stack.dag_id} on the quick form's shared stack (its own tenant, sink and runs)")
+    else:
+        stack = ModeStack(mode, workdir / f"freshness-{mode}", say)
     try:
-        stack.start()
+        if not stack.shared:
+            stack.start()
         fresh = freshness(stack, traffic_minutes) if traffic_minutes > 0 else None
         if fresh is not None:
             say(describe_freshness(fresh))
-        quiet = idle(stack, idle_minutes) if idle_minutes > 0 else None
+        quiet = idle(stack, idle_minutes, shared) if idle_minutes > 0 else None
         if quiet is not None:
             say(describe_idle(quiet))
         return fresh, quiet
@@ -349,8 +419,9 @@ def bench_freshness(
     modes: list[str],
     traffic_minutes: float,
     idle_minutes: float,
+    shared: SharedStack | None = None,
 ) -> list[tuple[str, str, str, bool | None]]:
-    """Benchmarks 8 and 9 in each of ``modes``; return the summary rows (name, result, target, met)."""
+    """Benchmarks 8 and 9 in each of ``modes`` (on the ``shared`` stack if given); return the summary rows."""
     say(
         f"\n[8, 9] through a real scheduler, {', '.join(modes)} mode: {TRAFFIC_PER_SECOND:g} logs/s for "
         f"{traffic_minutes:g} minutes, then {idle_minutes:g} idle minutes (a tenant logging its own token exchanges, "
@@ -358,7 +429,9 @@ def bench_freshness(
     )
     rows: list[tuple[str, str, str, bool | None]] = []
     for mode in modes:
-        fresh, quiet = bench_mode(mode, workdir, say, traffic_minutes=traffic_minutes, idle_minutes=idle_minutes)
+        fresh, quiet = bench_mode(
+            mode, workdir, say, traffic_minutes=traffic_minutes, idle_minutes=idle_minutes, shared=shared
+        )
         if fresh is not None:
             target = f"p95 <= {P95_TARGET_SECONDS:.0f}s, 0 429s" if mode == "event" else "n/a"
             met = fresh.met if mode == "event" else None
@@ -379,7 +452,7 @@ def bench_freshness(
                 (
                     f"9 idle cost, {mode}",
                     f"{runs_an_hour:.0f} runs/h, {quiet.per_hour(quiet.requests):.0f} Auth0 requests/h "
-                    f"(x{3600 / quiet.seconds:.0f} of {quiet.seconds / 60:.0f} min)",
+                    f"(x{3600 / quiet.seconds:.0f} of {quiet.seconds / 60:.1f} min)",
                     f"<= {RUNS_PER_HOUR_TARGET} runs/h",
                     met,
                 )
@@ -394,10 +467,50 @@ def run(
     modes: list[str] | tuple[str, ...] = MODES,
     traffic_minutes: float = TRAFFIC_MINUTES,
     idle_minutes: float = IDLE_MINUTES,
+    stack: SharedStack | None = None,
 ) -> list[tuple[str, str, str, bool | None]]:
-    """``python -m bench --only freshness``: benchmarks 8 and 9 in each of ``modes`` (0 minutes skips one)."""
+    """``python -m bench --only freshness``: benchmarks 8 and 9 in each of ``modes`` (0 minutes skips one); on the
+    quick form's shared ``stack``, each mode's pipeline is this benchmark's part of it (:func:`stack_part`)."""
 
     def say(message: str) -> None:
         print(message, flush=True)
 
-    return bench_freshness(workdir, say, modes=list(modes), traffic_minutes=traffic_minutes, idle_minutes=idle_minutes)
+    return bench_freshness(
+        workdir, say, modes=list(modes), traffic_minutes=traffic_minutes, idle_minutes=idle_minutes, shared=stack
+    )
+
+
+def stack_part(workdir: Path, *, modes: list[str] | tuple[str, ...] = MODES, **_: Any) -> StackPart:
+    """This benchmark's part of the shared stack: a pipeline per mode (``bench_freshness_<mode>``), each with its
+    own tenant and sink started here and its connections as environment variables."""
+    stacks = {mode: ModeStack(mode, workdir / f"freshness-{mode}", print_now, shared=True) for mode in modes}
+    env: dict[str, str] = {}
+    for stack in stacks.values():
+        for conn_id, conn in stack.start_servers().items():
+            env |= connection_env(conn_id, airflow_json(conn))
+
+    def ready(airflow: Any) -> None:
+        for stack in stacks.values():
+            stack.airflow = airflow
+            airflow.wait_for_dag(stack.dag_id)
+            stack.wait_ready(time.monotonic())
+
+    return StackPart(
+        "freshness",
+        [stack.entry() for stack in stacks.values()],
+        env=env,
+        servers=[server for stack in stacks.values() for server in (stack.sink, stack.tenant)],
+        tenants={stack.tenant_name: stack.tenant for stack in stacks.values()},
+        wait=ready,
+        owner=stacks,
+    )
+
+
+def print_now(message: str) -> None:
+    """Print a line now."""
+    print(message, flush=True)
+
+
+def airflow_json(conn: dict[str, Any]) -> dict[str, Any]:
+    """A connection as airflow_settings.yaml has it (conn_host...) in Airflow's JSON form (host...)."""
+    return {(key if key == "conn_type" else key.removeprefix("conn_")): value for key, value in conn.items()}

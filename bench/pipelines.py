@@ -37,14 +37,16 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
 from bench.freshness import TRAFFIC_PER_SECOND, Traffic, first_arrivals, log_epoch, percentile
 from bench.report import Row, say, verdict_word
 from bench.servers import REPO
+from bench.stack import SharedStack, StackPart, Window, connection_env
 
 COUNT = 100
 PARSE_TARGET_SECONDS = 2.0
@@ -57,9 +59,12 @@ WATCHER_READS = 4
 """Reads of a tenant since a moment that show its watcher polls (a cron run reads it once or twice)."""
 
 
+PIPELINE_PREFIX = "tenant"
+
+
 def pipeline_id(number: int) -> str:
     """The id of pipeline ``number`` (its DAG id)."""
-    return f"tenant_{number:03d}"
+    return f"{PIPELINE_PREFIX}_{number:03d}"
 
 
 def auth0_conn_id(number: int) -> str:
@@ -186,10 +191,27 @@ class ManyStack:
     tenants: list[Any] = field(default_factory=list)
     sink: Any = None
     airflow: Any = None
+    shared: bool = False
+    """On the quick form's shared stack (bench/stack.py): its pipelines are one part of it."""
 
     def start(self) -> None:
         """Start the tenants, the sink and Airflow; wait until every DAG is parsed and its first run ended."""
         from dev.airflow_env import AirflowStandalone
+
+        env = self.start_servers()
+        env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
+        if self.parse_every is not None:
+            env["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"] = f"{self.parse_every:.0f}"
+        pipelines = write_pipelines_file(self.workdir / "pipelines.yaml", self.count, mode=self.mode)
+        env["AUTH0_LOG_WEBHOOKS_PIPELINES"] = str(pipelines)
+        self.airflow = AirflowStandalone(self.workdir / "airflow", extra_env=env)
+        began = time.monotonic()
+        self.airflow.start()
+        self.apply_settings({})
+        self.wait_ready(began)
+
+    def start_servers(self) -> dict[str, str]:
+        """Start the tenants and the sink; return the environment of Airflow's processes: every connection."""
         from dev.auth0_tenant.testing import start_emulator
         from dev.webhook_sink.app import start_sink
         from dev.webhook_sink.config import SinkConfig
@@ -197,16 +219,22 @@ class ManyStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
         self.sink = start_sink(SinkConfig(record_path=self.workdir / "sink.jsonl", secrets=(secret,)))
-        env = {"AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"}
-        if self.parse_every is not None:
-            env["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"] = f"{self.parse_every:.0f}"
+        env = connection_env(
+            "auth0_webhook_default",
+            {
+                "conn_type": "http",
+                "host": f"{self.sink.url}/hook",
+                "extra": {"signing_secret": secret, "timeout": 10, "allow_private_network": True},
+            },
+        )
         for n in range(self.count):
             tenant = start_emulator(
                 logs=20, seed=1000 + n, history_days=1, client_secret="bench-" + os.urandom(8).hex()
             )
             self.tenants.append(tenant)
             host, port = tenant.domain.split(":")
-            env[f"AIRFLOW_CONN_{auth0_conn_id(n).upper()}"] = json.dumps(
+            env |= connection_env(
+                auth0_conn_id(n),
                 {
                     "conn_type": "auth0",
                     "host": host,
@@ -214,22 +242,16 @@ class ManyStack:
                     "login": tenant.client_id,
                     "password": tenant.client_secret,
                     "extra": {"scheme": "http"},
-                }
+                },
             )
-        pipelines = write_pipelines_file(self.workdir / "pipelines.yaml", self.count, mode=self.mode)
-        env["AUTH0_LOG_WEBHOOKS_PIPELINES"] = str(pipelines)
-        self.airflow = AirflowStandalone(self.workdir / "airflow", extra_env=env)
-        began = time.monotonic()
-        self.airflow.start()
-        self.apply_settings(
-            {
-                "auth0_webhook_default": {
-                    "conn_type": "http",
-                    "conn_host": f"{self.sink.url}/hook",
-                    "conn_extra": {"signing_secret": secret, "timeout": 10, "allow_private_network": True},
-                }
-            }
-        )
+        return env
+
+    def wait_ready(self, began: float) -> None:
+        """Wait until every pipeline DAG is parsed and its first run ended (in event mode: every watcher polls).
+
+        Only the pipelines' own runs count: the deployment's daily report has no connection here, fails and
+        is retried five minutes later, which is no part of the pipelines' start.
+        """
         self.wait(f"the {self.count} pipeline DAGs to be parsed", lambda: self.parsed() >= self.count, 900)
         self.wait("every pipeline's first run to start", lambda: self.runs_total() >= self.count, 900)
         self.wait("every first run to end", lambda: self.active_runs() == 0, 1800)
@@ -299,14 +321,16 @@ class ManyStack:
 
     def parsed(self) -> int:
         """Pipeline DAGs the API knows."""
-        return int(self.airflow.api("GET", "/dags", params={"dag_id_pattern": "tenant%", "limit": 1})["total_entries"])
+        query = {"dag_id_pattern": f"{PIPELINE_PREFIX}%", "limit": 1}
+        return int(self.airflow.api("GET", "/dags", params=query)["total_entries"])
 
     def runs_total(self, **params: Any) -> int:
-        """Runs of every DAG matching ``params`` (the REST API's filters)."""
-        return int(self.airflow.api("GET", "/dags/~/dagRuns", params={"limit": 1, **params})["total_entries"])
+        """Runs of the pipelines' DAGs matching ``params`` (the REST API's filters); no other DAG's."""
+        query = {"limit": 1, "dag_id_pattern": PIPELINE_PREFIX, **params}
+        return int(self.airflow.api("GET", "/dags/~/dagRuns", params=query)["total_entries"])
 
     def active_runs(self) -> int:
-        """Runs queued or running, of any DAG."""
+        """Runs queued or running, of the pipelines' DAGs."""
         return self.runs_total(state=["queued", "running"])
 
     def every_tenant_read_since(self, base: list[int]) -> bool:
@@ -316,7 +340,9 @@ class ManyStack:
         )
 
     def stop(self) -> None:
-        """Stop Airflow, the sink and the tenants."""
+        """Stop Airflow, the sink and the tenants (not a shared stack's: the runner stops it)."""
+        if self.shared:
+            return
         for part in (self.airflow, self.sink, *self.tenants):
             if part is not None:
                 part.stop()
@@ -393,6 +419,16 @@ def _idle_row(result: LoadResult, count: int, label: str) -> Row:
     return Row(f"12 {count} pipelines, {label}: scheduler + dag-processor", f"{share:.0%} of one core", target, met)
 
 
+def shared_window(stack: ManyStack, window: Window) -> LoadResult:
+    """An idle window of the shared stack (bench/stack.py) as this benchmark's: its CPU and its pipelines' runs."""
+
+    def iso(moment: float) -> str:
+        return datetime.fromtimestamp(moment, UTC).isoformat()
+
+    runs = stack.runs_total(run_after_gte=iso(window.began), run_after_lte=iso(window.ended))
+    return LoadResult(stack.mode, window.seconds, window.cpu, runs)
+
+
 def _mode_rows(mode: str, count: int, result: LoadResult, idle: LoadResult | None, note: str = "") -> list[Row]:
     """The headlines of one mode's windows: ``idle`` (event mode, before the traffic) and ``result``; ``note``
     follows each headline's name (a setting that is not Airflow's default)."""
@@ -454,6 +490,19 @@ def _stack_rows(
     return rows
 
 
+def _shared_rows(shared: SharedStack, minutes: float, idle_minutes: float) -> list[Row]:
+    """Event mode on the quick form's shared stack: its idle window (benchmark 9 reads the same), then the traffic."""
+    shared.ready("pipelines")
+    stack = cast(ManyStack, shared.part("pipelines").owner)
+    others = [dag_id for dag_id in shared.dag_ids() if PIPELINE_PREFIX not in dag_id]
+    say(
+        f"    event: the {stack.count} pipelines on the quick form's shared stack, whose Airflow processes also serve "
+        f"{len(others)} other benchmarks' pipelines ({', '.join(others)}): each CPU share below counts them too"
+    )
+    idle = shared_window(stack, shared.idle_window(idle_minutes, "benchmark 12")) if idle_minutes > 0 else None
+    return _mode_rows(SHARED_MODE, stack.count, measure_window(stack, minutes, traffic=True), idle)
+
+
 def run(
     workdir: Path,
     *,
@@ -465,9 +514,11 @@ def run(
     traffic_minutes: float = 5.0,
     event_idle_minutes: float = 0.0,
     parse_every: float | None = None,
+    stack: SharedStack | None = None,
 ) -> list[Row]:
     """Benchmark 12: the parse of ``count`` pipelines, then a stack of ``stack_count`` (default ``count``) per mode;
-    ``event_idle_minutes`` of idling on the event stack before its traffic."""
+    ``event_idle_minutes`` of idling on the event stack before its traffic. With the quick form's shared
+    ``stack``, the event mode's pipelines are its part (:func:`stack_part`) and the idle window its."""
     stacked = count if stack_count is None else stack_count
     say(
         f"\n[12] {count} pipelines on one deployment: the parse, then "
@@ -488,10 +539,52 @@ def run(
     )
     best = f"{parsed.best:.2f}s, CPU {min(parsed.cpu_seconds):.2f}s (best of {parse_repeats})"
     rows = [Row(f"12 {count} pipelines: parse", best, "< 2 s", met)]
-    if modes:
-        minutes = {"cron": cron_minutes, "event": traffic_minutes}
-        rows += _stack_rows(modes, stacked, workdir, minutes, event_idle_minutes, parse_every)
+    minutes = {"cron": cron_minutes, "event": traffic_minutes}
+    if stack is not None and SHARED_MODE in modes:
+        rows += _shared_rows(stack, minutes[SHARED_MODE], event_idle_minutes)
+    own = [mode for mode in modes if stack is None or mode != SHARED_MODE]
+    if own:
+        rows += _stack_rows(own, stacked, workdir, minutes, event_idle_minutes, parse_every)
     return rows
+
+
+SHARED_MODE = "event"
+"""The mode of this benchmark's pipelines on the shared stack (the quick form's only mode)."""
+
+
+def stack_part(
+    workdir: Path,
+    *,
+    count: int = COUNT,
+    stack_count: int | None = None,
+    modes: list[str] | tuple[str, ...] = ("cron", "event"),
+    parse_every: float | None = None,
+    **_: Any,
+) -> StackPart | None:
+    """This benchmark's part of the shared stack: ``stack_count`` pipelines in event mode, their tenants and sink.
+
+    None if it runs no event mode (a cron stack is a stack of its own), or sets ``parse_every`` (a setting of
+    the whole stack's dag-processor, which the other benchmarks' parts do not ask for).
+    """
+    if SHARED_MODE not in modes or parse_every is not None:
+        return None
+    many = ManyStack(SHARED_MODE, count if stack_count is None else stack_count, workdir / "shared", shared=True)
+    env = many.start_servers()
+    document = pipelines_document(many.count, mode=SHARED_MODE, staging_root=many.workdir)
+
+    def ready(airflow: Any) -> None:
+        many.airflow = airflow
+        many.wait_ready(time.monotonic())
+
+    return StackPart(
+        "pipelines",
+        document["pipelines"],
+        env=env,
+        servers=[many.sink, *many.tenants],
+        tenants={f"pipelines {pipeline_id(n)}": t for n, t in enumerate(many.tenants)},
+        wait=ready,
+        owner=many,
+    )
 
 
 if __name__ == "__main__":

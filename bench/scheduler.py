@@ -34,9 +34,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from bench.pipeline import DELIVERY_SLOTS, EndToEndResult, wire_connections
 from bench.servers import Emulator, Sink, start_emulator, start_sink
+from bench.stack import SharedStack, StackPart
 from dev.airflow_env import AirflowStandalone, descendants
 
 DAG_ID = AUTHENTICATION_API.dag_id
@@ -46,16 +49,33 @@ RATE_TARGET = 5_000.0
 RATIO_TARGET = 1.3
 """The Airflow run's time over the in-process time, at most (issue 23; 1.5 before)."""
 
-PIPELINES_FILE = f"""\
-pipelines:
-  - id: {DAG_ID}
-    kind: authentication
-    title: Authentication API webhooks (bench, triggered runs only)
-    auth0_connection: auth0_default
-    webhook_connection: auth0_webhook_default
-    pool: auth0_webhooks
-    schedule: null
-"""
+OWN_CONNECTIONS = ("auth0_default", "auth0_webhook_default")
+SHARED_CONNECTIONS = ("bench_scheduler_auth0", "bench_scheduler_webhook")
+"""Its connections on the quick form's shared stack: no other benchmark's pipeline uses them."""
+
+
+def pipeline_entry(auth0_connection: str, webhook_connection: str) -> dict[str, Any]:
+    """The pipelines file's entry of this benchmark: no schedule, so the triggered runs are its only runs."""
+    return {
+        "id": DAG_ID,
+        "kind": "authentication",
+        "title": "Authentication API webhooks (bench, triggered runs only)",
+        "auth0_connection": auth0_connection,
+        "webhook_connection": webhook_connection,
+        "pool": "auth0_webhooks",
+        "schedule": None,
+    }
+
+
+def stack_part(workdir: Path, **_: Any) -> StackPart:
+    """This benchmark's part of the quick form's shared stack: its pipeline, unpaused and parsed. Its emulator and
+    sink start when it runs (after its in-process passes), its connections set through the REST API then."""
+
+    def ready(airflow: Any) -> None:
+        airflow.wait_for_dag(DAG_ID)
+        airflow.unpause(DAG_ID)
+
+    return StackPart("scheduler", [pipeline_entry(*SHARED_CONNECTIONS)], wait=ready)
 
 
 def _say(message: str) -> None:
@@ -236,42 +256,64 @@ def _in_process_cpu(emulator: Emulator, sink: Sink) -> dict[str, float]:
 
 
 def airflow_runs(
-    workdir: Path, emulator: Emulator, sink: Sink, logs: int, configs: Sequence[tuple[str, dict[str, Any]]]
+    workdir: Path,
+    emulator: Emulator,
+    sink: Sink,
+    logs: int,
+    configs: Sequence[tuple[str, dict[str, Any]]],
+    shared: SharedStack | None = None,
 ) -> list[SchedulerResult]:
-    """Start ``airflow standalone`` in ``workdir``; trigger one run per (name, config), each from the oldest log.
+    """Start ``airflow standalone`` in ``workdir`` (or take the quick form's ``shared`` one); trigger one run per
+    (name, config), each from the oldest log.
 
     Between runs the checkpoint Variable is deleted, so every run reads the same ``logs`` logs.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    pipelines = workdir / "pipelines.yaml"
-    pipelines.write_text(PIPELINES_FILE)
-    airflow = AirflowStandalone(workdir / "airflow_home", extra_env={"AUTH0_LOG_WEBHOOKS_PIPELINES": str(pipelines)})
+    if shared is None:
+        pipelines = workdir / "pipelines.yaml"
+        pipelines.write_text(yaml.safe_dump({"pipelines": [pipeline_entry(*OWN_CONNECTIONS)]}))
+        env = {"AUTH0_LOG_WEBHOOKS_PIPELINES": str(pipelines)}
+        airflow = AirflowStandalone(workdir / "airflow_home", extra_env=env)
+        auth0, webhook = OWN_CONNECTIONS
+    else:
+        airflow = shared.ready("scheduler")
+        auth0, webhook = SHARED_CONNECTIONS
     host, port = emulator.domain.split(":")
     started = time.perf_counter()
     results = []
     try:
-        airflow.start()
-        airflow.apply_settings(
-            connections={
-                "auth0_default": {
-                    "conn_type": "auth0",
-                    "conn_host": host,
-                    "conn_port": int(port),
-                    "conn_login": emulator.client_id,
-                    "conn_password": emulator.client_secret,
-                    "conn_extra": {"scheme": "http"},
-                },
-                # The same connection the in-process pass uses (bench.pipeline.wire_connections).
-                "auth0_webhook_default": {
-                    "conn_type": "http",
-                    "conn_host": sink.hook_url,
-                    "conn_extra": {"timeout": 30, "allow_private_network": True},
-                },
-            }
-        )
+        if shared is None:
+            airflow.start()
+        connections: dict[str, dict[str, Any]] = {
+            auth0: {
+                "conn_type": "auth0",
+                "conn_host": host,
+                "conn_port": int(port),
+                "conn_login": emulator.client_id,
+                "conn_password": emulator.client_secret,
+                "conn_extra": {"scheme": "http"},
+            },
+            # The same connection the in-process pass uses (bench.pipeline.wire_connections).
+            webhook: {
+                "conn_type": "http",
+                "conn_host": sink.hook_url,
+                "conn_extra": {"timeout": 30, "allow_private_network": True},
+            },
+        }
+        if shared is None:
+            airflow.apply_settings(connections=connections)
+        else:  # the stack applied the settings file at its start (its pool's PATCH would need include_deferred)
+            airflow.set_connections(connections)
         airflow.wait_for_dag(DAG_ID)
         airflow.unpause(DAG_ID)  # no schedule: no run until a trigger
-        _say(f"    airflow standalone up and the DAG parsed in {time.perf_counter() - started:.0f}s (not timed)")
+        if shared is None:
+            _say(f"    airflow standalone up and the DAG parsed in {time.perf_counter() - started:.0f}s (not timed)")
+        else:
+            others = [dag_id for dag_id in shared.dag_ids() if dag_id != DAG_ID]
+            _say(
+                f"    on the quick form's shared stack, beside {len(others)} other benchmarks' pipelines (idle, their "
+                "watchers polling): its CPU below counts them too"
+            )
         for name, config in configs:
             airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))
             with contextlib.suppress(RuntimeError):  # absent before the first run
@@ -308,7 +350,8 @@ def airflow_runs(
                 )
             )
     finally:
-        airflow.stop()
+        if shared is None:
+            airflow.stop()
     return results
 
 
@@ -398,14 +441,21 @@ def bench_scheduler(
     logs: int,
     rounds: int,
     in_process: Callable[..., EndToEndResult],
+    shared: SharedStack | None = None,
 ) -> list[tuple[str, str, str, bool | None]]:
-    """Run the in-process passes then the Airflow runs over ``logs`` logs; return summary rows.
+    """Run the in-process passes then the Airflow runs over ``logs`` logs (on the ``shared`` stack if given, which
+    then idles beside the in-process passes too); return summary rows.
 
     The default settings, measured in process and through Airflow in this invocation: the fetch's
     delivery lane sends batches while it reads, delivery tasks (one per slot of the pool: 5) what it
     left. The Airflow run is compared with the in-process pass of the same settings.
     """
     _say(f"\n[6] throughput through a real scheduler: {logs:,} logs in one triggered run, against in process")
+    if shared is not None:
+        _say(
+            f"    (the quick form's shared stack, {len(shared.dag_ids())} pipelines, idles beside the in-process "
+            "passes: the whole machine's CPU below counts it)"
+        )
     workdir.mkdir(parents=True, exist_ok=True)  # the servers' logs go here (python -m bench names it, not makes it)
     base = {
         "staging_url": f"file://{workdir}/scheduler-staging",
@@ -444,7 +494,7 @@ def bench_scheduler(
                 + f"; the whole machine {machine:.1f} (so {max(0.0, machine - sum(library_cpu.values())):.1f} "
                 "by processes outside this benchmark)"
             )
-        results = airflow_runs(workdir / "scheduler", emulator, sink, logs, configs)
+        results = airflow_runs(workdir / "scheduler", emulator, sink, logs, configs, shared)
     finally:
         sink.stop()
         emulator.stop()
@@ -482,8 +532,11 @@ def bench_scheduler(
     return rows
 
 
-def run(workdir: Path, *, logs: int = LOGS, rounds: int = 2) -> list[tuple[str, str, str, bool | None]]:
-    """``python -m bench --only scheduler``: :func:`bench_scheduler` with the in-process pass of benchmark 2."""
+def run(
+    workdir: Path, *, logs: int = LOGS, rounds: int = 2, stack: SharedStack | None = None
+) -> list[tuple[str, str, str, bool | None]]:
+    """``python -m bench --only scheduler``: :func:`bench_scheduler` with the in-process pass of benchmark 2; its
+    Airflow runs on the quick form's shared ``stack`` if given (its part: :func:`stack_part`)."""
     from bench.pipeline import library_end_to_end
 
-    return bench_scheduler(workdir, logs, rounds, library_end_to_end)
+    return bench_scheduler(workdir, logs, rounds, library_end_to_end, stack)

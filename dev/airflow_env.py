@@ -236,8 +236,12 @@ class AirflowStandalone:
             self._put("/variables", body["key"], body)
         entries = {c["conn_id"]: c for c in settings.get("connections") or []}
         entries.update({conn_id: {"conn_id": conn_id, **c} for conn_id, c in dict(connections or {}).items()})
-        for entry in entries.values():
-            body = connection_json(entry)
+        self.set_connections(entries)
+
+    def set_connections(self, connections: Mapping[str, Mapping[str, Any]]) -> None:
+        """Create or replace each connection: conn_id -> entry (airflow_settings.yaml keys)."""
+        for conn_id, entry in connections.items():
+            body = connection_json({"conn_id": conn_id, **entry})
             self._put("/connections", body["connection_id"], body)
 
     def _put(self, collection: str, key: str, body: Mapping[str, Any]) -> None:
