@@ -29,7 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.pipeline import DELIVERY_SLOTS, pipeline_variables, prepare_airflow, quiet_library_logs, wire_connections
+from bench.pipeline import (
+    DELIVERY_SLOTS,
+    STEPS_APART,
+    pipeline_variables,
+    prepare_airflow,
+    quiet_library_logs,
+    wire_connections,
+)
 from bench.report import Row, say
 from bench.servers import start_emulator, start_sink
 
@@ -96,7 +103,7 @@ def measure_size(workdir: Path, sink: Any, logs: int, rounds: int) -> SizeResult
     quiet_library_logs()
     folder = workdir / f"deliverylog-{logs}"
     info = RunInfo(dag_id=AUTHENTICATION_API.dag_id, run_id=f"bench_delivery_log_{logs}")
-    variables = pipeline_variables(folder, max_logs_per_run=logs)
+    variables = pipeline_variables(folder, max_logs_per_run=logs, settings=STEPS_APART)
     started = time.perf_counter()
     fetched = fetch_logs(AUTHENTICATION_API, info, None, variables=variables)
     plan = RunStaging.for_run(fetched["staging_url"], info.dag_id, info.run_id).read_plan()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench.pipeline import pipeline_variables, prepare_airflow, quiet_library_logs, wire_connections
+from bench.pipeline import STEPS_APART, pipeline_variables, prepare_airflow, quiet_library_logs, wire_connections
 from bench.report import Row, say
 from bench.servers import REPO, start_emulator, start_sink
 
@@ -110,7 +110,7 @@ def _child(argv: list[str] | None = None) -> int:
 
     quiet_library_logs()
     info = RunInfo(dag_id=AUTHENTICATION_API.dag_id, run_id=f"bench_memory_{args.logs}")
-    variables = pipeline_variables(args.workdir, max_logs_per_run=args.logs)
+    variables = pipeline_variables(args.workdir, max_logs_per_run=args.logs, settings=STEPS_APART)
     staging_url = load_config(AUTHENTICATION_API, None, variables).staging_root
     staging = RunStaging.for_run(staging_url, info.dag_id, info.run_id)
     if args.step == "fetch":

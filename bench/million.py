@@ -36,7 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.memory import FLAT_TOLERANCE, LIMIT_MB, max_rss_mb, step_command
-from bench.pipeline import DELIVERY_SLOTS, pipeline_variables, prepare_airflow, quiet_library_logs, wire_connections
+from bench.pipeline import (
+    DELIVERY_SLOTS,
+    STEPS_APART,
+    pipeline_variables,
+    prepare_airflow,
+    quiet_library_logs,
+    wire_connections,
+)
 from bench.servers import REPO, Emulator, Sink, start_emulator, start_sink
 
 LOGS = 1_000_000
@@ -86,7 +93,7 @@ def _child(argv: list[str] | None = None) -> int:
 
     quiet_library_logs()
     info = RunInfo(dag_id=AUTHENTICATION_API.dag_id, run_id=f"bench_million_{args.logs}")
-    variables = pipeline_variables(args.workdir, max_logs_per_run=args.logs)
+    variables = pipeline_variables(args.workdir, max_logs_per_run=args.logs, settings=STEPS_APART)
     chunks_file = args.workdir / "chunks.json"
     baseline = max_rss_mb()
     profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") == args.step else None

@@ -50,6 +50,11 @@ def quiet_library_logs() -> None:
     logging.getLogger("auth0_log_webhooks").setLevel(logging.WARNING)
 
 
+STEPS_APART = {"deliver_while_fetching": False}
+"""The settings of a benchmark that times the fetch and the delivery as steps of their own: without the fetch's
+delivery lane (on by default), the fetch only reads and stages, and the delivery step has every batch to send."""
+
+
 def pipeline_variables(workdir: Path, *, max_logs_per_run: int, settings: Mapping[str, Any] | None = None) -> Any:
     """Return the Variables of the Authentication API pipeline, staging under ``workdir``, with ``settings`` too."""
     from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
