@@ -311,6 +311,23 @@ class AirflowStandalone:
         found = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})
         return cast(list[dict[str, Any]], found["task_instances"])
 
+    def lane_report(self, dag_id: str, run_id: str) -> dict[str, Any] | None:
+        """Return what the run's fetch sent while it read (its delivery lane's report); None when it sent nothing.
+
+        The fetch keeps the report as an XCom for the commit; a fetch with the lane off keeps none (or null).
+        """
+        from auth0_log_webhooks.run.task_io import LANE_REPORT
+
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/fetch/xcomEntries/{LANE_REPORT}"
+        response = self.session.get(f"{self.url}/api/v2{path}", timeout=API_TIMEOUT)
+        if response.status_code == 404:
+            return None
+        if not response.ok:
+            raise RuntimeError(f"GET {path} -> {response.status_code}: {response.text[:500]}")
+        value = response.json()["value"]
+        report = json.loads(value) if isinstance(value, str) else value
+        return cast(dict[str, Any], report) if report else None
+
     def task_log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int = 1) -> str:
         """Return a task instance's log: one JSON object per line (the API's structured entries).
 

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
-from auth0_log_webhooks.run.task_io import LANE_REPORT
 from dev.airflow_env import AirflowStandalone
 from tests.e2e.conftest import Stack
 
@@ -40,10 +39,8 @@ def delivered_by_tasks(airflow: AirflowStandalone, run_id: str) -> list[str]:
 
 def delivered_by_lane(airflow: AirflowStandalone, run_id: str) -> int:
     """The logs the fetch's delivery lane sent while it read, from what the fetch kept for the commit."""
-    entry = airflow.api("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/fetch/xcomEntries/{LANE_REPORT}")
-    value = entry["value"]
-    report = json.loads(value) if isinstance(value, str) else value
-    return int(report["delivered_logs"])
+    report = airflow.lane_report(DAG_ID, run_id)
+    return int(report["delivered_logs"]) if report else 0
 
 
 def test_two_runs_deliver_each_log_once_and_the_pool_bounds_the_calls_in_flight(stack: Stack) -> None:
