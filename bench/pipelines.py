@@ -314,12 +314,26 @@ class ManyStack:
 
     @staticmethod
     def wait(what: str, done: Callable[[], bool], timeout: float) -> None:
-        """Poll ``done`` every 2 s until it is true; after ``timeout`` s raise, naming ``what``."""
+        """Poll ``done`` every 2 s until it is true; after ``timeout`` s raise, naming ``what``.
+
+        A poll the API server answers with a database error (SQLite is locked while the dag-processor writes the
+        pipelines' DAGs) counts as not done yet.
+        """
         deadline = time.monotonic() + timeout
-        while not done():
+        while not ManyStack._answered(done):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"waited {timeout:.0f}s for {what}")
             time.sleep(2)
+
+    @staticmethod
+    def _answered(done: Callable[[], bool]) -> bool:
+        """``done()``, False when the API server answered a database error instead."""
+        try:
+            return done()
+        except RuntimeError as exc:
+            if "Database error" not in str(exc):
+                raise
+            return False
 
     def parsed(self) -> int:
         """Pipeline DAGs the API knows."""
