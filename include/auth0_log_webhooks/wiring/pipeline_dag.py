@@ -51,16 +51,16 @@ def description(pipeline: Pipeline, mode: str | None = None) -> str:
 def pipeline_timetable(
     pipeline: Pipeline, schedule: str | None = None, mode: str | None = None
 ) -> BaseTimetable | Asset | None:
-    """The cron schedule (None: triggered runs only); in event mode, that schedule *or* an event
-    from the tenant-logs watcher (the watcher alone when there is no schedule).
+    """The cron schedule (None: triggered runs only); in event mode, the safety net's cron schedule *or* an event
+    from the tenant-logs watcher (the watcher alone when there is no safety net). ``schedule`` overrides either.
 
     :raises ValueError: if ``mode`` is neither ``cron`` nor ``event``.
     """
-    expression = schedule or pipeline.schedule
-    cron = CronDataIntervalTimetable(expression, timezone="UTC") if expression else None
     mode = mode or pipeline.mode
     if mode not in MODES:
         raise ValueError(f"Pipeline {pipeline.dag_id}: mode {mode!r} is neither 'cron' nor 'event'")
+    expression = schedule or (pipeline.schedule if mode == "cron" else pipeline.safety_net)
+    cron = CronDataIntervalTimetable(expression, timezone="UTC") if expression else None
     if mode == "cron":
         return cron
     from auth0_log_webhooks.event_mode.trigger import tenant_logs_asset
@@ -82,8 +82,8 @@ def pipeline_dag(
         # Runs cover the period between two ticks. Scheduled and manual runs read since the
         # checkpoint; backfill runs deliver exactly the logs dated in their [start, end) and leave
         # the checkpoint alone, so a backfill over any range tiles it without gaps.
-        # In event mode runs also start when the tenant has new logs (AssetOrTimeSchedule): the cron
-        # expression stays as a safety net. Asset-triggered runs read since the checkpoint too.
+        # In event mode runs also start when the tenant has new logs (AssetOrTimeSchedule), and on the safety
+        # net's cron expression (Pipeline.safety_net). Asset-triggered runs read since the checkpoint too.
         schedule=pipeline_timetable(pipeline, schedule, mode),
         start_date=START_DATE,
         catchup=False,
