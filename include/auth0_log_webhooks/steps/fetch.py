@@ -249,6 +249,5 @@ def _fresh_staging(config: PipelineConfig, run: RunInfo) -> tuple[RunStaging, Ea
             config.delivery_log_retention_days,
         )
     staging = RunStaging.for_run(config.staging_root, run.dag_id, run.run_id).with_generation(run.try_number)
-    earlier = EarlierTries(staging.earlier_outcomes())
-    staging.reset()
-    return staging, earlier
+    staging.reset()  # keeps the earlier tries' ledgers; read after, with what an ending try settled meanwhile
+    return staging, EarlierTries(staging.earlier_outcomes())
