@@ -35,6 +35,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from typing import Any, cast
 
 import yaml
 
+from auth0_log_webhooks.pipelines.definition import DEFAULT_POOL
 from bench.freshness import TRAFFIC_PER_SECOND, Traffic, first_arrivals, log_epoch, percentile
 from bench.report import Row, say, verdict_word
 from bench.servers import REPO
@@ -312,12 +314,26 @@ class ManyStack:
 
     @staticmethod
     def wait(what: str, done: Callable[[], bool], timeout: float) -> None:
-        """Poll ``done`` every 2 s until it is true; after ``timeout`` s raise, naming ``what``."""
+        """Poll ``done`` every 2 s until it is true; after ``timeout`` s raise, naming ``what``.
+
+        A poll the API server answers with a database error (SQLite is locked while the dag-processor writes the
+        pipelines' DAGs) counts as not done yet.
+        """
         deadline = time.monotonic() + timeout
-        while not done():
+        while not ManyStack._answered(done):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"waited {timeout:.0f}s for {what}")
             time.sleep(2)
+
+    @staticmethod
+    def _answered(done: Callable[[], bool]) -> bool:
+        """``done()``, False when the API server answered a database error instead."""
+        try:
+            return done()
+        except RuntimeError as exc:
+            if "Database error" not in str(exc):
+                raise
+            return False
 
     def parsed(self) -> int:
         """Pipeline DAGs the API knows."""
@@ -368,6 +384,71 @@ class LoadResult:
         return percentile(self.lags, 0.95) if self.lags else float("inf")
 
 
+def _spans(items: list[dict[str, Any]], first: str, then: str) -> str:
+    """``median / p95 / max`` of the seconds from each item's ``first`` moment to its ``then`` (both set)."""
+    spans = [
+        datetime.fromisoformat(item[then]).timestamp() - datetime.fromisoformat(item[first]).timestamp()
+        for item in items
+        if item.get(first) and item.get(then)
+    ]
+    if not spans:
+        return "none"
+    return f"{percentile(spans, 0.5):.1f} / {percentile(spans, 0.95):.1f} / {max(spans):.1f}s"
+
+
+def describe_waits(stack: ManyStack, dag_id: str, since: float) -> str:
+    """Where the runs of ``dag_id`` created since ``since`` (epoch seconds) spent their time, from the REST API.
+
+    For each run: created (queued) to started, which ``max_active_runs`` holds while the pipeline's run before
+    is in flight; for each task: scheduled to queued, which the pool's slots and the executor's parallelism hold;
+    queued to running, the executor starting the process (the CPU); then the task's run.
+    """
+    after = {"run_after_gte": datetime.fromtimestamp(since, UTC).isoformat(), "limit": 1000}
+    runs = stack.airflow.api("GET", f"/dags/{dag_id}/dagRuns", params=after)["dag_runs"]
+    tis = stack.airflow.api("GET", f"/dags/{dag_id}/dagRuns/~/taskInstances", params=after)["task_instances"]
+    kinds = Counter(r["run_type"] for r in runs)
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for ti in tis:
+        by_task.setdefault(ti["task_id"], []).append(ti)
+    parts = [
+        f"{len(runs)} runs ({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}); median / p95 / max: "
+        f"run created to started {_spans(runs, 'queued_at', 'start_date')}, "
+        f"run {_spans(runs, 'start_date', 'end_date')}"
+    ]
+    parts += [
+        f"{task} ({len(items)}): scheduled to queued (pool slots, parallelism) "
+        f"{_spans(items, 'scheduled_when', 'queued_when')}, queued to running (executor, CPU) "
+        f"{_spans(items, 'queued_when', 'start_date')}, running {_spans(items, 'start_date', 'end_date')}"
+        for task, items in sorted(by_task.items())
+    ]
+    return "; ".join(parts)
+
+
+def sample_pool(stack: ManyStack, pool: str, seconds: float, every: float = 10.0) -> list[dict[str, int]]:
+    """Read ``pool``'s slots every ``every`` seconds for ``seconds``: what its tasks queue for."""
+    samples: list[dict[str, int]] = []
+    ends = time.monotonic() + seconds
+    while time.monotonic() < ends:
+        try:
+            found = stack.airflow.api("GET", f"/pools/{pool}")
+            samples.append({k: int(found[k]) for k in ("running_slots", "queued_slots", "scheduled_slots")})
+        except RuntimeError:
+            pass  # a busy API server: a sample fewer
+        time.sleep(max(0.0, min(every, ends - time.monotonic())))
+    return samples
+
+
+def describe_pool(pool: str, samples: list[dict[str, int]]) -> str:
+    """The pool's samples in one line: tasks running, queued and scheduled (waiting for a slot), median / max."""
+    if not samples:
+        return f"pool {pool}: no sample"
+    parts = []
+    for key in ("running_slots", "queued_slots", "scheduled_slots"):
+        values = [float(s[key]) for s in samples]
+        parts.append(f"{key.removesuffix('_slots')} {percentile(values, 0.5):.0f} / {max(values):.0f}")
+    return f"pool {pool} over {len(samples)} samples (median / max): {', '.join(parts)}"
+
+
 def measure_window(stack: ManyStack, minutes: float, *, traffic: bool) -> LoadResult:
     """Read every Airflow process's CPU for ``minutes``; with ``traffic``, tenant 0 gets 5 logs/s meanwhile."""
     from bench.scheduler import CpuSampler
@@ -377,10 +458,13 @@ def measure_window(stack: ManyStack, minutes: float, *, traffic: bool) -> LoadRe
     sampler = CpuSampler(stack.airflow.process.pid, {os.getpid(): "bench (tenants, sink)"})
     live = Traffic(stack.tenants[0], TRAFFIC_PER_SECOND) if traffic else None
     began = time.monotonic()
+    wall = time.time()
     sampler.start()
     if live:
         live.start()
-    time.sleep(minutes * 60)
+    pool = sample_pool(stack, DEFAULT_POOL, minutes * 60) if live else []
+    if not live:
+        time.sleep(minutes * 60)
     cpu = sampler.stop()
     seconds = time.monotonic() - began
     lags: list[float] = []
@@ -393,6 +477,12 @@ def measure_window(stack: ManyStack, minutes: float, *, traffic: bool) -> LoadRe
         arrivals = first_arrivals(stack.sink)
         lags = [arrivals[i] - log_epoch(tenant, i) for i in sorted(wanted) if i in arrivals]
         created = len(wanted)
+        try:
+            waited = describe_waits(stack, pipeline_id(0), wall)
+        except RuntimeError as exc:  # the numbers above stand without it
+            waited = f"not read ({str(exc)[:200]})"
+        say(f"    event: where tenant 0's runs waited: {waited}")
+        say(f"    event: {describe_pool(DEFAULT_POOL, pool)}")
     return LoadResult(stack.mode, seconds, cpu, stack.runs_total() - runs_before, lags, created)
 
 

@@ -73,15 +73,18 @@ def run_pipeline(
     deliver_if: Callable[[int], bool] = lambda chunk: True,
     sleep: Callable[[float], None] = _no_wait,
     slots: int = 1,
+    try_number: int = 1,
 ) -> RunOutcome:
     """Run the fetch step, the deliver steps of the chunks ``deliver_if`` chooses (``slots`` at a time),
     and the commit step, as the DAG's tasks do.
 
     :param window: a backfill run's ``[start, end)``; None for a scheduled or manual run.
+    :param try_number: the tasks' try (2: Airflow retries run ``run_id`` after its first try failed).
     :param sleep: receives the sender's waits between attempts (default: none are taken).
     :raises PipelinePausedError: if the pipeline is paused (its fetch and commit skipped; nothing was read).
     """
-    run = RunInfo(dag_id=pipeline.dag_id, run_id=run_id or f"manual__inprocess_{next(_runs)}", window=window)
+    run_id = run_id or f"manual__inprocess_{next(_runs)}"
+    run = RunInfo(dag_id=pipeline.dag_id, run_id=run_id, window=window, try_number=try_number)
     record = RunRecord()
     started = time.perf_counter()
     try:

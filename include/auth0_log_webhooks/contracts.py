@@ -103,6 +103,8 @@ class BatchOutcome(TypedDict):
     dead_letters: list[str]
     messages: NotRequired[list[SentMessage]]
     """The batch's messages in the order sent (absent in markers written before 0.3.0)."""
+    carried_from: NotRequired[int]
+    """The earlier fetch try (generation) that sent the batch, when a retried fetch did not send it again."""
 
 
 class DeliveryReport(TypedDict):

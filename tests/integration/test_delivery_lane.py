@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError
+from auth0_log_webhooks.hooks.auth0 import PAGE_SIZE, Auth0Hook
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
+from auth0_log_webhooks.run.context import RunInfo
+from auth0_log_webhooks.run.task_io import RunRecord
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError
+from auth0_log_webhooks.steps.fetch import fetch
 from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle
 from dev.webhook_sink.testing import SinkHandle
 from tests.fixture_types import Configure, ReadDeadLetters, RunPipeline, TenantFactory, WireConnections
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -126,3 +135,53 @@ def test_a_message_the_lane_could_not_send_is_kept_and_the_commit_names_the_fetc
     assert letter["webhook_id"] in str(outcome.error)
     assert "the fetch task (what its delivery lane sent)" in str(outcome.error)
     assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]  # past the dead letter, as with delivery tasks
+
+
+class OutageAfter(Auth0Hook):
+    """Auth0 stops answering after ``pages`` pages, once the lane has had a batch taken by the receiver."""
+
+    def __init__(self, pages: int, sink: SinkHandle) -> None:
+        super().__init__(AUTHENTICATION_API.auth0_conn_id)
+        self.pages, self.sink = pages, sink
+
+    def iter_log_pages(self, from_: str, take: int = PAGE_SIZE) -> Iterator[list[dict[str, Any]]]:
+        for number, page in enumerate(super().iter_log_pages(from_, take)):
+            if number == self.pages:
+                wait_until(lambda: self.sink.summary()["requests"] >= 2 or None, "the lane sent 2 batches")
+                raise ConnectionError("Auth0 stopped answering (the test's outage)")
+            yield page
+
+
+def test_a_fetch_that_failed_after_its_lane_sent_batches_is_retried_and_delivers_each_log_once(
+    tenant: EmulatorHandle,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    configure: Configure,
+    run_pipeline: RunPipeline,
+    variables: InMemoryVariables,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    wire_connections(tenant, webhook_sink)
+    configure(deliver_while_fetching=True, batch_size=50, min_batches_per_task=1)
+    first = RunInfo(AUTHENTICATION_API.dag_id, "scheduled__retried")
+    with pytest.raises(ConnectionError):
+        fetch(
+            AUTHENTICATION_API,
+            first,
+            None,
+            RunRecord().task("fetch"),
+            variables=variables,
+            hook=OutageAfter(8, webhook_sink),
+        )
+    sent_by_try_1 = webhook_sink.summary()["requests"]
+    assert sent_by_try_1 >= 2
+
+    with caplog.at_level(logging.INFO):
+        retried = run_pipeline(run_id=first.run_id, try_number=2)
+
+    assert retried.error is None
+    assert webhook_sink.summary()["duplicate_log_ids"] == 0, "the retry sent again what the first try's lane sent"
+    assert sorted(webhook_sink.log_ids()) == sorted(selected_ids(tenant))
+    assert webhook_sink.summary()["requests"] == len(retried.plan["batches"])
+    assert variables.get(CHECKPOINT) == tenant.all_log_ids()[-1]
+    assert f"already delivered {sent_by_try_1 * 50:,} logs in {sent_by_try_1} of the" in caplog.text

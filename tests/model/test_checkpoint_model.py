@@ -9,7 +9,7 @@ generated conf: declared keys with wild values, undeclared keys such as ``dead_l
 types, passed through Airflow's own param processing as a trigger and a task would), each chunk's delivery,
 clearing the fetch (a new generation while the old tasks still run), the fetch's delivery lane
 sending while it reads (``deliver_while_fetching``, drawn per example) and the fetch's process dying
-mid-lane, a stale task's late ledger marker, commits (also repeated), replays, retention passing
+mid-lane (and its retry), a stale task's late ledger marker, commits (also repeated), replays, retention passing
 old logs, a person rewinding the checkpoint. After every step:
 
 * every log the pipeline selects at or before the checkpoint is at the receiver or in a dead letter
@@ -19,6 +19,8 @@ old logs, a person rewinding the checkpoint. After every step:
 * one webhook-id always carries the same logs; no dead letter was never tried, and none holds a
   "stop sending" answer (401, 403, 410);
 * a backfill window whose commit succeeded delivered (or kept) every log of its window;
+* a fetch killed mid-lane and retried delivers no webhook-id again that its earlier try settled
+  (only the batch in flight when it died may arrive twice, as after a delivery task's retry);
 * after each fetch, the batches its lane settled are a prefix, and its chunks cover every batch after it.
 """
 
@@ -132,6 +134,9 @@ class CheckpointModel(RuleBasedStateMachine):
         self.highest: str | None = None
         self.excused: set[str] = set()
         self.ids_by_webhook: dict[str, tuple[str, ...]] = {}
+        self.resent_by_retries: list[str] = []
+        """Webhook-ids a retried fetch (its lane or its delivery tasks) delivered again after an earlier try of
+        the same fetch had settled them."""
         self.variables = InMemoryVariables()
 
     def teardown(self) -> None:
@@ -367,6 +372,32 @@ class CheckpointModel(RuleBasedStateMachine):
         self.start_run("plain", pick=0)
         self.crash_at = None
 
+    @precondition(lambda self: len(self.runs) < 6)
+    @rule(sent=st.integers(0, 4))
+    def fetch_killed_mid_lane_and_retried(self, sent: int) -> None:
+        """A run's fetch process dies while its lane sends request ``sent + 1``; Airflow retries the fetch at
+        once, and the retry's lane and delivery tasks send the rest (with the lane off: a plain run, then
+        a second try of its fetch)."""
+        self.crash_at = self.requests + sent + 1
+        self.start_run("plain", pick=0)
+        self.crash_at = None
+        run = self.runs[-1]
+        settled = self._delivered_in_ledgers(run)
+        arrived = len(self.receiver.arrivals)
+        run.info = RunInfo(run.info.dag_id, run.info.run_id, run.info.window, run.info.try_number + 1)
+        self._fetch(run)
+        for chunk in run.chunks:
+            self._deliver(run, chunk)
+        again = [a.webhook_id for a in self.receiver.arrivals[arrived:] if 200 <= a.status < 300]
+        self.resent_by_retries += [webhook_id for webhook_id in again if webhook_id in settled]
+        event(f"a retried fetch found {'some' if settled else 'no'} batches its earlier try delivered")
+
+    def _delivered_in_ledgers(self, run: ModelRun) -> set[str]:
+        """The webhook-ids of the messages the run's ledgers settle as delivered (of every try so far)."""
+        staging = staging_of(PIPELINE, run.info, self.variables)
+        outcomes = staging.with_generation(run.info.try_number + 1).earlier_outcomes()
+        return {m["webhook_id"] for o in outcomes for m in o.get("messages", []) if m["status"] == "delivered"}
+
     @precondition(lambda self: self.runs)
     @rule(which=st.integers(0, 100), crash=st.none() | st.integers(1, 4))
     def clear_fetch(self, which: int, crash: int | None) -> None:
@@ -537,6 +568,15 @@ class CheckpointModel(RuleBasedStateMachine):
         for arrival in self.receiver.arrivals:
             known = self.ids_by_webhook.setdefault(arrival.webhook_id, arrival.log_ids)
             assert known == arrival.log_ids, f"webhook-id {arrival.webhook_id} carried two different sets of logs"
+
+    @invariant()
+    def a_retried_fetch_does_not_deliver_again_what_an_earlier_try_settled(self) -> None:
+        # Other duplicates the model allows: a delivery retry resends the batch it was sending when it died,
+        # a stale task of a cleared fetch races its new try, a person rewinds the checkpoint.
+        assert not self.resent_by_retries, (
+            f"a retried fetch delivered {len(self.resent_by_retries)} messages again that an earlier try of it had "
+            f"settled: {self.resent_by_retries[:3]}"
+        )
 
     @invariant()
     def dead_letters_were_tried_and_none_holds_a_stop_answer(self) -> None:

@@ -26,7 +26,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -132,6 +132,16 @@ def encode(
     return Message(webhook_id_for(log_ids), log_ids, body, content_type, tuple(logs))
 
 
+T = TypeVar("T")
+
+
+def message_groups(items: Sequence[T], send_as_batch: bool) -> list[Sequence[T]]:
+    """Return what each message of a batch carries: the whole batch, or one item each (no message for none)."""
+    if not items:
+        return []
+    return [items] if send_as_batch else [items[i : i + 1] for i in range(len(items))]
+
+
 def messages_for(
     logs: Sequence[Mapping[str, Any]],
     *,
@@ -142,12 +152,11 @@ def messages_for(
     omit_log_id: bool = False,
 ) -> list[Message]:
     """Return the messages that deliver a batch: one for the batch, or one per log."""
-    if not logs:
-        return []
-    if send_as_batch:
-        return [encode(logs, fmt, envelope, source=source, omit_log_id=omit_log_id)]
-    single = "cloudevent" if fmt == "cloudevents" else "json_object"
-    return [encode([log], single, envelope, source=source, omit_log_id=omit_log_id) for log in logs]
+    shape = fmt if send_as_batch else "cloudevent" if fmt == "cloudevents" else "json_object"
+    return [
+        encode(group, shape, envelope, source=source, omit_log_id=omit_log_id)
+        for group in message_groups(logs, send_as_batch)
+    ]
 
 
 def split(

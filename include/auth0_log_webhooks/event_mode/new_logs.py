@@ -25,8 +25,8 @@ exists would therefore feed itself: each run's token request is the next run's r
   ``reread_after`` seconds a poll reads them first anyway, so a pause that starts while the tenant
   is idle stops the watcher's reads within that time.
 
-An idle tenant then costs no event-triggered run at all; the cron safety net (every 5 minutes by
-default) bounds the runs an hour at 12 in either mode.
+An idle tenant then costs no event-triggered run at all, only the cron safety net's runs (by default
+hourly at a minute of the pipeline's own; an entry's ``schedule`` or ``safety_net`` sets another).
 
 Pages come from the tenant, so they are checked before anything is read out of them
 (:func:`checked_page`): a page whose items are not log objects, or whose ``type`` or ``client_id``

@@ -6,7 +6,8 @@ default 12 requests a minute, shared with the pipeline's own reads under Auth0's
 an event when logs other than the pipeline's own traffic wait after the checkpoint (see
 :mod:`auth0_log_webhooks.event_mode.new_logs` for what counts and the debounce). :func:`tenant_logs_asset` is the
 asset whose ``AssetWatcher`` holds it; the pipeline DAG is scheduled on that asset *or* its cron
-expression (``AssetOrTimeSchedule``), so the cron schedule stays as a safety net.
+expression (``AssetOrTimeSchedule``), so a cron safety net still reads what the watcher missed
+(``Pipeline.safety_net``: by default hourly, at a minute of the pipeline's own).
 
 A poll whose page has nothing new after the checkpoint read earlier reads no Variable (each read is
 a request to the Execution API, about 14 ms of CPU against 2 ms for the page); one with something new reads

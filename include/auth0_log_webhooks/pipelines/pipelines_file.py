@@ -29,7 +29,13 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auth0_log_webhooks.pipelines.config import PipelineConfig
-from auth0_log_webhooks.pipelines.definition import DEFAULT_POOL, DEFAULT_POOL_SLOTS, Pipeline
+from auth0_log_webhooks.pipelines.definition import (
+    DEFAULT_POOL,
+    DEFAULT_POOL_SLOTS,
+    DEFAULT_SCHEDULE,
+    Pipeline,
+    spread_safety_net,
+)
 from auth0_log_webhooks.pipelines.pii import PiiPathError, PiiRule, parse_path
 
 ENV_VAR = "AUTH0_LOG_WEBHOOKS_PIPELINES"
@@ -163,7 +169,12 @@ class Entry(BaseModel):
         le=1024,
         description="the slots you gave the pool: each run maps this many delivery tasks (unless max_delivery_tasks)",
     )
-    schedule: str | None = Field("*/5 * * * *", description="cron expression; null: triggered runs only")
+    schedule: str | None = Field(DEFAULT_SCHEDULE, description="cron expression; null: triggered runs only")
+    safety_net: str | None = Field(
+        None,
+        description="event mode: the cron schedule beside the watcher, so logs it missed are still read; default: "
+        "the schedule if the entry sets one, else hourly at a minute of the pipeline's own; null: the watcher alone",
+    )
     mode: Literal["cron", "event"] = Field(
         "cron", description="event: also run within seconds of new logs (a trigger watches the tenant); cron kept"
     )
@@ -206,7 +217,7 @@ class Entry(BaseModel):
     )
     pii: Pii | None = None
 
-    @field_validator("schedule")
+    @field_validator("schedule", "safety_net")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
         if value is not None and not croniter.is_valid(value):
@@ -256,6 +267,15 @@ class Entry(BaseModel):
             raise ValueError(_describe(exc, "filters.")) from None
         return self
 
+    def event_safety_net(self) -> str | None:
+        """Event mode's cron schedule: ``safety_net`` if the entry sets it (null too), else its ``schedule`` if
+        set, else :func:`~auth0_log_webhooks.pipelines.definition.spread_safety_net`."""
+        if "safety_net" in self.model_fields_set:
+            return self.safety_net
+        if "schedule" in self.model_fields_set:
+            return self.schedule
+        return spread_safety_net(self.id)
+
     def to_pipeline(self) -> Pipeline:
         """Return the pipeline this entry declares."""
         settings = {**self.settings, **self.filters.model_dump(exclude_none=True)}
@@ -276,6 +296,7 @@ class Entry(BaseModel):
             pool=self.pool,
             pool_slots=self.pool_slots,
             schedule=self.schedule,
+            safety_net=self.event_safety_net(),
             mode=self.mode,
             event_reads_per_minute=self.event_reads_per_minute,
             run_deadline_minutes=self.run_deadline_minutes,

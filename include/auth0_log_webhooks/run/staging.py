@@ -14,7 +14,9 @@ chunks, one per mapped delivery task (:func:`plan_chunks`). Layout under
                                 delivery/manifests.py); a cleared commit sends the same one again
 
 Each fetch attempt writes its own generation, so a delivery task of an earlier attempt that is still
-running cannot settle a batch the new attempt cut differently.
+running cannot settle a batch the new attempt cut differently. A new attempt removes what earlier ones
+left but their ledgers (``gNNN/done``): it reads them (:meth:`RunStaging.earlier_outcomes`) so as not
+to send again a batch an earlier attempt already settled (:class:`~auth0_log_webhooks.steps.carry_over.EarlierTries`).
 
 Every task of a run finds this folder from its pipeline's ``staging_url`` and its run id; XCom
 carries only small chunk descriptors. The ledger is what lets a retried
@@ -25,9 +27,12 @@ tasks run on several machines.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,7 +60,22 @@ class NothingStagedError(FileNotFoundError):
     """The run's fetch has not staged a plan: it failed, was cleared, or staged elsewhere."""
 
 
+class EarlierTryStillEndingError(RuntimeError):
+    """An earlier try of the run's fetch still writes to the run's staging; this try stops and Airflow retries."""
+
+
 RUN_KEY_PREFIX_CHARS = 48
+EARLIER_TRY_WAIT_SECONDS = 60.0
+"""How long a fetch waits for an earlier try of the same run, still ending, to stop writing to its staging."""
+_RACING = (errno.ENOTEMPTY, errno.ENOENT)
+"""What removing a folder meets while another process writes or removes in it."""
+_GENERATION = re.compile(r"g(\d{3,})", re.ASCII)
+
+
+def generation_of(name: str) -> int | None:
+    """Return the fetch try a run's folder entry holds (``g003``: 3), or None for the plan and the rest."""
+    match = _GENERATION.fullmatch(name)
+    return int(match.group(1)) if match else None
 
 
 def run_key(run_id: str) -> str:
@@ -131,12 +151,71 @@ class RunStaging:
         return self.generation_path / "claims" / f"{chunk:04d}.json"
 
     @guarded("staging_url")
-    def reset(self) -> None:
-        """Remove what earlier tries of the fetch left, and create this generation's folders."""
-        if self.path.exists():
-            self.path.rmdir(recursive=True)
+    def reset(
+        self,
+        *,
+        wait_seconds: float = EARLIER_TRY_WAIT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Remove what earlier tries of the fetch left but their ledgers, and create this generation's folders.
+
+        An earlier try whose process is still ending (Airflow reset it as orphaned) may write or remove files
+        meanwhile, and the removal meets "Directory not empty": it is tried again every half second for at
+        most ``wait_seconds``.
+
+        :raises EarlierTryStillEndingError: if the earlier try still writes after ``wait_seconds``.
+        """
+        deadline = clock() + wait_seconds
+        while True:
+            try:
+                self._remove_all_but_earlier_ledgers()
+                break
+            except OSError as exc:
+                if exc.errno not in _RACING:
+                    raise
+                if clock() >= deadline:
+                    raise EarlierTryStillEndingError(
+                        f"An earlier try of this fetch is still ending: it kept changing {self.path} while try "
+                        f"{self.generation} removed what it left ({exc.strerror}, for {wait_seconds:.0f} s). This try "
+                        "sent nothing; Airflow retries the task (if this was its last try, clear the fetch task), and "
+                        "the retry sends only what no earlier try delivered."
+                    ) from None
+                sleep(0.5)
         (self.generation_path / "batches").mkdir(parents=True, exist_ok=True)
         (self.generation_path / "done").mkdir(parents=True, exist_ok=True)
+
+    def _remove_all_but_earlier_ledgers(self) -> None:
+        if not self.path.exists():
+            return
+        for entry in self.path.iterdir():
+            number = generation_of(entry.name)
+            if number is not None and number < self.generation and entry.is_dir():
+                for part in entry.iterdir():
+                    if part.name != "done":
+                        _remove(part)
+            else:
+                _remove(entry)
+
+    @guarded("staging_url")
+    def earlier_outcomes(self) -> list[BatchOutcome]:
+        """Return the ledger markers earlier tries of the fetch (generations before this one) wrote.
+
+        A marker an ending try is still writing (not yet whole JSON) is left out: its batch is sent again.
+        """
+        if not self.path.exists():
+            return []
+        found: list[BatchOutcome] = []
+        for entry in self.path.iterdir():
+            number = generation_of(entry.name)
+            done = entry / "done"
+            if number is None or number >= self.generation or not done.exists():
+                continue
+            for marker in done.iterdir():
+                with contextlib.suppress(ValueError, FileNotFoundError):
+                    if marker.suffix == ".json":
+                        found.append(cast(BatchOutcome, json.loads(marker.read_bytes())))
+        return found
 
     @guarded("staging_url")
     def write_batch(self, index: int, logs: list[Mapping[str, Any]]) -> int:
@@ -242,6 +321,13 @@ class RunStaging:
         """Delete the run's staging."""
         if self.path.exists():
             self.path.rmdir(recursive=True)
+
+
+def _remove(path: ObjectStoragePath) -> None:
+    if path.is_dir():
+        path.rmdir(recursive=True)
+    else:
+        path.unlink()
 
 
 def prune(root: str, dag_id: str, older_than: timedelta, *, now: datetime | None = None) -> int:

@@ -7,11 +7,15 @@ filesystem libraries behind ``ObjectStoragePath`` then raise their own errors (b
 connection. :func:`reaching` turns them into :class:`StoreUnavailableError`, which names the store,
 its connection, the setting that points at it and this worker's host name.
 
-"Not found" is not an error of the store, and is left alone: callers rely on it.
+"Not found" is not an error of the store, and is left alone: callers rely on it. "Directory not
+empty" is not one either: another process wrote into a folder while a task removed it (an earlier
+try of the task, still ending after Airflow reset it as orphaned); :func:`reaching` turns it into
+:class:`FolderInUseError`, which says so.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import socket
 from collections.abc import Callable, Iterator
@@ -32,6 +36,14 @@ class StoreUnavailableError(RuntimeError):
     """An object store (staging or dead letters) could not be reached or refused the request."""
 
 
+class FolderInUseError(RuntimeError):
+    """Another process wrote into a folder while this task removed it: the store itself is fine."""
+
+
+def _in_use(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.ENOTEMPTY
+
+
 class HasStorePath(Protocol):
     """An object kept in a store: where it is."""
 
@@ -43,7 +55,7 @@ class HasStorePath(Protocol):
 
 def is_store_error(exc: BaseException) -> bool:
     """Return whether ``exc`` means the store is unreachable or refused (not that a file is missing)."""
-    if isinstance(exc, (*NOT_STORE_ERRORS, StoreUnavailableError)):
+    if isinstance(exc, (*NOT_STORE_ERRORS, StoreUnavailableError, FolderInUseError)) or _in_use(exc):
         return False
     if isinstance(exc, OSError):  # includes ConnectionError, TimeoutError, PermissionError
         return True
@@ -78,6 +90,12 @@ def reaching(path: ObjectStoragePath, setting: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
+        if _in_use(exc):
+            raise FolderInUseError(
+                f"Another process wrote into {path} while this task removed it ({exc}): most likely an earlier try "
+                "of this task that Airflow reset as orphaned and that is still ending. The store is fine and nothing "
+                "was lost; Airflow retries the task (if this was its last try, clear it once the earlier try ended)."
+            ) from exc
         if not is_store_error(exc):
             raise
         raise StoreUnavailableError(describe(path, setting, exc)) from exc

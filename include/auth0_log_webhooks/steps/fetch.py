@@ -26,6 +26,7 @@ from auth0_log_webhooks.run.staging import RunStaging, Stager, plan_chunks, prun
 from auth0_log_webhooks.run.task_io import ANSWERS_429, LANE_REPORT, STAGING_URL, TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.steps import pausing
+from auth0_log_webhooks.steps.carry_over import CarryOver, EarlierTries
 from auth0_log_webhooks.steps.preview import preview
 from auth0_log_webhooks.wording import plural, reading_sentence, when
 
@@ -97,7 +98,9 @@ def fetch_logs(
     This is where the run's settings are resolved (pipelines file, config Variable, params), once:
     the plan carries them and the result carries the staging root, so no later task reads the config
     Variable again. The staging generation is the task's try number, so a cleared and re-run fetch
-    never shares batches or ledger markers with the delivery tasks of an earlier try.
+    never shares batches or ledger markers with the delivery tasks of an earlier try; a batch an earlier
+    try already settled with the same messages is settled in this try's ledger as it is staged, and not
+    sent again (:mod:`~auth0_log_webhooks.steps.carry_over`).
 
     With ``deliver_while_fetching`` on, a delivery lane sends each batch as soon as it is staged
     (:mod:`~auth0_log_webhooks.steps.lane`; through the sender ``lane_sender`` returns for the run's
@@ -120,7 +123,7 @@ def fetch_logs(
     if warning:
         log.warning("%s", warning)
     mode: ReadMode = "window" if run.window else "one_off" if one_off else "checkpoint"
-    staging = _fresh_staging(config, run)
+    staging, earlier = _fresh_staging(config, run)
     log.info("%s", reading_sentence(start, reason, run.window))
     if one_off:
         log.info("A one-off run (%s): it delivers what it selects and does not move the checkpoint", one_off)
@@ -138,16 +141,19 @@ def fetch_logs(
         if config.deliver_while_fetching
         else None
     )
-    if lane is not None:
-        stager.staged = lane.staged
+    carry = CarryOver(staging, earlier, config.send_as_batch, lane.staged if lane is not None else None)
+    stager.staged = carry.staged
     progress = ReadProgress()
     try:
         manifest = stager.run(tracked(source.iter_log_pages(start), source.waits, progress), start)
     except BaseException:
-        if lane is not None:  # the fetch fails: its lane sends nothing more (a retry stages a new generation)
+        if lane is not None:  # the fetch fails: its lane sends nothing more (a retry sends what it did not settle)
             lane.abandon()
         raise
     first_left = lane.finish() if lane is not None else 0
+    carried = carry.sentence(len(manifest.batches))
+    if carried:
+        log.info("%s", carried)
     log.info("%s", progress.sentence(source.waits))
     metrics.record_rate_limited(pipeline.dag_id, source.waits.rate_limited)
     log.info(
@@ -229,9 +235,9 @@ def _lane(
     return DeliveryLane(batches, drain_at_most=config.min_batches_per_task, hold_from=hold_from)
 
 
-def _fresh_staging(config: PipelineConfig, run: RunInfo) -> RunStaging:
-    """Return the run's empty staging in this try's generation, after pruning what old failed runs left
-    and the delivery log's days past its retention."""
+def _fresh_staging(config: PipelineConfig, run: RunInfo) -> tuple[RunStaging, EarlierTries]:
+    """Return the run's empty staging in this try's generation and what earlier tries of the run settled,
+    after pruning what old failed runs left and the delivery log's days past its retention."""
     pruned = prune(config.staging_root, run.dag_id, timedelta(days=config.staging_retention_days))
     if pruned:
         log.info("Removed the staging of %d runs older than %s days", pruned, config.staging_retention_days)
@@ -243,5 +249,5 @@ def _fresh_staging(config: PipelineConfig, run: RunInfo) -> RunStaging:
             config.delivery_log_retention_days,
         )
     staging = RunStaging.for_run(config.staging_root, run.dag_id, run.run_id).with_generation(run.try_number)
-    staging.reset()
-    return staging
+    staging.reset()  # keeps the earlier tries' ledgers; read after, with what an ending try settled meanwhile
+    return staging, EarlierTries(staging.earlier_outcomes())

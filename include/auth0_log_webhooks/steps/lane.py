@@ -16,7 +16,16 @@ as a dead letter (the fetch's log names it, and the commit fails naming the fetc
 failure counts towards the run's circuit. When the circuit opens, or when sending raises an error
 (the webhook connection is missing, say), the lane stops, says so in the fetch's log, and hands the
 rest to the delivery tasks, which fail with their own advice if the error persists. Only the
-process dying stops the fetch itself; a retried fetch stages a new generation, as without the lane.
+process dying stops the fetch itself.
+
+A retried fetch stages a new generation, as without the lane, but does not send again what the lane
+(or the delivery tasks) of an earlier try settled: as each batch is staged, a batch an earlier try
+settled with the same webhook-ids (the same logs in the same messages) is settled in the new
+generation's ledger with the earlier outcome (:mod:`~auth0_log_webhooks.steps.carry_over`, the rule in
+:class:`~auth0_log_webhooks.steps.carry_over.EarlierTries`), and the lane counts it as settled without
+sending it (its report's ``skipped``); the fetch's log says how many batches and logs that was. A
+batch cut differently (the logs or the settings changed) is sent. Only a batch an earlier try was
+sending when it died, not yet settled, is sent twice.
 """
 
 from __future__ import annotations
@@ -64,7 +73,7 @@ class DeliveryLane:
         self.report = empty_report(LANE_CHUNK)
         self.settled = 0
         self.stopped: str | None = None
-        self._waiting: queue.SimpleQueue[tuple[int, BatchRange | None]] = queue.SimpleQueue()
+        self._waiting: queue.SimpleQueue[tuple[int, BatchRange | None, bool]] = queue.SimpleQueue()
         self._queued = 0
         self._stop = threading.Event()
         self._died: BaseException | None = None
@@ -72,14 +81,15 @@ class DeliveryLane:
         self._thread = threading.Thread(target=self._send, name="delivery-lane", daemon=True)
         self._thread.start()
 
-    def staged(self, index: int, batch: BatchRange) -> None:
-        """Queue batch ``index``, just staged, for sending.
+    def staged(self, index: int, batch: BatchRange, settled: bool = False) -> None:
+        """Queue batch ``index``, just staged, for sending (``settled``: an earlier try of the fetch sent it, and
+        it is settled in this try's ledger already; the lane counts it without sending it).
 
         :raises BaseException: what killed the lane's thread outside an ``Exception`` (the process is going down).
         """
         self._raise_if_died()
         if self.stopped is None:
-            self._waiting.put((index, batch))
+            self._waiting.put((index, batch, settled))
             self._queued += 1
         if self._hold_from is not None and index < self._hold_from:
             with self._progress:
@@ -96,7 +106,7 @@ class DeliveryLane:
         if left > self.drain_at_most:
             self._stop.set()
         self._reading_ended.set()
-        self._waiting.put((_END, None))
+        self._waiting.put((_END, None, False))
         self._thread.join()
         self._raise_if_died()
         if self.batches is not None:
@@ -114,7 +124,7 @@ class DeliveryLane:
         of a generation no plan will name, so nothing of it is committed."""
         self._stop.set()
         self._reading_ended.set()
-        self._waiting.put((_END, None))
+        self._waiting.put((_END, None, False))
         self._thread.join()
 
     def sentence(self) -> str:
@@ -128,6 +138,8 @@ class DeliveryLane:
         )
         if report["dead_lettered_logs"]:
             text += f" and kept {plural(report['dead_lettered_logs'], 'log')} as dead letters"
+        if report["skipped"]:
+            text += f", and passed over {plural(report['skipped'], 'batch', 'batches')} an earlier try had settled"
         if self.stopped:
             text += f"; the lane stopped: {self.stopped}"
         return text + "."
@@ -135,14 +147,17 @@ class DeliveryLane:
     def _send(self) -> None:
         try:
             while not self._stop.is_set():
-                index, batch = self._waiting.get()
+                index, batch, settled = self._waiting.get()
                 if self._hold_from is not None and index >= self._hold_from:
                     self._reading_ended.wait()
                 if batch is None or self._stop.is_set():
                     return
-                if self.batches is None:  # opened at the first batch: a run that selects nothing needs no webhook
-                    self.batches = self._open()
-                self.batches.send(index, batch, self.report)
+                if settled:
+                    self.report["skipped"] += 1
+                else:
+                    if self.batches is None:  # opened at the first batch sent: a run sending none needs no webhook
+                        self.batches = self._open()
+                    self.batches.send(index, batch, self.report)
                 with self._progress:
                     self.settled = index + 1
                     self._progress.notify_all()

@@ -46,8 +46,9 @@ delivered or kept as dead letters.
 
 Trigger with config to override settings for one run; backfill to re-deliver a date range.
 `<ID>_SCHEDULE` (e.g. `AUTH0_AUTHENTICATION_API_WEBHOOKS_SCHEDULE`) overrides an entry's schedule,
-`<ID>_MODE` its mode (`cron`, or `event`: also run within seconds of new logs, the schedule kept as a
-safety net). The pipelines file is the Airflow setting `[auth0_log_webhooks] pipelines_file`, else the
+`<ID>_MODE` its mode (`cron`, or `event`: also run within seconds of new logs, with a cron safety net: the
+entry's `safety_net`, else its `schedule` if it sets one, else hourly at a minute of the pipeline's own).
+The pipelines file is the Airflow setting `[auth0_log_webhooks] pipelines_file`, else the
 file `AUTH0_LOG_WEBHOOKS_PIPELINES` names, else the example the package ships.
 """
 

@@ -32,6 +32,13 @@ MODES = ("cron", "event")
 LAZY_STEPS = "auth0_log_webhooks.steps"
 """Imported inside the task bodies, not at parse: every parse (the dag-processor's, every task process's) would
 import the steps, the webhook sender and the HTTP provider's aiohttp, about 1 CPU-second on these 2 cores."""
+DAG_LEVEL_PARAMS = "the trigger form's params set on the DAG once its tasks exist"
+"""Given to the DAG after its tasks are made, not to its constructor: a task made inside ``with DAG(params=...)``
+gets a deep copy of them, and the dag-processor, serializing each task, resolves each copy's params again
+(comparing them with the defaults, printing them), each resolve a check of the param's JSON Schema against its
+metaschema: 54 resolves a DAG, most of the 1.5 CPU-seconds serializing 100 pipelines took, every 30 s. A task still
+gets them: Airflow merges the DAG's params, the task's (none) and the run's conf into the params it hands the task
+(``process_params``); the trigger form, ``dags trigger --conf`` and backfill read the DAG's."""
 
 
 def description(pipeline: Pipeline, mode: str | None = None) -> str:
@@ -44,16 +51,16 @@ def description(pipeline: Pipeline, mode: str | None = None) -> str:
 def pipeline_timetable(
     pipeline: Pipeline, schedule: str | None = None, mode: str | None = None
 ) -> BaseTimetable | Asset | None:
-    """The cron schedule (None: triggered runs only); in event mode, that schedule *or* an event
-    from the tenant-logs watcher (the watcher alone when there is no schedule).
+    """The cron schedule (None: triggered runs only); in event mode, the safety net's cron schedule *or* an event
+    from the tenant-logs watcher (the watcher alone when there is no safety net). ``schedule`` overrides either.
 
     :raises ValueError: if ``mode`` is neither ``cron`` nor ``event``.
     """
-    expression = schedule or pipeline.schedule
-    cron = CronDataIntervalTimetable(expression, timezone="UTC") if expression else None
     mode = mode or pipeline.mode
     if mode not in MODES:
         raise ValueError(f"Pipeline {pipeline.dag_id}: mode {mode!r} is neither 'cron' nor 'event'")
+    expression = schedule or (pipeline.schedule if mode == "cron" else pipeline.safety_net)
+    cron = CronDataIntervalTimetable(expression, timezone="UTC") if expression else None
     if mode == "cron":
         return cron
     from auth0_log_webhooks.event_mode.trigger import tenant_logs_asset
@@ -75,14 +82,12 @@ def pipeline_dag(
         # Runs cover the period between two ticks. Scheduled and manual runs read since the
         # checkpoint; backfill runs deliver exactly the logs dated in their [start, end) and leave
         # the checkpoint alone, so a backfill over any range tiles it without gaps.
-        # In event mode runs also start when the tenant has new logs (AssetOrTimeSchedule): the cron
-        # expression stays as a safety net. Asset-triggered runs read since the checkpoint too.
+        # In event mode runs also start when the tenant has new logs (AssetOrTimeSchedule), and on the safety
+        # net's cron expression (Pipeline.safety_net). Asset-triggered runs read since the checkpoint too.
         schedule=pipeline_timetable(pipeline, schedule, mode),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        # Only these keys may be in a run's conf: the fetch refuses any other (pipelines/run_params.py).
-        params=trigger_form.trigger_params(pipeline.kind),
         tags=["auth0", "webhooks", pipeline.kind],
         description=description(pipeline, mode),
         doc_md=doc_md,
@@ -142,4 +147,7 @@ def pipeline_dag(
 
         chunks = fetch()
         [chunks, deliver.expand(chunk=chunks)] >> commit()
+    # Only these keys may be in a run's conf: the fetch refuses any other (pipelines/run_params.py).
+    # Set once the tasks exist (DAG_LEVEL_PARAMS), so the DAG holds them and no task carries a copy.
+    dag.params = trigger_form.trigger_params(pipeline.kind)  # type: ignore[assignment]
     return dag

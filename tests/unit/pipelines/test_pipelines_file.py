@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from auth0_log_webhooks.pipelines import pipelines_file
 from auth0_log_webhooks.pipelines.config import ConfigError
-from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API, Pipeline
+from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API, Pipeline, spread_safety_net
 from auth0_log_webhooks.pipelines.management_api import EndpointFilter
 from auth0_log_webhooks.pipelines.pii import MASK, PiiRule
 from auth0_log_webhooks.pipelines.pipelines_file import ENV_VAR, load_pipelines, main, parse_entries
@@ -406,7 +407,44 @@ def test_an_entry_chooses_event_mode_and_its_read_budget(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("mode", "sometimes"), ("event_reads_per_minute", 0), ("event_reads_per_minute", 100)]
+    ("entry", "expected"),
+    [
+        ({}, spread_safety_net("tenant_b_logs")),
+        ({"schedule": "0 * * * *"}, "0 * * * *"),
+        ({"schedule": None}, None),
+        ({"schedule": "0 * * * *", "safety_net": "30 2 * * *"}, "30 2 * * *"),
+        ({"safety_net": None}, None),
+    ],
+    ids=["default: hourly at its own minute", "the schedule set", "no schedule", "its own", "none"],
+)
+def test_event_modes_safety_net_is_the_entrys_if_set_else_its_schedule_if_set_else_hourly_at_its_own_minute(
+    tmp_path: Path, entry: dict[str, Any], expected: str | None
+) -> None:
+    pipeline = load_pipelines(write(tmp_path, [{**GOOD, "mode": "event", **entry}])).pipelines["tenant_b_logs"]
+    assert pipeline.safety_net == expected
+
+
+@given(st.from_regex(r"[A-Za-z][A-Za-z0-9_.-]{0,60}", fullmatch=True))
+def test_the_default_safety_net_is_hourly_at_a_minute_that_only_the_id_chooses(dag_id: str) -> None:
+    minute, *rest = spread_safety_net(dag_id).split(" ")
+    assert 0 <= int(minute) <= 59
+    assert rest == ["*"] * 4
+
+
+def test_the_default_safety_nets_minute_is_the_same_in_every_process() -> None:
+    """A hash that Python seeds per process (hash()) would move each pipeline's minute at every parse."""
+    assert spread_safety_net("tenant_000") == "33 * * * *"
+
+
+def test_a_hundred_pipelines_default_safety_nets_start_a_few_runs_a_minute_not_a_hundred_on_one_tick() -> None:
+    minutes = Counter(spread_safety_net(f"tenant_{n:03d}") for n in range(100))
+    assert len(minutes) > 40
+    assert max(minutes.values()) <= 6
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("mode", "sometimes"), ("event_reads_per_minute", 0), ("event_reads_per_minute", 100), ("safety_net", "hourly")],
 )
 def test_a_bad_mode_or_read_budget_is_an_error_naming_the_field(tmp_path: Path, field: str, value: str | int) -> None:
     loaded = load_pipelines(write(tmp_path, [{**GOOD, field: value}]))

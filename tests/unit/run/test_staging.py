@@ -1,5 +1,6 @@
 """Run staging in a local folder: batches, plan and ledger round trips; cutting batches; chunking them."""
 
+import errno
 import itertools
 import re
 from collections.abc import Iterator, Mapping
@@ -17,6 +18,7 @@ from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.pipelines.filters import TypeLevelFilter
 from auth0_log_webhooks.run.staging import (
+    EarlierTryStillEndingError,
     MalformedLogError,
     NothingStagedError,
     RunStaging,
@@ -152,6 +154,71 @@ def test_reset_removes_what_an_earlier_try_left(staging: RunStaging) -> None:
     assert not (staging.path / "plan.json").exists()
     staging.write_batch(0, [{"log_id": log_id(2)}])  # and the folders are ready for the new try
     assert staging.read_batch(0) == [{"log_id": log_id(2)}]
+
+
+def test_a_new_try_keeps_only_the_ledgers_of_earlier_tries_and_reads_them_back(staging: RunStaging) -> None:
+    staging.write_batch(0, [{"log_id": log_id(1)}])
+    staging.write_plan(plan(batches=[batch(1, 1, 1)]))
+    staging.mark(0, delivered(1))
+    staging.mark(1, delivered(2))
+    (staging.generation_path / "done" / "000002.json").write_bytes(b'{"status": "deliv')  # still being written
+    retry = staging.with_generation(3)
+    assert sorted(o["delivered_logs"] for o in retry.earlier_outcomes()) == [1, 2]  # the torn marker left out
+
+    retry.reset()
+
+    assert sorted(o["delivered_logs"] for o in retry.earlier_outcomes()) == [1, 2]
+    assert retry.outcomes() == {}
+    assert not (staging.generation_path / "batches").exists()
+    assert not (staging.path / "plan.json").exists()
+    assert retry.with_generation(4).earlier_outcomes() == retry.earlier_outcomes()
+
+
+class Racing:
+    """An earlier try still ending: removing its folders meets "Directory not empty" ``times`` times."""
+
+    def __init__(self, times: int) -> None:
+        self.times, self.now, self.slept = times, 0.0, 0
+
+    def remove(self) -> None:
+        if self.times:
+            self.times -= 1
+            raise OSError(errno.ENOTEMPTY, "Directory not empty", "batches")
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += 1
+
+
+def test_a_new_try_waits_while_an_earlier_try_still_writes_to_its_staging(
+    staging: RunStaging, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    racing = Racing(times=3)
+    retry = staging.with_generation(2)
+    monkeypatch.setattr(retry, "_remove_all_but_earlier_ledgers", racing.remove)
+
+    retry.reset(clock=lambda: racing.now, sleep=racing.sleep)
+
+    assert racing.slept == 3
+    assert (retry.generation_path / "batches").exists()
+
+
+def test_a_new_try_gives_up_after_the_wait_saying_an_earlier_try_is_still_ending(
+    staging: RunStaging, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    racing = Racing(times=10**6)
+    retry = staging.with_generation(2)
+    monkeypatch.setattr(retry, "_remove_all_but_earlier_ledgers", racing.remove)
+
+    with pytest.raises(EarlierTryStillEndingError) as raised:
+        retry.reset(wait_seconds=30, clock=lambda: racing.now, sleep=racing.sleep)
+
+    assert racing.now == 30
+    message = str(raised.value)
+    assert message.startswith("An earlier try of this fetch is still ending: it kept changing ")
+    assert "(Directory not empty, for 30 s). This try sent nothing; Airflow retries the task" in message
+    assert "could not be used" not in message
+    assert "Check the setting" not in message
 
 
 def test_remove_deletes_the_run_folder(staging: RunStaging) -> None:

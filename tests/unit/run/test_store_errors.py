@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auth0_log_webhooks.run.store_errors import StoreUnavailableError, is_store_error, reaching
+from auth0_log_webhooks.run.store_errors import FolderInUseError, StoreUnavailableError, is_store_error, reaching
 
 pytestmark = pytest.mark.unit
 
@@ -79,3 +80,15 @@ def test_the_message_is_bounded_whatever_the_library_says(detail: str) -> None:
     with pytest.raises(StoreUnavailableError) as caught, reaching(PATH, "staging_url"):
         raise OSError(detail)
     assert len(str(caught.value)) < 900
+
+
+def test_a_folder_another_process_writes_into_is_not_called_an_unusable_store() -> None:
+    busy = OSError(errno.ENOTEMPTY, "Directory not empty")
+    assert not is_store_error(busy)
+    with pytest.raises(FolderInUseError) as raised, reaching(PATH, "staging_url"):
+        raise busy
+    message = str(raised.value)
+    assert message.startswith(f"Another process wrote into {PATH} while this task removed it")
+    assert "an earlier try of this task that Airflow reset as orphaned and that is still ending" in message
+    assert "Check the setting" not in message
+    assert raised.value.__cause__ is busy

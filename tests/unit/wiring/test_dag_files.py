@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
+from typing import cast
 
 import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
-from airflow.sdk import Asset
+from airflow.sdk import Asset, CronDataIntervalTimetable
+from airflow.sdk.definitions.timetables.assets import AssetOrTimeSchedule
 
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API
 from auth0_log_webhooks.pipelines.pipelines_file import ENV_VAR, PipelinesFileError
@@ -78,6 +81,11 @@ def test_a_hundred_pipelines_make_a_hundred_dags_each_on_its_own_tenant_and_in_i
         watched = dag.timetable.asset_condition
         assert isinstance(watched, Asset)
         assert watched.uri == f"x-auth0-logs://{auth0_conn_id(n)}/{pipeline_id(n)}", "each watcher reads its own tenant"
+    schedules = [dag.timetable for dag in bag.dags.values()]
+    assert all(isinstance(schedule, AssetOrTimeSchedule) for schedule in schedules)
+    crons = [cast(AssetOrTimeSchedule, schedule).timetable for schedule in schedules]
+    safety_nets = Counter(cast(CronDataIntervalTimetable, cron).expression for cron in crons)
+    assert max(safety_nets.values()) <= 6, f"a safety-net minute starts at most a few of the 100: {safety_nets}"
 
 
 @pytest.mark.parametrize("running", [MANAGEMENT_API.dag_id, "auth0_webhooks_replay"])

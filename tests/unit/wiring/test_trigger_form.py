@@ -84,6 +84,22 @@ def test_the_dag_declares_exactly_the_params_the_fetch_accepts(pipeline: Pipelin
     assert tuple(pipeline_dag(pipeline).params) == run_params(pipeline.kind)
 
 
+@pytest.mark.parametrize("pipeline", [AUTHENTICATION_API, MANAGEMENT_API], ids=lambda p: p.kind)
+def test_the_params_are_the_dags_alone_and_still_reach_every_task(pipeline: Pipeline) -> None:
+    """No task carries a copy (the dag-processor would resolve each copy's params as it serializes the task), and
+    each task still gets the form's params, with a run's conf over them, through Airflow's merge."""
+    dag = pipeline_dag(pipeline)
+    serialized = DagSerialization.to_dict(dag)["dag"]
+
+    assert {task.task_id: dict(task.params) for task in dag.tasks} == {task.task_id: {} for task in dag.tasks}
+    assert all("params" not in task["__var"] for task in serialized["tasks"])
+    assert [name for name, _ in serialized["params"]] == list(run_params(pipeline.kind))
+    for task in dag.tasks:
+        handed = process_params(dag, task, {"batch_size": 7}, suppress_exception=False)
+        assert set(handed) == set(run_params(pipeline.kind))
+        assert handed["batch_size"] == 7
+
+
 SAMPLES: list[Any] = [
     None,
     "",
