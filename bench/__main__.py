@@ -157,8 +157,8 @@ REGISTRY: tuple[Benchmark, ...] = (
         "10",
         "bench.rate_cap",
         "most requests in any second to a receiver capped at 20/s (<= 21) and throughput (>= 90% of the cap)",
-        full={},
-        quick={},
+        full={"tasks_per_pipeline": 8, "messages_per_task": 12},
+        quick={"tasks_per_pipeline": 2, "messages_per_task": 48},
     ),
     Benchmark(
         "deliverylog",

@@ -11,7 +11,9 @@ passes over the same logs in one invocation, with the default settings (which in
 
 What is timed for the Airflow run is the run's own ``start_date`` to ``end_date`` from the REST API:
 from the scheduler starting the run to it marking the run finished. Starting ``airflow standalone``,
-parsing the DAG and the trigger request are not in it. The pipeline here has no schedule (a
+parsing the DAG, the execution API's first request (it builds its routes then, 4-7 s here, once per API
+server start: :meth:`~dev.airflow_env.AirflowStandalone.warm_execution_api`) and the trigger request are
+not in it, as the in-process warm-up pass is not. The pipeline here has no schedule (a
 pipelines file of its own), so the triggered run is the only one, and ``max_logs_per_run`` lets it
 read every log (the bench's config Variable, printed).
 
@@ -313,6 +315,11 @@ def airflow_runs(
             _say(
                 f"    on the quick form's shared stack, beside {len(others)} other benchmarks' pipelines (idle, their "
                 "watchers polling): its CPU below counts them too"
+            )
+        if airflow.execution_api_warmup is not None:
+            _say(
+                f"    the execution API's first request took {airflow.execution_api_warmup:.1f}s before the run "
+                "(it builds its routes once per API server start; not timed, as the in-process warm-up pass is not)"
             )
         for name, config in configs:
             airflow.set_variable(AUTHENTICATION_API.config_variable, json.dumps(config))

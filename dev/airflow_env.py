@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -115,6 +116,8 @@ class AirflowStandalone:
         self.python = python
         self.extra_env = dict(extra_env or {})
         self.process: subprocess.Popen[bytes] | None = None
+        self.execution_api_warmup: float | None = None
+        """Seconds the execution API's first request took (:meth:`warm_execution_api`), once started."""
         self.session = requests.Session()
         # A loaded 2-core machine's API server (SQLite, four Airflow processes beside it) can take
         # longer than a request's timeout to answer: reads and idempotent writes are asked again, a
@@ -155,6 +158,7 @@ class AirflowStandalone:
         self.launch()
         what = f"airflow standalone to answer (see {self.home}/standalone.log)"
         Waiter(timeout, report=_quiet).until(what, self.ready)
+        self.warm_execution_api()
 
     def launch(self) -> None:
         """Start ``airflow standalone`` in the background; :meth:`ready` says when its API answers."""
@@ -179,6 +183,29 @@ class AirflowStandalone:
         try:
             # not the session: its retries would hold each poll for half a minute while nothing listens yet
             return True if requests.get(f"{self.url}/api/v2/monitor/health", timeout=2).ok else None
+        except requests.RequestException:
+            return None
+
+    def warm_execution_api(self) -> float:
+        """Make the execution API's first request, which builds its routes, and return the seconds it took.
+
+        The API server's Task Execution API (Cadwyn) builds its versioned routes on its first request,
+        blocking the API server meanwhile: 4 to 7 s on these 2 cores. Without this, that first request
+        is the first task's start (its supervisor's ``run`` call times out after 5 s and is sent again),
+        so the first task of a fresh instance ran seconds longer than every later one. A deployment pays
+        it once per API server start; the instance here pays it before anything is timed.
+        """
+        started = time.perf_counter()
+        # not the session: a health check is cheap to ask again, and Waiter reports what it waited for
+        Waiter(API_TIMEOUT[1], report=_quiet).until(
+            f"the execution API of {self.url} to answer its health check", self._execution_api_answers
+        )
+        self.execution_api_warmup = time.perf_counter() - started
+        return self.execution_api_warmup
+
+    def _execution_api_answers(self) -> bool | None:
+        try:
+            return True if requests.get(f"{self.url}/execution/health", timeout=API_TIMEOUT).ok else None
         except requests.RequestException:
             return None
 
