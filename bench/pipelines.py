@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+import requests
 import yaml
 
 from auth0_log_webhooks.pipelines.definition import DEFAULT_POOL
@@ -327,9 +328,11 @@ class ManyStack:
 
     @staticmethod
     def _answered(done: Callable[[], bool]) -> bool:
-        """``done()``, False when the API server answered a database error instead."""
+        """``done()``, False when the API server answered a database error or did not answer in time instead."""
         try:
             return done()
+        except requests.Timeout:
+            return False
         except RuntimeError as exc:
             if "Database error" not in str(exc):
                 raise

@@ -28,6 +28,12 @@ from urllib3.util.retry import Retry
 from dev.waiting import Waiter, WaitTimeout
 
 API_TIMEOUT = (10.0, 60.0)  # seconds to connect, seconds to answer
+SQLITE_CONNECT_ARGS: dict[str, object] = {"timeout": 20.0}
+"""What every Airflow process of a stack connects to its SQLite database with (``[database]
+sql_alchemy_connect_args`` names this dict): a writer waits up to 20 s for the lock, not sqlite3's 5 s. On 2 loaded
+cores, 100 pipelines' first runs beside the dag-processor writing their 100 DAGs held it longer, and the scheduler,
+dag-processor and triggerer each exited on "database is locked" within two minutes of the start. Well under
+``API_TIMEOUT``'s 60 s, so an API request that waits for the lock still answers (60 s made one time out)."""
 API_RETRIES = Retry(
     total=4,
     connect=4,
@@ -135,6 +141,7 @@ class AirflowStandalone:
                 "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "600",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
                 "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the connection form's Test button
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "dev.airflow_env.SQLITE_CONNECT_ARGS",
                 "PYTHONPATH": str(REPO),
                 "PATH": f"{Path(self.python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             }
