@@ -77,6 +77,20 @@ def connection_json(conn: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def pool_json(pool: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn an airflow_settings.yaml pool entry into the REST API's body, for POST and for PATCH alike.
+
+    ``include_deferred`` is there although False is its default: a PATCH (the pool exists already, as when a
+    retried POST got 409) checks the whole pool and answers 422 without it.
+    """
+    return {
+        "name": pool["pool_name"],
+        "slots": pool["pool_slot"],
+        "description": pool.get("pool_description"),
+        "include_deferred": False,
+    }
+
+
 def terminate(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
     """Stop a child process: SIGTERM, wait up to ``timeout``, then SIGKILL if it is still running."""
     if process.poll() is not None:
@@ -259,7 +273,7 @@ class AirflowStandalone:
         """
         settings = yaml.safe_load(settings_file.read_text())["airflow"]
         for pool in settings.get("pools") or []:
-            body = {"name": pool["pool_name"], "slots": pool["pool_slot"], "description": pool.get("pool_description")}
+            body = pool_json(pool)
             self._put("/pools", body["name"], body)
         for variable in settings.get("variables") or []:
             body = {

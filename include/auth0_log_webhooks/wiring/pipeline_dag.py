@@ -32,13 +32,6 @@ MODES = ("cron", "event")
 LAZY_STEPS = "auth0_log_webhooks.steps"
 """Imported inside the task bodies, not at parse: every parse (the dag-processor's, every task process's) would
 import the steps, the webhook sender and the HTTP provider's aiohttp, about 1 CPU-second on these 2 cores."""
-DAG_LEVEL_PARAMS = "the trigger form's params set on the DAG once its tasks exist"
-"""Given to the DAG after its tasks are made, not to its constructor: a task made inside ``with DAG(params=...)``
-gets a deep copy of them, and the dag-processor, serializing each task, resolves each copy's params again
-(comparing them with the defaults, printing them), each resolve a check of the param's JSON Schema against its
-metaschema: 54 resolves a DAG, most of the 1.5 CPU-seconds serializing 100 pipelines took, every 30 s. A task still
-gets them: Airflow merges the DAG's params, the task's (none) and the run's conf into the params it hands the task
-(``process_params``); the trigger form, ``dags trigger --conf`` and backfill read the DAG's."""
 
 
 def description(pipeline: Pipeline, mode: str | None = None) -> str:
@@ -147,7 +140,19 @@ def pipeline_dag(
 
         chunks = fetch()
         [chunks, deliver.expand(chunk=chunks)] >> commit()
-    # Only these keys may be in a run's conf: the fetch refuses any other (pipelines/run_params.py).
-    # Set once the tasks exist (DAG_LEVEL_PARAMS), so the DAG holds them and no task carries a copy.
-    dag.params = trigger_form.trigger_params(pipeline.kind)  # type: ignore[assignment]
+    give_trigger_params(dag, pipeline.kind)
     return dag
+
+
+def give_trigger_params(dag: DAG, kind: str) -> None:
+    """Set the trigger form's params on ``dag`` once its tasks exist: only these keys may be in a run's conf (the
+    fetch refuses any other, pipelines/run_params.py).
+
+    Given after the tasks are made, not to the constructor: a task made inside ``with DAG(params=...)`` gets a deep
+    copy of them, and the dag-processor, serializing each task, resolves each copy again (comparing it with the
+    defaults, each resolve a check of the param's JSON Schema against its metaschema): 54 resolves a DAG, most of
+    the 1.5 CPU-seconds serializing 100 pipelines took, every 30 s. A task still gets them: Airflow merges the
+    DAG's params, the task's (none) and the run's conf into the params it hands the task (``process_params``);
+    the trigger form, ``dags trigger --conf`` and backfill read the DAG's.
+    """
+    dag.params = trigger_form.trigger_params(kind)  # type: ignore[assignment]
