@@ -76,14 +76,15 @@ class Stack:
         return summary
 
     def allowed_duplicates(self, dag_id: str, run_id: str, batch_size: int) -> int:
-        """Return how many logs of ``run_id`` a receiver may see twice: none, unless Airflow started a delivery
-        task again while its older try still ran (a reset after a missed scheduler heartbeat); the older try
-        then stops before its next batch, so at most the batch in flight goes twice, with the same webhook-id.
+        """Return how many logs of ``run_id`` a receiver may see twice: none, unless Airflow started a task that
+        sends (a delivery task, or the fetch with its delivery lane) again while its older try still ran (a reset
+        after a missed scheduler heartbeat); the older try then stops before its next batch, and the new one skips
+        what it settled, so at most the batch in flight goes twice, with the same webhook-id (docs/guarantees.md).
         """
         restarted = [
             ti
             for ti in self.airflow.task_instances(dag_id, run_id)
-            if ti["task_id"] == "deliver" and ti["try_number"] > 1
+            if ti["task_id"] in ("deliver", "fetch") and ti["try_number"] > 1
         ]
         return len(restarted) * batch_size
 
