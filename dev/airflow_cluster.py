@@ -86,6 +86,8 @@ class ClusterStack(AirflowStandalone):
     def env(self) -> dict[str, str]:
         """Return the environment every component runs with: PostgreSQL, Celery on Redis, shared secrets."""
         env = super().env()
+        # The standalone's SQLite lock wait ({"timeout": 20}): psycopg2 refuses it ("invalid dsn"), so migrate fails.
+        del env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"]
         env.update(
             {
                 "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
