@@ -47,7 +47,9 @@ def test_tasks_of_one_run_run_on_both_workers_with_staging_only_in_object_storag
     assert distributed.airflow.wait_for_run(DAG_ID, run_id, timeout=400) == "success"
     workers = distributed.workers_of(run_id)
     deliveries = {task: worker for task, worker in workers.items() if task.startswith("deliver[")}
-    assert len(deliveries) == 16, workers
+    # The fetch's delivery lane sends the first batches itself, as many as it reaches before the last page is read
+    # (a number that turns on the machine's speed); the rest of the 20 batches spread over at most 16 tasks (SPREAD).
+    assert 2 <= len(deliveries) <= 16, workers
     assert set(deliveries.values()) == WORKERS, deliveries
     assert set(workers.values()) <= WORKERS
     distributed.assert_all_delivered_since(before)
