@@ -333,8 +333,9 @@ def _remove(path: ObjectStoragePath) -> None:
 def prune(root: str, dag_id: str, older_than: timedelta, *, now: datetime | None = None) -> int:
     """Remove staging left by runs of ``dag_id`` fetched more than ``older_than`` ago; return how many.
 
-    A successful run removes its own staging; a failed one keeps it so its tasks can be cleared
-    and rerun. The next runs deliver the same logs from the checkpoint, so old staging is garbage.
+    A successful commit removes the run's batches and ledgers and keeps its plan and commit record (a
+    retried commit answers from them); a failed run keeps everything so its tasks can be cleared and
+    rerun. The next runs deliver the same logs from the checkpoint, so old staging is garbage.
     """
     folder = ObjectStoragePath(root.rstrip("/")) / dag_id
     with reaching(folder, "staging_url"):
