@@ -8,7 +8,8 @@ before (a log the run's own fetch read first spends nothing in the stages betwee
 
 1. its date;
 2. the first read of the tenant that returned it (a watcher's poll, or a run's fetch);
-3. the last asset event before the run that delivered it was created (the watcher asking for that run);
+3. the last asset event before the run that delivered it was created (the watcher asking for that run; none
+   for a run another run asked for, a follow-up);
 4. that run created (``queued_at``);
 5. that run started;
 6. its arrival at the sink.
@@ -32,7 +33,7 @@ from bench.freshness import percentile
 STAGES = (
     "log date to a read showing it",
     "read to the watcher's asset event",
-    "asset event to run created",
+    "asset event (for a follow-up, the read) to run created",
     "run created to started",
     "run started to delivered",
 )
@@ -126,7 +127,7 @@ def stages(
     delivering = [r for r in runs if r.started is not None and r.started <= arrival]
     run = max(delivering, key=lambda r: r.started or 0.0, default=None)
     event = None
-    if run is not None:
+    if run is not None and run.kind == "asset_triggered":  # another run (a follow-up) was asked for by a run
         event = max((t for t in events if t <= run.created), default=None)
     moments = [
         date,

@@ -103,3 +103,10 @@ def test_the_recorder_records_each_read_while_installed_and_puts_the_read_back()
     state.checkpoint("9002" + "0" * 52, 100)
 
     assert [(r.last, r.shows(LOG)) for r in recorder.reads] == [(LOG, True), (None, False)]
+
+
+def test_a_follow_up_run_has_no_asset_event_so_its_wait_counts_from_the_read_to_its_creation() -> None:
+    reads = [Read(101.0, "9002" + "0" * 52, LOG)]
+    runs = [RunTimes("drain__x", "manual", 104.0, 105.0, 108.0)]
+
+    assert stages(LOG, 100.0, 106.0, reads, [95.0], runs) == [1.0, 0.0, 3.0, 1.0, 1.0]
