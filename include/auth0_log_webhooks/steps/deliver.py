@@ -121,6 +121,7 @@ def deliver_chunk(
         chunk["chunk"],
         sender=sender,
         sleep=sleep,
+        batches=len(plan["batches"]),
     )
     try:
         for index in range(chunk["start"], chunk["stop"]):
@@ -175,8 +176,10 @@ class BatchSender:
         *,
         sender: WebhookSender | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        batches: int | None = None,
     ) -> BatchSender:
-        """Return a batch sender for ``staging`` (in the generation it sends), with the run's settings ``config``."""
+        """Return a batch sender for ``staging`` (in the generation it sends), with the run's settings ``config``
+        and, when known (not while the fetch still reads), how many ``batches`` the run has."""
         journal = Journal(DeliveryLog(staging_url, pipeline.dag_id, config.delivery_log_retention_days), run.run_id)
         sender = sender or open_sender(pipeline.webhook_conn_id, config, kind=pipeline.kind, sleep=sleep)
         sender.journal = journal  # every attempt goes to the delivery log, flushed batch by batch
@@ -187,7 +190,7 @@ class BatchSender:
             sender,
             journal,
             DeadLetterStore(config.dead_letter_root),
-            RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures),
+            RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures, batches=batches),
             chunk,
             sender.requests_sent,
             sender.answers_429,
