@@ -54,7 +54,7 @@ from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Chunk, Plan, 
 from auth0_log_webhooks.log_ids import is_log_id, log_id_of, log_time, time_of
 from auth0_log_webhooks.pipelines.filters import LogFilter
 from auth0_log_webhooks.run.log_encoding import encode_log, missing_id_error
-from auth0_log_webhooks.run.store_errors import guarded, reaching
+from auth0_log_webhooks.run.store_errors import folder_in_use, guarded, reaching
 from auth0_log_webhooks.wording import chunk_label
 
 WINDOW_MARGIN = timedelta(minutes=5)
@@ -199,10 +199,9 @@ class RunStaging:
                     raise
                 if clock() >= deadline:
                     raise EarlierTryStillEndingError(
-                        f"An earlier try of this fetch is still ending: it kept changing {self.path} while try "
-                        f"{self.generation} removed what it left ({exc.strerror}, for {wait_seconds:.0f} s). This try "
-                        "sent nothing; Airflow retries the task (if this was its last try, clear the fetch task), and "
-                        "the retry sends only what no earlier try delivered."
+                        f"{folder_in_use(self.path, f'{exc.strerror}, for {wait_seconds:.0f} s')} Try "
+                        f"{self.generation} of the fetch sent nothing; Airflow retries the task (if this was its last "
+                        "try, clear the fetch task), and the retry sends only what no earlier try delivered."
                     ) from None
                 sleep(0.5)
         (self.generation_path / "batches").mkdir(parents=True, exist_ok=True)

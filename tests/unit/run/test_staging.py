@@ -217,8 +217,9 @@ def test_a_new_try_gives_up_after_the_wait_saying_an_earlier_try_is_still_ending
 
     assert racing.now == 30
     message = str(raised.value)
-    assert message.startswith("An earlier try of this fetch is still ending: it kept changing ")
-    assert "(Directory not empty, for 30 s). This try sent nothing; Airflow retries the task" in message
+    assert message.startswith(f"Another process wrote into {retry.path} while this task removed it (Directory not ")
+    assert "empty, for 30 s): most likely an earlier try of this task that Airflow reset as orphaned" in message
+    assert "still ending. Try 2 of the fetch sent nothing; Airflow retries the task (if this was its last" in message
     assert "could not be used" not in message
     assert "Check the setting" not in message
 
