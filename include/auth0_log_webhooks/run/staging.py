@@ -309,7 +309,10 @@ class RunStaging:
         """Return the newest try of ``holder`` that claimed its work in this generation, or None (none did, or a
         newer fetch try or the run's commit removed the generation's claims)."""
         path = self._claim(holder)
-        return int(json.loads(path.read_bytes())["try"]) if path.exists() else None
+        try:  # one request (checked before each batch): no existence check first, and no listing cache on S3
+            return int(json.loads(path.fs.cat_file(path.path))["try"])
+        except FileNotFoundError:
+            return None
 
     def stop_if_superseded(self, holder: Holder, try_number: int, before: str) -> None:
         """Stop try ``try_number`` of ``holder`` before its next write (``before`` says which) unless its claim
