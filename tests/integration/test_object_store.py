@@ -27,6 +27,7 @@ from dev.webhook_sink.testing import SinkHandle
 from tests.builders import settled
 from tests.fixture_types import Configure, DefineConnection, RunPipeline, TenantFactory, WireConnections
 from tests.unit.delivery.test_dead_letters import failure
+from tests.unit.run.test_staging import an_orphaned_fetch_try_stops_before_each_write_once_a_newer_try_reset_the_run
 
 pytestmark = pytest.mark.integration
 
@@ -113,6 +114,17 @@ def test_staging_round_trips_batches_plan_and_ledger_on_s3(s3: S3Server, store_c
     assert staging.outcomes() == {0: outcome}
     staging.remove()
     assert s3.keys(BUCKET, "roundtrip/") == []
+
+
+def test_an_orphaned_fetch_try_cannot_write_over_the_plan_of_the_try_that_reset_the_run_on_s3(
+    s3: S3Server, store_connection: str
+) -> None:
+    """On S3 no folder disappears under the orphan's writes (a local folder's removal fails them by chance): only the
+    claim stops it."""
+    root = f"s3://{store_connection}@{BUCKET}/orphan-{time.time_ns()}"
+    an_orphaned_fetch_try_stops_before_each_write_once_a_newer_try_reset_the_run(root)
+    claims = [key.split("/", 3)[3] for key in s3.keys(BUCKET, root.split(BUCKET + "/")[1]) if "/claims/" in key]
+    assert claims == ["g002/claims/fetch.json"], claims
 
 
 def _assert_names_the_store(error: StoreUnavailableError, url: str, setting: str) -> None:

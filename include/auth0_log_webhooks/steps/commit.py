@@ -263,9 +263,8 @@ def _raise_if_incomplete(
     threshold = PipelineConfig.model_validate(config).circuit_breaker_failures
     state = RunCircuit(staging.generation_path / "circuit", threshold).state()
     if state is not None:
-        raise CircuitOpenError(
-            f"{describe(state)}\n{left}, once the webhook answers. No dead letter was kept for them."
-        )
+        answer = describe(state, summary["batches"])
+        raise CircuitOpenError(f"{answer}\n{left}, once the webhook answers. No dead letter was kept for them.")
     raise DeliveryIncompleteError(
         undelivered_advice(
             undelivered=decision.undelivered_batches, batches=summary["batches"], checkpoint=summary["checkpoint"]

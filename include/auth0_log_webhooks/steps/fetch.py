@@ -125,6 +125,8 @@ def fetch_logs(
         the future or before the oldest retained log.
     :raises ExpiredCheckpointError: if the checkpoint is no longer retained and the policy is ``fail``.
     :raises MalformedLogError: if Auth0 returns a log without an id or out of order.
+    :raises SupersededTryError: if a newer try of the fetch reset the run while this one still ran (an orphan
+        Airflow gave up on): this try stops before its next batch or its plan, and the newer try owns the run.
     """
     variables = variables or AirflowVariables()
     source: LogSource = hook or Auth0Hook(pipeline.auth0_conn_id)
