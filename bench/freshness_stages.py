@@ -181,3 +181,84 @@ def timeline(
         f"log {log_id[-12:]} arrived {arrival - date:.1f}s after its date: reads at {seen} (* showed it); "
         f"asset events at {evs}; runs: {run_text or 'none'}"
     )
+
+
+@dataclass(frozen=True)
+class FlagSample:
+    """At ``at``: the DAG's cached ``exceeds_max_non_backfill`` and how many of its runs were queued or running."""
+
+    at: float
+    flag: bool
+    active: int
+
+
+class FlagSampler:
+    """Reads a DAG's cached "at max_active_runs" flag and its active runs from the stack's SQLite every ``every`` s.
+
+    Read-only (SQLite's WAL lets a reader beside the writers); a read that fails is a sample fewer.
+    """
+
+    def __init__(self, database: Any, dag_id: str, every: float = 0.5) -> None:
+        self.database = database
+        self.dag_id = dag_id
+        self.every = every
+        self.samples: list[FlagSample] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="flag-sampler", daemon=True)
+
+    def start(self) -> None:
+        """Start sampling in a thread of its own."""
+        self._thread.start()
+
+    def stop(self) -> list[FlagSample]:
+        """Stop sampling; return the samples."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+        return list(self.samples)
+
+    def _loop(self) -> None:
+        import sqlite3
+
+        try:
+            db = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=2)
+        except sqlite3.Error:
+            return
+        try:
+            while not self._stop.wait(self.every):
+                try:
+                    flag = db.execute(
+                        "SELECT exceeds_max_non_backfill FROM dag WHERE dag_id = ?", (self.dag_id,)
+                    ).fetchone()
+                    active = db.execute(
+                        "SELECT count(*) FROM dag_run WHERE dag_id = ? AND state IN ('queued', 'running')",
+                        (self.dag_id,),
+                    ).fetchone()
+                except sqlite3.Error:
+                    continue
+                if flag is not None and active is not None:
+                    self.samples.append(FlagSample(time.time(), bool(flag[0]), int(active[0])))
+        finally:
+            db.close()
+
+
+def stale_flag(samples: Sequence[FlagSample]) -> str:
+    """The samples in a line: how long the flag said "at max_active_runs" while no run was queued or running."""
+    if len(samples) < 2:
+        return "not sampled"
+    episodes: list[float] = []
+    began: float | None = None
+    for sample in samples:
+        stale = sample.flag and sample.active == 0
+        if stale and began is None:
+            began = sample.at
+        elif not stale and began is not None:
+            episodes.append(sample.at - began)
+            began = None
+    if began is not None:
+        episodes.append(samples[-1].at - began)
+    span = samples[-1].at - samples[0].at
+    longest = f", the longest {max(episodes):.1f}s" if episodes else ""
+    return (
+        f"{len(samples)} samples over {span:.0f}s: the flag said 'at max_active_runs' with no run queued or running "
+        f"in {len(episodes)} spells, {sum(episodes):.1f}s in all{longest}"
+    )

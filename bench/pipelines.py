@@ -47,7 +47,16 @@ import yaml
 
 from auth0_log_webhooks.pipelines.definition import DEFAULT_POOL
 from bench.freshness import TRAFFIC_PER_SECOND, Traffic, first_arrivals, log_epoch, percentile
-from bench.freshness_stages import ReadRecorder, describe_stages, events_from_api, runs_from_api, stages, timeline
+from bench.freshness_stages import (
+    FlagSampler,
+    ReadRecorder,
+    describe_stages,
+    events_from_api,
+    runs_from_api,
+    stages,
+    stale_flag,
+    timeline,
+)
 from bench.report import Row, say, verdict_word
 from bench.servers import REPO
 from bench.stack import SharedStack, StackPart, Window, connection_env
@@ -489,8 +498,10 @@ def measure_window(stack: ManyStack, minutes: float, *, traffic: bool) -> LoadRe
     began = time.monotonic()
     wall = time.time()
     sampler.start()
+    flags = FlagSampler(stack.workdir / "airflow" / "airflow.db", pipeline_id(0))
     if live:
         recorder.install()
+        flags.start()
         live.start()
     pool = sample_pool(stack, DEFAULT_POOL, minutes * 60) if live else []
     if not live:
@@ -505,6 +516,8 @@ def measure_window(stack: ManyStack, minutes: float, *, traffic: bool) -> LoadRe
         wanted = {i for i in live.ids if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")}
         ManyStack.wait("tenant 0's live logs to arrive", lambda: wanted <= set(stack.sink.state.log_ids()), 300)
         recorder.remove()
+        flagged = stale_flag(flags.stop())
+        say(f"    event: {pipeline_id(0)}'s cached exceeds_max_non_backfill (SQLite, every 0.5s): {flagged}")
         arrivals = first_arrivals(stack.sink)
         lags = [arrivals[i] - log_epoch(tenant, i) for i in sorted(wanted) if i in arrivals]
         created = len(wanted)

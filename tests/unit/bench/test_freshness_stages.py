@@ -110,3 +110,23 @@ def test_a_follow_up_run_has_no_asset_event_so_its_wait_counts_from_the_read_to_
     runs = [RunTimes("drain__x", "manual", 104.0, 105.0, 108.0)]
 
     assert stages(LOG, 100.0, 106.0, reads, [95.0], runs) == [1.0, 0.0, 3.0, 1.0, 1.0]
+
+
+def test_the_flag_line_counts_spells_of_the_flag_on_with_no_run_active() -> None:
+    from bench.freshness_stages import FlagSample, stale_flag
+
+    samples = [
+        FlagSample(0.0, False, 0),
+        FlagSample(1.0, True, 1),  # a run in flight: not stale
+        FlagSample(2.0, True, 0),
+        FlagSample(5.0, True, 0),
+        FlagSample(6.0, False, 0),
+        FlagSample(7.0, True, 0),
+        FlagSample(8.0, True, 0),
+    ]
+
+    assert stale_flag(samples) == (
+        "7 samples over 8s: the flag said 'at max_active_runs' with no run queued or running in 2 spells, "
+        "5.0s in all, the longest 4.0s"
+    )
+    assert stale_flag(samples[:1]) == "not sampled"
