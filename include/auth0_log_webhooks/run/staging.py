@@ -46,6 +46,7 @@ from auth0_log_webhooks.log_ids import is_log_id, log_id_of, log_time, time_of
 from auth0_log_webhooks.pipelines.filters import LogFilter
 from auth0_log_webhooks.run.log_encoding import encode_log, missing_id_error
 from auth0_log_webhooks.run.store_errors import guarded, reaching
+from auth0_log_webhooks.run.store_io import read, read_many, read_or_none, write_bytes
 from auth0_log_webhooks.wording import chunk_label
 
 WINDOW_MARGIN = timedelta(minutes=5)
@@ -227,7 +228,7 @@ class RunStaging:
     @guarded("staging_url")
     def read_batch(self, index: int) -> list[dict[str, Any]]:
         """Load one staged batch."""
-        return [orjson.loads(line) for line in self._batch(index).read_bytes().splitlines() if line]
+        return [orjson.loads(line) for line in read(self._batch(index)).splitlines() if line]
 
     @guarded("staging_url")
     def write_plan(self, plan: Plan) -> None:
@@ -240,13 +241,13 @@ class RunStaging:
 
         :raises NothingStagedError: naming the folder, if no fetch has staged this run here.
         """
-        path = self.path / "plan.json"
-        if not path.exists():
+        found = read_or_none(self.path / "plan.json")
+        if found is None:
             raise NothingStagedError(
                 f"No plan in {self.path}: the run's fetch did not stage it (it failed, or staging_url changed "
                 "during the run). Clear the run's fetch task to read the logs again."
             )
-        return cast(Plan, json.loads(path.read_bytes()))
+        return cast(Plan, json.loads(found))
 
     @guarded("staging_url")
     def mark(self, index: int, outcome: BatchOutcome) -> None:
@@ -256,8 +257,14 @@ class RunStaging:
     @guarded("staging_url")
     def outcome(self, index: int) -> BatchOutcome | None:
         """Return a batch's recorded outcome, or None if it is not settled."""
-        marker = self._marker(index)
-        return cast(BatchOutcome, json.loads(marker.read_bytes())) if marker.exists() else None
+        found = read_or_none(self._marker(index))
+        return cast(BatchOutcome, json.loads(found)) if found is not None else None
+
+    @guarded("staging_url")
+    def outcomes_of(self, indexes: range) -> list[BatchOutcome | None]:
+        """Return the recorded outcomes of batches ``indexes`` (None for one not settled), read at once."""
+        found = read_many([self._marker(index) for index in indexes])
+        return [cast(BatchOutcome, json.loads(data)) if data is not None else None for data in found]
 
     @guarded("staging_url")
     def claim(self, chunk: int, try_number: int) -> int:
@@ -268,15 +275,14 @@ class RunStaging:
         newest = self.claimant(chunk)
         if newest is not None and newest > try_number:
             return newest
-        self._claim(chunk).parent.mkdir(parents=True, exist_ok=True)
-        self._claim(chunk).write_bytes(json.dumps({"try": try_number}).encode())
+        write_bytes(self._claim(chunk), json.dumps({"try": try_number}).encode())
         return try_number
 
     @guarded("staging_url")
     def claimant(self, chunk: int) -> int | None:
         """Return the newest try of chunk ``chunk``'s delivery task that claimed it, or None."""
-        path = self._claim(chunk)
-        return int(json.loads(path.read_bytes())["try"]) if path.exists() else None
+        found = read_or_none(self._claim(chunk))
+        return int(json.loads(found)["try"]) if found is not None else None
 
     @guarded("staging_url")
     def outcomes(self) -> dict[int, BatchOutcome]:
@@ -284,8 +290,11 @@ class RunStaging:
         done = self.generation_path / "done"
         if not done.exists():
             return {}
+        markers = [p for p in done.iterdir() if p.suffix == ".json"]
         return {
-            int(p.stem): cast(BatchOutcome, json.loads(p.read_bytes())) for p in done.iterdir() if p.suffix == ".json"
+            int(p.stem): cast(BatchOutcome, json.loads(data))
+            for p, data in zip(markers, read_many(markers), strict=True)
+            if data is not None
         }
 
     def write_committed(self, summary: RunSummary, dead_letters: list[str]) -> None:
@@ -299,10 +308,10 @@ class RunStaging:
 
     def read_committed(self) -> tuple[RunSummary, list[str]] | None:
         """Return the summary and dead-letter entries of the run's commit if it already succeeded, else None."""
-        path = self.path / "committed.json"
-        if not path.exists():
+        found = read_or_none(self.path / "committed.json")
+        if found is None:
             return None
-        record = json.loads(path.read_bytes())
+        record = json.loads(found)
         return cast(RunSummary, record["summary"]), list(record["dead_letters"])
 
     @guarded("staging_url")
@@ -313,8 +322,8 @@ class RunStaging:
     @guarded("staging_url")
     def read_manifest(self) -> dict[str, Any] | None:
         """Return the run's completeness manifest if its commit built one, else None."""
-        path = self.path / "manifest.json"
-        return cast(dict[str, Any], json.loads(path.read_bytes())) if path.exists() else None
+        found = read_or_none(self.path / "manifest.json")
+        return cast(dict[str, Any], json.loads(found)) if found is not None else None
 
     @guarded("staging_url")
     def remove(self) -> None:
