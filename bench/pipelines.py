@@ -47,6 +47,7 @@ import yaml
 
 from auth0_log_webhooks.pipelines.definition import DEFAULT_POOL
 from bench.freshness import TRAFFIC_PER_SECOND, Traffic, first_arrivals, log_epoch, percentile
+from bench.freshness_stages import ReadRecorder, describe_stages, events_from_api, runs_from_api, stages, timeline
 from bench.report import Row, say, verdict_word
 from bench.servers import REPO
 from bench.stack import SharedStack, StackPart, Window, connection_env
@@ -427,6 +428,30 @@ def describe_waits(stack: ManyStack, dag_id: str, since: float) -> str:
     return "; ".join(parts)
 
 
+def say_stages(stack: ManyStack, since: float, logs: dict[str, tuple[float, float]], recorder: ReadRecorder) -> None:
+    """Print where tenant 0's live logs spent their freshness (bench/freshness_stages.py): each stage's p50 and
+    p95, the stages of the logs at or above the p95, and the moments around the five slowest logs."""
+    dag_id = pipeline_id(0)
+    after = datetime.fromtimestamp(since - 120, UTC).isoformat()
+    found = stack.airflow.api("GET", f"/dags/{dag_id}/dagRuns", params={"run_after_gte": after, "limit": 1000})
+    runs = runs_from_api(found["dag_runs"])
+    params = {"name_pattern": f"{dag_id}_tenant_logs", "timestamp_gte": after, "limit": 1000}
+    events = events_from_api(stack.airflow.api("GET", "/assets/events", params=params)["asset_events"])
+    reads = list(recorder.reads)
+    per_log = {i: stages(i, date, arrival, reads, events, runs) for i, (date, arrival) in logs.items()}
+    totals = [arrival - date for date, arrival in logs.values()]
+    say(
+        f"    event: tenant 0's freshness in stages ({len(logs)} logs, {len(reads)} reads of the tenant, "
+        f"{len(events)} asset events, {len(runs)} runs):"
+    )
+    for line in describe_stages(list(per_log.values()), totals):
+        say(f"      {line}")
+    slowest = sorted(logs, key=lambda i: logs[i][0] - logs[i][1])[:5]
+    for log_id in slowest:
+        date, arrival = logs[log_id]
+        say(f"      {timeline(log_id, date, arrival, reads, events, runs)}")
+
+
 def sample_pool(stack: ManyStack, pool: str, seconds: float, every: float = 10.0) -> list[dict[str, int]]:
     """Read ``pool``'s slots every ``every`` seconds for ``seconds``: what its tasks queue for."""
     samples: list[dict[str, int]] = []
@@ -460,10 +485,12 @@ def measure_window(stack: ManyStack, minutes: float, *, traffic: bool) -> LoadRe
     runs_before = stack.runs_total()
     sampler = CpuSampler(stack.airflow.process.pid, {os.getpid(): "bench (tenants, sink)"})
     live = Traffic(stack.tenants[0], TRAFFIC_PER_SECOND) if traffic else None
+    recorder = ReadRecorder(stack.tenants[0].state)
     began = time.monotonic()
     wall = time.time()
     sampler.start()
     if live:
+        recorder.install()
         live.start()
     pool = sample_pool(stack, DEFAULT_POOL, minutes * 60) if live else []
     if not live:
@@ -477,9 +504,16 @@ def measure_window(stack: ManyStack, minutes: float, *, traffic: bool) -> LoadRe
         tenant = stack.tenants[0]
         wanted = {i for i in live.ids if tenant.state.get_log(i)["type"] not in ("sapi", "fapi")}
         ManyStack.wait("tenant 0's live logs to arrive", lambda: wanted <= set(stack.sink.state.log_ids()), 300)
+        recorder.remove()
         arrivals = first_arrivals(stack.sink)
         lags = [arrivals[i] - log_epoch(tenant, i) for i in sorted(wanted) if i in arrivals]
         created = len(wanted)
+        try:
+            say_stages(
+                stack, wall, {i: (log_epoch(tenant, i), arrivals[i]) for i in sorted(wanted) if i in arrivals}, recorder
+            )
+        except RuntimeError as exc:  # the numbers above stand without it
+            say(f"    event: tenant 0's stages not read ({str(exc)[:200]})")
         try:
             waited = describe_waits(stack, pipeline_id(0), wall)
         except RuntimeError as exc:  # the numbers above stand without it

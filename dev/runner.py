@@ -25,12 +25,12 @@ from auth0_log_webhooks.delivery.failure_advice import DeadLettersInChunkError
 from auth0_log_webhooks.delivery.manifests import ManifestNotDeliveredError
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.context import RunInfo
-from auth0_log_webhooks.run.staging import RunStaging
+from auth0_log_webhooks.run.staging import RunStaging, SupersededTryError
 from auth0_log_webhooks.run.task_io import LANE_REPORT, STAGING_URL, RunRecord
 from auth0_log_webhooks.run.variables import Variables
 from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit
-from auth0_log_webhooks.steps.deliver import StaleChunkError, SupersededTryError, deliver
+from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver
 from auth0_log_webhooks.steps.fetch import fetch
 from auth0_log_webhooks.steps.pausing import PipelinePausedError
 

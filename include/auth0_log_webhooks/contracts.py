@@ -73,6 +73,8 @@ class Plan(TypedDict):
     """Logs whose text could not be encoded (lone surrogates) and were repaired with U+FFFD."""
     more_to_read: NotRequired[bool]
     """Reading stopped at ``max_logs_per_run`` with more logs waiting (absent in older plans: False)."""
+    live: NotRequired[bool]
+    """Event mode: the fetch read a log the pipeline did not cause, dated after the run started (absent: False)."""
     filtered: NotRequired[int]
     """Logs read and left out by the filter or the backfill window, counted apart from ``selected`` (absent in
     older plans) so that the run's reconciliation checks the two against ``fetched``."""
@@ -130,6 +132,8 @@ class RunSummary(TypedDict):
     checkpoint: str | None
     more_to_read: bool
     """The checkpoint moved and the tenant has more after it: the next run should start at once."""
+    live: NotRequired[bool]
+    """Event mode: the checkpoint moved and logs kept arriving while the run read: the next run should start at once."""
     read: NotRequired[int]
     """Logs the run's fetch read (the reconciliation's counts; absent in summaries of older versions)."""
     filtered: NotRequired[int]

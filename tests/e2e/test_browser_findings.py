@@ -91,7 +91,7 @@ def test_a_delivery_task_stopped_by_the_circuit_fails_once_with_a_short_first_li
     stack.tenant.add_logs(20)
     # This test is about the mapped delivery task's page: with the fetch's lane on (the default) the lane would
     # meet the 401 first, and the one batch would reach a delivery task only after it; pinned off, so the task
-    # stops at batch 0 as a person sees it without the lane (the lane's own 401 is in test_delivery_lane.py).
+    # stops at its first batch as a person sees it without the lane (the lane's own 401 is in test_delivery_lane.py).
     config = airflow.variable(AUTHENTICATION_API.config_variable) or "{}"  # the stack always sets it
     airflow.set_variable(
         AUTHENTICATION_API.config_variable, json.dumps({**json.loads(config), "deliver_while_fetching": False})
@@ -108,9 +108,13 @@ def test_a_delivery_task_stopped_by_the_circuit_fails_once_with_a_short_first_li
     assert "Not retried" in log
     assert "Returned value was" not in log
     tab.goto(f"{airflow.url}/dags/{DAG_ID}/runs/{run}/tasks/deliver/mapped/0", wait_until="networkidle")
-    tab.get_by_text("stopped sending at batch 0.").first.wait_for(timeout=60_000)
+    tab.get_by_text("stopped sending at batch 1 of ").first.wait_for(timeout=60_000)
     shot(tab, "circuit-open-deliver-task")
-    for text in ("Webhook answered HTTP 401: stopped sending at batch 0.", "Not retried", "Next step: fix the webhook"):
+    for text in (
+        "Webhook answered HTTP 401: stopped sending at batch 1 of ",
+        "Not retried",
+        "Next step: fix the webhook",
+    ):
         right = tab.evaluate(RIGHT_EDGE_OF_LINE, text)
         assert right is not None, text
         assert right <= VIEWPORT["width"] - 16, (text, right)

@@ -50,7 +50,7 @@ def test_a_stop_answer_stops_sending_keeps_no_dead_letter_and_the_next_run_resum
 
     assert isinstance(outcome.error, CircuitOpenError)
     first_line = str(outcome.error).splitlines()[0]
-    assert first_line.startswith(f"Webhook answered HTTP {status}: stopped sending at batch 2")
+    assert first_line.startswith(f"Webhook answered HTTP {status}: stopped sending at batch 3 of 6.")
     assert "4 of 6 batches were not delivered" in str(outcome.error)
     assert dead_letters() == []
     assert webhook_sink.summary()["statuses"] == {"200": 2, str(status): 1}  # nothing sent after the refusal
@@ -83,7 +83,7 @@ def test_consecutive_failed_messages_open_the_circuit_across_batches(
 
     assert isinstance(outcome.error, CircuitOpenError)
     assert str(outcome.error).startswith(
-        "Webhook answered HTTP 503: stopped sending at batch 1.\nWhy: 2 failed messages"
+        "Webhook answered HTTP 503: stopped sending at batch 2 of 6.\nWhy: 2 failed messages"
     )
     (letter,) = dead_letters()
     assert letter["log_ids"][0] == outcome.plan["batches"][0]["first"]
@@ -114,7 +114,7 @@ def test_a_delivered_message_ends_the_streak(
 
     assert isinstance(outcome.error, CircuitOpenError)  # 400, 200, 400, 400: the last two open it
     assert webhook_sink.summary()["statuses"] == {"400": 3, "200": 1}
-    assert str(outcome.error).startswith("Webhook answered HTTP 400: stopped sending at batch 3")
+    assert str(outcome.error).startswith("Webhook answered HTTP 400: stopped sending at batch 4 of 6.")
 
 
 def test_a_stop_answer_to_half_of_a_split_batch_opens_the_circuit(
@@ -134,7 +134,7 @@ def test_a_stop_answer_to_half_of_a_split_batch_opens_the_circuit(
     outcome = run_pipeline()
 
     assert isinstance(outcome.error, CircuitOpenError)
-    assert str(outcome.error).startswith("Webhook answered HTTP 401: stopped sending at batch 0")
+    assert str(outcome.error).startswith("Webhook answered HTTP 401: stopped sending at batch 1 of 6.")
     assert dead_letters() == []
     assert variables.get(CHECKPOINT) is None
 
@@ -161,7 +161,7 @@ def test_a_delivery_task_stopped_by_the_circuit_fails_without_retrying_and_says_
 
     assert isinstance(task_error, AirflowFailException)  # Airflow fails it at once: retries cannot help
     lines = str(task_error).splitlines()
-    assert lines[0] == "Webhook answered HTTP 503: stopped sending at batch 1."
+    assert lines[0] == "Webhook answered HTTP 503: stopped sending at batch 2 of 6."
     assert max(len(line) for line in lines) <= 100  # nothing the log viewer cuts at 1,366 px
     assert lines[1].startswith("Why: 2 failed messages in a row")
     assert "Not retried" in lines[2]

@@ -101,7 +101,9 @@ def test_an_open_circuit_stops_the_lane_and_the_checkpoint_stays_before_the_firs
     assert outcome.reports[0]["batches"] == 2, "the lane settled the two batches the receiver took, and no more"
     assert outcome.chunks[0]["start"] == 2, "the batches the lane left go to the delivery tasks"
     assert isinstance(outcome.error, CircuitOpenError)
-    assert str(outcome.error).startswith("Webhook answered HTTP 401: stopped sending at batch 2")
+    assert str(outcome.error).startswith(
+        f"Webhook answered HTTP 401: stopped sending at batch 3 of {len(outcome.plan['batches'])}."
+    )
     assert webhook_sink.summary()["statuses"] == {"200": 2, "401": 1}  # nothing sent after the refusal
     assert dead_letters() == []
     assert variables.get(CHECKPOINT) == outcome.plan["batches"][1]["last"]

@@ -9,7 +9,8 @@ generated conf: declared keys with wild values, undeclared keys such as ``dead_l
 types, passed through Airflow's own param processing as a trigger and a task would), each chunk's delivery,
 clearing the fetch (a new generation while the old tasks still run), the fetch's delivery lane
 sending while it reads (``deliver_while_fetching``, drawn per example) and the fetch's process dying
-mid-lane (and its retry), a stale task's late ledger marker, commits (also repeated), replays, retention passing
+mid-lane (and its retry), an orphaned earlier try of the fetch writing after the newer one reset the run, a stale
+task's late ledger marker, commits (also repeated), replays, retention passing
 old logs, a person rewinding the checkpoint. After every step:
 
 * every log the pipeline selects at or before the checkpoint is at the receiver or in a dead letter
@@ -33,14 +34,14 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from auth0_log_webhooks.contracts import Chunk
+from auth0_log_webhooks.contracts import Chunk, Plan
 from auth0_log_webhooks.delivery.circuit import STOP_STATUSES, CircuitOpenError
 from auth0_log_webhooks.delivery.sender import WebhookSender
 from auth0_log_webhooks.log_ids import InvalidCheckpointError, log_time
@@ -50,7 +51,7 @@ from auth0_log_webhooks.pipelines.run_params import UndeclaredParamError, run_pa
 from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.kinds import ExpiredCheckpointError
 from auth0_log_webhooks.run.settlement import CheckpointChangedError, marker_for, settles
-from auth0_log_webhooks.run.staging import NothingStagedError
+from auth0_log_webhooks.run.staging import NothingStagedError, SupersededTryError
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit_checkpoint
@@ -454,6 +455,30 @@ class CheckpointModel(RuleBasedStateMachine):
         runs = [run for run in self.runs if run.stale]
         run = runs[which % len(runs)]
         self._deliver(run, run.stale[chunk % len(run.stale)])
+
+    @precondition(lambda self: any(run.info.try_number > 1 for run in self.runs))
+    @rule(which=st.integers(0, 100))
+    def orphaned_fetch_writes_late(self, which: int) -> None:
+        """The fetch try before the run's newest, which Airflow gave up on but whose process ran on, writes after
+        the newer try reset the run: a batch, then a plan that read every log and selected none (which, taken,
+        would let the commit pass logs nobody sent). Its claim is gone, so it writes neither."""
+        runs = [run for run in self.runs if run.info.try_number > 1]
+        run = runs[which % len(runs)]
+        staging = staging_of(PIPELINE, run.info, self.variables)
+        try:
+            plan = staging.read_plan()
+        except NothingStagedError:  # the newest try died before its plan (reading again is its retry's)
+            return
+        if plan["generation"] != run.info.try_number:  # the newest try failed before it reset the run
+            return
+        orphan = staging.with_generation(run.info.try_number - 1)
+        with pytest.raises(SupersededTryError):
+            orphan.write_batch(0, [self.tenant.logs[-1]])
+        forged = {**plan, "generation": orphan.generation, "batches": [], "selected": 0}
+        with pytest.raises(SupersededTryError):
+            orphan.write_plan(cast(Plan, {**forged, "end_cursor": self.tenant.logs[-1]["log_id"]}))
+        assert staging.read_plan() == plan
+        event(f"an orphaned fetch try was stopped ({'committed' if run.committed else 'newer try owns'} run)")
 
     @precondition(lambda self: any(run.stale_batches for run in self.runs))
     @rule(which=st.integers(0, 100), index=st.integers(0, 100))

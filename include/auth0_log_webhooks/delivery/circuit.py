@@ -42,6 +42,7 @@ class CircuitState(TypedDict):
     status: int | None
     reason: str
     batch: int
+    """The index of the batch that opened it, from 0 (:func:`describe` counts from 1)."""
     at: float
 
 
@@ -64,22 +65,34 @@ class CircuitTally:
     """The receiver's HTTP status for the last of those failures (None: no answer, or no failure)."""
 
 
-def describe(state: CircuitState) -> str:
+def describe(state: CircuitState, batches: int | None = None) -> str:
     """Return the first two lines of the error a run fails with when its circuit is open: the answer, then why.
 
     The first line is short (the log viewer shows it after a timestamp and the exception's name and
-    cuts long lines); the reason, which quotes the receiver, comes on the next.
+    cuts long lines); the reason, which quotes the receiver, comes on the next. The batch is counted
+    from 1, as a person counts, and out of the run's ``batches`` when the caller knows them (the
+    fetch's lane, sending while it reads, does not).
     """
     answer = f"HTTP {state['status']}" if state["status"] is not None else "no answer"
-    return f"Webhook answered {answer}: stopped sending at batch {state['batch']}.\nWhy: {state['reason']}"
+    of = f" of {batches}" if batches else ""
+    return f"Webhook answered {answer}: stopped sending at batch {state['batch'] + 1}{of}.\nWhy: {state['reason']}"
 
 
 class RunCircuit:
     """One run generation's circuit, shared by its delivery tasks through staging."""
 
-    def __init__(self, path: ObjectStoragePath, threshold: int, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: ObjectStoragePath,
+        threshold: int,
+        *,
+        batches: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """:param batches: how many batches the run has, for the error's "at batch 3 of 10" (None: unknown)."""
         self.path = path
         self.threshold = threshold
+        self.batches = batches
         self._clock = clock
         self._delivered_at: tuple[int, float] | None = None
 
@@ -95,7 +108,7 @@ class RunCircuit:
         """
         state = self.state()
         if state is not None:
-            raise CircuitOpenError(f"{describe(state)}\nThis task sent nothing more.")
+            raise CircuitOpenError(f"{describe(state, self.batches)}\nThis task sent nothing more.")
 
     def delivered(self, chunk: int) -> None:
         """Note that a message of ``chunk`` was delivered: the run's streak of failures is over.
@@ -161,7 +174,7 @@ class RunCircuit:
         marker = self.path / "open.json"
         if not marker.exists():
             marker.write_bytes(json.dumps(state).encode())
-        raise CircuitOpenError(f"{describe(self.state() or state)}\nThis task sent nothing more.")
+        raise CircuitOpenError(f"{describe(self.state() or state, self.batches)}\nThis task sent nothing more.")
 
 
 def _failure(stamp: Any) -> tuple[float, int | None]:

@@ -35,13 +35,23 @@ values. What the watcher reports about the first new log (:func:`first_log`) is 
 only if they are well formed. A failed poll is counted by :class:`PollFailures`, which says when a
 failure is worth a log line, so a tenant that keeps answering garbage costs one line every
 :data:`FAILURE_LOG_EVERY` seconds, not one a poll.
+
+* **A live tenant's runs follow each other.** Airflow 3.3 creates an asset-triggered run only while the
+  DAG's cached "at ``max_active_runs``" flag is off, and the dag-processor, which rewrites that flag at
+  every parse of the DAG file, can write it on from a count taken while a run was in flight, after the
+  run ended: the DAG then gets no asset-triggered run until the next parse (30 s by default) however
+  soon the watcher asks. So a run's fetch watches the pages it reads (:class:`LiveTraffic`): a run that
+  read a log the pipeline did not cause, dated after the run started, ends by asking for the next run
+  itself (``steps/follow_up.py``), as a run that stopped at its cap does; Airflow starts that run as
+  soon as this one ends, whatever the flag says. A run that read no such log ends the chain, and the
+  watcher asks for the next one as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from auth0_log_webhooks.log_ids import is_log_id
@@ -149,6 +159,46 @@ def is_own_traffic(log: Mapping[str, Any], client_id: str) -> bool:
 def foreign_logs(logs: Iterable[Mapping[str, Any]], client_id: str) -> list[Mapping[str, Any]]:
     """The logs that are not the pipeline's own traffic, in order."""
     return [log for log in logs if not is_own_traffic(log, client_id)]
+
+
+def log_epoch(log: Mapping[str, Any]) -> float | None:
+    """A log's ``date`` in epoch seconds, None unless it is a well-formed date (a date without a zone is UTC)."""
+    date = log.get("date")
+    if not isinstance(date, str) or len(date) > MAX_DATE_CHARS:
+        return None
+    try:
+        moment = datetime.fromisoformat(date.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+@dataclass
+class LiveTraffic:
+    """Whether the pages a run read hold a log the pipeline did not cause, dated at or after ``since``.
+
+    :param client_id: the pipeline's client id (its own token exchanges and 429s do not count).
+    :param since: epoch seconds, when the run started: a log dated after it was written while the run ran.
+    """
+
+    client_id: str
+    since: float
+    seen: bool = False
+
+    def watch(self, pages: Iterable[list[Any]]) -> Iterator[list[Any]]:
+        """Yield ``pages`` unchanged, noting whether one holds such a log (items that are not logs are skipped:
+        the reader checks them)."""
+        for page in pages:
+            if not self.seen and isinstance(page, list):
+                self.seen = any(self.fresh(item) for item in page)
+            yield page
+
+    def fresh(self, item: object) -> bool:
+        """Whether ``item`` is a log the pipeline did not cause, dated at or after ``since``."""
+        if not isinstance(item, Mapping) or is_own_traffic(item, self.client_id):
+            return False
+        moment = log_epoch(item)
+        return moment is not None and moment >= self.since
 
 
 def logs_after(logs: Iterable[Mapping[str, Any]], checkpoint: str) -> list[Mapping[str, Any]]:

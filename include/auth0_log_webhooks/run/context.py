@@ -27,6 +27,8 @@ class RunInfo:
     run_id: str
     window: tuple[datetime, datetime] | None = None
     try_number: int = 1
+    started: datetime | None = None
+    """When the DAG run started (None outside a task, or when Airflow did not say)."""
 
 
 def backfill_window(run_type: object, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime] | None:
@@ -48,7 +50,14 @@ def current_run() -> tuple[RunInfo, dict[str, Any]]:
     dag_run = context["dag_run"]
     window = backfill_window(dag_run.run_type, context.get("data_interval_start"), context.get("data_interval_end"))
     try_number = int(getattr(context.get("ti"), "try_number", None) or 1)
-    run = RunInfo(dag_id=dag_run.dag_id, run_id=dag_run.run_id, window=window, try_number=try_number)
+    started = getattr(dag_run, "start_date", None)
+    run = RunInfo(
+        dag_id=dag_run.dag_id,
+        run_id=dag_run.run_id,
+        window=window,
+        try_number=try_number,
+        started=started if isinstance(started, datetime) else None,
+    )
     return run, dict(context.get("params") or {})
 
 

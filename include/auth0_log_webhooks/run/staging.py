@@ -8,6 +8,7 @@ chunks, one per mapped delivery task (:func:`plan_chunks`). Layout under
     g001/done/000000.json       the delivery ledger: a batch's outcome, written once it is settled,
                                 naming the batch it settles (generation, count, first and last log id)
     g001/circuit/               the run's circuit breaker (see circuit.py)
+    g001/claims/fetch.json      the claim of fetch try 1 on the run; g001/claims/0003.json, delivery task 3's
     plan.json                   the fetch's plan: its generation; per batch its log count, first and
                                 last log_id; where reading started and stopped; the settings
     manifest.json               the run's completeness manifest, once its commit built it (see
@@ -17,6 +18,14 @@ Each fetch attempt writes its own generation, so a delivery task of an earlier a
 running cannot settle a batch the new attempt cut differently. A new attempt removes what earlier ones
 left but their ledgers (``gNNN/done``): it reads them (:meth:`RunStaging.earlier_outcomes`) so as not
 to send again a batch an earlier attempt already settled (:class:`~auth0_log_webhooks.steps.carry_over.EarlierTries`).
+
+A task's try claims its work in the generation's ``claims`` folder and checks that its claim still stands
+before each write that matters (:meth:`RunStaging.stop_if_superseded`, the one fence): a fetch try before
+each batch it stages, each batch its lane sends and its plan; a delivery task's try before each batch. A
+newer try of the same delivery task claims the same chunk over it; a newer try of the fetch removes the older
+generation's claims when it resets the run, and a commit removes every generation. So an older try that
+Airflow gave up on but whose process still runs (an orphan: its heartbeat lost, its worker cut off) stops
+before its next write instead of writing over the plan or batches of the try that now owns the run.
 
 Every task of a run finds this folder from its pipeline's ``staging_url`` and its run id; XCom
 carries only small chunk descriptors. The ledger is what lets a retried
@@ -36,7 +45,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Final, Literal, Protocol, cast
 
 import orjson
 from airflow.sdk import ObjectStoragePath
@@ -45,7 +54,7 @@ from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Chunk, Plan, 
 from auth0_log_webhooks.log_ids import is_log_id, log_id_of, log_time, time_of
 from auth0_log_webhooks.pipelines.filters import LogFilter
 from auth0_log_webhooks.run.log_encoding import encode_log, missing_id_error
-from auth0_log_webhooks.run.store_errors import guarded, reaching
+from auth0_log_webhooks.run.store_errors import folder_in_use, guarded, reaching
 from auth0_log_webhooks.run.store_io import read, read_many, read_or_none, write_bytes
 from auth0_log_webhooks.wording import chunk_label
 
@@ -63,6 +72,18 @@ class NothingStagedError(FileNotFoundError):
 
 class EarlierTryStillEndingError(RuntimeError):
     """An earlier try of the run's fetch still writes to the run's staging; this try stops and Airflow retries."""
+
+
+class SupersededTryError(RuntimeError):
+    """A newer try of the same task took its work over (Airflow started the task again while this try still ran);
+    this try stops before its next write, and nothing is lost: the newer try sends what is not yet settled."""
+
+
+FETCH: Final = "fetch"
+"""The fetch's claim on its generation (as against a delivery task's, named by its chunk number)."""
+
+Holder = int | Literal["fetch"]
+"""Who claims work in a generation: the run's fetch, or the delivery task of a chunk number."""
 
 
 RUN_KEY_PREFIX_CHARS = 48
@@ -148,8 +169,9 @@ class RunStaging:
     def _marker(self, index: int) -> ObjectStoragePath:
         return self.generation_path / "done" / f"{index:06d}.json"
 
-    def _claim(self, chunk: int) -> ObjectStoragePath:
-        return self.generation_path / "claims" / f"{chunk:04d}.json"
+    def _claim(self, holder: Holder) -> ObjectStoragePath:
+        name = f"{holder:04d}.json" if isinstance(holder, int) else f"{holder}.json"
+        return self.generation_path / "claims" / name
 
     @guarded("staging_url")
     def reset(
@@ -159,7 +181,8 @@ class RunStaging:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """Remove what earlier tries of the fetch left but their ledgers, and create this generation's folders.
+        """Remove what earlier tries of the fetch left but their ledgers, create this generation's folders and
+        claim the run for this fetch try (the generation): removing their claims stops the earlier tries.
 
         An earlier try whose process is still ending (Airflow reset it as orphaned) may write or remove files
         meanwhile, and the removal meets "Directory not empty": it is tried again every half second for at
@@ -177,14 +200,14 @@ class RunStaging:
                     raise
                 if clock() >= deadline:
                     raise EarlierTryStillEndingError(
-                        f"An earlier try of this fetch is still ending: it kept changing {self.path} while try "
-                        f"{self.generation} removed what it left ({exc.strerror}, for {wait_seconds:.0f} s). This try "
-                        "sent nothing; Airflow retries the task (if this was its last try, clear the fetch task), and "
-                        "the retry sends only what no earlier try delivered."
+                        f"{folder_in_use(self.path, f'{exc.strerror}, for {wait_seconds:.0f} s')} Try "
+                        f"{self.generation} of the fetch sent nothing; Airflow retries the task (if this was its last "
+                        "try, clear the fetch task), and the retry sends only what no earlier try delivered."
                     ) from None
                 sleep(0.5)
         (self.generation_path / "batches").mkdir(parents=True, exist_ok=True)
         (self.generation_path / "done").mkdir(parents=True, exist_ok=True)
+        self.claim(FETCH, self.generation)
 
     def _remove_all_but_earlier_ledgers(self) -> None:
         if not self.path.exists():
@@ -220,7 +243,11 @@ class RunStaging:
 
     @guarded("staging_url")
     def write_batch(self, index: int, logs: list[Mapping[str, Any]]) -> int:
-        """Stage one batch; return how many of its logs had text repaired (see :mod:`.log_encoding`)."""
+        """Stage one batch; return how many of its logs had text repaired (see :mod:`.log_encoding`).
+
+        :raises SupersededTryError: if a newer try of the fetch took the run over (nothing is written).
+        """
+        self.stop_if_superseded(FETCH, self.generation, f"staging batch {index + 1}")
         lines = [encode_log(log) for log in logs]
         self._batch(index).write_bytes(b"".join(line + b"\n" for line, _ in lines))
         return sum(1 for _, repaired in lines if repaired)
@@ -232,7 +259,11 @@ class RunStaging:
 
     @guarded("staging_url")
     def write_plan(self, plan: Plan) -> None:
-        """Record what the fetch staged (written last, once every batch is in place)."""
+        """Record what the fetch staged (written last, once every batch is in place).
+
+        :raises SupersededTryError: if a newer try of the fetch took the run over (the newer try's plan stays).
+        """
+        self.stop_if_superseded(FETCH, self.generation, "writing its plan")
         (self.path / "plan.json").write_bytes(json.dumps(plan).encode())
 
     @guarded("staging_url")
@@ -267,22 +298,49 @@ class RunStaging:
         return [cast(BatchOutcome, json.loads(data)) if data is not None else None for data in found]
 
     @guarded("staging_url")
-    def claim(self, chunk: int, try_number: int) -> int:
-        """Record that try ``try_number`` of chunk ``chunk``'s delivery task sends it; return the newest try.
+    def claim(self, holder: Holder, try_number: int) -> int:
+        """Record that try ``try_number`` of ``holder`` (the fetch, or a chunk's delivery task) works in this
+        generation; return the newest try that claimed it.
 
-        A try never takes a chunk from a newer one: the newest claim stays, and is returned.
+        A try never takes the work from a newer one: the newest claim stays, and is returned.
         """
-        newest = self.claimant(chunk)
+        newest = self.claimant(holder)
         if newest is not None and newest > try_number:
             return newest
-        write_bytes(self._claim(chunk), json.dumps({"try": try_number}).encode())
+        write_bytes(self._claim(holder), json.dumps({"try": try_number}).encode())
         return try_number
 
     @guarded("staging_url")
-    def claimant(self, chunk: int) -> int | None:
-        """Return the newest try of chunk ``chunk``'s delivery task that claimed it, or None."""
-        found = read_or_none(self._claim(chunk))
+    def claimant(self, holder: Holder) -> int | None:
+        """Return the newest try of ``holder`` that claimed its work in this generation, or None (none did, or a
+        newer fetch try or the run's commit removed the generation's claims)."""
+        found = read_or_none(self._claim(holder))  # one GET (checked before each batch), see store_io
         return int(json.loads(found)["try"]) if found is not None else None
+
+    def stop_if_superseded(self, holder: Holder, try_number: int, before: str) -> None:
+        """Stop try ``try_number`` of ``holder`` before its next write (``before`` says which) unless its claim
+        in this generation still stands.
+
+        It no longer stands when a newer try of the same delivery task claimed the chunk, when a newer try of
+        the fetch reset the run (removing this generation's claims), or when the run was committed.
+
+        :raises SupersededTryError: naming this try and the newer one (when it is known).
+        """
+        claimed = self.claimant(holder)
+        if claimed == try_number:
+            return
+        newer = claimed if claimed is not None and claimed > try_number else None
+        if holder == FETCH:
+            newer = self._newest_generation()
+        raise SupersededTryError(_superseded(holder, try_number, newer, before))
+
+    @guarded("staging_url")
+    def _newest_generation(self) -> int | None:
+        """Return the newest generation the run's folder holds past this one, or None."""
+        if not self.path.exists():
+            return None
+        numbers = [generation_of(entry.name) for entry in self.path.iterdir()]
+        return max((n for n in numbers if n is not None and n > self.generation), default=None)
 
     @guarded("staging_url")
     def outcomes(self) -> dict[int, BatchOutcome]:
@@ -330,6 +388,23 @@ class RunStaging:
         """Delete the run's staging."""
         if self.path.exists():
             self.path.rmdir(recursive=True)
+
+
+def _superseded(holder: Holder, try_number: int, newer: int | None, before: str) -> str:
+    """Return the message of a :class:`SupersededTryError`: which try stopped before what, and who took over."""
+    task = "fetch" if holder == FETCH else "delivery task"
+    work = "the run" if holder == FETCH else f"chunk {holder}"
+    if newer is None:
+        return (
+            f"Try {try_number} of this {task} stopped before {before}: its claim on {work} is gone (a newer try of the "
+            "run's fetch ran, or the run was committed). Nothing is lost: the run's newest fetch try and its "
+            "delivery tasks send every batch not yet settled."
+        )
+    owns = "owns the run: it reads the logs again and sends" if holder == FETCH else "sends"
+    return (
+        f"Try {try_number} of this {task} stopped before {before}: try {newer} took {work} over (Airflow started "
+        f"the task again). Nothing is lost: try {newer} {owns} every batch not yet settled."
+    )
 
 
 def _remove(path: ObjectStoragePath) -> None:

@@ -44,6 +44,18 @@ def _in_use(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno == errno.ENOTEMPTY
 
 
+def folder_in_use(path: object, detail: str) -> str:
+    """Return the sentence that starts every "Directory not empty" error: who wrote into the folder a task removed.
+
+    Its callers add their own next step: :class:`FolderInUseError` (any removal) and the staging's reset,
+    which waits a while first (:class:`~auth0_log_webhooks.run.staging.EarlierTryStillEndingError`).
+    """
+    return (
+        f"Another process wrote into {path} while this task removed it ({detail}): most likely an earlier try of "
+        "this task that Airflow reset as orphaned and that is still ending."
+    )
+
+
 class HasStorePath(Protocol):
     """An object kept in a store: where it is."""
 
@@ -92,9 +104,8 @@ def reaching(path: ObjectStoragePath, setting: str) -> Iterator[None]:
     except Exception as exc:
         if _in_use(exc):
             raise FolderInUseError(
-                f"Another process wrote into {path} while this task removed it ({exc}): most likely an earlier try "
-                "of this task that Airflow reset as orphaned and that is still ending. The store is fine and nothing "
-                "was lost; Airflow retries the task (if this was its last try, clear it once the earlier try ended)."
+                f"{folder_in_use(path, str(exc))} The store is fine and nothing was lost; Airflow retries the task (if "
+                "this was its last try, clear it once the earlier try ended)."
             ) from exc
         if not is_store_error(exc):
             raise

@@ -201,6 +201,8 @@ def _summary(
         dead_lettered_logs=sum(outcome["dead_lettered_logs"] for outcome in outcomes.values()),
         unsettled_logs=sum(batch["count"] for index, batch in enumerate(plan["batches"]) if index not in outcomes),
     )
+    if plan["mode"] == "checkpoint" and plan.get("live", False) and checkpoint != plan["checkpoint_at_fetch"]:
+        summary["live"] = True  # only when set: summaries of cron runs and quiet tenants stay as they were
     log.info("%s", run_sentence(summary))
     counts = counts_of(metrics.reconciliation_counts(summary))
     if counts is not None:
@@ -261,9 +263,8 @@ def _raise_if_incomplete(
     threshold = PipelineConfig.model_validate(config).circuit_breaker_failures
     state = RunCircuit(staging.generation_path / "circuit", threshold).state()
     if state is not None:
-        raise CircuitOpenError(
-            f"{describe(state)}\n{left}, once the webhook answers. No dead letter was kept for them."
-        )
+        answer = describe(state, summary["batches"])
+        raise CircuitOpenError(f"{answer}\n{left}, once the webhook answers. No dead letter was kept for them.")
     raise DeliveryIncompleteError(
         undelivered_advice(
             undelivered=decision.undelivered_batches, batches=summary["batches"], checkpoint=summary["checkpoint"]

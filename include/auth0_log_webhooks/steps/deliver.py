@@ -36,10 +36,6 @@ class StaleChunkError(RuntimeError):
     """The chunk belongs to a fetch attempt that was run again; the new attempt's tasks deliver its logs."""
 
 
-class SupersededTryError(RuntimeError):
-    """A newer try of the same delivery task took the chunk over; this try stops before its next batch."""
-
-
 def deliver(
     pipeline: Pipeline,
     run: RunInfo,
@@ -88,8 +84,9 @@ def deliver_chunk(
     batch then counts as settled, so the checkpoint may pass it. When the run's circuit opens (see
     :mod:`~auth0_log_webhooks.delivery.circuit`) the task stops sending and fails, leaving the rest unsettled.
 
-    The task's try claims the chunk before sending and checks the claim before each batch: when
-    Airflow starts the task again while an older try still runs (a reset after a missed scheduler
+    The task's try claims the chunk before sending and checks the claim before each batch
+    (:meth:`~auth0_log_webhooks.run.staging.RunStaging.stop_if_superseded`, the fence the fetch uses too):
+    when Airflow starts the task again while an older try still runs (a reset after a missed scheduler
     heartbeat, a cleared task), the older try stops before its next batch, so the two send at most
     one batch twice (with the same webhook-id) instead of racing through the whole chunk.
 
@@ -97,7 +94,7 @@ def deliver_chunk(
     written once per batch, before the batch's ledger marker.
 
     :raises StaleChunkError: if the run's fetch was run again after this chunk was planned.
-    :raises SupersededTryError: if a newer try of this task claimed the chunk.
+    :raises SupersededTryError: if a newer try of this task claimed the chunk (or a newer fetch try reset the run).
     :raises CircuitOpenError: if the receiver refused everything.
     """
     staging = chunk_staging(run, chunk)
@@ -113,7 +110,8 @@ def deliver_chunk(
         report["skipped"] = chunk["stop"] - chunk["start"]
         return report
     staging = staging.with_generation(plan["generation"])
-    _check_claim(staging, run, chunk["chunk"], staging.claim(chunk["chunk"], run.try_number), chunk["start"])
+    staging.claim(chunk["chunk"], run.try_number)
+    staging.stop_if_superseded(chunk["chunk"], run.try_number, f"batch {chunk['start'] + 1}")
     batches = BatchSender.open(
         pipeline,
         run,
@@ -123,6 +121,7 @@ def deliver_chunk(
         chunk["chunk"],
         sender=sender,
         sleep=sleep,
+        batches=len(plan["batches"]),
     )
     try:
         for index in range(chunk["start"], chunk["stop"]):
@@ -131,7 +130,7 @@ def deliver_chunk(
             if outcome is not None and settles(outcome, batch, plan["generation"]):
                 report["skipped"] += 1
                 continue
-            _check_claim(staging, run, chunk["chunk"], staging.claimant(chunk["chunk"]), index)
+            staging.stop_if_superseded(chunk["chunk"], run.try_number, f"batch {index + 1}")
             batches.send(index, batch, report)
     finally:
         batches.close(report)
@@ -177,8 +176,10 @@ class BatchSender:
         *,
         sender: WebhookSender | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        batches: int | None = None,
     ) -> BatchSender:
-        """Return a batch sender for ``staging`` (in the generation it sends), with the run's settings ``config``."""
+        """Return a batch sender for ``staging`` (in the generation it sends), with the run's settings ``config``
+        and, when known (not while the fetch still reads), how many ``batches`` the run has."""
         journal = Journal(DeliveryLog(staging_url, pipeline.dag_id, config.delivery_log_retention_days), run.run_id)
         sender = sender or open_sender(pipeline.webhook_conn_id, config, kind=pipeline.kind, sleep=sleep)
         sender.journal = journal  # every attempt goes to the delivery log, flushed batch by batch
@@ -189,7 +190,7 @@ class BatchSender:
             sender,
             journal,
             DeadLetterStore(config.dead_letter_root),
-            RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures),
+            RunCircuit(staging.generation_path / "circuit", config.circuit_breaker_failures, batches=batches),
             chunk,
             sender.requests_sent,
             sender.answers_429,
@@ -241,19 +242,6 @@ class BatchSender:
         report["requests"] = self.sender.requests_sent - self.requests_before
         report["answers_429"] = self.sender.answers_429 - self.limited_before
         metrics.record_rate_limited(self.pipeline.dag_id, report["answers_429"], metric="webhook_429")
-
-
-def _check_claim(staging: RunStaging, run: RunInfo, chunk: int, newest: int | None, index: int) -> None:
-    """Stop this try if a newer try of the same task claimed the chunk.
-
-    :raises SupersededTryError: naming both tries and the batch this try stopped before.
-    """
-    if newest is not None and newest > run.try_number:
-        raise SupersededTryError(
-            f"Try {run.try_number} of this delivery task stopped before batch {index}: try {newest} took chunk "
-            f"{chunk} over (Airflow started the task again). Nothing is lost: try {newest} sends every batch not yet "
-            "settled."
-        )
 
 
 def sent_messages(delivered: list[Message], failed: list[Message]) -> list[SentMessage]:

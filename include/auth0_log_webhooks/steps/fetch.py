@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from auth0_log_webhooks.contracts import Chunk, FetchResult, Plan, ReadMode
 from auth0_log_webhooks.delivery.preview import render
+from auth0_log_webhooks.event_mode.new_logs import LiveTraffic
 from auth0_log_webhooks.hooks.auth0 import Auth0Hook
 from auth0_log_webhooks.hooks.read_progress import ReadProgress, tracked
 from auth0_log_webhooks.monitoring import metrics
@@ -80,6 +81,17 @@ def fetch(
     return fetched["chunks"]
 
 
+def live_traffic(pipeline: Pipeline, run: RunInfo, source: LogSource, mode: ReadMode) -> LiveTraffic | None:
+    """What watches the pages for logs written while the run ran: in event mode, a run reading from the checkpoint
+    whose start Airflow gave and whose source names its client id (else None: nothing is watched)."""
+    if pipeline.mode != "event" or mode != "checkpoint" or run.started is None:
+        return None
+    client_id = getattr(source, "client_id", None)
+    if not isinstance(client_id, str) or not client_id:
+        return None
+    return LiveTraffic(client_id, run.started.timestamp())
+
+
 def fetch_logs(
     pipeline: Pipeline,
     run: RunInfo,
@@ -113,6 +125,8 @@ def fetch_logs(
         the future or before the oldest retained log.
     :raises ExpiredCheckpointError: if the checkpoint is no longer retained and the policy is ``fail``.
     :raises MalformedLogError: if Auth0 returns a log without an id or out of order.
+    :raises SupersededTryError: if a newer try of the fetch reset the run while this one still ran (an orphan
+        Airflow gave up on): this try stops before its next batch or its plan, and the newer try owns the run.
     """
     variables = variables or AirflowVariables()
     source: LogSource = hook or Auth0Hook(pipeline.auth0_conn_id)
@@ -145,7 +159,9 @@ def fetch_logs(
     stager.staged = carry.staged
     progress = ReadProgress()
     try:
-        manifest = stager.run(tracked(source.iter_log_pages(start), source.waits, progress), start)
+        live = live_traffic(pipeline, run, source, mode)
+        pages = tracked(source.iter_log_pages(start), source.waits, progress)
+        manifest = stager.run(live.watch(pages) if live is not None else pages, start)
     except BaseException:
         if lane is not None:  # the fetch fails: its lane sends nothing more (a retry sends what it did not settle)
             lane.abandon()
@@ -180,6 +196,7 @@ def fetch_logs(
             batches=manifest.batches,
             note="; ".join(part for part in (one_off and f"one-off run: {one_off}", manifest.note) if part),
             more_to_read=manifest.more_to_read,
+            live=live is not None and live.seen,
             created_at=datetime.now(UTC).isoformat(),
             config=config.model_dump(mode="json"),
             generation=staging.generation,

@@ -1,5 +1,11 @@
 """Backlogs drain without waiting for ticks: a run that stopped at ``max_logs_per_run`` starts the next.
 
+In event mode a live tenant's runs follow each other the same way: a run whose fetch read a log the
+pipeline did not cause, dated after the run started (the summary's ``live``), starts the next at its
+end, rather than leave it to the watcher's next poll and an asset-triggered run, which Airflow 3.3 can
+hold back until the next parse of the DAG file (``event_mode/new_logs.py`` says why). The chain ends
+with the first run that read no such log.
+
 When a run's commit moved the checkpoint and reading had stopped at ``max_logs_per_run`` with more
 logs waiting, the commit task asks Airflow for another run of the same DAG at once (the way
 ``TriggerDagRunOperator`` does, through the Task SDK: no metadata-DB access, no extra task). With
@@ -38,22 +44,30 @@ def follow_up_run_id(now: datetime | None = None) -> str:
 
 
 def needs_follow_up(summary: RunSummary) -> bool:
-    """Whether the run stopped at its cap with more logs waiting after the committed checkpoint."""
-    return summary["more_to_read"]
+    """Whether the run stopped at its cap with more logs waiting after the committed checkpoint, or (event mode)
+    read logs written while it ran."""
+    return summary["more_to_read"] or summary.get("live", False)
 
 
 def follow_up(run: RunInfo, summary: RunSummary, params: Mapping[str, Any]) -> FollowUpRun:
-    """The run that drains on from where ``run`` committed, with ``run``'s per-run overrides."""
+    """The run that reads on from where ``run`` committed, with ``run``'s per-run overrides."""
     run_id = follow_up_run_id()
-    log.info(
-        "Run %s stopped at max_logs_per_run with more logs after checkpoint %s; starting run %s now "
-        "instead of waiting for the next tick.",
-        run.run_id,
-        summary["checkpoint"],
-        run_id,
-    )
-    return FollowUpRun(
-        run_id=run_id,
-        conf=follow_up_conf(params),
-        note=f"Drains the backlog left by {run.run_id} (it stopped at max_logs_per_run).",
-    )
+    if summary["more_to_read"]:
+        log.info(
+            "Run %s stopped at max_logs_per_run with more logs after checkpoint %s; starting run %s now "
+            "instead of waiting for the next tick.",
+            run.run_id,
+            summary["checkpoint"],
+            run_id,
+        )
+        note = f"Drains the backlog left by {run.run_id} (it stopped at max_logs_per_run)."
+    else:
+        log.info(
+            "Run %s read logs written while it ran; starting run %s now to read those after checkpoint %s, "
+            "instead of waiting for the watcher's next poll.",
+            run.run_id,
+            run_id,
+            summary["checkpoint"],
+        )
+        note = f"Reads on after {run.run_id}, which read logs written while it ran (event mode, live tenant)."
+    return FollowUpRun(run_id=run_id, conf=follow_up_conf(params), note=note)

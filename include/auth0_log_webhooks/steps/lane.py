@@ -37,6 +37,7 @@ from collections.abc import Callable
 
 from auth0_log_webhooks.contracts import BatchRange
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError
+from auth0_log_webhooks.run.staging import FETCH, SupersededTryError
 from auth0_log_webhooks.steps.deliver import BatchSender, empty_report
 from auth0_log_webhooks.wording import plural
 
@@ -157,12 +158,16 @@ class DeliveryLane:
                 else:
                     if self.batches is None:  # opened at the first batch sent: a run sending none needs no webhook
                         self.batches = self._open()
+                    staging = self.batches.staging  # a newer try of the fetch took the run over: send nothing more
+                    staging.stop_if_superseded(FETCH, staging.generation, f"sending batch {index + 1}")
                     self.batches.send(index, batch, self.report)
                 with self._progress:
                     self.settled = index + 1
                     self._progress.notify_all()
         except CircuitOpenError as exc:
             self.stopped = f"{exc}".splitlines()[0] + " The delivery tasks meet the circuit and say what to do"
+        except SupersededTryError as exc:  # the fetch itself stops at its next write, with the same words
+            self.stopped = str(exc).rstrip(".")
         except Exception as exc:  # handed over: the delivery tasks send the rest and fail with their own advice
             # Its type only: the text of a transport error may hold the webhook's URL; the delivery tasks log it whole.
             self.stopped = (

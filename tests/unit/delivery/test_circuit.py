@@ -27,7 +27,7 @@ def test_failures_in_a_row_across_tasks_open_the_circuit_for_every_task(tasks: l
     second.failed(1, 4, 503, "gave up: HTTP 503 after 6 attempts")
 
     with pytest.raises(
-        CircuitOpenError, match=r"^Webhook answered HTTP 503: stopped sending at batch 1\.\nWhy: 3 failed"
+        CircuitOpenError, match=r"^Webhook answered HTTP 503: stopped sending at batch 2\.\nWhy: 3 failed"
     ):
         first.failed(0, 1, 503, "gave up: HTTP 503 after 6 attempts")
     with pytest.raises(CircuitOpenError, match="HTTP 503"):
@@ -49,11 +49,19 @@ def test_a_delivery_by_any_task_ends_the_streak(tasks: list[RunCircuit]) -> None
 
 @pytest.mark.parametrize("status", [401, 403, 410])
 def test_a_stop_answer_opens_the_circuit_at_once(tasks: list[RunCircuit], status: int) -> None:
-    with pytest.raises(CircuitOpenError, match=rf"^Webhook answered HTTP {status}: stopped sending at batch 7"):
+    with pytest.raises(CircuitOpenError, match=rf"^Webhook answered HTTP {status}: stopped sending at batch 8\.\n"):
         tasks[0].failed(0, 7, status, f"permanent: HTTP {status} after 1 attempt")
     state = tasks[1].state()
     assert state is not None
     assert state["status"] == status
+
+
+def test_the_error_counts_batches_from_1_and_out_of_the_runs_batches_when_the_task_knows_them(tmp_path: Path) -> None:
+    path = ObjectStoragePath(f"file://{tmp_path}/circuit")
+    with pytest.raises(CircuitOpenError, match=r"^Webhook answered HTTP 401: stopped sending at batch 3 of 10\.\n"):
+        RunCircuit(path, 3, batches=10).failed(0, 2, 401, "permanent: HTTP 401 after 1 attempt")
+    with pytest.raises(CircuitOpenError, match=r"^Webhook answered HTTP 401: stopped sending at batch 3\.\n"):
+        RunCircuit(path, 3).check()  # the fetch's lane, still reading, does not know how many batches
 
 
 def test_the_tally_counts_the_failures_after_the_last_delivery_across_tasks(tasks: list[RunCircuit]) -> None:

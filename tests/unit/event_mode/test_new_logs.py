@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -115,3 +116,21 @@ def test_the_variables_are_read_first_at_the_start_without_a_checkpoint_and_ever
     last.read(log_id(1), 1.0)
     assert not last.due(60.9)
     assert last.due(61.0)
+
+
+def test_live_traffic_notes_a_foreign_log_dated_at_or_after_the_start_and_yields_every_page_unchanged() -> None:
+    from auth0_log_webhooks.event_mode.new_logs import LiveTraffic
+
+    since = datetime(2026, 12, 4, 12, 0, tzinfo=UTC).timestamp()
+    own = {"type": "seccft", "client_id": "me", "date": "2026-12-04T12:00:05Z"}
+    old = {"type": "s", "client_id": "other", "date": "2026-12-04T11:59:59.999Z"}
+    fresh = {"type": "s", "date": "2026-12-04T12:00:00.000Z"}
+    pages: list[list[Any]] = [[own, old, "not a log", {"date": 5}, {"date": "yesterday"}], [fresh]]
+    live = LiveTraffic("me", since)
+
+    seen_after_first = [live.seen for _ in live.watch(pages)]
+
+    assert seen_after_first == [False, True]
+    assert list(LiveTraffic("me", since).watch(pages)) == pages
+    assert not LiveTraffic("me", since + 1).fresh(fresh)
+    assert LiveTraffic("other", since).fresh(own)  # another client's token exchange is the tenant's traffic

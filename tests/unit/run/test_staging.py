@@ -6,23 +6,25 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Plan
+from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, Plan, RunSummary
 from auth0_log_webhooks.log_ids import cursor_for_time
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.pipelines.filters import TypeLevelFilter
 from auth0_log_webhooks.run.staging import (
+    FETCH,
     EarlierTryStillEndingError,
     MalformedLogError,
     NothingStagedError,
     RunStaging,
     Stager,
+    SupersededTryError,
     chunk_ranges,
     plan_chunks,
     prune,
@@ -215,10 +217,69 @@ def test_a_new_try_gives_up_after_the_wait_saying_an_earlier_try_is_still_ending
 
     assert racing.now == 30
     message = str(raised.value)
-    assert message.startswith("An earlier try of this fetch is still ending: it kept changing ")
-    assert "(Directory not empty, for 30 s). This try sent nothing; Airflow retries the task" in message
+    assert message.startswith(f"Another process wrote into {retry.path} while this task removed it (Directory not ")
+    assert "empty, for 30 s): most likely an earlier try of this task that Airflow reset as orphaned" in message
+    assert "still ending. Try 2 of the fetch sent nothing; Airflow retries the task (if this was its last" in message
     assert "could not be used" not in message
     assert "Check the setting" not in message
+
+
+def an_orphaned_fetch_try_stops_before_each_write_once_a_newer_try_reset_the_run(root: str) -> None:
+    """Try 1 of a fetch that Airflow gave up on still runs after try 2 reset the run and wrote its plan: whatever
+    try 1 writes next (a batch, its plan, a batch of its lane) stops it, and try 2's plan and batches stay.
+
+    Shared by the local folder (below) and S3 (``tests/integration/test_object_store.py``).
+    """
+    orphan = RunStaging.for_run(root, "dag", RUN_ID)
+    orphan.reset()
+    orphan.write_batch(0, [{"log_id": log_id(1)}])
+    newer = orphan.with_generation(2)
+    newer.reset()
+    newer.write_batch(0, [{"log_id": log_id(1)}, {"log_id": log_id(2)}])
+    newer.write_plan(plan(generation=2, batches=[batch(2, 1, 2)]))
+
+    with pytest.raises(SupersededTryError) as raised:
+        orphan.write_plan(plan(generation=1, batches=[batch(1, 1, 1)]))
+    assert str(raised.value) == (
+        "Try 1 of this fetch stopped before writing its plan: try 2 took the run over (Airflow started the task "
+        "again). Nothing is lost: try 2 owns the run: it reads the logs again and sends every batch not yet settled."
+    )
+    with pytest.raises(SupersededTryError, match=r"^Try 1 of this fetch stopped before staging batch 2: try 2 took"):
+        orphan.write_batch(1, [{"log_id": log_id(3)}])
+    with pytest.raises(SupersededTryError, match=r"^Try 1 of this fetch stopped before sending batch 1: try 2 took"):
+        orphan.stop_if_superseded(FETCH, 1, "sending batch 1")  # what its delivery lane checks before each send
+
+    assert orphan.read_plan()["generation"] == 2
+    assert newer.read_batch(0) == [{"log_id": log_id(1)}, {"log_id": log_id(2)}]
+    assert not (orphan.generation_path / "batches" / "000001.jsonl").exists()
+    newer.stop_if_superseded(FETCH, 2, "anything")  # the owner goes on
+
+
+def test_an_orphaned_fetch_try_cannot_write_over_the_plan_of_the_try_that_reset_the_run(tmp_path: Path) -> None:
+    an_orphaned_fetch_try_stops_before_each_write_once_a_newer_try_reset_the_run(f"file://{tmp_path}")
+
+
+def test_a_fetch_try_still_running_after_its_run_was_committed_writes_nothing(staging: RunStaging) -> None:
+    staging.write_plan(plan())
+    staging.write_committed(cast(RunSummary, {}), [])
+
+    with pytest.raises(SupersededTryError) as raised:
+        staging.write_batch(0, [{"log_id": log_id(1)}])
+    assert str(raised.value) == (
+        "Try 1 of this fetch stopped before staging batch 1: its claim on the run is gone (a newer try of the run's "
+        "fetch ran, or the run was committed). Nothing is lost: the run's newest fetch try and its delivery tasks "
+        "send every batch not yet settled."
+    )
+
+
+def test_a_delivery_task_claims_its_chunk_and_a_newer_try_of_it_takes_the_chunk_over(staging: RunStaging) -> None:
+    assert staging.claim(3, 1) == 1
+    staging.stop_if_superseded(3, 1, "batch 1")
+    assert staging.claim(3, 2) == 2
+    assert staging.claim(3, 1) == 2, "an older try never takes the chunk back"
+    with pytest.raises(SupersededTryError, match=r"^Try 1 of this delivery task stopped before batch 4: try 2 took"):
+        staging.stop_if_superseded(3, 1, "batch 4")
+    staging.stop_if_superseded(FETCH, 1, "writing its plan")  # the fetch's claim is its own
 
 
 def test_remove_deletes_the_run_folder(staging: RunStaging) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from auth0_log_webhooks.contracts import RunSummary
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API, Pipeline
 from auth0_log_webhooks.pipelines.run_params import UndeclaredParamError
@@ -64,13 +65,13 @@ def run_through(
     variables: InMemoryVariables,
     tenant: MemoryTenant,
     receiver: MemoryReceiver,
-) -> None:
+) -> RunSummary:
     chunks = fetch_logs(pipeline, run, params, variables=variables, hook=tenant)["chunks"]
     config = PipelineConfig.model_validate(staging_of(pipeline, run, variables).read_plan()["config"])
     sender = sender_for(receiver, config)
     for chunk in chunks:
         deliver_chunk(pipeline, run, chunk, sender=sender)
-    commit_checkpoint(pipeline, run, staging_url_of(pipeline, variables), variables=variables)
+    return commit_checkpoint(pipeline, run, staging_url_of(pipeline, variables), variables=variables)
 
 
 @pytest.mark.parametrize(
@@ -168,3 +169,59 @@ def test_an_explicit_max_delivery_tasks_still_wins_over_the_pools_slots(variable
     variables.set(AUTHENTICATION_API.config_variable, json.dumps(settings))
 
     assert _tasks_mapped(AUTHENTICATION_API, variables, tenant, "manual__explicit") == 16
+
+
+class LiveTenant(MemoryTenant):
+    """A tenant whose client id the fetch knows, as the Auth0 hook's."""
+
+    client_id = "pipeline-client"
+
+
+def _live_run(
+    variables: InMemoryVariables, mode: str, dates: list[str], types: list[str], *, started: bool = True
+) -> tuple[Any, RunSummary]:
+    from datetime import UTC, datetime
+
+    tenant = LiveTenant()
+    checkpoint = tenant.add(["s"])[0]  # the run reads on from here
+    tenant.add(types)
+    for log, date in zip(tenant.logs[-len(dates) :], dates, strict=True):
+        log["date"] = date
+        log["client_id"] = "pipeline-client" if log["type"] == "seccft" else "someone"
+    pipeline = Pipeline(**{**AUTHENTICATION_API.__dict__, "mode": mode})
+    variables.set(pipeline.checkpoint_variable, checkpoint)
+    run = RunInfo(
+        dag_id=pipeline.dag_id,
+        run_id=f"manual__{mode}",
+        started=datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC) if started else None,
+    )
+    summary = run_through(pipeline, run, None, variables, tenant, MemoryReceiver())
+    return staging_of(pipeline, run, variables).read_plan(), summary
+
+
+def test_an_event_mode_run_that_read_a_log_written_after_it_started_says_so_and_its_summary_asks_for_the_next(
+    variables: InMemoryVariables,
+) -> None:
+    plan, summary = _live_run(variables, "event", ["2026-12-04T11:59:50Z", "2026-12-04T12:00:01Z"], ["s", "s"])
+
+    assert plan["live"] is True
+    assert summary.get("live") is True
+
+
+@pytest.mark.parametrize(
+    ("mode", "dates", "types", "started"),
+    [
+        ("event", ["2026-12-04T11:59:50Z", "2026-12-04T11:59:59Z"], ["s", "s"], True),
+        ("event", ["2026-12-04T11:59:50Z", "2026-12-04T12:00:01Z"], ["s", "seccft"], True),
+        ("cron", ["2026-12-04T11:59:50Z", "2026-12-04T12:00:01Z"], ["s", "s"], True),
+        ("event", ["2026-12-04T11:59:50Z", "2026-12-04T12:00:01Z"], ["s", "s"], False),
+    ],
+    ids=["logs-before-the-start", "own-token-exchange", "cron-mode", "start-unknown"],
+)
+def test_a_run_reads_no_live_traffic_from_older_logs_its_own_traffic_in_cron_mode_or_without_a_start(
+    variables: InMemoryVariables, mode: str, dates: list[str], types: list[str], started: bool
+) -> None:
+    plan, summary = _live_run(variables, mode, dates, types, started=started)
+
+    assert plan["live"] is False
+    assert "live" not in summary

@@ -39,3 +39,16 @@ def test_follow_up_run_ids_are_distinct_and_sort_by_time() -> None:
     now = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)
     first, second = follow_up.follow_up_run_id(now), follow_up.follow_up_run_id(now + timedelta(microseconds=1))
     assert first < second
+
+
+def test_an_event_mode_run_that_read_logs_written_while_it_ran_asks_for_the_next_run_and_says_why() -> None:
+    run = RunInfo(dag_id="tenant_000", run_id="asset_triggered__x")
+    live = RunSummary(**{**summary(False), "live": True})
+
+    assert follow_up.needs_follow_up(live)
+    request = follow_up.follow_up(run, live, {})
+
+    assert request.run_id.startswith(follow_up.RUN_ID_PREFIX)
+    assert request.note == (
+        "Reads on after asset_triggered__x, which read logs written while it ran (event mode, live tenant)."
+    )

@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from auth0_log_webhooks.contracts import BatchRange, Chunk, DeliveryReport
+from auth0_log_webhooks.delivery.sender import WebhookSender
 from auth0_log_webhooks.log_ids import InvalidCheckpointError
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.kinds import ExpiredCheckpointError
 from auth0_log_webhooks.run.settlement import CheckpointChangedError, LedgerMismatchError
-from auth0_log_webhooks.run.staging import MalformedLogError
+from auth0_log_webhooks.run.staging import MalformedLogError, SupersededTryError
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps.commit import DeliveryIncompleteError, commit_checkpoint
-from auth0_log_webhooks.steps.deliver import StaleChunkError, SupersededTryError, deliver_chunk
+from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver_chunk
 from auth0_log_webhooks.steps.fetch import fetch_logs
 from tests.builders import settled, staging_of, staging_url_of
 from tests.memory import MemoryReceiver, MemoryTenant, sender_for
@@ -271,7 +274,9 @@ def test_an_older_try_of_a_delivery_task_stops_before_its_next_batch_once_a_newe
         return answers(log_ids)
 
     receiver.answer = answer_then_be_replaced
-    with pytest.raises(SupersededTryError, match=r"Try 1 of this delivery task stopped before batch 1: try 2 took"):
+    with pytest.raises(
+        SupersededTryError, match=r"Try 1 of this delivery task stopped before batch 2: try 2 took chunk"
+    ):
         deliver_chunk(PIPELINE, RUN, everything, sender=sender_for(receiver, config_of(variables)))
     assert len(receiver.arrivals) == 1, "try 1 sent the batch in flight, then nothing more"
 
@@ -281,6 +286,53 @@ def test_an_older_try_of_a_delivery_task_stops_before_its_next_batch_once_a_newe
     assert receiver.delivered() == {log["log_id"] for log in tenant.logs}
     with pytest.raises(SupersededTryError):  # and try 1, coming back, never takes the chunk from try 2
         deliver_chunk(PIPELINE, RUN, everything, sender=sender_for(receiver, config_of(variables)))
+
+
+class TakenOverMidRead(MemoryTenant):
+    """A tenant whose second page comes only after ``meanwhile`` ran: Airflow gave up on the reading try (its
+    heartbeat lost) and started another, while the first try's process reads on."""
+
+    def __init__(self, logs: MemoryTenant, meanwhile: Callable[[], object]) -> None:
+        super().__init__(start=logs.start, logs=logs.logs)
+        self.meanwhile = meanwhile
+
+    def iter_log_pages(self, from_: str) -> Iterator[list[dict[str, Any]]]:
+        for number, page in enumerate(super().iter_log_pages(from_)):
+            if number == 1:
+                self.meanwhile()
+            yield page
+
+
+def test_an_orphaned_fetch_try_stops_at_its_next_batch_and_leaves_the_newer_try_owning_the_run(
+    tenant: MemoryTenant, receiver: MemoryReceiver, variables: InMemoryVariables
+) -> None:
+    """The fetch's own fence: try 1 (and its lane) write nothing once try 2 reset the run, so try 2's plan stands."""
+    tenant.add(["s"] * 300)
+    second = RunInfo(dag_id=RUN.dag_id, run_id=RUN.run_id, try_number=2)
+    newer: list[Chunk] = []
+
+    def lane(config: PipelineConfig) -> WebhookSender:
+        return sender_for(receiver, config)
+
+    def second_try() -> None:
+        newer.extend(fetch_logs(PIPELINE, second, None, variables=variables, hook=tenant, lane_sender=lane)["chunks"])
+
+    orphan = TakenOverMidRead(tenant, second_try)
+    with pytest.raises(SupersededTryError) as raised:  # its lane sent batch 1 before page 2 was read
+        fetch_logs(PIPELINE, RUN, None, variables=variables, hook=orphan, lane_hold_from=1, lane_sender=lane)
+
+    assert str(raised.value).startswith(
+        "Try 1 of this fetch stopped before staging batch 2: try 2 took the run over (Airflow started the task "
+        "again). Nothing is lost: try 2 owns the run"
+    )
+    staging = staging_of(PIPELINE, RUN, variables)
+    assert staging.read_plan()["generation"] == 2, "try 1 left try 2's plan alone"
+    assert not (staging.path / "g001" / "batches").exists() or not list((staging.path / "g001" / "batches").iterdir())
+    deliver_all(newer, variables, receiver, second)
+    commit_checkpoint(PIPELINE, second, staging_url_of(PIPELINE, variables), variables=variables)
+    assert variables.get(CHECKPOINT) == tenant.logs[-1]["log_id"]
+    sent = [log_id for arrival in receiver.arrivals for log_id in arrival.log_ids]
+    assert sorted(sent) == [log["log_id"] for log in tenant.logs], "every log once: try 2 carried try 1's batch 1"
 
 
 def test_a_log_streams_category_param_delivers_that_category_once_off_and_leaves_the_checkpoint(
