@@ -18,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -259,7 +260,8 @@ def _report(
         peaks=dict(sampler.peaks),
         connections=sampler.max_connections,
     )
-    workers = Counter(ti.get("hostname") for ti in cluster.task_instances(DAG_ID, run_id))
+    tis = cluster.task_instances(DAG_ID, run_id)
+    workers = Counter(ti.get("hostname") for ti in tis)
     _say(f"    run {run_id}: {state} in {seconds:.0f}s = {outcome.rate:,.0f} logs read/s")
     _say(
         f"    webhook: {summary['requests']:,} requests, {outcome.received:,} logs received, "
@@ -267,10 +269,32 @@ def _report(
         f"{'?' if selected is None else f'{selected:,}'}"
     )
     _say(f"    task instances per worker: {dict(workers)}")
+    lane = cluster.lane_report(DAG_ID, run_id)
+    if lane:
+        _say(f"    the fetch's lane sent {lane['delivered_logs']:,} logs in {lane['batches']:,} batches while it read")
+    for line in timeline(tis):
+        _say(f"    {line}")
     _say(f"    peak RSS per task (VmHWM of the task process, sampled every second): {outcome.memory()}")
     connections = f"{sampler.max_connections} ({sampler.samples} samples)"
     _say(f"    most Postgres connections to the stack's database: {connections}")
     return outcome.rows()
+
+
+def timeline(tis: list[dict[str, Any]]) -> list[str]:
+    """Each task instance's start and end in seconds after the first task's start, and where it ran."""
+    spans = [
+        (datetime.fromisoformat(ti["start_date"]), datetime.fromisoformat(ti["end_date"]), ti)
+        for ti in tis
+        if ti.get("start_date") and ti.get("end_date")
+    ]
+    if not spans:
+        return []
+    zero = min(start for start, _, _ in spans)
+    return [
+        f"{ti['task_id']}[{ti['map_index']}] {(start - zero).total_seconds():6.1f}s to "
+        f"{(end - zero).total_seconds():6.1f}s ({(end - start).total_seconds():5.1f}s) on {ti.get('hostname')}"
+        for start, end, ti in sorted(spans, key=lambda span: (span[0], span[2]["map_index"]))
+    ]
 
 
 def _mb(value: float | None) -> str:

@@ -8,9 +8,11 @@ The pipeline's steps run in this process against the emulator and sink with ``st
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -102,6 +104,41 @@ def test_a_run_stages_and_keeps_dead_letters_on_s3_and_leaves_nothing_staged(
     (found,) = trace(selected[0], {AUTHENTICATION_API.dag_id: AUTHENTICATION_API}, variables)
     assert found.verdict == "dead_letter"
     assert found.dead_letters == [f"{AUTHENTICATION_API.dag_id}/{letter['webhook_id']}"]
+
+
+def _requests_logged(log_file: Path, after: int) -> list[str]:
+    """The S3 requests moto's server logged after line ``after``: method and path, colours stripped."""
+    lines = log_file.read_text().splitlines()[after:]
+    return [m.group(1) for line in lines if (m := re.search(r'"(?:\x1b\[[0-9;]*m)*(\w+ /\S+) HTTP', line))]
+
+
+def test_a_delivered_batch_costs_a_few_s3_requests_and_no_listing(
+    s3: S3Server,
+    store_connection: str,
+    auth0_tenant_factory: TenantFactory,
+    webhook_sink: SinkHandle,
+    wire_connections: WireConnections,
+    run_pipeline: RunPipeline,
+    configure: Configure,
+) -> None:
+    # Each existence check of a missing object cost a HEAD and a LIST, each read a HEAD and a GET, each folder
+    # made a HEAD of the bucket: 14 requests a batch in the delivery task. Reads are now one GET, writes one PUT.
+    tenant = auth0_tenant_factory(logs=2_000, seed=5, rate_limit_per_minute=0)
+    wire_connections(tenant, webhook_sink)
+    root = f"s3://{store_connection}@{BUCKET}/{time.time_ns()}"
+    configure(staging_url=f"{root}/staging", dead_letter_url=f"{root}/dead", deliver_while_fetching=False)
+    before = len(s3.log_file.read_text().splitlines())
+
+    outcome = run_pipeline()
+
+    assert outcome.error is None
+    batches = -(-len(webhook_sink.log_ids()) // 100)
+    assert batches >= 15
+    time.sleep(0.5)  # the server logs a request after answering it
+    requests = _requests_logged(s3.log_file, before)
+    listings = [r for r in requests if "list-type=" in r]
+    assert len(listings) <= 12, listings  # the run's (reset, prune, the commit's reads), not two a batch
+    assert len(requests) <= 14 * batches, len(requests)  # 22 a batch before, with 2 listings
 
 
 def test_staging_round_trips_batches_plan_and_ledger_on_s3(s3: S3Server, store_connection: str) -> None:

@@ -30,6 +30,8 @@ from typing import Any, TypedDict, cast
 from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowFailException
 
+from auth0_log_webhooks.run.store_io import read_or_none, write_bytes
+
 STOP_STATUSES = frozenset({401, 403, 410})
 """Answers that mean "stop sending": bad credentials, forbidden, the endpoint is gone."""
 
@@ -96,8 +98,8 @@ class RunCircuit:
 
     def state(self) -> CircuitState | None:
         """Return why the circuit is open, or None while it is closed."""
-        marker = self.path / "open.json"
-        return cast(CircuitState, json.loads(marker.read_bytes())) if marker.exists() else None
+        found = read_or_none(self.path / "open.json")
+        return cast(CircuitState, json.loads(found)) if found is not None else None
 
     def check(self) -> None:
         """Raise if the circuit is open (before each message a task sends).
@@ -120,8 +122,7 @@ class RunCircuit:
         if self._delivered_at is None:
             return
         chunk, stamp = self._delivered_at
-        self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / f"ok-{chunk}.json").write_bytes(json.dumps(stamp).encode())
+        write_bytes(self.path / f"ok-{chunk}.json", json.dumps(stamp).encode())
         self._delivered_at = None
 
     def failed(self, chunk: int, batch: int, status: int | None, reason: str) -> None:
@@ -130,10 +131,9 @@ class RunCircuit:
         :raises CircuitOpenError: if the circuit is now open (the caller leaves the batch unsettled).
         """
         self.flush()
-        self.path.mkdir(parents=True, exist_ok=True)
         now = self._clock()
         stamp = {"at": now, "status": status}
-        (self.path / f"fail-{chunk}-{uuid.uuid4().hex}.json").write_bytes(json.dumps(stamp).encode())
+        write_bytes(self.path / f"fail-{chunk}-{uuid.uuid4().hex}.json", json.dumps(stamp).encode())
         if status in STOP_STATUSES:
             self._open(CircuitState(status=status, reason=reason, batch=batch, at=now))
         streak = self._streak()

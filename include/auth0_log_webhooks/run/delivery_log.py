@@ -39,6 +39,7 @@ from airflow.sdk import ObjectStoragePath
 from auth0_log_webhooks.log_ids import is_log_id, time_of
 from auth0_log_webhooks.pipelines.pipelines_file import FILTER_FIELDS
 from auth0_log_webhooks.run.store_errors import guarded, reaching
+from auth0_log_webhooks.run.store_io import write_bytes
 
 FOLDER = "delivery-log"
 EXCERPT_CHARS = 300
@@ -197,13 +198,9 @@ class DeliveryLog:
         kind: Kind = "read" if isinstance(entries[0], Read) else "sent"
         name = FileName(first, last, kind, secrets.token_hex(8))
         body = b"".join(json.dumps(asdict(entry), separators=(",", ":")).encode() + b"\n" for entry in entries)
-        home = self.folder / name.home.isoformat()
-        home.mkdir(parents=True, exist_ok=True)
-        (home / name.name).write_bytes(body)
+        write_bytes(self.folder / name.home.isoformat() / name.name, body)
         for day in _pointer_days(name.home, day_of(last), self.retention_days):
-            pointer = self.folder / day.isoformat()
-            pointer.mkdir(parents=True, exist_ok=True)
-            (pointer / name.name).write_bytes(b"")
+            write_bytes(self.folder / day.isoformat() / name.name, b"")
         return name
 
     @guarded("staging_url")

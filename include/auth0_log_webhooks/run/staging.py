@@ -55,6 +55,7 @@ from auth0_log_webhooks.log_ids import is_log_id, log_id_of, log_time, time_of
 from auth0_log_webhooks.pipelines.filters import LogFilter
 from auth0_log_webhooks.run.log_encoding import encode_log, missing_id_error
 from auth0_log_webhooks.run.store_errors import folder_in_use, guarded, reaching
+from auth0_log_webhooks.run.store_io import read, read_many, read_or_none, write_bytes
 from auth0_log_webhooks.wording import chunk_label
 
 WINDOW_MARGIN = timedelta(minutes=5)
@@ -254,7 +255,7 @@ class RunStaging:
     @guarded("staging_url")
     def read_batch(self, index: int) -> list[dict[str, Any]]:
         """Load one staged batch."""
-        return [orjson.loads(line) for line in self._batch(index).read_bytes().splitlines() if line]
+        return [orjson.loads(line) for line in read(self._batch(index)).splitlines() if line]
 
     @guarded("staging_url")
     def write_plan(self, plan: Plan) -> None:
@@ -271,13 +272,13 @@ class RunStaging:
 
         :raises NothingStagedError: naming the folder, if no fetch has staged this run here.
         """
-        path = self.path / "plan.json"
-        if not path.exists():
+        found = read_or_none(self.path / "plan.json")
+        if found is None:
             raise NothingStagedError(
                 f"No plan in {self.path}: the run's fetch did not stage it (it failed, or staging_url changed "
                 "during the run). Clear the run's fetch task to read the logs again."
             )
-        return cast(Plan, json.loads(path.read_bytes()))
+        return cast(Plan, json.loads(found))
 
     @guarded("staging_url")
     def mark(self, index: int, outcome: BatchOutcome) -> None:
@@ -287,8 +288,14 @@ class RunStaging:
     @guarded("staging_url")
     def outcome(self, index: int) -> BatchOutcome | None:
         """Return a batch's recorded outcome, or None if it is not settled."""
-        marker = self._marker(index)
-        return cast(BatchOutcome, json.loads(marker.read_bytes())) if marker.exists() else None
+        found = read_or_none(self._marker(index))
+        return cast(BatchOutcome, json.loads(found)) if found is not None else None
+
+    @guarded("staging_url")
+    def outcomes_of(self, indexes: range) -> list[BatchOutcome | None]:
+        """Return the recorded outcomes of batches ``indexes`` (None for one not settled), read at once."""
+        found = read_many([self._marker(index) for index in indexes])
+        return [cast(BatchOutcome, json.loads(data)) if data is not None else None for data in found]
 
     @guarded("staging_url")
     def claim(self, holder: Holder, try_number: int) -> int:
@@ -300,19 +307,15 @@ class RunStaging:
         newest = self.claimant(holder)
         if newest is not None and newest > try_number:
             return newest
-        self._claim(holder).parent.mkdir(parents=True, exist_ok=True)
-        self._claim(holder).write_bytes(json.dumps({"try": try_number}).encode())
+        write_bytes(self._claim(holder), json.dumps({"try": try_number}).encode())
         return try_number
 
     @guarded("staging_url")
     def claimant(self, holder: Holder) -> int | None:
         """Return the newest try of ``holder`` that claimed its work in this generation, or None (none did, or a
         newer fetch try or the run's commit removed the generation's claims)."""
-        path = self._claim(holder)
-        try:  # one request (checked before each batch): no existence check first, and no listing cache on S3
-            return int(json.loads(path.fs.cat_file(path.path))["try"])
-        except FileNotFoundError:
-            return None
+        found = read_or_none(self._claim(holder))  # one GET (checked before each batch), see store_io
+        return int(json.loads(found)["try"]) if found is not None else None
 
     def stop_if_superseded(self, holder: Holder, try_number: int, before: str) -> None:
         """Stop try ``try_number`` of ``holder`` before its next write (``before`` says which) unless its claim
@@ -345,8 +348,11 @@ class RunStaging:
         done = self.generation_path / "done"
         if not done.exists():
             return {}
+        markers = [p for p in done.iterdir() if p.suffix == ".json"]
         return {
-            int(p.stem): cast(BatchOutcome, json.loads(p.read_bytes())) for p in done.iterdir() if p.suffix == ".json"
+            int(p.stem): cast(BatchOutcome, json.loads(data))
+            for p, data in zip(markers, read_many(markers), strict=True)
+            if data is not None
         }
 
     def write_committed(self, summary: RunSummary, dead_letters: list[str]) -> None:
@@ -360,10 +366,10 @@ class RunStaging:
 
     def read_committed(self) -> tuple[RunSummary, list[str]] | None:
         """Return the summary and dead-letter entries of the run's commit if it already succeeded, else None."""
-        path = self.path / "committed.json"
-        if not path.exists():
+        found = read_or_none(self.path / "committed.json")
+        if found is None:
             return None
-        record = json.loads(path.read_bytes())
+        record = json.loads(found)
         return cast(RunSummary, record["summary"]), list(record["dead_letters"])
 
     @guarded("staging_url")
@@ -374,8 +380,8 @@ class RunStaging:
     @guarded("staging_url")
     def read_manifest(self) -> dict[str, Any] | None:
         """Return the run's completeness manifest if its commit built one, else None."""
-        path = self.path / "manifest.json"
-        return cast(dict[str, Any], json.loads(path.read_bytes())) if path.exists() else None
+        found = read_or_none(self.path / "manifest.json")
+        return cast(dict[str, Any], json.loads(found)) if found is not None else None
 
     @guarded("staging_url")
     def remove(self) -> None:

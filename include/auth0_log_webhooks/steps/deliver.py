@@ -312,6 +312,6 @@ def fail_if_chunk_kept_dead_letters(pipeline: Pipeline, run: RunInfo, chunk: Chu
 def _chunk_dead_letters(run: RunInfo, chunk: Chunk) -> tuple[DeadLetterStore, list[str]]:
     """Return the run's dead-letter store and the entries the chunk's batches kept (as the ledger has them)."""
     staging = chunk_staging(run, chunk).with_generation(chunk["generation"])
-    outcomes = (staging.outcome(index) for index in range(chunk["start"], chunk["stop"]))
+    outcomes = staging.outcomes_of(range(chunk["start"], chunk["stop"]))
     entries = [entry for outcome in outcomes if outcome for entry in outcome["dead_letters"]]
     return DeadLetterStore(PipelineConfig.model_validate(staging.read_plan()["config"]).dead_letter_root), entries

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bench.distributed import Outcome
+from bench.distributed import Outcome, timeline
 
 pytestmark = pytest.mark.unit
 
@@ -43,3 +43,15 @@ def test_memory_is_missed_over_300_mb_or_when_the_fetch_or_commit_was_never_samp
     assert verdicts(replace(GOOD, peaks={k: v for k, v in PEAKS.items() if k != "commit[-1]"}))[2] is False
     lane_only = {"fetch[-1]": 220.0, "commit[-1]": 230.0}  # the fetch's lane sent everything: no delivery task
     assert verdicts(replace(GOOD, peaks=lane_only))[2] is True
+
+
+def test_the_timeline_puts_each_task_in_seconds_after_the_first_start_in_start_order() -> None:
+    def ti(task: str, index: int, start: str, end: str | None) -> dict[str, object]:
+        at = "2026-12-04T13:52:"
+        return {"task_id": task, "map_index": index, "start_date": at + start, "end_date": end and at + end}
+
+    tis = [ti("commit", -1, "40.0+00:00", "41.5+00:00"), ti("fetch", -1, "10.0+00:00", "28.5+00:00")]
+    tis += [ti("deliver", 1, "29.0+00:00", "35.0+00:00"), ti("deliver", 0, "29.0+00:00", None)]
+    lines = timeline(tis)  # a task still running (no end) is left out
+    assert [line.split()[0] for line in lines] == ["fetch[-1]", "deliver[1]", "commit[-1]"]
+    assert lines[1].startswith("deliver[1]   19.0s to   25.0s (  6.0s)")
