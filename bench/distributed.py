@@ -8,7 +8,9 @@ and dead letters on S3 (moto's server), the emulator and sink as processes of th
 While it runs, a sampler reads every second: each running task instance's peak RSS (``VmHWM``
 of the process Airflow reports as the task's pid) and the connections open to the stack's
 database. Printed: wall time from trigger to success, logs/s, peak RSS per task (fetch, the
-deliveries' range, commit), the most Postgres connections seen, and which worker ran what.
+deliveries' range, commit), the most Postgres connections seen, which worker ran what, what the
+fetch's lane sent and each task's start and end; then the verdicts (:meth:`Outcome.rows`): at least
+3,200 logs/s, every selected log received once, every task's peak RSS under 300 MB.
 """
 
 from __future__ import annotations
