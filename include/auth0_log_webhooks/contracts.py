@@ -74,7 +74,7 @@ class Plan(TypedDict):
     more_to_read: NotRequired[bool]
     """Reading stopped at ``max_logs_per_run`` with more logs waiting (absent in older plans: False)."""
     live: NotRequired[bool]
-    """Event mode: the fetch read a log the pipeline did not cause, dated after the run started (absent: False)."""
+    """Event mode: the fetch read a log the pipeline did not cause, dated after the run was asked for (absent: no)."""
     filtered: NotRequired[int]
     """Logs read and left out by the filter or the backfill window, counted apart from ``selected`` (absent in
     older plans) so that the run's reconciliation checks the two against ``fetched``."""

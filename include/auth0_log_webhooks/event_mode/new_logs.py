@@ -41,7 +41,8 @@ failure is worth a log line, so a tenant that keeps answering garbage costs one 
   every parse of the DAG file, can write it on from a count taken while a run was in flight, after the
   run ended: the DAG then gets no asset-triggered run until the next parse (30 s by default) however
   soon the watcher asks. So a run's fetch watches the pages it reads (:class:`LiveTraffic`): a run that
-  read a log the pipeline did not cause, dated after the run started, ends by asking for the next run
+  read a log the pipeline did not cause, dated after the run was asked for (``run/context.py``,
+  ``live_since``), ends by asking for the next run
   itself (``steps/follow_up.py``), as a run that stopped at its cap does; Airflow starts that run as
   soon as this one ends, whatever the flag says. A run that read no such log ends the chain, and the
   watcher asks for the next one as before.
@@ -178,7 +179,7 @@ class LiveTraffic:
     """Whether the pages a run read hold a log the pipeline did not cause, dated at or after ``since``.
 
     :param client_id: the pipeline's client id (its own token exchanges and 429s do not count).
-    :param since: epoch seconds, when the run started: a log dated after it was written while the run ran.
+    :param since: epoch seconds, when the run was asked for: a log dated after it came while the run waited or ran.
     """
 
     client_id: str

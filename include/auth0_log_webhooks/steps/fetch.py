@@ -82,8 +82,8 @@ def fetch(
 
 
 def live_traffic(pipeline: Pipeline, run: RunInfo, source: LogSource, mode: ReadMode) -> LiveTraffic | None:
-    """What watches the pages for logs written while the run ran: in event mode, a run reading from the checkpoint
-    whose start Airflow gave and whose source names its client id (else None: nothing is watched)."""
+    """What watches the pages for logs written while the run waited or ran: in event mode, a run reading from the
+    checkpoint whose moment Airflow gave (``RunInfo.started``) and whose source names its client id (else None)."""
     if pipeline.mode != "event" or mode != "checkpoint" or run.started is None:
         return None
     client_id = getattr(source, "client_id", None)

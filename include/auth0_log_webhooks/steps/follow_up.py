@@ -1,7 +1,7 @@
 """Backlogs drain without waiting for ticks: a run that stopped at ``max_logs_per_run`` starts the next.
 
 In event mode a live tenant's runs follow each other the same way: a run whose fetch read a log the
-pipeline did not cause, dated after the run started (the summary's ``live``), starts the next at its
+pipeline did not cause, dated after the run was asked for (the summary's ``live``), starts the next at its
 end, rather than leave it to the watcher's next poll and an asset-triggered run, which Airflow 3.3 can
 hold back until the next parse of the DAG file (``event_mode/new_logs.py`` says why). The chain ends
 with the first run that read no such log.

@@ -47,3 +47,16 @@ def test_the_run_settings_are_the_variable_overridden_by_non_empty_params() -> N
 def test_a_broken_config_variable_is_named_in_the_error() -> None:
     with pytest.raises(ConfigError, match="Variable p_config is not valid JSON"):
         load_config(PIPELINE, None, InMemoryVariables({"p_config": "{batch_size: 5"}))
+
+
+def test_a_run_that_was_asked_for_counts_live_logs_from_when_it_was_asked_a_scheduled_one_from_its_start() -> None:
+    from auth0_log_webhooks.run.context import live_since
+
+    asked, began = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC), datetime(2026, 12, 4, 12, 0, 2, tzinfo=UTC)
+
+    assert live_since("operator_triggered", asked, began) == asked
+    assert live_since("asset_triggered", asked, began) == asked
+    assert live_since("scheduled", asked, began) == began  # run_after is the tick: older logs follow it
+    assert live_since(DagRunType.SCHEDULED, asked, began) == began  # the Task SDK's enum, as in a task
+    assert live_since("scheduled", asked, None) is None
+    assert live_since("manual", None, began) == began
