@@ -60,8 +60,12 @@ def duration(seconds: float) -> str:
 
 
 def chunk_label(start: int, stop: int, batches: Sequence[BatchRange]) -> str:
-    """Return a delivery task's label: ``batches 4-6: 300 logs, 2026-11-26 14:02:11-14:07:40 UTC``."""
-    which = f"batch {start}" if stop - start == 1 else f"batches {start}-{stop - 1}"
+    """Return a delivery task's label: ``batches 4-6: 300 logs, 2026-11-26 14:02:11-14:07:40 UTC``.
+
+    ``start`` and ``stop`` are the chunk's batch indexes (from 0, ``stop`` excluded); the label counts batches
+    from 1, as the run's other sentences do ("stopped sending at batch 3 of 10").
+    """
+    which = f"batch {start + 1}" if stop - start == 1 else f"batches {start + 1}-{stop}"
     logs = sum(batch["count"] for batch in batches)
     return f"{which}: {plural(logs, 'log')}, {time_range(batches[0]['first'], batches[-1]['last'])}"
 

@@ -82,7 +82,8 @@ def test_durations_read_at_a_glance(seconds: float, expected: str) -> None:
 
 def test_a_chunk_label_has_its_batches_logs_and_times() -> None:
     batches = [BatchRange(count=1, first=cursor_for_time(AT), last=cursor_for_time(AT))]
-    assert chunk_label(7, 8, batches) == "batch 7: 1 log, 2026-11-26 14:02:11-14:02:11 UTC"
+    assert chunk_label(7, 8, batches) == "batch 8: 1 log, 2026-11-26 14:02:11-14:02:11 UTC", "counted from 1"
+    assert chunk_label(0, 3, batches * 3).startswith("batches 1-3: 3 logs, ")
 
 
 def test_a_delivery_report_reads_as_a_sentence() -> None:

@@ -171,8 +171,8 @@ class DeliveryLane:
         except Exception as exc:  # handed over: the delivery tasks send the rest and fail with their own advice
             # Its type only: the text of a transport error may hold the webhook's URL; the delivery tasks log it whole.
             self.stopped = (
-                f"sending batch {self.settled} raised {type(exc).__name__}; the delivery tasks send it and the rest, "
-                "and say what went wrong if it happens again"
+                f"sending batch {self.settled + 1} raised {type(exc).__name__}; the delivery tasks send it and the "
+                "rest, and say what went wrong if it happens again"
             )
         except BaseException as exc:  # the process is going down (a kill): the fetch goes with it
             self._died = exc

@@ -469,8 +469,8 @@ def test_chunks_label_their_batches_with_the_log_count_and_utc_times_not_log_ids
     ]
     chunks = plan_chunks(batches, max_tasks=2, generation=1, staging_url=STAGING_URL)
     assert [(c["chunk"], c["start"], c["stop"]) for c in chunks] == [(0, 0, 1), (1, 1, 3)]
-    assert chunks[0]["label"] == f"batch 0: 100 logs, {BASE:%Y-%m-%d %H:%M:%S}-{BASE:%H:%M:%S} UTC"
-    assert chunks[1]["label"] == f"batches 1-2: 140 logs, {BASE:%Y-%m-%d %H:%M:%S}-{later:%H:%M:%S} UTC"
+    assert chunks[0]["label"] == f"batch 1: 100 logs, {BASE:%Y-%m-%d %H:%M:%S}-{BASE:%H:%M:%S} UTC"
+    assert chunks[1]["label"] == f"batches 2-3: 140 logs, {BASE:%Y-%m-%d %H:%M:%S}-{later:%H:%M:%S} UTC"
 
 
 def test_no_batch_means_no_chunk() -> None:
