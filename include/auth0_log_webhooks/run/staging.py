@@ -7,6 +7,9 @@ chunks, one per mapped delivery task (:func:`plan_chunks`). Layout under
     g001/batches/000000.jsonl   one batch of fetch try 1 (a generation), one log per line, as fetched
     g001/done/000000.json       the delivery ledger: a batch's outcome, written once it is settled,
                                 naming the batch it settles (generation, count, first and last log id)
+    g001/copies/1024-001.json   a copy of the ledger markers one sender wrote (the lane; 0003-002.json: delivery
+                                task 3's try 2), written when it ends, so the commit reads a few objects, not
+                                every marker; a marker with no copy is read
     g001/circuit/               the run's circuit breaker (see circuit.py)
     g001/claims/fetch.json      the claim of fetch try 1 on the run; g001/claims/0003.json, delivery task 3's
     plan.json                   the fetch's plan: its generation; per batch its log count, first and
@@ -41,6 +44,7 @@ import errno
 import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -138,6 +142,15 @@ class RunStaging:
     def __init__(self, path: ObjectStoragePath, generation: int = 1) -> None:
         self.path = path
         self.generation = generation
+        self.hold_bytes = 0
+        """How many bytes of the batches it writes this staging keeps in memory for :meth:`read_batch` (0: none).
+
+        The fetch's delivery lane reads each batch the fetch just staged: the staged bytes are handed over
+        instead of read back (one GET a batch), as long as the batches written and not yet read fit."""
+        self._held: dict[int, bytes] = {}
+        self._holding = threading.Lock()  # the fetch writes, its lane reads
+        self._confirmed: dict[tuple[Holder, int], float] = {}
+        """When each (holder, try) last found its claim standing (:func:`time.monotonic`), in this process."""
 
     def with_generation(self, generation: int) -> RunStaging:
         """Return the same run's staging, in the folder of fetch attempt ``generation``."""
@@ -249,13 +262,21 @@ class RunStaging:
         """
         self.stop_if_superseded(FETCH, self.generation, f"staging batch {index + 1}")
         lines = [encode_log(log) for log in logs]
-        self._batch(index).write_bytes(b"".join(line + b"\n" for line, _ in lines))
+        data = b"".join(line + b"\n" for line, _ in lines)
+        self._batch(index).write_bytes(data)
+        with self._holding:
+            if sum(map(len, self._held.values())) + len(data) <= self.hold_bytes:
+                self._held[index] = data  # what was staged, byte for byte: the lane sends the same messages
         return sum(1 for _, repaired in lines if repaired)
 
     @guarded("staging_url")
     def read_batch(self, index: int) -> list[dict[str, Any]]:
-        """Load one staged batch."""
-        return [orjson.loads(line) for line in read(self._batch(index)).splitlines() if line]
+        """Load one staged batch (handed over from memory once, if :attr:`hold_bytes` kept it)."""
+        with self._holding:
+            data = self._held.pop(index, None)
+        if data is None:
+            data = read(self._batch(index))
+        return [orjson.loads(line) for line in data.splitlines() if line]
 
     @guarded("staging_url")
     def write_plan(self, plan: Plan) -> None:
@@ -292,6 +313,19 @@ class RunStaging:
         return cast(BatchOutcome, json.loads(found)) if found is not None else None
 
     @guarded("staging_url")
+    def settled_indexes(self) -> set[int]:
+        """Return the indexes of the batches with a ledger marker in this generation, from one listing (its names).
+
+        A delivery task asks once, after claiming its chunk, and reads only the markers listed, instead of
+        asking for each batch's marker before sending it: one request per task rather than one per batch.
+        """
+        try:
+            names = [p.name for p in (self.generation_path / "done").iterdir()]
+        except (FileNotFoundError, NotADirectoryError):  # no marker yet (on S3 an empty folder does not exist)
+            return set()
+        return {int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit()}
+
+    @guarded("staging_url")
     def outcomes_of(self, indexes: range) -> list[BatchOutcome | None]:
         """Return the recorded outcomes of batches ``indexes`` (None for one not settled), read at once."""
         found = read_many([self._marker(index) for index in indexes])
@@ -317,17 +351,29 @@ class RunStaging:
         found = read_or_none(self._claim(holder))  # one GET (checked before each batch), see store_io
         return int(json.loads(found)["try"]) if found is not None else None
 
-    def stop_if_superseded(self, holder: Holder, try_number: int, before: str) -> None:
+    def stop_if_superseded(
+        self, holder: Holder, try_number: int, before: str, *, unless_confirmed_after: float | None = None
+    ) -> None:
         """Stop try ``try_number`` of ``holder`` before its next write (``before`` says which) unless its claim
         in this generation still stands.
 
         It no longer stands when a newer try of the same delivery task claimed the chunk, when a newer try of
         the fetch reset the run (removing this generation's claims), or when the run was committed.
 
+        ``unless_confirmed_after`` (a :func:`time.monotonic` value) skips the read when another thread of the
+        same try found the claim standing since then: the fetch's delivery lane passes the end of its previous
+        batch, and the fetch checks before each batch it stages, so while the fetch reads, the lane sends no
+        batch whose check is older than its previous batch, as when it read the claim itself.
+
         :raises SupersededTryError: naming this try and the newer one (when it is known).
         """
+        key = (holder, try_number)
+        if unless_confirmed_after is not None and self._confirmed.get(key, float("-inf")) > unless_confirmed_after:
+            return
+        checked = time.monotonic()
         claimed = self.claimant(holder)
         if claimed == try_number:
+            self._confirmed[key] = checked
             return
         newer = claimed if claimed is not None and claimed > try_number else None
         if holder == FETCH:
@@ -344,16 +390,48 @@ class RunStaging:
 
     @guarded("staging_url")
     def outcomes(self) -> dict[int, BatchOutcome]:
-        """Return every settled batch's outcome by index (as written; see :func:`settlement.matching`)."""
+        """Return every settled batch's outcome by index (as written; see :func:`settlement.matching`).
+
+        The ledger's markers are listed; a marker a sender's copy holds (:meth:`keep_copies`) is taken from
+        the copy, and only the others are read, one GET each.
+        """
         done = self.generation_path / "done"
         if not done.exists():
             return {}
-        markers = [p for p in done.iterdir() if p.suffix == ".json"]
-        return {
+        markers = {int(p.stem): p for p in done.iterdir() if p.suffix == ".json" and p.stem.isdigit()}
+        copied = self._copies()
+        unread = [p for index, p in markers.items() if index not in copied]
+        found = {
             int(p.stem): cast(BatchOutcome, json.loads(data))
-            for p, data in zip(markers, read_many(markers), strict=True)
+            for p, data in zip(unread, read_many(unread), strict=True)
             if data is not None
         }
+        return {index: found.get(index) or copied[index] for index in markers if index in found or index in copied}
+
+    @guarded("staging_url")
+    def keep_copies(self, sender: str, outcomes: Mapping[int, BatchOutcome]) -> None:
+        """Keep a copy of the markers one sender (the fetch's lane, a delivery task's try) wrote, in one object, so
+        that the commit reads a few copies rather than every marker (one GET a batch).
+
+        A marker is written before its copy and never changes once it settles its batch (a batch settled is not
+        sent again), so a copy of a listed marker is the marker; a marker with no copy (its sender died before
+        writing one) is read.
+        """
+        if outcomes:
+            body = json.dumps({str(index): outcome for index, outcome in outcomes.items()}).encode()
+            write_bytes(self.generation_path / "copies" / f"{sender}.json", body)
+
+    def _copies(self) -> dict[int, BatchOutcome]:
+        """Return the markers the senders' copies hold, by index (a copy not whole JSON is left out)."""
+        try:
+            paths = sorted((p for p in (self.generation_path / "copies").iterdir() if p.suffix == ".json"), key=str)
+        except (FileNotFoundError, NotADirectoryError):  # no copy (a local folder, or no object on S3)
+            return {}
+        copied: dict[int, BatchOutcome] = {}
+        for data in read_many(paths):  # by name: a newer try's copy (of the same chunk) after an older one's
+            with contextlib.suppress(ValueError, TypeError):
+                copied.update({int(index): outcome for index, outcome in json.loads(data or b"{}").items()})
+        return copied
 
     def write_committed(self, summary: RunSummary, dead_letters: list[str]) -> None:
         """Record a successful commit and drop the staged batches; the plan and summary stay until pruned."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from auth0_log_webhooks.contracts import BatchOutcome, BatchRange, BatchStatus, Chunk, DeliveryReport, SentMessage
@@ -53,15 +53,27 @@ def deliver(
     :raises DeadLettersInChunkError: if the chunk's batches are settled but kept dead letters (no retry helps).
     """
     io.label(chunk["label"])
+    settled = SettledChunk()
     try:
-        report = deliver_chunk(pipeline, run, chunk, sender=sender, sleep=sleep)
+        report = deliver_chunk(pipeline, run, chunk, sender=sender, sleep=sleep, settled=settled)
     except CircuitOpenError as exc:
         store, entries = _chunk_dead_letters(run, chunk)
         advice = circuit_open_advice(opened=str(exc), pipeline=pipeline.dag_id, letters=store.still_kept(entries))
         raise CircuitOpenError(advice) from None
     io.keep(ANSWERS_429, report["answers_429"])  # kept even when the task turns red next
-    fail_if_chunk_kept_dead_letters(pipeline, run, chunk)
+    fail_if_chunk_kept_dead_letters(pipeline, run, chunk, settled=settled)
     return report
+
+
+@dataclass
+class SettledChunk:
+    """What a delivery task learnt of its chunk's ledger while it sent: the markers it read or wrote, so that its
+    end need not read them again (one GET a batch on S3)."""
+
+    dead_letter_root: str | None = None
+    """The run's dead-letter store (from the plan's settings); None until the chunk was read."""
+    dead_letters: list[str] = field(default_factory=list)
+    """The dead-letter entries of the chunk's settled batches, in batch order."""
 
 
 def chunk_staging(run: RunInfo, chunk: Chunk) -> RunStaging:
@@ -76,10 +88,12 @@ def deliver_chunk(
     *,
     sender: WebhookSender | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    settled: SettledChunk | None = None,
 ) -> DeliveryReport:
     """Deliver one chunk's batches in order, one request at a time; return counts (small, for XCom).
 
-    A batch already settled in the ledger (for the same batch of the same generation) is skipped. A
+    A batch already settled in the ledger (for the same batch of the same generation) is skipped: the
+    task lists the ledger once, after claiming the chunk, and reads the markers of its batches listed. A
     message the webhook refuses for good, or that runs out of attempts, is kept as a dead letter; the
     batch then counts as settled, so the checkpoint may pass it. When the run's circuit opens (see
     :mod:`~auth0_log_webhooks.delivery.circuit`) the task stops sending and fails, leaving the rest unsettled.
@@ -92,6 +106,8 @@ def deliver_chunk(
 
     Every attempt goes to the pipeline's delivery log (:mod:`~auth0_log_webhooks.run.delivery_log`),
     written once per batch, before the batch's ledger marker.
+
+    ``settled``, if given, gets the dead-letter entries of the chunk's settled batches (read or written here).
 
     :raises StaleChunkError: if the run's fetch was run again after this chunk was planned.
     :raises SupersededTryError: if a newer try of this task claimed the chunk (or a newer fetch try reset the run).
@@ -112,11 +128,17 @@ def deliver_chunk(
     staging = staging.with_generation(plan["generation"])
     staging.claim(chunk["chunk"], run.try_number)
     staging.stop_if_superseded(chunk["chunk"], run.try_number, f"batch {chunk['start'] + 1}")
+    # Listed after the claim: a marker an older try of this task writes later is of the batch it had in hand
+    # (it stops before its next one), and that batch is sent twice at most, as when each marker was read in turn.
+    listed = staging.settled_indexes()
+    config = PipelineConfig.model_validate(plan["config"])
+    settled = settled if settled is not None else SettledChunk()
+    settled.dead_letter_root = config.dead_letter_root
     batches = BatchSender.open(
         pipeline,
         run,
         staging,
-        PipelineConfig.model_validate(plan["config"]),
+        config,
         chunk["staging_url"],
         chunk["chunk"],
         sender=sender,
@@ -126,12 +148,13 @@ def deliver_chunk(
     try:
         for index in range(chunk["start"], chunk["stop"]):
             batch = plan["batches"][index]
-            outcome = staging.outcome(index)
+            outcome = staging.outcome(index) if index in listed else None
             if outcome is not None and settles(outcome, batch, plan["generation"]):
                 report["skipped"] += 1
+                settled.dead_letters += outcome["dead_letters"]
                 continue
             staging.stop_if_superseded(chunk["chunk"], run.try_number, f"batch {index + 1}")
-            batches.send(index, batch, report)
+            settled.dead_letters += batches.send(index, batch, report)["dead_letters"]
     finally:
         batches.close(report)
         log.info("%s", delivery_sentence(report))
@@ -163,6 +186,8 @@ class BatchSender:
     chunk: int
     requests_before: int = 0
     limited_before: int = 0
+    written: dict[int, BatchOutcome] = field(default_factory=dict)
+    """The ledger markers this sender wrote, copied into one object when it closes (see ``RunStaging.keep_copies``)."""
 
     @classmethod
     def open(
@@ -196,8 +221,9 @@ class BatchSender:
             sender.answers_429,
         )
 
-    def send(self, index: int, batch: BatchRange, report: DeliveryReport) -> None:
-        """Send batch ``index`` (``batch`` as the fetch cut it), settle it in the ledger, and count it in ``report``.
+    def send(self, index: int, batch: BatchRange, report: DeliveryReport) -> BatchOutcome:
+        """Send batch ``index`` (``batch`` as the fetch cut it), settle it in the ledger, and count it in ``report``;
+        return the ledger marker written.
 
         :raises CircuitOpenError: if the receiver refused everything; the batch is left unsettled.
         """
@@ -219,29 +245,35 @@ class BatchSender:
                 letter.reason,
             )
         generation, count, first, last = marker_for(batch, self.staging.generation)
-        self.staging.mark(
-            index,
-            BatchOutcome(
-                status="dead_lettered" if kept else "delivered",
-                generation=generation,
-                count=count,
-                first=first,
-                last=last,
-                delivered_logs=len(logs) - kept_logs,
-                dead_lettered_logs=kept_logs,
-                dead_letters=[letter.entry_id for letter in kept],
-                messages=sent_messages(delivered, [f.message for f in failures]),
-            ),
+        outcome = BatchOutcome(
+            status="dead_lettered" if kept else "delivered",
+            generation=generation,
+            count=count,
+            first=first,
+            last=last,
+            delivered_logs=len(logs) - kept_logs,
+            dead_lettered_logs=kept_logs,
+            dead_letters=[letter.entry_id for letter in kept],
+            messages=sent_messages(delivered, [f.message for f in failures]),
         )
+        self.staging.mark(index, outcome)
+        self.written[index] = outcome
         report["batches"] += 1
         report["delivered_logs"] += len(logs) - kept_logs
         report["dead_lettered_logs"] += kept_logs
+        return outcome
 
     def close(self, report: DeliveryReport) -> None:
-        """Count the requests and 429 answers since this batch sender opened into ``report``, and the 429s' metric."""
+        """Count the requests and 429 answers since this batch sender opened into ``report``, and the 429s' metric;
+        keep a copy of the markers written for the commit (a copy that cannot be written is only logged: the commit
+        reads those markers instead)."""
         report["requests"] = self.sender.requests_sent - self.requests_before
         report["answers_429"] = self.sender.answers_429 - self.limited_before
         metrics.record_rate_limited(self.pipeline.dag_id, report["answers_429"], metric="webhook_429")
+        try:
+            self.staging.keep_copies(f"{self.chunk:04d}-{self.run.try_number:03d}", self.written)
+        except Exception as exc:  # the markers stand: the commit reads them one by one
+            log.warning("Could not keep a copy of %d ledger markers: %s", len(self.written), type(exc).__name__)
 
 
 def sent_messages(delivered: list[Message], failed: list[Message]) -> list[SentMessage]:
@@ -289,15 +321,20 @@ def _send_batch(
     return failures
 
 
-def fail_if_chunk_kept_dead_letters(pipeline: Pipeline, run: RunInfo, chunk: Chunk) -> None:
+def fail_if_chunk_kept_dead_letters(
+    pipeline: Pipeline, run: RunInfo, chunk: Chunk, *, settled: SettledChunk | None = None
+) -> None:
     """Fail the delivery task if its batches kept dead letters (those still waiting for replay).
 
-    Reads the ledger, so a retried or cleared task that skipped its settled batches still fails,
-    unless its dead letters were replayed meanwhile.
+    Reads the ledger (unless ``settled`` holds what the task read and wrote of it while sending), so a retried or
+    cleared task that skipped its settled batches still fails, unless its dead letters were replayed meanwhile.
 
     :raises DeadLettersInChunkError: with the replay config of the chunk's entries.
     """
-    store, entries = _chunk_dead_letters(run, chunk)
+    if settled is not None and settled.dead_letter_root is not None:
+        store, entries = DeadLetterStore(settled.dead_letter_root), settled.dead_letters
+    else:
+        store, entries = _chunk_dead_letters(run, chunk)
     if not entries:
         return
     fail_if_still_kept(

@@ -38,6 +38,11 @@ if TYPE_CHECKING:  # imported when a lane starts: a fetch without one does not l
 log = logging.getLogger(__name__)
 
 
+LANE_HOLD_BYTES = 8 * 1024 * 1024
+"""How many bytes of staged batches the fetch keeps for its delivery lane, which sends them without reading them
+back: the batches staged and not yet sent, up to this bound (the lane reads the rest from staging)."""
+
+
 class RunParamsRefusedError(AirflowFailException):
     """The run's trigger params are refused; the run fails at once, as a retry would get the same params."""
 
@@ -138,6 +143,8 @@ def fetch_logs(
         log.warning("%s", warning)
     mode: ReadMode = "window" if run.window else "one_off" if one_off else "checkpoint"
     staging, earlier = _fresh_staging(config, run)
+    if config.deliver_while_fetching:
+        staging.hold_bytes = LANE_HOLD_BYTES
     log.info("%s", reading_sentence(start, reason, run.window))
     if one_off:
         log.info("A one-off run (%s): it delivers what it selects and does not move the checkpoint", one_off)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from auth0_log_webhooks.contracts import BatchRange
@@ -146,6 +147,7 @@ class DeliveryLane:
         return text + "."
 
     def _send(self) -> None:
+        previous_end = time.monotonic()  # the fetch's checks since then stand for the lane's (see stop_if_superseded)
         try:
             while not self._stop.is_set():
                 index, batch, settled = self._waiting.get()
@@ -159,8 +161,11 @@ class DeliveryLane:
                     if self.batches is None:  # opened at the first batch sent: a run sending none needs no webhook
                         self.batches = self._open()
                     staging = self.batches.staging  # a newer try of the fetch took the run over: send nothing more
-                    staging.stop_if_superseded(FETCH, staging.generation, f"sending batch {index + 1}")
+                    staging.stop_if_superseded(
+                        FETCH, staging.generation, f"sending batch {index + 1}", unless_confirmed_after=previous_end
+                    )
                     self.batches.send(index, batch, self.report)
+                previous_end = time.monotonic()
                 with self._progress:
                     self.settled = index + 1
                     self._progress.notify_all()

@@ -3,6 +3,7 @@
 import errno
 import itertools
 import re
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,8 @@ from auth0_log_webhooks.log_ids import cursor_for_time
 from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.pipelines.filters import TypeLevelFilter
+from auth0_log_webhooks.run import staging as staging_module
+from auth0_log_webhooks.run import store_io
 from auth0_log_webhooks.run.staging import (
     FETCH,
     EarlierTryStillEndingError,
@@ -144,6 +147,66 @@ def test_the_ledger_records_each_settled_batch(staging: RunStaging) -> None:
     assert staging.outcome(0) == delivered(3)
     assert staging.outcome(1) is None
     assert staging.outcomes() == {0: delivered(3), 12: letters}
+
+
+def test_a_delivery_task_lists_the_settled_batches_once_by_their_markers_names(staging: RunStaging) -> None:
+    assert staging.settled_indexes() == set()
+    staging.mark(0, delivered(3))
+    staging.mark(12, delivered(1))
+    (staging.generation_path / "done" / "notes.txt").write_bytes(b"not a marker")
+    assert staging.settled_indexes() == {0, 12}
+
+
+def test_the_commit_takes_markers_from_the_senders_copies_and_reads_only_the_markers_without_one(
+    staging: RunStaging, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    letters = settled("dead_lettered", 0, ["p/msg_1"])
+    for index, outcome in ((0, delivered(3)), (1, letters), (2, delivered(2))):
+        staging.mark(index, outcome)
+    staging.keep_copies("0000-001", {0: delivered(3), 1: letters})
+    staging.keep_copies("0001-001", {})  # a sender that wrote no marker keeps no copy
+    staging.keep_copies("0002-001", {7: delivered(9)})  # a copy of a marker not listed is not taken
+    read: list[str] = []
+    real_read_many = store_io.read_many
+
+    def counted(paths: list[Any]) -> list[bytes | None]:
+        read.extend(path.name for path in paths)
+        return real_read_many(paths)
+
+    monkeypatch.setattr(staging_module, "read_many", counted)
+
+    assert staging.outcomes() == {0: delivered(3), 1: letters, 2: delivered(2)}
+    assert sorted(read) == sorted(["000002.json", "0000-001.json", "0002-001.json"])
+
+
+def test_a_batch_the_fetch_staged_is_handed_to_its_lane_from_memory_once_within_the_bound(
+    staging: RunStaging,
+) -> None:
+    logs: list[Mapping[str, Any]] = [{"log_id": log_id(1), "description": "Zoë"}]
+    staging.hold_bytes = 2 * len(b'{"log_id":"%s","description":"Zo\xc3\xab"}\n' % log_id(1).encode())
+    for index in range(3):  # the third does not fit the bound: it is read from staging
+        staging.write_batch(index, logs)
+    for index in range(3):
+        (staging.generation_path / "batches" / f"{index:06d}.jsonl").unlink()
+
+    assert staging.read_batch(0) == logs  # the bytes staged, not read back
+    assert staging.read_batch(1) == logs
+    with pytest.raises(FileNotFoundError):
+        staging.read_batch(2)
+    with pytest.raises(FileNotFoundError):
+        staging.read_batch(0)  # handed over once
+
+
+def test_the_lanes_claim_check_is_skipped_only_when_the_fetch_found_the_claim_since_the_lanes_last_batch(
+    staging: RunStaging,
+) -> None:
+    before = time.monotonic()
+    staging.write_batch(0, [{"log_id": log_id(1)}])  # the fetch checks its claim first
+    (staging.generation_path / "claims" / "fetch.json").unlink()  # a newer try took the run over since
+
+    staging.stop_if_superseded(FETCH, 1, "sending batch 1", unless_confirmed_after=before)
+    with pytest.raises(SupersededTryError, match=r"before sending batch 2"):
+        staging.stop_if_superseded(FETCH, 1, "sending batch 2", unless_confirmed_after=time.monotonic())
 
 
 def test_reset_removes_what_an_earlier_try_left(staging: RunStaging) -> None:
