@@ -59,7 +59,7 @@ from auth0_log_webhooks.log_ids import is_log_id, log_id_of, log_time, time_of
 from auth0_log_webhooks.pipelines.filters import LogFilter
 from auth0_log_webhooks.run.log_encoding import encode_log, missing_id_error
 from auth0_log_webhooks.run.store_errors import folder_in_use, guarded, reaching
-from auth0_log_webhooks.run.store_io import read, read_many, read_or_none, write_bytes
+from auth0_log_webhooks.run.store_io import names, read, read_many, read_or_none, write_bytes
 from auth0_log_webhooks.wording import chunk_label
 
 WINDOW_MARGIN = timedelta(minutes=5)
@@ -319,11 +319,7 @@ class RunStaging:
         A delivery task asks once, after claiming its chunk, and reads only the markers listed, instead of
         asking for each batch's marker before sending it: one request per task rather than one per batch.
         """
-        try:
-            names = [p.name for p in (self.generation_path / "done").iterdir()]
-        except (FileNotFoundError, NotADirectoryError):  # no marker yet (on S3 an empty folder does not exist)
-            return set()
-        return {int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit()}
+        return set(_marker_indexes(names(self.generation_path / "done")))
 
     @guarded("staging_url")
     def outcomes_of(self, indexes: range) -> list[BatchOutcome | None]:
@@ -396,14 +392,12 @@ class RunStaging:
         the copy, and only the others are read, one GET each.
         """
         done = self.generation_path / "done"
-        if not done.exists():
-            return {}
-        markers = {int(p.stem): p for p in done.iterdir() if p.suffix == ".json" and p.stem.isdigit()}
-        copied = self._copies()
-        unread = [p for index, p in markers.items() if index not in copied]
+        markers = _marker_indexes(names(done))
+        copied = self._copies() if markers else {}
+        unread = [index for index in markers if index not in copied]
         found = {
-            int(p.stem): cast(BatchOutcome, json.loads(data))
-            for p, data in zip(unread, read_many(unread), strict=True)
+            index: cast(BatchOutcome, json.loads(data))
+            for index, data in zip(unread, read_many([self._marker(index) for index in unread]), strict=True)
             if data is not None
         }
         return {index: found.get(index) or copied[index] for index in markers if index in found or index in copied}
@@ -423,10 +417,8 @@ class RunStaging:
 
     def _copies(self) -> dict[int, BatchOutcome]:
         """Return the markers the senders' copies hold, by index (a copy not whole JSON is left out)."""
-        try:
-            paths = sorted((p for p in (self.generation_path / "copies").iterdir() if p.suffix == ".json"), key=str)
-        except (FileNotFoundError, NotADirectoryError):  # no copy (a local folder, or no object on S3)
-            return {}
+        folder = self.generation_path / "copies"
+        paths = [folder / name for name in sorted(names(folder)) if name.endswith(".json")]
         copied: dict[int, BatchOutcome] = {}
         for data in read_many(paths):  # by name: a newer try's copy (of the same chunk) after an older one's
             with contextlib.suppress(ValueError, TypeError):
@@ -466,6 +458,11 @@ class RunStaging:
         """Delete the run's staging."""
         if self.path.exists():
             self.path.rmdir(recursive=True)
+
+
+def _marker_indexes(names: Iterable[str]) -> list[int]:
+    """Return the batch indexes of the ledger markers among a ``done`` folder's names (``000012.json``: 12)."""
+    return [int(name[:-5]) for name in names if name.endswith(".json") and name[:-5].isdigit()]
 
 
 def _superseded(holder: Holder, try_number: int, newer: int | None, before: str) -> str:

@@ -68,6 +68,19 @@ def _missing_as_none(answer: object) -> bytes | None:
     return cast(bytes, answer)
 
 
+def names(folder: ObjectStoragePath) -> list[str]:
+    """Return the names of the objects in ``folder`` from one listing (an empty list if there is none).
+
+    Only the names: making a path object of each listed entry, as ``iterdir()`` does, costs about a
+    millisecond of CPU each, seconds for a run's ledger of thousands of markers.
+    """
+    try:
+        listed = folder.fs.ls(folder.path, detail=False)
+    except (FileNotFoundError, NotADirectoryError):  # on S3 an empty folder does not exist
+        return []
+    return [str(entry).rstrip("/").rsplit("/", 1)[-1] for entry in listed]
+
+
 def write_bytes(path: ObjectStoragePath, data: bytes) -> None:
     """Write the object, making its parent folder only if the store says it is missing."""
     try:
