@@ -60,6 +60,7 @@ from bench.freshness_stages import (
 from bench.report import Row, say, verdict_word
 from bench.servers import REPO
 from bench.stack import SharedStack, StackPart, Window, connection_env
+from dev.airflow_env import descendants
 
 COUNT = 100
 PARSE_TARGET_SECONDS = 2.0
@@ -192,6 +193,24 @@ def parse_time(pipelines_file: Path, home: Path, repeats: int) -> ParseResult:
 # -- 2, 3. a stack of a hundred pipelines -----------------------------------------------------------
 
 
+COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api_server")
+"""The long-lived processes of ``airflow standalone``, as their command lines name them."""
+
+
+def missing_components(titles: list[str]) -> list[str]:
+    """The components of :data:`COMPONENTS` no process title names (``api_server`` said as "the API server")."""
+    gone = [name for name in COMPONENTS if not any(f"airflow {name}" in title for title in titles)]
+    return ["the API server" if name == "api_server" else f"the {name}" for name in gone]
+
+
+def _title(pid: int) -> str:
+    """A process's command line, empty if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 @dataclass
 class ManyStack:
     """``count`` emulated tenants (threads here), a sink and ``airflow standalone`` with ``count`` pipelines."""
@@ -265,9 +284,25 @@ class ManyStack:
         Only the pipelines' own runs count: the deployment's daily report has no connection here, fails and
         is retried five minutes later, which is no part of the pipelines' start.
         """
-        self.wait(f"the {self.count} pipeline DAGs to be parsed", lambda: self.parsed() >= self.count, 900)
-        self.wait("every pipeline's first run to start", lambda: self.runs_total() >= self.count, 900)
-        self.wait("every first run to end", lambda: self.active_runs() == 0, 1800)
+        count = self.count
+        self.wait(
+            f"the {count} pipeline DAGs to be parsed",
+            lambda: self.parsed() >= count,
+            900,
+            status=lambda: f"{self.parsed()} of {count} parsed",
+        )
+        self.wait(
+            "every pipeline's first run to start",
+            lambda: self.runs_total() >= count,
+            900,
+            status=lambda: f"{self.runs_total()} of {count} runs started; {self.stack_health()}",
+        )
+        self.wait(
+            "every first run to end",
+            lambda: self.active_runs() == 0,
+            1800,
+            status=lambda: f"{self.active_runs()} of {count} runs queued or running; {self.stack_health()}",
+        )
         if self.mode == "event":
             self.wait_for_watchers()
         took = time.monotonic() - began
@@ -288,7 +323,12 @@ class ManyStack:
             return all(now.get(dag_id) not in (None, was) for dag_id, was in before.items())
 
         self.wait(f"the {self.count} DAGs to be parsed in {mode} mode", changed, 900)
-        self.wait("the runs of the schedule to end", lambda: self.active_runs() == 0, 1800)
+        self.wait(
+            "the runs of the schedule to end",
+            lambda: self.active_runs() == 0,
+            1800,
+            status=lambda: f"{self.active_runs()} runs queued or running; {self.stack_health()}",
+        )
         if mode == "event":
             self.wait_for_watchers()
         took = time.monotonic() - began
@@ -324,29 +364,59 @@ class ManyStack:
                 time.sleep(2)
 
     @staticmethod
-    def wait(what: str, done: Callable[[], bool], timeout: float) -> None:
+    def wait(
+        what: str,
+        done: Callable[[], bool],
+        timeout: float,
+        *,
+        status: Callable[[], str] | None = None,
+        every: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         """Poll ``done`` every 2 s until it is true; after ``timeout`` s raise, naming ``what``.
 
         A poll the API server answers with a database error (SQLite is locked while the dag-processor writes the
-        pipelines' DAGs) counts as not done yet.
+        pipelines' DAGs) or not in time counts as not done yet. Every ``every`` s it says it still waits, with
+        ``status()`` (how far it got) or why the last poll had no answer, and so does the error: a wait of 15
+        minutes that fails says where it stood.
         """
-        deadline = time.monotonic() + timeout
-        while not ManyStack._answered(done):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"waited {timeout:.0f}s for {what}")
-            time.sleep(2)
+        began = clock()
+        said = began
+        while True:
+            answer = ManyStack._answered(done)
+            if answer is True:
+                return
+            now = clock()
+            if now - began > timeout or now - said >= every:
+                where = answer if isinstance(answer, str) else ManyStack._status(status)
+                if now - began > timeout:
+                    raise TimeoutError(f"waited {timeout:.0f}s for {what}{where and f' ({where})'}")
+                say(f"    still waiting for {what} after {now - began:.0f}s{where and f': {where}'}")
+                said = now
+            sleep(2)
 
     @staticmethod
-    def _answered(done: Callable[[], bool]) -> bool:
-        """``done()``, False when the API server answered a database error or did not answer in time instead."""
+    def _answered(done: Callable[[], bool]) -> bool | str:
+        """``done()``, or why the API server gave no answer: a database error or none in time."""
         try:
             return done()
         except requests.Timeout:
-            return False
+            return "the API server did not answer in time"
         except RuntimeError as exc:
             if "Database error" not in str(exc):
                 raise
-            return False
+            return "the API server answered a database error"
+
+    @staticmethod
+    def _status(status: Callable[[], str] | None) -> str:
+        """``status()``, or empty when there is none or the API server gave no answer to it."""
+        if status is None:
+            return ""
+        try:
+            return status()
+        except (requests.Timeout, RuntimeError) as exc:
+            return f"no answer on how far: {str(exc)[:120]}"
 
     def parsed(self) -> int:
         """Pipeline DAGs the API knows."""
@@ -367,6 +437,16 @@ class ManyStack:
         return all(
             t.state.counters["log_requests"] >= b + WATCHER_READS for t, b in zip(self.tenants, base, strict=True)
         )
+
+    def stack_health(self) -> str:
+        """Which of Airflow's components are gone (from /proc), in words: a stalled wait says if one exited."""
+        root = self.airflow.process.pid if self.airflow is not None and self.airflow.process is not None else None
+        titles = [] if root is None else [_title(pid) for pid in (root, *descendants(root))]
+        gone = missing_components(titles)
+        if not gone:
+            return "scheduler, dag-processor, triggerer and API server running"
+        log = self.airflow.home / "standalone.log" if self.airflow is not None else "standalone.log"
+        return f"{' and '.join(gone)} not running (see {log})"
 
     def stop(self) -> None:
         """Stop Airflow, the sink and the tenants (not a shared stack's: the runner stops it)."""

@@ -44,8 +44,8 @@ DEFAULT_WAIT_MINUTES = 20
 
 
 def say(message: str) -> None:
-    """Print a progress line."""
-    print(f"[demo {time.strftime('%H:%M:%S')}] {message}", flush=True)
+    """Print a progress line, its time in UTC as Airflow's run ids, the checkpoint and the notices give theirs."""
+    print(f"[demo {time.strftime('%H:%M:%S', time.gmtime())}] {message}", flush=True)
 
 
 def connections(
@@ -81,8 +81,8 @@ def _sent(lane: dict[str, Any]) -> str:
     return f"{plural(int(lane['delivered_logs']), 'log')} in {plural(int(lane['requests']), 'request')}"
 
 
-def report_run(airflow: AirflowStandalone, waiter: Waiter, run_id: str, started: float) -> str:
-    """Wait for a run, print what its tasks did and return its state."""
+def report_run(airflow: AirflowStandalone, waiter: Waiter, run_id: str, started: float, since: str = "") -> str:
+    """Wait for a run, print what its tasks did and return its state; ``since`` names the moment ``started`` is."""
     state = waiter.until(f"run {run_id} to finish", lambda: airflow.finished_state(DAG_ID, run_id))
     tis = airflow.task_instances(DAG_ID, run_id)
     delivered = sorted(
@@ -96,7 +96,7 @@ def report_run(airflow: AirflowStandalone, waiter: Waiter, run_id: str, started:
         sent = f"the fetch sent {_sent(lane)} while it read, and {tasks} sent the rest"
     else:
         sent = f"the fetch sent {_sent(lane)} while it read, so no delivery task was needed"
-    say(f"run {run_id}: {state} after {time.monotonic() - started:.0f}s: {sent}")
+    say(f"run {run_id}: {state} {time.monotonic() - started:.0f} s after {since or 'it was asked for'}: {sent}")
     for ti in delivered[:3]:
         say(f"  deliver[{ti['map_index']}] {ti.get('rendered_map_index') or ''}: {ti['state']}")
     if len(delivered) > 3:
@@ -104,13 +104,49 @@ def report_run(airflow: AirflowStandalone, waiter: Waiter, run_id: str, started:
     return state
 
 
-def report_notices(alerts: AlertsReceiver, runs: int, timeout: float = 60.0) -> int:
-    """Print the notices the alerts receiver got (a success notice per run is expected); return how many."""
+def webhook_lines(summary: dict[str, Any], slots: int = 5) -> list[str]:
+    """Return what the webhook sink received, in two sentences with their numbers."""
+    return [
+        f"the webhook got {plural(summary['logs_received'], 'log')} in {plural(summary['requests'], 'request')} "
+        f"({plural(summary['webhook_ids'], 'webhook id')}): {summary['unique_log_ids']:,} distinct, "
+        f"{plural(summary['duplicate_log_ids'], 'duplicate')}, {plural(summary['bad_signatures'], 'bad signature')}",
+        f"at most {plural(summary['max_in_flight'], 'webhook call')} in flight (the pool auth0_webhooks allows "
+        f"{slots:,}: the fetch sends one batch at a time while it reads, and each delivery task one)",
+    ]
+
+
+def tenant_line(counters: dict[str, int]) -> str:
+    """Return what the tenant emulator served, in a sentence: log reads, tokens and 429s."""
+    return (
+        f"the Auth0 tenant emulator served {plural(counters['log_requests'], 'log read')} and "
+        f"{plural(counters['tokens_issued'], 'token')}; it answered {plural(counters['rate_limited'], '429')} "
+        "(the fetch keeps within Auth0's rate limit)"
+    )
+
+
+def notices_heading(notices: int, demo_runs: int, all_runs: int) -> str:
+    """Return the line above the notices: how many, and the runs they are for (a tick may add one)."""
+    heading = f"the alerts receiver got {plural(notices, 'notice')} from the connection auth0_alerts_default"
+    ticks = all_runs - demo_runs
+    if ticks > 0:
+        return (
+            f"{heading}, one per run: the demo's {demo_runs} and {ticks} the scheduler started at a 5-minute tick "
+            "while the demo ran:"
+        )
+    return f"{heading}, one per run:"
+
+
+def report_notices(alerts: AlertsReceiver, runs: int, all_runs: int | None = None, timeout: float = 60.0) -> int:
+    """Print the notices the alerts receiver got (a success notice per run is expected); return how many.
+
+    ``all_runs`` is every run of the DAG, the demo's ``runs`` and any a scheduled tick added meanwhile.
+    """
+    expected = max(runs, all_runs or 0)
     deadline = time.monotonic() + timeout
-    while len(alerts.notices) < runs and time.monotonic() < deadline:
+    while len(alerts.notices) < expected and time.monotonic() < deadline:
         time.sleep(0.5)
     notices = list(alerts.notices)
-    say(f"the alerts receiver got {plural(len(notices), 'notice')} from the connection auth0_alerts_default:")
+    say(notices_heading(len(notices), runs, expected))
     for notice in notices:
         say(f"  {notice.get('event')}: {notice.get('text')}")
     return len(notices)
@@ -162,6 +198,16 @@ def what_went_wrong(states: list[str], bad_signatures: int, notices: int, airflo
     )
 
 
+def finished_line(seconds: float, runs: int, summary: dict[str, Any], checkpoint: str) -> str:
+    """Return the sentence a demo that did what it shows ends with: what happened, then the next step."""
+    once = "each once" if summary["duplicate_log_ids"] == 0 else f"{summary['duplicate_log_ids']:,} twice or more"
+    return (
+        f"The demo took {seconds:.0f} s: {plural(runs, 'run')} delivered {plural(summary['unique_log_ids'], 'log')} "
+        f"({once}) and moved the checkpoint to {checkpoint}. Next: `make demo ARGS=--keep` to look at the runs in "
+        "the Airflow UI, or docs/installing.md to install the package into your own Airflow."
+    )
+
+
 def main(
     argv: list[str] | None = None,
     *,
@@ -194,12 +240,16 @@ def main(
     sink = start_sink(
         SinkConfig(record_path=workdir / "sink.jsonl", secrets=(secret,), authorization="Bearer demo-token")
     )
-    say(f"Auth0 tenant emulator at {tenant.url} ({args.logs} logs, {args.events_per_second}/s live)")
+    today = time.gmtime()
+    say(f"make demo, {today.tm_mday} {time.strftime('%b %Y', today)} (times UTC)")
+    say(f"Auth0 tenant emulator at {tenant.url} ({plural(args.logs, 'log')}, {args.events_per_second:g} new a second)")
     say(f"webhook sink at {sink.url}/hook (records to {workdir / 'sink.jsonl'})")
     alerts = AlertsReceiver()
     say(f"alerts receiver (a stand-in for Slack) at {alerts.url}")
     airflow = AirflowStandalone(workdir / "airflow")
     failure = None
+    closing = None
+    began = clock()
     try:
         say(f"starting airflow standalone in {airflow.home} (about a minute, longer on a busy machine)")
         start_airflow(airflow, waiter)
@@ -223,32 +273,26 @@ def main(
         started = time.monotonic()
         airflow.unpause(DAG_ID)
         say("unpaused the DAG: the scheduler starts the run of the latest 5-minute tick")
-        states = [report_run(airflow, waiter, first_run(airflow, waiter), started)]
+        states = [report_run(airflow, waiter, first_run(airflow, waiter), started, "unpausing")]
         say("triggering a second run, as the UI's Trigger button does (it delivers the live traffic since)")
         started = time.monotonic()
-        states.append(report_run(airflow, waiter, airflow.trigger(DAG_ID), started))
+        states.append(report_run(airflow, waiter, airflow.trigger(DAG_ID), started, "the trigger"))
         summary = sink.state.summary()
-        say("what the webhook received:")
-        for key in (
-            "requests",
-            "logs_received",
-            "unique_log_ids",
-            "duplicate_log_ids",
-            "webhook_ids",
-            "bad_signatures",
-        ):
-            say(f"  {key}: {summary[key]}")
-        say(f"  max webhook calls in flight: {summary['max_in_flight']} (pool auth0_webhooks has 5 slots)")
+        for line in webhook_lines(summary):
+            say(line)
         checkpoint = airflow.variable(AUTHENTICATION_API.checkpoint_variable)
         say(f"checkpoint {AUTHENTICATION_API.checkpoint_variable} = {checkpoint} ({when(checkpoint)})")
-        say(f"tenant counters: {tenant.counters()}")
-        notices = report_notices(alerts, len(states))
+        say(tenant_line(tenant.counters()))
+        all_runs = int(airflow.api("GET", f"/dags/{DAG_ID}/dagRuns", params={"limit": 1})["total_entries"])
+        notices = report_notices(alerts, len(states), all_runs)
         if args.keep:
             say(f"Airflow keeps running at {airflow.url}; press Ctrl-C to stop")
             while True:
                 time.sleep(3600)
         # A scheduled tick during the demo adds a run, and so a notice, of its own.
         failure = what_went_wrong(states, summary["bad_signatures"], notices, airflow)
+        if not failure:
+            closing = finished_line(clock() - began, all_runs, summary, when(checkpoint))
         return 1 if failure else 0
     except KeyboardInterrupt:
         return 130
@@ -261,8 +305,8 @@ def main(
         alerts.stop()
         tenant.stop()
         say(f"stopped everything; Airflow's logs stay in {airflow.home / 'logs'}")
-        if failure:
-            say(failure)  # last, so it is what a person reads
+        if failure or closing:
+            say(failure or closing or "")  # last, so it is what a person reads
 
 
 if __name__ == "__main__":

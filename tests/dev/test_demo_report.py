@@ -1,4 +1,5 @@
-"""``make demo`` says who sent a run's logs: the fetch while it read, the mapped delivery tasks, or both.
+"""``make demo`` says who sent a run's logs (the fetch while it read, the mapped delivery tasks, or both) and what
+the webhook, the tenant and the alerts receiver saw, in sentences with their numbers, then the next step.
 
 With the fetch's delivery lane on (the default) a small run maps no delivery task; the demo must not print
 a skipped task as if it had delivered, nor "0 mapped delivery tasks" with no word of who sent the logs.
@@ -65,6 +66,61 @@ def test_a_run_the_lane_left_batches_in_names_both_senders(monkeypatch: pytest.M
 def test_a_run_with_the_lane_off_names_its_delivery_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = said_for(FinishedRun(["success"], None), monkeypatch)
 
-    assert lines[0].startswith(f"run {RUN}: success after ")
-    assert lines[0].endswith("s: 1 mapped delivery task")
+    assert lines[0].startswith(f"run {RUN}: success ")
+    assert lines[0].endswith(" s after it was asked for: 1 mapped delivery task")
     assert lines[1] == "  deliver[0] batch 0: success"
+
+
+SUMMARY = {
+    "requests": 53,
+    "logs_received": 5068,
+    "unique_log_ids": 5068,
+    "duplicate_log_ids": 0,
+    "webhook_ids": 53,
+    "bad_signatures": 0,
+    "max_in_flight": 1,
+}
+
+
+def test_what_the_webhook_got_is_two_sentences_with_thousands_separated() -> None:
+    assert demo.webhook_lines(SUMMARY) == [
+        "the webhook got 5,068 logs in 53 requests (53 webhook ids): 5,068 distinct, 0 duplicates, 0 bad signatures",
+        "at most 1 webhook call in flight (the pool auth0_webhooks allows 5: the fetch sends one batch at a time while "
+        "it reads, and each delivery task one)",
+    ]
+
+
+def test_the_tenant_line_says_reads_tokens_and_429s_not_a_dict() -> None:
+    counters = {"requests": 59, "log_requests": 56, "rate_limited": 0, "tokens_issued": 3, "own_logs": 3}
+
+    line = demo.tenant_line(counters)
+
+    assert line.startswith("the Auth0 tenant emulator served 56 log reads and 3 tokens; it answered 0 429s")
+    assert "{" not in line
+
+
+@pytest.mark.parametrize(
+    ("all_runs", "tail"),
+    [
+        pytest.param(2, ", one per run:", id="the-demo's-runs-only"),
+        pytest.param(
+            3,
+            ", one per run: the demo's 2 and 1 the scheduler started at a 5-minute tick while the demo ran:",
+            id="a-tick-added-one",
+        ),
+    ],
+)
+def test_the_notices_heading_counts_a_run_a_tick_added(all_runs: int, tail: str) -> None:
+    heading = demo.notices_heading(all_runs, 2, all_runs)
+
+    assert heading == f"the alerts receiver got {all_runs} notices from the connection auth0_alerts_default{tail}"
+
+
+def test_a_demo_that_did_what_it_shows_ends_with_what_happened_and_the_next_step() -> None:
+    line = demo.finished_line(70.4, 3, SUMMARY, "2026-12-04 17:35:42 UTC")
+
+    assert line == (
+        "The demo took 70 s: 3 runs delivered 5,068 logs (each once) and moved the checkpoint to 2026-12-04 17:35:42 "
+        "UTC. Next: `make demo ARGS=--keep` to look at the runs in the Airflow UI, or docs/installing.md to install "
+        "the package into your own Airflow."
+    )
