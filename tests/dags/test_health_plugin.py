@@ -15,11 +15,12 @@ from tests.fixture_types import DefineConnection, RunDag, SinkFactory, TenantFac
 pytestmark = pytest.mark.dag
 
 
-def load_plugin() -> ModuleType:
-    """The plugin's module, which the package's ``airflow.plugins`` entry point names."""
-    from auth0_log_webhooks.wiring import health_plugin
+def load_app() -> ModuleType:
+    """The module of the health page's app, which the plugin the package's ``airflow.plugins`` entry point names
+    mounts."""
+    from auth0_log_webhooks.wiring import health_app
 
-    return health_plugin
+    return health_app
 
 
 @pytest.fixture
@@ -28,12 +29,12 @@ def client(airflow_db: None) -> TestClient:
     from airflow.api_fastapi.core_api.security import get_user
     from fastapi.testclient import TestClient
 
-    plugin = load_plugin()
-    plugin.app.dependency_overrides[get_user] = lambda: object()
+    page = load_app()
+    page.app.dependency_overrides[get_user] = lambda: object()
     # The auth manager is the API server's (not started here): this user may read and change every DAG.
-    plugin.app.dependency_overrides[plugin.readable_dags] = lambda: set
-    plugin.app.dependency_overrides[plugin.editable_dags] = lambda: set
-    return TestClient(plugin.app)
+    page.app.dependency_overrides[page.readable_dags] = lambda: set
+    page.app.dependency_overrides[page.editable_dags] = lambda: set
+    return TestClient(page.app)
 
 
 def test_the_health_page_shows_the_committed_run_and_the_checkpoint_as_a_date(
@@ -92,10 +93,11 @@ def test_the_429s_a_run_waited_out_reach_its_asset_event_and_the_health_page(
 def test_the_plugin_registers_its_app_and_a_nav_entry_under_a_prefix_airflow_allows() -> None:
     from airflow.api_fastapi.app import RESERVED_URL_PREFIXES
 
-    plugin = load_plugin().Auth0HealthPlugin
-    prefix = plugin.fastapi_apps[0]["url_prefix"]
+    from auth0_log_webhooks.wiring.health_plugin import Auth0HealthPlugin
+
+    prefix = Auth0HealthPlugin.fastapi_apps[0]["url_prefix"]
     assert not prefix.startswith(tuple(RESERVED_URL_PREFIXES))  # Airflow refuses such a plugin app (logs it)
-    assert plugin.external_views[0]["href"] == f"{prefix}/"
+    assert Auth0HealthPlugin.external_views[0]["href"] == f"{prefix}/"
 
 
 def test_the_daily_report_dag_reads_the_runs_asset_events_and_sends_the_report(
