@@ -385,3 +385,15 @@ class AirflowStandalone:
         content = self.api("GET", path, params={"map_index": map_index})["content"]
         lines = (json.dumps(entry, ensure_ascii=False) if isinstance(entry, dict) else str(entry) for entry in content)
         return "\n".join(lines)
+
+    def last_task_log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
+        """Return the log of a task instance's last try (Airflow may have retried it: a reset on a loaded machine).
+
+        :raises StopIteration: if the run has no such task instance.
+        """
+        ti = next(
+            ti
+            for ti in self.task_instances(dag_id, run_id)
+            if ti["task_id"] == task_id and ti["map_index"] == map_index
+        )
+        return self.task_log(dag_id, run_id, task_id, map_index, try_number=max(1, int(ti["try_number"])))

@@ -48,6 +48,6 @@ def test_airflow_dags_trigger_with_conf_delivers_each_log_once_with_the_runs_bat
     selected = len(stack.selected_after(before))
     # The lane sent while the fetch read; delivery tasks, if any, the batches it left: each log once between them.
     assert delivered_by_lane(stack.airflow, run_id) + logs_in(delivered_by_tasks(stack.airflow, run_id)) == selected
-    fetch_log = stack.airflow.task_log(DAG_ID, run_id, "fetch")
+    fetch_log = stack.airflow.last_task_log(DAG_ID, run_id, "fetch")
     assert f"in {-(-selected // 50)} batches" in fetch_log  # the conf's batch_size reached the run
     assert "While reading, delivered" in fetch_log

@@ -58,7 +58,7 @@ def test_airflow_backfill_create_delivers_the_days_logs_with_its_conf_and_leaves
     assert summary["duplicate_log_ids"] <= distributed.allowed_duplicates(DAG_ID, run_id, batch_size=50), summary
     assert summary["bad_signatures"] == 0
     # The conf reached the backfill's run: its batches hold 50 logs, sent by the fetch's lane or the delivery tasks.
-    fetch_log = distributed.airflow.task_log(DAG_ID, run_id, "fetch")
+    fetch_log = distributed.airflow.last_task_log(DAG_ID, run_id, "fetch")
     assert f"in {-(-len(expected) // 50)} batches" in fetch_log, fetch_log[-3000:]
     airflow = distributed.airflow
     assert delivered_by_lane(airflow, run_id) + logs_in(delivered_by_tasks(airflow, run_id)) == len(expected)
