@@ -263,7 +263,7 @@ class RunStaging:
         self.stop_if_superseded(FETCH, self.generation, f"staging batch {index + 1}")
         lines = [encode_log(log) for log in logs]
         data = b"".join(line + b"\n" for line, _ in lines)
-        self._batch(index).write_bytes(data)
+        write_bytes(self._batch(index), data)
         with self._holding:
             if sum(map(len, self._held.values())) + len(data) <= self.hold_bytes:
                 self._held[index] = data  # what was staged, byte for byte: the lane sends the same messages
@@ -285,7 +285,7 @@ class RunStaging:
         :raises SupersededTryError: if a newer try of the fetch took the run over (the newer try's plan stays).
         """
         self.stop_if_superseded(FETCH, self.generation, "writing its plan")
-        (self.path / "plan.json").write_bytes(json.dumps(plan).encode())
+        write_bytes(self.path / "plan.json", json.dumps(plan).encode())
 
     @guarded("staging_url")
     def read_plan(self) -> Plan:
@@ -304,7 +304,7 @@ class RunStaging:
     @guarded("staging_url")
     def mark(self, index: int, outcome: BatchOutcome) -> None:
         """Record a batch's settled outcome in the ledger."""
-        self._marker(index).write_bytes(json.dumps(outcome).encode())
+        write_bytes(self._marker(index), json.dumps(outcome).encode())
 
     @guarded("staging_url")
     def outcome(self, index: int) -> BatchOutcome | None:

@@ -27,8 +27,20 @@ from airflow.sdk import ObjectStoragePath
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# The libraries behind fsspec's object stores: their exceptions all mean "the store did not answer as it should".
-STORE_LIBRARIES = ("botocore", "aiobotocore", "s3fs", "aiohttp", "google", "gcsfs", "azure", "adlfs", "urllib3")
+# The libraries behind fsspec's object stores, and obstore (staging's S3 objects, run/s3_fast.py): their
+# exceptions all mean "the store did not answer as it should".
+STORE_LIBRARIES = (
+    "botocore",
+    "aiobotocore",
+    "s3fs",
+    "obstore",
+    "aiohttp",
+    "google",
+    "gcsfs",
+    "azure",
+    "adlfs",
+    "urllib3",
+)
 NOT_STORE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError)
 
 

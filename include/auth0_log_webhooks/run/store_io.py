@@ -13,14 +13,24 @@ size. Here:
   a run's ledger;
 * :func:`write_bytes` writes at once and makes the parent folder only when the store says it is
   missing (a local folder; on S3 only a missing bucket), so the first write to a folder pays for it.
+
+On S3 these go through obstore (:mod:`~auth0_log_webhooks.run.s3_fast`), about five times cheaper per
+request than s3fs in the client's CPU; other schemes, and a connection obstore cannot honour, stay on
+fsspec. After a write through obstore, s3fs's cached listings of the folder are dropped, so an
+``exists()`` or ``iterdir()`` in this process sees the new object.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import ObjectStoragePath
+
+from auth0_log_webhooks.run import s3_fast
+
+if TYPE_CHECKING:
+    from obstore.store import S3Store
 
 
 def _one_request(path: ObjectStoragePath) -> dict[str, Any]:
@@ -34,6 +44,8 @@ def read(path: ObjectStoragePath) -> bytes:
 
     :raises FileNotFoundError: if there is no such object.
     """
+    if (store := s3_fast.store_for(path)) is not None:
+        return s3_fast.read(store, path.key)
     return cast(bytes, path.fs.cat_file(path.path, **_one_request(path)))
 
 
@@ -55,6 +67,8 @@ def read_many(paths: Sequence[ObjectStoragePath]) -> list[bytes | None]:
     if not paths:
         return []
     first = paths[0]
+    if (store := s3_fast.store_for(first)) is not None:
+        return s3_fast.read_many(store, [path.key for path in paths])
     found = first.fs.cat([path.path for path in paths], on_error="return", **_one_request(first))
     return [_missing_as_none(found[path.path]) for path in paths]
 
@@ -74,6 +88,8 @@ def names(folder: ObjectStoragePath) -> list[str]:
     Only the names: making a path object of each listed entry, as ``iterdir()`` does, costs about a
     millisecond of CPU each, seconds for a run's ledger of thousands of markers.
     """
+    if (store := s3_fast.store_for(folder)) is not None:
+        return s3_fast.names(store, folder.key)
     try:
         listed = folder.fs.ls(folder.path, detail=False)
     except (FileNotFoundError, NotADirectoryError):  # on S3 an empty folder does not exist
@@ -83,8 +99,21 @@ def names(folder: ObjectStoragePath) -> list[str]:
 
 def write_bytes(path: ObjectStoragePath, data: bytes) -> None:
     """Write the object, making its parent folder only if the store says it is missing."""
+    if (store := s3_fast.store_for(path)) is not None:
+        _write_fast(store, path, data)
+        return
     try:
         path.write_bytes(data)
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+
+
+def _write_fast(store: S3Store, path: ObjectStoragePath, data: bytes) -> None:
+    """Write through obstore (making a missing bucket through fsspec), then drop s3fs's listings of the folder."""
+    try:
+        s3_fast.write(store, path.key, data)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        s3_fast.write(store, path.key, data)
+    path.fs.invalidate_cache(path.path)
