@@ -140,7 +140,8 @@ def test_a_delivered_batch_costs_a_few_s3_requests_and_no_listing(
     # The run's (reset, prune, the commit's reads) and one per delivery task (its chunk's ledger), not two a batch.
     assert len(listings) <= 15, listings
     # 22 a batch before, with 2 listings; 14 until a delivery task read its ledger once (4 Dec 2026), not per batch.
-    assert len(requests) <= 12 * batches, len(requests)
+    # Through obstore (4 Dec, 20:24 UTC) 201 requests for 19 batches, 13 of them listings; through s3fs 202 and 14.
+    assert len(requests) <= 11 * batches, len(requests)
 
 
 def test_staging_round_trips_batches_plan_and_ledger_on_s3(s3: S3Server, store_connection: str) -> None:
@@ -170,7 +171,10 @@ def _assert_names_the_store(error: StoreUnavailableError, url: str, setting: str
     message = str(error)
     assert f"The {setting} store {url}" in message, message
     assert "the connection aws_nowhere" in message, message
-    assert "EndpointConnectionError" in message, message
+    # botocore's error where s3fs served (listings, removals), obstore's where it did (reads, writes), without its dump
+    by_obstore = "GenericError: Generic S3 error" in message and "(Connection refused)" in message
+    assert "EndpointConnectionError" in message or by_obstore, message
+    assert "Debug source" not in message, message
     assert "clear the task to retry" in message, message
 
 

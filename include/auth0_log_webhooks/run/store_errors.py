@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import re
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -96,10 +97,18 @@ def worker_name() -> str:
         return socket.gethostname()
 
 
+def _cause(exc: BaseException) -> str:
+    """Return what ``exc`` says, without obstore's "Debug source" dump but with the system's reason from it."""
+    text = str(exc).strip() or "no detail"
+    head, _, debug = text.partition("\n\nDebug source:")
+    reasons = re.findall(r'message: "([^"]+)"', debug)
+    return f"{head} ({reasons[-1]})" if reasons else head
+
+
 def describe(path: ObjectStoragePath, setting: str, exc: BaseException) -> str:
     """Return the message of a :class:`StoreUnavailableError` about ``path``: what failed and what to check."""
     connection = path.conn_id or "none (credentials from the worker's environment)"
-    cause = str(exc).strip() or "no detail"
+    cause = _cause(exc)
     return (
         f"The {setting} store {path} could not be used from worker {worker_name()}: "
         f"{type(exc).__name__}: {cause[:300]}. Check the setting {setting}, the connection {connection} "
