@@ -124,7 +124,7 @@ class AirflowTaskIO:
         from airflow.sdk.exceptions import DownstreamTasksSkipped
 
         self.keep("return_value", result)  # what the mapped task expands over if it is ever cleared: nothing
-        raise DownstreamTasksSkipped(tasks=[task_id])
+        raise DownstreamTasksSkipped(tasks=[task_id])  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
 
 
 @dataclass

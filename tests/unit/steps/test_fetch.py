@@ -257,4 +257,5 @@ def test_a_fetch_that_leaves_no_chunk_skips_deliver_itself_and_one_that_leaves_c
     )
 
     assert (nothing, quiet.skipped, quiet.task("commit").kept("fetch", "return_value")) == ([], ["deliver"], [])
-    assert len(some) == 5 and busy.skipped == []
+    assert len(some) == 5
+    assert busy.skipped == []
