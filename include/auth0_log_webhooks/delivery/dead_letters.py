@@ -15,12 +15,14 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
 
-from auth0_log_webhooks.delivery.sender import Failure
 from auth0_log_webhooks.run.store_errors import guarded, reaching
+
+if TYPE_CHECKING:  # the sender (aiohttp, the HTTP provider) loads in the tasks that send, not in the commit's
+    from auth0_log_webhooks.delivery.sender import Failure
 
 log = logging.getLogger(__name__)
 

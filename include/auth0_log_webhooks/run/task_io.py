@@ -1,9 +1,9 @@
 """What a step hands to its task besides its return value: a label, values kept for later tasks, the
-delivered asset's extra and a follow-up run.
+delivered asset's extra, a follow-up run and a downstream task skipped.
 
 A step is the whole body of a DAG task. What it needs from Airflow beyond its arguments goes
 through a :class:`TaskIO`: :class:`AirflowTaskIO` inside a task (the Task SDK's context: XCom,
-outlet events, ``DagRunTriggerException``), a :class:`RunRecord`'s view outside Airflow (the
+outlet events, ``DagRunTriggerException``, ``DownstreamTasksSkipped``), a :class:`RunRecord`'s view outside Airflow (the
 in-process runner of tests and benchmarks), so both run the same steps.
 """
 
@@ -55,6 +55,9 @@ class TaskIO(Protocol):
 
     def follow_up(self, run: FollowUpRun) -> None:
         """Start ``run`` once this task succeeds (in Airflow: end the task by asking for it)."""
+
+    def skip_downstream(self, task_id: str, result: Any) -> None:
+        """Return ``result`` and skip ``task_id``, which follows this task, now (in Airflow: end the task so)."""
 
 
 class AirflowTaskIO:
@@ -108,6 +111,21 @@ class AirflowTaskIO:
             note=run.note,
         )
 
+    def skip_downstream(self, task_id: str, result: Any) -> None:
+        """Keep ``result`` as this task's return value, then end the task successfully with ``task_id`` skipped.
+
+        For a task mapped over this one's result when the result is empty: the scheduler would expand it into a
+        skipped task in one loop and start the task after it only in the next, and between idle loops it
+        sleeps (``scheduler_idle_sleep_time``, 1 s by default). Skipped by this task, it is done when this task
+        is, and the next task starts in the scheduler's next loop (docs/benchmarks.md, benchmark 6).
+
+        :raises DownstreamTasksSkipped: always; Airflow marks ``task_id`` skipped and this task successful.
+        """
+        from airflow.sdk.exceptions import DownstreamTasksSkipped
+
+        self.keep("return_value", result)  # what the mapped task expands over if it is ever cleared: nothing
+        raise DownstreamTasksSkipped(tasks=[task_id])  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
+
 
 @dataclass
 class RunRecord:
@@ -118,6 +136,7 @@ class RunRecord:
     extras: list[dict[str, Any]] = field(default_factory=list)
     follow_ups: list[FollowUpRun] = field(default_factory=list)
     mapped: set[str] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)
 
     def task(self, task_id: str, *, mapped: bool = False) -> RecordedTask:
         """Return the IO of task ``task_id`` of this run (``mapped``: its values are pulled as a list)."""
@@ -155,3 +174,8 @@ class RecordedTask:
     def follow_up(self, run: FollowUpRun) -> None:
         """Record the follow-up run (the caller decides whether to start it)."""
         self.record.follow_ups.append(run)
+
+    def skip_downstream(self, task_id: str, result: Any) -> None:
+        """Record ``task_id`` as skipped and ``result`` as this task's return value; the step goes on to return."""
+        self.keep("return_value", result)
+        self.record.skipped.append(task_id)

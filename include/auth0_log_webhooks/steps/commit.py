@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowSkipException
 
 from auth0_log_webhooks.contracts import BatchOutcome, Plan, RunSummary
-from auth0_log_webhooks.delivery import manifests
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError, RunCircuit, describe
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import fail_if_still_kept, undelivered_advice
-from auth0_log_webhooks.delivery.sender import WebhookSender, open_sender
 from auth0_log_webhooks.monitoring import metrics, run_history
 from auth0_log_webhooks.monitoring.reconciliation import counts_of
 from auth0_log_webhooks.pipelines.config import PipelineConfig
@@ -32,6 +30,9 @@ from auth0_log_webhooks.run.task_io import ANSWERS_429, LANE_REPORT, STAGING_URL
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.steps import follow_up, pausing
 from auth0_log_webhooks.wording import run_sentence
+
+if TYPE_CHECKING:  # the manifests and their sender load only for a run that sends a manifest (LAZY_STEPS)
+    from auth0_log_webhooks.delivery.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -175,12 +176,16 @@ def commit_checkpoint(
         counted(summary)
     metrics.record_run(pipeline.dag_id, summary)
     _raise_if_incomplete(staging, plan["config"], decision, summary)
-    manifest = (
-        manifests.chained(staging, run, plan, outcomes, decision.settled, variables) if _wants_manifest(plan) else None
-    )  # built before the commit drops the ledger it lists
-    staging.write_committed(summary, list(decision.dead_letters))
-    if manifest is not None:
+    if _wants_manifest(plan):
+        from auth0_log_webhooks.delivery import manifests
+
+        manifest = manifests.chained(
+            staging, run, plan, outcomes, decision.settled, variables
+        )  # before the ledger goes
+        staging.write_committed(summary, list(decision.dead_letters))
         manifests.send(sender or _sender_for(pipeline, plan), manifest)
+    else:
+        staging.write_committed(summary, list(decision.dead_letters))
     _raise_if_dead_letters(pipeline, plan, list(decision.dead_letters))
     return summary
 
@@ -219,6 +224,8 @@ def _send_kept_manifest(
     sender: WebhookSender | None,
 ) -> None:
     """Send again the manifest a completed commit kept (the ledger it lists is gone: it cannot be built anew)."""
+    from auth0_log_webhooks.delivery import manifests
+
     kept = manifests.chained_kept(staging, run, variables)
     if kept is not None:
         manifests.send(sender or _sender_for(pipeline, plan), kept)
@@ -236,6 +243,8 @@ def _wants_manifest(plan: Plan) -> bool:
 
 def _sender_for(pipeline: Pipeline, plan: Plan) -> WebhookSender:
     """Return a sender to the pipeline's webhook with the run's settings (as its delivery tasks had)."""
+    from auth0_log_webhooks.delivery.sender import open_sender
+
     return open_sender(pipeline.webhook_conn_id, PipelineConfig.model_validate(plan["config"]), kind=pipeline.kind)
 
 

@@ -63,6 +63,9 @@ def fetch(
     With the ``preview`` param, render the next messages into the task's log instead and return no
     chunk: nothing is staged or delivered, and the commit task skips (:mod:`~auth0_log_webhooks.steps.preview`).
 
+    With no chunk to return (a preview, nothing selected, or a lane that sent every batch), the task skips
+    ``deliver`` itself as it ends (:meth:`TaskIO.skip_downstream`), so the commit starts a scheduler loop sooner.
+
     Otherwise a paused pipeline's fetch reads nothing and skips (:mod:`~auth0_log_webhooks.steps.pausing`).
 
     :raises PipelinePausedError: if the pipeline is paused (the task skips).
@@ -74,7 +77,7 @@ def fetch(
         if previewed:  # a preview sends nothing, so it runs while the pipeline is paused too
             shown = preview(pipeline, run, params, previewed, variables=variables, hook=hook)
             log.info("%s", render(shown))
-            return []
+            return _handed_on([], io)
         pausing.stop_if_paused(pipeline, io, variables or AirflowVariables())
         fetched = fetch_logs(pipeline, run, params, variables=variables, hook=hook, sleep=sleep)
     except ParamsError as exc:
@@ -83,7 +86,15 @@ def fetch(
     io.keep(ANSWERS_429, fetched["answers_429"])
     if fetched["lane"] is not None:
         io.keep(LANE_REPORT, fetched["lane"])
-    return fetched["chunks"]
+    return _handed_on(fetched["chunks"], io)
+
+
+def _handed_on(chunks: list[Chunk], io: TaskIO) -> list[Chunk]:
+    """Return the chunks the delivery tasks are mapped over; with none, skip ``deliver`` now rather than leave
+    its empty expansion to the scheduler (one loop fewer before the commit starts)."""
+    if not chunks:
+        io.skip_downstream("deliver", chunks)
+    return chunks
 
 
 def live_traffic(pipeline: Pipeline, run: RunInfo, source: LogSource, mode: ReadMode) -> LiveTraffic | None:

@@ -70,3 +70,14 @@ def test_in_process_a_mapped_task_s_values_come_back_as_a_list_and_a_plain_task_
     assert commit.kept("fetch", "answers_429") == 4
     assert commit.kept("deliver", "answers_429") == [1, 2]
     assert commit.kept("nothing", "answers_429") is None
+
+
+def test_in_airflow_skipping_downstream_keeps_the_return_value_then_ends_the_task_naming_the_task_to_skip(
+    context: dict[str, Any],
+) -> None:
+    from airflow.sdk.exceptions import DownstreamTasksSkipped
+
+    with pytest.raises(DownstreamTasksSkipped) as raised:
+        AirflowTaskIO().skip_downstream("deliver", [])
+    assert raised.value.tasks == ["deliver"]
+    assert context["ti"].pushed == {"return_value": []}

@@ -225,3 +225,37 @@ def test_a_run_reads_no_live_traffic_from_older_logs_its_own_traffic_in_cron_mod
 
     assert plan["live"] is False
     assert "live" not in summary
+
+
+def test_a_fetch_that_leaves_no_chunk_skips_deliver_itself_and_one_that_leaves_chunks_does_not(
+    variables: InMemoryVariables,
+) -> None:
+    from auth0_log_webhooks.run.task_io import RunRecord
+
+    tenant = MemoryTenant()
+    storage = json.loads(variables.get(AUTHENTICATION_API.config_variable) or "{}")
+    settings = {**storage, "batch_size": 1, "min_batches_per_task": 1, "deliver_while_fetching": False}
+    variables.set(AUTHENTICATION_API.config_variable, json.dumps(settings))
+    quiet, busy = RunRecord(), RunRecord()
+
+    nothing = fetch(
+        AUTHENTICATION_API,
+        RunInfo(AUTHENTICATION_API.dag_id, "manual__quiet"),
+        None,
+        quiet.task("fetch"),
+        variables=variables,
+        hook=tenant,
+    )
+    tenant.add(["s"] * 20)
+    some = fetch(
+        AUTHENTICATION_API,
+        RunInfo(AUTHENTICATION_API.dag_id, "manual__busy"),
+        None,
+        busy.task("fetch"),
+        variables=variables,
+        hook=tenant,
+    )
+
+    assert (nothing, quiet.skipped, quiet.task("commit").kept("fetch", "return_value")) == ([], ["deliver"], [])
+    assert len(some) == 5
+    assert busy.skipped == []

@@ -245,7 +245,8 @@ def test_the_fetch_task_of_a_preview_run_renders_and_returns_no_chunk_and_the_co
     with pytest.raises(AirflowSkipException, match="nothing to commit and the checkpoint stays where it is"):
         commit(AUTHENTICATION_API, run, {"preview": 2}, record.task("commit"), variables=variables)
     assert variables.get(CHECKPOINT) is None
-    assert not record.values  # nothing kept for later tasks
+    assert dict(record.values) == {("fetch", "return_value"): [[]]}  # nothing kept for later tasks but no chunk
+    assert record.skipped == ["deliver"]  # the fetch skips it: nothing to deliver
     assert not record.extras  # no asset event
 
 
