@@ -44,8 +44,23 @@ REAL_AIRFLOW_MARKERS = ("e2e", "distributed", "package")
 REAL_AIRFLOW_TIMEOUT = 1800
 
 
+LAYER_MARKERS = ("unit", "dev", "model", "dag", "integration", "e2e", "distributed", "package")
+"""One of these on every test: ``make test-<layer>`` selects by it, and docs/testing.md counts by it."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give tests that run a real Airflow a timeout of 30 minutes unless they set their own."""
+    """Refuse a test that names no layer or several; give tests that run a real Airflow a timeout of 30 minutes
+    unless they set their own.
+
+    :raises pytest.UsageError: if a test has no layer marker or more than one (``make test-<layer>`` would miss
+        it or run it twice).
+    """
+    unplaced = [item.nodeid for item in items if sum(1 for m in LAYER_MARKERS if item.get_closest_marker(m)) != 1]
+    if unplaced:
+        raise pytest.UsageError(
+            f"{len(unplaced)} tests carry no layer marker or several (one of {', '.join(LAYER_MARKERS)}; "
+            f"add pytestmark = pytest.mark.<layer> to the module): {', '.join(unplaced[:10])}"
+        )
     for item in items:
         if item.get_closest_marker("timeout") is None and any(item.get_closest_marker(m) for m in REAL_AIRFLOW_MARKERS):
             item.add_marker(pytest.mark.timeout(REAL_AIRFLOW_TIMEOUT))

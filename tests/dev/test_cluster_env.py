@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+import pytest
 from psycopg2.extensions import make_dsn
 
 from dev.airflow_cluster import ClusterStack
+
+pytestmark = pytest.mark.dev
 
 CONNECT_ARGS = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"
 

@@ -11,6 +11,8 @@ from airflow.api_fastapi.core_api.datamodels.pools import BasePool, PoolBody, Po
 
 from dev.airflow_env import REPO, pool_json
 
+pytestmark = pytest.mark.dev
+
 
 def shipped_pools() -> list[dict[str, object]]:
     """Return the pool entries of the project's airflow_settings.yaml."""
