@@ -238,23 +238,13 @@ def test_a_fetch_that_leaves_no_chunk_skips_deliver_itself_and_one_that_leaves_c
     variables.set(AUTHENTICATION_API.config_variable, json.dumps(settings))
     quiet, busy = RunRecord(), RunRecord()
 
-    nothing = fetch(
-        AUTHENTICATION_API,
-        RunInfo(AUTHENTICATION_API.dag_id, "manual__quiet"),
-        None,
-        quiet.task("fetch"),
-        variables=variables,
-        hook=tenant,
-    )
+    def fetched(run_id: str, record: RunRecord) -> list[Any]:
+        run = RunInfo(AUTHENTICATION_API.dag_id, run_id)
+        return list(fetch(AUTHENTICATION_API, run, None, record.task("fetch"), variables=variables, hook=tenant))
+
+    nothing = fetched("manual__quiet", quiet)
     tenant.add(["s"] * 20)
-    some = fetch(
-        AUTHENTICATION_API,
-        RunInfo(AUTHENTICATION_API.dag_id, "manual__busy"),
-        None,
-        busy.task("fetch"),
-        variables=variables,
-        hook=tenant,
-    )
+    some = fetched("manual__busy", busy)
 
     assert (nothing, quiet.skipped, quiet.task("commit").kept("fetch", "return_value")) == ([], ["deliver"], [])
     assert len(some) == 5
