@@ -93,6 +93,7 @@ def _handed_on(chunks: list[Chunk], io: TaskIO) -> list[Chunk]:
     """Return the chunks the delivery tasks are mapped over; with none, skip ``deliver`` now rather than leave
     its empty expansion to the scheduler (one loop fewer before the commit starts)."""
     if not chunks:
+        log.info("No batch is left for delivery tasks, so deliver is skipped and the commit runs next")
         io.skip_downstream("deliver", chunks)
     return chunks
 

@@ -228,7 +228,7 @@ def test_a_run_reads_no_live_traffic_from_older_logs_its_own_traffic_in_cron_mod
 
 
 def test_a_fetch_that_leaves_no_chunk_skips_deliver_itself_and_one_that_leaves_chunks_does_not(
-    variables: InMemoryVariables,
+    variables: InMemoryVariables, caplog: pytest.LogCaptureFixture
 ) -> None:
     from auth0_log_webhooks.run.task_io import RunRecord
 
@@ -242,9 +242,14 @@ def test_a_fetch_that_leaves_no_chunk_skips_deliver_itself_and_one_that_leaves_c
         run = RunInfo(AUTHENTICATION_API.dag_id, run_id)
         return list(fetch(AUTHENTICATION_API, run, None, record.task("fetch"), variables=variables, hook=tenant))
 
-    nothing = fetched("manual__quiet", quiet)
+    with caplog.at_level("INFO"):
+        nothing = fetched("manual__quiet", quiet)
+    assert "No batch is left for delivery tasks, so deliver is skipped and the commit runs next" in caplog.text
+    caplog.clear()
     tenant.add(["s"] * 20)
-    some = fetched("manual__busy", busy)
+    with caplog.at_level("INFO"):
+        some = fetched("manual__busy", busy)
+    assert "deliver is skipped" not in caplog.text
 
     assert (nothing, quiet.skipped, quiet.task("commit").kept("fetch", "return_value")) == ([], ["deliver"], [])
     assert len(some) == 5
