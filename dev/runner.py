@@ -26,7 +26,7 @@ from auth0_log_webhooks.delivery.manifests import ManifestNotDeliveredError
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.staging import RunStaging, SupersededTryError
-from auth0_log_webhooks.run.task_io import LANE_REPORT, STAGING_URL, RunRecord
+from auth0_log_webhooks.run.task_io import LANE_REPORT, RUN_SUMMARY, STAGING_URL, RunRecord
 from auth0_log_webhooks.run.variables import Variables
 from auth0_log_webhooks.steps import replay
 from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit
@@ -76,7 +76,8 @@ def run_pipeline(
     try_number: int = 1,
 ) -> RunOutcome:
     """Run the fetch step, the deliver steps of the chunks ``deliver_if`` chooses (``slots`` at a time),
-    and the commit step, as the DAG's tasks do.
+    and the commit step, as the DAG's tasks do: not the last two when the fetch skipped them, having committed the
+    run itself.
 
     :param window: a backfill run's ``[start, end)``; None for a scheduled or manual run.
     :param try_number: the tasks' try (2: Airflow retries run ``run_id`` after its first try failed).
@@ -93,9 +94,15 @@ def run_pipeline(
         # Airflow runs the commit after a skipped fetch (trigger rule all_done): a paused run's commit skips too.
         commit(pipeline, run, params, record.task("commit"), variables=variables)
         raise
+    after_fetch = time.perf_counter()
     staging_url = record.task("commit").kept("fetch", STAGING_URL)
     plan = RunStaging.for_run(staging_url, run.dag_id, run.run_id).read_plan()
-    after_fetch = time.perf_counter()
+    lane = record.task("commit").kept("fetch", LANE_REPORT)
+    if "commit" in record.skipped:  # the fetch committed the run itself: deliver and commit are skipped
+        outcome = RunOutcome(run, plan, fetched, [lane] if lane is not None else [], record)
+        outcome.summary = record.task("commit").kept("fetch", RUN_SUMMARY)
+        outcome.seconds = {"fetch": after_fetch - started, "deliver": 0.0, "commit": 0.0}
+        return outcome
     chunk_seconds: list[float] = []
     failed: list[Exception] = []
 
@@ -113,7 +120,6 @@ def run_pipeline(
     chosen = [chunk for chunk in fetched if deliver_if(chunk["chunk"])]
     with ThreadPoolExecutor(max_workers=max(1, slots), thread_name_prefix="deliver") as pool:
         reports = [report for report in pool.map(send, chosen) if report is not None]
-    lane = record.task("commit").kept("fetch", LANE_REPORT)
     if lane is not None:  # what the fetch's delivery lane sent while it read (deliver_while_fetching)
         reports.insert(0, lane)
     after_deliver = time.perf_counter()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from auth0_log_webhooks.log_ids import cursor_for_time, log_time
+from auth0_log_webhooks.monitoring.metrics import delivered_asset
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from dev.auth0_tenant.testing import FIXED_SET, EmulatorHandle
 from dev.webhook_sink.testing import SinkHandle
@@ -72,11 +73,11 @@ def test_a_run_delivers_every_selected_log_after_the_checkpoint_and_moves_it_to_
     assert sink.summary()["bad_signatures"] == 0
     assert variables.get(CHECKPOINT) == ids[-1]
     states = task_states(dag_run)
-    assert states[("fetch", -1)] == states[("commit", -1)] == "success"
     # 400 logs, about 390 selected: 4 batches of 100, fewer than min_batches_per_task, so the fetch's delivery
-    # lane (on by default) sends them all and no delivery task is mapped.
+    # lane (on by default) sends them all, no delivery task is mapped, and the fetch commits the run itself.
+    assert (states[("fetch", -1)], states[("commit", -1)]) == ("success", "skipped")
     assert {state for (task, _), state in states.items() if task == "deliver"} == {"skipped"}
-    (extra,) = asset_event_extras(dag_run)
+    (extra,) = asset_event_extras(dag_run, "fetch")  # the delivered asset's event, through the fetch's alias
     assert extra["logs_delivered"] == len(selected(tenant, ids[199]))
     assert (extra["checkpoint"], extra["dead_letters"]) == (ids[-1], 0)
     assert extra["lag_seconds"] >= 0
@@ -104,15 +105,22 @@ def test_the_dags_tasks_record_each_attempt_so_the_trace_names_the_run_and_its_m
     assert f"in run {dag_run.run_id}" in found.text
 
 
-def asset_event_extras(dag_run: Any) -> list[dict[str, Any]]:
-    """Return the extras of the asset events a run's commit emitted (test code may read the metadata DB)."""
-    from airflow.models.asset import AssetEvent
+def asset_event_extras(dag_run: Any, task_id: str) -> list[dict[str, Any]]:
+    """Return the extras of the delivered asset's events a run's ``task_id`` emitted (test code may read the
+    metadata DB)."""
+    from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
     with create_session() as session:
-        query = select(AssetEvent.extra).where(
-            AssetEvent.source_run_id == dag_run.run_id, AssetEvent.source_task_id == "commit"
+        query = (
+            select(AssetEvent.extra)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(
+                AssetModel.name == delivered_asset(DAG_ID).name,
+                AssetEvent.source_run_id == dag_run.run_id,
+                AssetEvent.source_task_id == task_id,
+            )
         )
         return list(session.scalars(query))
 
@@ -225,9 +233,11 @@ def test_a_run_that_selects_nothing_still_moves_the_checkpoint_past_what_it_read
     dag_run = run()
 
     assert dag_run.state == "success"
-    assert task_states(dag_run)[("commit", -1)] == "success"
+    assert (task_states(dag_run)[("fetch", -1)], task_states(dag_run)[("commit", -1)]) == ("success", "skipped")
     assert sink.log_ids() == []
     assert variables.get(CHECKPOINT) == sapi[-1]
+    (extra,) = asset_event_extras(dag_run, "fetch")
+    assert (extra["logs_read"], extra["logs_filtered"], extra["logs_delivered"]) == (5, 5, 0)
 
 
 @pytest.mark.parametrize("drain", [10, 1], ids=["lane finishes", "lane hands over"])
@@ -251,12 +261,14 @@ def test_with_the_delivery_lane_a_run_is_delivered_whole_one_task_at_a_time(
     assert sink.summary()["duplicate_log_ids"] == 0
     assert variables.get(CHECKPOINT) == ids[-1]
     states = task_states(dag_run)
-    assert states[("fetch", -1)] == states[("commit", -1)] == "success"
+    assert states[("fetch", -1)] == "success"
     delivered_by_tasks = {state for (task, _), state in states.items() if task == "deliver"}
-    if drain == 10:  # 4 batches left at most: the lane sends them all; no delivery task starts
-        assert delivered_by_tasks == {"skipped"}
-    else:  # the lane fell behind by more than 1 batch (or not): the tasks send what it left
+    if drain == 10:  # 4 batches left at most: the lane sends them all; no delivery task starts, the fetch commits
+        assert (delivered_by_tasks, states[("commit", -1)]) == ({"skipped"}, "skipped")
+        assert [extra["logs_delivered"] for extra in asset_event_extras(dag_run, "fetch")] == [len(sink.log_ids())]
+    else:  # the lane fell behind by more than 1 batch (or not): the tasks send what it left, the commit commits
         assert delivered_by_tasks <= {"success", "skipped"}
+        assert states[("commit", -1)] == ("success" if "success" in delivered_by_tasks else "skipped")
         labels = [ti.rendered_map_index for ti in dag_run.get_task_instances() if ti.task_id == "deliver"]
         assert all(re.fullmatch(LABEL, label) for label in labels if label is not None), labels
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, AssetAlias
 
 from auth0_log_webhooks.contracts import RunSummary
 from auth0_log_webhooks.monitoring.reconciliation import COUNTS
@@ -128,3 +128,10 @@ def record_rate_limited(
 def delivered_asset(pipeline_id: str) -> Asset:
     """Return the asset a pipeline's committed runs update; each event's extra holds the run's counts and lag."""
     return Asset(name=f"{pipeline_id}_delivered", uri=f"x-auth0-log-webhooks://{pipeline_id}/delivered")
+
+
+def committed_by_fetch(pipeline_id: str) -> AssetAlias:
+    """Return the alias through which a pipeline's fetch task emits the delivered asset's event when it commits
+    its run itself (steps/commit.py, ``commit_in_fetch``): an alias, so that a fetch that does not commit emits
+    no event."""
+    return AssetAlias(name=f"{pipeline_id}_committed_by_fetch")

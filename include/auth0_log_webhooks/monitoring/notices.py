@@ -59,8 +59,16 @@ def load_settings(variables: Variables | None = None) -> AlertSettings:
     return parse_settings((variables or AirflowVariables()).get(ALERTS_VARIABLE))
 
 
-def task_text(context: Mapping[str, Any], event: str) -> str:
-    """Return what a task callback reports: the run, the task, and the failure's message as it was raised."""
+def run_summary(context: Mapping[str, Any], key: str = "return_value") -> RunSummary | None:
+    """Return the run's summary the task kept under ``key`` (None: it kept none)."""
+    ti = context.get("ti") or context.get("task_instance")
+    summary = ti.xcom_pull(task_ids=getattr(ti, "task_id", None), key=key) if ti is not None else None
+    return cast(RunSummary, summary) if isinstance(summary, dict) and "delivered_logs" in summary else None
+
+
+def task_text(context: Mapping[str, Any], event: str, summary_key: str = "return_value") -> str:
+    """Return what a task callback reports: the run, the task, and the failure's message as it was raised; for
+    a success, the run's counts from the summary the task kept under ``summary_key``."""
     ti = context.get("ti") or context.get("task_instance")
     dag_id = getattr(ti, "dag_id", "?")
     run_id = getattr(context.get("dag_run"), "run_id", None) or getattr(ti, "run_id", "?")
@@ -70,8 +78,8 @@ def task_text(context: Mapping[str, Any], event: str) -> str:
         detail = excerpt(str(error).strip().encode(), limit=MAX_DETAIL_CHARS) if error else ""
         detail = detail or "no error message (see the task log)"
         return f"{dag_id} failed in task {task_id} of run {run_id}:\n{detail}"
-    summary = ti.xcom_pull(task_ids=task_id) if ti is not None else None
-    said = run_sentence(cast(RunSummary, summary)) if isinstance(summary, dict) and "delivered_logs" in summary else ""
+    summary = run_summary(context, summary_key)
+    said = run_sentence(summary) if summary is not None else ""
     return f"{dag_id} run {run_id} succeeded. {said}".strip()
 
 
@@ -81,14 +89,17 @@ class WebhookNotifier(BaseNotifier):
     :param event: ``failure`` (default) or ``success``; success notices are sent only when the
         Variable ``auth0_log_webhooks_alerts`` has ``"notify_success": true`` (the original's SLACK_SEND_SUCCESS).
     :param text: a Jinja template replacing the default text.
+    :param summary_key: the XCom key under which the task keeps the run's summary; a success notice is sent
+        only when it kept one (the commit task always; the fetch when it committed its run itself).
     """
 
     template_fields = ("text",)
 
-    def __init__(self, event: str = "failure", text: str | None = None) -> None:
+    def __init__(self, event: str = "failure", text: str | None = None, summary_key: str = "return_value") -> None:
         super().__init__()
         self.event = event
         self.text = text
+        self.summary_key = summary_key
 
     def notify(self, context: Any) -> None:
         """Send the notice (never raises; a bad or missing setting is logged)."""
@@ -99,12 +110,14 @@ class WebhookNotifier(BaseNotifier):
             return
         if self.event == "success" and not settings.notify_success:
             return
+        if self.event == "success" and run_summary(context, self.summary_key) is None:
+            return  # the task committed no run (a fetch that left its run to the commit task)
         ti = context.get("ti")
         send(
             settings.conn_id,
             {
                 "event": self.event,
-                "text": self.text or task_text(context, self.event),
+                "text": self.text or task_text(context, self.event, self.summary_key),
                 "dag_id": getattr(ti, "dag_id", None),
                 "run_id": getattr(ti, "run_id", None),
                 "task_id": getattr(ti, "task_id", None),

@@ -22,6 +22,10 @@ LANE_REPORT = "delivered_while_fetching"
 STAGING_URL = "staging_url"
 """The key under which fetch keeps the staging root it resolved, for the commit."""
 
+RUN_SUMMARY = "run_summary"
+"""The key under which a fetch that committed its run itself keeps the run's summary (steps/commit.py,
+``commit_in_fetch``): what its success notice reports, as the commit task's return value does otherwise."""
+
 PAUSED = "paused"
 """The key under which a paused pipeline's fetch keeps the sentence it skipped with, for the commit."""
 
@@ -56,16 +60,19 @@ class TaskIO(Protocol):
     def follow_up(self, run: FollowUpRun) -> None:
         """Start ``run`` once this task succeeds (in Airflow: end the task by asking for it)."""
 
-    def skip_downstream(self, task_id: str, result: Any) -> None:
-        """Return ``result`` and skip ``task_id``, which follows this task, now (in Airflow: end the task so)."""
+    def skip_downstream(self, task_ids: list[str], result: Any) -> None:
+        """Return ``result`` and skip ``task_ids``, which follow this task, now (in Airflow: end the task so)."""
 
 
 class AirflowTaskIO:
     """The Task SDK's context of the running task (XCom, outlet events, a triggered DAG run)."""
 
-    def __init__(self, outlet: Any = None) -> None:
-        """:param outlet: the asset whose event :meth:`announce` fills (the task's outlet)."""
+    def __init__(self, outlet: Any = None, alias: Any = None) -> None:
+        """:param outlet: the asset whose event :meth:`announce` fills (the task's outlet, or ``alias``'s target).
+        :param alias: the task's outlet when it emits ``outlet``'s event only sometimes: an asset alias, whose
+            event :meth:`announce` adds (none added, none emitted)."""
         self.outlet = outlet
+        self.alias = alias
 
     @staticmethod
     def _context() -> Any:
@@ -86,8 +93,12 @@ class AirflowTaskIO:
         return self._context()["ti"].xcom_pull(task_ids=task_id, key=key)
 
     def announce(self, extra: dict[str, Any]) -> None:
-        """Set the extra of the outlet asset's event."""
-        self._context()["outlet_events"][self.outlet].extra = extra
+        """Set the extra of the outlet asset's event (through the alias: add the event)."""
+        events = self._context()["outlet_events"]
+        if self.alias is not None:
+            events[self.alias].add(self.outlet, extra=extra)
+        else:
+            events[self.outlet].extra = extra
 
     def follow_up(self, run: FollowUpRun) -> None:
         """Raise the exception that makes the task trigger ``run`` of its DAG, as ``TriggerDagRunOperator`` does.
@@ -111,20 +122,21 @@ class AirflowTaskIO:
             note=run.note,
         )
 
-    def skip_downstream(self, task_id: str, result: Any) -> None:
-        """Keep ``result`` as this task's return value, then end the task successfully with ``task_id`` skipped.
+    def skip_downstream(self, task_ids: list[str], result: Any) -> None:
+        """Keep ``result`` as this task's return value, then end the task successfully with ``task_ids`` skipped.
 
         For a task mapped over this one's result when the result is empty: the scheduler would expand it into a
         skipped task in one loop and start the task after it only in the next, and between idle loops it
         sleeps (``scheduler_idle_sleep_time``, 1 s by default). Skipped by this task, it is done when this task
-        is, and the next task starts in the scheduler's next loop (docs/benchmarks.md, benchmark 6).
+        is, and the next task starts in the scheduler's next loop (docs/benchmarks.md, benchmark 6). For a task
+        whose work this task did: the run ends in the scheduler's next loop.
 
-        :raises DownstreamTasksSkipped: always; Airflow marks ``task_id`` skipped and this task successful.
+        :raises DownstreamTasksSkipped: always; Airflow marks ``task_ids`` skipped and this task successful.
         """
         from airflow.sdk.exceptions import DownstreamTasksSkipped
 
         self.keep("return_value", result)  # what the mapped task expands over if it is ever cleared: nothing
-        raise DownstreamTasksSkipped(tasks=[task_id])  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
+        raise DownstreamTasksSkipped(tasks=list(task_ids))  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
 
 
 @dataclass
@@ -175,7 +187,7 @@ class RecordedTask:
         """Record the follow-up run (the caller decides whether to start it)."""
         self.record.follow_ups.append(run)
 
-    def skip_downstream(self, task_id: str, result: Any) -> None:
-        """Record ``task_id`` as skipped and ``result`` as this task's return value; the step goes on to return."""
+    def skip_downstream(self, task_ids: list[str], result: Any) -> None:
+        """Record ``task_ids`` as skipped and ``result`` as this task's return value; the step goes on to return."""
         self.keep("return_value", result)
-        self.record.skipped.append(task_id)
+        self.record.skipped.extend(task_ids)

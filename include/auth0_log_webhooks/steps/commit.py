@@ -3,17 +3,22 @@
 :func:`commit` is the whole body of the ``commit`` task: it commits (:func:`commit_checkpoint`),
 fills the delivered asset's event with the run's counts, and starts the next run at once when
 reading stopped at ``max_logs_per_run`` (:mod:`~auth0_log_webhooks.steps.follow_up`).
+
+:func:`commit_in_fetch` is the same commit made by the fetch task, for a run whose delivery lane settled every
+batch while it read and that leaves nothing to fail or to start: the fetch then skips ``deliver`` and ``commit``,
+and the run ends a scheduler loop and a task sooner (docs/architecture.md, "A run the fetch settles").
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowSkipException
 
-from auth0_log_webhooks.contracts import BatchOutcome, Plan, RunSummary
+from auth0_log_webhooks.contracts import BatchOutcome, DeliveryReport, Plan, RunSummary
 from auth0_log_webhooks.delivery.circuit import CircuitOpenError, RunCircuit, describe
 from auth0_log_webhooks.delivery.dead_letters import DeadLetterStore
 from auth0_log_webhooks.delivery.failure_advice import fail_if_still_kept, undelivered_advice
@@ -24,7 +29,13 @@ from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.pipelines.run_params import preview_messages
 from auth0_log_webhooks.run.checkpoint_policy import CommitDecision, advanced, decide
 from auth0_log_webhooks.run.context import RunInfo
-from auth0_log_webhooks.run.settlement import check_counts, compare_and_set, matching
+from auth0_log_webhooks.run.settlement import (
+    CheckpointChangedError,
+    LedgerMismatchError,
+    check_counts,
+    compare_and_set,
+    matching,
+)
 from auth0_log_webhooks.run.staging import NothingStagedError, RunStaging
 from auth0_log_webhooks.run.task_io import ANSWERS_429, LANE_REPORT, STAGING_URL, TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
@@ -47,6 +58,28 @@ class DeliveryIncompleteError(RuntimeError):
 
 class DeadLettersKeptError(RuntimeError):
     """Some messages were kept as dead letters; the checkpoint passed them."""
+
+
+@dataclass(frozen=True)
+class FetchKept:
+    """What the run's fetch and delivery tasks kept for its commit."""
+
+    staging_url: str | None
+    """The staging root the fetch resolved (None: the fetch did not finish)."""
+    auth0_429: int = 0
+    """Auth0's 429 answers the fetch waited out."""
+    webhook_429: int = 0
+    """The webhook's 429 answers the delivery tasks and the fetch's delivery lane waited out."""
+
+    @classmethod
+    def of(cls, io: TaskIO) -> FetchKept:
+        """Read what the commit task's upstream tasks kept."""
+        lane = io.kept("fetch", LANE_REPORT)
+        return cls(
+            staging_url=io.kept("fetch", STAGING_URL),
+            auth0_429=metrics.total(io.kept("fetch", ANSWERS_429)),
+            webhook_429=metrics.total(io.kept("deliver", ANSWERS_429)) + lane_429(lane),
+        )
 
 
 def commit(
@@ -81,35 +114,71 @@ def commit(
         )
     pausing.skip_commit_if_paused(io)
     variables = variables or AirflowVariables()
+    kept = FetchKept.of(io)
     counted: list[RunSummary] = []
-    staging_url = io.kept("fetch", STAGING_URL)
-    messages = pausing.measure(run, staging_url)  # before a successful commit tidies the staging away
+    messages = pausing.measure(run, kept.staging_url)  # before a successful commit tidies the staging away
     try:
         summary = commit_checkpoint(
-            pipeline, run, staging_url, variables=variables, counted=counted.append, sender=sender
+            pipeline, run, kept.staging_url, variables=variables, counted=counted.append, sender=sender
         )
     except Exception as exc:
         run_history.record_failed_run(variables, pipeline.dag_id, run.run_id, exc, counted[-1] if counted else None)
         pausing.count_run(pipeline, run, messages, variables)
         raise
-    pausing.count_run(pipeline, run, messages, variables)
-    io.announce(
-        metrics.run_extra(
-            summary,
-            auth0_429=metrics.total(io.kept("fetch", ANSWERS_429)),
-            webhook_429=metrics.total(io.kept("deliver", ANSWERS_429)) + _lane_429(io),
-            run_id=run.run_id,
-        )
-    )
+    _committed(pipeline, run, io, kept, summary, messages, variables)
     if follow_up.needs_follow_up(summary):
         io.keep("return_value", summary)  # the follow-up ends the task before its return value is kept
         io.follow_up(follow_up.follow_up(run, summary, params or {}))
     return summary
 
 
-def _lane_429(io: TaskIO) -> int:
+def commit_in_fetch(
+    pipeline: Pipeline, run: RunInfo, io: TaskIO, kept: FetchKept, *, variables: Variables | None = None
+) -> RunSummary | None:
+    """Commit the run from its fetch task, as the commit task would, when its delivery lane settled every batch.
+
+    Only a run that leaves nothing to do is committed here: every batch delivered, no dead letter, no completeness
+    manifest to send and no follow-up run to start (nothing that can fail the run or end the task otherwise). It
+    moves the checkpoint by the one rule (:func:`commit_checkpoint`), counts the run for auto-pause and announces
+    its counts in the delivered asset's event, as :func:`commit` does.
+
+    :return: the run's summary; None, having moved nothing, when the commit task is to commit the run: it left
+        something, or its ledger does not add up, or its checkpoint changed since the fetch read it (the commit task
+        then fails with that error, and records the failed run once).
+    """
+    variables = variables or AirflowVariables()
+    staging, plan = _staged(run, kept.staging_url)
+    if staging.read_committed() is not None:  # committed before this fetch ran again: the commit task says so
+        return None
+    messages = pausing.measure(run, kept.staging_url)
+    try:
+        assessed = _assess(staging, plan)
+        if not assessed.leaves_nothing():
+            return None
+        summary = _settle(pipeline, run, assessed, variables, None, None)
+    except (LedgerMismatchError, CheckpointChangedError) as exc:  # raised before anything moved
+        log.warning("The commit task commits this run instead, and fails with this: %s", exc)
+        return None
+    _committed(pipeline, run, io, kept, summary, messages, variables)
+    return summary
+
+
+def _committed(
+    pipeline: Pipeline,
+    run: RunInfo,
+    io: TaskIO,
+    kept: FetchKept,
+    summary: RunSummary,
+    messages: pausing.RunMessages | None,
+    variables: Variables,
+) -> None:
+    """Count a committed run for auto-pause and set its counts as the delivered asset's event."""
+    pausing.count_run(pipeline, run, messages, variables)
+    io.announce(metrics.run_extra(summary, auth0_429=kept.auth0_429, webhook_429=kept.webhook_429, run_id=run.run_id))
+
+
+def lane_429(lane: DeliveryReport | None) -> int:
     """Return the webhook's 429 answers the fetch's delivery lane waited out (0 without a lane)."""
-    lane = io.kept("fetch", LANE_REPORT)
     return int(lane["answers_429"]) if isinstance(lane, dict) else 0
 
 
@@ -143,13 +212,7 @@ def commit_checkpoint(
     :raises DeadLettersKeptError: if messages were kept as dead letters.
     """
     variables = variables or AirflowVariables()
-    if not staging_url:
-        raise NothingStagedError(
-            f"The fetch of run {run.run_id} did not finish, so nothing was staged and the checkpoint stays where it "
-            "is. Its log says why; clear the fetch task to read the logs again."
-        )
-    staging = RunStaging.for_run(staging_url, run.dag_id, run.run_id)
-    plan = staging.read_plan()
+    staging, plan = _staged(run, staging_url)
     done = staging.read_committed()
     if done is not None:  # a retried commit after one that succeeded: same answer, nothing moved
         log.info("Run %s was already committed: %s", run.run_id, done[0])
@@ -159,10 +222,63 @@ def commit_checkpoint(
             _send_kept_manifest(pipeline, run, plan, staging, variables, sender)
         _raise_if_dead_letters(pipeline, plan, done[1])
         return done[0]
+    return _settle(pipeline, run, _assess(staging, plan), variables, counted, sender)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the ledger settles of a run's plan, in the plan's generation: what the commit moves and reports."""
+
+    staging: RunStaging
+    plan: Plan
+    outcomes: dict[int, BatchOutcome]
+    decision: CommitDecision
+
+    def leaves_nothing(self) -> bool:
+        """Whether committing it ends the run with nothing left to fail or to start: every batch delivered, no
+        dead letter, no completeness manifest to send, no follow-up run (reading was not capped at
+        ``max_logs_per_run`` and read no live logs)."""
+        plan, decision = self.plan, self.decision
+        follows = plan["mode"] == "checkpoint" and (plan.get("more_to_read", False) or plan.get("live", False))
+        return not (decision.undelivered_batches or decision.dead_letters or follows or _wants_manifest(plan))
+
+
+def _staged(run: RunInfo, staging_url: str | None) -> tuple[RunStaging, Plan]:
+    """Return the run's staging and the plan its fetch wrote.
+
+    :raises NothingStagedError: if the run's fetch did not finish.
+    """
+    if not staging_url:
+        raise NothingStagedError(
+            f"The fetch of run {run.run_id} did not finish, so nothing was staged and the checkpoint stays where it "
+            "is. Its log says why; clear the fetch task to read the logs again."
+        )
+    staging = RunStaging.for_run(staging_url, run.dag_id, run.run_id)
+    return staging, staging.read_plan()
+
+
+def _assess(staging: RunStaging, plan: Plan) -> Assessment:
+    """Read the ledger of the plan's generation and decide how far the checkpoint may move.
+
+    :raises LedgerMismatchError: if the ledger does not add up.
+    """
     staging = staging.with_generation(plan["generation"])
     outcomes = matching(plan["batches"], plan["generation"], staging.outcomes())
     decision = decide(plan["batches"], plan["end_cursor"], outcomes)
     check_counts(plan["batches"], outcomes, decision.settled)
+    return Assessment(staging, plan, outcomes, decision)
+
+
+def _settle(
+    pipeline: Pipeline,
+    run: RunInfo,
+    assessed: Assessment,
+    variables: Variables,
+    counted: Callable[[RunSummary], None] | None,
+    sender: WebhookSender | None,
+) -> RunSummary:
+    """Move the checkpoint as ``assessed`` decides, record the commit, then raise if anything is left."""
+    staging, plan, outcomes, decision = assessed.staging, assessed.plan, assessed.outcomes, assessed.decision
     checkpoint = variables.get(pipeline.checkpoint_variable)
     if plan["mode"] == "checkpoint":
         target = advanced(plan["checkpoint_at_fetch"], decision.checkpoint)

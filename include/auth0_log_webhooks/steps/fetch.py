@@ -24,10 +24,11 @@ from auth0_log_webhooks.run.delivery_log import DeliveryLog, record_read
 from auth0_log_webhooks.run.kinds import one_off_reason
 from auth0_log_webhooks.run.reading import LogSource, start_of_reading
 from auth0_log_webhooks.run.staging import RunStaging, Stager, plan_chunks, prune
-from auth0_log_webhooks.run.task_io import ANSWERS_429, LANE_REPORT, STAGING_URL, TaskIO
+from auth0_log_webhooks.run.task_io import ANSWERS_429, LANE_REPORT, RUN_SUMMARY, STAGING_URL, TaskIO
 from auth0_log_webhooks.run.variables import AirflowVariables, Variables
 from auth0_log_webhooks.steps import pausing
 from auth0_log_webhooks.steps.carry_over import CarryOver, EarlierTries
+from auth0_log_webhooks.steps.commit import FetchKept, commit_in_fetch, lane_429
 from auth0_log_webhooks.steps.preview import preview
 from auth0_log_webhooks.wording import plural, reading_sentence, when
 
@@ -65,6 +66,9 @@ def fetch(
 
     With no chunk to return (a preview, nothing selected, or a lane that sent every batch), the task skips
     ``deliver`` itself as it ends (:meth:`TaskIO.skip_downstream`), so the commit starts a scheduler loop sooner.
+    When the run then leaves nothing to fail or to start, the fetch commits it itself
+    (:func:`~auth0_log_webhooks.steps.commit.commit_in_fetch`: the same commit, one task and one scheduler loop
+    sooner), keeps its summary under ``run_summary`` and skips ``commit`` too.
 
     Otherwise a paused pipeline's fetch reads nothing and skips (:mod:`~auth0_log_webhooks.steps.pausing`).
 
@@ -86,6 +90,17 @@ def fetch(
     io.keep(ANSWERS_429, fetched["answers_429"])
     if fetched["lane"] is not None:
         io.keep(LANE_REPORT, fetched["lane"])
+    if not fetched["chunks"]:
+        kept = FetchKept(fetched["staging_url"], fetched["answers_429"], lane_429(fetched["lane"]))
+        summary = commit_in_fetch(pipeline, run, io, kept, variables=variables)
+        if summary is not None:
+            io.keep(RUN_SUMMARY, summary)
+            log.info(
+                "Nothing is left for the delivery tasks or the commit task, so this task committed the run itself "
+                "and skips both"
+            )
+            io.skip_downstream(["deliver", "commit"], [])
+            return []
     return _handed_on(fetched["chunks"], io)
 
 
@@ -94,7 +109,7 @@ def _handed_on(chunks: list[Chunk], io: TaskIO) -> list[Chunk]:
     its empty expansion to the scheduler (one loop fewer before the commit starts)."""
     if not chunks:
         log.info("No batch is left for delivery tasks, so deliver is skipped and the commit runs next")
-        io.skip_downstream("deliver", chunks)
+        io.skip_downstream(["deliver"], chunks)
     return chunks
 
 

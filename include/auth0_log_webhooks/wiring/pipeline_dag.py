@@ -1,5 +1,8 @@
 """Build a pipeline's DAG: fetch, deliver mapped in its pool, commit; on a cron schedule or in event mode.
 
+A run whose fetch leaves nothing to deliver (its delivery lane sent every batch, or nothing was selected) and
+nothing to fail or start is committed by the fetch, which skips deliver and commit.
+
 Kept here rather than in ``dags/`` so each DAG file is a few lines and a new pipeline is a new entry
 of the pipelines file. A task body is one call: it reads its run from the Airflow context and calls
 one step of :mod:`auth0_log_webhooks.steps` with an :class:`~auth0_log_webhooks.run.task_io.AirflowTaskIO`,
@@ -20,7 +23,7 @@ from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.monitoring.notices import WebhookNotifier
 from auth0_log_webhooks.pipelines.definition import Pipeline
 from auth0_log_webhooks.run.context import current_run
-from auth0_log_webhooks.run.task_io import AirflowTaskIO
+from auth0_log_webhooks.run.task_io import RUN_SUMMARY, AirflowTaskIO
 from auth0_log_webhooks.wiring import trigger_form
 from auth0_log_webhooks.wiring.run_deadlines import DeadlineDAG, run_deadline
 
@@ -88,21 +91,29 @@ def pipeline_dag(
         # A run still not done run_deadline_minutes after it was queued: one notice (run_deadlines.py).
         deadline=run_deadline(pipeline),
     ) as dag:
+        delivered = metrics.delivered_asset(pipeline.dag_id)
+        committed_by_fetch = metrics.committed_by_fetch(pipeline.dag_id)
+
         # In the pipeline's pool like a delivery task: with deliver_while_fetching its lane makes one webhook call
         # at a time while it reads (steps/lane.py), and the pool's slots bound the calls in flight.
+        # A run that leaves nothing to deliver, fail or start after its fetch is committed by the fetch, which
+        # then skips deliver and commit: it emits the delivered asset's event (through its alias) and the success
+        # notice (of the summary it keeps) that the commit task would (steps/commit.py, commit_in_fetch).
         @task(
             pool=pipeline.pool,
             execution_timeout=timedelta(hours=2),
+            outlets=[committed_by_fetch],
             on_failure_callback=WebhookNotifier(),
+            on_success_callback=WebhookNotifier("success", summary_key=RUN_SUMMARY),
             show_return_value_in_logs=False,
         )
         def fetch() -> list[Chunk]:
             """Read, select and stage the logs since the checkpoint (delivering as it stages, with the lane on);
-            plan one chunk per delivery task for the batches left."""
+            plan one chunk per delivery task for the batches left, or commit the run when none is left."""
             from auth0_log_webhooks.steps import fetch as fetch_step  # only the task needs it (LAZY_STEPS)
 
             run, params = current_run()
-            return fetch_step.fetch(pipeline, run, params, AirflowTaskIO())
+            return fetch_step.fetch(pipeline, run, params, AirflowTaskIO(outlet=delivered, alias=committed_by_fetch))
 
         @task(
             pool=pipeline.pool,
@@ -116,8 +127,6 @@ def pipeline_dag(
 
             run, _ = current_run()
             return deliver_step.deliver(pipeline, run, chunk, AirflowTaskIO())
-
-        delivered = metrics.delivered_asset(pipeline.dag_id)
 
         # all_done: commit runs after failed deliveries (to keep what is settled) and after a skipped
         # deliver (nothing was selected: the checkpoint still moves past the logs that were read). After

@@ -11,6 +11,7 @@ import pytest
 from auth0_log_webhooks.hooks.webhook import WebhookHook
 from auth0_log_webhooks.monitoring import notices
 from auth0_log_webhooks.monitoring.alarms import ALERTS_VARIABLE
+from auth0_log_webhooks.run.task_io import RUN_SUMMARY
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from tests.conftest import ALERTS_URL
 from tests.fakes import Answer, ScriptedAdapter, body_text, mount
@@ -21,8 +22,16 @@ pytestmark = pytest.mark.unit
 URL = ALERTS_URL
 
 
-def context(error: Exception | None = None, summary: dict[str, Any] | None = None) -> dict[str, Any]:
-    ti = SimpleNamespace(dag_id="dag", run_id="manual__1", task_id="commit", xcom_pull=lambda task_ids: summary)
+def context(
+    error: Exception | None = None, summary: Any = None, *, task_id: str = "commit", key: str = "return_value"
+) -> dict[str, Any]:
+    """A task's callback context whose task kept ``summary`` under ``key``."""
+
+    def xcom_pull(task_ids: str, key: str = "return_value") -> Any:
+        return summary if (task_ids, key) == (task_id, kept_under) else None
+
+    kept_under = key
+    ti = SimpleNamespace(dag_id="dag", run_id="manual__1", task_id=task_id, xcom_pull=xcom_pull)
     return {"ti": ti, "dag_run": SimpleNamespace(run_id="manual__1"), "exception": error}
 
 
@@ -61,6 +70,23 @@ def test_success_notices_are_sent_only_when_the_settings_ask_for_them(
     assert (
         json.loads(body_text(request))["text"] == "dag run manual__1 succeeded. Delivered 5 logs; 1 of 1 batch settled."
     )
+
+
+def test_a_fetch_sends_a_success_notice_only_for_a_run_it_committed_itself(
+    alerts_receiver: ScriptedAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = InMemoryVariables({ALERTS_VARIABLE: '{"notify_success": true}'})
+    monkeypatch.setattr(notices, "AirflowVariables", lambda: settings)
+    notifier = notices.WebhookNotifier("success", summary_key=RUN_SUMMARY)
+    notifier.notify(context(summary=None, task_id="fetch", key=RUN_SUMMARY))  # it left the run to the commit task
+    notifier.notify(context(summary=[], task_id="fetch"))  # its return value (no chunk) is not a summary
+    assert alerts_receiver.requests == []
+    summary = {"batches": 3, "settled_batches": 3, "delivered_logs": 250, "dead_letters": 0, "checkpoint": None}
+    notifier.notify(context(summary=summary, task_id="fetch", key=RUN_SUMMARY))
+    (request,) = alerts_receiver.requests
+    body = json.loads(body_text(request))
+    assert body["text"] == "dag run manual__1 succeeded. Delivered 250 logs; 3 of 3 batches settled."
+    assert (body["event"], body["task_id"]) == ("success", "fetch")
 
 
 def test_without_the_alerts_connection_nothing_is_sent_and_the_log_says_so(caplog: pytest.LogCaptureFixture) -> None:

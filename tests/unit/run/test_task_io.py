@@ -78,6 +78,6 @@ def test_in_airflow_skipping_downstream_keeps_the_return_value_then_ends_the_tas
     from airflow.sdk.exceptions import DownstreamTasksSkipped
 
     with pytest.raises(DownstreamTasksSkipped) as raised:
-        AirflowTaskIO().skip_downstream("deliver", [])
+        AirflowTaskIO().skip_downstream(["deliver"], [])
     assert raised.value.tasks == ["deliver"]
     assert context["ti"].pushed == {"return_value": []}

@@ -14,6 +14,7 @@ from auth0_log_webhooks.pipelines.config import PipelineConfig
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API, MANAGEMENT_API, Pipeline
 from auth0_log_webhooks.pipelines.run_params import UndeclaredParamError
 from auth0_log_webhooks.run.context import RunInfo
+from auth0_log_webhooks.run.task_io import RUN_SUMMARY
 from auth0_log_webhooks.run.variables import InMemoryVariables
 from auth0_log_webhooks.steps.commit import commit_checkpoint
 from auth0_log_webhooks.steps.deliver import deliver_chunk
@@ -227,7 +228,7 @@ def test_a_run_reads_no_live_traffic_from_older_logs_its_own_traffic_in_cron_mod
     assert "live" not in summary
 
 
-def test_a_fetch_that_leaves_no_chunk_skips_deliver_itself_and_one_that_leaves_chunks_does_not(
+def test_a_fetch_that_leaves_nothing_commits_the_run_and_skips_deliver_and_commit_and_one_with_chunks_does_not(
     variables: InMemoryVariables, caplog: pytest.LogCaptureFixture
 ) -> None:
     from auth0_log_webhooks.run.task_io import RunRecord
@@ -236,21 +237,57 @@ def test_a_fetch_that_leaves_no_chunk_skips_deliver_itself_and_one_that_leaves_c
     storage = json.loads(variables.get(AUTHENTICATION_API.config_variable) or "{}")
     settings = {**storage, "batch_size": 1, "min_batches_per_task": 1, "deliver_while_fetching": False}
     variables.set(AUTHENTICATION_API.config_variable, json.dumps(settings))
-    quiet, busy = RunRecord(), RunRecord()
+    filtered, busy = RunRecord(), RunRecord()
 
     def fetched(run_id: str, record: RunRecord) -> list[Any]:
         run = RunInfo(AUTHENTICATION_API.dag_id, run_id)
         return list(fetch(AUTHENTICATION_API, run, None, record.task("fetch"), variables=variables, hook=tenant))
 
+    read = management_logs(tenant, 3)  # read, and left out by the Authentication API pipeline's filter
     with caplog.at_level("INFO"):
-        nothing = fetched("manual__quiet", quiet)
-    assert "No batch is left for delivery tasks, so deliver is skipped and the commit runs next" in caplog.text
+        nothing = fetched("manual__filtered", filtered)
+    assert (
+        "Nothing is left for the delivery tasks or the commit task, so this task committed the run itself and "
+        "skips both" in caplog.text
+    )
     caplog.clear()
     tenant.add(["s"] * 20)
     with caplog.at_level("INFO"):
         some = fetched("manual__busy", busy)
-    assert "deliver is skipped" not in caplog.text
+    assert "skip" not in caplog.text
 
-    assert (nothing, quiet.skipped, quiet.task("commit").kept("fetch", "return_value")) == ([], ["deliver"], [])
+    assert (nothing, filtered.skipped, filtered.task("commit").kept("fetch", "return_value")) == (
+        [],
+        ["deliver", "commit"],
+        [],
+    )
+    summary = filtered.task("commit").kept("fetch", RUN_SUMMARY)
+    assert (summary["read"], summary["filtered"], summary["checkpoint"]) == (3, 3, read[-1])
+    assert [extra["run_id"] for extra in filtered.extras] == ["manual__filtered"]
+    assert variables.get(AUTHENTICATION_API.checkpoint_variable) == read[-1]
     assert len(some) == 5
-    assert busy.skipped == []
+    assert (busy.skipped, busy.extras, busy.task("commit").kept("fetch", RUN_SUMMARY)) == ([], [], None)
+
+
+def test_a_fetch_that_leaves_no_chunk_but_a_follow_up_skips_only_deliver_and_the_commit_task_drains_on(
+    variables: InMemoryVariables, caplog: pytest.LogCaptureFixture
+) -> None:
+    from auth0_log_webhooks.run.task_io import RunRecord
+    from auth0_log_webhooks.steps.commit import commit
+
+    tenant = MemoryTenant()
+    storage = json.loads(variables.get(AUTHENTICATION_API.config_variable) or "{}")
+    variables.set(AUTHENTICATION_API.config_variable, json.dumps({**storage, "max_logs_per_run": 2}))
+    read = management_logs(tenant, 3)  # 2 read (the cap), both left out by the filter; one more waits
+    record = RunRecord()
+    run = RunInfo(AUTHENTICATION_API.dag_id, "manual__capped")
+
+    with caplog.at_level("INFO"):
+        chunks = fetch(AUTHENTICATION_API, run, None, record.task("fetch"), variables=variables, hook=tenant)
+
+    assert "No batch is left for delivery tasks, so deliver is skipped and the commit runs next" in caplog.text
+    assert (chunks, record.skipped, record.task("commit").kept("fetch", RUN_SUMMARY)) == ([], ["deliver"], None)
+    assert variables.get(AUTHENTICATION_API.checkpoint_variable) is None
+    summary = commit(AUTHENTICATION_API, run, None, record.task("commit"), variables=variables)
+    assert (summary["checkpoint"], summary["more_to_read"]) == (read[1], True)
+    assert len(record.follow_ups) == 1
