@@ -375,9 +375,33 @@ def _empty_expansion(skipped: Task, fetch: list[Task], commit: list[Task], at: C
     return lines
 
 
+def _commit_lines(
+    r: SchedulerResult, fetch: list[Task], commit: list[Task], at: Callable[[datetime], str]
+) -> list[str]:
+    """Lines for the commit task that ran (``commit``), or for the fetch that committed the run itself."""
+    if commit:
+        c = commit[0]
+        return [
+            *(
+                [f"      gap fetch end -> commit start: {(c.start - fetch[0].end).total_seconds():.2f}s"]
+                if fetch
+                else []
+            ),
+            f"      commit:  started {at(c.start)}, ended {at(c.end)}: {c.seconds:.2f}s running",
+            f"      gap commit end -> run end: {(r.end - c.end).total_seconds():.2f}s",
+        ]
+    if fetch and r.named("commit"):
+        return [
+            "      commit:  skipped: nothing was left for it, so the fetch committed the run itself",
+            f"      gap fetch end -> run end: {(r.end - fetch[0].end).total_seconds():.2f}s",
+        ]
+    return []
+
+
 def profile(r: SchedulerResult) -> list[str]:
     """Lines describing where the run's time went: each phase, and the gaps the scheduler left."""
-    fetch, commit = r.named("fetch"), r.named("commit")
+    fetch = r.named("fetch")
+    commit = [t for t in r.named("commit") if t.state != "skipped"]  # skipped: the fetch committed the run itself
     deliver = [t for t in r.named("deliver") if t.state != "skipped"]
     expansion = [t for t in r.named("deliver") if t.state == "skipped"]  # mapped over no chunk: the lane sent all
     lines = ["      where the time went (task instances from the REST API, seconds after the run's start):"]
@@ -414,12 +438,7 @@ def profile(r: SchedulerResult) -> list[str]:
             )
     if expansion and not deliver:
         lines += _empty_expansion(expansion[0], fetch, commit, at)
-    if commit:
-        c = commit[0]
-        if fetch:
-            lines.append(f"      gap fetch end -> commit start: {(c.start - fetch[0].end).total_seconds():.2f}s")
-        lines.append(f"      commit:  started {at(c.start)}, ended {at(c.end)}: {c.seconds:.2f}s running")
-        lines.append(f"      gap commit end -> run end: {(r.end - c.end).total_seconds():.2f}s")
+    lines += _commit_lines(r, fetch, commit, at)
     extra = [t for t in others if t.state != "skipped"]
     if extra:
         lines.append(

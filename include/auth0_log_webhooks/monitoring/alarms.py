@@ -134,8 +134,9 @@ def reconciliation_notice(pipeline: str, day: Reconciliation, hours: int = 24) -
         True,
         f"Reconciliation alarm: {pipeline}'s runs of the last {hours} hours have {lost}: {day.read:,} read, "
         f"{day.filtered:,} filtered out, {day.delivered:,} delivered, {day.dead_lettered:,} dead-lettered, "
-        f"{day.unsettled:,} left for the next run. Find the run in the commit task logs of its "
-        f"{plural(day.runs, 'run')} (each ends with its own reconciliation), then trigger {pipeline} with start_from "
+        f"{day.unsettled:,} left for the next run. Find the run among its {plural(day.runs, 'run')} by the "
+        "reconciliation each ends with (in its commit task's log, or its fetch's when the fetch committed it), "
+        f"then trigger {pipeline} with start_from "
         "set to where that run's fetch started (its fetch log's first line) to deliver those logs again; receivers "
         "dedupe by log_id. docs/operations.md (Reconciliation) has the equation.",
     )

@@ -6,7 +6,7 @@ reading stopped at ``max_logs_per_run`` (:mod:`~auth0_log_webhooks.steps.follow_
 
 :func:`commit_in_fetch` is the same commit made by the fetch task, for a run whose delivery lane settled every
 batch while it read and that leaves nothing to fail or to start: the fetch then skips ``deliver`` and ``commit``,
-and the run ends a scheduler loop and a task sooner (docs/architecture.md, "A run the fetch settles").
+and the run ends a scheduler loop and a task sooner (docs/architecture.md, "A run the fetch commits").
 """
 
 from __future__ import annotations

@@ -95,8 +95,9 @@ def test_the_alarm_says_the_numbers_and_the_next_step() -> None:
     assert notice.text == (
         "Reconciliation alarm: auth0_authentication_api_webhooks's runs of the last 24 hours have 3 logs read and "
         "not accounted for: 500 read, 100 filtered out, 390 delivered, 7 dead-lettered, 0 left for the next run. "
-        "Find the run in the commit task logs of its 3 runs (each ends with its own reconciliation), then trigger "
-        "auth0_authentication_api_webhooks with start_from set to where that run's fetch started (its fetch log's "
+        "Find the run among its 3 runs by the reconciliation each ends with (in its commit task's log, or its "
+        "fetch's when the fetch committed it), then trigger auth0_authentication_api_webhooks with start_from set "
+        "to where that run's fetch started (its fetch log's "
         "first line) to deliver those logs again; receivers dedupe by log_id. docs/operations.md (Reconciliation) has "
         "the equation."
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from auth0_log_webhooks.monitoring import metrics
 from auth0_log_webhooks.pipelines.definition import AUTHENTICATION_API
 from auth0_log_webhooks.run.task_io import AirflowTaskIO
 from auth0_log_webhooks.steps import commit, deliver, fetch, replay
@@ -63,6 +64,12 @@ def test_fetch_deliver_and_commit_each_call_their_step(calls: list[tuple[str, tu
     assert isinstance(delivered[3], AirflowTaskIO)
     assert committed[:3] == (AUTHENTICATION_API, RUN, PARAMS)
     assert isinstance(committed[3], AirflowTaskIO)
+    # Both announce the delivered asset's event: the commit as its outlet, the fetch (when it commits the run
+    # itself) through its alias, so that a fetch that does not commit emits none.
+    delivered_asset, alias = metrics.delivered_asset(AUTHENTICATION_API.dag_id), fetched[3].alias
+    assert (committed[3].outlet, committed[3].alias, fetched[3].outlet) == (delivered_asset, None, delivered_asset)
+    assert dag.task_dict["fetch"].outlets == [alias] == [metrics.committed_by_fetch(AUTHENTICATION_API.dag_id)]
+    assert dag.task_dict["commit"].outlets == [delivered_asset]
 
 
 def test_the_replay_tasks_call_the_replay_step(calls: list[tuple[str, tuple[Any, ...]]]) -> None:
