@@ -22,7 +22,9 @@ old logs, a person rewinding the checkpoint. After every step:
 * a backfill window whose commit succeeded delivered (or kept) every log of its window;
 * a fetch killed mid-lane and retried delivers no webhook-id again that its earlier try settled
   (only the batch in flight when it died may arrive twice, as after a delivery task's retry);
-* after each fetch, the batches its lane settled are a prefix, and its chunks cover every batch after it.
+* after each fetch, the batches its lane settled are a prefix, and its chunks cover every batch after it;
+* a fetch that leaves no chunk commits its run itself only when the run leaves nothing (every batch delivered, no
+  dead letter, no follow-up), by the same rules; else it moves nothing and the commit rule commits the run.
 """
 
 from __future__ import annotations
@@ -52,9 +54,16 @@ from auth0_log_webhooks.run.context import RunInfo
 from auth0_log_webhooks.run.kinds import ExpiredCheckpointError
 from auth0_log_webhooks.run.settlement import CheckpointChangedError, marker_for, settles
 from auth0_log_webhooks.run.staging import NothingStagedError, SupersededTryError
+from auth0_log_webhooks.run.task_io import RunRecord
 from auth0_log_webhooks.run.variables import InMemoryVariables
-from auth0_log_webhooks.steps import replay
-from auth0_log_webhooks.steps.commit import DeadLettersKeptError, DeliveryIncompleteError, commit_checkpoint
+from auth0_log_webhooks.steps import follow_up, replay
+from auth0_log_webhooks.steps.commit import (
+    DeadLettersKeptError,
+    DeliveryIncompleteError,
+    FetchKept,
+    commit_checkpoint,
+    commit_in_fetch,
+)
 from auth0_log_webhooks.steps.deliver import StaleChunkError, deliver_chunk
 from auth0_log_webhooks.steps.fetch import fetch_logs
 from tests.builders import staging_of, staging_url_of
@@ -257,6 +266,23 @@ class CheckpointModel(RuleBasedStateMachine):
             run.chunks = []  # the process died: no plan, nothing for the commit
         else:
             self._check_lane_left_a_prefix(run)
+            if not run.chunks:
+                self._fetch_commits(run)
+
+    def _fetch_commits(self, run: ModelRun) -> None:
+        """A fetch that left no chunk commits the run itself when the run leaves nothing, as the DAG's fetch task
+        does (steps/commit.commit_in_fetch); else it moves nothing and the commit rule commits the run."""
+        before = self.variables.get(CHECKPOINT)
+        plan = staging_of(PIPELINE, run.info, self.variables).read_plan()
+        kept = FetchKept(staging_url_of(PIPELINE, self.variables))
+        summary = commit_in_fetch(PIPELINE, run.info, RunRecord().task("fetch"), kept, variables=self.variables)
+        event(f"the fetch {'committed its run' if summary else 'left its run to the commit task'}")
+        if summary is None:
+            assert self.variables.get(CHECKPOINT) == before, "a fetch that did not commit moved the checkpoint"
+            return
+        assert (summary["settled_batches"], summary["dead_letters"]) == (summary["batches"], 0), summary
+        assert not follow_up.needs_follow_up(summary), "the fetch committed a run that starts a follow-up"
+        self._committed(run, plan, before, succeeded=True)
 
     def _check_lane_left_a_prefix(self, run: ModelRun) -> None:
         """The delivery tasks get every batch the fetch's lane did not settle, and the lane settled a prefix."""
@@ -522,6 +548,10 @@ class CheckpointModel(RuleBasedStateMachine):
                     PIPELINE, run.info, staging_url_of(PIPELINE, self.variables), variables=self.variables
                 )
             succeeded = True
+        self._committed(run, plan, before, succeeded)
+
+    def _committed(self, run: ModelRun, plan: Any, before: str | None, succeeded: bool) -> None:
+        """Check what a commit (the commit task's, or the fetch's) did to the checkpoint and the run's window."""
         after = self.variables.get(CHECKPOINT)
         event(f"commit of a {plan['mode']} run: {'moved' if after != before else 'stayed'}")
         if after != before:
