@@ -141,7 +141,8 @@ def pipeline_dag(
             show_return_value_in_logs=False,
         )
         def commit() -> RunSummary:
-            """Advance the checkpoint past what is delivered or kept; fail if anything is left."""
+            """Advance the checkpoint past what is delivered or kept; fail if anything is left. Skipped when the fetch
+            committed the run itself: nothing was left for it (the fetch's log ends with the run's counts)."""
             from auth0_log_webhooks.steps import commit as commit_step  # only the task needs it (LAZY_STEPS)
 
             run, params = current_run()
