@@ -5,7 +5,8 @@
 * :mod:`~auth0_log_webhooks.steps.deliver`: send one chunk's batches, one request at a time, and
   record each batch's outcome in the staging ledger; batches settled by an earlier try are skipped.
 * :mod:`~auth0_log_webhooks.steps.commit`: advance the checkpoint past the longest run of settled
-  batches, then fail the run if anything was left undelivered or kept as a dead letter.
+  batches, then fail the run if anything was left undelivered or kept as a dead letter. The fetch
+  commits a run that leaves nothing after it itself, with the same functions.
 * :mod:`~auth0_log_webhooks.steps.follow_up`: when reading stopped at ``max_logs_per_run``, the
   next run starts at once.
 * :mod:`~auth0_log_webhooks.steps.replay`: choose dead letters, re-send them, report.
