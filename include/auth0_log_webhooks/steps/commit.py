@@ -4,8 +4,8 @@
 fills the delivered asset's event with the run's counts, and starts the next run at once when
 reading stopped at ``max_logs_per_run`` (:mod:`~auth0_log_webhooks.steps.follow_up`).
 
-:func:`commit_in_fetch` is the same commit made by the fetch task, for a run whose delivery lane settled every
-batch while it read and that leaves nothing to fail or to start: the fetch then skips ``deliver`` and ``commit``,
+:func:`commit_in_fetch` is the same commit made by the fetch task, for a run whose fetch left no batch for the
+delivery tasks and that leaves nothing to fail or to start: the fetch then skips ``deliver`` and ``commit``,
 and the run ends a scheduler loop and a task sooner (docs/architecture.md, "A run the fetch commits").
 """
 
@@ -135,7 +135,8 @@ def commit(
 def commit_in_fetch(
     pipeline: Pipeline, run: RunInfo, io: TaskIO, kept: FetchKept, *, variables: Variables | None = None
 ) -> RunSummary | None:
-    """Commit the run from its fetch task, as the commit task would, when its delivery lane settled every batch.
+    """Commit the run from its fetch task, as the commit task would, when the fetch left no batch for the delivery
+    tasks (its delivery lane settled every batch, or it selected none).
 
     Only a run that leaves nothing to do is committed here: every batch delivered, no dead letter, no completeness
     manifest to send and no follow-up run to start (nothing that can fail the run or end the task otherwise). It
@@ -144,7 +145,8 @@ def commit_in_fetch(
 
     :return: the run's summary; None, having moved nothing, when the commit task is to commit the run: it left
         something, or its ledger does not add up, or its checkpoint changed since the fetch read it (the commit task
-        then fails with that error, and records the failed run once).
+        then fails with that error, and records the failed run once), or it was committed before this fetch ran
+        again (the commit task gives that commit's answer).
     """
     variables = variables or AirflowVariables()
     staging, plan = _staged(run, kept.staging_url)
