@@ -20,12 +20,20 @@ from bench.servers import start_emulator, start_sink
 TARGET_RATIO = 1.5
 
 
+def _delivery_rate(r: EndToEndResult) -> str:
+    """The delivery phase's logs per second; none when the fetch's lane sent every batch while it read (the fetch
+    then committed the run too, and the pass has no delivery or commit phase)."""
+    if not r.deliver_seconds:
+        return "all sent by the fetch's lane while it read"
+    return f"{r.delivered_logs / r.deliver_seconds:,.0f} logs/s"
+
+
 def _describe(r: EndToEndResult) -> str:
     parts = [
         f"    {r.label:>13}: {r.logs:,} logs read in {r.seconds:.2f}s = {r.rate(r.seconds):,.0f} logs/s",
         f"fetch {r.fetch_seconds:.2f}s ({r.rate(r.fetch_seconds):,.0f} logs/s, {r.fetch_requests} GETs)",
-        f"deliver {r.deliver_seconds:.2f}s ({r.delivered_logs:,} selected logs, "
-        f"{r.delivered_logs / r.deliver_seconds:,.0f} logs/s, {r.deliver_requests} POSTs)",
+        f"deliver {r.deliver_seconds:.2f}s ({r.delivered_logs:,} selected logs, {_delivery_rate(r)}, "
+        f"{r.deliver_requests} POSTs)",
     ]
     if r.label == "library":
         parts.append(f"commit {r.commit_seconds:.2f}s")
