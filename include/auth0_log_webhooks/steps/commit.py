@@ -140,8 +140,9 @@ def commit_in_fetch(
 
     Only a run that leaves nothing to do is committed here: every batch delivered, no dead letter, no completeness
     manifest to send and no follow-up run to start (nothing that can fail the run or end the task otherwise). It
-    moves the checkpoint by the one rule (:func:`commit_checkpoint`), counts the run for auto-pause and announces
-    its counts in the delivered asset's event, as :func:`commit` does.
+    assesses and settles the run with the functions :func:`commit_checkpoint` uses (``_assess``, ``_settle``: one
+    rule), counts the run for auto-pause and announces its counts in the delivered asset's event, as
+    :func:`commit` does (``_committed``).
 
     :return: the run's summary; None, having moved nothing, when the commit task is to commit the run: it left
         something, or its ledger does not add up, or its checkpoint changed since the fetch read it (the commit task
